@@ -1,0 +1,142 @@
+#pragma once
+// The FHIR R4 (4.0.1) core definitions, compiled from the official package (StructureDefinitions, ValueSets,
+// CodeSystems, SearchParameters) into fhir-model/data/ and loaded once. Everything that knows the structure of a
+// resource (parser ordering, validation, FHIRPath typing, search indexing) asks here; nothing is hand-written per type.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "planbro/fhir-model/operation_outcome.h"
+
+namespace planbro::fhir {
+
+constexpr uint32_t kUnbounded = UINT32_MAX;
+
+enum class TypeKind : uint8_t { kPrimitive, kComplex, kResource, kLogical };
+enum class BindingStrength : uint8_t { kRequired, kExtensible, kPreferred, kExample };
+
+struct TypeRef {
+  std::string code;                          // "string", "Reference", "BackboneElement", "Resource"
+  std::vector<std::string> target_profiles;  // for Reference/canonical: allowed target type URLs
+  std::vector<std::string> profiles;
+};
+
+struct Binding {
+  BindingStrength strength = BindingStrength::kExample;
+  std::string value_set;  // canonical URL without "|version"
+};
+
+struct Constraint {
+  std::string key;         // "cpl-3"
+  Severity severity = Severity::kError;
+  std::string human;       // text for the issue
+  std::string expression;  // FHIRPath
+};
+
+struct ElementDef {
+  std::string path;       // "CarePlan.activity.detail.status", "Observation.value[x]"
+  std::string name;       // last path segment without "[x]": "status", "value"
+  bool is_choice = false; // the definition's name ends in "[x]"
+  uint32_t min = 0;
+  uint32_t max = 1;       // kUnbounded for "*"
+  std::vector<TypeRef> types;            // empty when content_reference is set
+  std::optional<Binding> binding;
+  std::vector<Constraint> constraints;   // without ele-1 and ext-1, which validators check natively
+  bool is_modifier = false;
+  bool is_summary = false;
+  const ElementDef* content_reference = nullptr;  // "#Questionnaire.item" resolved
+  /** Inline children (BackboneElement / Element-typed elements, and through content_reference), in definition
+   * order. Empty for elements whose children come from their data type. */
+  std::vector<const ElementDef*> children;
+
+  bool isArray() const { return max > 1; }
+};
+
+struct TypeDef {
+  std::string name;       // "CarePlan", "HumanName", "string"
+  std::string url;
+  TypeKind kind = TypeKind::kComplex;
+  bool is_abstract = false;
+  std::string base;       // "DomainResource"; empty for Base/Element roots
+  const TypeDef* base_type = nullptr;
+  std::string value_regex;  // primitives: the regex of the value (from the definition), may be empty
+  std::vector<ElementDef> elements;  // snapshot order; elements[0] is the root (path == name)
+
+  const ElementDef& root() const { return elements.front(); }
+  /** Children of the root element, in definition order. */
+  std::span<const ElementDef* const> rootChildren() const { return elements.front().children; }
+};
+
+/** The codes of a ValueSet, expanded at compile time from its compose (include/exclude, nested concepts). */
+struct ValueSetCodes {
+  std::string url;
+  bool complete = true;  // false when the expansion needed something not in the core package (e.g. SNOMED)
+  struct Code {
+    std::string system;
+    std::string code;
+    std::string display;
+  };
+  std::vector<Code> codes;
+  bool containsCode(std::string_view code) const;
+  bool contains(std::string_view system, std::string_view code) const;
+};
+
+enum class SearchParamType : uint8_t { kNumber, kDate, kString, kToken, kReference, kComposite, kQuantity, kUri, kSpecial };
+
+struct SearchParamDef {
+  std::string code;        // "subject"
+  std::string url;
+  SearchParamType type = SearchParamType::kString;
+  std::string expression;  // FHIRPath; for multi-base parameters only the part for this resource type matters
+  std::vector<std::string> base;
+  std::vector<std::string> target;  // reference targets
+  std::vector<std::string> components;  // composite: definition URLs of the components
+  std::vector<std::string> component_expressions;
+};
+
+/** Immutable after load; any number of threads may read it. */
+class ModelInfo {
+ public:
+  /** The R4 core model, loaded on first use (thread-safe). Aborts only if the embedded tables are corrupt. */
+  static const ModelInfo& r4();
+
+  const TypeDef* type(std::string_view name) const;
+  /** A constraint profile from the core package (e.g. the vital-signs profiles), by canonical URL. */
+  const TypeDef* profile(std::string_view url) const;
+  bool isResourceType(std::string_view name) const;  // concrete resource types only
+  bool isPrimitiveType(std::string_view name) const;
+  std::span<const TypeDef* const> resourceTypes() const;
+
+  /** Children of `element` when it holds a value of type `type_code`: its inline children, else the root children
+   * of that type. */
+  std::span<const ElementDef* const> childrenOf(const ElementDef& element, std::string_view type_code) const;
+
+  struct ChildMatch {
+    const ElementDef* element = nullptr;
+    std::string_view type_code;  // the chosen type for choice elements ("Quantity" for valueQuantity)
+  };
+  /** Matches a JSON property name (without a leading '_') against `children`: exact name, or a choice element's
+   * name followed by one of its types with the first letter upper-cased. */
+  std::optional<ChildMatch> matchChild(std::span<const ElementDef* const> children, std::string_view json_name) const;
+
+  /** The expanded codes of a ValueSet by canonical URL (a "|version" suffix is ignored), or nullptr. */
+  const ValueSetCodes* valueSet(std::string_view url) const;
+
+  /** The search parameters that apply to `resource_type`, including those defined on Resource and DomainResource. */
+  std::vector<const SearchParamDef*> searchParams(std::string_view resource_type) const;
+  const SearchParamDef* searchParam(std::string_view resource_type, std::string_view code) const;
+
+  struct Impl;
+  explicit ModelInfo(std::unique_ptr<Impl> impl);
+  ~ModelInfo();
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace planbro::fhir
