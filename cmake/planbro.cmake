@@ -3,6 +3,12 @@
 function(planbro_add_library name dir include_dir)
   cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
   file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${dir}/*.cc ${dir}/*.S)
+  if(NOT sources)  # an area not written yet: headers only
+    add_library(${name} INTERFACE)
+    target_include_directories(${name} INTERFACE ${include_dir})
+    target_link_libraries(${name} INTERFACE ${ARG_DEPS})
+    return()
+  endif()
   add_library(${name} STATIC ${sources})
   target_include_directories(${name} PUBLIC ${include_dir} PRIVATE ${dir})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})

@@ -2,10 +2,13 @@
 // FHIRPath (N1, as used by FHIR R4) over the JSON tree: compile once, evaluate many times from many threads.
 // Owner of the implementation: fhir-model/src/fhirpath/. This header is the contract other parts code against.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "planbro/fhir-model/json.h"
@@ -14,23 +17,123 @@
 
 namespace planbro::fhir::fhirpath {
 
-/** A parsed, type-checked-where-possible expression. Immutable and thread-safe. */
+/** A parsed expression. Immutable and thread-safe: evaluate it from any number of threads at once. */
 class Expression;
 using ExpressionPtr = std::shared_ptr<const Expression>;
 
 /** Compiles `text`. Errors: kInvalidArgument with the position and reason for a syntax error. */
 Result<ExpressionPtr> compile(std::string_view text);
 
+__extension__ typedef __int128 Int128;
+
+/** An exact decimal: mantissa × 10^-scale (scale ≥ 0). 1.10 keeps scale 2, so precision survives arithmetic. */
+struct Decimal {
+  Int128 mantissa = 0;
+  int32_t scale = 0;
+
+  /** Parses "-12.340" (no exponent). nullopt when `text` is not a decimal or needs more than 36 digits. */
+  static std::optional<Decimal> parse(std::string_view text);
+  static Decimal fromInt(int64_t v) { return {v, 0}; }
+  std::string toString() const;
+  double toDouble() const;
+  /** Numeric comparison (scale ignored): -1, 0, 1. */
+  friend int compare(const Decimal& a, const Decimal& b);
+};
+
+/** A date, date-time or time with partial precision (FHIRPath §2.1.20). Unused fields are 0. */
+struct DateTime {
+  enum Precision : uint8_t { kYear = 1, kMonth, kDay, kHour, kMinute, kSecond, kMillisecond };
+  int32_t year = 0;
+  uint8_t month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  uint16_t millisecond = 0;
+  uint8_t precision = kYear;  // for a Time the lowest precision is kHour
+  bool has_timezone = false;
+  int16_t tz_offset_minutes = 0;
+};
+
+/** A quantity: value and UCUM unit (or a calendar duration keyword such as "year"). */
+struct Quantity {
+  Decimal value;
+  std::string unit = "1";
+};
+
+/** A FHIR element inside the input tree. The pointers refer into the JsonDocument and ModelInfo, which must
+ * outlive every Value holding the node. */
+struct Node {
+  const JsonValue* json = nullptr;       // the element's value; null when only the `_name` twin exists
+  const JsonValue* extension = nullptr;  // the `_name` twin (id/extension of a primitive), or null
+  std::string_view type;                 // FHIR type code: "string", "HumanName", "Patient"; empty if unknown
+  const ElementDef* element = nullptr;   // null for resources and when the model does not know the element
+  std::string_view name;                 // JSON property name the node was found under (empty for resources)
+};
+
+enum class ValueKind : uint8_t { kNode, kBoolean, kInteger, kDecimal, kString, kDate, kDateTime, kTime, kQuantity };
+
 /** One item of a result collection: a FHIR element in the input tree or a system value made by the expression. */
-class Value;
+class Value {
+ public:
+  Value() = default;
+  static Value node(const Node& n) { Value v; v.kind_ = ValueKind::kNode; v.node_ = n; return v; }
+  static Value boolean(bool b) { Value v; v.kind_ = ValueKind::kBoolean; v.int_ = b ? 1 : 0; return v; }
+  static Value integer(int64_t i) { Value v; v.kind_ = ValueKind::kInteger; v.int_ = i; return v; }
+  static Value decimal(Decimal d) { Value v; v.kind_ = ValueKind::kDecimal; v.decimal_ = d; return v; }
+  static Value string(std::string s) { Value v; v.kind_ = ValueKind::kString; v.string_ = std::move(s); return v; }
+  static Value date(DateTime d) { Value v; v.kind_ = ValueKind::kDate; v.datetime_ = d; return v; }
+  static Value dateTime(DateTime d) { Value v; v.kind_ = ValueKind::kDateTime; v.datetime_ = d; return v; }
+  static Value time(DateTime d) { Value v; v.kind_ = ValueKind::kTime; v.datetime_ = d; return v; }
+  static Value quantity(Quantity q) {
+    Value v; v.kind_ = ValueKind::kQuantity; v.decimal_ = q.value; v.string_ = std::move(q.unit); return v;
+  }
+
+  ValueKind kind() const { return kind_; }
+  bool isNode() const { return kind_ == ValueKind::kNode; }
+  const Node& asNode() const { return node_; }
+  bool asBoolean() const { return int_ != 0; }
+  int64_t asInteger() const { return int_; }
+  const Decimal& asDecimal() const { return decimal_; }
+  const std::string& asString() const { return string_; }
+  const DateTime& asDateTime() const { return datetime_; }
+  Quantity asQuantity() const { return {decimal_, string_}; }
+  const std::string& quantityUnit() const { return string_; }
+
+  /** For a FHIR primitive node, the system value it holds (string, code → String; date → Date; ...); for a
+   * Quantity-typed node a System.Quantity; otherwise (complex node, no value) nullopt. System values return
+   * themselves. */
+  std::optional<Value> toSystem() const;
+  /** The FHIR or System type name: "HumanName", "code", or "System.Integer" style for system values. */
+  std::string typeName() const;
+
+ private:
+  ValueKind kind_ = ValueKind::kBoolean;
+  int64_t int_ = 0;
+  Decimal decimal_;
+  DateTime datetime_;
+  std::string string_;
+  Node node_;
+};
+
 using Collection = std::vector<Value>;
 
 /** How `resolve()` finds a referenced resource (e.g. inside a Bundle, or from the store). Optional. */
 using Resolver = std::function<const JsonValue*(std::string_view reference)>;
+/** Answers memberOf(): does the code (system may be empty) belong to the ValueSet? nullopt = unknown. */
+using MembershipCheck =
+    std::function<std::optional<bool>(std::string_view value_set, std::string_view system, std::string_view code)>;
 
 struct Environment {
   Resolver resolver;  // when empty, resolve() finds only contained resources and Bundle entries
   // %resource, %rootResource, %context, %ucum, %sct, %loinc and %"vs-..." are provided by the engine.
+  /** Extra %variables by name (without the '%'). Looked up before the built-in ones. */
+  std::vector<std::pair<std::string, Collection>> variables;
+  /** When empty, memberOf() uses the expanded core ValueSets from ModelInfo (unknown → empty result). */
+  MembershipCheck member_of;
+  /** Items of the trace() function go here when set. */
+  std::function<void(std::string_view name, const Collection& items)> trace;
+  /** The instant now()/today()/timeOfDay() return; the wall clock when unset. Fixed for one evaluation. */
+  std::optional<DateTime> now;
+  /** Reject navigation to element names the FHIR model does not define for a known type (a semantic error in
+   * FHIRPath's strict mode). Off by default: unknown names give empty. */
+  bool strict = false;
 };
 
 /**
@@ -38,6 +141,29 @@ struct Environment {
  * Errors: kInvalidArgument when the expression is not valid for the input (e.g. single() on many items).
  */
 Result<Collection> evaluate(const Expression& expression, const JsonValue& resource, const Environment& env = {});
+
+/** The node for a resource object (its type from resourceType). */
+Node resourceNode(const JsonValue& resource);
+
+/**
+ * Evaluates with `focus` (a node inside `resource`, e.g. an element an invariant is declared on) as the focus and
+ * %context, and `resource` as %resource. Same errors as evaluate().
+ */
+Result<Collection> evaluateAt(const Expression& expression, const Node& focus, const JsonValue& resource,
+                              const Environment& env = {});
+
+/**
+ * FHIRPath's singleton evaluation of a collection as a boolean (§4.5): empty → nullopt; one Boolean → it; one item
+ * of another type → true; more than one item → kInvalidArgument.
+ */
+Result<std::optional<bool>> toBoolean(const Collection& collection);
+
+/** Convenience for invariants: evaluates and applies toBoolean(); empty counts as `empty_is`. */
+Result<bool> evaluateBoolean(const Expression& expression, const Node& focus, const JsonValue& resource,
+                             const Environment& env = {}, bool empty_is = true);
+
+/** The text a system or primitive value has in FHIRPath's toString() (e.g. "@2012" → "2012", 1.0 'mg'). */
+std::string valueToString(const Value& value);
 
 /** Serialises a result collection as a JSON array (FHIR elements as their JSON, system values as JSON scalars). */
 std::string toJson(const Collection& collection);

@@ -127,8 +127,9 @@ class JsonDocument {
   /** Deep-copies a value from another document into this one. */
   JsonValue import(const JsonValue& value);
 
+  struct Arena;  // defined in json_document.cc
+
  private:
-  struct Arena;
   std::unique_ptr<Arena> arena_;
   JsonValue root_;
 };
@@ -140,5 +141,7 @@ struct JsonWriteOptions {
 /** Serialises `value` as JSON text, appending to `out`. Numbers are written with their exact text. */
 void writeJson(const JsonValue& value, std::string& out, const JsonWriteOptions& options = {});
 std::string writeJson(const JsonValue& value, const JsonWriteOptions& options = {});
+/** Appends `s` as a quoted, escaped JSON string (for writers that order members themselves). */
+void writeJsonString(std::string_view s, std::string& out);
 
 }  // namespace planbro::fhir

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "planbro/fhir-model/operation_outcome.h"
+#include "planbro/fhir-model/status.h"
 
 namespace planbro::fhir {
 
@@ -38,17 +39,37 @@ struct Constraint {
   std::string expression;  // FHIRPath
 };
 
+/** How a profile slices a repeating element (profiles only). */
+struct Slicing {
+  struct Discriminator {
+    std::string type;  // "value", "pattern", "type", "profile", "exists"
+    std::string path;  // FHIRPath relative to the sliced element: "coding.code", "url", "$this"
+  };
+  std::vector<Discriminator> discriminators;
+  std::string rules = "open";  // "open", "closed", "openAtEnd"
+  bool ordered = false;
+};
+
 struct ElementDef {
   std::string path;       // "CarePlan.activity.detail.status", "Observation.value[x]"
+  std::string id;         // element id; differs from path only in profiles ("Observation.category:VSCat.coding")
+  std::string slice_name; // profiles: "VSCat" for a slice, empty otherwise
   std::string name;       // last path segment without "[x]": "status", "value"
   bool is_choice = false; // the definition's name ends in "[x]"
   uint32_t min = 0;
   uint32_t max = 1;       // kUnbounded for "*"
-  std::vector<TypeRef> types;            // empty when content_reference is set
+  /** Empty when content_reference is set. Types the R4 snapshots give as FHIRPath system types are mapped to the
+   * FHIR type their `structuredefinition-fhir-type` extension names: every `id` element (Resource.id too, which
+   * 4.0.1 declares that way) is "string", and a primitive's own `value` element has the primitive's type
+   * ("date.value" is "date"): walkers stop at primitives rather than descending into `value`. */
+  std::vector<TypeRef> types;
   std::optional<Binding> binding;
   std::vector<Constraint> constraints;   // without ele-1 and ext-1, which validators check natively
   bool is_modifier = false;
   bool is_summary = false;
+  std::string fixed_json;    // profiles: the fixed[x] value as JSON text ("\"vital-signs\"", "{...}"), or empty
+  std::string pattern_json;  // profiles: the pattern[x] value as JSON text, or empty
+  std::optional<Slicing> slicing;
   const ElementDef* content_reference = nullptr;  // "#Questionnaire.item" resolved
   /** Inline children (BackboneElement / Element-typed elements, and through content_reference), in definition
    * order. Empty for elements whose children come from their data type. */
@@ -58,15 +79,17 @@ struct ElementDef {
 };
 
 struct TypeDef {
-  std::string name;       // "CarePlan", "HumanName", "string"
+  std::string name;       // "CarePlan", "HumanName", "string"; a profile's StructureDefinition.name
   std::string url;
+  std::string constrained_type;  // profiles only: the type they constrain ("Observation"); empty for core types
   TypeKind kind = TypeKind::kComplex;
   bool is_abstract = false;
-  std::string base;       // "DomainResource"; empty for Base/Element roots
-  const TypeDef* base_type = nullptr;
+  std::string base;       // "DomainResource"; empty for Base/Element roots; a profile's base definition URL
+  const TypeDef* base_type = nullptr;  // the TypeDef (core type or profile) named by `base`
   std::string value_regex;  // primitives: the regex of the value (from the definition), may be empty
   std::vector<ElementDef> elements;  // snapshot order; elements[0] is the root (path == name)
 
+  bool isProfile() const { return !constrained_type.empty(); }
   const ElementDef& root() const { return elements.front(); }
   /** Children of the root element, in definition order. */
   std::span<const ElementDef* const> rootChildren() const { return elements.front().children; }
@@ -105,12 +128,25 @@ class ModelInfo {
   /** The R4 core model, loaded on first use (thread-safe). Aborts only if the embedded tables are corrupt. */
   static const ModelInfo& r4();
 
+  /** Parses compiled definitions (the format scripts/compile-definitions.py writes). kInvalidArgument when the
+   * text is not well-formed or not in that format. r4() uses it on the embedded copy; tests may use it directly. */
+  static Result<std::unique_ptr<ModelInfo>> parse(std::string_view compiled_json);
+  /** The embedded compiled definitions (fhir-model/data/r4-definitions.json), for tools that want the raw text. */
+  static std::string_view embeddedDefinitions();
+
   const TypeDef* type(std::string_view name) const;
   /** A constraint profile from the core package (e.g. the vital-signs profiles), by canonical URL. */
   const TypeDef* profile(std::string_view url) const;
   bool isResourceType(std::string_view name) const;  // concrete resource types only
   bool isPrimitiveType(std::string_view name) const;
-  std::span<const TypeDef* const> resourceTypes() const;
+  std::span<const TypeDef* const> resourceTypes() const;  // concrete resource types, sorted by name
+  /** Every core type (primitive, complex, resource, abstract ones too), sorted by name. */
+  std::span<const TypeDef* const> types() const;
+  /** Every constraint profile of the core package, sorted by URL. */
+  std::span<const TypeDef* const> profiles() const;
+  /** The element at `path` ("CarePlan.activity.detail.status") of a core type, following only inline children
+   * (not into data types); nullptr when unknown. */
+  const ElementDef* element(std::string_view path) const;
 
   /** Children of `element` when it holds a value of type `type_code`: its inline children, else the root children
    * of that type. */
@@ -123,12 +159,17 @@ class ModelInfo {
   /** Matches a JSON property name (without a leading '_') against `children`: exact name, or a choice element's
    * name followed by one of its types with the first letter upper-cased. */
   std::optional<ChildMatch> matchChild(std::span<const ElementDef* const> children, std::string_view json_name) const;
+  /** The JSON property name of `element` holding `type_code`: "valueQuantity" for value[x] with "Quantity",
+   * the plain name otherwise. */
+  static std::string jsonName(const ElementDef& element, std::string_view type_code);
 
   /** The expanded codes of a ValueSet by canonical URL (a "|version" suffix is ignored), or nullptr. */
   const ValueSetCodes* valueSet(std::string_view url) const;
 
   /** The search parameters that apply to `resource_type`, including those defined on Resource and DomainResource. */
   std::vector<const SearchParamDef*> searchParams(std::string_view resource_type) const;
+  /** Every search parameter of the package, sorted by URL. */
+  std::span<const SearchParamDef> allSearchParams() const;
   const SearchParamDef* searchParam(std::string_view resource_type, std::string_view code) const;
 
   struct Impl;

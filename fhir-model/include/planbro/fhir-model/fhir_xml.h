@@ -1,0 +1,47 @@
+#pragma once
+// FHIR R4 XML <-> JSON conversion by the rules of the specification (xml.html, json.html), driven by ModelInfo:
+// element order, arrays, choice types, primitive JSON kinds and attribute-vs-element all come from the R4
+// definitions. The JSON side is planbro's lossless tree (json.h).
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/status.h"
+
+namespace planbro::fhir {
+
+/** Limits applied while reading XML; configurable like JsonLimits. */
+struct XmlLimits {
+  size_t max_bytes = 16u << 20;  // whole document
+  uint32_t max_depth = 128;      // element nesting, counting the resource root as 1 (XHTML included)
+};
+
+/**
+ * Converts one FHIR resource in XML (root element in namespace http://hl7.org/fhir) into its JSON form.
+ *
+ * Parsing is hardened: no network access, no DTD loading, no entity substitution, and any DOCTYPE declaration
+ * is rejected outright (XXE, billion laughs). Primitive `value` attributes become JSON strings, numbers (integer,
+ * unsignedInt, positiveInt, decimal, exact text kept) or booleans; `id`/`extension` on primitives go to the
+ * `_name` twin (arrays aligned with nulls); Narrative.div is kept as serialised XHTML text.
+ *
+ * Errors: kResourceExhausted when a limit is crossed (size, depth); kInvalidArgument for malformed XML, a DOCTYPE,
+ * an unknown element or attribute, a wrong namespace, or a bad primitive value; messages name the element path and
+ * the line ("unknown element 'foo' at Patient.name[0] (line 12)"). Thread-safe; no I/O.
+ */
+Result<JsonDocument> fhirXmlToJson(std::string_view xml, const XmlLimits& limits = {});
+
+/**
+ * Writes one FHIR resource (a JSON object with "resourceType") as FHIR XML: elements in definition order,
+ * `id`/`url`/`value` as attributes where the specification says so, `_name` twins merged back into their primitive,
+ * contained resources wrapped, Narrative.div written as XHTML. `pretty` indents by two spaces per level.
+ *
+ * Errors: kInvalidArgument for an unknown resource type or property, a value of the wrong JSON kind, misaligned
+ * `_name` arrays, text that XML cannot carry (control characters), or a div that is not a well-formed XHTML div.
+ * Recursion is bounded by the nesting of `resource`, which JsonLimits::max_depth already bounds. Thread-safe.
+ */
+Result<std::string> fhirJsonToXml(const JsonValue& resource, bool pretty = false);
+
+}  // namespace planbro::fhir

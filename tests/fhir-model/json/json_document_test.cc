@@ -1,0 +1,154 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "planbro/fhir-model/json.h"
+
+namespace planbro::fhir {
+namespace {
+
+JsonDocument parseOk(std::string text) {
+  auto result = JsonDocument::parse(std::move(text));
+  EXPECT_TRUE(result.isOk()) << result.status().message();
+  return std::move(result).value();
+}
+
+TEST(JsonDocument, KeepsExactNumberTextAndDistinguishesNumbersFromStrings) {
+  JsonDocument doc = parseOk(R"({"a": 1.10, "b": "1.10", "c": -0.0e+5, "d": 12345678901234567890})");
+  const JsonValue& root = doc.root();
+  ASSERT_TRUE(root.isObject());
+  EXPECT_TRUE(root.find("a")->isNumber());
+  EXPECT_EQ(root.find("a")->text(), "1.10");
+  EXPECT_TRUE(root.find("b")->isString());
+  EXPECT_EQ(root.find("c")->text(), "-0.0e+5");
+  EXPECT_EQ(root.find("d")->text(), "12345678901234567890");
+  EXPECT_EQ(writeJson(root), R"({"a":1.10,"b":"1.10","c":-0.0e+5,"d":12345678901234567890})");
+}
+
+TEST(JsonDocument, KeepsMemberOrderAndUnicode) {
+  JsonDocument doc = parseOk(R"({"z":"Bjørn Ærø \u00e5 \ud83d\ude00","a":[true,false,null],"m":{}})");
+  ASSERT_EQ(doc.root().size(), 3u);
+  EXPECT_EQ(doc.root().members()[0].key, "z");
+  EXPECT_EQ(doc.root().members()[0].value.text(), "Bjørn Ærø å \xF0\x9F\x98\x80");
+  EXPECT_EQ(writeJson(doc.root()), "{\"z\":\"Bjørn Ærø å \xF0\x9F\x98\x80\",\"a\":[true,false,null],\"m\":{}}");
+}
+
+TEST(JsonDocument, EscapesControlCharactersOnOutput) {
+  JsonDocument doc = parseOk(R"(["a\"b\\c\n\u0001"])");
+  EXPECT_EQ(writeJson(doc.root()), R"(["a\"b\\c\n\u0001"])");
+}
+
+TEST(JsonDocument, PrettyOutputIndentsByTwoSpaces) {
+  JsonDocument doc = parseOk(R"({"a":[1,{"b":2}],"e":[]})");
+  EXPECT_EQ(writeJson(doc.root(), {.pretty = true}),
+            "{\n  \"a\": [\n    1,\n    {\n      \"b\": 2\n    }\n  ],\n  \"e\": []\n}");
+}
+
+TEST(JsonDocument, ReportsSyntaxErrorWithLineAndColumn) {
+  JsonErrorPosition where;
+  auto result = JsonDocument::parse("{\n  \"a\": \"x\\ny\",\n  \"b\": ,\n}", {}, &where);
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(where.line, 3u);
+  EXPECT_NE(result.status().message().find("line 3"), std::string::npos) << result.status().message();
+}
+
+TEST(JsonDocument, RejectsTruncatedEmptyAndTrailingInput) {
+  EXPECT_FALSE(JsonDocument::parse(R"({"resourceType":"Patient","name":[{"family":"Ha)").isOk());
+  EXPECT_FALSE(JsonDocument::parse("").isOk());
+  EXPECT_FALSE(JsonDocument::parse("   ").isOk());
+  EXPECT_FALSE(JsonDocument::parse("{} {}").isOk());
+  EXPECT_FALSE(JsonDocument::parse("{\"a\":1,}").isOk());
+  EXPECT_FALSE(JsonDocument::parse("{\"a\":1 /* c */}").isOk());
+  EXPECT_FALSE(JsonDocument::parse("{\"a\":NaN}").isOk());
+}
+
+TEST(JsonDocument, RejectsInvalidUtf8) {
+  auto result = JsonDocument::parse("{\"a\":\"\xC3\x28\"}");
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(JsonDocument::parse("{\"a\":\"\xED\xA0\x80\"}").isOk());  // encoded surrogate
+}
+
+TEST(JsonDocument, RejectsDuplicateKeys) {
+  auto result = JsonDocument::parse(R"({"id":"a","name":[],"id":"b"})");
+  ASSERT_FALSE(result.isOk());
+  EXPECT_NE(result.status().message().find("'id'"), std::string::npos) << result.status().message();
+  std::string many = "{";
+  for (int i = 0; i < 40; ++i) many += "\"k" + std::to_string(i) + "\":1,";
+  many += "\"k7\":2}";
+  EXPECT_FALSE(JsonDocument::parse(many).isOk());
+}
+
+TEST(JsonDocument, DeepNestingIsALimitNotACrash) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto result = JsonDocument::parse(deep);
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), StatusCode::kResourceExhausted);
+  JsonLimits generous;
+  generous.max_depth = 200000;
+  EXPECT_TRUE(JsonDocument::parse(deep, generous).isOk());  // the iterative reader needs no deep C++ stack
+}
+
+TEST(JsonDocument, LongNumbersAndOversizedDocumentsAreLimits) {
+  auto long_number = JsonDocument::parse("[" + std::string(500, '7') + "]");
+  ASSERT_FALSE(long_number.isOk());
+  EXPECT_EQ(long_number.status().code(), StatusCode::kResourceExhausted);
+  JsonLimits small;
+  small.max_bytes = 10;
+  auto big = JsonDocument::parse(R"({"resourceType":"Patient"})", small);
+  ASSERT_FALSE(big.isOk());
+  EXPECT_EQ(big.status().code(), StatusCode::kResourceExhausted);
+}
+
+TEST(JsonDocument, BuildersMakeNewValuesThatOutliveTheirInputs) {
+  JsonDocument doc = parseOk(R"({"resourceType":"Patient","id":"a"})");
+  std::string key = "meta";
+  JsonValue meta;
+  {
+    const JsonMember version[] = {{"versionId", doc.makeString("2")}};
+    meta = doc.makeObject(version);
+  }
+  JsonValue root = doc.withMember(doc.root(), key, meta);
+  root = doc.withMember(root, "id", doc.makeString("b"));
+  key = "overwritten";
+  doc.setRoot(doc.withoutMember(root, "resourceType"));
+  EXPECT_EQ(writeJson(doc.root()), R"({"id":"b","meta":{"versionId":"2"}})");
+}
+
+TEST(JsonDocument, EqualityIgnoresMemberOrderButNotNumberText) {
+  JsonDocument a = parseOk(R"({"x":[1,2],"y":{"p":1.0}})");
+  JsonDocument b = parseOk(R"({"y":{"p":1.0},"x":[1,2]})");
+  JsonDocument c = parseOk(R"({"y":{"p":1.00},"x":[1,2]})");
+  EXPECT_TRUE(jsonEqual(a.root(), b.root()));
+  EXPECT_FALSE(jsonEqual(a.root(), c.root()));
+}
+
+TEST(JsonDocument, ValuesStayValidAfterTheDocumentMoves) {
+  JsonDocument doc = parseOk(R"({"a":"b"})");
+  const JsonValue root = doc.root();
+  JsonDocument moved = std::move(doc);
+  EXPECT_EQ(root.find("a")->text(), "b");
+  EXPECT_EQ(moved.root().find("a")->text(), "b");
+}
+
+TEST(JsonDocument, RoundTripsEveryOfficialExampleExactly) {
+  const std::filesystem::path dir = std::filesystem::path(PLANBRO_SHARED_DIR) / "fhir-r4/examples";
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    JsonDocument first = parseOk(buffer.str());
+    JsonDocument second = parseOk(writeJson(first.root()));
+    EXPECT_TRUE(jsonEqual(first.root(), second.root())) << entry.path();
+    ++count;
+  }
+  EXPECT_GT(count, 50);
+}
+
+}  // namespace
+}  // namespace planbro::fhir
