@@ -202,7 +202,9 @@ Result<std::unique_ptr<TypeDef>> parseType(const RjValue& t, bool is_profile) {
   }
   // Targets are resolved after all children lists are complete, so a reference shares the target's whole list.
   for (const PendingReference& ref : references) {
-    auto target = by_path.find(ref.target_path);
+    // Core types name a path; profiles may name an element id ("Provenance.agent:Author").
+    auto target = by_id.find(ref.target_path);
+    if (target == by_id.end()) target = by_path.find(ref.target_path);
     if (target == by_path.end()) return formatError("unresolved content reference " + ref.target_path);
     ElementDef& e = def->elements[ref.element];
     e.content_reference = target->second;

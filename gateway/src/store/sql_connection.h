@@ -1,0 +1,122 @@
+#pragma once
+// The thin seam between the shared store logic (sql_store.cc) and the two engines: one connection that runs
+// parameterised SQL, and a fixed-size pool of them. Internal to planbro_store.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "planbro/fhir-model/status.h"
+#include "planbro/gateway/store/resource_store.h"
+
+namespace planbro::gateway::store::internal {
+
+/** Bytes bound as a BLOB / BYTEA parameter (text parameters are std::string_view). */
+struct Blob {
+  std::string_view bytes;
+};
+using SqlParam = std::variant<std::nullptr_t, int64_t, double, std::string_view, Blob>;
+
+/** One result cell: NULL, an integer (any width, booleans), a double, or text / bytes. */
+using SqlCell = std::variant<std::monostate, int64_t, double, std::string>;
+
+struct SqlRow {
+  std::vector<SqlCell> cells;
+  bool isNull(size_t i) const { return std::holds_alternative<std::monostate>(cells[i]); }
+  int64_t integer(size_t i) const;
+  double real(size_t i) const;
+  std::string& text(size_t i);  // empty for NULL
+};
+
+struct SqlResult {
+  std::vector<SqlRow> rows;
+  int64_t affected = 0;  // rows changed by INSERT / UPDATE / DELETE
+};
+
+/**
+ * One database connection, used by one thread at a time. SQL uses '?' placeholders in both engines (the
+ * PostgreSQL connection renumbers them). Statements are prepared once per connection and cached by their text.
+ */
+class SqlConnection {
+ public:
+  virtual ~SqlConnection() = default;
+  virtual Result<SqlResult> exec(std::string_view sql, std::span<const SqlParam> params) = 0;
+  Result<SqlResult> exec(std::string_view sql, std::initializer_list<SqlParam> params) {
+    return exec(sql, std::span<const SqlParam>(params.begin(), params.size()));
+  }
+  /** Runs statements without parameters and without caching (DDL, BEGIN, COMMIT, ROLLBACK). */
+  virtual Status execScript(std::string_view sql) = 0;
+  /** Whether the last failure was a serialization failure, deadlock or busy database (worth a retry). */
+  virtual bool lastErrorRetryable() const = 0;
+  /** False once the connection is broken; the pool then drops it. */
+  virtual bool healthy() const = 0;
+};
+
+/** The statements that differ between the engines. */
+struct Dialect {
+  std::string_view engine;       // "sqlite" / "postgresql"
+  std::string_view begin_write;  // "BEGIN IMMEDIATE" takes SQLite's write lock up front
+  std::string_view for_update;   // " FOR UPDATE" locks the head row in PostgreSQL; SQLite writers are serial
+  std::string_view commit_lock;  // run before the outbox rows are inserted at commit ("" for none)
+};
+
+class ConnectionPool;
+
+/** A connection borrowed from a pool; returns it (or drops it when broken) on destruction. */
+class PooledConnection {
+ public:
+  PooledConnection() = default;
+  PooledConnection(ConnectionPool* pool, std::unique_ptr<SqlConnection> conn) : pool_(pool), conn_(std::move(conn)) {}
+  PooledConnection(PooledConnection&& other) noexcept = default;
+  PooledConnection& operator=(PooledConnection&& other) noexcept;
+  ~PooledConnection();
+  SqlConnection* operator->() const { return conn_.get(); }
+  SqlConnection& operator*() const { return *conn_; }
+  void release();
+
+ private:
+  ConnectionPool* pool_ = nullptr;
+  std::unique_ptr<SqlConnection> conn_;
+};
+
+/**
+ * At most `size` connections, opened lazily by `factory`. acquire() waits up to `timeout` for a free one and then
+ * fails with kUnavailable. Thread-safe.
+ */
+class ConnectionPool {
+ public:
+  using Factory = std::function<Result<std::unique_ptr<SqlConnection>>()>;
+  ConnectionPool(size_t size, std::chrono::milliseconds timeout, Factory factory);
+  ~ConnectionPool();
+  Result<PooledConnection> acquire();
+
+ private:
+  friend class PooledConnection;
+  void giveBack(std::unique_ptr<SqlConnection> conn);
+
+  const size_t size_;
+  const std::chrono::milliseconds timeout_;
+  Factory factory_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<SqlConnection>> idle_;
+  size_t open_ = 0;  // connections that exist: idle or lent
+};
+
+/** Creates the schema or migrates it to the newest version; `migrations[i]` brings version i to i+1. */
+Status migrateSchema(SqlConnection& conn, const Dialect& dialect, std::string_view lock_sql,
+                     std::span<const std::string_view> migrations);
+
+/** The shared ResourceStore over a pool. */
+std::unique_ptr<ResourceStore> makeSqlStore(const Dialect& dialect, std::unique_ptr<ConnectionPool> pool,
+                                            Clock clock);
+
+}  // namespace planbro::gateway::store::internal
