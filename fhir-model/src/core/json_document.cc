@@ -214,7 +214,11 @@ std::string safeKey(std::string_view key) {
                            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                                   c == '_' || c == '-';
                          });
-  return printable ? "'" + std::string(key) + "'" : std::string("(a name)");
+  if (!printable) return "(a name)";
+  std::string quoted;
+  quoted.reserve(key.size() + 2);
+  quoted.append(1, '\'').append(key).append(1, '\'');
+  return quoted;
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ enum class FunctionId : uint16_t {
   kToday, kTimeOfDay, kNot, kAs, kIs, kExtension, kHasValue, kGetValue, kResolve, kHtmlChecks, kConformsTo,
   kMemberOf, kTrim, kSplit, kJoin, kEncode, kDecode, kEscape, kUnescape, kAggregate, kLowBoundary, kHighBoundary,
   kPrecision, kSort, kType, kComparable, kSubsumes, kSubsumedBy, kCheckModifiers, kElementDefinition, kSlice,
-  kDefineVariable,
+  kDefineVariable, kHasExtension,
 };
 
 struct FunctionInfo {

@@ -78,7 +78,7 @@ class Lexer {
         size_t b = i_;
         if (i_ < s_.size() && s_[i_] == 'T') {
           ++i_;
-          while (i_ < s_.size() && (isDigit(s_[i_]) || s_[i_] == ':' || s_[i_] == '.')) ++i_;
+          scanClock();
           t.kind = Tok::kTime;
           t.text = std::string(s_.substr(b, i_ - b));
           // A time literal cannot carry a zone; keep it so evaluation reports it.
@@ -91,7 +91,7 @@ class Lexer {
           if (i_ < s_.size() && s_[i_] == 'T') {
             ++i_;
             t.kind = Tok::kDateTime;
-            while (i_ < s_.size() && (isDigit(s_[i_]) || s_[i_] == ':' || s_[i_] == '.')) ++i_;
+            scanClock();
             if (i_ < s_.size() && s_[i_] == 'Z') {
               ++i_;
             } else if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-') && i_ + 1 < s_.size() &&
@@ -140,6 +140,15 @@ class Lexer {
   }
 
  private:
+  // hh:mm:ss.fff — a '.' belongs to the literal only when digits follow (else it is an invocation).
+  void scanClock() {
+    while (i_ < s_.size()) {
+      char c = s_[i_];
+      if (isDigit(c) || c == ':' || (c == '.' && i_ + 1 < s_.size() && isDigit(s_[i_ + 1]))) ++i_;
+      else break;
+    }
+  }
+
   Status skipSpace() {
     while (i_ < s_.size()) {
       char c = s_[i_];

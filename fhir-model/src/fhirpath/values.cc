@@ -407,7 +407,7 @@ std::optional<int> compareDateTimes(const DateTime& a0, const DateTime& b0, bool
     return std::nullopt;
   }
   // Seconds and milliseconds form one precision level.
-  auto level = [](uint8_t p) { return p == DateTime::kMillisecond ? DateTime::kSecond : p; };
+  auto level = [](uint8_t p) -> int { return p == DateTime::kMillisecond ? static_cast<int>(DateTime::kSecond) : static_cast<int>(p); };
   int pa = level(a.precision), pb = level(b.precision);
   int common = std::min(pa, pb);
   int first = is_time ? DateTime::kHour : DateTime::kYear;
@@ -619,8 +619,7 @@ UnitValue parseUnit(std::string_view u) {
     while (i < u.size() && u[i] != '.' && u[i] != '/') {
       if (u[i] == '[') {
         while (i < u.size() && u[i] != ']') ++i;
-      }
-      if (u[i] == '{') {
+      } else if (u[i] == '{') {
         while (i < u.size() && u[i] != '}') ++i;
       }
       if (i < u.size()) ++i;

@@ -203,12 +203,17 @@ Result<std::unique_ptr<TypeDef>> parseType(const RjValue& t, bool is_profile) {
   // Targets are resolved after all children lists are complete, so a reference shares the target's whole list.
   for (const PendingReference& ref : references) {
     // Core types name a path; profiles may name an element id ("Provenance.agent:Author").
-    auto target = by_id.find(ref.target_path);
-    if (target == by_id.end()) target = by_path.find(ref.target_path);
-    if (target == by_path.end()) return formatError("unresolved content reference " + ref.target_path);
+    ElementDef* target = nullptr;
+    if (auto it = by_id.find(ref.target_path); it != by_id.end()) {
+      target = it->second;
+    } else if (auto by_p = by_path.find(ref.target_path); by_p != by_path.end()) {
+      target = by_p->second;
+    } else {
+      return formatError("unresolved content reference " + ref.target_path);
+    }
     ElementDef& e = def->elements[ref.element];
-    e.content_reference = target->second;
-    e.children = target->second->children;
+    e.content_reference = target;
+    e.children = target->children;
   }
   return def;
 }
@@ -385,6 +390,13 @@ bool ModelInfo::isResourceType(std::string_view name) const {
 bool ModelInfo::isPrimitiveType(std::string_view name) const {
   const TypeDef* t = type(name);
   return t != nullptr && t->kind == TypeKind::kPrimitive;
+}
+
+bool ModelInfo::isA(std::string_view name, std::string_view ancestor) const {
+  for (const TypeDef* t = type(name); t != nullptr; t = t->base_type) {
+    if (t->name == ancestor) return true;
+  }
+  return false;
 }
 
 std::span<const TypeDef* const> ModelInfo::resourceTypes() const { return impl_->resource_types; }

@@ -154,6 +154,16 @@ bool inNamespace(const xmlNode* node, std::string_view ns) {
 
 long lineOf(const xmlNode* node) { return xmlGetLineNo(node); }
 
+std::string ElementPath::str() const {
+  std::string out;
+  for (const Segment& segment : segments_) {
+    if (!out.empty()) out += '.';
+    out += segment.name;
+    if (segment.index != kNoIndex) out += "[" + std::to_string(segment.index) + "]";
+  }
+  return out;
+}
+
 bool isSystemType(std::string_view code) { return code.starts_with("http://hl7.org/fhirpath/System."); }
 
 bool isPrimitive(const ModelInfo& model, std::string_view code) {

@@ -4,10 +4,12 @@
 
 #include <libxml/tree.h>
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "planbro/fhir-model/fhir_xml.h"
 #include "planbro/fhir-model/model_info.h"
@@ -34,6 +36,38 @@ Result<std::string> serializeElement(xmlNode* element);
 std::string_view toView(const xmlChar* s);
 bool inNamespace(const xmlNode* node, std::string_view ns);
 long lineOf(const xmlNode* node);
+
+/**
+ * The FHIRPath-style location of the element being converted ("Patient.name[0].given[1]"), kept as a stack of
+ * views so that the string is only built when an error needs it. Pushed names must outlive their segment.
+ */
+class ElementPath {
+ public:
+  static constexpr size_t kNoIndex = SIZE_MAX;
+  void push(std::string_view name, size_t index = kNoIndex) { segments_.push_back({name, index}); }
+  void pop() { segments_.pop_back(); }
+  bool empty() const { return segments_.empty(); }
+  std::string str() const;
+
+  /** Pushes on construction, pops on destruction. */
+  class Scope {
+   public:
+    Scope(ElementPath& path, std::string_view name, size_t index = kNoIndex) : path_(path) { path_.push(name, index); }
+    ~Scope() { path_.pop(); }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    ElementPath& path_;
+  };
+
+ private:
+  struct Segment {
+    std::string_view name;
+    size_t index;
+  };
+  std::vector<Segment> segments_;
+};
 
 enum class PrimitiveJson { kString, kNumber, kBool };
 

@@ -48,6 +48,17 @@ TEST(ModelInfo, ResourceTypesAreSortedAndDeriveFromResource) {
   EXPECT_EQ(care_plan->root().path, "CarePlan");
 }
 
+TEST(ModelInfo, KnowsTheTypeHierarchy) {
+  EXPECT_TRUE(model().isA("Patient", "Patient"));
+  EXPECT_TRUE(model().isA("Patient", "DomainResource"));
+  EXPECT_TRUE(model().isA("Bundle", "Resource"));
+  EXPECT_FALSE(model().isA("Bundle", "DomainResource"));
+  EXPECT_TRUE(model().isA("Age", "Quantity"));
+  EXPECT_TRUE(model().isA("code", "string"));
+  EXPECT_FALSE(model().isA("string", "code"));
+  EXPECT_FALSE(model().isA("NoSuchType", "Resource"));
+}
+
 TEST(ModelInfo, CarePlanStatusIsRequiredAndBoundToRequestStatus) {
   const TypeDef* care_plan = model().type("CarePlan");
   ASSERT_NE(care_plan, nullptr);

@@ -95,7 +95,10 @@ struct TypeDef {
   std::span<const ElementDef* const> rootChildren() const { return elements.front().children; }
 };
 
-/** The codes of a ValueSet, expanded at compile time from its compose (include/exclude, nested concepts). */
+/** The codes of a ValueSet, expanded at compile time from its compose (include/exclude, nested concepts, `valueSet`
+ * imports, is-a / descendent-of / is-not-a filters). Only the value sets of required and extensible bindings are
+ * kept. When `complete` is false the list may be partial or empty (it needed SNOMED CT, LOINC, UCUM, BCP-47, MIME
+ * types, ...): a code missing from it is unknown, not invalid. */
 struct ValueSetCodes {
   std::string url;
   bool complete = true;  // false when the expansion needed something not in the core package (e.g. SNOMED)
@@ -105,7 +108,9 @@ struct ValueSetCodes {
     std::string display;
   };
   std::vector<Code> codes;
+  /** True when any code of the list equals `code`, whatever its system (linear scan). */
   bool containsCode(std::string_view code) const;
+  /** True when the list has exactly this system and code (linear scan). */
   bool contains(std::string_view system, std::string_view code) const;
 };
 
@@ -115,7 +120,8 @@ struct SearchParamDef {
   std::string code;        // "subject"
   std::string url;
   SearchParamType type = SearchParamType::kString;
-  std::string expression;  // FHIRPath; for multi-base parameters only the part for this resource type matters
+  std::string expression;  // FHIRPath; multi-base parameters keep the whole union (the indexer picks this type's
+                           // part); empty for _text, _content, _query, _list and the like
   std::vector<std::string> base;
   std::vector<std::string> target;  // reference targets
   std::vector<std::string> components;  // composite: definition URLs of the components
@@ -125,7 +131,8 @@ struct SearchParamDef {
 /** Immutable after load; any number of threads may read it. */
 class ModelInfo {
  public:
-  /** The R4 core model, loaded on first use (thread-safe). Aborts only if the embedded tables are corrupt. */
+  /** The R4 core model, parsed from the embedded tables on first use (thread-safe; about 30 ms in a Release build,
+   * so call it once at start-up). Never freed. Aborts only if the embedded tables are corrupt. */
   static const ModelInfo& r4();
 
   /** Parses compiled definitions (the format scripts/compile-definitions.py writes). kInvalidArgument when the
@@ -139,6 +146,9 @@ class ModelInfo {
   const TypeDef* profile(std::string_view url) const;
   bool isResourceType(std::string_view name) const;  // concrete resource types only
   bool isPrimitiveType(std::string_view name) const;
+  /** True when core type `name` is `ancestor` or derives from it ("Age" is a "Quantity", "Patient" a
+   * "DomainResource"); false when either is unknown. */
+  bool isA(std::string_view name, std::string_view ancestor) const;
   std::span<const TypeDef* const> resourceTypes() const;  // concrete resource types, sorted by name
   /** Every core type (primitive, complex, resource, abstract ones too), sorted by name. */
   std::span<const TypeDef* const> types() const;

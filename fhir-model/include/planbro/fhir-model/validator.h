@@ -16,6 +16,9 @@ struct ValidationOptions {
   bool check_invariants = true;        // FHIRPath constraint.expression
   bool check_narrative = true;         // XHTML rules of Narrative.div
   bool check_norwegian_identifiers = true;
+  /** Reject markdown that contains what looks like an embedded HTML tag (the reference validator's
+   * "noHtmlInMarkdown" mode). Off by default: FHIR markdown may legally carry such text. */
+  bool markdown_no_html = false;
 };
 
 /**

@@ -1,0 +1,116 @@
+#pragma once
+// The gateway's configuration: typed structs read from YAML (yaml-cpp), validated whole before any socket opens.
+// Every limit has a safe default; the embedded default (embeddedDefaultConfigYaml()) is what runs with no file.
+// See docs/configuration.md and config/planbro.example.yaml.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/status.h"
+
+namespace planbro::gateway::config {
+
+/** `server.*`: where to listen and how many threads. */
+struct ServerConfig {
+  std::string host = "127.0.0.1";  // from `listen: HOST:PORT` (IPv6 as `[::1]:8080`)
+  uint16_t port = 8080;            // 0 = any free port (tests)
+  uint32_t io_threads = 2;         // threads running the socket event loop
+  uint32_t worker_threads = 4;     // threads running request handlers (0 = run handlers on the I/O threads)
+  uint32_t shutdown_timeout_ms = 10000;  // graceful shutdown: how long in-flight requests may take to finish
+  uint32_t gzip_min_bytes = 1024;        // responses at least this large are gzipped when the client accepts gzip
+};
+
+/** `limits.*`: bounds on what one client may send or hold. */
+struct LimitsConfig {
+  uint32_t max_header_bytes = 16 * 1024;      // request line + headers; beyond: 431
+  uint64_t max_body_bytes = 16ull << 20;      // request body; beyond: 413 (judged from Content-Length first)
+  uint32_t max_connections = 16384;           // open connections; beyond: 503 and close
+  uint32_t read_timeout_ms = 30000;           // from a request's first byte to its last
+  uint32_t write_timeout_ms = 30000;          // writing one response
+  uint32_t idle_timeout_ms = 60000;           // a keep-alive connection waiting for its next request
+  uint32_t json_max_depth = 256;              // `limits.json.max_depth`
+  uint32_t json_max_number_length = 64;       // `limits.json.max_number_length`
+  uint32_t json_max_string_bytes = 32u << 20; // `limits.json.max_string_bytes`
+};
+
+enum class StoreEngine : uint8_t { kSqlite, kPostgresql };
+
+/** `store.*`: which database engine and where. */
+struct StoreConfig {
+  StoreEngine engine = StoreEngine::kSqlite;
+  std::string data_dir = "./data";
+  std::string sqlite_file = "planbro.db";  // relative to data_dir unless absolute
+  std::string postgres_url;                // libpq connection string or URI; required for postgresql
+  uint32_t pool_size = 0;                  // database connections; 0 = fit the I/O + worker threads
+
+  /** The SQLite database path: sqlite_file when absolute, else data_dir/sqlite_file. */
+  std::string sqlitePath() const;
+};
+
+enum class LogFormat : uint8_t { kJson, kText };
+
+/** `logging.*`. */
+struct LoggingConfig {
+  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  LogFormat format = LogFormat::kJson;
+  bool access_log = true;      // one JSON line per request (never a body, never a query string)
+};
+
+/** `demo_data.*`. */
+struct DemoDataConfig {
+  bool load_once = true;  // load the demo individual plan into an empty store on first start
+};
+
+/** The whole configuration. Copyable value type. */
+struct GatewayConfig {
+  ServerConfig server;
+  LimitsConfig limits;
+  StoreConfig store;
+  LoggingConfig logging;
+  DemoDataConfig demo_data;
+
+  /** The JSON parser limits for request bodies (max_bytes = limits.max_body_bytes). */
+  fhir::JsonLimits jsonLimits() const;
+};
+
+/** The annotated YAML the gateway runs with when no file is given. */
+std::string_view embeddedDefaultConfigYaml();
+
+/** The embedded default, parsed. Never fails (a test guards it). */
+GatewayConfig defaultConfig();
+
+/**
+ * Parses YAML text over the defaults (keys absent from the text keep their default) and validates the result.
+ * Unknown keys are rejected. Errors: kInvalidArgument whose message lists every problem, one per line, each naming
+ * the key path, the rule and the offending value: `server.io_threads: must be between 1 and 256 (got 0)`.
+ * `source_name` prefixes YAML syntax errors (e.g. the file name). Never throws.
+ */
+Result<GatewayConfig> parseConfig(std::string_view yaml, std::string_view source_name = "config");
+
+/** Reads and parses a YAML file. Errors as parseConfig, plus kNotFound when the file cannot be read. Never throws. */
+Result<GatewayConfig> loadConfig(const std::string& path);
+
+/** Checks cross-field rules of a config assembled in code; returns one message per problem (empty: valid). */
+std::vector<std::string> validateConfig(const GatewayConfig& config);
+
+/** Command-line settings that win over the file: `--listen HOST:PORT`, `--data-dir DIR`, `--threads N`. */
+struct ConfigOverrides {
+  std::optional<std::string> listen;
+  std::optional<std::string> data_dir;
+  std::optional<uint32_t> threads;  // I/O threads
+};
+
+/** Applies overrides, then validates again. Errors: kInvalidArgument naming the option (`--listen: ...`). */
+Status applyOverrides(GatewayConfig& config, const ConfigOverrides& overrides);
+
+/** Parses `HOST:PORT` or `[IPv6]:PORT` into host and port. Errors: kInvalidArgument with a plain-words rule. */
+Status parseListen(std::string_view listen, std::string& host, uint16_t& port);
+
+/** For `planbro --validate-config FILE`: ok, or the error listing every problem. */
+Status validateConfigFile(const std::string& path);
+
+}  // namespace planbro::gateway::config

@@ -1,0 +1,101 @@
+#pragma once
+// The HTTP/1.1 server (Boost.Beast, asynchronous): N I/O threads run the sockets; handlers run on a separate worker
+// pool so a slow database call never blocks I/O. Keep-alive; pipelined requests are answered one at a time in
+// order; per-connection read/write/idle timeouts; header (431) and body (413) limits enforced by the parser before
+// the body is read; a connection cap; gzip when asked; graceful shutdown. Built-in endpoints: GET /healthz (alive),
+// GET /readyz (every readiness check passes), GET /metrics (Prometheus). Everything else goes through the
+// RequestFilters and then the RequestHandler. See docs/server.md.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "planbro/fhir-model/status.h"
+#include "planbro/gateway/config/gateway_config.h"
+#include "planbro/gateway/http/handler.h"
+#include "planbro/gateway/http/metrics.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace planbro::gateway::http {
+
+/** Everything the server needs; fromConfig() fills it from the gateway config. */
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0: any free port, read it back with Server::port()
+  uint32_t io_threads = 1;
+  uint32_t worker_threads = 2;  // 0: handlers run on the I/O threads
+  uint32_t max_header_bytes = 16 * 1024;
+  uint64_t max_body_bytes = 16ull << 20;
+  uint32_t max_connections = 16384;
+  std::chrono::milliseconds read_timeout{30000};
+  std::chrono::milliseconds write_timeout{30000};
+  std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds shutdown_timeout{10000};
+  uint32_t gzip_min_bytes = 1024;
+  bool access_log = true;
+  /** Where access lines go; nullptr: the logger named "access" if registered, else none. */
+  std::shared_ptr<spdlog::logger> access_logger;
+
+  static ServerOptions fromConfig(const config::GatewayConfig& config);
+};
+
+/** A named readiness check for /readyz; must be thread-safe and quick (it runs on an I/O thread). */
+struct ReadinessCheck {
+  std::string name;
+  std::function<Status()> check;
+};
+
+/**
+ * One listening server. Lifecycle: construct, add filters/readiness checks, start(), ..., stop() (or destroy).
+ * start() and stop() are called from one controlling thread; everything else is thread-safe.
+ */
+class Server {
+ public:
+  /** `handler` answers everything but the built-in endpoints; `metrics` may be shared with other parts (nullptr:
+   * the server makes its own). */
+  Server(ServerOptions options, std::shared_ptr<RequestHandler> handler,
+         std::shared_ptr<MetricsRegistry> metrics = nullptr);
+  ~Server();  // stops (gracefully) when still running
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /** Runs before the handler, in order. Call before start(). */
+  void addFilter(std::shared_ptr<RequestFilter> filter);
+  /** Adds a check to /readyz. Thread-safe; may be called after start(). */
+  void addReadinessCheck(ReadinessCheck check);
+
+  /** Binds, listens and starts the threads. Non-blocking. Errors: kUnavailable (address in use, bad host). */
+  Status start();
+  /** The bound port (useful with port 0). 0 before start(). */
+  uint16_t port() const;
+  MetricsRegistry& metrics();
+
+  /**
+   * Graceful shutdown, blocking: stops accepting, closes idle connections, lets in-flight requests finish and be
+   * answered (with Connection: close) for at most options.shutdown_timeout, then closes everything and joins the
+   * threads. Idempotent.
+   */
+  void stop();
+
+  /** Open connections right now. */
+  size_t openConnections() const;
+
+  class Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+/**
+ * Raises the soft RLIMIT_NOFILE to the hard limit (so 10,000+ idle connections fit). Returns the soft limit now in
+ * force. Never fails the caller; on error returns the unchanged limit.
+ */
+uint64_t raiseFileDescriptorLimit();
+
+}  // namespace planbro::gateway::http

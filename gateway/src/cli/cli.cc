@@ -1,0 +1,223 @@
+#include "planbro/gateway/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "planbro/fhir-model/fhirpath.h"
+#include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/operation_outcome.h"
+#include "planbro/fhir-model/validator.h"
+
+#if __has_include("planbro/fhir-model/resource_json.h")
+#include "planbro/fhir-model/resource_json.h"
+#define PLANBRO_CLI_HAVE_RESOURCE_JSON 1
+#endif
+
+namespace planbro::gateway::cli {
+namespace {
+
+struct CommonOptions {
+  size_t max_bytes = 64u << 20;
+  uint32_t max_depth = 0;
+  uint32_t max_number_length = 0;
+  bool pretty = false;
+
+  InputLimits limits() const { return {max_bytes, max_depth, max_number_length}; }
+};
+
+void addLimitOptions(CLI::App* command, CommonOptions& options) {
+  command->add_option("--max-bytes", options.max_bytes, "Largest input accepted, in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 40));
+  command->add_option("--max-depth", options.max_depth,
+                      "Deepest nesting of arrays/objects (XML: elements) accepted (default: JSON 256, XML 128)")
+      ->check(CLI::Range(uint32_t{1}, uint32_t{100000}));
+  command->add_option("--max-number-length", options.max_number_length,
+                      "Longest JSON number accepted, in characters (default 64)")
+      ->check(CLI::Range(uint32_t{1}, uint32_t{1} << 20));
+}
+
+std::string locationOf(const fhir::JsonErrorPosition& position) {
+  if (position.line == 0) return {};
+  return "line " + std::to_string(position.line) + ", col " + std::to_string(position.column);
+}
+
+struct Loaded {
+  fhir::JsonDocument document;
+};
+
+// Reads and parses one input; on failure fills `outcome` with the reason.
+std::optional<fhir::JsonDocument> load(const std::string& path, const CommonOptions& options, std::istream& in,
+                                       fhir::OperationOutcome& outcome) {
+  auto bytes = readInput(path, options.max_bytes, in);
+  if (!bytes.isOk()) {
+    outcome = fhir::outcomeFromStatus(bytes.status());
+    return std::nullopt;
+  }
+  fhir::JsonErrorPosition position;
+  auto document = parseResource(std::move(bytes).value(), options.limits(), &position);
+  if (!document.isOk()) {
+    outcome = fhir::outcomeFromStatus(document.status(), locationOf(position));
+    return std::nullopt;
+  }
+  return std::move(document).value();
+}
+
+std::string firstErrorText(const fhir::OperationOutcome& outcome) {
+  for (const auto& issue : outcome.issues()) {
+    if (issue.severity == fhir::Severity::kFatal || issue.severity == fhir::Severity::kError) {
+      if (issue.location.empty()) return issue.diagnostics;
+      return issue.diagnostics + " (at " + issue.location + ")";
+    }
+  }
+  return "unknown error";
+}
+
+std::string serialise(const fhir::JsonValue& resource, bool pretty) {
+  fhir::JsonWriteOptions write_options;
+  write_options.pretty = pretty;
+#ifdef PLANBRO_CLI_HAVE_RESOURCE_JSON
+  return fhir::writeResourceJson(resource, write_options);
+#else
+  return fhir::writeJson(resource, write_options);
+#endif
+}
+
+struct ValidateArgs {
+  CommonOptions common;
+  std::vector<std::string> files;
+  bool no_invariants = false;
+  bool no_narrative = false;
+  bool no_norwegian_ids = false;
+};
+
+int runValidate(const ValidateArgs& args, std::istream& in, std::ostream& out, std::ostream& err) {
+  fhir::ValidationOptions options;
+  options.check_invariants = !args.no_invariants;
+  options.check_narrative = !args.no_narrative;
+  options.check_norwegian_identifiers = !args.no_norwegian_ids;
+  options.json_limits.max_bytes = args.common.max_bytes;
+  if (args.common.max_depth != 0) options.json_limits.max_depth = args.common.max_depth;
+  if (args.common.max_number_length != 0) options.json_limits.max_number_length = args.common.max_number_length;
+
+  int exit_code = kExitOk;
+  for (const auto& file : args.files) {
+    fhir::OperationOutcome outcome;
+    if (auto document = load(file, args.common, in, outcome)) outcome = fhir::validateResource(document->root(), options);
+    out << outcome.toJson(args.common.pretty) << '\n';
+    if (outcome.hasErrors()) {
+      exit_code = kExitFailure;
+      const size_t errors = outcome.errorCount();
+      err << "planbro validate: " << (file == "-" ? "stdin" : file) << ": " << errors
+          << (errors == 1 ? " error" : " errors") << ", first: " << firstErrorText(outcome) << '\n';
+    }
+  }
+  out.flush();
+  return exit_code;
+}
+
+struct FmtArgs {
+  CommonOptions common;
+  std::string file;
+};
+
+int runFmt(const FmtArgs& args, std::istream& in, std::ostream& out, std::ostream& err) {
+  fhir::OperationOutcome outcome;
+  auto document = load(args.file, args.common, in, outcome);
+  if (!document) {
+    err << "planbro fmt: " << firstErrorText(outcome) << '\n';
+    return kExitFailure;
+  }
+  out << serialise(document->root(), args.common.pretty) << '\n';
+  out.flush();
+  return kExitOk;
+}
+
+struct FhirPathArgs {
+  CommonOptions common;
+  std::string expression;
+  std::string file;
+};
+
+int runFhirPath(const FhirPathArgs& args, std::istream& in, std::ostream& out, std::ostream& err) {
+  auto expression = fhir::fhirpath::compile(args.expression);
+  if (!expression.isOk()) {
+    err << "planbro fhirpath: the expression is not valid FHIRPath: " << expression.status().message() << '\n';
+    return kExitFailure;
+  }
+  fhir::OperationOutcome outcome;
+  auto document = load(args.file, args.common, in, outcome);
+  if (!document) {
+    err << "planbro fhirpath: " << firstErrorText(outcome) << '\n';
+    return kExitFailure;
+  }
+  auto result = fhir::fhirpath::evaluate(**expression, document->root());
+  if (!result.isOk()) {
+    err << "planbro fhirpath: evaluation failed: " << result.status().message() << '\n';
+    return kExitFailure;
+  }
+  out << fhir::fhirpath::toJson(*result) << '\n';
+  out.flush();
+  return kExitOk;
+}
+
+}  // namespace
+
+int runCli(int argc, const char* const* argv, std::istream& in, std::ostream& out, std::ostream& err) {
+  CLI::App app{"planbro: FHIR R4 tools for the Norwegian individuell plan (validate, format, query)", "planbro"};
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 no error, 1 an input had an error, 2 the command line was wrong. See docs/cli.md.");
+
+  ValidateArgs validate_args;
+  CLI::App* validate = app.add_subcommand(
+      "validate", "Validate FHIR R4 resources (JSON, or XML when the file starts with '<'); prints one "
+                  "OperationOutcome (JSON) per file, in argument order");
+  validate->add_option("files", validate_args.files, "Files to validate; '-' reads stdin")->required();
+  validate->add_flag("--pretty", validate_args.common.pretty, "Indent the OperationOutcome");
+  validate->add_flag("--no-invariants", validate_args.no_invariants, "Skip the FHIRPath invariants");
+  validate->add_flag("--no-narrative", validate_args.no_narrative, "Skip the XHTML checks of Narrative.div");
+  validate->add_flag("--no-norwegian-ids", validate_args.no_norwegian_ids,
+                     "Skip the checks of Norwegian identifiers (fødselsnummer, HPR, orgnr, ...)");
+  addLimitOptions(validate, validate_args.common);
+
+  FmtArgs fmt_args;
+  CLI::App* fmt = app.add_subcommand("fmt", "Parse one resource and write it back as canonical FHIR JSON");
+  fmt->add_option("file", fmt_args.file, "File to format; '-' reads stdin")->required();
+  fmt->add_flag("--pretty", fmt_args.common.pretty, "Indent by two spaces, one member per line");
+  addLimitOptions(fmt, fmt_args.common);
+
+  FhirPathArgs fhirpath_args;
+  CLI::App* fhirpath = app.add_subcommand(
+      "fhirpath", "Evaluate a FHIRPath expression on one resource; prints the result collection as a JSON array");
+  fhirpath->add_option("expression", fhirpath_args.expression, "FHIRPath expression, e.g. \"CarePlan.activity.count()\"")
+      ->required();
+  fhirpath->add_option("file", fhirpath_args.file, "Resource file; '-' reads stdin")->required();
+  addLimitOptions(fhirpath, fhirpath_args.common);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e, out, err);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  try {
+    if (validate->parsed()) return runValidate(validate_args, in, out, err);
+    if (fmt->parsed()) return runFmt(fmt_args, in, out, err);
+    if (fhirpath->parsed()) return runFhirPath(fhirpath_args, in, out, err);
+  } catch (const std::bad_alloc&) {
+    err << "planbro: out of memory\n";
+    return kExitFailure;
+  } catch (const std::exception& e) {
+    err << "planbro: internal error: " << e.what() << '\n';
+    return kExitFailure;
+  }
+  err << "planbro: no command given (try --help)\n";
+  return kExitUsage;
+}
+
+}  // namespace planbro::gateway::cli

@@ -1,0 +1,669 @@
+#include "planbro/gateway/http/server.h"
+
+#include <sys/resource.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include "gzip.h"
+#include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/operation_outcome.h"
+#include "planbro/gateway/http/logging.h"
+
+namespace planbro::gateway::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+class Session;
+
+bool isHttpParseError(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
+}
+
+bool saneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool iequals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
+
+// Fields the server owns: framing is computed from the body it actually sends.
+bool serverOwnedField(std::string_view name) {
+  return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") || iequals(name, "Connection");
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions o, std::shared_ptr<RequestHandler> h, std::shared_ptr<MetricsRegistry> m)
+      : options(std::move(o)), handler(std::move(h)), metrics(m ? std::move(m) : std::make_shared<MetricsRegistry>()) {
+    requests = &metrics->counter("planbro_http_requests_total", "HTTP requests answered, by interaction and status",
+                                 {"interaction", "status"});
+    latency = &metrics->histogram("planbro_http_request_duration_seconds",
+                                  "Time from a request's first byte to its response written, by interaction",
+                                  {"interaction"});
+    open_connections = &metrics->gauge("planbro_http_open_connections", "Open client connections").get();
+    refused = &metrics->counter("planbro_http_connections_refused_total",
+                                "Connections refused because limits.max_connections was reached")
+                   .get();
+    timeouts = &metrics->counter("planbro_http_timeouts_total", "Connections closed by a read, write or idle timeout",
+                                 {"kind"});
+    worker_queue = &metrics->gauge("planbro_http_worker_queue_depth",
+                                   "Requests waiting for a worker thread").get();
+    access_log = options.access_logger ? options.access_logger : spdlog::get("access");
+    if (!options.access_log) access_log.reset();
+    std::random_device rd;
+    char prefix[16];
+    std::snprintf(prefix, sizeof prefix, "%08x", rd());
+    id_prefix = prefix;
+  }
+
+  void accept();
+  void onAccept(const beast::error_code& ec, tcp::socket socket);
+  void refuse(tcp::socket socket);
+  std::string nextRequestId() { return id_prefix + "-" + std::to_string(++request_counter); }
+  void sessionOpened(uint64_t id, const std::shared_ptr<Session>& s);
+  void sessionClosed(uint64_t id);
+  template <typename F>
+  void forEachSession(F f);
+  bool waitDrained(Clock::time_point deadline);
+
+  // Shared state: declared before the io_context so it outlives every handler the io_context destroys.
+  ServerOptions options;
+  std::shared_ptr<RequestHandler> handler;
+  std::shared_ptr<MetricsRegistry> metrics;
+  std::vector<std::shared_ptr<RequestFilter>> filters;
+  std::mutex readiness_mutex;
+  std::vector<ReadinessCheck> readiness;
+  std::shared_ptr<spdlog::logger> access_log;
+  CounterFamily* requests = nullptr;
+  HistogramFamily* latency = nullptr;
+  Gauge* open_connections = nullptr;
+  Counter* refused = nullptr;
+  CounterFamily* timeouts = nullptr;
+  Gauge* worker_queue = nullptr;
+  std::string id_prefix;
+  std::atomic<uint64_t> request_counter{0};
+  std::atomic<bool> stopping{false};
+  std::atomic<uint16_t> bound_port{0};
+  std::atomic<size_t> connections{0};
+  std::mutex sessions_mutex;
+  std::condition_variable drained;
+  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions;
+  uint64_t next_session_id = 0;
+  bool running = false;
+  bool stopped = false;
+
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::unique_ptr<asio::thread_pool> workers;  // destroyed before ioc: its pending tasks release their sessions
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::steady_timer> accept_retry;
+  std::vector<std::thread> io_threads;
+};
+
+namespace {
+
+/** One connection. All members are touched only on the session's strand (the tcp_stream's executor). */
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Server::Impl& server, tcp::socket socket, uint64_t id)
+      : server_(server), stream_(std::move(socket)), id_(id) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+    server_.connections.fetch_add(1);
+    server_.open_connections->inc();
+  }
+  ~Session() {
+    server_.open_connections->dec();
+    server_.sessionClosed(id_);
+  }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->waitForRequest(); });
+  }
+
+  // Graceful shutdown: an idle connection closes now; a busy one closes after its current response.
+  void shutdownSoft() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->state_ == State::kIdle) self->closeNow();
+    });
+  }
+  void forceClose() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->closeNow(); });
+  }
+
+ private:
+  enum class State { kIdle, kReading, kHandling, kWriting, kDraining, kClosed };
+
+  void waitForRequest() {
+    if (server_.stopping.load()) return closeNow();
+    state_ = State::kIdle;
+    if (buffer_.size() > 0) return readHeader();  // a pipelined request is already here
+    stream_.expires_after(server_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->buffer_.commit(n);
+      if (ec) {
+        if (ec == beast::error::timeout) self->server_.timeouts->withLabels({"idle"}).inc();
+        return self->closeNow();
+      }
+      self->readHeader();
+    });
+  }
+
+  void readHeader() {
+    state_ = State::kReading;
+    started_ = Clock::now();
+    method_ = "-";
+    path_ = "-";
+    interaction_ = "malformed";
+    request_id_ = server_.nextRequestId();
+    version_ = 11;
+    parser_.emplace();
+    parser_->header_limit(server_.options.max_header_bytes);
+    parser_->body_limit(server_.options.max_body_bytes);
+    stream_.expires_after(server_.options.read_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->onHeader(ec);
+    });
+  }
+
+  // Maps a read error to an answer: limits and syntax get an OperationOutcome, transport errors just close.
+  void onReadError(const beast::error_code& ec) {
+    if (ec == bhttp::error::header_limit) {
+      return sendError(outcomeResponse(431, "too-long", "request headers larger than limits.max_header_bytes (" +
+                                                            std::to_string(server_.options.max_header_bytes) + ")"));
+    }
+    if (ec == bhttp::error::body_limit) {
+      return sendError(outcomeResponse(413, "too-long", "request body larger than limits.max_body_bytes (" +
+                                                            std::to_string(server_.options.max_body_bytes) + ")"));
+    }
+    if (ec == beast::error::timeout) {
+      server_.timeouts->withLabels({"read"}).inc();
+      return closeNow();
+    }
+    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || !isHttpParseError(ec)) {
+      return closeNow();
+    }
+    sendError(outcomeResponse(400, "structure", "malformed HTTP request: " + ec.message()));
+  }
+
+  void onHeader(const beast::error_code& ec) {
+    if (ec) return onReadError(ec);
+    const auto& req = parser_->get();
+    method_ = std::string(req.method_string());
+    path_ = maskPathForLog(std::string_view(req.target().data(), req.target().size()));
+    version_ = req.version();
+    if (auto len = parser_->content_length(); len && *len > server_.options.max_body_bytes) {
+      return onReadError(bhttp::error::body_limit);
+    }
+    if (parser_->is_done()) return onRequest();
+    if (iequals(std::string_view(req[bhttp::field::expect].data(), req[bhttp::field::expect].size()),
+                "100-continue")) {
+      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, req.version());
+      stream_.expires_after(server_.options.write_timeout);
+      bhttp::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, size_t) {
+        if (wec) return self->closeNow();
+        self->readBody();
+      });
+      return;
+    }
+    readBody();
+  }
+
+  void readBody() {
+    stream_.expires_after(server_.options.read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->onReadError(ec);
+      self->onRequest();
+    });
+  }
+
+  void onRequest() {
+    state_ = State::kHandling;
+    stream_.expires_never();
+    bhttp::request<bhttp::string_body> raw = parser_->release();
+    parser_.reset();
+    keep_alive_ = raw.keep_alive();
+
+    auto request = std::make_shared<Request>();
+    request->method = std::string(raw.method_string());
+    request->target = std::string(raw.target());
+    size_t q = request->target.find('?');
+    request->path = request->target.substr(0, q);
+    request->query = q == std::string::npos ? std::string() : request->target.substr(q + 1);
+    request->version = raw.version();
+    for (const auto& field : raw) request->headers.add(std::string(field.name_string()), std::string(field.value()));
+    request->body = std::move(raw.body());
+
+    if (const std::string* id = request->headers.find("X-Request-Id"); id && saneRequestId(*id)) request_id_ = *id;
+    head_ = request->method == "HEAD";
+
+    if (std::optional<Response> builtin = builtinResponse(*request)) {
+      compressIfAsked(*builtin, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
+      return sendResponse(std::move(*builtin));
+    }
+
+    auto context = std::make_shared<RequestContext>();
+    context->request_id = request_id_;
+    context->remote_address = remote_;
+    auto work = [self = shared_from_this(), request, context] {
+      Response response = self->runPipeline(*request, *context);
+      compressIfAsked(response, request->headers.get("Accept-Encoding"), self->server_.options.gzip_min_bytes);
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, context, response = std::move(response)]() mutable {
+                       self->interaction_ = context->interaction;
+                       self->sendResponse(std::move(response));
+                     });
+    };
+    if (server_.workers) {
+      server_.worker_queue->inc();
+      asio::post(*server_.workers, [work = std::move(work), queue = server_.worker_queue] {
+        queue->dec();
+        work();
+      });
+    } else {
+      work();
+    }
+  }
+
+  // Runs on a worker thread: filters (authentication, coarse access), then the handler.
+  Response runPipeline(const Request& request, RequestContext& context) {
+    try {
+      for (const auto& filter : server_.filters) {
+        Status s = filter->apply(request, context);
+        if (!s.isOk()) return outcomeResponse(s);
+      }
+      return server_.handler ? server_.handler->handle(request, context)
+                             : outcomeResponse(404, "not-found", "no handler for " + maskPathForLog(request.path));
+    } catch (const std::exception& e) {
+      appLogger()->error("request {} failed with an exception: {}", context.request_id, e.what());
+    } catch (...) {
+      appLogger()->error("request {} failed with an unknown exception", context.request_id);
+    }
+    return outcomeResponse(500, "exception", "internal error; see the server log for request " + context.request_id);
+  }
+
+  std::optional<Response> builtinResponse(const Request& request) {
+    std::string_view path = request.path;
+    if (path != "/healthz" && path != "/readyz" && path != "/metrics") return std::nullopt;
+    interaction_ = std::string(path.substr(1));
+    if (request.method != "GET" && request.method != "HEAD") {
+      Response r = outcomeResponse(405, "not-supported", "only GET and HEAD are allowed on " + std::string(path));
+      r.headers.set("Allow", "GET, HEAD");
+      return r;
+    }
+    Response r;
+    if (path == "/metrics") {
+      r.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      r.body = server_.metrics->render();
+      return r;
+    }
+    r.headers.set("Content-Type", "application/json");
+    r.headers.set("Cache-Control", "no-store");
+    if (path == "/healthz") {
+      r.body = R"({"status":"ok"})";
+      return r;
+    }
+    std::string failed;
+    if (server_.stopping.load()) {
+      failed = R"({"check":"server","message":"shutting down"})";
+    } else {
+      std::lock_guard lock(server_.readiness_mutex);
+      for (const auto& c : server_.readiness) {
+        Status s = c.check ? c.check() : Status::ok();
+        if (s.isOk()) continue;
+        failed += failed.empty() ? "" : ",";
+        failed += R"({"check":)";
+        fhir::writeJsonString(c.name, failed);
+        failed += R"(,"message":)";
+        fhir::writeJsonString(s.message(), failed);
+        failed += "}";
+      }
+    }
+    if (failed.empty()) {
+      r.body = R"({"status":"ready"})";
+    } else {
+      r.status = 503;
+      r.body = R"({"status":"not ready","failed":[)" + failed + "]}";
+    }
+    return r;
+  }
+
+  static void compressIfAsked(Response& r, std::string_view accept_encoding, uint32_t min_bytes) {
+    if (r.body.size() < min_bytes || r.body.empty() || r.status == 204 || r.status == 304) return;
+    if (r.headers.find("Content-Encoding")) return;
+    r.headers.add("Vary", "Accept-Encoding");
+    if (!acceptsGzip(accept_encoding)) return;
+    if (std::optional<std::string> z = gzipCompress(r.body)) {
+      r.body = std::move(*z);
+      r.headers.set("Content-Encoding", "gzip");
+    }
+  }
+
+  // An error found while reading: answer it and close, since the rest of the stream cannot be trusted.
+  void sendError(Response response) {
+    keep_alive_ = false;
+    sendResponse(std::move(response));
+  }
+
+  void sendResponse(Response response) {
+    if (state_ == State::kClosed) return;
+    state_ = State::kWriting;
+    bool keep = keep_alive_ && !server_.stopping.load();
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->result(static_cast<unsigned>(response.status));
+    res->version(version_ == 10 ? 10 : 11);
+    for (const auto& [name, value] : response.headers.fields()) {
+      if (!serverOwnedField(name)) res->insert(name, value);
+    }
+    res->set("X-Request-Id", request_id_);
+    res->keep_alive(keep);
+    status_ = response.status;
+    size_t body_size = response.body.size();
+    if (head_) {
+      res->content_length(body_size);
+    } else {
+      res->body() = std::move(response.body);
+      res->prepare_payload();
+    }
+    bytes_out_ = body_size;
+    stream_.expires_after(server_.options.write_timeout);
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, size_t) {
+      self->onWritten(ec, keep);
+    });
+  }
+
+  void onWritten(const beast::error_code& ec, bool keep) {
+    record();
+    if (ec) {
+      if (ec == beast::error::timeout) server_.timeouts->withLabels({"write"}).inc();
+      return closeNow();
+    }
+    head_ = false;
+    if (!keep) return lingeringClose();
+    waitForRequest();
+  }
+
+  void record() {
+    double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+    server_.requests->withLabels({interaction_, std::to_string(status_)}).inc();
+    server_.latency->withLabels({interaction_}).observe(seconds);
+    if (!server_.access_log) return;
+    std::string line;
+    line.reserve(256);
+    line += R"("msg":"request","request_id":)";
+    fhir::writeJsonString(request_id_, line);
+    line += R"(,"method":)";
+    fhir::writeJsonString(method_, line);
+    line += R"(,"path":)";
+    fhir::writeJsonString(path_, line);
+    line += R"(,"status":)" + std::to_string(status_);
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.3f", seconds * 1000);
+    line += R"(,"duration_ms":)";
+    line += ms;
+    line += R"(,"bytes":)" + std::to_string(bytes_out_);
+    line += R"(,"interaction":)";
+    fhir::writeJsonString(interaction_, line);
+    line += R"(,"remote":)";
+    fhir::writeJsonString(remote_, line);
+    server_.access_log->log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
+  }
+
+  // Half-close, then read and discard what the client is still sending (bounded), so the kernel does not answer
+  // unread bytes with a reset that would destroy the response we just wrote.
+  void lingeringClose() {
+    state_ = State::kDraining;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return closeNow();
+    drained_ = 0;
+    drain();
+  }
+
+  void drain() {
+    constexpr size_t kMaxDrainBytes = 1u << 20;
+    stream_.expires_after(std::min<std::chrono::milliseconds>(server_.options.read_timeout,
+                                                              std::chrono::milliseconds(2000)));
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(16384), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > kMaxDrainBytes) return self->closeNow();
+      self->buffer_.commit(n);
+      self->drain();
+    });
+  }
+
+  void closeNow() {
+    if (state_ == State::kClosed) return;
+    state_ = State::kClosed;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  Server::Impl& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  uint64_t id_;
+  std::string remote_;
+  State state_ = State::kIdle;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  unsigned version_ = 11;
+  Clock::time_point started_;
+  std::string method_;
+  std::string path_;
+  std::string request_id_;
+  std::string interaction_;
+  int status_ = 0;
+  size_t bytes_out_ = 0;
+  size_t drained_ = 0;
+};
+
+}  // namespace
+
+void Server::Impl::sessionOpened(uint64_t id, const std::shared_ptr<Session>& s) {
+  std::lock_guard lock(sessions_mutex);
+  sessions.emplace(id, s);
+}
+
+void Server::Impl::sessionClosed(uint64_t id) {
+  std::lock_guard lock(sessions_mutex);
+  sessions.erase(id);
+  connections.fetch_sub(1);
+  drained.notify_all();
+}
+
+template <typename F>
+void Server::Impl::forEachSession(F f) {
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(sessions_mutex);
+    for (auto& [id, weak] : sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) f(*s);
+}
+
+bool Server::Impl::waitDrained(Clock::time_point deadline) {
+  std::unique_lock lock(sessions_mutex);
+  return drained.wait_until(lock, deadline, [this] { return connections.load() == 0; });
+}
+
+void Server::Impl::accept() {
+  acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    onAccept(ec, std::move(socket));
+  });
+}
+
+void Server::Impl::onAccept(const beast::error_code& ec, tcp::socket socket) {
+  if (stopping.load() || ec == asio::error::operation_aborted) return;
+  if (ec) {
+    // Out of descriptors (EMFILE/ENFILE) or buffers: back off briefly instead of spinning on the error.
+    appLogger()->warn("accept failed: {}", ec.message());
+    accept_retry->expires_after(std::chrono::milliseconds(50));
+    accept_retry->async_wait([this](beast::error_code tec) {
+      if (!tec && !stopping.load()) accept();
+    });
+    return;
+  }
+  if (connections.load() >= options.max_connections) {
+    refuse(std::move(socket));
+  } else {
+    uint64_t id;
+    {
+      std::lock_guard lock(sessions_mutex);
+      id = ++next_session_id;
+    }
+    auto session = std::make_shared<Session>(*this, std::move(socket), id);
+    sessionOpened(id, session);
+    session->start();
+  }
+  accept();
+}
+
+void Server::Impl::refuse(tcp::socket socket) {
+  refused->inc();
+  static const std::string kResponse = [] {
+    std::string body = fhir::outcomeFromStatus(unavailable("too many connections; try again later")).toJson();
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/fhir+json; charset=utf-8\r\n"
+           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  // A fresh socket's send buffer is empty, so a non-blocking write of a few hundred bytes completes at once.
+  beast::error_code ec;
+  socket.non_blocking(true, ec);
+  asio::write(socket, asio::buffer(kResponse), ec);
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
+}
+
+ServerOptions ServerOptions::fromConfig(const config::GatewayConfig& c) {
+  ServerOptions o;
+  o.host = c.server.host;
+  o.port = c.server.port;
+  o.io_threads = c.server.io_threads;
+  o.worker_threads = c.server.worker_threads;
+  o.max_header_bytes = c.limits.max_header_bytes;
+  o.max_body_bytes = c.limits.max_body_bytes;
+  o.max_connections = c.limits.max_connections;
+  o.read_timeout = std::chrono::milliseconds(c.limits.read_timeout_ms);
+  o.write_timeout = std::chrono::milliseconds(c.limits.write_timeout_ms);
+  o.idle_timeout = std::chrono::milliseconds(c.limits.idle_timeout_ms);
+  o.shutdown_timeout = std::chrono::milliseconds(c.server.shutdown_timeout_ms);
+  o.gzip_min_bytes = c.server.gzip_min_bytes;
+  o.access_log = c.logging.access_log;
+  return o;
+}
+
+Server::Server(ServerOptions options, std::shared_ptr<RequestHandler> handler, std::shared_ptr<MetricsRegistry> metrics)
+    : impl_(std::make_shared<Impl>(std::move(options), std::move(handler), std::move(metrics))) {}
+
+Server::~Server() { stop(); }
+
+void Server::addFilter(std::shared_ptr<RequestFilter> filter) { impl_->filters.push_back(std::move(filter)); }
+
+void Server::addReadinessCheck(ReadinessCheck check) {
+  std::lock_guard lock(impl_->readiness_mutex);
+  impl_->readiness.push_back(std::move(check));
+}
+
+uint16_t Server::port() const { return impl_->bound_port.load(); }
+MetricsRegistry& Server::metrics() { return *impl_->metrics; }
+size_t Server::openConnections() const { return impl_->connections.load(); }
+
+Status Server::start() {
+  Impl& s = *impl_;
+  if (s.running || s.stopped) return failedPrecondition("server already started");
+  beast::error_code ec;
+  tcp::resolver resolver(s.ioc);
+  auto endpoints = resolver.resolve(s.options.host, std::to_string(s.options.port),
+                                    tcp::resolver::numeric_service | tcp::resolver::passive, ec);
+  std::string where = s.options.host + ":" + std::to_string(s.options.port);
+  if (ec || endpoints.empty()) return unavailable("cannot resolve listen address " + where + ": " + ec.message());
+  tcp::endpoint endpoint = endpoints.begin()->endpoint();
+
+  s.acceptor.emplace(asio::make_strand(s.ioc));
+  s.acceptor->open(endpoint.protocol(), ec);
+  if (!ec) s.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor->bind(endpoint, ec);
+  if (!ec) s.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    s.acceptor.reset();
+    return unavailable("cannot listen on " + where + ": " + ec.message());
+  }
+  s.bound_port = s.acceptor->local_endpoint(ec).port();
+  s.accept_retry.emplace(s.acceptor->get_executor());
+  s.work.emplace(s.ioc.get_executor());
+  if (s.options.worker_threads > 0) s.workers = std::make_unique<asio::thread_pool>(s.options.worker_threads);
+  s.running = true;
+  s.accept();
+  for (uint32_t i = 0; i < std::max<uint32_t>(1, s.options.io_threads); ++i) {
+    s.io_threads.emplace_back([&s] { s.ioc.run(); });
+  }
+  return Status::ok();
+}
+
+void Server::stop() {
+  Impl& s = *impl_;
+  if (!s.running || s.stopped) return;
+  s.stopped = true;
+  s.stopping = true;
+  asio::dispatch(s.acceptor->get_executor(), [&s] {
+    beast::error_code ec;
+    s.acceptor->close(ec);
+    s.accept_retry->cancel();
+  });
+  s.forEachSession([](Session& session) { session.shutdownSoft(); });
+  if (!s.waitDrained(Clock::now() + s.options.shutdown_timeout)) {
+    s.forEachSession([](Session& session) { session.forceClose(); });
+    // Closing wakes every pending operation; sessions whose handler is still running on a worker end when it does.
+    (void)s.waitDrained(Clock::now() + std::chrono::seconds(1));
+  }
+  if (s.workers) s.workers->join();  // handlers in flight finish; their responses then go nowhere
+  s.work.reset();
+  s.ioc.stop();
+  for (auto& t : s.io_threads) t.join();
+  s.io_threads.clear();
+  s.running = false;
+}
+
+uint64_t raiseFileDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return raised.rlim_cur;
+  }
+  return limit.rlim_cur;
+}
+
+}  // namespace planbro::gateway::http

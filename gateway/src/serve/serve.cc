@@ -1,0 +1,142 @@
+#include "planbro/gateway/serve.h"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <ostream>
+
+#include "planbro/gateway/http/logging.h"
+
+namespace planbro::gateway {
+namespace {
+
+class PlaceholderHandler : public http::RequestHandler {
+ public:
+  http::Response handle(const http::Request& request, http::RequestContext& context) override {
+    std::string_view path = request.path;
+    std::string_view first = path.substr(path.empty() ? 0 : 1);
+    first = first.substr(0, first.find('/'));
+    bool fhir = first.empty() || first == "metadata" || first.front() == '$' || first.front() == '_' ||
+                (first.front() >= 'A' && first.front() <= 'Z');
+    if (fhir) {
+      context.interaction = "not-implemented";
+      return http::outcomeResponse(501, "not-supported",
+                                   "the FHIR REST interactions are not available in this build yet");
+    }
+    context.interaction = "unknown";
+    return http::outcomeResponse(404, "not-found", "no such endpoint: " + http::maskPathForLog(request.path));
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<http::RequestHandler> makePlaceholderHandler() { return std::make_shared<PlaceholderHandler>(); }
+
+int runValidateConfig(const std::string& path, std::ostream& out, std::ostream& err) {
+  Status s = config::validateConfigFile(path);
+  if (s.isOk()) {
+    out << path << ": ok\n";
+    return 0;
+  }
+  err << path << ": invalid configuration:\n" << s.message() << '\n';
+  return 1;
+}
+
+int runServe(const ServeOptions& options, std::ostream& err) {
+  Result<config::GatewayConfig> loaded = options.config_path.empty() ? Result<config::GatewayConfig>(config::defaultConfig())
+                                                                     : config::loadConfig(options.config_path);
+  if (!loaded.isOk()) {
+    err << "planbro serve: invalid configuration " << options.config_path << ":\n" << loaded.status().message() << '\n';
+    return 1;
+  }
+  config::GatewayConfig cfg = std::move(loaded).value();
+  if (Status s = config::applyOverrides(cfg, options.overrides); !s.isOk()) {
+    err << "planbro serve: invalid option:\n" << s.message() << '\n';
+    return 1;
+  }
+  http::configureLogging(cfg.logging);
+  auto log = http::appLogger();
+
+  uint64_t fd_limit = http::raiseFileDescriptorLimit();
+  if (fd_limit != 0 && fd_limit < static_cast<uint64_t>(cfg.limits.max_connections) + 64) {
+    log->warn("file descriptor limit {} is below limits.max_connections {} + 64; raise `ulimit -Hn`", fd_limit,
+              cfg.limits.max_connections);
+  }
+
+  auto metrics = std::make_shared<http::MetricsRegistry>();
+  ServeComponents components;
+  if (options.setup) {
+    if (Status s = options.setup(cfg, *metrics, components); !s.isOk()) {
+      err << "planbro serve: cannot start: " << s.message() << '\n';
+      return 1;
+    }
+  }
+  if (!components.handler) components.handler = makePlaceholderHandler();
+
+  http::Server server(http::ServerOptions::fromConfig(cfg), components.handler, metrics);
+  for (auto& f : components.filters) server.addFilter(f);
+  for (auto& r : components.readiness) server.addReadinessCheck(std::move(r));
+
+  // Installed before the server starts so an early SIGTERM already shuts down gracefully.
+  boost::asio::io_context signals_ioc;
+  boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (!ec) log->info("received signal {}; shutting down", signal);
+  });
+
+  if (Status s = server.start(); !s.isOk()) {
+    err << "planbro serve: " << s.message() << '\n';
+    return 1;
+  }
+  log->info("listening on {}:{} ({} I/O threads, {} workers, store {} at {})", cfg.server.host, server.port(),
+            cfg.server.io_threads, cfg.server.worker_threads,
+            cfg.store.engine == config::StoreEngine::kSqlite ? "sqlite" : "postgresql",
+            cfg.store.engine == config::StoreEngine::kSqlite ? cfg.store.sqlitePath() : "(postgres_url)");
+  if (options.on_started) {
+    options.on_started(server.port(), [&signals_ioc, &signals] {
+      boost::asio::post(signals_ioc, [&signals] {
+        boost::system::error_code ec;
+        signals.cancel(ec);
+      });
+    });
+  }
+  signals_ioc.run();
+  server.stop();
+  log->info("stopped");
+  log->flush();
+  return 0;
+}
+
+CommandHook addServeCommand(CLI::App& app, ServeSetup setup) {
+  auto options = std::make_shared<ServeOptions>();
+  options->setup = std::move(setup);
+  auto listen = std::make_shared<std::string>();
+  auto data_dir = std::make_shared<std::string>();
+  auto threads = std::make_shared<uint32_t>(0);
+  CLI::App* serve = app.add_subcommand("serve", "Run the FHIR gateway HTTP server until SIGTERM/SIGINT");
+  serve->add_option("--config", options->config_path, "YAML config file (default: the embedded default)");
+  CLI::Option* listen_opt = serve->add_option("--listen", *listen, "HOST:PORT to listen on (wins over the file)");
+  CLI::Option* dir_opt = serve->add_option("--data-dir", *data_dir, "Data directory (wins over the file)");
+  CLI::Option* threads_opt = serve->add_option("--threads", *threads, "I/O threads (wins over the file)");
+  return CommandHook([serve] { return serve->parsed(); },
+                     [=](std::ostream&, std::ostream& err) {
+                       ServeOptions o = *options;
+                       if (listen_opt->count() > 0) o.overrides.listen = *listen;
+                       if (dir_opt->count() > 0) o.overrides.data_dir = *data_dir;
+                       if (threads_opt->count() > 0) o.overrides.threads = *threads;
+                       return runServe(o, err);
+                     });
+}
+
+CommandHook addValidateConfigOption(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  CLI::Option* opt = app.add_option("--validate-config", *path, "Check a YAML config file and exit (0 valid, 1 not)");
+  return CommandHook([opt] { return opt->count() > 0; },
+                     [path](std::ostream& out, std::ostream& err) { return runValidateConfig(*path, out, err); });
+}
+
+}  // namespace planbro::gateway

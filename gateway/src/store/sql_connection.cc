@@ -1,0 +1,109 @@
+#include "sql_connection.h"
+
+#include <string>
+
+namespace planbro::gateway::store::internal {
+
+int64_t SqlRow::integer(size_t i) const {
+  if (const auto* v = std::get_if<int64_t>(&cells[i])) return *v;
+  if (const auto* d = std::get_if<double>(&cells[i])) return static_cast<int64_t>(*d);
+  return 0;
+}
+
+double SqlRow::real(size_t i) const {
+  if (const auto* d = std::get_if<double>(&cells[i])) return *d;
+  if (const auto* v = std::get_if<int64_t>(&cells[i])) return static_cast<double>(*v);
+  return 0;
+}
+
+std::string& SqlRow::text(size_t i) {
+  if (!std::holds_alternative<std::string>(cells[i])) cells[i] = std::string();
+  return std::get<std::string>(cells[i]);
+}
+
+PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept {
+  if (this != &other) {
+    release();
+    pool_ = other.pool_;
+    conn_ = std::move(other.conn_);
+    other.pool_ = nullptr;
+  }
+  return *this;
+}
+
+PooledConnection::~PooledConnection() { release(); }
+
+void PooledConnection::release() {
+  if (pool_ != nullptr && conn_ != nullptr) pool_->giveBack(std::move(conn_));
+  conn_.reset();
+  pool_ = nullptr;
+}
+
+ConnectionPool::ConnectionPool(size_t size, std::chrono::milliseconds timeout, Factory factory)
+    : size_(size == 0 ? 1 : size), timeout_(timeout), factory_(std::move(factory)) {}
+
+ConnectionPool::~ConnectionPool() = default;
+
+Result<PooledConnection> ConnectionPool::acquire() {
+  std::unique_lock lock(mutex_);
+  if (!available_.wait_for(lock, timeout_, [&] { return !idle_.empty() || open_ < size_; })) {
+    return unavailable("no free database connection within " + std::to_string(timeout_.count()) + " ms");
+  }
+  if (!idle_.empty()) {
+    auto conn = std::move(idle_.back());
+    idle_.pop_back();
+    return PooledConnection(this, std::move(conn));
+  }
+  // Open outside the lock: connecting can take a network round trip. The slot is reserved first.
+  ++open_;
+  lock.unlock();
+  auto conn = factory_();
+  if (!conn.isOk()) {
+    lock.lock();
+    --open_;
+    available_.notify_one();
+    return conn.status();
+  }
+  return PooledConnection(this, std::move(conn).value());
+}
+
+void ConnectionPool::giveBack(std::unique_ptr<SqlConnection> conn) {
+  std::lock_guard lock(mutex_);
+  if (conn->healthy()) {
+    idle_.push_back(std::move(conn));
+  } else {
+    --open_;  // a broken connection is dropped; the next acquire() opens a new one
+  }
+  available_.notify_one();
+}
+
+Status migrateSchema(SqlConnection& conn, const Dialect& dialect, std::string_view lock_sql,
+                     std::span<const std::string_view> migrations) {
+  RETURN_IF_ERROR(conn.execScript(dialect.begin_write));
+  auto body = [&]() -> Status {
+    if (!lock_sql.empty()) RETURN_IF_ERROR(conn.execScript(lock_sql));
+    RETURN_IF_ERROR(conn.execScript("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)"));
+    ASSIGN_OR_RETURN(SqlResult rows, conn.exec("SELECT version FROM schema_version", {}));
+    const int64_t current = rows.rows.empty() ? 0 : rows.rows[0].integer(0);
+    const auto newest = static_cast<int64_t>(migrations.size());
+    if (current > newest) {
+      return failedPrecondition("database schema version " + std::to_string(current) +
+                                " is newer than this build understands (" + std::to_string(newest) + ")");
+    }
+    for (int64_t v = current; v < newest; ++v) RETURN_IF_ERROR(conn.execScript(migrations[static_cast<size_t>(v)]));
+    if (rows.rows.empty()) {
+      RETURN_IF_ERROR(conn.exec("INSERT INTO schema_version (version) VALUES (?)", {newest}).status());
+    } else if (current != newest) {
+      RETURN_IF_ERROR(conn.exec("UPDATE schema_version SET version = ?", {newest}).status());
+    }
+    return Status::ok();
+  };
+  Status status = body();
+  if (!status.isOk()) {
+    (void)conn.execScript("ROLLBACK");
+    return status;
+  }
+  return conn.execScript("COMMIT");
+}
+
+}  // namespace planbro::gateway::store::internal

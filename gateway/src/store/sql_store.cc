@@ -1,0 +1,616 @@
+// The store logic shared by both engines. The SQL is written once with '?' placeholders; the few statements that
+// must differ come from the Dialect.
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <limits>
+#include <string>
+
+#include "sql_connection.h"
+
+namespace planbro::gateway::store::internal {
+namespace {
+
+constexpr std::string_view kVersionColumns =
+    "res_type, res_id, version, last_updated, deleted, actor, source_system, content";
+
+// The FHIR R4 id and resource-type rules; checked here so that bad input never reaches SQL or a paging token.
+bool validId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  });
+}
+
+bool validType(std::string_view type) {
+  if (type.empty() || type.size() > 64 || !(type[0] >= 'A' && type[0] <= 'Z')) return false;
+  return std::all_of(type.begin(), type.end(),
+                     [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
+}
+
+Status checkTypeAndId(std::string_view type, std::string_view id) {
+  if (!validType(type)) return invalidArgument("invalid resource type '" + std::string(type) + "'");
+  if (!validId(id)) return invalidArgument("invalid resource id '" + std::string(id) + "'");
+  return Status::ok();
+}
+
+Result<std::string> sha256(std::string_view bytes) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
+    return internalError("SHA-256 failed");
+  }
+  return std::string(reinterpret_cast<const char*>(digest.data()), length);
+}
+
+Result<std::string> newUuid() {
+  std::array<unsigned char, 16> b{};
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) return internalError("RAND_bytes failed");
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0x0f]);
+  }
+  return out;
+}
+
+int64_t micros(Timestamp t) { return t.time_since_epoch().count(); }
+Timestamp fromMicros(int64_t m) { return Timestamp(std::chrono::microseconds(m)); }
+
+// Row layout of kVersionColumns.
+ResourceVersion toVersion(SqlRow& row) {
+  ResourceVersion v;
+  v.type = std::move(row.text(0));
+  v.id = std::move(row.text(1));
+  v.version = row.integer(2);
+  v.last_updated = fromMicros(row.integer(3));
+  v.deleted = row.integer(4) != 0;
+  v.actor = std::move(row.text(5));
+  v.source_system = std::move(row.text(6));
+  v.json = std::move(row.text(7));
+  return v;
+}
+
+std::string versionTag(int64_t v) { return "W/\"" + std::to_string(v) + "\""; }
+
+// LIKE pattern with '!' as the escape character (no backslash: its meaning differs between engines' settings).
+std::string likeEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '!' || c == '%' || c == '_') out.push_back('!');
+    out.push_back(c);
+  }
+  return out;
+}
+
+int64_t kindCode(IndexValueKind kind) { return static_cast<int64_t>(kind); }
+
+struct Head {
+  int64_t version = 0;
+  bool deleted = false;
+  int64_t last_updated = 0;
+  std::string hash;
+};
+
+struct PendingEvent {
+  std::string type;
+  std::string id;
+  int64_t version;
+  ChangeKind kind;
+  int64_t at;
+};
+
+class SqlWriteTransaction final : public WriteTransaction {
+ public:
+  SqlWriteTransaction(const Dialect& dialect, PooledConnection conn, Clock clock, WriteContext context)
+      : dialect_(dialect), conn_(std::move(conn)), clock_(std::move(clock)), context_(std::move(context)) {}
+
+  ~SqlWriteTransaction() override { rollback(); }
+
+  Status start() {
+    Status s = conn_->execScript(dialect_.begin_write);
+    if (!s.isOk()) {
+      open_ = false;
+      retryable_ = conn_->lastErrorRetryable();
+      conn_.release();
+    }
+    return s;
+  }
+
+  Result<WriteResult> create(std::string_view type, ResourceContent content,
+                             std::optional<std::string_view> id) override {
+    RETURN_IF_ERROR(usable());
+    std::string new_id;
+    if (id) {
+      new_id = std::string(*id);
+    } else {
+      ASSIGN_OR_RETURN(new_id, newUuid());
+    }
+    RETURN_IF_ERROR(check(checkTypeAndId(type, new_id)));
+    ASSIGN_OR_RETURN(std::string hash, sha256(content.canonical.empty() ? content.json : content.canonical));
+    ASSIGN_OR_RETURN(std::optional<WriteResult> written,
+                     writeVersion(type, new_id, std::nullopt, content.json, hash, ChangeKind::kCreate));
+    if (!written) return fail({StatusCode::kAlreadyExists, std::string(type) + "/" + new_id + " already exists"});
+    return std::move(*written);
+  }
+
+  Result<WriteResult> update(std::string_view type, std::string_view id, ResourceContent content,
+                             std::optional<int64_t> expected_version) override {
+    RETURN_IF_ERROR(usable());
+    RETURN_IF_ERROR(check(checkTypeAndId(type, id)));
+    ASSIGN_OR_RETURN(std::string hash, sha256(content.canonical.empty() ? content.json : content.canonical));
+    // Two attempts: in PostgreSQL a concurrent create of the same client id makes our head insert a no-op; the
+    // second pass then finds (and locks) the committed head and proceeds as an update.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      ASSIGN_OR_RETURN(std::optional<Head> head, selectHead(type, id));
+      RETURN_IF_ERROR(checkExpected(type, id, head, expected_version));
+      if (head && !head->deleted && head->hash == hash) {
+        return WriteResult{WriteResult::Outcome::kUnchanged, std::string(type), std::string(id), head->version,
+                           fromMicros(head->last_updated)};
+      }
+      const ChangeKind kind = (!head || head->deleted) ? ChangeKind::kCreate : ChangeKind::kUpdate;
+      ASSIGN_OR_RETURN(std::optional<WriteResult> written, writeVersion(type, id, head, content.json, hash, kind));
+      if (written) return std::move(*written);
+    }
+    return fail(unavailable("concurrent create of " + std::string(type) + "/" + std::string(id)));
+  }
+
+  Result<WriteResult> remove(std::string_view type, std::string_view id,
+                             std::optional<int64_t> expected_version) override {
+    RETURN_IF_ERROR(usable());
+    RETURN_IF_ERROR(check(checkTypeAndId(type, id)));
+    ASSIGN_OR_RETURN(std::optional<Head> head, selectHead(type, id));
+    RETURN_IF_ERROR(checkExpected(type, id, head, expected_version));
+    if (!head || head->deleted) {
+      return WriteResult{WriteResult::Outcome::kUnchanged, std::string(type), std::string(id),
+                         head ? head->version : 0, head ? fromMicros(head->last_updated) : Timestamp{}};
+    }
+    ASSIGN_OR_RETURN(std::optional<WriteResult> result, writeVersion(type, id, head, {}, {}, ChangeKind::kDelete));
+    RETURN_IF_ERROR(run("DELETE FROM search_index WHERE res_type = ? AND res_id = ?", {type, id}).status());
+    RETURN_IF_ERROR(run("DELETE FROM business_key WHERE res_type = ? AND res_id = ?", {type, id}).status());
+    return std::move(*result);
+  }
+
+  Result<ClaimResult> claimKey(const BusinessKey& key, std::string_view id) override {
+    RETURN_IF_ERROR(usable());
+    RETURN_IF_ERROR(check(checkTypeAndId(key.type, id)));
+    if (key.kind.empty()) return fail(invalidArgument("business key kind is empty"));
+    // The unique primary key decides. In PostgreSQL a concurrent uncommitted claim makes this INSERT wait for
+    // that transaction; if it commits we see its row below, if it rolls back our insert goes through.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      ASSIGN_OR_RETURN(SqlResult ins,
+                       run("INSERT INTO business_key (res_type, key_kind, key_value, res_id) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT DO NOTHING",
+                           {key.type, key.kind, key.value, id}));
+      if (ins.affected == 1) return ClaimResult{true, std::string(id)};
+      ASSIGN_OR_RETURN(SqlResult owner,
+                       run("SELECT res_id FROM business_key WHERE res_type = ? AND key_kind = ? AND key_value = ?",
+                           {key.type, key.kind, key.value}));
+      if (owner.rows.empty()) continue;  // released between our two statements: try again
+      std::string owner_id = std::move(owner.rows[0].text(0));
+      const bool mine = owner_id == id;
+      return ClaimResult{mine, std::move(owner_id)};
+    }
+    return fail(unavailable("business key kept changing owner"));
+  }
+
+  Status releaseKey(const BusinessKey& key) override {
+    RETURN_IF_ERROR(usable());
+    return run("DELETE FROM business_key WHERE res_type = ? AND key_kind = ? AND key_value = ?",
+               {key.type, key.kind, key.value})
+        .status();
+  }
+
+  Status replaceIndex(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) override {
+    RETURN_IF_ERROR(usable());
+    RETURN_IF_ERROR(check(checkTypeAndId(type, id)));
+    RETURN_IF_ERROR(run("DELETE FROM search_index WHERE res_type = ? AND res_id = ?", {type, id}).status());
+    for (const IndexRow& r : rows) {
+      if (r.param.empty()) return fail(invalidArgument("index row without a parameter code"));
+      RETURN_IF_ERROR(run("INSERT INTO search_index (res_type, res_id, param, kind, text_value, token_system, "
+                          "token_code, date_low, date_high, number_value, ref_type, ref_id) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          {type, id, r.param, kindCode(r.kind), r.text, r.system, r.code, r.date_low, r.date_high,
+                           r.number, r.ref_type, r.ref_id})
+                          .status());
+    }
+    return Status::ok();
+  }
+
+  Result<ResourceVersion> read(std::string_view type, std::string_view id) override {
+    RETURN_IF_ERROR(usable());
+    ASSIGN_OR_RETURN(SqlResult r,
+                     run("SELECT v.res_type, v.res_id, v.version, v.last_updated, v.deleted, v.actor, "
+                         "v.source_system, v.content FROM resource r JOIN resource_version v ON v.res_type = "
+                         "r.res_type AND v.res_id = r.res_id AND v.version = r.version "
+                         "WHERE r.res_type = ? AND r.res_id = ?",
+                         {type, id}));
+    if (r.rows.empty()) return notFound(std::string(type) + "/" + std::string(id) + " not found");
+    ResourceVersion v = toVersion(r.rows[0]);
+    if (v.deleted) return Status(StatusCode::kGone, std::string(type) + "/" + std::string(id) + " is deleted");
+    return v;
+  }
+
+  Status commit() override {
+    if (Status s = usable(); !s.isOk()) {
+      rollback();  // a poisoned transaction must not keep its locks until the object dies
+      return s;
+    }
+    Status s = commitNow();
+    if (!s.isOk()) rollback();
+    return s;
+  }
+
+  void rollback() override {
+    if (!open_) return;
+    open_ = false;
+    (void)conn_->execScript("ROLLBACK");
+    conn_.release();
+  }
+
+  bool retryable() const override { return retryable_; }
+
+ private:
+  Status commitNow() {
+    // The outbox rows go in last, after the commit lock (PostgreSQL): positions are then handed out in commit
+    // order, so a dispatcher reading "after position p" never skips an event that commits late.
+    if (!events_.empty()) {
+      if (!dialect_.commit_lock.empty()) RETURN_IF_ERROR(runScript(dialect_.commit_lock));
+      for (const PendingEvent& e : events_) {
+        RETURN_IF_ERROR(run("INSERT INTO outbox (res_type, res_id, version, change_kind, source_system, actor, "
+                            "occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            {e.type, e.id, e.version, static_cast<int64_t>(e.kind), context_.source_system,
+                             context_.actor, e.at})
+                            .status());
+      }
+    }
+    RETURN_IF_ERROR(runScript("COMMIT"));
+    open_ = false;
+    conn_.release();
+    return Status::ok();
+  }
+
+  Status usable() {
+    if (!poison_.isOk()) return poison_;
+    if (!open_) return failedPrecondition("the transaction is already finished");
+    return Status::ok();
+  }
+
+  Status fail(Status s) {
+    if (poison_.isOk()) poison_ = s;
+    return s;
+  }
+
+  Status check(Status s) { return s.isOk() ? s : fail(std::move(s)); }
+
+  Result<SqlResult> run(std::string_view sql, std::initializer_list<SqlParam> params) {
+    auto r = conn_->exec(sql, params);
+    if (!r.isOk()) {
+      retryable_ = conn_->lastErrorRetryable();
+      (void)fail(r.status());
+    }
+    return r;
+  }
+
+  Status runScript(std::string_view sql) {
+    Status s = conn_->execScript(sql);
+    if (!s.isOk()) {
+      retryable_ = conn_->lastErrorRetryable();
+      (void)fail(s);
+    }
+    return s;
+  }
+
+  Result<std::optional<Head>> selectHead(std::string_view type, std::string_view id) {
+    const std::string sql = std::string("SELECT version, deleted, last_updated, content_hash FROM resource "
+                                        "WHERE res_type = ? AND res_id = ?") +
+                            std::string(dialect_.for_update);
+    ASSIGN_OR_RETURN(SqlResult r, run(sql, {type, id}));
+    if (r.rows.empty()) return std::optional<Head>();
+    SqlRow& row = r.rows[0];
+    return std::optional<Head>(Head{row.integer(0), row.integer(1) != 0, row.integer(2), std::move(row.text(3))});
+  }
+
+  Status checkExpected(std::string_view type, std::string_view id, const std::optional<Head>& head,
+                       std::optional<int64_t> expected) {
+    if (!expected) return Status::ok();
+    if (!head || head->deleted) {
+      return fail(failedPrecondition("If-Match " + versionTag(*expected) + " but " + std::string(type) + "/" +
+                                     std::string(id) + (head ? " is deleted" : " does not exist")));
+    }
+    if (head->version != *expected) {
+      return fail(failedPrecondition("If-Match " + versionTag(*expected) + " but the current version of " +
+                                     std::string(type) + "/" + std::string(id) + " is " + versionTag(head->version)));
+    }
+    return Status::ok();
+  }
+
+  // Writes the next version and moves the head to it. Without a head the head row is inserted; nullopt means a
+  // head for this id appeared meanwhile (a concurrent create in PostgreSQL, or the client id is taken).
+  Result<std::optional<WriteResult>> writeVersion(std::string_view type, std::string_view id,
+                                                  const std::optional<Head>& head, std::string_view json,
+                                                  std::string_view hash, ChangeKind kind) {
+    const int64_t version = head ? head->version + 1 : 1;
+    // lastUpdated never goes backwards for one resource, even if the injected clock does.
+    const int64_t at = std::max(micros(clock_()), head ? head->last_updated : std::numeric_limits<int64_t>::min());
+    const int64_t deleted = kind == ChangeKind::kDelete ? 1 : 0;
+    if (head) {
+      RETURN_IF_ERROR(run("UPDATE resource SET version = ?, deleted = ?, last_updated = ?, content_hash = ? "
+                          "WHERE res_type = ? AND res_id = ?",
+                          {version, deleted, at, Blob{hash}, type, id})
+                          .status());
+    } else {
+      ASSIGN_OR_RETURN(SqlResult r, run("INSERT INTO resource (res_type, res_id, version, deleted, last_updated, "
+                                        "content_hash) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                                        {type, id, version, deleted, at, Blob{hash}}));
+      if (r.affected != 1) return std::optional<WriteResult>();
+    }
+    RETURN_IF_ERROR(run("INSERT INTO resource_version (res_type, res_id, version, last_updated, deleted, actor, "
+                        "source_system, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        {type, id, version, at, deleted, context_.actor, context_.source_system, Blob{json}})
+                        .status());
+    events_.push_back(PendingEvent{std::string(type), std::string(id), version, kind, at});
+    WriteResult::Outcome outcome = kind == ChangeKind::kDelete   ? WriteResult::Outcome::kDeleted
+                                   : kind == ChangeKind::kCreate ? WriteResult::Outcome::kCreated
+                                                                 : WriteResult::Outcome::kUpdated;
+    return std::optional<WriteResult>(WriteResult{outcome, std::string(type), std::string(id), version, fromMicros(at)});
+  }
+
+  const Dialect& dialect_;
+  PooledConnection conn_;
+  Clock clock_;
+  WriteContext context_;
+  std::vector<PendingEvent> events_;
+  Status poison_;
+  bool open_ = true;
+  bool retryable_ = false;
+};
+
+class SqlStore final : public ResourceStore {
+ public:
+  SqlStore(const Dialect& dialect, std::unique_ptr<ConnectionPool> pool, Clock clock)
+      : dialect_(dialect), pool_(std::move(pool)), clock_(clock ? std::move(clock) : systemClock()) {}
+
+  std::string_view engine() const override { return dialect_.engine; }
+
+  Result<ResourceVersion> read(std::string_view type, std::string_view id) override {
+    RETURN_IF_ERROR(checkTypeAndId(type, id));
+    ASSIGN_OR_RETURN(SqlResult r,
+                     query("SELECT v.res_type, v.res_id, v.version, v.last_updated, v.deleted, v.actor, "
+                           "v.source_system, v.content FROM resource r JOIN resource_version v ON v.res_type = "
+                           "r.res_type AND v.res_id = r.res_id AND v.version = r.version "
+                           "WHERE r.res_type = ? AND r.res_id = ?",
+                           {type, id}));
+    return oneVersion(r, type, id);
+  }
+
+  Result<ResourceVersion> vread(std::string_view type, std::string_view id, int64_t version) override {
+    RETURN_IF_ERROR(checkTypeAndId(type, id));
+    ASSIGN_OR_RETURN(SqlResult r, query("SELECT " + std::string(kVersionColumns) +
+                                            " FROM resource_version WHERE res_type = ? AND res_id = ? AND version = ?",
+                                        {type, id, version}));
+    return oneVersion(r, type, id);
+  }
+
+  Result<HistoryPage> history(const HistoryQuery& q) override {
+    if (q.count == 0 || q.count > kMaxPageSize) {
+      return invalidArgument("history page size must be 1.." + std::to_string(kMaxPageSize));
+    }
+    if (q.id && !q.type) return invalidArgument("instance history needs a resource type");
+    if (q.type && !validType(*q.type)) return invalidArgument("invalid resource type '" + *q.type + "'");
+    if (q.id && !validId(*q.id)) return invalidArgument("invalid resource id '" + *q.id + "'");
+    std::string sql = "SELECT " + std::string(kVersionColumns) + " FROM resource_version WHERE 1 = 1";
+    std::vector<SqlParam> params;
+    if (q.type) {
+      sql += " AND res_type = ?";
+      params.emplace_back(std::string_view(*q.type));
+    }
+    if (q.id) {
+      sql += " AND res_id = ?";
+      params.emplace_back(std::string_view(*q.id));
+    }
+    if (q.since) {
+      sql += " AND last_updated >= ?";
+      params.emplace_back(micros(*q.since));
+    }
+    if (q.after) {
+      // Newest first: the next page holds the keys strictly below the cursor, compared as a tuple.
+      sql += " AND (last_updated, res_type, res_id, version) < (?, ?, ?, ?)";
+      params.emplace_back(micros(q.after->last_updated));
+      params.emplace_back(std::string_view(q.after->type));
+      params.emplace_back(std::string_view(q.after->id));
+      params.emplace_back(q.after->version);
+    }
+    sql += " ORDER BY last_updated DESC, res_type DESC, res_id DESC, version DESC LIMIT ?";
+    params.emplace_back(static_cast<int64_t>(q.count + 1));
+    ASSIGN_OR_RETURN(SqlResult r, query(sql, params));
+    HistoryPage page;
+    for (size_t i = 0; i < r.rows.size() && i < q.count; ++i) page.entries.push_back(toVersion(r.rows[i]));
+    if (r.rows.size() > q.count) {
+      const ResourceVersion& last = page.entries.back();
+      page.next = HistoryCursor{last.last_updated, last.type, last.id, last.version};
+    }
+    return page;
+  }
+
+  Result<std::unique_ptr<WriteTransaction>> begin(const WriteContext& context) override {
+    ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
+    auto txn = std::make_unique<SqlWriteTransaction>(dialect_, std::move(conn), clock_, context);
+    RETURN_IF_ERROR(txn->start());
+    return std::unique_ptr<WriteTransaction>(std::move(txn));
+  }
+
+  Result<std::vector<OutboxEvent>> readOutbox(int64_t after, size_t limit) override {
+    if (limit == 0 || limit > kMaxPageSize) return invalidArgument("outbox batch must be 1.." + std::to_string(kMaxPageSize));
+    ASSIGN_OR_RETURN(SqlResult r, query("SELECT position, res_type, res_id, version, change_kind, source_system, "
+                                        "actor, occurred_at FROM outbox WHERE position > ? ORDER BY position LIMIT ?",
+                                        {after, static_cast<int64_t>(limit)}));
+    std::vector<OutboxEvent> events;
+    events.reserve(r.rows.size());
+    for (SqlRow& row : r.rows) {
+      OutboxEvent e;
+      e.position = row.integer(0);
+      e.type = std::move(row.text(1));
+      e.id = std::move(row.text(2));
+      e.version = row.integer(3);
+      e.kind = static_cast<ChangeKind>(row.integer(4));
+      e.source_system = std::move(row.text(5));
+      e.actor = std::move(row.text(6));
+      e.occurred_at = fromMicros(row.integer(7));
+      events.push_back(std::move(e));
+    }
+    return events;
+  }
+
+  Result<std::optional<std::string>> findKeyOwner(const BusinessKey& key) override {
+    ASSIGN_OR_RETURN(SqlResult r,
+                     query("SELECT res_id FROM business_key WHERE res_type = ? AND key_kind = ? AND key_value = ?",
+                           {key.type, key.kind, key.value}));
+    if (r.rows.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(std::move(r.rows[0].text(0)));
+  }
+
+  Result<IndexPage> searchIndex(const IndexQuery& q) override {
+    if (!validType(q.type)) return invalidArgument("invalid resource type '" + q.type + "'");
+    if (q.count == 0 || q.count > kMaxPageSize) {
+      return invalidArgument("search page size must be 1.." + std::to_string(kMaxPageSize));
+    }
+    std::deque<std::string> owned;  // strings made here must outlive the parameter views (deque: stable addresses)
+    std::vector<SqlParam> params;
+    std::string sql = "SELECT r.res_id FROM resource r WHERE r.res_type = ? AND r.deleted = 0";
+    params.emplace_back(std::string_view(q.type));
+    if (q.after_id) {
+      sql += " AND r.res_id > ?";
+      params.emplace_back(std::string_view(*q.after_id));
+    }
+    for (const auto& group : q.all_of) {
+      if (group.empty()) return invalidArgument("empty predicate group in index query");
+      sql += " AND (";
+      for (size_t i = 0; i < group.size(); ++i) {
+        if (i > 0) sql += " OR ";
+        RETURN_IF_ERROR(appendPredicate(group[i], sql, params, owned));
+      }
+      sql += ")";
+    }
+    sql += " ORDER BY r.res_id LIMIT ?";
+    params.emplace_back(static_cast<int64_t>(q.count + 1));
+    ASSIGN_OR_RETURN(SqlResult r, query(sql, params));
+    IndexPage page;
+    for (size_t i = 0; i < r.rows.size() && i < q.count; ++i) page.ids.push_back(std::move(r.rows[i].text(0)));
+    if (r.rows.size() > q.count) page.next_after_id = page.ids.back();
+    return page;
+  }
+
+ private:
+  static Status appendPredicate(const IndexPredicate& p, std::string& sql, std::vector<SqlParam>& params,
+                                std::deque<std::string>& owned) {
+    if (p.param.empty()) return invalidArgument("index predicate without a parameter code");
+    sql += p.negate ? "NOT EXISTS" : "EXISTS";
+    sql += " (SELECT 1 FROM search_index s WHERE s.res_type = r.res_type AND s.res_id = r.res_id"
+           " AND s.param = ? AND s.kind = ?";
+    params.emplace_back(std::string_view(p.param));
+    params.emplace_back(kindCode(p.kind));
+    auto textMatch = [&](std::string_view column, const std::string& value) {
+      switch (p.match) {
+        case IndexPredicate::Match::kExact:
+          sql += " AND " + std::string(column) + " = ?";
+          params.emplace_back(std::string_view(value));
+          return;
+        case IndexPredicate::Match::kPrefix:
+          owned.push_back(likeEscape(value) + "%");
+          break;
+        case IndexPredicate::Match::kContains:
+          owned.push_back("%" + likeEscape(value) + "%");
+          break;
+      }
+      sql += " AND " + std::string(column) + " LIKE ? ESCAPE '!'";
+      params.emplace_back(std::string_view(owned.back()));
+    };
+    auto bound = [&](std::string_view column, std::string_view op, const auto& value) {
+      if (!value) return;
+      sql += " AND " + std::string(column) + " " + std::string(op) + " ?";
+      params.emplace_back(*value);
+    };
+    switch (p.kind) {
+      case IndexValueKind::kToken:
+        if (p.code) {
+          sql += " AND s.token_code = ?";
+          params.emplace_back(std::string_view(*p.code));
+        }
+        if (p.system) {
+          sql += " AND s.token_system = ?";
+          params.emplace_back(std::string_view(*p.system));
+        }
+        break;
+      case IndexValueKind::kString:
+      case IndexValueKind::kUri:
+        textMatch("s.text_value", p.text);
+        break;
+      case IndexValueKind::kReference:
+        if (!p.text.empty()) {
+          sql += " AND s.text_value = ?";
+          params.emplace_back(std::string_view(p.text));
+        } else {
+          sql += " AND s.ref_id = ?";
+          params.emplace_back(std::string_view(p.ref_id));
+          if (p.ref_type) {
+            sql += " AND s.ref_type = ?";
+            params.emplace_back(std::string_view(*p.ref_type));
+          }
+        }
+        break;
+      case IndexValueKind::kDate:
+        bound("s.date_low", ">=", p.low_ge);
+        bound("s.date_low", "<=", p.low_le);
+        bound("s.date_high", ">=", p.high_ge);
+        bound("s.date_high", "<=", p.high_le);
+        break;
+      case IndexValueKind::kNumber:
+        bound("s.number_value", ">=", p.number_ge);
+        bound("s.number_value", "<=", p.number_le);
+        break;
+    }
+    sql += ")";
+    return Status::ok();
+  }
+
+  Result<SqlResult> query(std::string_view sql, std::span<const SqlParam> params) {
+    ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
+    return conn->exec(sql, params);
+  }
+  Result<SqlResult> query(std::string_view sql, std::initializer_list<SqlParam> params) {
+    return query(sql, std::span<const SqlParam>(params.begin(), params.size()));
+  }
+
+  static Result<ResourceVersion> oneVersion(SqlResult& r, std::string_view type, std::string_view id) {
+    if (r.rows.empty()) return notFound(std::string(type) + "/" + std::string(id) + " not found");
+    ResourceVersion v = toVersion(r.rows[0]);
+    if (v.deleted) {
+      return Status(StatusCode::kGone,
+                    std::string(type) + "/" + std::string(id) + " version " + std::to_string(v.version) + " is deleted");
+    }
+    return v;
+  }
+
+  const Dialect& dialect_;
+  std::unique_ptr<ConnectionPool> pool_;
+  Clock clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<ResourceStore> makeSqlStore(const Dialect& dialect, std::unique_ptr<ConnectionPool> pool,
+                                            Clock clock) {
+  return std::make_unique<SqlStore>(dialect, std::move(pool), std::move(clock));
+}
+
+}  // namespace planbro::gateway::store::internal

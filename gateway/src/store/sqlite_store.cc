@@ -1,0 +1,258 @@
+// The SQLite engine: the embedded default. One file in WAL mode, synchronous=FULL (a commit is on disk when it
+// returns), readers never block the single writer, and writers take the write lock up front (BEGIN IMMEDIATE) so
+// that two writers never deadlock upgrading a read lock.
+#include <sqlite3.h>
+
+#include <string>
+#include <unordered_map>
+
+#include "sql_connection.h"
+
+namespace planbro::gateway::store {
+namespace {
+
+using internal::Blob;
+using internal::SqlCell;
+using internal::SqlParam;
+using internal::SqlResult;
+using internal::SqlRow;
+
+constexpr internal::Dialect kSqliteDialect{"sqlite", "BEGIN IMMEDIATE", "", ""};
+
+// Dynamic search statements also land in the cache; past this many the cache is emptied rather than grown.
+constexpr size_t kMaxCachedStatements = 512;
+
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE resource (
+  res_type TEXT NOT NULL,
+  res_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  deleted INTEGER NOT NULL,
+  last_updated INTEGER NOT NULL,
+  content_hash BLOB NOT NULL,
+  PRIMARY KEY (res_type, res_id)
+) WITHOUT ROWID;
+CREATE TABLE resource_version (
+  res_type TEXT NOT NULL,
+  res_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  last_updated INTEGER NOT NULL,
+  deleted INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  source_system TEXT NOT NULL,
+  content BLOB NOT NULL,
+  PRIMARY KEY (res_type, res_id, version)
+);
+CREATE INDEX resource_version_system_history ON resource_version (last_updated, res_type, res_id, version);
+CREATE INDEX resource_version_type_history ON resource_version (res_type, last_updated, res_id, version);
+CREATE TABLE business_key (
+  res_type TEXT NOT NULL,
+  key_kind TEXT NOT NULL,
+  key_value TEXT NOT NULL,
+  res_id TEXT NOT NULL,
+  PRIMARY KEY (res_type, key_kind, key_value)
+) WITHOUT ROWID;
+CREATE INDEX business_key_owner ON business_key (res_type, res_id);
+CREATE TABLE search_index (
+  res_type TEXT NOT NULL,
+  res_id TEXT NOT NULL,
+  param TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  text_value TEXT NOT NULL,
+  token_system TEXT NOT NULL,
+  token_code TEXT NOT NULL,
+  date_low INTEGER NOT NULL,
+  date_high INTEGER NOT NULL,
+  number_value REAL NOT NULL,
+  ref_type TEXT NOT NULL,
+  ref_id TEXT NOT NULL
+);
+CREATE INDEX search_index_resource ON search_index (res_type, res_id);
+CREATE INDEX search_index_token ON search_index (res_type, param, token_code, token_system);
+CREATE INDEX search_index_text ON search_index (res_type, param, text_value);
+CREATE INDEX search_index_reference ON search_index (res_type, param, ref_id, ref_type);
+CREATE INDEX search_index_date ON search_index (res_type, param, date_low, date_high);
+CREATE TABLE outbox (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  res_type TEXT NOT NULL,
+  res_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  change_kind INTEGER NOT NULL,
+  source_system TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  occurred_at INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::string_view kMigrations[] = {kSchemaV1};
+
+Status sqliteError(sqlite3* db, int rc, std::string_view what) {
+  const std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return unavailable("database busy: " + message);
+    case SQLITE_CONSTRAINT:
+      return {StatusCode::kAlreadyExists, message};
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+      return unavailable(message);
+    default:
+      return internalError(message);
+  }
+}
+
+class SqliteConnection final : public internal::SqlConnection {
+ public:
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  ~SqliteConnection() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  static Result<std::unique_ptr<internal::SqlConnection>> open(const SqliteStoreOptions& options) {
+    sqlite3* db = nullptr;
+    // NOMUTEX: a pooled connection is used by one thread at a time, so SQLite's per-connection mutex is not needed.
+    const int rc = sqlite3_open_v2(options.path.c_str(), &db,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      Status s = sqliteError(db, rc, "opening " + options.path);
+      sqlite3_close_v2(db);
+      return s;
+    }
+    auto conn = std::make_unique<SqliteConnection>(db);
+    if (int brc = sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count())); brc != SQLITE_OK) {
+      return sqliteError(db, brc, "setting the busy timeout");
+    }
+    // WAL with synchronous=FULL: every commit fsyncs the WAL, so it survives power loss, not only a crash.
+    // case_sensitive_like makes LIKE behave as in PostgreSQL (the indexer folds case where FHIR wants it).
+    RETURN_IF_ERROR(conn->execScript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                                     "PRAGMA case_sensitive_like=ON; PRAGMA foreign_keys=OFF;"));
+    auto mode = conn->exec("PRAGMA journal_mode", {});
+    if (!mode.isOk()) return mode.status();
+    if (mode->rows.empty() || mode->rows[0].text(0) != "wal") {
+      return unavailable("could not switch " + options.path + " to WAL mode");
+    }
+    return std::unique_ptr<internal::SqlConnection>(std::move(conn));
+  }
+
+  Result<SqlResult> exec(std::string_view sql, std::span<const SqlParam> params) override {
+    retryable_ = false;
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, prepare(sql));
+    // Reset on every exit so the statement releases its read snapshot and can be reused.
+    struct Reset {
+      sqlite3_stmt* s;
+      ~Reset() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+      }
+    } reset{stmt};
+    if (static_cast<size_t>(sqlite3_bind_parameter_count(stmt)) != params.size()) {
+      return internalError("parameter count mismatch for: " + std::string(sql));
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      const int index = static_cast<int>(i + 1);
+      int rc = SQLITE_OK;
+      const SqlParam& p = params[i];
+      if (std::holds_alternative<std::nullptr_t>(p)) {
+        rc = sqlite3_bind_null(stmt, index);
+      } else if (const auto* v = std::get_if<int64_t>(&p)) {
+        rc = sqlite3_bind_int64(stmt, index, *v);
+      } else if (const auto* d = std::get_if<double>(&p)) {
+        rc = sqlite3_bind_double(stmt, index, *d);
+      } else if (const auto* t = std::get_if<std::string_view>(&p)) {
+        // An empty view may have a null data pointer, which SQLite would bind as NULL.
+        rc = sqlite3_bind_text64(stmt, index, t->empty() ? "" : t->data(), t->size(), SQLITE_STATIC, SQLITE_UTF8);
+      } else {
+        const Blob& b = std::get<Blob>(p);
+        // A zero-length blob is bound as an empty blob, never NULL (the columns are NOT NULL).
+        rc = b.bytes.empty() ? sqlite3_bind_zeroblob(stmt, index, 0)
+                             : sqlite3_bind_blob64(stmt, index, b.bytes.data(), b.bytes.size(), SQLITE_STATIC);
+      }
+      if (rc != SQLITE_OK) return fail(rc, "binding a parameter");
+    }
+    SqlResult result;
+    const int columns = sqlite3_column_count(stmt);
+    for (;;) {
+      const int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return fail(rc, "running a statement");
+      SqlRow row;
+      row.cells.reserve(static_cast<size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        switch (sqlite3_column_type(stmt, c)) {
+          case SQLITE_INTEGER: row.cells.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c))); break;
+          case SQLITE_FLOAT: row.cells.emplace_back(sqlite3_column_double(stmt, c)); break;
+          case SQLITE_NULL: row.cells.emplace_back(std::monostate{}); break;
+          default: {
+            const void* data = sqlite3_column_blob(stmt, c);
+            const int size = sqlite3_column_bytes(stmt, c);
+            row.cells.emplace_back(data ? std::string(static_cast<const char*>(data), static_cast<size_t>(size))
+                                        : std::string());
+          }
+        }
+      }
+      result.rows.push_back(std::move(row));
+    }
+    result.affected = sqlite3_changes64(db_);
+    return result;
+  }
+
+  Status execScript(std::string_view sql) override {
+    retryable_ = false;
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &error);
+    sqlite3_free(error);
+    if (rc != SQLITE_OK) return fail(rc, "running " + std::string(sql.substr(0, 40)));
+    return Status::ok();
+  }
+
+  bool lastErrorRetryable() const override { return retryable_; }
+  // Not in autocommit mode means a ROLLBACK failed: the connection must not be lent out again.
+  bool healthy() const override { return sqlite3_get_autocommit(db_) != 0; }
+
+ private:
+  Status fail(int rc, std::string_view what) {
+    const int primary = rc & 0xff;
+    retryable_ = primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+    return sqliteError(db_, rc, what);
+  }
+
+  Result<sqlite3_stmt*> prepare(std::string_view sql) {
+    auto it = cache_.find(std::string(sql));
+    if (it != cache_.end()) return it->second;
+    if (cache_.size() >= kMaxCachedStatements) {
+      for (auto& [text, stmt] : cache_) sqlite3_finalize(stmt);
+      cache_.clear();
+    }
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                      &stmt, nullptr);
+    if (rc != SQLITE_OK) return fail(rc, "preparing " + std::string(sql));
+    cache_.emplace(std::string(sql), stmt);
+    return stmt;
+  }
+
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  bool retryable_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ResourceStore>> openSqliteStore(const SqliteStoreOptions& options) {
+  if (options.path.empty()) return invalidArgument("SQLite store: path is empty");
+  if (sqlite3_threadsafe() == 0) return internalError("SQLite was built without thread support");
+  // Migrate on a connection of its own before the pool lends any out.
+  {
+    ASSIGN_OR_RETURN(auto conn, SqliteConnection::open(options));
+    RETURN_IF_ERROR(internal::migrateSchema(*conn, kSqliteDialect, "", kMigrations));
+  }
+  auto pool = std::make_unique<internal::ConnectionPool>(
+      options.pool_size, options.acquire_timeout, [options] { return SqliteConnection::open(options); });
+  return internal::makeSqlStore(kSqliteDialect, std::move(pool), options.clock);
+}
+
+}  // namespace planbro::gateway::store

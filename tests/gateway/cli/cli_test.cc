@@ -1,0 +1,350 @@
+// Runs the built `planbro` binary (PLANBRO_CLI_BINARY) on official examples and hostile inputs, checking exit codes
+// and that every validate result is an OperationOutcome.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "planbro/fhir-model/json.h"
+
+extern char** environ;
+
+namespace planbro::gateway::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using fhir::JsonDocument;
+
+const std::string kExamples = std::string(PLANBRO_SHARED_DIR) + "/fhir-r4/examples/";
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string readFile(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  return buffer.str();
+}
+
+void writeFile(const fs::path& path, std::string_view bytes) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+class PlanbroCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string templ = (fs::temp_directory_path() / "planbro-cli-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    dir_ = templ;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  fs::path file(std::string_view name, std::string_view bytes) {
+    fs::path path = dir_ / name;
+    writeFile(path, bytes);
+    return path;
+  }
+
+  // Runs the binary with stdin from `stdin_bytes`; stdout and stderr go to files, so no pipe can fill up.
+  RunResult run(const std::vector<std::string>& args, std::string_view stdin_bytes = {}) {
+    const fs::path in = file("stdin.bin", stdin_bytes);
+    const fs::path out = dir_ / "stdout.txt";
+    const fs::path err = dir_ / "stderr.txt";
+    std::vector<std::string> argv_strings = {PLANBRO_CLI_BINARY};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_strings) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid = 0;
+    RunResult result;
+    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      ADD_FAILURE() << "cannot start " << PLANBRO_CLI_BINARY;
+      return result;
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR) break;
+    }
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.out = readFile(out);
+    result.err = readFile(err);
+    return result;
+  }
+
+  fs::path dir_;
+};
+
+// Every non-empty stdout line must be an OperationOutcome; returns how many there were and whether any has an error.
+struct OutcomeSummary {
+  size_t count = 0;
+  bool any_error = false;
+  std::vector<std::string> codes;
+};
+
+OutcomeSummary checkOutcomes(const std::string& out) {
+  OutcomeSummary summary;
+  std::istringstream lines(out);
+  std::string line;
+  for (int guard = 0; guard < 10000 && std::getline(lines, line); ++guard) {
+    if (line.empty()) continue;
+    auto doc = JsonDocument::parse(line);
+    EXPECT_TRUE(doc.isOk()) << line.substr(0, 200);
+    if (!doc.isOk()) continue;
+    const auto* type = doc->root().find("resourceType");
+    EXPECT_TRUE(type != nullptr && type->text() == "OperationOutcome") << line.substr(0, 200);
+    const auto* issues = doc->root().find("issue");
+    EXPECT_TRUE(issues != nullptr && issues->isArray() && issues->size() > 0) << line.substr(0, 200);
+    if (issues != nullptr) {
+      for (const auto& issue : issues->items()) {
+        const auto* severity = issue.find("severity");
+        if (severity != nullptr && (severity->text() == "error" || severity->text() == "fatal")) {
+          summary.any_error = true;
+        }
+        if (const auto* code = issue.find("code")) summary.codes.emplace_back(code->text());
+      }
+    }
+    ++summary.count;
+  }
+  return summary;
+}
+
+TEST_F(PlanbroCli, ValidatePrintsOneOperationOutcomePerFileInOrder) {
+  auto r = run({"validate", kExamples + "CarePlan-example.json", kExamples + "Patient-f001.json",
+                kExamples + "Bundle-101.json"});
+  const auto summary = checkOutcomes(r.out);
+  EXPECT_EQ(summary.count, 3u) << r.out;
+  EXPECT_EQ(r.exit_code, summary.any_error ? 1 : 0) << r.err;
+}
+
+TEST_F(PlanbroCli, ValidateAcceptsOfficialCarePlanExample) {
+  auto r = run({"validate", kExamples + "CarePlan-example.json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_FALSE(checkOutcomes(r.out).any_error) << r.out;
+}
+
+TEST_F(PlanbroCli, ValidateReadsStdinForDash) {
+  auto r = run({"validate", "-"}, readFile(kExamples + "Patient-f001.json"));
+  EXPECT_EQ(checkOutcomes(r.out).count, 1u) << r.out << r.err;
+  EXPECT_NE(r.exit_code, 2);
+}
+
+TEST_F(PlanbroCli, ValidateReportsUnknownElementAsErrorWithExitOne) {
+  auto path = file("bad.json", R"({"resourceType":"Patient","notAnElement":true})");
+  auto r = run({"validate", path.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(checkOutcomes(r.out).any_error) << r.out;
+  EXPECT_NE(r.err.find("bad.json"), std::string::npos) << r.err;
+}
+
+TEST_F(PlanbroCli, ValidateExitsOneWhenAnyOfSeveralFilesHasAnError) {
+  auto bad = file("truncated.json", R"({"resourceType":"Patient","active":)");
+  auto r = run({"validate", kExamples + "CarePlan-example.json", bad.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(checkOutcomes(r.out).count, 2u) << r.out;
+}
+
+TEST_F(PlanbroCli, TruncatedJsonIsAnErrorWithLineAndColumn) {
+  std::string text = readFile(kExamples + "CarePlan-example.json");
+  ASSERT_GT(text.size(), 100u);
+  auto path = file("truncated.json", text.substr(0, text.size() / 2));
+  auto r = run({"validate", path.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  auto summary = checkOutcomes(r.out);
+  EXPECT_EQ(summary.count, 1u);
+  EXPECT_TRUE(summary.any_error);
+  EXPECT_NE(r.out.find("line "), std::string::npos) << r.out;
+}
+
+TEST_F(PlanbroCli, InvalidUtf8IsAnError) {
+  auto path = file("utf8.json", "{\"resourceType\":\"Patient\",\"id\":\"a\xC3\x28\"}");
+  auto r = run({"validate", path.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(checkOutcomes(r.out).any_error) << r.out;
+}
+
+TEST_F(PlanbroCli, HundredThousandDeepArraysAreRejectedWithoutCrashing) {
+  std::string deep = R"({"resourceType":"Patient","extension":)";
+  deep.append(100000, '[');
+  deep.append(100000, ']');
+  deep += "}";
+  auto path = file("deep.json", deep);
+  auto r = run({"validate", path.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto summary = checkOutcomes(r.out);
+  EXPECT_TRUE(summary.any_error);
+  auto f = run({"fmt", path.string()});
+  EXPECT_EQ(f.exit_code, 1);
+  EXPECT_TRUE(f.out.empty());
+  EXPECT_FALSE(f.err.empty());
+}
+
+TEST_F(PlanbroCli, MaxDepthFlagLowersTheNestingLimit) {
+  auto path = file("nested.json", R"({"resourceType":"Patient","name":[{"given":["a"]}]})");
+  EXPECT_EQ(run({"fmt", path.string()}).exit_code, 0);
+  auto r = run({"fmt", "--max-depth", "2", path.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_FALSE(r.err.empty());
+}
+
+TEST_F(PlanbroCli, NumberWithFiveHundredDigitsIsRejected) {
+  std::string text = R"({"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":)";
+  text.append(500, '7');
+  text += "}}";
+  auto path = file("number.json", text);
+  auto r = run({"validate", path.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(checkOutcomes(r.out).any_error) << r.out;
+}
+
+TEST_F(PlanbroCli, InputOverMaxBytesIsRejected) {
+  std::string text = readFile(kExamples + "CarePlan-example.json");
+  auto path = file("careplan.json", text);
+  auto r = run({"validate", "--max-bytes", std::to_string(text.size() - 1), path.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  auto summary = checkOutcomes(r.out);
+  EXPECT_TRUE(summary.any_error);
+  EXPECT_NE(r.err.find("--max-bytes"), std::string::npos) << r.err;
+  EXPECT_EQ(run({"fmt", "--max-bytes", std::to_string(text.size()), path.string()}).exit_code, 0);
+}
+
+TEST_F(PlanbroCli, StdinOverMaxBytesIsRejected) {
+  std::string text(5000, ' ');
+  text += "{}";
+  auto r = run({"validate", "--max-bytes", "1000", "-"}, text);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(checkOutcomes(r.out).any_error);
+}
+
+TEST_F(PlanbroCli, HugeFileIsRejectedBySizeBeforeBeingRead) {
+  // A sparse 3 GiB file: no disk space used. The message carries the size from fstat(), which proves the check ran
+  // before reading; reading it whole would need 3 GiB of memory.
+  const fs::path path = dir_ / "huge.json";
+  writeFile(path, "{");
+  fs::resize_file(path, 3ull << 30);
+  auto r = run({"validate", path.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(checkOutcomes(r.out).any_error);
+  EXPECT_NE(r.out.find(std::to_string(3ull << 30) + " bytes"), std::string::npos) << r.out;
+}
+
+TEST_F(PlanbroCli, MissingFileIsAnErrorOutcomeNotAUsageError) {
+  auto r = run({"validate", (dir_ / "nope.json").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  auto summary = checkOutcomes(r.out);
+  EXPECT_EQ(summary.count, 1u);
+  EXPECT_TRUE(summary.any_error);
+  EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
+}
+
+TEST_F(PlanbroCli, DirectoryIsAnError) {
+  auto r = run({"validate", dir_.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("directory"), std::string::npos) << r.err;
+}
+
+TEST_F(PlanbroCli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run({}).exit_code, 2);
+  EXPECT_EQ(run({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(run({"validate"}).exit_code, 2);
+  EXPECT_EQ(run({"fmt"}).exit_code, 2);
+  EXPECT_EQ(run({"fhirpath", "Patient.id"}).exit_code, 2);
+  EXPECT_EQ(run({"validate", "--max-bytes", "lots", "x.json"}).exit_code, 2);
+  EXPECT_EQ(run({"validate", "--max-bytes", "0", "x.json"}).exit_code, 2);
+  EXPECT_EQ(run({"validate", "--no-such-flag", "x.json"}).exit_code, 2);
+  auto r = run({"validate"});
+  EXPECT_FALSE(r.err.empty());
+}
+
+TEST_F(PlanbroCli, HelpWorksOnEveryCommand) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"validate", "--help"}, {"fmt", "--help"}, {"fhirpath", "--help"}}) {
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0];
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
+  }
+  EXPECT_NE(run({"validate", "--help"}).out.find("--max-bytes"), std::string::npos);
+}
+
+TEST_F(PlanbroCli, FmtRoundTripsAnOfficialExample) {
+  for (const char* name : {"CarePlan-example.json", "Bundle-101.json", "Patient-f001.json"}) {
+    const std::string original = readFile(kExamples + name);
+    auto r = run({"fmt", kExamples + name});
+    ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    auto a = JsonDocument::parse(original);
+    auto b = JsonDocument::parse(r.out);
+    ASSERT_TRUE(a.isOk());
+    ASSERT_TRUE(b.isOk()) << r.out.substr(0, 200);
+    EXPECT_TRUE(jsonEqual(a->root(), b->root())) << name;
+    EXPECT_EQ(r.out.find("\n  "), std::string::npos) << "compact output expected";
+  }
+}
+
+TEST_F(PlanbroCli, FmtPrettyIndentsAndReadsStdin) {
+  auto r = run({"fmt", "--pretty", "-"}, R"({"resourceType":"Patient","id":"p1","active":true})");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\n  \"id\""), std::string::npos) << r.out;
+}
+
+TEST_F(PlanbroCli, FmtOfBadJsonWritesPlainErrorToStderrOnly) {
+  auto path = file("bad.json", "{\"resourceType\": \"Patient\",, }");
+  auto r = run({"fmt", path.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find("planbro fmt:"), std::string::npos) << r.err;
+}
+
+TEST_F(PlanbroCli, FhirPathPrintsTheResultCollectionAsJsonArray) {
+  auto r = run({"fhirpath", "CarePlan.status", kExamples + "CarePlan-example.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto doc = JsonDocument::parse(r.out);
+  ASSERT_TRUE(doc.isOk()) << r.out;
+  ASSERT_TRUE(doc->root().isArray());
+  ASSERT_EQ(doc->root().size(), 1u);
+  EXPECT_EQ(doc->root().items()[0].text(), "active");
+
+  auto empty = run({"fhirpath", "CarePlan.nothingHere", kExamples + "CarePlan-example.json"});
+  EXPECT_EQ(empty.exit_code, 0);
+  EXPECT_EQ(empty.out, "[]\n");
+}
+
+TEST_F(PlanbroCli, FhirPathReportsABadExpressionInPlainWords) {
+  auto r = run({"fhirpath", "CarePlan.status.where(", kExamples + "CarePlan-example.json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_NE(r.err.find("not valid FHIRPath"), std::string::npos) << r.err;
+}
+
+TEST_F(PlanbroCli, FhirPathOnBadInputFailsWithExitOne) {
+  auto path = file("bad.json", "[1,2");
+  auto r = run({"fhirpath", "Patient.id", path.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_FALSE(r.err.empty());
+}
+
+}  // namespace
+}  // namespace planbro::gateway::cli

@@ -1,0 +1,191 @@
+#include "planbro/gateway/config/gateway_config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace planbro::gateway::config {
+namespace {
+
+const std::string kExamplePath = std::string(PLANBRO_TEST_DATA_DIR) + "/../../config/planbro.example.yaml";
+
+std::string errorOf(std::string_view yaml) {
+  Result<GatewayConfig> c = parseConfig(yaml, "test.yaml");
+  EXPECT_FALSE(c.isOk()) << yaml;
+  return c.isOk() ? "" : c.status().message();
+}
+
+TEST(GatewayConfig, EmbeddedDefaultListensOnLoopback8080WithSqliteUnderDataAndDemoData) {
+  GatewayConfig c = defaultConfig();
+  EXPECT_EQ(c.server.host, "127.0.0.1");
+  EXPECT_EQ(c.server.port, 8080);
+  EXPECT_EQ(c.store.engine, StoreEngine::kSqlite);
+  EXPECT_EQ(c.store.data_dir, "./data");
+  EXPECT_EQ(c.store.sqlitePath(), "./data/planbro.db");
+  EXPECT_TRUE(c.demo_data.load_once);
+  EXPECT_TRUE(parseConfig(embeddedDefaultConfigYaml(), "embedded").isOk());
+}
+
+TEST(GatewayConfig, EmptyDocumentYieldsTheDefaults) {
+  Result<GatewayConfig> c = parseConfig("", "empty.yaml");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->server.port, 8080);
+  EXPECT_EQ(c->limits.max_header_bytes, defaultConfig().limits.max_header_bytes);
+}
+
+TEST(GatewayConfig, AnnotatedExampleFileIsValidAndEqualsTheEmbeddedDefault) {
+  ASSERT_TRUE(validateConfigFile(kExamplePath).isOk()) << validateConfigFile(kExamplePath).message();
+  Result<GatewayConfig> c = loadConfig(kExamplePath);
+  ASSERT_TRUE(c.isOk());
+  GatewayConfig d = defaultConfig();
+  EXPECT_EQ(c->server.host, d.server.host);
+  EXPECT_EQ(c->server.port, d.server.port);
+  EXPECT_EQ(c->server.io_threads, d.server.io_threads);
+  EXPECT_EQ(c->server.worker_threads, d.server.worker_threads);
+  EXPECT_EQ(c->limits.max_body_bytes, d.limits.max_body_bytes);
+  EXPECT_EQ(c->limits.max_connections, d.limits.max_connections);
+  EXPECT_EQ(c->limits.idle_timeout_ms, d.limits.idle_timeout_ms);
+  EXPECT_EQ(c->limits.json_max_depth, d.limits.json_max_depth);
+  EXPECT_EQ(c->store.sqlitePath(), d.store.sqlitePath());
+  EXPECT_EQ(c->logging.level, d.logging.level);
+}
+
+TEST(GatewayConfig, ReadsEverySectionIntoTypedFields) {
+  Result<GatewayConfig> c = parseConfig(R"(
+server: {listen: "[::1]:0", io_threads: 3, worker_threads: 0, shutdown_timeout_ms: 500, gzip_min_bytes: 10}
+limits:
+  max_header_bytes: 8192
+  max_body_bytes: 1000
+  max_connections: 7
+  read_timeout_ms: 200
+  write_timeout_ms: 300
+  idle_timeout_ms: 400
+  json: {max_depth: 32, max_number_length: 20, max_string_bytes: 99}
+store: {engine: postgresql, postgres_url: "postgresql://localhost/planbro", pool_size: 8}
+logging: {level: debug, format: text, access_log: false}
+demo_data: {load_once: false}
+)");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->server.host, "::1");
+  EXPECT_EQ(c->server.port, 0);
+  EXPECT_EQ(c->server.io_threads, 3u);
+  EXPECT_EQ(c->server.worker_threads, 0u);
+  EXPECT_EQ(c->limits.max_connections, 7u);
+  EXPECT_EQ(c->limits.read_timeout_ms, 200u);
+  EXPECT_EQ(c->store.engine, StoreEngine::kPostgresql);
+  EXPECT_EQ(c->store.pool_size, 8u);
+  EXPECT_EQ(c->logging.format, LogFormat::kText);
+  EXPECT_FALSE(c->logging.access_log);
+  EXPECT_FALSE(c->demo_data.load_once);
+  fhir::JsonLimits j = c->jsonLimits();
+  EXPECT_EQ(j.max_depth, 32u);
+  EXPECT_EQ(j.max_number_length, 20u);
+  EXPECT_EQ(j.max_string_bytes, 99u);
+  EXPECT_EQ(j.max_bytes, 1000u);
+}
+
+TEST(GatewayConfig, OutOfRangeNamesKeyRuleAndValue) {
+  EXPECT_EQ(errorOf("server:\n  io_threads: 0\n"), "server.io_threads: must be between 1 and 256 (got 0)");
+}
+
+TEST(GatewayConfig, UnknownKeyIsRejectedWithItsPath) {
+  std::string e = errorOf("server:\n  io_thread: 2\n");
+  EXPECT_NE(e.find("server.io_thread: unknown key"), std::string::npos) << e;
+  e = errorOf("sever: {}\n");
+  EXPECT_NE(e.find("sever: unknown key"), std::string::npos) << e;
+  e = errorOf("limits: {json: {depth: 3}}\n");
+  EXPECT_NE(e.find("limits.json.depth: unknown key"), std::string::npos) << e;
+}
+
+TEST(GatewayConfig, WrongTypesAreRejected) {
+  EXPECT_EQ(errorOf("limits: {max_body_bytes: lots}"),
+            "limits.max_body_bytes: must be an integer between 1 and 4294967296 (got \"lots\")");
+  EXPECT_EQ(errorOf("limits: {read_timeout_ms: -5}"),
+            "limits.read_timeout_ms: must be an integer between 1 and 3600000 (got \"-5\")");
+  EXPECT_EQ(errorOf("demo_data: {load_once: maybe}"), "demo_data.load_once: must be true or false (got \"maybe\")");
+  EXPECT_EQ(errorOf("server: [1, 2]"), "server: must be a mapping of keys (got a list)");
+  EXPECT_EQ(errorOf("store: {data_dir: [a]}"), "store.data_dir: must be a string (got a list)");
+  EXPECT_EQ(errorOf("- a\n- b\n"), "(top level): must be a mapping of keys (got a list)");
+}
+
+TEST(GatewayConfig, EnumeratedValuesAreChecked) {
+  EXPECT_EQ(errorOf("store: {engine: mysql}"), "store.engine: must be one of sqlite, postgresql (got \"mysql\")");
+  EXPECT_EQ(errorOf("logging: {format: xml}"), "logging.format: must be one of json, text (got \"xml\")");
+  EXPECT_NE(errorOf("logging: {level: loud}").find("logging.level: must be one of"), std::string::npos);
+}
+
+TEST(GatewayConfig, ListenMustBeHostColonPort) {
+  EXPECT_EQ(errorOf("server: {listen: localhost}"),
+            "server.listen: must be HOST:PORT or [IPv6]:PORT (got \"localhost\")");
+  EXPECT_EQ(errorOf("server: {listen: \"127.0.0.1:70000\"}"),
+            "server.listen: port must be an integer between 0 and 65535 (got \"127.0.0.1:70000\")");
+  EXPECT_NE(errorOf("server: {listen: \":80\"}").find("server.listen: must name a host"), std::string::npos);
+}
+
+TEST(GatewayConfig, PostgresqlEngineRequiresAUrl) {
+  EXPECT_EQ(errorOf("store: {engine: postgresql}"),
+            "store.postgres_url: must be set when store.engine is postgresql (got \"\")");
+}
+
+TEST(GatewayConfig, ReportsAllErrorsAtOnce) {
+  std::string e = errorOf("server: {io_threads: 0, worker_threads: x}\nlimits: {max_connections: 0}\nbogus: 1\n");
+  EXPECT_NE(e.find("server.io_threads"), std::string::npos) << e;
+  EXPECT_NE(e.find("server.worker_threads"), std::string::npos) << e;
+  EXPECT_NE(e.find("limits.max_connections"), std::string::npos) << e;
+  EXPECT_NE(e.find("bogus: unknown key"), std::string::npos) << e;
+  EXPECT_EQ(std::count(e.begin(), e.end(), '\n'), 3) << e;
+}
+
+TEST(GatewayConfig, YamlSyntaxErrorIsReportedWithLineAndNeverThrows) {
+  std::string e = errorOf("server:\n  listen: [unclosed\n");
+  EXPECT_NE(e.find("test.yaml: invalid YAML at line"), std::string::npos) << e;
+}
+
+TEST(GatewayConfig, MissingFileIsNotFound) {
+  Result<GatewayConfig> c = loadConfig("/nonexistent/planbro.yaml");
+  ASSERT_FALSE(c.isOk());
+  EXPECT_EQ(c.status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(validateConfigFile("/nonexistent/planbro.yaml").isOk());
+}
+
+TEST(GatewayConfig, CommandLineOverridesWinOverTheFile) {
+  Result<GatewayConfig> c = parseConfig("server: {listen: \"0.0.0.0:9000\", io_threads: 8}\nstore: {data_dir: /a}\n");
+  ASSERT_TRUE(c.isOk());
+  ConfigOverrides o;
+  o.listen = "127.0.0.1:0";
+  o.data_dir = "/b";
+  o.threads = 1;
+  ASSERT_TRUE(applyOverrides(*c, o).isOk());
+  EXPECT_EQ(c->server.host, "127.0.0.1");
+  EXPECT_EQ(c->server.port, 0);
+  EXPECT_EQ(c->server.io_threads, 1u);
+  EXPECT_EQ(c->store.sqlitePath(), "/b/planbro.db");
+}
+
+TEST(GatewayConfig, InvalidOverridesNameTheOption) {
+  GatewayConfig c = defaultConfig();
+  ConfigOverrides o;
+  o.listen = "nope";
+  o.threads = 0;
+  Status s = applyOverrides(c, o);
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("--listen: must be HOST:PORT"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("--threads: must be between 1 and 256 (got 0)"), std::string::npos) << s.message();
+}
+
+TEST(GatewayConfig, LoadsFromAFile) {
+  std::string path = ::testing::TempDir() + "/planbro_config_test.yaml";
+  {
+    std::ofstream out(path);
+    out << "server:\n  listen: 127.0.0.1:1234\n";
+  }
+  Result<GatewayConfig> c = loadConfig(path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->server.port, 1234);
+}
+
+}  // namespace
+}  // namespace planbro::gateway::config

@@ -1,0 +1,415 @@
+#include "planbro/gateway/http/server.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "planbro/gateway/http/logging.h"
+#include "test_client.h"
+
+namespace planbro::gateway::http {
+namespace {
+
+using testing::TestClient;
+using testing::TestResponse;
+
+// Answers /echo/... with the path, /big with a large compressible body, /throw by throwing, /slow by waiting for
+// the test to release it.
+class TestHandler : public RequestHandler {
+ public:
+  Response handle(const Request& request, RequestContext& context) override {
+    Response r;
+    r.headers.set("Content-Type", "text/plain");
+    if (request.path.rfind("/echo/", 0) == 0) {
+      context.interaction = "echo";
+      r.body = request.path;
+    } else if (request.path == "/big") {
+      context.interaction = "big";
+      for (int i = 0; i < 500; ++i) r.body += "{\"resourceType\":\"Patient\",\"id\":\"" + std::to_string(i) + "\"}\n";
+    } else if (request.path == "/body") {
+      r.body = std::to_string(request.body.size());
+    } else if (request.path == "/whoami") {
+      r.body = context.principal ? context.principal->subject : "nobody";
+    } else if (request.path == "/throw") {
+      throw std::runtime_error("handler bug");
+    } else if (request.path == "/slow") {
+      entered.set_value();
+      release_future.wait_for(testing::kDeadline);
+      r.body = "done";
+    } else {
+      r.status = 404;
+    }
+    return r;
+  }
+
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> release_future = release.get_future().share();
+};
+
+class DenyFilter : public RequestFilter {
+ public:
+  Status apply(const Request& request, RequestContext& context) override {
+    if (request.path == "/echo/denied") return {StatusCode::kPermissionDenied, "not for you"};
+    if (const std::string* user = request.headers.find("X-Test-User")) context.principal = Principal{*user, "", {}};
+    return Status::ok();
+  }
+};
+
+ServerOptions testOptions() {
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.io_threads = 2;
+  o.worker_threads = 2;
+  o.access_log = false;
+  o.gzip_min_bytes = 1024;
+  return o;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void start(ServerOptions options = testOptions()) {
+    handler_ = std::make_shared<TestHandler>();
+    server_ = std::make_unique<Server>(std::move(options), handler_);
+    server_->addFilter(std::make_shared<DenyFilter>());
+    Status s = server_->start();
+    ASSERT_TRUE(s.isOk()) << s.message();
+    ASSERT_NE(server_->port(), 0);
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+  }
+
+  std::shared_ptr<TestHandler> handler_;
+  std::unique_ptr<Server> server_;
+};
+
+bool isOperationOutcome(const TestResponse& r) {
+  return r.body().find("\"resourceType\":\"OperationOutcome\"") != std::string::npos;
+}
+
+TEST_F(ServerTest, HealthzAnswersOkAndKeepsTheConnectionOpen) {
+  start();
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.connected());
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.get("/healthz");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->result_int(), 200u);
+    EXPECT_TRUE(r->keep_alive());
+    EXPECT_EQ(r->body(), R"({"status":"ok"})");
+  }
+}
+
+TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  start();
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.send("GET /echo/first HTTP/1.1\r\nHost: t\r\n\r\nGET /echo/second HTTP/1.1\r\nHost: t\r\n\r\n"
+                     "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto a = c.read();
+  auto b = c.read();
+  auto h = c.read();
+  ASSERT_TRUE(a && b && h);
+  EXPECT_EQ(a->body(), "/echo/first");
+  EXPECT_EQ(b->body(), "/echo/second");
+  EXPECT_EQ(h->body(), R"({"status":"ok"})");
+}
+
+TEST_F(ServerTest, HandlerReceivesBodyWithinTheLimit) {
+  start();
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body(), "5");
+}
+
+TEST_F(ServerTest, OversizeHeaderIsAnswered431) {
+  ServerOptions o = testOptions();
+  o.max_header_bytes = 1024;
+  start(o);
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.send("GET /echo/x HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(8000, 'a') + "\r\n\r\n"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 431u);
+  EXPECT_TRUE(isOperationOutcome(*r));
+  EXPECT_FALSE(r->keep_alive());
+}
+
+TEST_F(ServerTest, OversizeContentLengthIsAnswered413BeforeTheBodyIsSent) {
+  ServerOptions o = testOptions();
+  o.max_body_bytes = 1024;
+  start(o);
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n"));
+  auto r = c.read();  // no body byte was sent: the answer must come from the header alone
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 413u);
+  EXPECT_TRUE(isOperationOutcome(*r));
+  EXPECT_TRUE(c.waitClosed());
+}
+
+TEST_F(ServerTest, OversizeChunkedBodyIsAnswered413) {
+  ServerOptions o = testOptions();
+  o.max_body_bytes = 1024;
+  start(o);
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.send("POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n" +
+                     std::string(4096, 'x') + "\r\n0\r\n\r\n"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 413u);
+}
+
+TEST_F(ServerTest, MalformedRequestLineIsAnswered400WithOperationOutcome) {
+  start();
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.send("THIS IS NOT HTTP\r\n\r\n"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 400u);
+  EXPECT_TRUE(isOperationOutcome(*r));
+  EXPECT_TRUE(c.waitClosed());
+  TestClient after(server_->port());  // the server is still up
+  auto ok = after.get("/healthz");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->result_int(), 200u);
+}
+
+TEST_F(ServerTest, BadHeaderSyntaxIsAnswered400) {
+  start();
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost t\r\n\r\n"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 400u);
+}
+
+TEST_F(ServerTest, SlowClientIsCutByTheReadTimeout) {
+  ServerOptions o = testOptions();
+  o.read_timeout = std::chrono::milliseconds(200);
+  start(o);
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.send("GET /echo/x HTTP/1.1\r\nHost: t\r\nX-Slow: "));  // and never finishes the header
+  EXPECT_TRUE(c.waitClosed());
+}
+
+TEST_F(ServerTest, IdleKeepAliveConnectionIsClosedByTheIdleTimeout) {
+  ServerOptions o = testOptions();
+  o.idle_timeout = std::chrono::milliseconds(200);
+  start(o);
+  TestClient c(server_->port());
+  auto r = c.get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(c.waitClosed());
+}
+
+TEST_F(ServerTest, LargeBodyIsGzippedWhenTheClientAcceptsGzip) {
+  start();
+  TestClient c(server_->port());
+  auto plain = c.get("/big");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->count(boost::beast::http::field::content_encoding), 0u);
+  auto zipped = c.get("/big", "Accept-Encoding: br, gzip\r\n");
+  ASSERT_TRUE(zipped);
+  EXPECT_EQ((*zipped)[boost::beast::http::field::content_encoding], "gzip");
+  EXPECT_LT(zipped->body().size(), plain->body().size());
+  auto unzipped = testing::gunzip(zipped->body());
+  ASSERT_TRUE(unzipped);
+  EXPECT_EQ(*unzipped, plain->body());
+  auto refused = c.get("/big", "Accept-Encoding: gzip;q=0\r\n");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->count(boost::beast::http::field::content_encoding), 0u);
+  auto small = c.get("/echo/small", "Accept-Encoding: gzip\r\n");
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->count(boost::beast::http::field::content_encoding), 0u);
+}
+
+TEST_F(ServerTest, GracefulShutdownFinishesAnInFlightRequest) {
+  start();
+  auto c = std::make_unique<TestClient>(server_->port());
+  ASSERT_TRUE(c->send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_EQ(handler_->entered.get_future().wait_for(testing::kDeadline), std::future_status::ready);
+  uint16_t port = server_->port();
+  std::thread stopper([this] { server_->stop(); });
+  // Once the server refuses new connections, shutdown has begun while /slow is still running.
+  bool refusing = false;
+  for (int i = 0; i < 100000 && !refusing; ++i) {
+    TestClient probe(port);
+    refusing = !probe.connected();
+    std::this_thread::yield();
+  }
+  EXPECT_TRUE(refusing);
+  handler_->release.set_value();
+  auto r = c->read();
+  c.reset();  // the client goes away, so the server's lingering close ends at once
+  stopper.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200u);
+  EXPECT_EQ(r->body(), "done");
+  EXPECT_FALSE(r->keep_alive());
+}
+
+TEST_F(ServerTest, MetricsCountRequestsByInteractionAndStatus) {
+  start();
+  TestClient c(server_->port());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(c.get("/echo/" + std::to_string(i)));
+  ASSERT_TRUE(c.get("/nothing"));
+  auto m = c.get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->result_int(), 200u);
+  const std::string& body = m->body();
+  EXPECT_NE(body.find("planbro_http_requests_total{interaction=\"echo\",status=\"200\"} 3\n"), std::string::npos)
+      << body;
+  EXPECT_NE(body.find("planbro_http_requests_total{interaction=\"other\",status=\"404\"} 1\n"), std::string::npos);
+  EXPECT_NE(body.find("planbro_http_request_duration_seconds_count{interaction=\"echo\"} 3\n"), std::string::npos);
+  EXPECT_NE(body.find("planbro_http_open_connections 1\n"), std::string::npos) << body;
+}
+
+TEST_F(ServerTest, ConnectionsBeyondTheLimitAreRefusedWith503) {
+  ServerOptions o = testOptions();
+  o.max_connections = 1;
+  start(o);
+  TestClient first(server_->port());
+  ASSERT_TRUE(first.get("/healthz"));  // accepted and counted
+  TestClient second(server_->port());
+  auto r = second.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 503u);
+  EXPECT_TRUE(isOperationOutcome(*r));
+  auto still = first.get("/healthz");
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->result_int(), 200u);
+}
+
+TEST_F(ServerTest, ReadyzReflectsRegisteredChecks) {
+  start();
+  auto ready = std::make_shared<std::atomic<bool>>(false);
+  server_->addReadinessCheck({"store", [ready] {
+                                return ready->load() ? Status::ok() : unavailable("database not reachable");
+                              }});
+  TestClient c(server_->port());
+  auto r = c.get("/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 503u);
+  EXPECT_NE(r->body().find("database not reachable"), std::string::npos);
+  ready->store(true);
+  r = c.get("/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200u);
+}
+
+TEST_F(ServerTest, HandlerExceptionIsAnswered500AndTheServerStaysUp) {
+  start();
+  TestClient c(server_->port());
+  auto r = c.get("/throw");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 500u);
+  EXPECT_TRUE(isOperationOutcome(*r));
+  auto ok = c.get("/healthz");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->result_int(), 200u);
+}
+
+TEST_F(ServerTest, FiltersRunBeforeTheHandlerAndCanDenyOrSetThePrincipal) {
+  start();
+  TestClient c(server_->port());
+  auto denied = c.get("/echo/denied");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->result_int(), 403u);
+  EXPECT_TRUE(isOperationOutcome(*denied));
+  auto anonymous = c.get("/whoami");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->body(), "nobody");
+  auto who = c.get("/whoami", "X-Test-User: kari\r\n");
+  ASSERT_TRUE(who);
+  EXPECT_EQ(who->body(), "kari");
+}
+
+TEST_F(ServerTest, RequestIdIsEchoedOrGenerated) {
+  start();
+  TestClient c(server_->port());
+  auto given = c.get("/healthz", "X-Request-Id: abc-123\r\n");
+  ASSERT_TRUE(given);
+  EXPECT_EQ((*given)["X-Request-Id"], "abc-123");
+  auto hostile = c.get("/healthz", "X-Request-Id: {\"x\"}\r\n");
+  ASSERT_TRUE(hostile);
+  EXPECT_NE((*hostile)["X-Request-Id"], "{\"x\"}");
+  EXPECT_FALSE((*hostile)["X-Request-Id"].empty());
+}
+
+TEST_F(ServerTest, HeadOnHealthzSendsHeadersOnly) {
+  start();
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.send("HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto r = c.read(/*head=*/true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200u);
+  auto next = c.get("/echo/after-head");  // framing intact: no stray body bytes
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body(), "/echo/after-head");
+}
+
+TEST_F(ServerTest, AccessLogHasNoQueryStringBodyOrFodselsnummer) {
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  auto logger = std::make_shared<spdlog::logger>("access-test", sink);
+  logger->set_pattern("%v");
+  ServerOptions o = testOptions();
+  o.access_log = true;
+  o.access_logger = logger;
+  start(o);
+  {
+    TestClient c(server_->port());
+    ASSERT_TRUE(c.get("/echo/12345678901?identifier=urn:oid:2.16.578.1.12.4.1.4.1%7C13097248022"));
+    ASSERT_TRUE(c.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nBODYSECRET"));
+    ASSERT_TRUE(c.read());
+  }
+  server_->stop();
+  logger->flush();
+  std::string log = captured.str();
+  EXPECT_NE(log.find("\"path\":\"/echo/***********\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"method\":\"POST\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"status\":200"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"request_id\":"), std::string::npos) << log;
+  EXPECT_EQ(log.find("12345678901"), std::string::npos) << log;
+  EXPECT_EQ(log.find("13097248022"), std::string::npos) << log;
+  EXPECT_EQ(log.find("identifier"), std::string::npos) << log;
+  EXPECT_EQ(log.find("BODYSECRET"), std::string::npos) << log;
+}
+
+TEST_F(ServerTest, ManyIdleConnectionsDoNotStopServiceBelowTheLimit) {
+  start();
+  std::vector<std::unique_ptr<TestClient>> idle;
+  for (int i = 0; i < 200; ++i) idle.push_back(std::make_unique<TestClient>(server_->port()));
+  TestClient c(server_->port());
+  auto r = c.get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200u);
+}
+
+TEST_F(ServerTest, StartFailsCleanlyWhenTheAddressIsTaken) {
+  start();
+  ServerOptions o = testOptions();
+  o.port = server_->port();
+  Server second(o, std::make_shared<TestHandler>());
+  Status s = second.start();
+  EXPECT_FALSE(s.isOk());
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+}
+
+TEST(MaskPathForLog, DropsQueryAndMasksElevenDigitRuns) {
+  EXPECT_EQ(maskPathForLog("/Patient/13097248022/_history/2?x=1"), "/Patient/***********/_history/2");
+  EXPECT_EQ(maskPathForLog("/Patient/123456789012"), "/Patient/123456789012");  // 12 digits: not an fnr
+  EXPECT_EQ(maskPathForLog("/Patient/abc"), "/Patient/abc");
+}
+
+}  // namespace
+}  // namespace planbro::gateway::http

@@ -1,0 +1,714 @@
+// One suite, run against both engines: SQLite on a real file, PostgreSQL on the cluster named by
+// PLANBRO_TEST_PG_URL (scripts/postgres-test-cluster.sh start). Each test gets its own file / its own schema.
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "planbro/gateway/store/resource_store.h"
+
+namespace planbro::gateway::store {
+namespace {
+
+enum class Engine { kSqlite, kPostgres };
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Official R4 examples, used as opaque resource bytes.
+const std::string& patientJson() {
+  static const std::string json = readFile(PLANBRO_SHARED_DIR "/fhir-r4/examples/Patient-f001.json");
+  return json;
+}
+const std::string& carePlanJson() {
+  static const std::string json = readFile(PLANBRO_SHARED_DIR "/fhir-r4/examples/CarePlan-example.json");
+  return json;
+}
+
+std::string uniqueSuffix() {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  return std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + std::to_string(rd() % 1000000);
+}
+
+// A deterministic clock: each call is one millisecond after the previous one.
+Clock steppingClock() {
+  auto now = std::make_shared<std::atomic<int64_t>>(1'700'000'000'000'000);
+  return [now] { return Timestamp(std::chrono::microseconds(now->fetch_add(1000))); };
+}
+
+class StoreTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Engine::kPostgres) {
+      const char* url = std::getenv("PLANBRO_TEST_PG_URL");
+      const char* ci = std::getenv("CI");
+      if (url == nullptr || *url == '\0') {
+        if (ci != nullptr && std::string(ci) == "true") {
+          FAIL() << "CI=true but PLANBRO_TEST_PG_URL is not set: the PostgreSQL store runs must not be skipped in CI";
+        }
+        GTEST_SKIP() << "PostgreSQL store runs skipped: PLANBRO_TEST_PG_URL is not set "
+                        "(export PLANBRO_TEST_PG_URL=$(scripts/postgres-test-cluster.sh start))";
+      }
+      pg_url_ = url;
+      schema_ = "store_test_" + uniqueSuffix();
+    } else {
+      dir_ = std::filesystem::temp_directory_path() / ("planbro-store-test-" + uniqueSuffix());
+      std::filesystem::create_directories(dir_);
+    }
+    clock_ = steppingClock();
+    auto s = open();
+    ASSERT_TRUE(s.isOk()) << s.status().message();
+    store_ = std::move(s).value();
+  }
+
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    if (!schema_.empty()) {
+      PGconn* conn = PQconnectdb(pg_url_.c_str());
+      if (PQstatus(conn) == CONNECTION_OK) {
+        PQclear(PQexec(conn, ("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").c_str()));
+      }
+      PQfinish(conn);
+    }
+  }
+
+  // Another store instance on the same database (file or schema): as a second gateway process would have.
+  Result<std::unique_ptr<ResourceStore>> open(size_t pool_size = 4) {
+    if (GetParam() == Engine::kPostgres) {
+      PostgresStoreOptions o;
+      o.conninfo = pg_url_;
+      o.schema = schema_;
+      o.pool_size = pool_size;
+      o.clock = clock_;
+      return openPostgresStore(o);
+    }
+    SqliteStoreOptions o;
+    o.path = (dir_ / "store.db").string();
+    o.pool_size = pool_size;
+    o.clock = clock_;
+    return openSqliteStore(o);
+  }
+
+  WriteContext ctx() const { return {"practitioner-1", "rest"}; }
+
+  // Runs one write in its own transaction and commits it.
+  WriteResult write(const std::function<Result<WriteResult>(WriteTransaction&)>& op, ResourceStore* store = nullptr) {
+    WriteResult out;
+    Status s = (store ? store : store_.get())->runTransaction(ctx(), [&](WriteTransaction& t) -> Status {
+      auto r = op(t);
+      if (!r.isOk()) return r.status();
+      out = *r;
+      return Status::ok();
+    });
+    EXPECT_TRUE(s.isOk()) << s.message();
+    return out;
+  }
+
+  std::vector<OutboxEvent> outbox() {
+    auto events = store_->readOutbox(0, kMaxPageSize);
+    EXPECT_TRUE(events.isOk()) << events.status().message();
+    return events.isOk() ? *events : std::vector<OutboxEvent>{};
+  }
+
+  std::filesystem::path dir_;
+  std::string pg_url_;
+  std::string schema_;
+  Clock clock_;
+  std::unique_ptr<ResourceStore> store_;
+};
+
+TEST_P(StoreTest, CreateAssignsIdAndVersionOneAndReadReturnsTheSameBytes) {
+  WriteResult w = write([](WriteTransaction& t) { return t.create("Patient", {patientJson(), {}}); });
+  EXPECT_EQ(w.outcome, WriteResult::Outcome::kCreated);
+  EXPECT_EQ(w.version, 1);
+  EXPECT_EQ(w.id.size(), 36u);
+  auto r = store_->read("Patient", w.id);
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->json, patientJson());
+  EXPECT_EQ(r->version, 1);
+  EXPECT_EQ(r->last_updated, w.last_updated);
+  EXPECT_EQ(r->actor, "practitioner-1");
+  EXPECT_EQ(r->source_system, "rest");
+  EXPECT_FALSE(r->deleted);
+}
+
+TEST_P(StoreTest, ReadOfUnknownResourceIsNotFound) {
+  EXPECT_EQ(store_->read("Patient", "nobody").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->vread("Patient", "nobody", 1).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreTest, InvalidTypeOrIdIsRejected) {
+  EXPECT_EQ(store_->read("Patient", "bad/id").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->read("patient", "a").status().code(), StatusCode::kInvalidArgument);
+  auto txn = store_->begin(ctx());
+  ASSERT_TRUE(txn.isOk());
+  EXPECT_EQ((*txn)->update("Patient", std::string(65, 'a'), {"{}", {}}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreTest, UpdateWritesNewVersionAndVreadReturnsEachVersion) {
+  WriteResult c = write([](WriteTransaction& t) { return t.create("CarePlan", {carePlanJson(), {}}); });
+  WriteResult u = write([&](WriteTransaction& t) { return t.update("CarePlan", c.id, {R"({"v":2})", {}}, 1); });
+  EXPECT_EQ(u.outcome, WriteResult::Outcome::kUpdated);
+  EXPECT_EQ(u.version, 2);
+  EXPECT_GT(u.last_updated, c.last_updated);
+  auto v1 = store_->vread("CarePlan", c.id, 1);
+  auto v2 = store_->vread("CarePlan", c.id, 2);
+  ASSERT_TRUE(v1.isOk() && v2.isOk());
+  EXPECT_EQ(v1->json, carePlanJson());
+  EXPECT_EQ(v2->json, R"({"v":2})");
+  EXPECT_EQ(store_->read("CarePlan", c.id)->version, 2);
+  EXPECT_EQ(store_->vread("CarePlan", c.id, 3).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreTest, UpdateOfMissingResourceCreatesItWithTheClientId) {
+  WriteResult w = write([](WriteTransaction& t) { return t.update("Patient", "client-chosen.1", {"{}", {}}); });
+  EXPECT_EQ(w.outcome, WriteResult::Outcome::kCreated);
+  EXPECT_EQ(w.version, 1);
+  EXPECT_TRUE(store_->read("Patient", "client-chosen.1").isOk());
+  ASSERT_EQ(outbox().size(), 1u);
+  EXPECT_EQ(outbox()[0].kind, ChangeKind::kCreate);
+}
+
+TEST_P(StoreTest, CreateWithAClientIdThatExistsFailsWithAlreadyExists) {
+  write([](WriteTransaction& t) { return t.create("Patient", {"{}", {}}, "p1"); });
+  auto txn = store_->begin(ctx());
+  ASSERT_TRUE(txn.isOk());
+  EXPECT_EQ((*txn)->create("Patient", {"{}", {}}, "p1").status().code(), StatusCode::kAlreadyExists);
+  EXPECT_FALSE((*txn)->commit().isOk());
+}
+
+TEST_P(StoreTest, UpdateWithIdenticalCanonicalBytesCreatesNoVersionAndNoEvent) {
+  WriteResult c = write([](WriteTransaction& t) { return t.create("Patient", {patientJson(), "canon-A"}); });
+  // Different JSON bytes (e.g. whitespace), same canonical form: nothing changes.
+  WriteResult u = write([&](WriteTransaction& t) { return t.update("Patient", c.id, {patientJson() + " ", "canon-A"}); });
+  EXPECT_EQ(u.outcome, WriteResult::Outcome::kUnchanged);
+  EXPECT_EQ(u.version, 1);
+  EXPECT_EQ(u.last_updated, c.last_updated);
+  EXPECT_EQ(store_->read("Patient", c.id)->version, 1);
+  EXPECT_EQ(outbox().size(), 1u);
+  // Without a canonical form the JSON itself is compared.
+  WriteResult same = write([&](WriteTransaction& t) { return t.update("Patient", "q", {"{\"a\":1}", {}}); });
+  WriteResult again = write([&](WriteTransaction& t) { return t.update("Patient", "q", {"{\"a\":1}", {}}); });
+  EXPECT_EQ(same.outcome, WriteResult::Outcome::kCreated);
+  EXPECT_EQ(again.outcome, WriteResult::Outcome::kUnchanged);
+}
+
+TEST_P(StoreTest, UpdateWithStaleExpectedVersionFailsPreconditionAndWritesNothing) {
+  WriteResult c = write([](WriteTransaction& t) { return t.create("Patient", {"{\"v\":1}", {}}); });
+  write([&](WriteTransaction& t) { return t.update("Patient", c.id, {"{\"v\":2}", {}}, 1); });
+  auto txn = store_->begin(ctx());
+  ASSERT_TRUE(txn.isOk());
+  auto stale = (*txn)->update("Patient", c.id, {"{\"v\":3}", {}}, 1);
+  EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*txn)->commit().code(), StatusCode::kFailedPrecondition);
+  EXPECT_FALSE((*txn)->retryable());
+  EXPECT_EQ(store_->read("Patient", c.id)->json, "{\"v\":2}");
+  // If-Match on a resource that does not exist fails the same way.
+  Status s = store_->runTransaction(ctx(), [](WriteTransaction& t) {
+    return t.update("Patient", "missing", {"{}", {}}, 1).status();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_P(StoreTest, DeleteWritesTombstoneVersionAndReadIsGone) {
+  WriteResult c = write([](WriteTransaction& t) { return t.create("Goal", {"{\"g\":1}", {}}); });
+  WriteResult d = write([&](WriteTransaction& t) { return t.remove("Goal", c.id); });
+  EXPECT_EQ(d.outcome, WriteResult::Outcome::kDeleted);
+  EXPECT_EQ(d.version, 2);
+  EXPECT_EQ(store_->read("Goal", c.id).status().code(), StatusCode::kGone);
+  EXPECT_EQ(store_->vread("Goal", c.id, 2).status().code(), StatusCode::kGone);
+  EXPECT_TRUE(store_->vread("Goal", c.id, 1).isOk());
+  // Deleting again changes nothing; updating re-creates it as version 3.
+  WriteResult again = write([&](WriteTransaction& t) { return t.remove("Goal", c.id); });
+  EXPECT_EQ(again.outcome, WriteResult::Outcome::kUnchanged);
+  WriteResult back = write([&](WriteTransaction& t) { return t.update("Goal", c.id, {"{\"g\":1}", {}}); });
+  EXPECT_EQ(back.outcome, WriteResult::Outcome::kCreated);
+  EXPECT_EQ(back.version, 3);
+  std::vector<ChangeKind> kinds;
+  for (const auto& e : outbox()) kinds.push_back(e.kind);
+  EXPECT_EQ(kinds, (std::vector<ChangeKind>{ChangeKind::kCreate, ChangeKind::kDelete, ChangeKind::kCreate}));
+}
+
+TEST_P(StoreTest, DeleteWithStaleExpectedVersionFailsPrecondition) {
+  WriteResult c = write([](WriteTransaction& t) { return t.create("Goal", {"{}", {}}); });
+  Status s = store_->runTransaction(ctx(), [&](WriteTransaction& t) { return t.remove("Goal", c.id, 7).status(); });
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->read("Goal", c.id).isOk());
+}
+
+TEST_P(StoreTest, TransactionWithOneFailingEntryWritesNothing) {
+  WriteResult existing = write([](WriteTransaction& t) { return t.create("CareTeam", {"{}", {}}, "team"); });
+  const size_t events_before = outbox().size();
+  {
+    auto txn = store_->begin(ctx());
+    ASSERT_TRUE(txn.isOk());
+    ASSERT_TRUE((*txn)->create("CarePlan", {carePlanJson(), {}}, "plan").isOk());
+    ASSERT_TRUE((*txn)->claimKey({"Patient", "identifier", "urn:oid:2.16.578.1.12.4.1.4.1|13116900216"}, "p").isOk());
+    ASSERT_TRUE((*txn)->replaceIndex("CarePlan", "plan", {{"status", IndexValueKind::kToken, "", "", "active"}}).isOk());
+    auto failing = (*txn)->update("CareTeam", existing.id, {"{\"x\":1}", {}}, 5);
+    EXPECT_EQ(failing.status().code(), StatusCode::kFailedPrecondition);
+    // The transaction is poisoned: later entries and the commit report the first failure.
+    EXPECT_EQ((*txn)->create("Goal", {"{}", {}}).status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ((*txn)->commit().code(), StatusCode::kFailedPrecondition);
+  }
+  EXPECT_EQ(store_->read("CarePlan", "plan").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->read("CareTeam", existing.id)->version, 1);
+  auto owner = store_->findKeyOwner({"Patient", "identifier", "urn:oid:2.16.578.1.12.4.1.4.1|13116900216"});
+  ASSERT_TRUE(owner.isOk());
+  EXPECT_FALSE(owner->has_value());
+  EXPECT_EQ(outbox().size(), events_before);
+}
+
+TEST_P(StoreTest, RolledBackTransactionLeavesNoOutboxEvent) {
+  {
+    auto txn = store_->begin(ctx());
+    ASSERT_TRUE(txn.isOk());
+    ASSERT_TRUE((*txn)->create("Patient", {"{}", {}}).isOk());
+    (*txn)->rollback();
+  }
+  {
+    auto txn = store_->begin(ctx());
+    ASSERT_TRUE(txn.isOk());
+    ASSERT_TRUE((*txn)->create("Patient", {"{}", {}}).isOk());
+    // Destroyed without commit: rolled back.
+  }
+  EXPECT_TRUE(outbox().empty());
+}
+
+TEST_P(StoreTest, OutboxHasExactlyOneEventPerCommittedChangeInCommitOrder) {
+  WriteResult a = write([](WriteTransaction& t) { return t.create("Patient", {"{\"a\":1}", {}}); });
+  write([&](WriteTransaction& t) { return t.update("Patient", a.id, {"{\"a\":2}", {}}); });
+  write([&](WriteTransaction& t) { return t.update("Patient", a.id, {"{\"a\":2}", {}}); });  // unchanged
+  Status multi = store_->runTransaction({"adapter-user", "adapter:plo"}, [&](WriteTransaction& t) -> Status {
+    RETURN_IF_ERROR(t.create("CarePlan", {"{}", {}}, "cp").status());
+    return t.remove("Patient", a.id).status();
+  });
+  ASSERT_TRUE(multi.isOk()) << multi.message();
+  std::vector<OutboxEvent> events = outbox();
+  ASSERT_EQ(events.size(), 4u);
+  for (size_t i = 1; i < events.size(); ++i) EXPECT_LT(events[i - 1].position, events[i].position);
+  EXPECT_EQ(events[0].kind, ChangeKind::kCreate);
+  EXPECT_EQ(events[1].kind, ChangeKind::kUpdate);
+  EXPECT_EQ(events[1].version, 2);
+  EXPECT_EQ(events[1].actor, "practitioner-1");
+  EXPECT_EQ(events[1].source_system, "rest");
+  EXPECT_EQ(events[2].type, "CarePlan");
+  EXPECT_EQ(events[2].source_system, "adapter:plo");
+  EXPECT_EQ(events[3].kind, ChangeKind::kDelete);
+  EXPECT_EQ(events[3].version, 3);
+  EXPECT_EQ(events[3].id, a.id);
+  // Reading after a position continues from there.
+  auto rest = store_->readOutbox(events[1].position, 10);
+  ASSERT_TRUE(rest.isOk());
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[0].position, events[2].position);
+}
+
+TEST_P(StoreTest, HistoryIsNewestFirstAndPagesByKeysetWithoutGapsOrRepeats) {
+  WriteResult p = write([](WriteTransaction& t) { return t.create("Patient", {"{\"v\":1}", {}}, "p"); });
+  for (int v = 2; v <= 5; ++v) {
+    write([&](WriteTransaction& t) { return t.update("Patient", "p", {"{\"v\":" + std::to_string(v) + "}", {}}); });
+  }
+  write([](WriteTransaction& t) { return t.remove("Patient", "p"); });
+  write([](WriteTransaction& t) { return t.create("CarePlan", {"{}", {}}, "c1"); });
+  write([](WriteTransaction& t) { return t.create("CarePlan", {"{}", {}}, "c2"); });
+
+  // Instance history in pages of 2: versions 6..1, the tombstone first.
+  std::vector<int64_t> versions;
+  HistoryQuery q;
+  q.type = "Patient";
+  q.id = "p";
+  q.count = 2;
+  for (int page = 0; page < 10; ++page) {
+    auto h = store_->history(q);
+    ASSERT_TRUE(h.isOk()) << h.status().message();
+    for (const auto& e : h->entries) versions.push_back(e.version);
+    if (!h->next) break;
+    auto token = HistoryCursor::fromToken(h->next->toToken());
+    ASSERT_TRUE(token.isOk());
+    q.after = *token;
+  }
+  EXPECT_EQ(versions, (std::vector<int64_t>{6, 5, 4, 3, 2, 1}));
+  auto first = store_->history({"Patient", "p", std::nullopt, 1, std::nullopt});
+  ASSERT_TRUE(first.isOk());
+  EXPECT_TRUE(first->entries[0].deleted);
+  EXPECT_TRUE(first->entries[0].json.empty());
+
+  // Type history and system history.
+  auto type = store_->history({"CarePlan", std::nullopt, std::nullopt, 10, std::nullopt});
+  ASSERT_TRUE(type.isOk());
+  ASSERT_EQ(type->entries.size(), 2u);
+  EXPECT_EQ(type->entries[0].id, "c2");
+  EXPECT_FALSE(type->next.has_value());
+  HistoryQuery all;
+  all.count = 3;
+  size_t total = 0;
+  std::set<std::string> seen;
+  for (int page = 0; page < 10; ++page) {
+    auto h = store_->history(all);
+    ASSERT_TRUE(h.isOk());
+    for (const auto& e : h->entries) seen.insert(e.type + "/" + e.id + "/" + std::to_string(e.version));
+    total += h->entries.size();
+    if (!h->next) break;
+    all.after = h->next;
+  }
+  EXPECT_EQ(total, 8u);
+  EXPECT_EQ(seen.size(), 8u);
+
+  // _since keeps versions written at or after the given instant.
+  auto v4 = store_->vread("Patient", "p", 4);
+  ASSERT_TRUE(v4.isOk());
+  auto since = store_->history({"Patient", "p", v4->last_updated, 10, std::nullopt});
+  ASSERT_TRUE(since.isOk());
+  EXPECT_EQ(since->entries.size(), 3u);
+  EXPECT_EQ(p.version, 1);
+}
+
+TEST_P(StoreTest, HistoryRejectsBadPageSizesAndInstanceWithoutType) {
+  EXPECT_EQ(store_->history({std::nullopt, std::nullopt, std::nullopt, 0, std::nullopt}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->history({std::nullopt, "x", std::nullopt, 10, std::nullopt}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreTest, BusinessKeyIsHeldByOneResourceAndReleasedByDelete) {
+  const BusinessKey fnr{"Patient", "identifier", "urn:oid:2.16.578.1.12.4.1.4.1|13116900216"};
+  Status first = store_->runTransaction(ctx(), [&](WriteTransaction& t) -> Status {
+    auto claim = t.claimKey(fnr, "p1");
+    if (!claim.isOk()) return claim.status();
+    EXPECT_TRUE(claim->claimed);
+    return t.create("Patient", {"{}", {}}, "p1").status();
+  });
+  ASSERT_TRUE(first.isOk()) << first.message();
+  Status second = store_->runTransaction(ctx(), [&](WriteTransaction& t) -> Status {
+    auto claim = t.claimKey(fnr, "p2");
+    if (!claim.isOk()) return claim.status();
+    EXPECT_FALSE(claim->claimed);
+    EXPECT_EQ(claim->owner_id, "p1");
+    auto own = t.claimKey(fnr, "p1");  // claiming one's own key again is fine
+    EXPECT_TRUE(own.isOk() && own->claimed);
+    return Status::ok();
+  });
+  ASSERT_TRUE(second.isOk());
+  EXPECT_EQ(store_->findKeyOwner(fnr)->value_or(""), "p1");
+  write([](WriteTransaction& t) { return t.remove("Patient", "p1"); });
+  EXPECT_FALSE(store_->findKeyOwner(fnr)->has_value());
+}
+
+// The bar of issue 3: 20 concurrent identical conditional creates make exactly one resource.
+TEST_P(StoreTest, TwentyConcurrentConditionalCreatesProduceExactlyOneResource) {
+  constexpr int kThreads = 20;
+  const BusinessKey key{"Patient", "if-none-exist", "identifier=urn:oid:2.16.578.1.12.4.1.4.1|13116900216"};
+  std::vector<std::string> results(kThreads);
+  std::vector<Status> statuses(kThreads);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      ready.fetch_add(1);
+      while (ready.load() < kThreads) std::this_thread::yield();  // start together; ends once all have started
+      const std::string my_id = "cand-" + std::to_string(i);
+      statuses[i] = store_->runTransaction(ctx(), [&](WriteTransaction& t) -> Status {
+        auto claim = t.claimKey(key, my_id);
+        if (!claim.isOk()) return claim.status();
+        if (claim->claimed) RETURN_IF_ERROR(t.create("Patient", {patientJson(), {}}, my_id).status());
+        results[i] = claim->owner_id;
+        return Status::ok();
+      });
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kThreads; ++i) EXPECT_TRUE(statuses[i].isOk()) << i << ": " << statuses[i].message();
+  std::set<std::string> owners(results.begin(), results.end());
+  ASSERT_EQ(owners.size(), 1u);
+  auto type = store_->history({"Patient", std::nullopt, std::nullopt, 100, std::nullopt});
+  ASSERT_TRUE(type.isOk());
+  ASSERT_EQ(type->entries.size(), 1u);
+  EXPECT_EQ(type->entries[0].id, *owners.begin());
+  EXPECT_EQ(outbox().size(), 1u);
+}
+
+TEST_P(StoreTest, ConcurrentUpdatesOfOneResourceLoseNoVersion) {
+  constexpr int kThreads = 6;
+  constexpr int kUpdatesEach = 10;
+  write([](WriteTransaction& t) { return t.create("CarePlan", {"{}", {}}, "shared"); });
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int k = 0; k < kUpdatesEach; ++k) {
+        const std::string body = "{\"t\":" + std::to_string(i) + ",\"k\":" + std::to_string(k) + "}";
+        Status s = store_->runTransaction(ctx(), [&](WriteTransaction& t) {
+          return t.update("CarePlan", "shared", {body, {}}).status();
+        });
+        if (!s.isOk()) failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto current = store_->read("CarePlan", "shared");
+  ASSERT_TRUE(current.isOk());
+  EXPECT_EQ(current->version, 1 + kThreads * kUpdatesEach);
+  EXPECT_EQ(outbox().size(), static_cast<size_t>(1 + kThreads * kUpdatesEach));
+}
+
+// Two store instances on one database: two gateway processes behind a load balancer.
+TEST_P(StoreTest, TwoStoreInstancesSeeEachOthersWritesAndStaleVersionFailsFromEither) {
+  auto other_or = open(2);
+  ASSERT_TRUE(other_or.isOk()) << other_or.status().message();
+  std::unique_ptr<ResourceStore> other = std::move(other_or).value();
+
+  WriteResult c = write([](WriteTransaction& t) { return t.create("CarePlan", {"{\"v\":1}", {}}); });
+  auto seen = other->read("CarePlan", c.id);
+  ASSERT_TRUE(seen.isOk()) << seen.status().message();
+  EXPECT_EQ(seen->version, 1);
+
+  // `other` updates from version 1; `store_` still believes in version 1.
+  write([&](WriteTransaction& t) { return t.update("CarePlan", c.id, {"{\"v\":2}", {}}, 1); }, other.get());
+  EXPECT_EQ(store_->read("CarePlan", c.id)->version, 2);
+  Status stale = store_->runTransaction(ctx(), [&](WriteTransaction& t) {
+    return t.update("CarePlan", c.id, {"{\"v\":3}", {}}, 1).status();
+  });
+  EXPECT_EQ(stale.code(), StatusCode::kFailedPrecondition);
+  write([&](WriteTransaction& t) { return t.update("CarePlan", c.id, {"{\"v\":3}", {}}, 2); });
+  Status stale_other = other->runTransaction(ctx(), [&](WriteTransaction& t) {
+    return t.update("CarePlan", c.id, {"{\"v\":4}", {}}, 2).status();
+  });
+  EXPECT_EQ(stale_other.code(), StatusCode::kFailedPrecondition);
+  auto events = other->readOutbox(0, 100);
+  ASSERT_TRUE(events.isOk());
+  EXPECT_EQ(events->size(), 3u);
+}
+
+TEST_P(StoreTest, ReopeningTheStoreKeepsResourcesHistoryKeysIndexAndOutbox) {
+  WriteResult c = write([](WriteTransaction& t) { return t.create("Patient", {patientJson(), {}}, "keep"); });
+  write([](WriteTransaction& t) { return t.update("Patient", "keep", {"{\"v\":2}", {}}); });
+  ASSERT_TRUE(store_->runTransaction(ctx(), [](WriteTransaction& t) -> Status {
+                      RETURN_IF_ERROR(t.claimKey({"Patient", "identifier", "x|1"}, "keep").status());
+                      return t.replaceIndex("Patient", "keep", {{"gender", IndexValueKind::kToken, "", "", "male"}});
+                    }).isOk());
+  store_.reset();
+  auto reopened = open();
+  ASSERT_TRUE(reopened.isOk()) << reopened.status().message();
+  store_ = std::move(reopened).value();
+  EXPECT_EQ(store_->read("Patient", "keep")->version, 2);
+  EXPECT_EQ(store_->vread("Patient", "keep", 1)->json, patientJson());
+  EXPECT_EQ(store_->findKeyOwner({"Patient", "identifier", "x|1"})->value_or(""), "keep");
+  IndexQuery q{"Patient", {{IndexPredicate{"gender", IndexValueKind::kToken, IndexPredicate::Match::kExact, false,
+                            std::nullopt, "male"}}}};
+  EXPECT_EQ(store_->searchIndex(q)->ids, std::vector<std::string>{"keep"});
+  EXPECT_EQ(outbox().size(), 2u);
+  EXPECT_EQ(c.version, 1);
+}
+
+class IndexSearchTest : public StoreTest {
+ protected:
+  void index(const std::string& type, const std::string& id, std::vector<IndexRow> rows) {
+    Status s = store_->runTransaction(ctx(), [&](WriteTransaction& t) -> Status {
+      RETURN_IF_ERROR(t.update(type, id, {"{\"id\":\"" + id + "\"}", {}}).status());
+      return t.replaceIndex(type, id, rows);
+    });
+    ASSERT_TRUE(s.isOk()) << s.message();
+  }
+
+  std::vector<std::string> find(std::vector<std::vector<IndexPredicate>> all_of, size_t count = 100) {
+    IndexQuery q;
+    q.type = "CarePlan";
+    q.all_of = std::move(all_of);
+    q.count = count;
+    auto page = store_->searchIndex(q);
+    EXPECT_TRUE(page.isOk()) << page.status().message();
+    return page.isOk() ? page->ids : std::vector<std::string>{};
+  }
+
+  static IndexRow token(std::string param, std::string system, std::string code) {
+    IndexRow r;
+    r.param = std::move(param);
+    r.kind = IndexValueKind::kToken;
+    r.system = std::move(system);
+    r.code = std::move(code);
+    return r;
+  }
+  static IndexRow reference(std::string param, std::string type, std::string id) {
+    IndexRow r;
+    r.param = std::move(param);
+    r.kind = IndexValueKind::kReference;
+    r.ref_type = std::move(type);
+    r.ref_id = std::move(id);
+    return r;
+  }
+  static IndexRow text(std::string param, std::string value) {
+    IndexRow r;
+    r.param = std::move(param);
+    r.kind = IndexValueKind::kString;
+    r.text = std::move(value);
+    return r;
+  }
+  static IndexRow date(std::string param, int64_t low, int64_t high) {
+    IndexRow r;
+    r.param = std::move(param);
+    r.kind = IndexValueKind::kDate;
+    r.date_low = low;
+    r.date_high = high;
+    return r;
+  }
+  static IndexPredicate tokenIs(std::string param, std::optional<std::string> system, std::optional<std::string> code) {
+    IndexPredicate p;
+    p.param = std::move(param);
+    p.kind = IndexValueKind::kToken;
+    p.system = std::move(system);
+    p.code = std::move(code);
+    return p;
+  }
+
+  void SetUp() override {
+    StoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    const std::string sct = "http://snomed.info/sct";
+    index("CarePlan", "a", {token("status", "http://hl7.org/fhir/request-status", "active"),
+                            reference("subject", "Patient", "p1"), text("title", "individuell plan 100%"),
+                            date("period", 100, 200)});
+    index("CarePlan", "b", {token("status", "http://hl7.org/fhir/request-status", "completed"),
+                            reference("subject", "Patient", "p1"), text("title", "rehabilitering"),
+                            date("period", 150, 400), token("category", sct, "734163000")});
+    index("CarePlan", "c", {token("status", "http://hl7.org/fhir/request-status", "active"),
+                            reference("subject", "Patient", "p2"), text("title", "plan_b"), date("period", 500, 600)});
+    index("Goal", "g", {token("status", "", "active")});
+  }
+};
+
+TEST_P(IndexSearchTest, TokenAndReferencePredicatesCombineWithAnd) {
+  EXPECT_EQ(find({{tokenIs("status", std::nullopt, "active")}}), (std::vector<std::string>{"a", "c"}));
+  IndexPredicate subject;
+  subject.param = "subject";
+  subject.kind = IndexValueKind::kReference;
+  subject.ref_type = "Patient";
+  subject.ref_id = "p1";
+  EXPECT_EQ(find({{tokenIs("status", std::nullopt, "active")}, {subject}}), std::vector<std::string>{"a"});
+  EXPECT_EQ(find({{tokenIs("status", "http://hl7.org/fhir/request-status", "active")}}),
+            (std::vector<std::string>{"a", "c"}));
+  EXPECT_TRUE(find({{tokenIs("status", "", "active")}}).empty());  // |code: only rows without a system
+  EXPECT_EQ(find({{tokenIs("category", "http://snomed.info/sct", std::nullopt)}}), std::vector<std::string>{"b"});
+}
+
+TEST_P(IndexSearchTest, OrGroupsNegationAndStringMatches) {
+  EXPECT_EQ(find({{tokenIs("status", std::nullopt, "completed"), tokenIs("status", std::nullopt, "active")}}),
+            (std::vector<std::string>{"a", "b", "c"}));
+  IndexPredicate not_active = tokenIs("status", std::nullopt, "active");
+  not_active.negate = true;
+  EXPECT_EQ(find({{not_active}}), std::vector<std::string>{"b"});
+  IndexPredicate title;
+  title.param = "title";
+  title.kind = IndexValueKind::kString;
+  title.match = IndexPredicate::Match::kPrefix;
+  title.text = "plan";
+  EXPECT_EQ(find({{title}}), std::vector<std::string>{"c"});
+  title.match = IndexPredicate::Match::kContains;
+  EXPECT_EQ(find({{title}}), (std::vector<std::string>{"a", "c"}));
+  title.text = "100%";  // LIKE wildcards in the value are matched literally
+  EXPECT_EQ(find({{title}}), std::vector<std::string>{"a"});
+  title.text = "n_b";
+  EXPECT_EQ(find({{title}}), std::vector<std::string>{"c"});
+  title.match = IndexPredicate::Match::kExact;
+  title.text = "rehabilitering";
+  EXPECT_EQ(find({{title}}), std::vector<std::string>{"b"});
+}
+
+TEST_P(IndexSearchTest, DateBoundsSelectOverlappingAndContainedPeriods) {
+  IndexPredicate within;
+  within.param = "period";
+  within.kind = IndexValueKind::kDate;
+  within.low_ge = 90;
+  within.high_le = 250;  // eq [90, 250]: the period lies inside
+  EXPECT_EQ(find({{within}}), std::vector<std::string>{"a"});
+  IndexPredicate after;
+  after.param = "period";
+  after.kind = IndexValueKind::kDate;
+  after.high_ge = 300;  // gt 299
+  EXPECT_EQ(find({{after}}), (std::vector<std::string>{"b", "c"}));
+}
+
+TEST_P(IndexSearchTest, PagesByIdAndDropsDeletedAndReplacedRows) {
+  auto page1 = find({{tokenIs("status", std::nullopt, std::nullopt)}}, 2);
+  EXPECT_EQ(page1, (std::vector<std::string>{"a", "b"}));
+  IndexQuery q;
+  q.type = "CarePlan";
+  q.all_of = {{tokenIs("status", std::nullopt, std::nullopt)}};
+  q.count = 2;
+  auto p = store_->searchIndex(q);
+  ASSERT_TRUE(p.isOk());
+  ASSERT_TRUE(p->next_after_id.has_value());
+  q.after_id = p->next_after_id;
+  auto p2 = store_->searchIndex(q);
+  ASSERT_TRUE(p2.isOk());
+  EXPECT_EQ(p2->ids, std::vector<std::string>{"c"});
+  EXPECT_FALSE(p2->next_after_id.has_value());
+
+  write([](WriteTransaction& t) { return t.remove("CarePlan", "a"); });
+  index("CarePlan", "c", {token("status", "", "revoked")});
+  EXPECT_EQ(find({{tokenIs("status", std::nullopt, "active")}}), std::vector<std::string>{});
+  EXPECT_EQ(find({{tokenIs("status", std::nullopt, "revoked")}}), std::vector<std::string>{"c"});
+}
+
+std::string engineName(const ::testing::TestParamInfo<Engine>& info) {
+  return info.param == Engine::kSqlite ? "Sqlite" : "Postgres";
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, ::testing::Values(Engine::kSqlite, Engine::kPostgres), engineName);
+INSTANTIATE_TEST_SUITE_P(Engines, IndexSearchTest, ::testing::Values(Engine::kSqlite, Engine::kPostgres), engineName);
+
+TEST(HistoryCursor, TokenRoundTripsAndMalformedTokensAreRejected) {
+  HistoryCursor c{Timestamp(std::chrono::microseconds(1700000000123456)), "CarePlan", "a.b-1", 42};
+  auto back = HistoryCursor::fromToken(c.toToken());
+  ASSERT_TRUE(back.isOk());
+  EXPECT_EQ(back->last_updated, c.last_updated);
+  EXPECT_EQ(back->type, "CarePlan");
+  EXPECT_EQ(back->id, "a.b-1");
+  EXPECT_EQ(back->version, 42);
+  for (const char* bad : {"", "1~A~b", "x~A~b~1", "1~A~b~0", "1~~b~1", "1~A~b~1~2", "1~A~b~1z"}) {
+    EXPECT_EQ(HistoryCursor::fromToken(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(SqliteStore, OpeningANewerSchemaFailsInsteadOfGuessing) {
+  const auto dir = std::filesystem::temp_directory_path() / ("planbro-store-schema-" + uniqueSuffix());
+  std::filesystem::create_directories(dir);
+  SqliteStoreOptions o;
+  o.path = (dir / "s.db").string();
+  {
+    auto s = openSqliteStore(o);
+    ASSERT_TRUE(s.isOk()) << s.status().message();
+    auto txn = (*s)->begin({});
+    ASSERT_TRUE(txn.isOk());
+  }
+  // Reopening the same schema works; a version from the future is refused.
+  ASSERT_TRUE(openSqliteStore(o).isOk());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(o.path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, "UPDATE schema_version SET version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto future = openSqliteStore(o);
+  EXPECT_EQ(future.status().code(), StatusCode::kFailedPrecondition);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace planbro::gateway::store
