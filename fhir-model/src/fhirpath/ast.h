@@ -3,6 +3,7 @@
 // evaluating, so one Expression serves any number of threads.
 
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,7 @@ struct AstNode {
   std::unique_ptr<AstNode> base;                  // the focus expression (null: the input focus / $this)
   std::vector<std::unique_ptr<AstNode>> args;     // function arguments, or the right operand / index
   size_t position = 0;                            // offset in the source text, for messages
+  std::shared_ptr<const std::regex> regex;        // matches()/replaceMatches() with a literal pattern, compiled once
 };
 
 }  // namespace planbro::fhir::fhirpath

@@ -482,6 +482,11 @@ bool isDateKind(ValueKind k) { return k == ValueKind::kDate || k == ValueKind::k
 }  // namespace
 
 std::optional<bool> itemsEqual(const Value& a0, const Value& b0) {
+  // Fast paths without materialising system values: the same tree node, or two strings.
+  if (a0.isNode() && b0.isNode() && a0.asNode().json && a0.asNode().json == b0.asNode().json) return true;
+  if (auto sa = stringOf(a0)) {
+    if (auto sb = stringOf(b0)) return *sa == *sb;
+  }
   auto a = a0.toSystem(), b = b0.toSystem();
   if (!a || !b) {
     if (a0.isNode() && b0.isNode() && a0.asNode().json && b0.asNode().json) {
@@ -612,9 +617,18 @@ std::string multiplyUnits(std::string_view a, std::string_view b, bool divide) {
   if (b == "1") return std::string(a);
   if (divide) {
     if (a == b) return "1";
-    return std::string(a) + "/" + (b.find_first_of("./") != std::string_view::npos ? "(" + std::string(b) + ")" : std::string(b));
+    std::string r(a);
+    r += '/';
+    bool group = b.find_first_of("./") != std::string_view::npos;
+    if (group) r += '(';
+    r.append(b);
+    if (group) r += ')';
+    return r;
   }
-  return std::string(a) + "." + std::string(b);
+  std::string r(a);
+  r += '.';
+  r.append(b);
+  return r;
 }
 
 Status arithmetic(BinaryOp op, const Collection& l, const Collection& r, Collection& out) {
@@ -756,8 +770,10 @@ Status eval(const AstNode& node, Items focus, Context& ctx, Collection& out) {
         }
       }
       const std::string& n = node.name;
-      if (n == "resource" || n == "rootResource") {
+      if (n == "resource") {
         out.push_back(ctx.resource);
+      } else if (n == "rootResource") {
+        out.push_back(ctx.root_resource);
       } else if (n == "context") {
         out.push_back(ctx.context);
       } else if (n == "ucum") {
@@ -1022,10 +1038,20 @@ DateTime currentTime() {
   return d;
 }
 
+}  // namespace
+
+DateTime Context::now() {
+  if (!now_cache) now_cache = env.now ? *env.now : currentTime();
+  return *now_cache;
+}
+
+namespace {
+
 Result<Collection> run(const Expression& expression, const Value& focus, const JsonValue& resource,
                        const Environment& env) {
-  Context ctx{env, ModelInfo::r4(), Value::node(resourceNode(resource)), focus};
-  ctx.now = env.now ? *env.now : currentTime();
+  Value root = Value::node(resourceNode(resource));
+  Context ctx{env, ModelInfo::r4(), root, env.root_resource ? Value::node(resourceNode(*env.root_resource)) : root,
+              focus};
   Collection out;
   RETURN_IF_ERROR(eval(expression.root(), Items(&focus, 1), ctx, out));
   return out;

@@ -13,12 +13,15 @@ using Items = std::span<const Value>;
 struct Context {
   const Environment& env;
   const ModelInfo& model;
-  Value resource;       // %resource / %rootResource
+  Value resource;       // %resource
+  Value root_resource;  // %rootResource (the Bundle around %resource, or %resource itself)
   Value context;        // %context
   const Value* index = nullptr;   // $index inside where/select/all/repeat/aggregate
   const Collection* total = nullptr;  // $total inside aggregate
-  DateTime now;
+  std::optional<DateTime> now_cache;  // read the clock once per evaluation, and only when asked
   int depth = 0;
+
+  DateTime now();
 };
 
 constexpr int kMaxEvalDepth = 400;

@@ -341,8 +341,10 @@ FunctionId conversionTarget(FunctionId id) {
   }
 }
 
+}  // namespace
+
 // FHIRPath regexes follow PCRE-ish syntax; std::regex ECMAScript covers what the specification's examples use.
-Status makeRegex(const AstNode& n, const std::string& pattern, std::regex& out) {
+std::optional<std::regex> compileRegex(const std::string& pattern) {
   // Single-line mode (FHIRPath §5.6.9): '.' also matches newlines, which ECMAScript's '.' does not.
   std::string p;
   bool in_class = false;
@@ -359,12 +361,13 @@ Status makeRegex(const AstNode& n, const std::string& pattern, std::regex& out) 
     else p += c;
   }
   try {
-    out = std::regex(p, std::regex::ECMAScript);
-  } catch (const std::regex_error&) {
-    return err(n, "invalid regular expression");
+    return std::regex(p, std::regex::ECMAScript);
+  } catch (const std::regex_error&) {  // std::regex reports errors only by throwing
+    return std::nullopt;
   }
-  return Status::ok();
 }
+
+namespace {
 
 // Counts code points so length()/substring() work on characters, not bytes.
 std::vector<std::string_view> utf8Chars(std::string_view s) {
@@ -526,6 +529,8 @@ Status resolveReference(std::string_view ref, Context& ctx, Collection& out) {
       return Status::ok();
     }
   }
+  // Bundle entries: of %rootResource (the Bundle around the resource), or of %resource when it is the Bundle.
+  if (ctx.root_resource.isNode() && ctx.root_resource.asNode().json) root = ctx.root_resource.asNode().json;
   if (root && root->find("resourceType") && root->find("resourceType")->text() == "Bundle") {
     const JsonValue* entries = root->find("entry");
     if (entries && entries->isArray()) {
@@ -996,8 +1001,12 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
       RETURN_IF_ERROR(argString(n, 0, focus, ctx, pattern));
       if (n.function == FunctionId::kReplaceMatches) RETURN_IF_ERROR(argString(n, 1, focus, ctx, with));
       if (!s || !pattern) return Status::ok();
-      std::regex re;
-      RETURN_IF_ERROR(makeRegex(n, *pattern, re));
+      std::optional<std::regex> compiled;
+      if (!n.regex) {
+        compiled = compileRegex(*pattern);
+        if (!compiled) return err(n, "invalid regular expression");
+      }
+      const std::regex& re = n.regex ? *n.regex : *compiled;
       if (n.function == FunctionId::kMatches) {
         out.push_back(Value::boolean(std::regex_search(*s, re)));
       } else if (n.function == FunctionId::kMatchesFull) {
@@ -1120,10 +1129,10 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
       return Status::ok();
     }
     case FunctionId::kNow:
-      out.push_back(Value::dateTime(ctx.now));
+      out.push_back(Value::dateTime(ctx.now()));
       return Status::ok();
     case FunctionId::kToday: {
-      DateTime d = ctx.now;
+      DateTime d = ctx.now();
       d.precision = DateTime::kDay;
       d.hour = d.minute = d.second = 0;
       d.millisecond = 0;
@@ -1133,7 +1142,7 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
       return Status::ok();
     }
     case FunctionId::kTimeOfDay: {
-      DateTime d = ctx.now;
+      DateTime d = ctx.now();
       d.year = 0;
       d.month = d.day = 0;
       d.has_timezone = false;

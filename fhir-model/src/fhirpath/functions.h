@@ -2,6 +2,8 @@
 // The function table: names resolved to ids and arity checked at compile time, so evaluation never looks up a name.
 
 #include <optional>
+#include <regex>
+#include <string>
 #include <string_view>
 
 #include "ast.h"
@@ -29,5 +31,8 @@ struct FunctionInfo {
 };
 
 std::optional<FunctionInfo> lookupFunction(std::string_view name);
+
+/** Compiles a FHIRPath regular expression (single-line mode: '.' matches newlines). nullopt when invalid. */
+std::optional<std::regex> compileRegex(const std::string& pattern);
 
 }  // namespace planbro::fhir::fhirpath

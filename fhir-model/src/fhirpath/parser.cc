@@ -279,7 +279,8 @@ class Parser {
     while (true) {
       // `is` / `as` sit at level 7 and take a type specifier, not an expression.
       if ((isWord("is") || isWord("as")) && min_level <= 7) {
-        auto n = std::make_unique<AstNode>();
+        auto n = newNode();
+        if (nodes_ > kMaxNodes) return syntaxError(peek().pos, "expression too long");
         n->kind = NodeKind::kTypeOp;
         n->position = peek().pos;
         n->is_as = peek().text == "as";
@@ -291,7 +292,8 @@ class Parser {
       }
       auto op = binaryOp();
       if (!op || op->first < min_level) break;
-      auto n = std::make_unique<AstNode>();
+      auto n = newNode();
+      if (nodes_ > kMaxNodes) return syntaxError(peek().pos, "expression too long");
       n->kind = NodeKind::kBinary;
       n->op = op->second;
       n->position = peek().pos;
@@ -328,7 +330,7 @@ class Parser {
 
   Result<NodeP> unary() {
     if (isSym("+") || isSym("-")) {
-      auto n = std::make_unique<AstNode>();
+      auto n = newNode();
       n->kind = NodeKind::kUnary;
       n->unary = peek().text[0];
       n->position = peek().pos;
@@ -369,7 +371,8 @@ class Parser {
         inv->base = std::move(n);
         n = std::move(inv);
       } else if (isSym("[")) {
-        auto idx = std::make_unique<AstNode>();
+        auto idx = newNode();
+        if (nodes_ > kMaxNodes) return syntaxError(peek().pos, "expression too long");
         idx->kind = NodeKind::kIndexer;
         idx->position = peek().pos;
         ++p_;
@@ -387,7 +390,8 @@ class Parser {
 
   // After an identifier: a function call when '(' follows, else member access.
   Result<NodeP> invocation(std::string name, size_t pos) {
-    auto n = std::make_unique<AstNode>();
+    auto n = newNode();
+    if (nodes_ > kMaxNodes) return syntaxError(pos, "expression too long");
     n->position = pos;
     n->name = std::move(name);
     if (!isSym("(")) {
@@ -409,6 +413,7 @@ class Parser {
     }
     if (!isSym(")")) return syntaxError(peek().pos, "expected ')'");
     ++p_;
+    if (nodes_ > kMaxNodes) return syntaxError(pos, "expression too long");
     auto info = lookupFunction(n->name);
     if (!info) return syntaxError(pos, "unknown function '" + n->name + "'");
     int argc = static_cast<int>(n->args.size());
@@ -416,6 +421,13 @@ class Parser {
       return syntaxError(pos, "wrong number of arguments for " + n->name + "()");
     }
     n->function = info->id;
+    if ((info->id == FunctionId::kMatches || info->id == FunctionId::kMatchesFull ||
+         info->id == FunctionId::kReplaceMatches) &&
+        n->args[0]->kind == NodeKind::kLiteral && n->args[0]->literal.kind() == ValueKind::kString) {
+      auto re = compileRegex(n->args[0]->literal.asString());
+      if (!re) return syntaxError(pos, "invalid regular expression in " + n->name + "()");
+      n->regex = std::make_shared<const std::regex>(std::move(*re));
+    }
     // Type arguments are specifiers, not expressions.
     if (info->id == FunctionId::kOfType || info->id == FunctionId::kAs || info->id == FunctionId::kIs) {
       const AstNode* a = n->args[0].get();
@@ -433,7 +445,7 @@ class Parser {
 
   Result<NodeP> term() {
     const Token& t = peek();
-    auto n = std::make_unique<AstNode>();
+    auto n = newNode();
     n->position = t.pos;
     switch (t.kind) {
       case Tok::kEnd:
@@ -527,9 +539,20 @@ class Parser {
     return syntaxError(t.pos, "unexpected token");
   }
 
+  // Caps the tree size: long operator or invocation chains nest without recursion in the parser, but evaluation
+  // and destruction recurse along them.
+  std::unique_ptr<AstNode> newNode() {
+    ++nodes_;
+    return std::make_unique<AstNode>();
+  }
+
   std::vector<Token> t_;
   size_t p_ = 0;
   int depth_ = 0;
+
+ public:
+  static constexpr size_t kMaxNodes = 4000;
+  size_t nodes_ = 0;
 };
 
 }  // namespace

@@ -303,11 +303,6 @@ int64_t totalMinutesUtc(const DateTime& d) {
   return days * 1440 + d.hour * 60 + d.minute - (d.has_timezone ? d.tz_offset_minutes : 0);
 }
 
-std::string pad(int v, int width) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%0*d", width, v);
-  return buf;
-}
 
 }  // namespace
 
@@ -357,30 +352,43 @@ std::optional<DateTime> parseTime(std::string_view text) {
   return d;
 }
 
+// Formatting goes through snprintf: GCC 12 at -O3 mis-warns (-Wrestrict) on chains of std::string operator+.
 std::string formatDate(const DateTime& d) {
-  std::string s = pad(d.year, 4);
-  if (d.precision >= DateTime::kMonth) s += "-" + pad(d.month, 2);
-  if (d.precision >= DateTime::kDay) s += "-" + pad(d.day, 2);
-  return s;
+  char buf[32];
+  if (d.precision >= DateTime::kDay) std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", d.year, d.month, d.day);
+  else if (d.precision >= DateTime::kMonth) std::snprintf(buf, sizeof buf, "%04d-%02d", d.year, d.month);
+  else std::snprintf(buf, sizeof buf, "%04d", d.year);
+  return buf;
 }
 
 std::string formatTime(const DateTime& d) {
-  std::string s = pad(d.hour, 2);
-  if (d.precision >= DateTime::kMinute) s += ":" + pad(d.minute, 2);
-  if (d.precision >= DateTime::kSecond) s += ":" + pad(d.second, 2);
-  if (d.precision >= DateTime::kMillisecond) s += "." + pad(d.millisecond, 3);
-  return s;
+  char buf[32];
+  if (d.precision >= DateTime::kMillisecond) {
+    std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%03d", d.hour, d.minute, d.second, d.millisecond);
+  } else if (d.precision >= DateTime::kSecond) {
+    std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", d.hour, d.minute, d.second);
+  } else if (d.precision >= DateTime::kMinute) {
+    std::snprintf(buf, sizeof buf, "%02d:%02d", d.hour, d.minute);
+  } else {
+    std::snprintf(buf, sizeof buf, "%02d", d.hour);
+  }
+  return buf;
 }
 
 std::string formatDateTime(const DateTime& d) {
   std::string s = formatDate(d);
-  if (d.precision >= DateTime::kHour) s += "T" + formatTime(d);
+  if (d.precision >= DateTime::kHour) {
+    s += 'T';
+    s += formatTime(d);
+  }
   if (d.has_timezone && d.precision >= DateTime::kHour) {
     if (d.tz_offset_minutes == 0) {
-      s += "Z";
+      s += 'Z';
     } else {
       int off = d.tz_offset_minutes < 0 ? -d.tz_offset_minutes : d.tz_offset_minutes;
-      s += (d.tz_offset_minutes < 0 ? "-" : "+") + pad(off / 60, 2) + ":" + pad(off % 60, 2);
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "%c%02d:%02d", d.tz_offset_minutes < 0 ? '-' : '+', off / 60, off % 60);
+      s += buf;
     }
   }
   return s;

@@ -28,14 +28,22 @@ ConstraintCache::ConstraintCache(const ModelInfo& model) {
     pending.pop_back();
     for (const ElementDef& el : type->elements) {
       for (const TypeRef& ref : el.types) enqueue(model.type(ref.code));
+      if (el.constraints.empty()) continue;
+      // The children of the focus the constraint is evaluated on (the element's own, or its single type's).
+      std::span<const ElementDef* const> children = el.children;
+      if (children.empty() && el.types.size() == 1) children = model.childrenOf(el, el.types.front().code);
       for (const Constraint& c : el.constraints) {
         if (c.expression.empty() || compiled_.count(&c) != 0) continue;
+        Compiled compiled;
         Result<fhirpath::ExpressionPtr> expr = fhirpath::compile(c.expression);
-        if (expr.isOk() && expr.value() != nullptr) {
-          compiled_.emplace(&c, std::move(expr).value());
+        if (expr.isOk()) {
+          compiled.expression = std::move(expr).value();
         } else {
           ++failed_;
         }
+        compiled.simple = SimpleInvariant::compile(c.expression, children, model);
+        if (compiled.simple) ++simple_;
+        if (compiled.expression || compiled.simple) compiled_.emplace(&c, std::move(compiled));
       }
     }
   }

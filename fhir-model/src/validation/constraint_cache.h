@@ -2,10 +2,12 @@
 // The FHIRPath expressions of every constraint in the R4 core definitions, compiled once on first use and then
 // shared read-only by all threads.
 
+#include <memory>
 #include <unordered_map>
 
 #include "planbro/fhir-model/fhirpath.h"
 #include "planbro/fhir-model/model_info.h"
+#include "simple_invariant.h"
 
 namespace planbro::fhir::validation {
 
@@ -14,18 +16,25 @@ class ConstraintCache {
   /** The cache for ModelInfo::r4(), built on first call (thread-safe static initialisation). */
   static const ConstraintCache& get();
 
-  /** The compiled expression of `constraint`, or nullptr when it did not compile or is not a core constraint. */
-  const fhirpath::Expression* find(const Constraint& constraint) const {
+  struct Compiled {
+    fhirpath::ExpressionPtr expression;      // null when the engine could not compile it
+    std::unique_ptr<SimpleInvariant> simple; // the fast path, when the expression is in its subset
+  };
+
+  /** The compiled forms of `constraint`, or nullptr when it is not a core constraint. */
+  const Compiled* find(const Constraint& constraint) const {
     auto it = compiled_.find(&constraint);
-    return it == compiled_.end() ? nullptr : it->second.get();
+    return it == compiled_.end() ? nullptr : &it->second;
   }
 
   size_t size() const { return compiled_.size(); }
+  size_t simpleCount() const { return simple_; }
   size_t failedToCompile() const { return failed_; }
 
  private:
   explicit ConstraintCache(const ModelInfo& model);
-  std::unordered_map<const Constraint*, fhirpath::ExpressionPtr> compiled_;
+  std::unordered_map<const Constraint*, Compiled> compiled_;
+  size_t simple_ = 0;
   size_t failed_ = 0;
 };
 

@@ -1,14 +1,15 @@
 #include "narrative.h"
 
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <memory>
+#include <cstring>
 #include <mutex>
+#include <string>
 
 namespace planbro::fhir::validation {
 namespace {
@@ -58,98 +59,83 @@ void initLibxml() {
   std::call_once(once, [] { xmlInitParser(); });
 }
 
-struct DocFree {
-  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
-};
-struct CtxtFree {
-  void operator()(xmlParserCtxt* c) const { xmlFreeParserCtxt(c); }
+// SAX2 callbacks: the narrative is checked while it is parsed, without building a tree.
+struct SaxState {
+  std::vector<NarrativeProblem>* problems = nullptr;
+  bool has_content = false;
+  bool root_seen = false;
+  std::string parse_error;
+
+  void error(std::string message) { problems->push_back({true, std::move(message)}); }
 };
 
-class Walker {
- public:
-  explicit Walker(std::vector<NarrativeProblem>& problems) : problems_(problems) {}
+SaxState& state(void* ctx) { return *static_cast<SaxState*>(ctx); }
 
-  // Iterative walk: a narrative nested deeper than libxml2's own limit never reaches here.
-  void walk(xmlNode* root) {
-    xmlNode* node = root;
-    while (node != nullptr) {
-      visit(node);
-      if (node->type == XML_ELEMENT_NODE && node->children != nullptr) {
-        node = node->children;
-        continue;
-      }
-      while (node != nullptr && node != root && node->next == nullptr) node = node->parent;
-      if (node == nullptr || node == root) break;
-      node = node->next;
+void checkAttribute(SaxState& st, std::string_view element, const xmlChar* const* attr) {
+  std::string_view name = view(attr[0]);
+  std::string_view prefix = view(attr[1]);
+  std::string_view value(reinterpret_cast<const char*>(attr[3]), static_cast<size_t>(attr[4] - attr[3]));
+  if (!prefix.empty()) {
+    if (prefix == "xml") {
+      if (name != "lang" && name != "space") st.error("attribute 'xml:" + std::string(name) + "' is not allowed in the narrative");
+    }
+    return;  // foreign-namespace annotations are ignored, as by the reference validator
+  }
+  if (name.size() > 2 && (name[0] == 'o' || name[0] == 'O') && (name[1] == 'n' || name[1] == 'N')) {
+    st.error("event attribute '" + std::string(name) + "' is not allowed in the narrative");
+    return;
+  }
+  if (!contains(kAllowedAttributes, name) && !contains(kAllowedAttributesExtra, name)) {
+    st.error("attribute '" + std::string(name) + "' is not allowed on '" + std::string(element) + "'");
+    return;
+  }
+  if ((name == "href" || name == "src" || name == "cite") &&
+      (startsWithScheme(value, "javascript:") || startsWithScheme(value, "vbscript:"))) {
+    st.error("script URL in attribute '" + std::string(name) + "' is not allowed");
+  }
+}
+
+void onStartElement(void* ctx, const xmlChar* localname, const xmlChar* /*prefix*/, const xmlChar* uri,
+                    int /*nb_namespaces*/, const xmlChar** /*namespaces*/, int nb_attributes, int /*nb_defaulted*/,
+                    const xmlChar** attributes) {
+  SaxState& st = state(ctx);
+  std::string_view name = view(localname);
+  if (!st.root_seen) {
+    st.root_seen = true;
+    if (name != "div") st.error("the narrative root must be a <div> element");
+  }
+  if (view(uri) != kXhtmlNs) {
+    st.error("element '" + std::string(name) + "' is not in the XHTML namespace");
+  } else if (!contains(kAllowedElements, name) && !contains(kAllowedElementsExtra, name)) {
+    st.error("element '" + std::string(name) + "' is not allowed in the narrative");
+  }
+  if (name == "img") st.has_content = true;
+  for (int i = 0; i < nb_attributes; ++i) checkAttribute(st, name, attributes + static_cast<ptrdiff_t>(i) * 5);
+}
+
+void onCharacters(void* ctx, const xmlChar* ch, int len) {
+  SaxState& st = state(ctx);
+  if (st.has_content) return;
+  for (int i = 0; i < len; ++i) {
+    if (!std::isspace(ch[i])) {
+      st.has_content = true;
+      return;
     }
   }
+}
 
-  bool hasContent() const { return has_content_; }
+void onProcessingInstruction(void* ctx, const xmlChar* /*target*/, const xmlChar* /*data*/) {
+  state(ctx).error("processing instructions are not allowed in the narrative");
+}
 
- private:
-  void error(std::string message) { problems_.push_back({true, std::move(message)}); }
-
-  void visit(xmlNode* node) {
-    if (node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE) {
-      for (char c : view(node->content)) {
-        if (!std::isspace(static_cast<unsigned char>(c))) {
-          has_content_ = true;
-          break;
-        }
-      }
-      return;
-    }
-    if (node->type == XML_ENTITY_REF_NODE || node->type == XML_ENTITY_NODE) {
-      error("entity references are not allowed in the narrative");
-      return;
-    }
-    if (node->type == XML_PI_NODE) {
-      error("processing instructions are not allowed in the narrative");
-      return;
-    }
-    if (node->type != XML_ELEMENT_NODE) return;
-    std::string_view name = view(node->name);
-    if (node->ns == nullptr || view(node->ns->href) != kXhtmlNs) {
-      error("element '" + std::string(name) + "' is not in the XHTML namespace");
-      return;
-    }
-    if (!contains(kAllowedElements, name) && !contains(kAllowedElementsExtra, name)) {
-      error("element '" + std::string(name) + "' is not allowed in the narrative");
-    }
-    if (name == "img") has_content_ = true;
-    for (xmlAttr* attr = node->properties; attr != nullptr; attr = attr->next) {
-      std::string_view attr_name = view(attr->name);
-      bool is_xml_ns = attr->ns != nullptr && view(attr->ns->prefix) == "xml";
-      if (is_xml_ns) {
-        if (attr_name != "lang" && attr_name != "space") {
-          error("attribute 'xml:" + std::string(attr_name) + "' is not allowed in the narrative");
-        }
-        continue;
-      }
-      if (attr->ns != nullptr) continue;  // foreign-namespace annotations are ignored, as by the reference validator
-      if (attr_name.size() > 2 && (attr_name[0] == 'o' || attr_name[0] == 'O') &&
-          (attr_name[1] == 'n' || attr_name[1] == 'N')) {
-        error("event attribute '" + std::string(attr_name) + "' is not allowed in the narrative");
-        continue;
-      }
-      if (!contains(kAllowedAttributes, attr_name) && !contains(kAllowedAttributesExtra, attr_name)) {
-        error("attribute '" + std::string(attr_name) + "' is not allowed on '" + std::string(name) + "'");
-        continue;
-      }
-      if (attr_name == "href" || attr_name == "src" || attr_name == "cite") {
-        xmlChar* value = xmlNodeListGetString(node->doc, attr->children, 1);
-        std::string_view v = view(value);
-        if (startsWithScheme(v, "javascript:") || startsWithScheme(v, "vbscript:")) {
-          error("script URL in attribute '" + std::string(attr_name) + "' is not allowed");
-        }
-        xmlFree(value);
-      }
-    }
-  }
-
-  std::vector<NarrativeProblem>& problems_;
-  bool has_content_ = false;
-};
+void onStructuredError(void* ctx, xmlErrorPtr err) {
+  SaxState& st = state(ctx);
+  if (!st.parse_error.empty() || err == nullptr || err->level < XML_ERR_ERROR) return;
+  std::string message = err->message != nullptr ? err->message : "parse error";
+  while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back()))) message.pop_back();
+  if (err->line > 0) message += " (line " + std::to_string(err->line) + ")";
+  st.parse_error = std::move(message);
+}
 
 }  // namespace
 
@@ -171,36 +157,27 @@ std::vector<NarrativeProblem> checkNarrativeXhtml(std::string_view div) {
     return problems;
   }
   initLibxml();
-  std::unique_ptr<xmlParserCtxt, CtxtFree> ctxt(xmlNewParserCtxt());
-  if (!ctxt) {
-    problems.push_back({true, "out of memory while parsing the narrative"});
-    return problems;
-  }
-  constexpr int kOptions = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
-  std::unique_ptr<xmlDoc, DocFree> doc(xmlCtxtReadMemory(ctxt.get(), div.data(), static_cast<int>(div.size()),
-                                                         nullptr, "UTF-8", kOptions));
-  if (!doc || ctxt->wellFormed == 0) {
-    const xmlError* err = xmlCtxtGetLastError(ctxt.get());
+  xmlSAXHandler sax;
+  std::memset(&sax, 0, sizeof(sax));
+  sax.initialized = XML_SAX2_MAGIC;
+  sax.startElementNs = onStartElement;
+  sax.characters = onCharacters;
+  sax.cdataBlock = onCharacters;
+  sax.processingInstruction = onProcessingInstruction;
+  sax.serror = onStructuredError;
+  SaxState st;
+  st.problems = &problems;
+  // No getEntity handler and no DTD: an entity other than the five predefined ones is a well-formedness error, and
+  // nothing is ever loaded from the network or the file system.
+  int rc = xmlSAXUserParseMemory(&sax, &st, div.data(), static_cast<int>(div.size()));
+  if (rc != 0 || !st.parse_error.empty()) {
+    problems.clear();
     std::string message = "the narrative is not well-formed XHTML";
-    if (err != nullptr && err->message != nullptr) {
-      std::string detail(err->message);
-      while (!detail.empty() && std::isspace(static_cast<unsigned char>(detail.back()))) detail.pop_back();
-      message += ": " + detail;
-      if (err->line > 0) message += " (line " + std::to_string(err->line) + ")";
-    }
+    if (!st.parse_error.empty()) message += ": " + st.parse_error;
     problems.push_back({true, std::move(message)});
     return problems;
   }
-  xmlNode* root = xmlDocGetRootElement(doc.get());
-  if (root == nullptr || view(root->name) != "div") {
-    problems.push_back({true, "the narrative root must be a <div> element"});
-    return problems;
-  }
-  Walker walker(problems);
-  walker.walk(root);
-  if (!walker.hasContent()) {
-    problems.push_back({true, "the narrative must have some non-whitespace content (txt-2)"});
-  }
+  if (!st.has_content) problems.push_back({true, "the narrative must have some non-whitespace content (txt-2)"});
   return problems;
 }
 

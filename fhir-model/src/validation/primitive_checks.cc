@@ -109,9 +109,13 @@ std::optional<PrimitiveKind> primitiveKindFor(std::string_view t) {
       {"uri", PrimitiveKind::kUri},                   {"url", PrimitiveKind::kUrl},
       {"uuid", PrimitiveKind::kUuid},                 {"xhtml", PrimitiveKind::kXhtml},
   }};
-  for (const auto& [name, kind] : kNames) {
-    if (name == t) return kind;
+  if (t.size() <= 12) {
+    for (const auto& [name, kind] : kNames) {
+      if (name.size() == t.size() && name[0] == t[0] && name == t) return kind;
+    }
+    return std::nullopt;
   }
+  if (t == "base64Binary") return PrimitiveKind::kBase64Binary;
   constexpr std::string_view kSystem = "http://hl7.org/fhirpath/System.";
   if (t.starts_with(kSystem)) {
     std::string_view rest = t.substr(kSystem.size());
@@ -236,18 +240,39 @@ bool isValidUuid(std::string_view s) {
 }
 
 bool isValidBase64(std::string_view s) {
-  size_t padding = 0;
+  // 0: invalid, 1: alphabet, 2: '=', 3: whitespace. A table keeps this loop branch-light on large attachments.
+  static constexpr auto kClass = [] {
+    std::array<uint8_t, 256> t{};
+    for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<size_t>(c)] = 1;
+    for (int c = 'a'; c <= 'z'; ++c) t[static_cast<size_t>(c)] = 1;
+    for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = 1;
+    t['+'] = 1;
+    t['/'] = 1;
+    t['='] = 2;
+    for (char c : {' ', '\t', '\n', '\r', '\f', '\v'}) t[static_cast<unsigned char>(c)] = 3;
+    return t;
+  }();
+  size_t i = 0;
   size_t chars = 0;
-  for (char c : s) {
-    if (isRegexSpace(c)) continue;
-    if (c == '=') {
-      ++padding;
-      if (padding > 2) return false;
-      continue;
+  const size_t n = s.size();
+  for (; i < n; ++i) {
+    uint8_t k = kClass[static_cast<unsigned char>(s[i])];
+    if (k == 1) {
+      ++chars;
+    } else if (k == 2) {
+      break;
+    } else if (k == 0) {
+      return false;
     }
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || isDigit(c) || c == '+' || c == '/';
-    if (!ok || padding != 0) return false;  // data after padding
-    ++chars;
+  }
+  size_t padding = 0;
+  for (; i < n; ++i) {
+    uint8_t k = kClass[static_cast<unsigned char>(s[i])];
+    if (k == 2) {
+      if (++padding > 2) return false;
+    } else if (k != 3) {
+      return false;  // data after padding
+    }
   }
   return chars > 0 || padding == 0;
 }
@@ -324,9 +349,12 @@ const char* checkPrimitive(PrimitiveKind kind, std::string_view text) {
     case PrimitiveKind::kUrl:
     case PrimitiveKind::kCanonical:
       for (char c : text) {
-        if (isRegexSpace(c)) return "is not a valid URI (contains whitespace)";
+        // Whitespace and control characters are all <= 0x20: one comparison per byte on the common path.
+        if (static_cast<unsigned char>(c) <= 0x20) {
+          return c == ' ' || isRegexSpace(c) ? "is not a valid URI (contains whitespace)"
+                                             : "contains control characters";
+        }
       }
-      if (!isValidStringChars(text)) return "contains control characters";
       return nullptr;
     case PrimitiveKind::kString:
     case PrimitiveKind::kMarkdown:

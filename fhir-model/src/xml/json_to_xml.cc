@@ -72,6 +72,9 @@ bool isXmlText(std::string_view s) {
   return true;
 }
 
+// Trees built in code skip JsonLimits; this bounds the writer's recursion (parsed JSON stops at max_depth 256).
+constexpr int kMaxWriteDepth = 300;
+
 class JsonToXml {
  public:
   JsonToXml(const ModelInfo& model, std::string& out, bool pretty) : model_(model), out_(out), pretty_(pretty) {}
@@ -139,20 +142,25 @@ class JsonToXml {
     out_ += ' ';
     out_ += name;
     out_ += "=\"";
-    for (char c : value) {
-      switch (c) {
-        case '&': out_ += "&amp;"; break;
-        case '<': out_ += "&lt;"; break;
-        case '>': out_ += "&gt;"; break;
-        case '"': out_ += "&quot;"; break;
+    size_t run = 0;  // start of the pending stretch that needs no escaping
+    for (size_t i = 0; i < value.size(); ++i) {
+      std::string_view escaped;
+      switch (value[i]) {
+        case '&': escaped = "&amp;"; break;
+        case '<': escaped = "&lt;"; break;
+        case '>': escaped = "&gt;"; break;
+        case '"': escaped = "&quot;"; break;
         // Attribute-value normalisation would turn literal whitespace into spaces on reading.
-        case '\t': out_ += "&#9;"; break;
-        case '\n': out_ += "&#10;"; break;
-        case '\r': out_ += "&#13;"; break;
-        default:
-          out_ += c;
+        case '\t': escaped = "&#9;"; break;
+        case '\n': escaped = "&#10;"; break;
+        case '\r': escaped = "&#13;"; break;
+        default: continue;
       }
+      out_.append(value.substr(run, i - run));
+      out_ += escaped;
+      run = i + 1;
     }
+    out_.append(value.substr(run));
     out_ += '"';
     return Status::ok();
   }
@@ -228,15 +236,17 @@ class JsonToXml {
   }
 
   Status one(const Property& property, const JsonValue* value, const JsonValue* twin, int level) {
+    if (level > kMaxWriteDepth) return fail("nesting deeper than " + std::to_string(kMaxWriteDepth) + " elements");
     if (value != nullptr && value->isNull()) value = nullptr;
     if (twin != nullptr && twin->isNull()) twin = nullptr;
     const std::string_view type_code = property.type_code;
-    if (type_code == "xhtml") return xhtml(property.name, value, twin, level);
-    if (isPrimitive(model_, type_code)) return primitive(property.name, type_code, value, twin, level);
+    const ValueShape shape = shapeOf(model_, type_code);
+    if (shape == ValueShape::kXhtml) return xhtml(property.name, value, twin, level);
+    if (shape == ValueShape::kPrimitive) return primitive(property.name, type_code, value, twin, level);
     if (twin != nullptr) return fail("'_" + std::string(property.name) + "' is only allowed on primitives");
     if (value == nullptr) return fail("null is only allowed in arrays of primitives");
     if (!value->isObject()) return fail("expected an object, got " + describe(value->kind()));
-    if (type_code == "Resource" || model_.isResourceType(type_code)) {
+    if (shape == ValueShape::kResource) {
       openTag(property.name, level);
       return finishElement(property.name, level, [&] { return resource(*value, level + 1, false); });
     }

@@ -74,6 +74,47 @@ std::string trimmed(const char* message) {
   return out;
 }
 
+// FHIR JSON expects `<div xmlns="http://www.w3.org/1999/xhtml">`; a prefixed `<h:div>` (legal in XML) is rewritten to
+// the default namespace. Iterative walk: the subtree is as deep as the parse allowed.
+void useDefaultNamespace(xmlNode* root) {
+  if (root->ns == nullptr || root->ns->prefix == nullptr) return;
+  const xmlChar* href = root->ns->href;
+  xmlNs* default_ns = xmlNewNs(root, href, nullptr);
+  if (default_ns == nullptr) return;  // a different default namespace is declared here: keep the prefix
+  for (xmlNode* node = root; node != nullptr;) {
+    if (node->type == XML_ELEMENT_NODE && node->ns != nullptr && xmlStrEqual(node->ns->href, href) != 0) {
+      node->ns = default_ns;
+    }
+    if (node->type == XML_ELEMENT_NODE) {
+      for (xmlAttr* attr = node->properties; attr != nullptr; attr = attr->next) {
+        if (attr->ns != nullptr && xmlStrEqual(attr->ns->href, href) != 0) attr->ns = nullptr;
+      }
+    }
+    if (node->type == XML_ELEMENT_NODE && node->children != nullptr) {
+      node = node->children;
+      continue;
+    }
+    while (node != root && node->next == nullptr) node = node->parent;
+    node = node == root ? nullptr : node->next;
+  }
+  // Drop the now unused prefixed declarations of the root and put the default one first.
+  xmlNs* kept = nullptr;
+  xmlNs** tail = &kept;
+  for (xmlNs* ns = root->nsDef; ns != nullptr;) {
+    xmlNs* next = ns->next;
+    ns->next = nullptr;
+    if (ns != default_ns && ns->prefix != nullptr && xmlStrEqual(ns->href, href) != 0) {
+      xmlFreeNs(ns);
+    } else if (ns != default_ns) {
+      *tail = ns;
+      tail = &ns->next;
+    }
+    ns = next;
+  }
+  default_ns->next = kept;
+  root->nsDef = default_ns;
+}
+
 }  // namespace
 
 void XmlDocDeleter::operator()(xmlDoc* doc) const { xmlFreeDoc(doc); }
@@ -127,6 +168,7 @@ Result<std::string> serializeElement(xmlNode* element) {
   xmlNode* copy = xmlDocCopyNode(element, holder.get(), 1);
   if (copy == nullptr) return internalError("cannot copy an XML element");
   xmlDocSetRootElement(holder.get(), copy);
+  useDefaultNamespace(copy);
   xmlBufferPtr buffer = xmlBufferCreate();
   if (buffer == nullptr) return internalError("cannot allocate an XML buffer");
   xmlSaveCtxtPtr save = xmlSaveToBuffer(buffer, "UTF-8", XML_SAVE_NO_DECL | XML_SAVE_AS_XML);
@@ -168,6 +210,13 @@ bool isSystemType(std::string_view code) { return code.starts_with("http://hl7.o
 
 bool isPrimitive(const ModelInfo& model, std::string_view code) {
   return isSystemType(code) || model.isPrimitiveType(code);
+}
+
+ValueShape shapeOf(const ModelInfo& model, std::string_view type_code) {
+  if (type_code == "xhtml") return ValueShape::kXhtml;
+  if (isPrimitive(model, type_code)) return ValueShape::kPrimitive;
+  if (type_code == "Resource" || model.isResourceType(type_code)) return ValueShape::kResource;
+  return ValueShape::kComplex;
 }
 
 bool isIntegerCode(std::string_view code) {

@@ -74,6 +74,10 @@ enum class PrimitiveJson { kString, kNumber, kBool };
 /** FHIRPath system types ("http://hl7.org/fhirpath/System.String") used for Element.id, Extension.url, .value. */
 bool isSystemType(std::string_view code);
 bool isPrimitive(const ModelInfo& model, std::string_view code);
+
+/** How a value of one type is represented in XML; both directions dispatch on it. */
+enum class ValueShape { kXhtml, kPrimitive, kResource, kComplex };
+ValueShape shapeOf(const ModelInfo& model, std::string_view type_code);
 PrimitiveJson primitiveJsonKind(std::string_view code);
 /** True for JSON number text that is valid for `kind` (integers reject fractions and exponents). */
 bool isValidNumber(std::string_view text, bool integer_only);

@@ -15,8 +15,8 @@ using namespace xml_internal;  // NOLINT(google-build-using-namespace)
 // All occurrences of one JSON property in one object: XML repeats an element, JSON makes one array of it (and a
 // `_name` array aligned with it for primitives).
 struct Group {
-  std::string name;
-  std::string twin_name;
+  std::string_view name;  // the XML element's name, alive as long as the parsed document
+  std::string twin_name;  // "_name", made only when some occurrence has an id or extensions
   const ElementDef* def = nullptr;
   std::vector<JsonValue> values;
   std::vector<JsonValue> twins;
@@ -83,9 +83,14 @@ class XmlToJson {
     return invalidArgument(std::move(message));
   }
 
-  std::string attrValue(xmlNode* element, xmlAttr* attr) const {
-    XmlString value(xmlNodeListGetString(element->doc, attr->children, 1));
-    return std::string(value.view());
+  // An attribute's text; the common single-text-node case needs no copy.
+  static std::string_view attrText(xmlAttr* attr, std::string& scratch) {
+    const xmlNode* text = attr->children;
+    if (text == nullptr) return {};
+    if (text->type == XML_TEXT_NODE && text->next == nullptr) return toView(text->content);
+    XmlString value(xmlNodeListGetString(attr->doc, attr->children, 1));
+    scratch.assign(value.view());
+    return scratch;
   }
 
   // Element children of a FHIR element; blank text, comments and processing instructions are ignored. Only
@@ -138,11 +143,11 @@ class XmlToJson {
         if (g.name == name) {
           group = &g;
         } else if (g.def == &def) {
-          return fail(child, "element '" + std::string(name) + "' conflicts with '" + g.name + "'");
+          return fail(child, "element '" + std::string(name) + "' conflicts with '" + std::string(g.name) + "'");
         }
       }
       if (group == nullptr) {
-        groups.push_back(Group{std::string(name), "_" + std::string(name), &def, {}, {}, false, false});
+        groups.push_back(Group{name, {}, &def, {}, {}, false, false});
         group = &groups.back();
       } else if (!def.isArray()) {
         return fail(child, "element '" + std::string(name) + "' repeats but allows at most one");
@@ -151,17 +156,28 @@ class XmlToJson {
 
       JsonValue value;
       JsonValue twin;
-      if (type_code == "xhtml") {
-        ASSIGN_OR_RETURN(value, readXhtml(child));
-      } else if (isPrimitive(model_, type_code)) {
-        RETURN_IF_ERROR(readPrimitive(child, type_code, value, twin));
-      } else if (type_code == "Resource" || model_.isResourceType(type_code)) {
-        ASSIGN_OR_RETURN(value, readContainer(child));
-      } else {
-        ASSIGN_OR_RETURN(value, readComplex(child, childrenFor(model_, def, type_code), type_code == "Extension"));
+      switch (shapeOf(model_, type_code)) {
+        case ValueShape::kXhtml: {
+          ASSIGN_OR_RETURN(value, readXhtml(child));
+          break;
+        }
+        case ValueShape::kPrimitive:
+          RETURN_IF_ERROR(readPrimitive(child, type_code, value, twin));
+          break;
+        case ValueShape::kResource: {
+          ASSIGN_OR_RETURN(value, readContainer(child));
+          break;
+        }
+        case ValueShape::kComplex: {
+          ASSIGN_OR_RETURN(value, readComplex(child, childrenFor(model_, def, type_code), type_code == "Extension"));
+          break;
+        }
       }
       group->any_value = group->any_value || !value.isNull();
-      group->any_twin = group->any_twin || !twin.isNull();
+      if (!twin.isNull() && !group->any_twin) {
+        group->any_twin = true;
+        group->twin_name = "_" + std::string(name);
+      }
       group->values.push_back(value);
       group->twins.push_back(twin);
       return Status::ok();
@@ -187,7 +203,8 @@ class XmlToJson {
       if (attr->ns != nullptr && toView(attr->ns->href) != kFhirNs) continue;  // xsi:schemaLocation and the like
       const std::string_view name = toView(attr->name);
       if (name == "id" || (is_extension && name == "url")) {
-        members.push_back({name == "id" ? "id" : "url", out_.makeString(attrValue(element, attr))});
+        std::string scratch;
+        members.push_back({name == "id" ? "id" : "url", out_.makeString(attrText(attr, scratch))});
       } else {
         return fail(element, "unknown attribute '" + std::string(name) + "'");
       }
@@ -204,10 +221,11 @@ class XmlToJson {
     for (xmlAttr* attr = element->properties; attr != nullptr; attr = attr->next) {
       if (attr->ns != nullptr && toView(attr->ns->href) != kFhirNs) continue;
       const std::string_view name = toView(attr->name);
+      std::string scratch;
       if (name == "value") {
-        ASSIGN_OR_RETURN(value, primitiveValue(element, type_code, attrValue(element, attr)));
+        ASSIGN_OR_RETURN(value, primitiveValue(element, type_code, attrText(attr, scratch)));
       } else if (name == "id") {
-        twin_members.push_back({"id", out_.makeString(attrValue(element, attr))});
+        twin_members.push_back({"id", out_.makeString(attrText(attr, scratch))});
       } else {
         return fail(element, "unknown attribute '" + std::string(name) + "'");
       }
@@ -233,15 +251,15 @@ class XmlToJson {
     return Status::ok();
   }
 
-  Result<JsonValue> primitiveValue(xmlNode* element, std::string_view type_code, const std::string& text) {
+  Result<JsonValue> primitiveValue(xmlNode* element, std::string_view type_code, std::string_view text) {
     switch (primitiveJsonKind(type_code)) {
       case PrimitiveJson::kBool:
         if (text == "true") return JsonDocument::makeBool(true);
         if (text == "false") return JsonDocument::makeBool(false);
-        return fail(element, "invalid boolean '" + text + "'");
+        return fail(element, "invalid boolean '" + std::string(text) + "'");
       case PrimitiveJson::kNumber:
         if (!isValidNumber(text, isIntegerCode(type_code))) {
-          return fail(element, "invalid " + std::string(type_code) + " '" + text + "'");
+          return fail(element, "invalid " + std::string(type_code) + " '" + std::string(text) + "'");
         }
         return out_.makeNumber(text);
       case PrimitiveJson::kString:

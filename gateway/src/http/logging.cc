@@ -23,7 +23,9 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonEscapedMessage>(); }
 };
 
-std::shared_ptr<spdlog::logger> makeLogger(const std::string& name, spdlog::sink_ptr sink,
+}  // namespace
+
+std::shared_ptr<spdlog::logger> makeLogger(const std::string& name, std::shared_ptr<spdlog::sinks::sink> sink,
                                            const config::LoggingConfig& config, bool access) {
   auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
@@ -40,16 +42,15 @@ std::shared_ptr<spdlog::logger> makeLogger(const std::string& name, spdlog::sink
   return logger;
 }
 
-}  // namespace
-
 void configureLogging(const config::LoggingConfig& config) {
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  auto app = makeLogger("planbro", sink, config, false);
+  // One sink per logger: spdlog keeps the formatter on the sink, and the two loggers format differently.
+  // Both write whole lines to the same FILE*, whose own lock keeps lines intact.
+  auto app = makeLogger("planbro", std::make_shared<spdlog::sinks::stderr_sink_mt>(), config, false);
   spdlog::drop("planbro");
   spdlog::register_logger(app);
   spdlog::drop("access");
   if (config.access_log) {
-    auto access = makeLogger("access", sink, config, true);
+    auto access = makeLogger("access", std::make_shared<spdlog::sinks::stderr_sink_mt>(), config, true);
     spdlog::register_logger(access);
   }
 }

@@ -31,8 +31,11 @@ constexpr Oid kTextOid = 25;
 constexpr Oid kFloat4Oid = 700;
 constexpr Oid kFloat8Oid = 701;
 
-// Arbitrary fixed keys for pg_advisory_xact_lock: one for schema migration, one for ordering outbox commits.
+// Arbitrary fixed advisory-lock keys: one for schema migration, one for the outbox horizon. Writers hold the
+// outbox key shared from their outbox insert until their commit ends; a reader takes it exclusively for a moment,
+// which waits out every transaction that may hold an unfinished outbox position (see docs/store.md).
 constexpr internal::Dialect kPostgresDialect{"postgresql", "BEGIN", " FOR UPDATE",
+                                             "SELECT pg_advisory_xact_lock_shared(7215104735202)",
                                              "SELECT pg_advisory_xact_lock(7215104735202)"};
 constexpr std::string_view kMigrationLock = "SELECT pg_advisory_xact_lock(7215104735201)";
 
@@ -203,6 +206,7 @@ class PgConnection final : public internal::SqlConnection {
   }
 
   bool lastErrorRetryable() const override { return retryable_; }
+  bool inTransaction() const override { return PQtransactionStatus(conn_) != PQTRANS_IDLE; }
   bool healthy() const override { return PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE; }
 
  private:
@@ -323,7 +327,7 @@ Result<std::unique_ptr<ResourceStore>> openPostgresStore(const PostgresStoreOpti
   }
   auto pool = std::make_unique<internal::ConnectionPool>(
       options.pool_size, options.acquire_timeout, [options] { return PgConnection::open(options); });
-  return internal::makeSqlStore(kPostgresDialect, std::move(pool), options.clock);
+  return internal::makeSqlStore(kPostgresDialect, std::move(pool), nullptr, options.clock);
 }
 
 }  // namespace planbro::gateway::store

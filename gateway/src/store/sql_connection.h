@@ -56,6 +56,8 @@ class SqlConnection {
   virtual Status execScript(std::string_view sql) = 0;
   /** Whether the last failure was a serialization failure, deadlock or busy database (worth a retry). */
   virtual bool lastErrorRetryable() const = 0;
+  /** Whether a transaction is open on this connection. */
+  virtual bool inTransaction() const = 0;
   /** False once the connection is broken; the pool then drops it. */
   virtual bool healthy() const = 0;
 };
@@ -65,7 +67,8 @@ struct Dialect {
   std::string_view engine;       // "sqlite" / "postgresql"
   std::string_view begin_write;  // "BEGIN IMMEDIATE" takes SQLite's write lock up front
   std::string_view for_update;   // " FOR UPDATE" locks the head row in PostgreSQL; SQLite writers are serial
-  std::string_view commit_lock;  // run before the outbox rows are inserted at commit ("" for none)
+  std::string_view commit_lock;     // run before the outbox rows are inserted at commit ("" for none)
+  std::string_view outbox_barrier;  // run by outbox readers in a transaction of their own ("" for none)
 };
 
 class ConnectionPool;
@@ -111,12 +114,61 @@ class ConnectionPool {
   size_t open_ = 0;  // connections that exist: idle or lent
 };
 
+/**
+ * How a write transaction gets its connection and ends. Either a pooled connection with its own BEGIN / COMMIT
+ * (PostgreSQL), or a turn on the single SQLite writer connection inside a group commit (GroupCommitWriter).
+ */
+class WriteSession {
+ public:
+  virtual ~WriteSession() = default;
+  virtual SqlConnection& conn() = 0;
+  virtual Status begin() = 0;
+  /** Durable when it returns ok. Ends the session either way. */
+  virtual Status commit() = 0;
+  /** Undoes this session's writes; idempotent. */
+  virtual void rollback() = 0;
+  /** Whether the failure of begin() or commit() is worth retrying the whole transaction. */
+  virtual bool retryable() const = 0;
+};
+
+/** A session on a pooled connection: BEGIN (dialect.begin_write) ... COMMIT. */
+std::unique_ptr<WriteSession> makePooledSession(const Dialect& dialect, PooledConnection conn);
+
+/**
+ * Group commit for SQLite. With synchronous=FULL each COMMIT costs an fsync, so one commit per write caps the
+ * store at the disk's fsync rate. Here all writes go through one connection: each logical transaction runs inside
+ * a SAVEPOINT of a shared physical transaction, and when it commits it leaves the physical COMMIT to the next
+ * writer already waiting; the last writer of a group (no one waiting, or kMaxGroup reached) commits once for all,
+ * and every member's commit() returns only after that fsync, with its result. A writer whose work fails rolls back
+ * to its savepoint and never affects the others. Thread-safe.
+ */
+class GroupCommitWriter {
+ public:
+  static constexpr size_t kMaxGroup = 64;
+  GroupCommitWriter(const Dialect& dialect, std::unique_ptr<SqlConnection> conn);
+  ~GroupCommitWriter();
+  std::unique_ptr<WriteSession> session();
+
+ private:
+  class Session;
+  struct Group;
+  const Dialect& dialect_;
+  std::unique_ptr<SqlConnection> conn_;
+  std::mutex mutex_;
+  std::condition_variable turn_free_;
+  std::condition_variable group_done_;
+  bool busy_ = false;       // a session holds the connection
+  size_t waiting_ = 0;      // sessions waiting for their turn
+  std::shared_ptr<Group> group_;  // the open physical transaction, or null
+};
+
 /** Creates the schema or migrates it to the newest version; `migrations[i]` brings version i to i+1. */
 Status migrateSchema(SqlConnection& conn, const Dialect& dialect, std::string_view lock_sql,
                      std::span<const std::string_view> migrations);
 
 /** The shared ResourceStore over a pool. */
+/** `writer`: the SQLite group-commit writer, or null to write on pooled connections (PostgreSQL). */
 std::unique_ptr<ResourceStore> makeSqlStore(const Dialect& dialect, std::unique_ptr<ConnectionPool> pool,
-                                            Clock clock);
+                                            std::unique_ptr<GroupCommitWriter> writer, Clock clock);
 
 }  // namespace planbro::gateway::store::internal

@@ -111,17 +111,18 @@ struct PendingEvent {
 
 class SqlWriteTransaction final : public WriteTransaction {
  public:
-  SqlWriteTransaction(const Dialect& dialect, PooledConnection conn, Clock clock, WriteContext context)
-      : dialect_(dialect), conn_(std::move(conn)), clock_(std::move(clock)), context_(std::move(context)) {}
+  SqlWriteTransaction(const Dialect& dialect, std::unique_ptr<WriteSession> session, Clock clock,
+                      WriteContext context)
+      : dialect_(dialect), session_(std::move(session)), clock_(std::move(clock)), context_(std::move(context)) {}
 
   ~SqlWriteTransaction() override { rollback(); }
 
   Status start() {
-    Status s = conn_->execScript(dialect_.begin_write);
+    Status s = session_->begin();
     if (!s.isOk()) {
       open_ = false;
-      retryable_ = conn_->lastErrorRetryable();
-      conn_.release();
+      retryable_ = session_->retryable();
+      session_.reset();
     }
     return s;
   }
@@ -253,16 +254,16 @@ class SqlWriteTransaction final : public WriteTransaction {
   void rollback() override {
     if (!open_) return;
     open_ = false;
-    (void)conn_->execScript("ROLLBACK");
-    conn_.release();
+    session_->rollback();
+    session_.reset();
   }
 
   bool retryable() const override { return retryable_; }
 
  private:
   Status commitNow() {
-    // The outbox rows go in last, after the commit lock (PostgreSQL): positions are then handed out in commit
-    // order, so a dispatcher reading "after position p" never skips an event that commits late.
+    // The outbox rows go in last, under the commit lock (PostgreSQL: shared, so writers do not serialise), which
+    // readOutbox's barrier uses to wait out transactions that hold positions but have not finished.
     if (!events_.empty()) {
       if (!dialect_.commit_lock.empty()) RETURN_IF_ERROR(runScript(dialect_.commit_lock));
       for (const PendingEvent& e : events_) {
@@ -273,10 +274,14 @@ class SqlWriteTransaction final : public WriteTransaction {
                             .status());
       }
     }
-    RETURN_IF_ERROR(runScript("COMMIT"));
     open_ = false;
-    conn_.release();
-    return Status::ok();
+    Status s = session_->commit();
+    if (!s.isOk()) {
+      retryable_ = session_->retryable();
+      (void)fail(s);
+    }
+    session_.reset();
+    return s;
   }
 
   Status usable() {
@@ -293,18 +298,18 @@ class SqlWriteTransaction final : public WriteTransaction {
   Status check(Status s) { return s.isOk() ? s : fail(std::move(s)); }
 
   Result<SqlResult> run(std::string_view sql, std::initializer_list<SqlParam> params) {
-    auto r = conn_->exec(sql, params);
+    auto r = session_->conn().exec(sql, params);
     if (!r.isOk()) {
-      retryable_ = conn_->lastErrorRetryable();
+      retryable_ = session_->conn().lastErrorRetryable();
       (void)fail(r.status());
     }
     return r;
   }
 
   Status runScript(std::string_view sql) {
-    Status s = conn_->execScript(sql);
+    Status s = session_->conn().execScript(sql);
     if (!s.isOk()) {
-      retryable_ = conn_->lastErrorRetryable();
+      retryable_ = session_->conn().lastErrorRetryable();
       (void)fail(s);
     }
     return s;
@@ -366,7 +371,7 @@ class SqlWriteTransaction final : public WriteTransaction {
   }
 
   const Dialect& dialect_;
-  PooledConnection conn_;
+  std::unique_ptr<WriteSession> session_;
   Clock clock_;
   WriteContext context_;
   std::vector<PendingEvent> events_;
@@ -377,8 +382,12 @@ class SqlWriteTransaction final : public WriteTransaction {
 
 class SqlStore final : public ResourceStore {
  public:
-  SqlStore(const Dialect& dialect, std::unique_ptr<ConnectionPool> pool, Clock clock)
-      : dialect_(dialect), pool_(std::move(pool)), clock_(clock ? std::move(clock) : systemClock()) {}
+  SqlStore(const Dialect& dialect, std::unique_ptr<ConnectionPool> pool, std::unique_ptr<GroupCommitWriter> writer,
+           Clock clock)
+      : dialect_(dialect),
+        pool_(std::move(pool)),
+        writer_(std::move(writer)),
+        clock_(clock ? std::move(clock) : systemClock()) {}
 
   std::string_view engine() const override { return dialect_.engine; }
 
@@ -443,17 +452,26 @@ class SqlStore final : public ResourceStore {
   }
 
   Result<std::unique_ptr<WriteTransaction>> begin(const WriteContext& context) override {
-    ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
-    auto txn = std::make_unique<SqlWriteTransaction>(dialect_, std::move(conn), clock_, context);
+    std::unique_ptr<WriteSession> session;
+    if (writer_) {
+      session = writer_->session();
+    } else {
+      ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
+      session = makePooledSession(dialect_, std::move(conn));
+    }
+    auto txn = std::make_unique<SqlWriteTransaction>(dialect_, std::move(session), clock_, context);
     RETURN_IF_ERROR(txn->start());
     return std::unique_ptr<WriteTransaction>(std::move(txn));
   }
 
   Result<std::vector<OutboxEvent>> readOutbox(int64_t after, size_t limit) override {
     if (limit == 0 || limit > kMaxPageSize) return invalidArgument("outbox batch must be 1.." + std::to_string(kMaxPageSize));
-    ASSIGN_OR_RETURN(SqlResult r, query("SELECT position, res_type, res_id, version, change_kind, source_system, "
-                                        "actor, occurred_at FROM outbox WHERE position > ? ORDER BY position LIMIT ?",
-                                        {after, static_cast<int64_t>(limit)}));
+    ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
+    ASSIGN_OR_RETURN(int64_t horizon, outboxHorizon(*conn));
+    ASSIGN_OR_RETURN(SqlResult r, conn->exec("SELECT position, res_type, res_id, version, change_kind, "
+                                             "source_system, actor, occurred_at FROM outbox WHERE position > ? AND "
+                                             "position <= ? ORDER BY position LIMIT ?",
+                                             {after, horizon, static_cast<int64_t>(limit)}));
     std::vector<OutboxEvent> events;
     events.reserve(r.rows.size());
     for (SqlRow& row : r.rows) {
@@ -583,6 +601,27 @@ class SqlStore final : public ResourceStore {
     return Status::ok();
   }
 
+  // The highest outbox position below which no transaction is still running. In PostgreSQL a sequence hands out
+  // positions at insert, not at commit, so a transaction holding position 10 may commit after one holding 11;
+  // reading up to 11 too early would skip 10 for good. Taking the writers' shared lock exclusively waits until
+  // every transaction that holds a position has ended; the largest position then visible is safe.
+  Result<int64_t> outboxHorizon(SqlConnection& conn) {
+    const std::string_view max_sql = "SELECT COALESCE(MAX(position), 0) FROM outbox";
+    if (dialect_.outbox_barrier.empty()) {
+      ASSIGN_OR_RETURN(SqlResult r, conn.exec(max_sql, {}));
+      return r.rows[0].integer(0);
+    }
+    RETURN_IF_ERROR(conn.execScript("BEGIN"));
+    Status locked = conn.execScript(dialect_.outbox_barrier);
+    Result<SqlResult> r = locked.isOk() ? conn.exec(max_sql, {}) : Result<SqlResult>(locked);
+    if (!r.isOk()) {
+      (void)conn.execScript("ROLLBACK");
+      return r.status();
+    }
+    RETURN_IF_ERROR(conn.execScript("COMMIT"));
+    return r->rows[0].integer(0);
+  }
+
   Result<SqlResult> query(std::string_view sql, std::span<const SqlParam> params) {
     ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
     return conn->exec(sql, params);
@@ -603,14 +642,15 @@ class SqlStore final : public ResourceStore {
 
   const Dialect& dialect_;
   std::unique_ptr<ConnectionPool> pool_;
+  std::unique_ptr<GroupCommitWriter> writer_;  // SQLite only
   Clock clock_;
 };
 
 }  // namespace
 
 std::unique_ptr<ResourceStore> makeSqlStore(const Dialect& dialect, std::unique_ptr<ConnectionPool> pool,
-                                            Clock clock) {
-  return std::make_unique<SqlStore>(dialect, std::move(pool), std::move(clock));
+                                            std::unique_ptr<GroupCommitWriter> writer, Clock clock) {
+  return std::make_unique<SqlStore>(dialect, std::move(pool), std::move(writer), std::move(clock));
 }
 
 }  // namespace planbro::gateway::store::internal

@@ -17,7 +17,7 @@ using internal::SqlParam;
 using internal::SqlResult;
 using internal::SqlRow;
 
-constexpr internal::Dialect kSqliteDialect{"sqlite", "BEGIN IMMEDIATE", "", ""};
+constexpr internal::Dialect kSqliteDialect{"sqlite", "BEGIN IMMEDIATE", "", "", ""};
 
 // Dynamic search statements also land in the cache; past this many the cache is emptied rather than grown.
 constexpr size_t kMaxCachedStatements = 512;
@@ -210,6 +210,7 @@ class SqliteConnection final : public internal::SqlConnection {
   }
 
   bool lastErrorRetryable() const override { return retryable_; }
+  bool inTransaction() const override { return sqlite3_get_autocommit(db_) == 0; }
   // Not in autocommit mode means a ROLLBACK failed: the connection must not be lent out again.
   bool healthy() const override { return sqlite3_get_autocommit(db_) != 0; }
 
@@ -250,9 +251,11 @@ Result<std::unique_ptr<ResourceStore>> openSqliteStore(const SqliteStoreOptions&
     ASSIGN_OR_RETURN(auto conn, SqliteConnection::open(options));
     RETURN_IF_ERROR(internal::migrateSchema(*conn, kSqliteDialect, "", kMigrations));
   }
+  ASSIGN_OR_RETURN(auto writer_conn, SqliteConnection::open(options));
+  auto writer = std::make_unique<internal::GroupCommitWriter>(kSqliteDialect, std::move(writer_conn));
   auto pool = std::make_unique<internal::ConnectionPool>(
       options.pool_size, options.acquire_timeout, [options] { return SqliteConnection::open(options); });
-  return internal::makeSqlStore(kSqliteDialect, std::move(pool), options.clock);
+  return internal::makeSqlStore(kSqliteDialect, std::move(pool), std::move(writer), options.clock);
 }
 
 }  // namespace planbro::gateway::store

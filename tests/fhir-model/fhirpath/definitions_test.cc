@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -77,15 +78,19 @@ class InvariantChecker {
     }
     for (const Constraint* c : constraints) {
       if (c->expression.empty() || c->severity != Severity::kError) continue;
-      auto e = compile(c->expression);
-      if (!e.isOk()) continue;
-      auto r = evaluateBoolean(**e, n, resource_);
+      auto it = cache_.find(c->expression);
+      if (it == cache_.end()) {
+        auto e = compile(c->expression);
+        if (!e.isOk()) continue;
+        it = cache_.emplace(c->expression, *e).first;
+      }
+      auto r = evaluateBoolean(*it->second, n, resource_);
       if (!r.isOk()) failures.push_back(c->key + " error: " + r.status().message());
       else if (!*r) failures.push_back(c->key + " false at " + std::string(n.name) + ": " + c->expression);
       ++evaluated_;
     }
-    auto children = compile("children()");
-    auto kids = evaluateAt(**children, n, resource_);
+    static const ExpressionPtr children = *compile("children()");
+    auto kids = evaluateAt(*children, n, resource_);
     if (!kids.isOk()) return;
     for (const Value& k : *kids) check(k, depth + 1, failures);
   }
@@ -96,6 +101,7 @@ class InvariantChecker {
   const JsonValue& resource_;
   const ModelInfo& model_;
   size_t evaluated_ = 0;
+  std::map<std::string, ExpressionPtr> cache_;
 };
 
 TEST(FhirPathDefinitions, InvariantsHoldOnOfficialExamples) {

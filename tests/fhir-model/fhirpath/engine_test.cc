@@ -71,6 +71,16 @@ TEST(FhirPathParser, RejectsPathologicalNesting) {
   deep += std::string(5000, ')');
   auto r = compile(deep);
   EXPECT_FALSE(r.isOk());
+  // Long chains nest without parser recursion; they are capped so evaluation and destruction stay shallow.
+  std::string chain = "name";
+  for (int i = 0; i < 20000; ++i) chain += ".given";
+  EXPECT_FALSE(compile(chain).isOk());
+  std::string sum = "1";
+  for (int i = 0; i < 20000; ++i) sum += " + 1";
+  EXPECT_FALSE(compile(sum).isOk());
+  std::string ok_sum = "1";
+  for (int i = 0; i < 100; ++i) ok_sum += " + 1";
+  EXPECT_TRUE(compile(ok_sum).isOk());
 }
 
 TEST_F(Engine, AppliesSpecPrecedence) {

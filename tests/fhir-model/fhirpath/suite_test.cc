@@ -19,8 +19,9 @@
 namespace planbro::fhir::fhirpath {
 namespace {
 
-// Floor of the pass rate in percent; raise it when the engine improves, never lower it.
-constexpr double kMinPassRate = 0.0;
+// Floor: the number of suite tests that pass today (927 of 935, 99.1%). Raise it when the engine improves; never
+// lower it.
+constexpr size_t kMinPassed = 927;
 
 const std::string kDir = std::string(PLANBRO_TEST_DATA_DIR) + "/fhirpath/";
 
@@ -184,6 +185,22 @@ std::string describe(const Collection& c) {
   return s + "]";
 }
 
+// Why the known failures fail, for the generated list.
+const std::map<std::string, std::string>& knownCauses() {
+  static const std::map<std::string, std::string> causes = {
+      {"testPolymorphismAsB", "needs static typing: `as Period` is empty at run time, so `.unit` is not checked"},
+      {"testDollarOrderNotAllowed", "needs static analysis of ordered functions on unordered children()"},
+      {"testCombine1", "codesystem-example.xml is not shared; the JSON stand-in lacks the nested concepts"},
+      {"LowBoundaryDecimal15", "boundary of a value smaller than its precision: sign handling differs"},
+      {"HighBoundaryDecimal15", "boundary of a value smaller than its precision: sign handling differs"},
+      {"HighBoundaryDecimal16", "boundary of a value smaller than its precision: sign handling differs"},
+      {"testFHIRPathAsFunction21",
+       "deliberate: as() filters many items because R4 invariants (dom-3) call descendants().as(canonical)"},
+      {"testPrimitiveExtensions", "input patient-name-extensions.json is not in the shared copy"},
+  };
+  return causes;
+}
+
 std::string oneLine(std::string s) {
   std::replace(s.begin(), s.end(), '\n', ' ');
   std::replace(s.begin(), s.end(), '|', '/');
@@ -256,14 +273,15 @@ TEST(FhirPathSuite, PassesOfficialR4TestsAboveFloor) {
         << "Passed " << passed << " of " << tests.size() << " (" << rate << "%).\n\n"
         << "| group | test | expression | reason |\n|---|---|---|---|\n";
     for (const auto& [t, reason] : failures) {
+      auto cause = knownCauses().find(t->name);
       out << "| " << t->group << " | " << t->name << " | `" << oneLine(t->expression) << "` | " << oneLine(reason)
-          << " |\n";
+          << (cause == knownCauses().end() ? "" : " — " + cause->second) << " |\n";
     }
   }
   if (std::getenv("PLANBRO_FHIRPATH_VERBOSE")) {
     for (const auto& [t, reason] : failures) std::cout << t->name << ": " << oneLine(t->expression) << " -> " << reason << "\n";
   }
-  EXPECT_GE(rate, kMinPassRate);
+  EXPECT_GE(passed, kMinPassed) << "pass rate fell to " << rate << "%";
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -112,6 +113,23 @@ TEST(FhirJsonToXml, RejectsWhatXmlCannotCarryOrTheDefinitionsDoNotAllow) {
   const Status unknown = toXmlStatus(R"({"resourceType":"Patient","name":[{"family":"F"},{"bogus":true}]})");
   EXPECT_NE(unknown.message().find("unknown property 'bogus' at Patient.name[1]"), std::string::npos)
       << unknown.message();
+}
+
+TEST(FhirJsonToXml, DeeplyNestedBuiltTreeGivesStatusNotStackOverflow) {
+  JsonDocument doc;
+  JsonValue extension = doc.makeObject(std::vector<JsonMember>{{"url", doc.makeString("http://x")},
+                                                               {"valueString", doc.makeString("v")}});
+  for (int i = 0; i < 100000; ++i) {
+    const JsonValue items[] = {extension};
+    extension = doc.makeObject(std::vector<JsonMember>{{"url", doc.makeString("http://x")},
+                                                       {"extension", doc.makeArray(items)}});
+  }
+  const JsonValue items[] = {extension};
+  doc.setRoot(doc.makeObject(
+      std::vector<JsonMember>{{"resourceType", doc.makeString("Basic")}, {"extension", doc.makeArray(items)}}));
+  Result<std::string> xml = fhirJsonToXml(doc.root(), false);
+  ASSERT_FALSE(xml.isOk());
+  EXPECT_NE(xml.status().message().find("nesting deeper than"), std::string::npos) << xml.status().message();
 }
 
 std::vector<std::string> exampleFiles() {

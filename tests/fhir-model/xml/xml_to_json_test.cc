@@ -4,6 +4,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include <cctype>
+#include <filesystem>
 #include <string>
 
 #include "planbro/fhir-model/fhir_xml.h"
@@ -41,23 +43,53 @@ const JsonValue& item(const JsonValue& array, size_t i) {
   return i < array.items().size() ? array.items()[i] : kNull;
 }
 
-class FhirpathSuiteInput : public ::testing::TestWithParam<const char*> {};
-
-TEST_P(FhirpathSuiteInput, ConvertsToJsonWithResourceTypeAndWritesValidJson) {
-  const std::string xml = readFile(sharedPath(std::string("fhir-r4/fhirpath-tests/") + GetParam()));
-  ASSERT_FALSE(xml.empty());
+// XML -> JSON must succeed, give valid JSON, and survive JSON -> XML -> JSON unchanged.
+void expectConvertsAndRoundTrips(const std::string& path) {
+  const std::string xml = readFile(path);
+  ASSERT_FALSE(xml.empty()) << path;
   JsonDocument doc = convert(xml);
-  ASSERT_TRUE(doc.root().isObject());
+  ASSERT_TRUE(doc.root().isObject()) << path;
   EXPECT_TRUE(at(doc.root(), "resourceType").isString());
-  // The written JSON must parse again to the same tree.
   JsonDocument again = parseJson(writeJson(doc.root()));
   EXPECT_TRUE(jsonEqual(doc.root(), again.root()));
+  Result<std::string> xml2 = fhirJsonToXml(doc.root(), true);
+  ASSERT_TRUE(xml2.isOk()) << xml2.status().message();
+  JsonDocument back = convert(*xml2);
+  EXPECT_TRUE(jsonEqual(doc.root(), back.root())) << path << "\n" << *xml2;
+}
+
+class FhirpathSuiteInput : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(FhirpathSuiteInput, ConvertsToJsonAndRoundTripsThroughXml) {
+  expectConvertsAndRoundTrips(sharedPath(std::string("fhir-r4/fhirpath-tests/") + GetParam()));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllResourceInputs, FhirpathSuiteInput,
                          ::testing::Values("patient-example.xml", "patient-example-period.xml",
                                            "observation-example.xml", "questionnaire-example.xml",
-                                           "valueset-example-expansion.xml", "parameters-example-types.xml"));
+                                           "valueset-example-expansion.xml", "parameters-example-types.xml"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           std::string name = info.param;
+                           name.resize(name.size() - 4);  // ".xml"
+                           for (char& c : name) {
+                             if (std::isalnum(static_cast<unsigned char>(c)) == 0) c = '_';
+                           }
+                           return name;
+                         });
+
+// HL7 Norway's no-basis profiles, NamingSystems, CodeSystems and example patient, as published in XML.
+TEST(FhirXmlToJson, ConvertsEveryNorwegianBasisXmlFileAndRoundTrips) {
+  int files = 0;
+  std::error_code ec;
+  for (std::filesystem::recursive_directory_iterator it(sharedPath("fhir-r4/norway"), ec), end;
+       !ec && it != end && files < 1000; it.increment(ec)) {
+    if (it->path().extension() != ".xml") continue;
+    SCOPED_TRACE(it->path().string());
+    expectConvertsAndRoundTrips(it->path().string());
+    ++files;
+  }
+  EXPECT_GE(files, 20);
+}
 
 TEST(FhirXmlToJson, PatientExampleHasTheSpecifiedJsonShape) {
   JsonDocument doc = convert(readFile(sharedPath("fhir-r4/fhirpath-tests/patient-example.xml")));
@@ -176,6 +208,14 @@ TEST(FhirXmlToJson, IgnoresForeignNamespaceAttributesCommentsAndBlanks) {
   EXPECT_TRUE(jsonEqual(doc.root(), expected.root())) << writeJson(doc.root());
 }
 
+TEST(FhirXmlToJson, AcceptsPrefixedNamespacesAndWritesTheDivWithTheDefaultNamespace) {
+  JsonDocument doc = convert(
+      "<f:Patient xmlns:f=\"http://hl7.org/fhir\" xmlns:h=\"http://www.w3.org/1999/xhtml\"><f:text>"
+      "<f:status value=\"generated\"/><h:div><h:p class=\"c\">x<h:br/></h:p></h:div></f:text></f:Patient>");
+  EXPECT_EQ(at(at(doc.root(), "text"), "div").text(),
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p class=\"c\">x<br/></p></div>");
+}
+
 TEST(FhirXmlToJson, RejectsWrongNamespaceUnknownTypeAndBadPrimitives) {
   EXPECT_FALSE(fhirXmlToJson("<Patient><id value=\"x\"/></Patient>").isOk());
   EXPECT_FALSE(fhirXmlToJson("<Nonsense xmlns=\"http://hl7.org/fhir\"/>").isOk());
@@ -248,6 +288,14 @@ TEST(FhirXmlHostile, ExternalEntityIsRejectedAndNeverRead) {
       "<!DOCTYPE Patient SYSTEM \"file:///etc/passwd\"><Patient xmlns=\"http://hl7.org/fhir\"/>");
   ASSERT_FALSE(external.isOk());
   EXPECT_NE(external.status().message().find("DOCTYPE"), std::string::npos) << external.status().message();
+}
+
+TEST(FhirXmlHostile, XIncludeIsNeverProcessed) {
+  Result<JsonDocument> doc = fhirXmlToJson(
+      "<Patient xmlns=\"http://hl7.org/fhir\" xmlns:xi=\"http://www.w3.org/2001/XInclude\">"
+      "<xi:include href=\"file:///etc/passwd\" parse=\"text\"/></Patient>");
+  ASSERT_FALSE(doc.isOk());
+  EXPECT_NE(doc.status().message().find("not in the FHIR namespace"), std::string::npos) << doc.status().message();
 }
 
 TEST(FhirXmlHostile, UndeclaredEntityIsMalformed) {

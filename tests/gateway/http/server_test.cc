@@ -130,6 +130,20 @@ TEST_F(ServerTest, HandlerReceivesBodyWithinTheLimit) {
   EXPECT_EQ(r->body(), "5");
 }
 
+TEST_F(ServerTest, ExpectContinueGets100BeforeTheBodyIsSent) {
+  start();
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.send("POST /body HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  auto interim = c.read();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->result_int(), 100u);
+  ASSERT_TRUE(c.send("hello"));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200u);
+  EXPECT_EQ(r->body(), "5");
+}
+
 TEST_F(ServerTest, OversizeHeaderIsAnswered431) {
   ServerOptions o = testOptions();
   o.max_header_bytes = 1024;

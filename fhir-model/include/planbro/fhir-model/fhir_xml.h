@@ -25,7 +25,10 @@ struct XmlLimits {
  * Parsing is hardened: no network access, no DTD loading, no entity substitution, and any DOCTYPE declaration
  * is rejected outright (XXE, billion laughs). Primitive `value` attributes become JSON strings, numbers (integer,
  * unsignedInt, positiveInt, decimal, exact text kept) or booleans; `id`/`extension` on primitives go to the
- * `_name` twin (arrays aligned with nulls); Narrative.div is kept as serialised XHTML text.
+ * `_name` twin (arrays aligned with nulls); Narrative.div is kept as serialised XHTML text (libxml2's
+ * serialisation: same XML, not always the same bytes; a prefixed `<h:div>` becomes `<div xmlns="...xhtml">`).
+ * Lenient where the meaning is clear: elements out of definition order, comments, processing instructions and
+ * attributes in other namespaces (xsi:schemaLocation) are accepted and dropped.
  *
  * Errors: kResourceExhausted when a limit is crossed (size, depth); kInvalidArgument for malformed XML, a DOCTYPE,
  * an unknown element or attribute, a wrong namespace, or a bad primitive value; messages name the element path and
@@ -38,9 +41,13 @@ Result<JsonDocument> fhirXmlToJson(std::string_view xml, const XmlLimits& limits
  * `id`/`url`/`value` as attributes where the specification says so, `_name` twins merged back into their primitive,
  * contained resources wrapped, Narrative.div written as XHTML. `pretty` indents by two spaces per level.
  *
- * Errors: kInvalidArgument for an unknown resource type or property, a value of the wrong JSON kind, misaligned
- * `_name` arrays, text that XML cannot carry (control characters), or a div that is not a well-formed XHTML div.
- * Recursion is bounded by the nesting of `resource`, which JsonLimits::max_depth already bounds. Thread-safe.
+ * Output starts with an XML declaration; the root carries xmlns="http://hl7.org/fhir".
+ *
+ * Errors (kInvalidArgument, message with the path, e.g. "unknown property 'bogus' at Patient.name[1]"): an unknown
+ * resource type or property, a value of the wrong JSON kind, misaligned `_name` arrays, text that XML 1.0 cannot
+ * carry (control characters, invalid UTF-8), a div that is not one well-formed XHTML div (parsed with the same
+ * hardening as fhirXmlToJson), nesting deeper than 300 elements (parsed JSON is already bounded by
+ * JsonLimits::max_depth). Thread-safe; no I/O.
  */
 Result<std::string> fhirJsonToXml(const JsonValue& resource, bool pretty = false);
 

@@ -121,7 +121,10 @@ using MembershipCheck =
     std::function<std::optional<bool>(std::string_view value_set, std::string_view system, std::string_view code)>;
 
 struct Environment {
-  Resolver resolver;  // when empty, resolve() finds only contained resources and Bundle entries
+  Resolver resolver;  // tried after contained resources ("#id"); then Bundle entries of %rootResource
+  /** %rootResource when it differs from %resource (e.g. the Bundle around an entry being validated); must outlive
+   * the evaluation. */
+  const JsonValue* root_resource = nullptr;
   // %resource, %rootResource, %context, %ucum, %sct, %loinc and %"vs-..." are provided by the engine.
   /** Extra %variables by name (without the '%'). Looked up before the built-in ones. */
   std::vector<std::pair<std::string, Collection>> variables;

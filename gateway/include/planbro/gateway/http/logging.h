@@ -11,12 +11,20 @@
 
 namespace spdlog {
 class logger;
+namespace sinks {
+class sink;
 }
+}  // namespace spdlog
 
 namespace planbro::gateway::http {
 
 /** Creates (or replaces) the "planbro" and "access" loggers from `config`. Call once at start-up. */
 void configureLogging(const config::LoggingConfig& config);
+
+/** A logger named `name` writing to `sink` in `config`'s format and level. `access`: the payload is already a
+ * sequence of JSON members (the server's access lines); otherwise the message is escaped into a "msg" member. */
+std::shared_ptr<spdlog::logger> makeLogger(const std::string& name, std::shared_ptr<spdlog::sinks::sink> sink,
+                                           const config::LoggingConfig& config, bool access);
 
 /** The "planbro" application logger (a stderr logger if configureLogging() was not called). */
 std::shared_ptr<spdlog::logger> appLogger();

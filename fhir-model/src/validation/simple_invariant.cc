@@ -1,0 +1,432 @@
+#include "simple_invariant.h"
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace planbro::fhir::validation {
+namespace {
+
+using Tri = std::optional<bool>;
+
+struct Step {
+  bool primitive = false;          // a single-typed primitive element
+  std::vector<std::string> names;  // JSON names (a choice element has one per type)
+  std::vector<std::string> twins;  // the same with a leading '_'
+  bool repeats = false;
+};
+
+enum class Op { kAnd, kOr, kXor, kImplies, kNot, kExists, kEmpty, kHasValue, kEquals, kNotEquals, kContains, kMatches };
+
+std::string upperFirst(std::string_view s) {
+  std::string out(s);
+  if (!out.empty() && out[0] >= 'a' && out[0] <= 'z') out[0] = static_cast<char>(out[0] - 'a' + 'A');
+  return out;
+}
+
+}  // namespace
+
+struct SimpleInvariant::Node {
+  Op op = Op::kExists;
+  std::unique_ptr<Node> a;
+  std::unique_ptr<Node> b;
+  std::vector<Step> path;
+  std::string literal;
+  bool literal_is_bool = false;
+  std::optional<std::regex> regex;  // kMatches: compiled once here, never per evaluation
+};
+
+namespace {
+
+using Node = SimpleInvariant::Node;
+
+class Parser {
+ public:
+  Parser(std::string_view text, std::span<const ElementDef* const> children, const ModelInfo& model)
+      : s_(text), root_children_(children), model_(model) {}
+
+  std::unique_ptr<Node> parse() {
+    auto n = parseImplies();
+    skipSpace();
+    if (!ok_ || pos_ != s_.size()) return nullptr;
+    return n;
+  }
+
+ private:
+  void skipSpace() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r')) ++pos_;
+  }
+  bool eat(std::string_view tok) {
+    skipSpace();
+    if (s_.substr(pos_, tok.size()) != tok) return false;
+    pos_ += tok.size();
+    return true;
+  }
+  bool eatKeyword(std::string_view kw) {
+    skipSpace();
+    if (s_.substr(pos_, kw.size()) != kw) return false;
+    size_t end = pos_ + kw.size();
+    if (end < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[end])) || s_[end] == '_')) return false;
+    pos_ = end;
+    return true;
+  }
+  std::unique_ptr<Node> fail() {
+    ok_ = false;
+    return nullptr;
+  }
+  static std::unique_ptr<Node> binary(Op op, std::unique_ptr<Node> a, std::unique_ptr<Node> b) {
+    auto n = std::make_unique<Node>();
+    n->op = op;
+    n->a = std::move(a);
+    n->b = std::move(b);
+    return n;
+  }
+
+  std::unique_ptr<Node> parseImplies() {
+    auto l = parseOr();
+    if (!ok_) return nullptr;
+    if (eatKeyword("implies")) {
+      auto r = parseOr();
+      if (!ok_) return nullptr;
+      return binary(Op::kImplies, std::move(l), std::move(r));
+    }
+    return l;
+  }
+  std::unique_ptr<Node> parseOr() {
+    auto l = parseAnd();
+    while (ok_) {
+      Op op;
+      if (eatKeyword("or")) {
+        op = Op::kOr;
+      } else if (eatKeyword("xor")) {
+        op = Op::kXor;
+      } else {
+        break;
+      }
+      auto r = parseAnd();
+      if (!ok_) return nullptr;
+      l = binary(op, std::move(l), std::move(r));
+    }
+    return ok_ ? std::move(l) : nullptr;
+  }
+  std::unique_ptr<Node> parseAnd() {
+    auto l = parseTerm();
+    while (ok_ && eatKeyword("and")) {
+      auto r = parseTerm();
+      if (!ok_) return nullptr;
+      l = binary(Op::kAnd, std::move(l), std::move(r));
+    }
+    return ok_ ? std::move(l) : nullptr;
+  }
+
+  // '(' expr ')' | path '.' function | path ('=' | '!=') literal; each optionally followed by '.not()'.
+  std::unique_ptr<Node> parseTerm() {
+    std::unique_ptr<Node> n;
+    if (eat("(")) {
+      n = parseImplies();
+      if (!ok_ || !eat(")")) return fail();
+    } else {
+      std::vector<Step> path;
+      std::span<const ElementDef* const> children = root_children_;
+      std::string_view function;
+      while (true) {
+        std::string_view ident = identifier();
+        if (ident.empty()) return fail();
+        if (ident == "exists" || ident == "empty" || ident == "hasValue" || ident == "contains" || ident == "not" ||
+            ident == "matches") {
+          if (path.empty()) return fail();
+          function = ident;
+          break;
+        }
+        const ElementDef* el = nullptr;
+        for (const ElementDef* c : children) {
+          if (c->name == ident && c->slice_name.empty()) {
+            el = c;
+            break;
+          }
+        }
+        if (el == nullptr) return fail();
+        const ElementDef& eff = el->content_reference != nullptr ? *el->content_reference : *el;
+        Step step;
+        step.repeats = el->isArray();
+        step.primitive = !el->is_choice && eff.types.size() == 1 && model_.isPrimitiveType(eff.types.front().code);
+        if (el->is_choice) {
+          for (const TypeRef& t : eff.types) step.names.push_back(el->name + upperFirst(t.code));
+        } else {
+          step.names.push_back(el->name);
+        }
+        for (const std::string& name : step.names) step.twins.push_back("_" + name);
+        path.push_back(std::move(step));
+        if (!eat(".")) break;
+        if (peekFunction()) continue;
+        // Descend: the next identifier is a child of this element.
+        if (!eff.children.empty()) {
+          children = eff.children;
+        } else if (!el->is_choice && eff.types.size() == 1) {
+          children = model_.childrenOf(eff, eff.types.front().code);
+        } else {
+          return fail();
+        }
+      }
+      if (function.empty()) {
+        // A comparison with a literal, on a single-valued path.
+        bool not_equals = false;
+        if (eat("!=")) {
+          not_equals = true;
+        } else if (!eat("=")) {
+          return fail();
+        }
+        for (const Step& st : path) {
+          if (st.repeats) return fail();
+        }
+        if (!path.back().primitive) return fail();
+        n = std::make_unique<Node>();
+        n->op = not_equals ? Op::kNotEquals : Op::kEquals;
+        n->path = std::move(path);
+        if (!literal(*n)) return fail();
+      } else {
+        n = std::make_unique<Node>();
+        n->path = std::move(path);
+        if (function == "exists" || function == "empty" || function == "hasValue") {
+          if (!eat("(") || !eat(")")) return fail();
+          n->op = function == "exists" ? Op::kExists : function == "empty" ? Op::kEmpty : Op::kHasValue;
+          if (n->op == Op::kHasValue) {
+            for (const Step& st : n->path) {
+              if (st.repeats) return fail();
+            }
+            if (!n->path.back().primitive) return fail();
+          }
+        } else if (function == "contains") {
+          for (const Step& st : n->path) {
+            if (st.repeats) return fail();
+          }
+          if (!n->path.back().primitive) return fail();
+          n->op = Op::kContains;
+          if (!eat("(") || !literal(*n) || n->literal_is_bool || !eat(")")) return fail();
+        } else if (function == "matches") {
+          for (const Step& st : n->path) {
+            if (st.repeats) return fail();
+          }
+          if (!n->path.back().primitive) return fail();
+          n->op = Op::kMatches;
+          if (!eat("(") || !literal(*n) || n->literal_is_bool || !eat(")")) return fail();
+          try {
+            n->regex.emplace(n->literal, std::regex::ECMAScript | std::regex::optimize);
+          } catch (const std::regex_error&) {
+            return fail();  // left to the engine, which reports it
+          }
+        } else {
+          return fail();
+        }
+      }
+    }
+    while (true) {
+      size_t save = pos_;
+      if (eat(".") && eatKeyword("not") && eat("(") && eat(")")) {
+        auto neg = std::make_unique<Node>();
+        neg->op = Op::kNot;
+        neg->a = std::move(n);
+        n = std::move(neg);
+        continue;
+      }
+      pos_ = save;
+      break;
+    }
+    return n;
+  }
+
+  bool peekFunction() {
+    size_t save = pos_;
+    std::string_view ident = identifier();
+    pos_ = save;
+    return ident == "exists" || ident == "empty" || ident == "hasValue" || ident == "contains" || ident == "not" ||
+           ident == "matches";
+  }
+
+  std::string_view identifier() {
+    skipSpace();
+    if (pos_ < s_.size() && s_[pos_] == '`') {
+      size_t end = s_.find('`', pos_ + 1);
+      if (end == std::string_view::npos) return {};
+      std::string_view id = s_.substr(pos_ + 1, end - pos_ - 1);
+      pos_ = end + 1;
+      return id;
+    }
+    size_t start = pos_;
+    while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_')) ++pos_;
+    if (start == pos_ || std::isdigit(static_cast<unsigned char>(s_[start]))) return {};
+    return s_.substr(start, pos_ - start);
+  }
+
+  bool literal(Node& n) {
+    skipSpace();
+    if (eatKeyword("true")) {
+      n.literal = "true";
+      n.literal_is_bool = true;
+      return true;
+    }
+    if (eatKeyword("false")) {
+      n.literal = "false";
+      n.literal_is_bool = true;
+      return true;
+    }
+    if (pos_ >= s_.size() || s_[pos_] != '\'') return false;
+    ++pos_;
+    std::string out;
+    while (pos_ < s_.size() && s_[pos_] != '\'') {
+      if (s_[pos_] == '\\') return false;  // escapes: leave to the engine
+      out += s_[pos_++];
+    }
+    if (pos_ >= s_.size()) return false;
+    ++pos_;
+    n.literal = std::move(out);
+    return true;
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+  std::span<const ElementDef* const> root_children_;
+  const ModelInfo& model_;
+};
+
+// Calls `fn(value, twin)` for each element at `path` (from step `i`) under `object`; stops when fn returns true.
+template <typename Fn>
+bool anyAt(const JsonValue& object, const std::vector<Step>& path, size_t i, Fn& fn) {
+  if (!object.isObject()) return false;
+  const Step& step = path[i];
+  for (size_t k = 0; k < step.names.size(); ++k) {
+    const JsonValue* value = object.find(step.names[k]);
+    const JsonValue* twin = (i + 1 == path.size()) ? object.find(step.twins[k]) : nullptr;
+    if (value == nullptr && twin == nullptr) continue;
+    if (i + 1 == path.size()) {
+      if (value != nullptr && value->isArray()) {
+        auto items = value->items();
+        auto twins = twin != nullptr && twin->isArray() ? twin->items() : std::span<const JsonValue>();
+        for (size_t j = 0; j < std::max(items.size(), twins.size()); ++j) {
+          const JsonValue* v = j < items.size() && !items[j].isNull() ? &items[j] : nullptr;
+          const JsonValue* t = j < twins.size() && !twins[j].isNull() ? &twins[j] : nullptr;
+          if ((v != nullptr || t != nullptr) && fn(v, t)) return true;
+        }
+      } else if (value == nullptr && twin != nullptr && twin->isArray()) {
+        for (const JsonValue& t : twin->items()) {
+          if (!t.isNull() && fn(nullptr, &t)) return true;
+        }
+      } else if (fn(value != nullptr && !value->isNull() ? value : nullptr, twin)) {
+        return true;
+      }
+      continue;
+    }
+    if (value == nullptr) continue;
+    if (value->isArray()) {
+      for (const JsonValue& item : value->items()) {
+        if (anyAt(item, path, i + 1, fn)) return true;
+      }
+    } else if (anyAt(*value, path, i + 1, fn)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Tri evalNode(const Node& n, const JsonValue& focus) {
+  switch (n.op) {
+    case Op::kAnd: {
+      Tri a = evalNode(*n.a, focus);
+      if (a == false) return false;
+      Tri b = evalNode(*n.b, focus);
+      if (b == false) return false;
+      if (a == true && b == true) return true;
+      return std::nullopt;
+    }
+    case Op::kOr: {
+      Tri a = evalNode(*n.a, focus);
+      if (a == true) return true;
+      Tri b = evalNode(*n.b, focus);
+      if (b == true) return true;
+      if (a == false && b == false) return false;
+      return std::nullopt;
+    }
+    case Op::kXor: {
+      Tri a = evalNode(*n.a, focus);
+      Tri b = evalNode(*n.b, focus);
+      if (!a || !b) return std::nullopt;
+      return *a != *b;
+    }
+    case Op::kImplies: {
+      Tri a = evalNode(*n.a, focus);
+      if (a == false) return true;
+      Tri b = evalNode(*n.b, focus);
+      if (a == true) return b;
+      if (b == true) return true;
+      return std::nullopt;
+    }
+    case Op::kNot: {
+      Tri a = evalNode(*n.a, focus);
+      if (!a) return std::nullopt;
+      return !*a;
+    }
+    case Op::kExists:
+    case Op::kEmpty: {
+      auto any = [](const JsonValue*, const JsonValue*) { return true; };
+      bool found = anyAt(focus, n.path, 0, any);
+      return n.op == Op::kExists ? found : !found;
+    }
+    case Op::kHasValue: {
+      auto has = [](const JsonValue* v, const JsonValue*) { return v != nullptr && v->isPrimitive(); };
+      return anyAt(focus, n.path, 0, has);
+    }
+    case Op::kEquals:
+    case Op::kNotEquals:
+    case Op::kContains:
+    case Op::kMatches: {
+      const JsonValue* found = nullptr;
+      auto first = [&found](const JsonValue* v, const JsonValue*) {
+        found = v;
+        return v != nullptr;
+      };
+      anyAt(focus, n.path, 0, first);
+      if (found == nullptr || !found->isPrimitive() || found->isNull()) return std::nullopt;
+      if (n.op == Op::kMatches) {
+        if (!found->isString()) return std::nullopt;
+        std::string_view text = found->text();
+        return std::regex_search(text.begin(), text.end(), *n.regex);
+      }
+      if (n.op == Op::kContains) {
+        if (!found->isString()) return std::nullopt;
+        return found->text().find(n.literal) != std::string_view::npos;
+      }
+      bool equal;
+      if (n.literal_is_bool) {
+        if (!found->isBool()) return std::nullopt;
+        equal = found->boolean() == (n.literal == "true");
+      } else {
+        if (!found->isString()) return std::nullopt;
+        equal = found->text() == n.literal;
+      }
+      return n.op == Op::kEquals ? equal : !equal;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+SimpleInvariant::SimpleInvariant(std::unique_ptr<Node> root) : root_(std::move(root)) {}
+SimpleInvariant::~SimpleInvariant() = default;
+
+std::unique_ptr<SimpleInvariant> SimpleInvariant::compile(std::string_view expression,
+                                                          std::span<const ElementDef* const> children,
+                                                          const ModelInfo& model) {
+  if (children.empty()) return nullptr;
+  Parser parser(expression, children, model);
+  std::unique_ptr<Node> root = parser.parse();
+  if (!root) return nullptr;
+  return std::make_unique<SimpleInvariant>(std::move(root));
+}
+
+std::optional<bool> SimpleInvariant::evaluate(const JsonValue& focus) const { return evalNode(*root_, focus); }
+
+}  // namespace planbro::fhir::validation

@@ -1,0 +1,559 @@
+// Index rows from FHIRPath results. Each parameter's expression is compiled once per process (the model's
+// definitions are immutable and never freed, so SearchParamDef pointers are stable cache keys).
+#include "planbro/gateway/search/indexer.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "planbro/fhir-model/fhirpath.h"
+
+namespace planbro::gateway::search {
+namespace {
+
+using fhir::JsonValue;
+using fhir::SearchParamDef;
+using fhir::SearchParamType;
+using store::IndexRow;
+using store::IndexValueKind;
+namespace fp = fhir::fhirpath;
+
+constexpr int64_t kMinTime = std::numeric_limits<int64_t>::min();
+constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
+
+const fhir::ModelInfo& model() { return fhir::ModelInfo::r4(); }
+
+// ---- parameter tables and compiled expressions -------------------------------------------------------------------
+
+struct ParamCache {
+  std::shared_mutex mutex;
+  std::unordered_map<std::string, std::vector<const SearchParamDef*>> by_type;
+  // Keyed by resource type and parameter URL: a multi-base expression is compiled per type with only its branches.
+  std::unordered_map<std::string, std::shared_ptr<const Result<fp::ExpressionPtr>>> compiled;
+};
+
+ParamCache& cache() {
+  static ParamCache* c = new ParamCache();  // never freed: used from any thread until exit
+  return *c;
+}
+
+// The core package defines `_id` twice (Resource-id and the `example` SearchParameter); keep one definition per code,
+// preferring the official ones over examples.
+std::vector<const SearchParamDef*> buildParams(std::string_view type) {
+  std::map<std::string, const SearchParamDef*, std::less<>> by_code;
+  for (const SearchParamDef* p : model().searchParams(type)) {
+    auto [it, inserted] = by_code.emplace(p->code, p);
+    if (!inserted) {
+      bool old_example = it->second->url.ends_with("/example") || it->second->url.find("/example-") != std::string::npos;
+      if (old_example) it->second = p;
+    }
+  }
+  std::vector<const SearchParamDef*> out;
+  out.reserve(by_code.size());
+  for (auto& [code, p] : by_code) out.push_back(p);
+  return out;
+}
+
+// The branches of a multi-base expression (`CarePlan.subject | Goal.subject | ...`) that can apply to `type`.
+// FHIRPath would give empty for the others (a leading type name filters the focus), so dropping them changes no
+// result and saves evaluating dozens of branches per parameter on every write. A branch is dropped only when it
+// starts with another resource type's name and holds no nested union.
+std::string branchesFor(std::string_view type, std::string_view expression) {
+  std::vector<std::string_view> branches;
+  int depth = 0;
+  char quote = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < expression.size(); ++i) {
+    char c = expression[i];
+    if (quote != 0) {
+      if (c == '\\') ++i;
+      else if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '`') {
+      quote = c;
+    } else if (c == '(' || c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ')' || c == ']' || c == '}') {
+      --depth;
+    } else if (c == '|' && depth == 0) {
+      branches.push_back(expression.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  branches.push_back(expression.substr(start));
+  if (branches.size() == 1) return std::string(expression);
+  std::string out;
+  for (std::string_view b : branches) {
+    size_t k = b.find_first_not_of(" \t\n(");
+    std::string_view head = k == std::string_view::npos ? std::string_view() : b.substr(k);
+    size_t end = 0;
+    while (end < head.size() && (std::isalnum(static_cast<unsigned char>(head[end])) || head[end] == '_')) ++end;
+    std::string_view first = head.substr(0, end);
+    bool typed = !first.empty() && std::isupper(static_cast<unsigned char>(first[0])) &&
+                 (model().isResourceType(first) || first == "Resource" || first == "DomainResource");
+    if (typed && b.find('|') == std::string_view::npos && first != type && !model().isA(type, first)) continue;
+    if (!out.empty()) out += " | ";
+    size_t lo = b.find_first_not_of(' ');
+    size_t hi = b.find_last_not_of(' ');
+    out += lo == std::string_view::npos ? std::string_view() : b.substr(lo, hi - lo + 1);
+  }
+  return out;
+}
+
+// Null when no branch of the expression applies to `type`.
+std::shared_ptr<const Result<fp::ExpressionPtr>> compiled(std::string_view type, const SearchParamDef* p) {
+  ParamCache& c = cache();
+  std::string key = std::string(type) + "#" + p->url;
+  {
+    std::shared_lock lock(c.mutex);
+    auto it = c.compiled.find(key);
+    if (it != c.compiled.end()) return it->second;
+  }
+  std::string text = branchesFor(type, p->expression);
+  std::shared_ptr<const Result<fp::ExpressionPtr>> result;
+  if (!text.empty()) result = std::make_shared<const Result<fp::ExpressionPtr>>(fp::compile(text));
+  std::unique_lock lock(c.mutex);
+  return c.compiled.emplace(std::move(key), std::move(result)).first->second;
+}
+
+// ---- JSON helpers -------------------------------------------------------------------------------------------------
+
+std::string_view member(const JsonValue* obj, std::string_view key) {
+  if (obj == nullptr) return {};
+  const JsonValue* v = obj->find(key);
+  return (v != nullptr && v->isString()) ? v->text() : std::string_view();
+}
+
+std::optional<double> toDouble(std::string_view text) {
+  double d = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return d;
+}
+
+bool isQuantityType(std::string_view type) {
+  return type == "Quantity" || type == "Age" || type == "Duration" || type == "Money" || type == "SimpleQuantity" ||
+         type == "Count" || type == "Distance" || type == "MoneyQuantity";
+}
+// The system of a bound code, from the expanded value set of its required/extensible binding ("male" in
+// Patient.gender → http://hl7.org/fhir/administrative-gender), so `system|code` matches plain codes too.
+std::string_view boundSystem(const fhir::ElementDef* element, std::string_view code) {
+  if (element == nullptr || !element->binding) return {};
+  const fhir::ValueSetCodes* vs = model().valueSet(element->binding->value_set);
+  if (vs == nullptr) return {};
+  for (const auto& c : vs->codes) {
+    if (c.code == code) return c.system;
+  }
+  return {};
+}
+
+std::string formatSystemDate(const fp::DateTime& d) {
+  char buf[64];
+  int n = 0;
+  switch (d.precision) {
+    case fp::DateTime::kYear: n = std::snprintf(buf, sizeof buf, "%04d", d.year); break;
+    case fp::DateTime::kMonth: n = std::snprintf(buf, sizeof buf, "%04d-%02u", d.year, d.month); break;
+    case fp::DateTime::kDay: n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", d.year, d.month, d.day); break;
+    default:
+      n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02u:%02u:%02u.%03u", d.year, d.month, d.day, d.hour,
+                        d.minute, d.second, d.millisecond);
+      break;
+  }
+  std::string out(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  if (d.precision > fp::DateTime::kDay) {
+    if (d.has_timezone) {
+      int off = d.tz_offset_minutes;
+      std::snprintf(buf, sizeof buf, "%c%02d:%02d", off < 0 ? '-' : '+', std::abs(off) / 60, std::abs(off) % 60);
+      out += buf;
+    } else {
+      out += 'Z';
+    }
+  }
+  return out;
+}
+
+// ---- turning one value into rows ----------------------------------------------------------------------------------
+
+class RowBuilder {
+ public:
+  RowBuilder(const SearchParamDef& param, std::vector<IndexRow>& rows) : param_(param), rows_(rows) {}
+
+  void add(const fp::Value& v) {
+    if (v.isNode()) {
+      const fp::Node& n = v.asNode();
+      if (n.json == nullptr) return;
+      addJson(n.type, *n.json, n.element);
+      return;
+    }
+    switch (v.kind()) {
+      case fp::ValueKind::kBoolean: addPrimitive("boolean", v.asBoolean() ? "true" : "false", nullptr); break;
+      case fp::ValueKind::kInteger: addPrimitive("integer", std::to_string(v.asInteger()), nullptr); break;
+      case fp::ValueKind::kDecimal: addPrimitive("decimal", v.asDecimal().toString(), nullptr); break;
+      case fp::ValueKind::kString: addPrimitive("string", v.asString(), nullptr); break;
+      case fp::ValueKind::kDate:
+      case fp::ValueKind::kDateTime: addPrimitive("dateTime", formatSystemDate(v.asDateTime()), nullptr); break;
+      case fp::ValueKind::kQuantity:
+        if (param_.type == SearchParamType::kQuantity || param_.type == SearchParamType::kNumber) {
+          number(v.asDecimal().toDouble());
+          if (param_.type == SearchParamType::kQuantity) token(param_.code + std::string(kUnitSuffix), "", v.quantityUnit());
+        }
+        break;
+      default: break;
+    }
+  }
+
+ private:
+  void addJson(std::string_view type, const JsonValue& json, const fhir::ElementDef* element) {
+    if (json.isString() || json.isNumber()) {
+      addPrimitive(type, json.text(), element);
+      return;
+    }
+    if (json.isBool()) {
+      addPrimitive("boolean", json.boolean() ? "true" : "false", element);
+      return;
+    }
+    if (!json.isObject()) return;
+    if (type == "Extension") {
+      for (const auto& m : json.members()) {
+        if (m.key.size() > 5 && m.key.starts_with("value")) {
+          std::string t(m.key.substr(5));
+          std::string lower = t;
+          lower[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(lower[0])));
+          addJson(model().isPrimitiveType(lower) ? std::string_view(lower) : std::string_view(t), m.value, nullptr);
+          return;
+        }
+      }
+      return;
+    }
+    switch (param_.type) {
+      case SearchParamType::kToken: complexToken(type, json); break;
+      case SearchParamType::kString: complexString(type, json); break;
+      case SearchParamType::kDate: complexDate(type, json); break;
+      case SearchParamType::kReference: complexReference(type, json); break;
+      case SearchParamType::kNumber:
+      case SearchParamType::kQuantity: complexQuantity(type, json); break;
+      case SearchParamType::kUri:
+      case SearchParamType::kComposite:
+      case SearchParamType::kSpecial: break;
+    }
+  }
+
+  void addPrimitive(std::string_view type, std::string_view text, const fhir::ElementDef* element) {
+    if (text.empty()) return;
+    switch (param_.type) {
+      case SearchParamType::kToken:
+        token(param_.code, type == "code" ? boundSystem(element, text) : std::string_view(), text);
+        break;
+      case SearchParamType::kString: string(text); break;
+      case SearchParamType::kDate:
+        if (auto r = parseDateRange(text)) date(r->low, r->high);
+        break;
+      case SearchParamType::kReference:
+        if (type == "canonical" || type == "uri" || type == "url") {
+          refText(text);
+          if (auto bar = text.find('|'); type == "canonical" && bar != std::string_view::npos) refText(text.substr(0, bar));
+        } else {
+          referenceString(text);
+        }
+        break;
+      case SearchParamType::kUri: uri(text); break;
+      case SearchParamType::kNumber:
+      case SearchParamType::kQuantity:
+        if (auto d = toDouble(text)) number(*d);
+        break;
+      case SearchParamType::kComposite:
+      case SearchParamType::kSpecial: break;
+    }
+  }
+
+  void complexToken(std::string_view type, const JsonValue& json) {
+    if (type == "Coding") {
+      coding(json);
+    } else if (type == "CodeableConcept") {
+      if (const JsonValue* codings = json.find("coding")) {
+        for (const JsonValue& c : codings->items()) coding(c);
+      }
+    } else if (type == "Identifier") {
+      std::string_view value = member(&json, "value");
+      if (!value.empty()) token(param_.code, member(&json, "system"), value);
+    } else if (type == "ContactPoint") {
+      std::string_view value = member(&json, "value");
+      if (!value.empty()) token(param_.code, member(&json, "system"), value);
+    } else if (type == "Reference") {
+      // Token parameters over references (rare): the identifier is what a token can match.
+      if (const JsonValue* id = json.find("identifier")) complexToken("Identifier", *id);
+    }
+  }
+
+  void coding(const JsonValue& c) {
+    std::string_view code = member(&c, "code");
+    if (!code.empty()) token(param_.code, member(&c, "system"), code);
+  }
+
+  void complexString(std::string_view type, const JsonValue& json) {
+    static constexpr std::string_view kNameParts[] = {"family", "given", "prefix", "suffix", "text"};
+    static constexpr std::string_view kAddressParts[] = {"line", "city", "district", "state", "postalCode", "country",
+                                                         "text"};
+    std::span<const std::string_view> parts;
+    if (type == "HumanName") {
+      parts = kNameParts;
+    } else if (type == "Address") {
+      parts = kAddressParts;
+    }
+    if (!parts.empty()) {
+      for (std::string_view p : parts) stringsOf(json.find(p));
+      return;
+    }
+    // Other complex types (Annotation, CodeableConcept, ...): their direct string members.
+    for (const auto& m : json.members()) {
+      if (m.key != "id" && m.key != "system" && m.key != "url") stringsOf(&m.value);
+    }
+  }
+
+  void stringsOf(const JsonValue* v) {
+    if (v == nullptr) return;
+    if (v->isString()) {
+      string(v->text());
+    } else if (v->isArray()) {
+      for (const JsonValue& item : v->items()) {
+        if (item.isString()) string(item.text());
+      }
+    }
+  }
+
+  void complexDate(std::string_view type, const JsonValue& json) {
+    if (type == "Period") {
+      auto start = parseDateRange(member(&json, "start"));
+      auto end = parseDateRange(member(&json, "end"));
+      if (start || end) date(start ? start->low : kMinTime, end ? end->high : kMaxTime);
+    } else if (type == "Timing") {
+      if (const JsonValue* events = json.find("event")) {
+        for (const JsonValue& e : events->items()) {
+          if (auto r = e.isString() ? parseDateRange(e.text()) : std::nullopt) date(r->low, r->high);
+        }
+      }
+    }
+  }
+
+  void complexReference(std::string_view type, const JsonValue& json) {
+    if (type == "Reference") {
+      referenceString(member(&json, "reference"));
+      if (const JsonValue* id = json.find("identifier"); id != nullptr && id->isObject()) {
+        std::string_view value = member(id, "value");
+        if (!value.empty()) token(param_.code + std::string(kIdentifierSuffix), member(id, "system"), value);
+      }
+      return;
+    }
+    // A resource reached through resolve() or Bundle.entry.resource.
+    std::string_view rt = member(&json, "resourceType");
+    std::string_view id = member(&json, "id");
+    if (!rt.empty() && !id.empty()) reference(rt, id);
+  }
+
+  void complexQuantity(std::string_view type, const JsonValue& json) {
+    if (!isQuantityType(type)) return;
+    const JsonValue* value = json.find("value");
+    if (value == nullptr || !value->isNumber()) return;
+    auto d = toDouble(value->text());
+    if (!d) return;
+    number(*d);
+    if (param_.type == SearchParamType::kQuantity) {
+      std::string_view code = member(&json, "code");
+      if (code.empty()) code = member(&json, "unit");
+      if (code.empty()) code = member(&json, "currency");
+      if (!code.empty()) token(param_.code + std::string(kUnitSuffix), member(&json, "system"), code);
+    }
+  }
+
+  void referenceString(std::string_view ref) {
+    if (ref.empty() || ref[0] == '#') return;  // contained resources are not separately searchable
+    if (ref.find("://") != std::string_view::npos || ref.starts_with("urn:")) {
+      refText(ref);
+      return;
+    }
+    if (size_t h = ref.find("/_history/"); h != std::string_view::npos) ref = ref.substr(0, h);
+    size_t slash = ref.find('/');
+    if (slash == std::string_view::npos || ref.find('/', slash + 1) != std::string_view::npos) {
+      refText(ref);
+      return;
+    }
+    reference(ref.substr(0, slash), ref.substr(slash + 1));
+  }
+
+  void token(std::string param, std::string_view system, std::string_view code) {
+    IndexRow r;
+    r.param = std::move(param);
+    r.kind = IndexValueKind::kToken;
+    r.system = system;
+    r.code = code;
+    rows_.push_back(std::move(r));
+  }
+  void string(std::string_view text) {
+    std::string norm = normalizeString(text);
+    if (norm.empty()) return;
+    IndexRow r;
+    r.param = param_.code;
+    r.kind = IndexValueKind::kString;
+    r.text = std::move(norm);
+    rows_.push_back(std::move(r));
+    IndexRow exact;
+    exact.param = param_.code + std::string(kExactSuffix);
+    exact.kind = IndexValueKind::kString;
+    exact.text = text;
+    rows_.push_back(std::move(exact));
+  }
+  void date(int64_t low, int64_t high) {
+    IndexRow r;
+    r.param = param_.code;
+    r.kind = IndexValueKind::kDate;
+    r.date_low = low;
+    r.date_high = high;
+    rows_.push_back(std::move(r));
+  }
+  void number(double d) {
+    IndexRow r;
+    r.param = param_.code;
+    r.kind = IndexValueKind::kNumber;
+    r.number = d;
+    rows_.push_back(std::move(r));
+  }
+  void uri(std::string_view text) {
+    IndexRow r;
+    r.param = param_.code;
+    r.kind = IndexValueKind::kUri;
+    r.text = text;
+    rows_.push_back(std::move(r));
+  }
+  void refText(std::string_view text) {
+    IndexRow r;
+    r.param = param_.code;
+    r.kind = IndexValueKind::kReference;
+    r.text = text;
+    rows_.push_back(std::move(r));
+  }
+  void reference(std::string_view type, std::string_view id) {
+    if (type.empty() || id.empty()) return;
+    IndexRow r;
+    r.param = param_.code;
+    r.kind = IndexValueKind::kReference;
+    r.ref_type = type;
+    r.ref_id = id;
+    rows_.push_back(std::move(r));
+  }
+
+  const SearchParamDef& param_;
+  std::vector<IndexRow>& rows_;
+};
+
+void logIssue(std::string_view type, const IndexIssue& issue) {
+  auto logger = spdlog::get("planbro");
+  if (!logger) logger = spdlog::default_logger();
+  logger->warn("search index: {} parameter '{}' skipped: {}", type, issue.param, issue.message);
+}
+
+// Rows of one parameter; false (and an issue) when its expression failed.
+bool indexOne(const SearchParamDef& p, const JsonValue& resource, std::string_view type, std::vector<IndexRow>& rows,
+              std::vector<IndexIssue>* issues) {
+  if (p.expression.empty() || p.type == SearchParamType::kComposite || p.type == SearchParamType::kSpecial) {
+    return true;
+  }
+  auto report = [&](std::string message) {
+    IndexIssue issue{p.code, std::move(message)};
+    logIssue(type, issue);
+    if (issues) issues->push_back(std::move(issue));
+    return false;
+  };
+  auto expr = compiled(type, &p);
+  if (!expr) return true;
+  if (!expr->isOk()) return report("expression does not compile: " + expr->status().message());
+  auto result = fp::evaluate(***expr, resource);
+  if (!result.isOk()) return report(result.status().message());
+  size_t before = rows.size();
+  RowBuilder builder(p, rows);
+  for (const fp::Value& v : *result) builder.add(v);
+  if (p.type == SearchParamType::kReference && rows.size() > before) {
+    IndexRow present;
+    present.param = p.code + std::string(kPresentSuffix);
+    present.kind = IndexValueKind::kToken;
+    present.code = "1";
+    rows.push_back(std::move(present));
+  }
+  return true;
+}
+
+Result<std::string_view> resourceTypeOf(const JsonValue& resource) {
+  std::string_view type = member(&resource, "resourceType");
+  if (type.empty() || !model().isResourceType(type)) {
+    return invalidArgument("cannot index: not a resource with a known resourceType");
+  }
+  return type;
+}
+
+// Rows are deduplicated so that a value reached twice (e.g. a code and its CodeableConcept) is stored once.
+void dedupe(std::vector<IndexRow>& rows) {
+  auto key = [](const IndexRow& r) {
+    return std::tie(r.param, r.kind, r.text, r.system, r.code, r.date_low, r.date_high, r.number, r.ref_type, r.ref_id);
+  };
+  std::sort(rows.begin(), rows.end(), [&](const IndexRow& a, const IndexRow& b) { return key(a) < key(b); });
+  rows.erase(std::unique(rows.begin(), rows.end(), [&](const IndexRow& a, const IndexRow& b) { return key(a) == key(b); }),
+             rows.end());
+}
+
+}  // namespace
+
+std::vector<const SearchParamDef*> searchParamsFor(std::string_view type) {
+  ParamCache& c = cache();
+  {
+    std::shared_lock lock(c.mutex);
+    auto it = c.by_type.find(std::string(type));
+    if (it != c.by_type.end()) return it->second;
+  }
+  std::vector<const SearchParamDef*> params = buildParams(type);
+  std::unique_lock lock(c.mutex);
+  return c.by_type.emplace(std::string(type), std::move(params)).first->second;
+}
+
+const SearchParamDef* findSearchParam(std::string_view type, std::string_view code) {
+  for (const SearchParamDef* p : searchParamsFor(type)) {
+    if (p->code == code) return p;
+  }
+  return nullptr;
+}
+
+Result<std::vector<IndexRow>> indexResource(const JsonValue& resource, std::vector<IndexIssue>* issues,
+                                            const IndexOptions& options) {
+  ASSIGN_OR_RETURN(std::string_view type, resourceTypeOf(resource));
+  std::vector<IndexRow> rows;
+  for (const SearchParamDef* p : searchParamsFor(type)) {
+    if (p->code == "_lastUpdated" && options.last_updated) {
+      IndexRow r;
+      r.param = p->code;
+      r.kind = IndexValueKind::kDate;
+      r.date_low = r.date_high = options.last_updated->time_since_epoch().count();
+      rows.push_back(std::move(r));
+      continue;
+    }
+    indexOne(*p, resource, type, rows, issues);
+  }
+  dedupe(rows);
+  return rows;
+}
+
+Result<std::vector<IndexRow>> indexParameter(const JsonValue& resource, std::string_view code,
+                                             std::vector<IndexIssue>* issues) {
+  ASSIGN_OR_RETURN(std::string_view type, resourceTypeOf(resource));
+  std::vector<IndexRow> rows;
+  if (const SearchParamDef* p = findSearchParam(type, code)) indexOne(*p, resource, type, rows, issues);
+  dedupe(rows);
+  return rows;
+}
+
+}  // namespace planbro::gateway::search

@@ -1,0 +1,186 @@
+// Parsing search parameters into index predicates (no store involved).
+#include <gtest/gtest.h>
+
+#include "planbro/gateway/search/indexer.h"
+#include "planbro/gateway/search/search_request.h"
+
+namespace planbro::gateway::search {
+namespace {
+
+using store::IndexPredicate;
+using store::IndexValueKind;
+
+SearchRequest parseOk(std::string_view type, const QueryParams& params, Handling handling = Handling::kStrict) {
+  auto r = parseSearch(type, params, handling);
+  EXPECT_TRUE(r.isOk()) << r.status().message();
+  return r.isOk() ? std::move(r).value() : SearchRequest{};
+}
+
+TEST(ParseSearch, TokenFormsMapToSystemAndCode) {
+  auto req = parseOk("Patient", {{"identifier", "urn:oid:2.16.578.1.12.4.1.4.1|15858512066"},
+                                 {"gender", "|male"}, {"language", "urn:ietf:bcp:47|"}, {"active", "true"}});
+  ASSERT_EQ(req.criteria.size(), 4u);
+  const IndexPredicate& id = req.criteria[0].any_of.at(0);
+  EXPECT_EQ(id.kind, IndexValueKind::kToken);
+  EXPECT_EQ(id.system, "urn:oid:2.16.578.1.12.4.1.4.1");
+  EXPECT_EQ(id.code, "15858512066");
+  EXPECT_EQ(req.criteria[1].any_of[0].system, "");
+  EXPECT_EQ(req.criteria[1].any_of[0].code, "male");
+  EXPECT_EQ(req.criteria[2].any_of[0].system, "urn:ietf:bcp:47");
+  EXPECT_FALSE(req.criteria[2].any_of[0].code.has_value());
+  EXPECT_FALSE(req.criteria[3].any_of[0].system.has_value());
+}
+
+TEST(ParseSearch, CommaIsOrRepeatedParameterIsAnd) {
+  auto req = parseOk("CarePlan", {{"status", "active,completed"}, {"category", "a"}, {"category", "b"}});
+  ASSERT_EQ(req.criteria.size(), 3u);
+  EXPECT_EQ(req.criteria[0].any_of.size(), 2u);
+  EXPECT_EQ(req.criteria[1].any_of.size(), 1u);
+}
+
+TEST(ParseSearch, EscapedCommaStaysInTheValue) {
+  auto req = parseOk("Patient", {{"name", "a\\,b"}});
+  ASSERT_EQ(req.criteria.at(0).any_of.size(), 1u);
+  EXPECT_EQ(req.criteria[0].any_of[0].text, "a,b");
+}
+
+TEST(ParseSearch, StringModifiersAndNormalisation) {
+  auto req = parseOk("Patient", {{"name", "ÅSE"}, {"family:exact", "Ødegård"}, {"given:contains", "ola"}});
+  EXPECT_EQ(req.criteria[0].any_of[0].match, IndexPredicate::Match::kPrefix);
+  EXPECT_EQ(req.criteria[0].any_of[0].text, "åse");
+  EXPECT_EQ(req.criteria[1].any_of[0].param, "family:exact");
+  EXPECT_EQ(req.criteria[1].any_of[0].text, "Ødegård");
+  EXPECT_EQ(req.criteria[2].any_of[0].match, IndexPredicate::Match::kContains);
+}
+
+TEST(ParseSearch, DatePrefixesBecomeRowBounds) {
+  auto month = parseDateRange("2013-01").value();
+  auto req = parseOk("Observation", {{"date", "ge2013-01"}, {"date", "lt2013-01"}, {"date", "2013-01"},
+                                     {"date", "sa2013-01"}, {"date", "eb2013-01"}, {"date", "ne2013-01"}});
+  ASSERT_EQ(req.criteria.size(), 6u);
+  EXPECT_EQ(req.criteria[0].any_of[0].high_ge, month.low);
+  EXPECT_EQ(req.criteria[1].any_of[0].low_le, month.low - 1);
+  EXPECT_EQ(req.criteria[2].any_of[0].low_ge, month.low);
+  EXPECT_EQ(req.criteria[2].any_of[0].high_le, month.high);
+  EXPECT_EQ(req.criteria[3].any_of[0].low_ge, month.high + 1);
+  EXPECT_EQ(req.criteria[4].any_of[0].high_le, month.low - 1);
+  EXPECT_TRUE(req.criteria[5].any_of[0].negate);
+}
+
+TEST(ParseSearch, MalformedDateIsAnErrorEvenWhenLenient) {
+  auto r = parseSearch("Observation", {{"date", "ge2013-13"}}, Handling::kLenient);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("date"), std::string::npos);
+}
+
+TEST(ParseSearch, ReferenceForms) {
+  auto req = parseOk("CarePlan", {{"subject", "Patient/example"}, {"subject:Patient", "abc"},
+                                  {"subject", "http://x.example/fhir/Patient/1"},
+                                  {"subject:identifier", "urn:oid:2.16.578.1.12.4.1.4.1|15858512066"},
+                                  {"subject:missing", "true"}});
+  ASSERT_EQ(req.criteria.size(), 5u);
+  EXPECT_EQ(req.criteria[0].any_of[0].ref_type, "Patient");
+  EXPECT_EQ(req.criteria[0].any_of[0].ref_id, "example");
+  EXPECT_EQ(req.criteria[1].any_of[0].ref_type, "Patient");
+  EXPECT_EQ(req.criteria[1].any_of[0].ref_id, "abc");
+  EXPECT_EQ(req.criteria[2].any_of[0].text, "http://x.example/fhir/Patient/1");
+  EXPECT_EQ(req.criteria[3].any_of[0].param, std::string("subject") + std::string(kIdentifierSuffix));
+  EXPECT_EQ(req.criteria[3].any_of[0].kind, IndexValueKind::kToken);
+  EXPECT_TRUE(req.criteria[4].any_of[0].negate);
+  EXPECT_EQ(req.criteria[4].any_of[0].param, std::string("subject") + std::string(kPresentSuffix));
+}
+
+TEST(ParseSearch, ChainAndReverseChain) {
+  auto req = parseOk("CarePlan", {{"subject:Patient.identifier", "urn:oid:2.16.578.1.12.4.1.4.1|15858512066"},
+                                  {"subject.name", "pet"}});
+  ASSERT_EQ(req.criteria.size(), 2u);
+  ASSERT_TRUE(req.criteria[0].chain);
+  EXPECT_EQ(req.criteria[0].chain->reference_param, "subject");
+  ASSERT_EQ(req.criteria[0].chain->targets.size(), 1u);
+  EXPECT_EQ(req.criteria[0].chain->targets[0].type, "Patient");
+  ASSERT_TRUE(req.criteria[1].chain);
+  EXPECT_GE(req.criteria[1].chain->targets.size(), 1u);  // Patient (and Group has no name parameter)
+  auto has = parseOk("Patient", {{"_has:CarePlan:subject:status", "active"}});
+  ASSERT_TRUE(has.criteria.at(0).has);
+  EXPECT_EQ(has.criteria[0].has->source_type, "CarePlan");
+  EXPECT_EQ(has.criteria[0].has->reference_param, "subject");
+  EXPECT_FALSE(parseSearch("CarePlan", {{"subject.organization.name", "x"}}, Handling::kStrict).isOk());
+}
+
+TEST(ParseSearch, UnknownParameterIsAnErrorUnlessLenient) {
+  auto strict = parseSearch("CarePlan", {{"colour", "red"}}, Handling::kStrict);
+  ASSERT_FALSE(strict.isOk());
+  EXPECT_EQ(strict.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(strict.status().message().find("colour"), std::string::npos);
+  auto lenient = parseOk("CarePlan", {{"colour", "red"}, {"status", "active"}}, Handling::kLenient);
+  EXPECT_EQ(lenient.criteria.size(), 1u);
+  ASSERT_EQ(lenient.warnings.size(), 1u);
+  EXPECT_NE(lenient.warnings[0].find("colour"), std::string::npos);
+  ASSERT_EQ(lenient.link_params.size(), 1u);  // the dropped parameter is not in the links
+  EXPECT_FALSE(parseSearch("CarePlan", {{"status:text", "x"}}, Handling::kStrict).isOk());
+  EXPECT_FALSE(parseSearch("Patient", {{"_text", "x"}}, Handling::kStrict).isOk());
+}
+
+TEST(ParseSearch, ResultParameters) {
+  auto req = parseOk("CarePlan", {{"_count", "5000"}, {"_sort", "-_lastUpdated,status"},
+                                  {"_include", "CarePlan:care-team"}, {"_revinclude:iterate", "Provenance:target"},
+                                  {"_summary", "data"}, {"_elements", "status,subject"}, {"_total", "accurate"},
+                                  {"_format", "json"}, {"_pretty", "true"}, {"_cursor", "k.abc"}});
+  EXPECT_EQ(req.count, store::kMaxPageSize);
+  ASSERT_EQ(req.sort.size(), 2u);
+  EXPECT_TRUE(req.sort[0].descending);
+  EXPECT_EQ(req.sort[0].param, "_lastUpdated");
+  ASSERT_EQ(req.includes.size(), 1u);
+  EXPECT_EQ(req.includes[0].param, "care-team");
+  ASSERT_EQ(req.revincludes.size(), 1u);
+  EXPECT_TRUE(req.revincludes[0].iterate);
+  EXPECT_EQ(req.summary, SummaryMode::kData);
+  EXPECT_EQ(req.elements.size(), 2u);
+  EXPECT_EQ(req.total, TotalMode::kAccurate);
+  EXPECT_EQ(req.format, "json");
+  EXPECT_EQ(req.cursor, "k.abc");
+  EXPECT_EQ(req.link_params.size(), 9u);
+  EXPECT_FALSE(parseSearch("CarePlan", {{"_include", "CarePlan:status"}}, Handling::kStrict).isOk());
+  EXPECT_FALSE(parseSearch("CarePlan", {{"_count", "-1"}}, Handling::kStrict).isOk());
+  EXPECT_EQ(parseOk("CarePlan", {{"_count", "0"}}).summary, SummaryMode::kCount);
+}
+
+TEST(ParseSearch, NumberAndQuantityPrefixes) {
+  auto req = parseOk("Observation", {{"value-quantity", "gt5.4|http://unitsofmeasure.org|mg"}});
+  ASSERT_EQ(req.criteria.size(), 2u);  // the value and its unit
+  bool value = false, unit = false;
+  for (const auto& c : req.criteria) {
+    const auto& p = c.any_of.at(0);
+    if (p.kind == IndexValueKind::kNumber) {
+      value = true;
+      EXPECT_GT(*p.number_ge, 5.4);
+    } else {
+      unit = p.code == "mg" && p.system == "http://unitsofmeasure.org";
+    }
+  }
+  EXPECT_TRUE(value);
+  EXPECT_TRUE(unit);
+}
+
+TEST(DecodeQuery, PercentAndPlusDecoding) {
+  auto form = decodeQuery("subject%3APatient.identifier=urn%3Aoid%3A2.16.578.1.12.4.1.4.1%7C15858512066&name=per+ola", true);
+  ASSERT_TRUE(form.isOk());
+  ASSERT_EQ(form->size(), 2u);
+  EXPECT_EQ((*form)[0].first, "subject:Patient.identifier");
+  EXPECT_EQ((*form)[0].second, "urn:oid:2.16.578.1.12.4.1.4.1|15858512066");
+  EXPECT_EQ((*form)[1].second, "per ola");
+  auto query = decodeQuery("date=ge2013-01-01T00:00:00+01:00", false);
+  ASSERT_TRUE(query.isOk());
+  EXPECT_EQ((*query)[0].second, "ge2013-01-01T00:00:00+01:00");
+  EXPECT_FALSE(decodeQuery("a=%zz", false).isOk());
+  EXPECT_FALSE(decodeQuery("a=%", false).isOk());
+  EXPECT_FALSE(decodeQuery("a=%ff", false).isOk());
+  auto roundtrip = decodeQuery(encodeQuery({{"name", "Ødegård & co"}, {"x", "a|b"}}), false);
+  ASSERT_TRUE(roundtrip.isOk());
+  EXPECT_EQ((*roundtrip)[0].second, "Ødegård & co");
+  EXPECT_EQ((*roundtrip)[1].second, "a|b");
+}
+
+}  // namespace
+}  // namespace planbro::gateway::search

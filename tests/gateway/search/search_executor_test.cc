@@ -1,0 +1,330 @@
+// Search end to end below HTTP: resources indexed into a real store (SQLite file; PostgreSQL when
+// PLANBRO_TEST_PG_URL is set), then parsed queries executed over it.
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "planbro/fhir-model/json.h"
+#include "planbro/gateway/search/indexer.h"
+#include "planbro/gateway/search/search_executor.h"
+#include "planbro/gateway/search/search_request.h"
+
+namespace planbro::gateway::search {
+namespace {
+
+using store::ResourceVersion;
+
+enum class Engine { kSqlite, kPostgres };
+
+std::string readFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string uniqueSuffix() {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  return std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + std::to_string(rd() % 1000000);
+}
+
+store::Clock steppingClock() {
+  auto now = std::make_shared<std::atomic<int64_t>>(1'700'000'000'000'000);
+  return [now] { return store::Timestamp(std::chrono::microseconds(now->fetch_add(1000))); };
+}
+
+// A synthetic fødselsnummer (valid check digits, not a real person).
+constexpr std::string_view kFnr = "15858512066";
+constexpr std::string_view kFnrSystem = "urn:oid:2.16.578.1.12.4.1.4.1";
+
+class SearchTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Engine::kPostgres) {
+      const char* url = std::getenv("PLANBRO_TEST_PG_URL");
+      if (url == nullptr || *url == '\0') GTEST_SKIP() << "PLANBRO_TEST_PG_URL not set: PostgreSQL run skipped";
+      pg_url_ = url;
+      schema_ = "search_test_" + uniqueSuffix();
+      store::PostgresStoreOptions o;
+      o.conninfo = pg_url_;
+      o.schema = schema_;
+      o.clock = steppingClock();
+      auto s = store::openPostgresStore(o);
+      ASSERT_TRUE(s.isOk()) << s.status().message();
+      store_ = std::move(s).value();
+    } else {
+      dir_ = std::filesystem::temp_directory_path() / ("planbro-search-test-" + uniqueSuffix());
+      std::filesystem::create_directories(dir_);
+      store::SqliteStoreOptions o;
+      o.path = (dir_ / "store.db").string();
+      o.clock = steppingClock();
+      auto s = store::openSqliteStore(o);
+      ASSERT_TRUE(s.isOk()) << s.status().message();
+      store_ = std::move(s).value();
+    }
+    loadExamples();
+    put(std::string(R"({"resourceType":"Patient","id":"nor1","identifier":[{"system":")") + std::string(kFnrSystem) +
+        R"(","value":")" + std::string(kFnr) + R"("}],"name":[{"family":"Ødegård","given":["Peter"]}],"gender":"male"})");
+    put(R"({"resourceType":"Patient","id":"nor2","name":[{"family":"Odegard","given":["Kari"]}],"gender":"female"})");
+    put(R"({"resourceType":"CarePlan","id":"ip1","status":"active","intent":"plan","subject":{"reference":"Patient/nor1"},
+          "careTeam":[{"reference":"CareTeam/ct1"}],"goal":[{"reference":"Goal/g1"}]})");
+    put(R"({"resourceType":"CarePlan","id":"ip2","status":"draft","intent":"plan","subject":{"reference":"Patient/nor1"}})");
+    put(R"({"resourceType":"CareTeam","id":"ct1","status":"active","subject":{"reference":"Patient/nor1"}})");
+    put(R"({"resourceType":"Goal","id":"g1","lifecycleStatus":"active","description":{"text":"Bo hjemme"},
+          "subject":{"reference":"Patient/nor1"}})");
+    put(R"({"resourceType":"Observation","id":"obs-2012","status":"final","code":{"text":"x"},
+          "effectiveDateTime":"2012-12-31T23:59:59Z","valueQuantity":{"value":5,"unit":"mg"}})");
+    put(R"({"resourceType":"Observation","id":"obs-2013","status":"final","code":{"text":"x"},
+          "effectiveDateTime":"2013-01-15","valueQuantity":{"value":7.5,"unit":"mg"}})");
+    put(R"({"resourceType":"Observation","id":"obs-period","status":"final","code":{"text":"x"},
+          "effectivePeriod":{"start":"2012-12-01","end":"2013-02-01"}})");
+  }
+
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    if (!schema_.empty()) {
+      PGconn* conn = PQconnectdb(pg_url_.c_str());
+      if (PQstatus(conn) == CONNECTION_OK) {
+        PQclear(PQexec(conn, ("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").c_str()));
+      }
+      PQfinish(conn);
+    }
+  }
+
+  // Writes (create-or-update with its id) and indexes one resource; no parameter may fail to index.
+  static Status writeIndexed(store::WriteTransaction& t, const std::string& json) {
+    auto doc = fhir::JsonDocument::parse(json);
+    if (!doc.isOk()) return doc.status();
+    const fhir::JsonValue& root = doc->root();
+    std::string type(root.find("resourceType")->text());
+    std::string id(root.find("id")->text());
+    ASSIGN_OR_RETURN(store::WriteResult w, t.update(type, id, store::ResourceContent{json, {}}));
+    std::vector<IndexIssue> issues;
+    IndexOptions options;
+    options.last_updated = w.last_updated;
+    ASSIGN_OR_RETURN(std::vector<store::IndexRow> rows, indexResource(root, &issues, options));
+    for (const auto& i : issues) ADD_FAILURE() << type << "/" << id << " " << i.param << ": " << i.message;
+    return t.replaceIndex(type, id, rows);
+  }
+
+  void put(const std::string& json) {
+    Status s = store_->runTransaction({"test", "test"}, [&](store::WriteTransaction& t) { return writeIndexed(t, json); });
+    ASSERT_TRUE(s.isOk()) << s.message();
+  }
+
+  void loadExamples() {
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(PLANBRO_SHARED_DIR "/fhir-r4/examples")) {
+      if (e.path().extension() == ".json") files.push_back(readFile(e.path()));
+    }
+    Status s = store_->runTransaction({"test", "test"}, [&](store::WriteTransaction& t) {
+      for (const std::string& f : files) RETURN_IF_ERROR(writeIndexed(t, f));
+      return Status::ok();
+    });
+    ASSERT_TRUE(s.isOk()) << s.message();
+    examples_ = files.size();
+  }
+
+  Result<SearchResult> search(std::string_view type, const QueryParams& params, Handling h = Handling::kStrict) {
+    ASSIGN_OR_RETURN(SearchRequest req, parseSearch(type, params, h));
+    SearchExecutor executor(*store_);
+    return executor.execute(req);
+  }
+
+  std::set<std::string> ids(std::string_view type, const QueryParams& params) {
+    auto r = search(type, params);
+    EXPECT_TRUE(r.isOk()) << r.status().message();
+    std::set<std::string> out;
+    if (r.isOk()) {
+      for (const auto& m : r->matches) out.insert(m.id);
+    }
+    return out;
+  }
+
+  std::unique_ptr<store::ResourceStore> store_;
+  std::filesystem::path dir_;
+  std::string pg_url_;
+  std::string schema_;
+  size_t examples_ = 0;
+};
+
+using Ids = std::set<std::string>;
+
+TEST_P(SearchTest, IndexesEveryOfficialExample) {
+  EXPECT_GE(examples_, 80u);
+  EXPECT_EQ(ids("CarePlan", {{"_count", "100"}}).size(), 8u);  // 6 examples + ip1 + ip2
+}
+
+TEST_P(SearchTest, CarePlanBySubjectAndStatus) {
+  EXPECT_EQ(ids("CarePlan", {{"subject", "Patient/example"}, {"status", "active"}}), Ids({"example"}));
+  EXPECT_EQ(ids("CarePlan", {{"subject", "Patient/nor1"}, {"status", "active"}}), Ids({"ip1"}));
+  EXPECT_EQ(ids("CarePlan", {{"subject", "Patient/nor1"}}), Ids({"ip1", "ip2"}));
+  EXPECT_EQ(ids("CarePlan", {{"patient", "nor1"}, {"status", "draft,active"}}), Ids({"ip1", "ip2"}));
+  EXPECT_EQ(ids("CarePlan", {{"subject:Patient", "f201"}}), Ids({"f201", "f203"}));
+}
+
+TEST_P(SearchTest, ChainedIdentifierFindsPlansOfThePatientWithTheFodselsnummer) {
+  std::string value = std::string(kFnrSystem) + "|" + std::string(kFnr);
+  EXPECT_EQ(ids("CarePlan", {{"subject:Patient.identifier", value}}), Ids({"ip1", "ip2"}));
+  EXPECT_EQ(ids("CarePlan", {{"subject:Patient.identifier", value}, {"status", "active"}}), Ids({"ip1"}));
+  EXPECT_TRUE(ids("CarePlan", {{"subject:Patient.identifier", std::string(kFnrSystem) + "|01010112345"}}).empty());
+  EXPECT_EQ(ids("CarePlan", {{"subject.name", "ødeg"}}), Ids({"ip1", "ip2"}));
+}
+
+TEST_P(SearchTest, StringSearchIsPrefixCaseAndAccentInsensitiveButKeepsNorwegianLetters) {
+  Ids pet = ids("Patient", {{"name", "pet"}});
+  EXPECT_TRUE(pet.count("nor1"));
+  EXPECT_EQ(ids("Patient", {{"name", "PET"}}), pet);
+  EXPECT_EQ(ids("Patient", {{"family", "øde"}}), Ids({"nor1"}));
+  EXPECT_EQ(ids("Patient", {{"family", "ode"}}), Ids({"nor2"}));
+  EXPECT_EQ(ids("Patient", {{"family:exact", "Ødegård"}}), Ids({"nor1"}));
+  EXPECT_TRUE(ids("Patient", {{"family:exact", "ødegård"}}).empty());
+  EXPECT_EQ(ids("Patient", {{"family:contains", "gar"}}), Ids({"nor2"}));
+}
+
+TEST_P(SearchTest, DatePrefixesAndPrecision) {
+  EXPECT_EQ(ids("Observation", {{"date", "ge2013-01"}}), Ids({"obs-2013", "obs-period"}));
+  EXPECT_EQ(ids("Observation", {{"date", "2013-01"}}), Ids({"obs-2013"}));
+  EXPECT_EQ(ids("Observation", {{"date", "lt2013-01"}}), Ids({"obs-2012", "obs-period"}));
+  EXPECT_EQ(ids("Observation", {{"date", "eb2013-01"}}), Ids({"obs-2012"}));
+  EXPECT_EQ(ids("Observation", {{"date", "sa2012-12-31"}}), Ids({"obs-2013"}));
+  EXPECT_EQ(ids("Observation", {{"date", "ne2013-01"}}), Ids({"obs-2012", "obs-period"}));
+  EXPECT_EQ(ids("Observation", {{"date", "ge2013-01-01T00:00:00+01:00"}}), Ids({"obs-2012", "obs-2013", "obs-period"}));
+  EXPECT_EQ(ids("Observation", {{"value-quantity", "gt6"}}), Ids({"obs-2013"}));
+  EXPECT_EQ(ids("Observation", {{"value-quantity", "5"}}), Ids({"obs-2012"}));
+}
+
+TEST_P(SearchTest, TokenNotAndMissing) {
+  Ids all = ids("CarePlan", {{"_count", "100"}});
+  Ids not_active = ids("CarePlan", {{"status:not", "active"}});
+  EXPECT_FALSE(not_active.count("ip1"));
+  EXPECT_TRUE(not_active.count("ip2"));
+  EXPECT_EQ(not_active.size() + ids("CarePlan", {{"status", "active"}}).size(), all.size());
+  EXPECT_EQ(ids("CarePlan", {{"care-team:missing", "false"}, {"subject", "Patient/nor1"}}), Ids({"ip1"}));
+  EXPECT_EQ(ids("CarePlan", {{"care-team:missing", "true"}, {"subject", "Patient/nor1"}}), Ids({"ip2"}));
+  EXPECT_TRUE(ids("Patient", {{"gender:missing", "true"}, {"_id", "nor1"}}).empty());
+  EXPECT_EQ(ids("Patient", {{"gender", "http://hl7.org/fhir/administrative-gender|female"}, {"_id", "nor1,nor2"}}),
+            Ids({"nor2"}));
+}
+
+TEST_P(SearchTest, ReverseChainHas) {
+  EXPECT_EQ(ids("Patient", {{"_has:CarePlan:subject:status", "draft"}}), Ids({"nor1"}));
+  EXPECT_TRUE(ids("Patient", {{"_has:CarePlan:subject:status", "revoked"}}).empty());
+  EXPECT_EQ(ids("Patient", {{"_has:Goal:subject:lifecycle-status", "active"}, {"gender", "male"}}), Ids({"nor1"}));
+}
+
+TEST_P(SearchTest, IncludeCareTeamAndGoalsAndRevinclude) {
+  auto r = search("CarePlan", {{"_id", "ip1"}, {"_include", "CarePlan:care-team"}, {"_include", "CarePlan:goal"}});
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  ASSERT_EQ(r->matches.size(), 1u);
+  std::set<std::string> included;
+  for (const auto& v : r->included) included.insert(v.type + "/" + v.id);
+  EXPECT_EQ(included, Ids({"CareTeam/ct1", "Goal/g1"}));
+
+  auto example = search("CarePlan", {{"_id", "example"}, {"_include", "CarePlan:care-team"}});
+  ASSERT_TRUE(example.isOk());
+  ASSERT_EQ(example->included.size(), 1u);
+  EXPECT_EQ(example->included[0].id, "example");
+
+  auto rev = search("Patient", {{"_id", "nor1"}, {"_revinclude", "CarePlan:subject"}});
+  ASSERT_TRUE(rev.isOk()) << rev.status().message();
+  std::set<std::string> revs;
+  for (const auto& v : rev->included) revs.insert(v.type + "/" + v.id);
+  EXPECT_EQ(revs, Ids({"CarePlan/ip1", "CarePlan/ip2"}));
+
+  // :iterate: plans of the patient, then the care teams of those plans.
+  auto it = search("Patient", {{"_id", "nor1"}, {"_revinclude", "CarePlan:subject"},
+                               {"_include:iterate", "CarePlan:care-team"}});
+  ASSERT_TRUE(it.isOk()) << it.status().message();
+  std::set<std::string> iter;
+  for (const auto& v : it->included) iter.insert(v.type + "/" + v.id);
+  EXPECT_TRUE(iter.count("CareTeam/ct1"));
+}
+
+TEST_P(SearchTest, UnknownParameterIsAnErrorOrALenientWarning) {
+  auto strict = search("CarePlan", {{"colour", "red"}});
+  ASSERT_FALSE(strict.isOk());
+  EXPECT_EQ(strict.status().code(), StatusCode::kInvalidArgument);
+  auto lenient = search("CarePlan", {{"colour", "red"}, {"subject", "Patient/nor1"}}, Handling::kLenient);
+  ASSERT_TRUE(lenient.isOk());
+  EXPECT_EQ(lenient->matches.size(), 2u);
+  ASSERT_EQ(lenient->warnings.size(), 1u);
+  EXPECT_NE(lenient->warnings[0].find("colour"), std::string::npos);
+}
+
+TEST_P(SearchTest, PagingFollowsStableNextCursors) {
+  Ids all = ids("Patient", {{"_count", "1000"}});
+  ASSERT_GE(all.size(), 12u);
+  std::vector<std::string> seen;
+  std::optional<std::string> cursor;
+  for (int page = 0; page < 100; ++page) {
+    QueryParams p = {{"_count", "5"}};
+    if (cursor) p.emplace_back("_cursor", *cursor);
+    auto r = search("Patient", p);
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_LE(r->matches.size(), 5u);
+    for (const auto& m : r->matches) seen.push_back(m.id);
+    // Same cursor, same page.
+    auto again = search("Patient", p);
+    ASSERT_TRUE(again.isOk());
+    ASSERT_EQ(again->matches.size(), r->matches.size());
+    for (size_t i = 0; i < r->matches.size(); ++i) EXPECT_EQ(again->matches[i].id, r->matches[i].id);
+    cursor = r->next_cursor;
+    if (!cursor) break;
+  }
+  EXPECT_FALSE(cursor);
+  EXPECT_EQ(seen.size(), all.size());
+  EXPECT_EQ(Ids(seen.begin(), seen.end()), all);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_FALSE(search("Patient", {{"_cursor", "garbage"}}).isOk());
+}
+
+TEST_P(SearchTest, SortByLastUpdatedDescendingAndByParameter) {
+  auto r = search("CarePlan", {{"_sort", "-_lastUpdated"}, {"_count", "3"}});
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  ASSERT_EQ(r->matches.size(), 3u);
+  EXPECT_EQ(r->matches[0].id, "ip2");  // written last
+  EXPECT_EQ(r->matches[1].id, "ip1");
+  ASSERT_TRUE(r->next_cursor);
+  auto next = search("CarePlan", {{"_sort", "-_lastUpdated"}, {"_count", "3"}, {"_cursor", *r->next_cursor}});
+  ASSERT_TRUE(next.isOk());
+  EXPECT_EQ(next->matches.size(), 3u);
+  EXPECT_TRUE(next->prev_cursor);
+  auto by_family = search("Patient", {{"_sort", "family"}, {"_id", "nor1,nor2"}});
+  ASSERT_TRUE(by_family.isOk());
+  ASSERT_EQ(by_family->matches.size(), 2u);
+  EXPECT_EQ(by_family->matches[0].id, "nor2");  // "odegard" < "ødegård"
+}
+
+TEST_P(SearchTest, TotalAndSummaryCount) {
+  auto r = search("CarePlan", {{"_total", "accurate"}, {"_count", "2"}});
+  ASSERT_TRUE(r.isOk());
+  EXPECT_EQ(r->total, 8u);
+  EXPECT_EQ(r->matches.size(), 2u);
+  auto count = search("CarePlan", {{"_summary", "count"}, {"status", "active"}});
+  ASSERT_TRUE(count.isOk());
+  EXPECT_TRUE(count->matches.empty());
+  EXPECT_EQ(count->total, 4u);  // example, integrate, preg, ip1
+}
+
+TEST_P(SearchTest, ReindexAfterUpdateReplacesRows) {
+  put(R"({"resourceType":"CarePlan","id":"ip2","status":"active","intent":"plan","subject":{"reference":"Patient/nor2"}})");
+  EXPECT_EQ(ids("CarePlan", {{"subject", "Patient/nor1"}}), Ids({"ip1"}));
+  EXPECT_EQ(ids("CarePlan", {{"subject", "Patient/nor2"}, {"status", "active"}}), Ids({"ip2"}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, SearchTest, ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         [](const auto& info) { return info.param == Engine::kSqlite ? "Sqlite" : "Postgres"; });
+
+}  // namespace
+}  // namespace planbro::gateway::search
