@@ -44,7 +44,8 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLANBRO_BUILD
   >/dev/null
 cmake --build "$BUILD" --target bare_beast_server planbro_serve_bench -j2 >/dev/null
 
-# start_server LOG PATTERN CMD...: starts CMD in the background, waits (bounded) for PATTERN's port in LOG.
+# start_server LOG PATTERN CMD...: starts CMD in the background, waits (bounded) for PATTERN's port in LOG; sets PORT.
+# (Not called in $(...): the server must be a child of this shell so stop_last can stop it.)
 start_server() {
   local log=$1 pattern=$2
   shift 2
@@ -57,7 +58,7 @@ start_server() {
     sleep 0.05
   done
   if [ -z "$port" ]; then echo "server did not start: $*" >&2; cat "$log" >&2; exit 1; fi
-  echo "$port"
+  PORT=$port
 }
 
 stop_last() {
@@ -96,22 +97,22 @@ server: {worker_threads: 0}
 logging: {access_log: false}
 YAML
 
-port=$(start_server "$WORK/bare.log" "listening on " "$BUILD/bench/bare_beast_server" --threads "$SERVER_THREADS")
-run_wrk "bare-beast /healthz" "http://127.0.0.1:$port/healthz"
+start_server "$WORK/bare.log" "listening on " "$BUILD/bench/bare_beast_server" --threads "$SERVER_THREADS"
+run_wrk "bare-beast /healthz" "http://127.0.0.1:$PORT/healthz"
 stop_last
 
 SERVE=("$BUILD/bench/planbro_serve_bench" serve --listen 127.0.0.1:0 --threads "$SERVER_THREADS" --data-dir "$WORK/data")
-port=$(start_server "$WORK/planbro.log" "listening on 127.0.0.1:" "${SERVE[@]}")
-run_wrk "planbro /healthz" "http://127.0.0.1:$port/healthz"
-run_wrk "planbro /metadata (501)" "http://127.0.0.1:$port/metadata"
+start_server "$WORK/planbro.log" "listening on 127.0.0.1:" "${SERVE[@]}"
+run_wrk "planbro /healthz" "http://127.0.0.1:$PORT/healthz"
+run_wrk "planbro /metadata (501)" "http://127.0.0.1:$PORT/metadata"
 stop_last
 
-port=$(start_server "$WORK/nolog.log" "listening on 127.0.0.1:" "${SERVE[@]}" --config "$WORK/nolog.yaml")
-run_wrk "planbro /healthz no-log" "http://127.0.0.1:$port/healthz"
+start_server "$WORK/nolog.log" "listening on 127.0.0.1:" "${SERVE[@]}" --config "$WORK/nolog.yaml"
+run_wrk "planbro /healthz no-log" "http://127.0.0.1:$PORT/healthz"
 stop_last
 
-port=$(start_server "$WORK/inline.log" "listening on 127.0.0.1:" "${SERVE[@]}" --config "$WORK/inline.yaml")
-run_wrk "planbro /metadata inline" "http://127.0.0.1:$port/metadata"
+start_server "$WORK/inline.log" "listening on 127.0.0.1:" "${SERVE[@]}" --config "$WORK/inline.yaml"
+run_wrk "planbro /metadata inline" "http://127.0.0.1:$PORT/metadata"
 stop_last
 
 echo "loopback, $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s, server threads $SERVER_THREADS"

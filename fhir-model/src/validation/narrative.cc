@@ -33,7 +33,7 @@ constexpr std::array<std::string_view, 48> kAllowedAttributes = {
     "lang",   "name",      "nohref",  "rel",         "rev",         "rows",    "rowspan", "rules",       "scope",
     "shape",  "size",      "span",    "src",         "start",       "style",   "summary", "tabindex",    "title",
     "type",   "valign",    "value"};
-constexpr std::array<std::string_view, 2> kAllowedAttributesExtra = {"width", "usemap"};
+constexpr std::array<std::string_view, 5> kAllowedAttributesExtra = {"width", "usemap", "nowrap", "target", "label"};
 
 template <size_t N>
 bool contains(const std::array<std::string_view, N>& list, std::string_view s) {

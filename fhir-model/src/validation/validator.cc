@@ -37,6 +37,9 @@ struct ResourceScope {
   // Local references seen anywhere in the resource, with the contained index they were found in (-1 outside).
   std::vector<std::pair<std::string_view, int32_t>> local_refs;
   int32_t current_contained = -1;
+  // Narrative divs of the resource: a contained resource linked from the narrative ("#id") counts as referenced,
+  // as the reference validator accepts.
+  std::vector<std::string_view> narratives;
 };
 
 constexpr std::string_view kStructure = "structure";
@@ -207,6 +210,18 @@ class Walker {
           referenced = true;
         }
         if (referenced) break;
+      }
+      if (!referenced && !id_text.empty()) {
+        for (std::string_view div : scope_->narratives) {
+          size_t at = div.find(id_text);
+          while (at != std::string_view::npos && !referenced) {
+            referenced = at > 0 && div[at - 1] == '#' &&
+                         (at + id_text.size() == div.size() || div[at + id_text.size()] == '"' ||
+                          div[at + id_text.size()] == '\'');
+            at = div.find(id_text, at + 1);
+          }
+          if (referenced) break;
+        }
       }
       if (!referenced) {
         reportAtChild(Severity::kError, kInvariant,
@@ -488,6 +503,7 @@ class Walker {
     }
     switch (kind) {
       case PrimitiveKind::kXhtml:
+        if (scope_ != nullptr && scope_->contained != nullptr) scope_->narratives.push_back(text);
         if (options_.check_narrative) checkNarrative(text);
         break;
       case PrimitiveKind::kMarkdown:

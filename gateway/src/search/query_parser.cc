@@ -171,6 +171,7 @@ class Parser {
       return Status::ok();
     }
     if (name == "_sort") {
+      std::vector<SortKey> keys;
       for (std::string key : splitEscaped(value, ',')) {
         SortKey k;
         if (key.starts_with('-')) {
@@ -183,8 +184,9 @@ class Parser {
           return unsupported("_sort by '" + key + "' is not supported");
         }
         k.param = key;
-        req_.sort.push_back(std::move(k));
+        keys.push_back(std::move(k));
       }
+      req_.sort = std::move(keys);
       return Status::ok();
     }
     if (name == "_include" || name == "_revinclude" || name == "_include:iterate" || name == "_revinclude:iterate" ||

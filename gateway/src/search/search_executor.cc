@@ -199,6 +199,9 @@ class Run {
           if (r.kind == IndexValueKind::kReference && r.ref_type == req_.type) targets.insert(r.ref_id);
         }
       }
+      if (targets.size() > options_.max_chain_matches) {
+        return invalidArgument("'" + c.name + "' matches too many resources; narrow the search");
+      }
       std::vector<IndexPredicate> group;
       for (const std::string& id : targets) group.push_back(idIs(id));
       addGroup(q, std::move(group), empty);

@@ -71,10 +71,14 @@ void ConnectionPool::giveBack(std::unique_ptr<SqlConnection> conn) {
   std::lock_guard lock(mutex_);
   if (conn->healthy()) {
     idle_.push_back(std::move(conn));
-  } else {
-    --open_;  // a broken connection is dropped; the next acquire() opens a new one
+    available_.notify_one();
+    return;
   }
-  available_.notify_one();
+  // A broken connection usually means the server restarted or the network failed: its idle siblings are most
+  // likely broken too, so all are dropped and the next acquire() opens fresh ones.
+  open_ -= 1 + idle_.size();
+  idle_.clear();
+  available_.notify_all();
 }
 
 Status migrateSchema(SqlConnection& conn, const Dialect& dialect, std::string_view lock_sql,

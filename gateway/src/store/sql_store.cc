@@ -16,6 +16,11 @@ namespace {
 
 constexpr std::string_view kVersionColumns =
     "res_type, res_id, version, last_updated, deleted, actor, source_system, content";
+constexpr std::string_view kReadCurrentSql =
+    "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.deleted, v.actor, v.source_system, v.content "
+    "FROM resource r JOIN resource_version v "
+    "ON v.res_type = r.res_type AND v.res_id = r.res_id AND v.version = r.version "
+    "WHERE r.res_type = ? AND r.res_id = ?";
 
 // The FHIR R4 id and resource-type rules; checked here so that bad input never reaches SQL or a paging token.
 bool validId(std::string_view id) {
@@ -76,6 +81,17 @@ ResourceVersion toVersion(SqlRow& row) {
   v.actor = std::move(row.text(5));
   v.source_system = std::move(row.text(6));
   v.json = std::move(row.text(7));
+  return v;
+}
+
+// The first row of a read, or kNotFound / kGone.
+Result<ResourceVersion> oneVersion(SqlResult& r, std::string_view type, std::string_view id) {
+  if (r.rows.empty()) return notFound(std::string(type) + "/" + std::string(id) + " not found");
+  ResourceVersion v = toVersion(r.rows[0]);
+  if (v.deleted) {
+    return Status(StatusCode::kGone,
+                  std::string(type) + "/" + std::string(id) + " version " + std::to_string(v.version) + " is deleted");
+  }
   return v;
 }
 
@@ -229,16 +245,8 @@ class SqlWriteTransaction final : public WriteTransaction {
 
   Result<ResourceVersion> read(std::string_view type, std::string_view id) override {
     RETURN_IF_ERROR(usable());
-    ASSIGN_OR_RETURN(SqlResult r,
-                     run("SELECT v.res_type, v.res_id, v.version, v.last_updated, v.deleted, v.actor, "
-                         "v.source_system, v.content FROM resource r JOIN resource_version v ON v.res_type = "
-                         "r.res_type AND v.res_id = r.res_id AND v.version = r.version "
-                         "WHERE r.res_type = ? AND r.res_id = ?",
-                         {type, id}));
-    if (r.rows.empty()) return notFound(std::string(type) + "/" + std::string(id) + " not found");
-    ResourceVersion v = toVersion(r.rows[0]);
-    if (v.deleted) return Status(StatusCode::kGone, std::string(type) + "/" + std::string(id) + " is deleted");
-    return v;
+    ASSIGN_OR_RETURN(SqlResult r, run(kReadCurrentSql, {type, id}));
+    return oneVersion(r, type, id);
   }
 
   Status commit() override {
@@ -393,12 +401,7 @@ class SqlStore final : public ResourceStore {
 
   Result<ResourceVersion> read(std::string_view type, std::string_view id) override {
     RETURN_IF_ERROR(checkTypeAndId(type, id));
-    ASSIGN_OR_RETURN(SqlResult r,
-                     query("SELECT v.res_type, v.res_id, v.version, v.last_updated, v.deleted, v.actor, "
-                           "v.source_system, v.content FROM resource r JOIN resource_version v ON v.res_type = "
-                           "r.res_type AND v.res_id = r.res_id AND v.version = r.version "
-                           "WHERE r.res_type = ? AND r.res_id = ?",
-                           {type, id}));
+    ASSIGN_OR_RETURN(SqlResult r, query(kReadCurrentSql, {type, id}));
     return oneVersion(r, type, id);
   }
 
@@ -466,12 +469,12 @@ class SqlStore final : public ResourceStore {
 
   Result<std::vector<OutboxEvent>> readOutbox(int64_t after, size_t limit) override {
     if (limit == 0 || limit > kMaxPageSize) return invalidArgument("outbox batch must be 1.." + std::to_string(kMaxPageSize));
-    ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
-    ASSIGN_OR_RETURN(int64_t horizon, outboxHorizon(*conn));
-    ASSIGN_OR_RETURN(SqlResult r, conn->exec("SELECT position, res_type, res_id, version, change_kind, "
-                                             "source_system, actor, occurred_at FROM outbox WHERE position > ? AND "
-                                             "position <= ? ORDER BY position LIMIT ?",
-                                             {after, horizon, static_cast<int64_t>(limit)}));
+    ASSIGN_OR_RETURN(SqlResult r, withConnection([&](SqlConnection& conn) -> Result<SqlResult> {
+      ASSIGN_OR_RETURN(int64_t horizon, outboxHorizon(conn));
+      return conn.exec("SELECT position, res_type, res_id, version, change_kind, source_system, actor, occurred_at "
+                       "FROM outbox WHERE position > ? AND position <= ? ORDER BY position LIMIT ?",
+                       {after, horizon, static_cast<int64_t>(limit)});
+    }));
     std::vector<OutboxEvent> events;
     events.reserve(r.rows.size());
     for (SqlRow& row : r.rows) {
@@ -622,22 +625,23 @@ class SqlStore final : public ResourceStore {
     return r->rows[0].integer(0);
   }
 
+  // Runs read-only `fn` on a pooled connection. If the connection turns out broken (the server restarted, the
+  // network dropped it), the pool discards it with its idle siblings and `fn` runs once more on a fresh one:
+  // reads are safe to repeat.
+  template <typename Fn>
+  auto withConnection(Fn&& fn) -> decltype(fn(std::declval<SqlConnection&>())) {
+    for (int attempt = 0;; ++attempt) {
+      ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
+      auto r = fn(*conn);
+      if (r.isOk() || conn->healthy() || attempt >= 1) return r;
+    }
+  }
+
   Result<SqlResult> query(std::string_view sql, std::span<const SqlParam> params) {
-    ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
-    return conn->exec(sql, params);
+    return withConnection([&](SqlConnection& conn) { return conn.exec(sql, params); });
   }
   Result<SqlResult> query(std::string_view sql, std::initializer_list<SqlParam> params) {
     return query(sql, std::span<const SqlParam>(params.begin(), params.size()));
-  }
-
-  static Result<ResourceVersion> oneVersion(SqlResult& r, std::string_view type, std::string_view id) {
-    if (r.rows.empty()) return notFound(std::string(type) + "/" + std::string(id) + " not found");
-    ResourceVersion v = toVersion(r.rows[0]);
-    if (v.deleted) {
-      return Status(StatusCode::kGone,
-                    std::string(type) + "/" + std::string(id) + " version " + std::to_string(v.version) + " is deleted");
-    }
-    return v;
   }
 
   const Dialect& dialect_;

@@ -15,7 +15,8 @@ class PooledSession final : public WriteSession {
   Status begin() override {
     Status s = conn_->execScript(dialect_.begin_write);
     if (!s.isOk()) {
-      retryable_ = conn_->lastErrorRetryable();
+      // Nothing was written yet, so a connection found broken at BEGIN is worth a retry on a fresh one.
+      retryable_ = conn_->lastErrorRetryable() || !conn_->healthy();
       conn_.release();
       return s;
     }

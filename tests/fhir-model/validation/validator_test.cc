@@ -143,6 +143,13 @@ TEST(Validator, ContainedResourcesMustBeReferencedAndResolvable) {
   EXPECT_TRUE(nested.hasErrors());
 }
 
+TEST(Validator, ContainedResourceLinkedFromNarrativeCountsAsReferenced) {
+  auto out = validate(R"({"resourceType": "CarePlan", "status": "active", "intent": "plan",
+    "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\"><a href=\"#p1\">p</a></div>"},
+    "contained": [{"resourceType": "Patient", "id": "p1", "active": true}], "subject": {"reference": "Patient/1"}})");
+  EXPECT_FALSE(out.hasErrors()) << describeErrors(out);
+}
+
 TEST(Validator, NarrativeMustBeSafeXhtml) {
   std::string head = R"({"resourceType": "Patient", "text": {"status": "generated", "div": ")";
   EXPECT_FALSE(validate(head + R"(<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>ok</p></div>"}})").hasErrors());

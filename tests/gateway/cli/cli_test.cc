@@ -346,5 +346,48 @@ TEST_F(PlanbroCli, FhirPathOnBadInputFailsWithExitOne) {
   EXPECT_FALSE(r.err.empty());
 }
 
+TEST_F(PlanbroCli, ReadsFhirXmlWhenTheInputStartsWithAngleBracket) {
+  auto path = file("patient.xml", "\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                  "<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"x1\"/><active value=\"true\"/>"
+                                  "<name><family value=\"Nordmann\"/><given value=\"Kari\"/></name></Patient>\n");
+  auto v = run({"validate", path.string()});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_EQ(checkOutcomes(v.out).count, 1u);
+  auto f = run({"fmt", path.string()});
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_EQ(f.out, "{\"resourceType\":\"Patient\",\"id\":\"x1\",\"active\":true,"
+                   "\"name\":[{\"family\":\"Nordmann\",\"given\":[\"Kari\"]}]}\n");
+  auto p = run({"fhirpath", "Patient.name.given", path.string()});
+  EXPECT_EQ(p.out, "[\"Kari\"]\n") << p.err;
+}
+
+TEST_F(PlanbroCli, XmlWithDoctypeIsRejected) {
+  auto r = run({"validate", "-"}, "<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY a \"b\">]>\n"
+                                  "<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"&a;\"/></Patient>");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(checkOutcomes(r.out).any_error) << r.out;
+}
+
+TEST_F(PlanbroCli, NoBasisXmlExampleWithPlaceholderFodselsnummerFailsUnlessIdentifierChecksAreOff) {
+  const std::string espen = std::string(PLANBRO_SHARED_DIR) + "/fhir-r4/norway/no-basis-Patient-Espen-Eksempel.xml";
+  auto r = run({"validate", espen});  // its fødselsnummer is the placeholder "210377xxxxx"
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("Patient.identifier[0].value"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("210377xxxxx"), std::string::npos) << "diagnostics must not echo the number";
+  auto off = run({"validate", "--no-norwegian-ids", espen});
+  EXPECT_EQ(off.out.find("Patient.identifier[0].value"), std::string::npos) << off.out;
+}
+
+TEST_F(PlanbroCli, InvalidFodselsnummerInJsonIsAnError) {
+  auto path = file("patient.json", R"({"resourceType":"Patient","identifier":[)"
+                                   R"({"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"13057444850"}]})");
+  auto r = run({"validate", path.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("Patient.identifier[0].value"), std::string::npos) << r.out;
+  auto ok = file("ok.json", R"({"resourceType":"Patient","identifier":[)"
+                            R"({"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"13116900216"}]})");
+  EXPECT_EQ(run({"validate", ok.string()}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace planbro::gateway::cli

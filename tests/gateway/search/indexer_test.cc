@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -158,6 +159,27 @@ TEST(Indexer, ObservationValueQuantityAndPeriodDates) {
 TEST(Indexer, RejectsJsonWithoutAKnownResourceType) {
   fhir::JsonDocument doc = parse(R"({"resourceType":"NotAType"})");
   EXPECT_EQ(indexResource(doc.root()).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Indexer, ConcurrentIndexingGivesTheSameRows) {
+  // A type no other test indexes, so the threads race to fill the expression cache.
+  const std::string json = R"({"resourceType":"Flag","id":"f1","status":"active","code":{"text":"x"},
+    "subject":{"reference":"Patient/p1"},"period":{"start":"2020"}})";
+  std::vector<size_t> counts(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < counts.size(); ++t) {
+    threads.emplace_back([&, t] {
+      fhir::JsonDocument doc = parse(json);
+      for (int i = 0; i < 20; ++i) {
+        auto rows = indexResource(doc.root());
+        if (rows.isOk()) counts[t] = rows->size();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const size_t expected = indexText(json).size();
+  EXPECT_GE(expected, 5u);  // _id, status, patient, subject (+ present markers), date
+  for (size_t c : counts) EXPECT_EQ(c, expected);
 }
 
 TEST(Normalize, FoldsCaseAndAccentsKeepsAeOeAa) {

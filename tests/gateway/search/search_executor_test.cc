@@ -323,6 +323,30 @@ TEST_P(SearchTest, ReindexAfterUpdateReplacesRows) {
   EXPECT_EQ(ids("CarePlan", {{"subject", "Patient/nor2"}, {"status", "active"}}), Ids({"ip2"}));
 }
 
+TEST_P(SearchTest, PostSearchFormBodyWithFodselsnummerChain) {
+  // POST CarePlan/_search: the fødselsnummer travels in the body, form-encoded.
+  auto params = decodeQuery("subject%3APatient.identifier=urn%3Aoid%3A2.16.578.1.12.4.1.4.1%7C15858512066&status=active",
+                            /*form=*/true);
+  ASSERT_TRUE(params.isOk()) << params.status().message();
+  EXPECT_EQ(ids("CarePlan", *params), Ids({"ip1"}));
+}
+
+TEST_P(SearchTest, UriBelowLastUpdatedAndWildcardInclude) {
+  put(R"({"resourceType":"CarePlan","id":"ip3","status":"active","intent":"plan","subject":{"reference":"Patient/nor2"},
+        "instantiatesUri":["http://example.org/protocol/ip/v2"],"careTeam":[{"reference":"CareTeam/ct1"}]})");
+  EXPECT_EQ(ids("CarePlan", {{"instantiates-uri:below", "http://example.org/protocol/"}}), Ids({"ip3"}));
+  EXPECT_TRUE(ids("CarePlan", {{"instantiates-uri", "http://example.org/protocol/"}}).empty());
+  EXPECT_EQ(ids("CarePlan", {{"instantiates-uri", "http://example.org/protocol/ip/v2"}}), Ids({"ip3"}));
+  // The stepping clock starts at 2023-11-14T22:13:20Z: every version is from that day on.
+  EXPECT_EQ(ids("CarePlan", {{"_lastUpdated", "ge2023-11-14"}, {"_count", "100"}}).size(), 9u);
+  EXPECT_TRUE(ids("CarePlan", {{"_lastUpdated", "lt2023-11-14"}}).empty());
+  auto r = search("CarePlan", {{"_id", "ip3"}, {"_include", "CarePlan:*"}});
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  std::set<std::string> included;
+  for (const auto& v : r->included) included.insert(v.type + "/" + v.id);
+  EXPECT_EQ(included, Ids({"Patient/nor2", "CareTeam/ct1"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, SearchTest, ::testing::Values(Engine::kSqlite, Engine::kPostgres),
                          [](const auto& info) { return info.param == Engine::kSqlite ? "Sqlite" : "Postgres"; });
 

@@ -733,6 +733,51 @@ TEST_P(IndexSearchTest, PagesByIdAndDropsDeletedAndReplacedRows) {
   EXPECT_EQ(find({{tokenIs("status", std::nullopt, "revoked")}}), std::vector<std::string>{"c"});
 }
 
+// Not parameterised: only PostgreSQL has a server that can drop connections under the store.
+TEST(PostgresStore, RecoversWhenTheServerDropsItsConnections) {
+  const char* url = std::getenv("PLANBRO_TEST_PG_URL");
+  if (url == nullptr || *url == '\0') {
+    const char* ci = std::getenv("CI");
+    if (ci != nullptr && std::string(ci) == "true") FAIL() << "CI=true but PLANBRO_TEST_PG_URL is not set";
+    GTEST_SKIP() << "PostgreSQL run skipped: PLANBRO_TEST_PG_URL is not set "
+                    "(export PLANBRO_TEST_PG_URL=$(scripts/postgres-test-cluster.sh start))";
+  }
+  // Tests run in parallel on one database: tag this store's connections so that only they are dropped.
+  const std::string tag = "store_test_" + uniqueSuffix();
+  const std::string base = url;
+  const bool uri = base.starts_with("postgres");
+  PostgresStoreOptions o;
+  o.conninfo = base + (uri ? (base.find('?') == std::string::npos ? "?" : "&") : " ") + "application_name=" + tag;
+  o.schema = tag;
+  o.pool_size = 3;
+  auto store = openPostgresStore(o);
+  ASSERT_TRUE(store.isOk()) << store.status().message();
+  ASSERT_TRUE((*store)->runTransaction({}, [](WriteTransaction& t) {
+                        return t.create("Patient", {"{}", {}}, "p").status();
+                      }).isOk());
+  ASSERT_TRUE((*store)->read("Patient", "p").isOk());
+
+  PGconn* admin = PQconnectdb(url);
+  ASSERT_EQ(PQstatus(admin), CONNECTION_OK);
+  PGresult* killed = PQexec(admin, ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE application_name = '" + tag + "'").c_str());
+  ASSERT_EQ(PQresultStatus(killed), PGRES_TUPLES_OK);
+  EXPECT_GE(PQntuples(killed), 1);  // the idle pooled connection(s)
+  PQclear(killed);
+
+  EXPECT_TRUE((*store)->read("Patient", "p").isOk());
+  Status write = (*store)->runTransaction({}, [](WriteTransaction& t) {
+    return t.update("Patient", "p", {"{\"v\":2}", {}}).status();
+  });
+  EXPECT_TRUE(write.isOk()) << write.message();
+  auto events = (*store)->readOutbox(0, 10);
+  ASSERT_TRUE(events.isOk()) << events.status().message();
+  EXPECT_EQ(events->size(), 2u);
+
+  PQclear(PQexec(admin, ("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + o.schema + " CASCADE").c_str()));
+  PQfinish(admin);
+}
+
 std::string engineName(const ::testing::TestParamInfo<Engine>& info) {
   return info.param == Engine::kSqlite ? "Sqlite" : "Postgres";
 }

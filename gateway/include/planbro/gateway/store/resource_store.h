@@ -115,7 +115,8 @@ struct IndexRow {
 
 /**
  * A write transaction. All writes in it commit together or not at all. The first failed operation poisons it:
- * later operations return that failure, commit() returns it and rolls back. Destroying an uncommitted transaction
+ * later operations return that failure, commit() returns it and rolls back. Answers are not failures: read()'s
+ * kNotFound / kGone, a claim held by another id, an unchanged update. Destroying an uncommitted transaction
  * rolls it back. Not thread-safe: use it from one thread. Every create/update/delete that writes a version appends
  * exactly one outbox event in the same transaction.
  */

@@ -1,0 +1,103 @@
+// The CapabilityStatement is generated from the same tables the handler and the search parser use, so it lists
+// exactly what works: every concrete R4 resource type, the interactions the router implements, and each type's
+// search parameters that the search parser accepts (composite, special and expression-less ones are left out).
+
+#include <chrono>
+#include <string>
+
+#include "planbro/fhir-model/model_info.h"
+#include "planbro/gateway/search/indexer.h"
+#include "render.h"
+
+namespace planbro::gateway::rest::detail {
+namespace {
+
+std::string_view paramTypeName(fhir::SearchParamType t) {
+  using fhir::SearchParamType;
+  switch (t) {
+    case SearchParamType::kNumber: return "number";
+    case SearchParamType::kDate: return "date";
+    case SearchParamType::kString: return "string";
+    case SearchParamType::kToken: return "token";
+    case SearchParamType::kReference: return "reference";
+    case SearchParamType::kComposite: return "composite";
+    case SearchParamType::kQuantity: return "quantity";
+    case SearchParamType::kUri: return "uri";
+    case SearchParamType::kSpecial: return "special";
+  }
+  return "special";
+}
+
+std::string build() {
+  const fhir::ModelInfo& model = fhir::ModelInfo::r4();
+  std::string out;
+  out.reserve(1u << 20);
+  out += R"({"resourceType":"CapabilityStatement","status":"active","date":)";
+  appendJsonString(out, formatInstant(std::chrono::time_point_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now())));
+  out += R"(,"publisher":"planbro","kind":"instance","software":{"name":"planbro","version":"0.1.0"},)"
+         R"("implementation":{"description":"planbro FHIR R4 gateway"},"fhirVersion":"4.0.1",)"
+         R"("format":["json","xml"],"patchFormat":["application/json-patch+json"],)"
+         R"("rest":[{"mode":"server","resource":[)";
+  bool first_type = true;
+  for (const fhir::TypeDef* type : model.resourceTypes()) {
+    if (!first_type) out += ',';
+    first_type = false;
+    out += R"({"type":)";
+    appendJsonString(out, type->name);
+    out += R"(,"interaction":[{"code":"read"},{"code":"vread"},{"code":"update"},{"code":"patch"},)"
+           R"({"code":"delete"},{"code":"history-instance"},{"code":"history-type"},{"code":"create"},)"
+           R"({"code":"search-type"}],"versioning":"versioned-update","readHistory":true,"updateCreate":true,)"
+           R"("conditionalCreate":true,"conditionalRead":"full-support","conditionalUpdate":true,)"
+           R"("conditionalDelete":"single","referencePolicy":["literal","local"])";
+    std::vector<const fhir::SearchParamDef*> params;
+    for (const fhir::SearchParamDef* p : search::searchParamsFor(type->name)) {
+      if (p->type == fhir::SearchParamType::kComposite || p->type == fhir::SearchParamType::kSpecial ||
+          p->expression.empty()) {
+        continue;
+      }
+      params.push_back(p);
+    }
+    std::vector<std::string> includes;
+    for (const fhir::SearchParamDef* p : params) {
+      if (p->type == fhir::SearchParamType::kReference) includes.push_back(type->name + ":" + p->code);
+    }
+    if (!includes.empty()) {
+      out += R"(,"searchInclude":[)";
+      for (size_t i = 0; i < includes.size(); ++i) {
+        if (i) out += ',';
+        appendJsonString(out, includes[i]);
+      }
+      out += ']';
+    }
+    if (!params.empty()) {
+      out += R"(,"searchParam":[)";
+      for (size_t i = 0; i < params.size(); ++i) {
+        if (i) out += ',';
+        out += R"({"name":)";
+        appendJsonString(out, params[i]->code);
+        if (!params[i]->url.empty()) {
+          out += R"(,"definition":)";
+          appendJsonString(out, params[i]->url);
+        }
+        out += R"(,"type":)";
+        appendJsonString(out, paramTypeName(params[i]->type));
+        out += '}';
+      }
+      out += ']';
+    }
+    out += R"(,"operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"}]})";
+  }
+  out += R"(],"interaction":[{"code":"transaction"},{"code":"batch"},{"code":"history-system"}],)"
+         R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"}]}]})";
+  return out;
+}
+
+}  // namespace
+
+const std::string& capabilityStatementJson() {
+  static const std::string json = build();
+  return json;
+}
+
+}  // namespace planbro::gateway::rest::detail

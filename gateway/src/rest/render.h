@@ -1,0 +1,51 @@
+#pragma once
+// Internal helpers of the REST layer: time formats, ETags, resource output with meta, _summary/_elements.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "planbro/fhir-model/json.h"
+#include "planbro/gateway/search/search_request.h"
+#include "planbro/gateway/store/resource_store.h"
+
+namespace planbro::gateway::rest::detail {
+
+/** FHIR instant with microseconds: "2026-11-23T02:42:39.123456Z". */
+std::string formatInstant(store::Timestamp t);
+/** RFC 7231 HTTP-date: "Mon, 23 Nov 2026 02:42:39 GMT". */
+std::string formatHttpDate(store::Timestamp t);
+/** Parses an HTTP-date (IMF-fixdate); nullopt when malformed. */
+std::optional<store::Timestamp> parseHttpDate(std::string_view text);
+/** `W/"3"`. */
+std::string etagFor(int64_t version);
+/** The version in an ETag (`W/"3"`, `"3"` or `3`); nullopt when malformed. */
+std::optional<int64_t> parseEtag(std::string_view text);
+
+/** What the client asked to see of each resource. */
+struct Presentation {
+  search::SummaryMode summary = search::SummaryMode::kNone;
+  std::vector<std::string> elements;
+  bool subsetting() const {
+    return !elements.empty() || (summary != search::SummaryMode::kNone && summary != search::SummaryMode::kFalse);
+  }
+};
+
+/**
+ * The stored JSON of `v` with meta.versionId and meta.lastUpdated inserted (compact JSON, definition order), with
+ * `presentation` applied. The fast path splices text; anything unusual is parsed and rebuilt.
+ */
+std::string renderResource(const store::ResourceVersion& v, const Presentation& presentation = {});
+
+/** Applies _summary / _elements to a parsed resource (adding the SUBSETTED tag). */
+fhir::JsonValue applyPresentation(fhir::JsonDocument& doc, const fhir::JsonValue& resource,
+                                  const Presentation& presentation);
+
+/** Appends `s` as a JSON string literal. */
+void appendJsonString(std::string& out, std::string_view s);
+
+/** The CapabilityStatement (compact JSON) for what the REST layer supports; computed once. */
+const std::string& capabilityStatementJson();
+
+}  // namespace planbro::gateway::rest::detail

@@ -1,0 +1,181 @@
+#pragma once
+// A running gateway for the REST tests: the real HTTP server on 127.0.0.1:0 with the RestHandler over a real store
+// (SQLite in a fresh temp dir; PostgreSQL in a fresh schema when PLANBRO_TEST_PG_URL is set), and a real HTTP client
+// (Beast, one connection per request, every wait bounded by a deadline).
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include "planbro/fhir-model/json.h"
+#include "planbro/gateway/http/server.h"
+#include "planbro/gateway/rest/rest_handler.h"
+#include "planbro/gateway/store/resource_store.h"
+
+namespace planbro::gateway::rest::testing {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace asio = boost::asio;
+
+inline constexpr std::chrono::seconds kDeadline{30};
+
+/** One HTTP exchange's answer, with the body parsed as JSON when it is JSON. */
+struct HttpResult {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::shared_ptr<fhir::JsonDocument> json;    // null when the body is not JSON
+
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+  const fhir::JsonValue& root() const {
+    static const fhir::JsonValue null;
+    return json ? json->root() : null;
+  }
+  std::string str(std::string_view key) const {
+    const fhir::JsonValue* v = root().find(key);
+    return v && v->isString() ? std::string(v->text()) : std::string();
+  }
+};
+
+/** Sends one request over a new connection. status 0 when the exchange failed. */
+inline HttpResult request(uint16_t port, const std::string& method, const std::string& target,
+                          const std::string& body = "",
+                          const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+  HttpResult out;
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  beast::error_code ec;
+  stream.expires_after(kDeadline);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  if (ec) return out;
+  bhttp::request<bhttp::string_body> req(bhttp::string_to_verb(method), target, 11);
+  req.set(bhttp::field::host, "fhir.test");
+  bool has_ct = false;
+  for (const auto& [k, v] : headers) {
+    req.set(k, v);
+    if (k == "Content-Type") has_ct = true;
+  }
+  if (!body.empty() && !has_ct) req.set(bhttp::field::content_type, "application/fhir+json");
+  req.body() = body;
+  req.prepare_payload();
+  stream.expires_after(kDeadline);
+  bhttp::write(stream, req, ec);
+  if (ec) return out;
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(256u << 20);
+  if (method == "HEAD") parser.skip(true);
+  stream.expires_after(kDeadline);
+  bhttp::read(stream, buffer, parser, ec);
+  if (ec) return out;
+  auto res = parser.release();
+  out.status = static_cast<int>(res.result_int());
+  out.body = res.body();
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(f.value());
+  }
+  if (!out.body.empty() && (out.body.front() == '{' || out.body.front() == '[')) {
+    auto parsed = fhir::JsonDocument::parse(out.body);
+    if (parsed.isOk()) out.json = std::make_shared<fhir::JsonDocument>(std::move(parsed).value());
+  }
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  return out;
+}
+
+inline std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/** The engines the suite runs on: sqlite always, postgresql when PLANBRO_TEST_PG_URL is set. */
+inline std::vector<std::string> engines() {
+  std::vector<std::string> e{"sqlite"};
+  const char* pg = std::getenv("PLANBRO_TEST_PG_URL");
+  if (pg && *pg) e.push_back("postgresql");
+  return e;
+}
+
+class RestServerTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "planbro-rest-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    if (GetParam() == "sqlite") {
+      store::SqliteStoreOptions so;
+      so.path = dir_ + "/planbro.db";
+      so.pool_size = 8;
+      auto s = store::openSqliteStore(so);
+      ASSERT_TRUE(s.isOk()) << s.status().message();
+      store_ = std::move(s).value();
+    } else {
+      store::PostgresStoreOptions po;
+      po.conninfo = std::getenv("PLANBRO_TEST_PG_URL");
+      std::mt19937_64 rng(std::random_device{}());
+      po.schema = "rest_test_" + std::to_string(rng() % 1000000000ULL);
+      po.pool_size = 8;
+      auto s = store::openPostgresStore(po);
+      ASSERT_TRUE(s.isOk()) << s.status().message();
+      store_ = std::move(s).value();
+    }
+    handler_ = std::make_shared<RestHandler>(*store_, RestOptions{});
+    http::ServerOptions options;
+    options.port = 0;
+    options.io_threads = 1;
+    options.worker_threads = 4;
+    options.access_log = false;
+    server_ = std::make_unique<http::Server>(options, handler_);
+    ASSERT_TRUE(server_->start().isOk());
+    port_ = server_->port();
+  }
+
+  void TearDown() override {
+    if (server_) server_->stop();
+    server_.reset();
+    handler_.reset();
+    store_.reset();
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+
+  HttpResult get(const std::string& target, const std::vector<std::pair<std::string, std::string>>& h = {}) {
+    return request(port_, "GET", target, "", h);
+  }
+  HttpResult post(const std::string& target, const std::string& body,
+                  const std::vector<std::pair<std::string, std::string>>& h = {}) {
+    return request(port_, "POST", target, body, h);
+  }
+  HttpResult put(const std::string& target, const std::string& body,
+                 const std::vector<std::pair<std::string, std::string>>& h = {}) {
+    return request(port_, "PUT", target, body, h);
+  }
+
+  std::string dir_;
+  std::unique_ptr<store::ResourceStore> store_;
+  std::shared_ptr<RestHandler> handler_;
+  std::unique_ptr<http::Server> server_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace planbro::gateway::rest::testing

@@ -1,0 +1,446 @@
+// The FHIR REST interactions end to end: real server, real store, real HTTP client (rest_fixture.h).
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "rest_fixture.h"
+
+namespace planbro::gateway::rest::testing {
+namespace {
+
+constexpr const char* kFnr = "15858512066";  // synthetic fødselsnummer (the demo's Kari Testesen)
+
+std::string patientJson(const std::string& fnr = kFnr) {
+  return R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":")" + fnr +
+         R"("}],"name":[{"family":"Testesen","given":["Kari"]}],"gender":"female","birthDate":"1985-05-15"})";
+}
+std::string careTeamJson(const std::string& patient) {
+  return R"({"resourceType":"CareTeam","status":"active","name":"Ansvarsgruppe for Kari","subject":{"reference":"Patient/)" +
+         patient + R"("},"participant":[{"role":[{"text":"Koordinator"}]}]})";
+}
+std::string goalJson(const std::string& patient, const std::string& text = "Gå turar med barnebarna") {
+  return R"({"resourceType":"Goal","lifecycleStatus":"active","description":{"text":")" + text +
+         R"("},"subject":{"reference":"Patient/)" + patient + R"("},"startDate":"2026-03"})";
+}
+std::string carePlanJson(const std::string& patient, const std::string& team, const std::string& goal,
+                         const std::string& status = "active") {
+  return R"({"resourceType":"CarePlan","status":")" + status + R"(","intent":"plan","title":"Individuell plan",)"
+         R"("subject":{"reference":"Patient/)" + patient + R"("},"period":{"start":"2026-03-01"},)"
+         R"("careTeam":[{"reference":"CareTeam/)" + team + R"("}],"goal":[{"reference":"Goal/)" + goal + R"("}]})";
+}
+std::string consentJson(const std::string& patient) {
+  return R"({"resourceType":"Consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},)"
+         R"("category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/)" +
+         patient + R"("},"dateTime":"2026-02-20T10:00:00+01:00","policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTIN"}]}})";
+}
+
+std::vector<std::string> entryIds(const HttpResult& r, std::string_view mode = "match") {
+  std::vector<std::string> ids;
+  const fhir::JsonValue* entries = r.root().find("entry");
+  if (!entries) return ids;
+  for (const fhir::JsonValue& e : entries->items()) {
+    const fhir::JsonValue* search = e.find("search");
+    const fhir::JsonValue* m = search ? search->find("mode") : nullptr;
+    if (!mode.empty() && (!m || m->text() != mode)) continue;
+    const fhir::JsonValue* res = e.find("resource");
+    if (!res) continue;
+    const fhir::JsonValue* rt = res->find("resourceType");
+    const fhir::JsonValue* id = res->find("id");
+    if (rt && id) ids.push_back(std::string(rt->text()) + "/" + std::string(id->text()));
+  }
+  return ids;
+}
+
+std::string linkUrl(const HttpResult& r, std::string_view relation) {
+  const fhir::JsonValue* links = r.root().find("link");
+  if (!links) return {};
+  for (const fhir::JsonValue& l : links->items()) {
+    const fhir::JsonValue* rel = l.find("relation");
+    const fhir::JsonValue* url = l.find("url");
+    if (rel && url && rel->text() == relation) return std::string(url->text());
+  }
+  return {};
+}
+
+// The path and query of an absolute link ("http://fhir.test/Goal?x" → "/Goal?x").
+std::string targetOf(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  return slash == std::string::npos ? "/" : url.substr(slash);
+}
+
+std::string issueText(const HttpResult& r) { return r.body; }
+
+class RestInteractions : public RestServerTest {
+ protected:
+  std::string create(const std::string& type, const std::string& json) {
+    HttpResult r = post("/" + type, json);
+    EXPECT_EQ(r.status, 201) << type << ": " << r.body;
+    return r.str("id");
+  }
+};
+
+TEST_P(RestInteractions, CreatesReadsAndSearchesAnIndividualPlanAsAFhirClientWould) {
+  HttpResult p = post("/Patient", patientJson());
+  ASSERT_EQ(p.status, 201) << p.body;
+  std::string patient = p.str("id");
+  ASSERT_FALSE(patient.empty());
+  EXPECT_EQ(p.header("etag"), "W/\"1\"");
+  EXPECT_EQ(p.header("location"), "http://fhir.test/Patient/" + patient + "/_history/1");
+  EXPECT_FALSE(p.header("last-modified").empty());
+  EXPECT_NE(p.header("content-type").find("application/fhir+json"), std::string::npos);
+
+  std::string team = create("CareTeam", careTeamJson(patient));
+  std::string goal1 = create("Goal", goalJson(patient));
+  std::string goal2 = create("Goal", goalJson(patient, "Bu heime"));
+  HttpResult cp = post("/CarePlan", carePlanJson(patient, team, goal1));
+  ASSERT_EQ(cp.status, 201) << cp.body;
+  std::string plan = cp.str("id");
+  create("CarePlan", carePlanJson(patient, team, goal2, "completed"));
+  std::string consent = create("Consent", consentJson(patient));
+
+  for (const std::string& ref : {"Patient/" + patient, "CareTeam/" + team, "Goal/" + goal1, "CarePlan/" + plan,
+                                 "Consent/" + consent}) {
+    HttpResult r = get("/" + ref);
+    EXPECT_EQ(r.status, 200) << ref << ": " << r.body;
+    const fhir::JsonValue* meta = r.root().find("meta");
+    ASSERT_NE(meta, nullptr) << ref;
+    EXPECT_EQ(meta->find("versionId")->text(), "1");
+    EXPECT_NE(meta->find("lastUpdated"), nullptr);
+    EXPECT_EQ(r.header("etag"), "W/\"1\"");
+  }
+
+  HttpResult active = get("/CarePlan?subject=Patient/" + patient + "&status=active");
+  ASSERT_EQ(active.status, 200) << active.body;
+  EXPECT_EQ(active.str("type"), "searchset");
+  EXPECT_EQ(entryIds(active), std::vector<std::string>{"CarePlan/" + plan});
+
+  // Norwegian practice: the fødselsnummer goes in a form body, not in the URL.
+  HttpResult byFnr = post("/CarePlan/_search",
+                          "subject:Patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1%7C" + std::string(kFnr) +
+                              "&status=active&_include=CarePlan:care-team&_include=CarePlan:goal",
+                          {{"Content-Type", "application/x-www-form-urlencoded"}});
+  ASSERT_EQ(byFnr.status, 200) << byFnr.body;
+  EXPECT_EQ(entryIds(byFnr), std::vector<std::string>{"CarePlan/" + plan});
+  std::vector<std::string> included = entryIds(byFnr, "include");
+  std::set<std::string> inc(included.begin(), included.end());
+  EXPECT_EQ(inc, (std::set<std::string>{"CareTeam/" + team, "Goal/" + goal1}));
+}
+
+TEST_P(RestInteractions, PagesThroughSearchResultsWithNextLinks) {
+  std::string patient = create("Patient", patientJson());
+  std::set<std::string> created;
+  for (int i = 0; i < 7; ++i) created.insert("Goal/" + create("Goal", goalJson(patient, "Mål " + std::to_string(i))));
+  std::set<std::string> seen;
+  std::string target = "/Goal?subject=Patient/" + patient + "&_count=3";
+  int pages = 0;
+  while (!target.empty() && pages < 10) {
+    HttpResult r = get(target);
+    ASSERT_EQ(r.status, 200) << r.body;
+    for (const auto& id : entryIds(r)) EXPECT_TRUE(seen.insert(id).second) << "duplicate " << id;
+    std::string next = linkUrl(r, "next");
+    target = next.empty() ? "" : targetOf(next);
+    ++pages;
+  }
+  EXPECT_EQ(seen, created);
+  EXPECT_EQ(pages, 3);
+}
+
+TEST_P(RestInteractions, KeepsHistoryAndPagesItWithKeysetLinks) {
+  HttpResult p = post("/Patient", patientJson());
+  std::string id = p.str("id");
+  std::string v2 = patientJson();
+  v2.insert(v2.find("\"identifier\""), "\"id\":\"" + id + "\",\"active\":true,");
+  HttpResult u = put("/Patient/" + id, v2);
+  ASSERT_EQ(u.status, 200) << u.body;
+  EXPECT_EQ(u.header("etag"), "W/\"2\"");
+
+  HttpResult h = get("/Patient/" + id + "/_history");
+  ASSERT_EQ(h.status, 200) << h.body;
+  EXPECT_EQ(h.str("type"), "history");
+  EXPECT_EQ(h.root().find("total"), nullptr);
+  std::vector<std::string> versions;
+  for (const fhir::JsonValue& e : h.root().find("entry")->items()) {
+    versions.emplace_back(e.find("resource")->find("meta")->find("versionId")->text());
+  }
+  EXPECT_EQ(versions, (std::vector<std::string>{"2", "1"}));
+
+  HttpResult v1 = get("/Patient/" + id + "/_history/1");
+  ASSERT_EQ(v1.status, 200);
+  EXPECT_EQ(v1.root().find("active"), nullptr);
+
+  create("Goal", goalJson(id));
+  std::set<std::string> seen;
+  std::string target = "/_history?_count=1";
+  int pages = 0;
+  while (!target.empty() && pages < 10) {
+    HttpResult r = get(target);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const fhir::JsonValue* entries = r.root().find("entry");
+    ASSERT_NE(entries, nullptr);
+    EXPECT_EQ(entries->size(), 1u);
+    const fhir::JsonValue& e = entries->items()[0];
+    seen.insert(std::string(e.find("fullUrl")->text()) + "@" + std::string(e.find("response")->find("etag")->text()));
+    std::string next = linkUrl(r, "next");
+    target = next.empty() ? "" : targetOf(next);
+    ++pages;
+  }
+  EXPECT_EQ(seen.size(), 3u);
+
+  HttpResult typeHistory = get("/Patient/_history");
+  ASSERT_EQ(typeHistory.status, 200);
+  EXPECT_EQ(typeHistory.root().find("entry")->size(), 2u);
+}
+
+TEST_P(RestInteractions, AnswersAStaleIfMatchWith412AndAnUnchangedUpdateKeepsTheVersion) {
+  std::string id = create("Patient", patientJson());
+  std::string body = patientJson();
+  body.insert(1, "\"id\":\"" + id + "\",");
+  HttpResult same = put("/Patient/" + id, body, {{"If-Match", "W/\"1\""}});
+  ASSERT_EQ(same.status, 200) << same.body;
+  EXPECT_EQ(same.header("etag"), "W/\"1\"");  // nothing changed: no new version
+
+  std::string changed = body;
+  changed.insert(changed.find("\"gender\""), "\"active\":true,");
+  HttpResult ok = put("/Patient/" + id, changed, {{"If-Match", "W/\"1\""}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.header("etag"), "W/\"2\"");
+  HttpResult stale = put("/Patient/" + id, body, {{"If-Match", "W/\"1\""}});
+  EXPECT_EQ(stale.status, 412) << stale.body;
+  EXPECT_EQ(stale.str("resourceType"), "OperationOutcome");
+  EXPECT_EQ(get("/Patient/" + id).header("etag"), "W/\"2\"");
+}
+
+TEST_P(RestInteractions, TwentyConcurrentConditionalCreatesMakeExactlyOneResource) {
+  constexpr int kClients = 20;
+  std::vector<std::thread> threads;
+  std::vector<HttpResult> results(kClients);
+  std::atomic<int> ready{0};
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      ready.fetch_add(1);
+      for (int spin = 0; spin < 1000000 && ready.load() < kClients; ++spin) std::this_thread::yield();
+      results[i] = post("/Patient", patientJson(),
+                        {{"If-None-Exist", "identifier=urn:oid:2.16.578.1.12.4.1.4.1|" + std::string(kFnr)}});
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> ids;
+  int created = 0;
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.status == 200 || r.status == 201) << r.status << " " << r.body;
+    if (r.status == 201) ++created;
+    ids.insert(r.str("id"));
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(ids.size(), 1u);
+  HttpResult all = get("/Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|" + std::string(kFnr));
+  EXPECT_EQ(entryIds(all).size(), 1u) << all.body;
+  HttpResult history = get("/Patient/_history");
+  EXPECT_EQ(history.root().find("entry")->size(), 1u);
+}
+
+TEST_P(RestInteractions, TransactionWithOneInvalidEntryWritesNothingAndNamesTheEntry) {
+  std::string bundle = readFile(std::string(PLANBRO_TEST_DATA_DIR) + "/../../conformance/demo/individual-plan-demo.json");
+  ASSERT_FALSE(bundle.empty());
+  // Entry 4 is the Goal: give it a lifecycleStatus outside its required binding.
+  size_t at = bundle.find("\"lifecycleStatus\": \"active\"");
+  ASSERT_NE(at, std::string::npos);
+  bundle.replace(at, std::string("\"lifecycleStatus\": \"active\"").size(), "\"lifecycleStatus\": \"bogus\"");
+  HttpResult r = post("/", bundle);
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(r.str("resourceType"), "OperationOutcome");
+  EXPECT_NE(r.body.find("Bundle.entry[4]"), std::string::npos) << r.body;
+  HttpResult history = get("/_history");
+  ASSERT_EQ(history.status, 200);
+  EXPECT_EQ(history.root().find("entry"), nullptr) << history.body;
+}
+
+TEST_P(RestInteractions, TransactionResolvesPlaceholdersAndIsIdempotentWithIfNoneExist) {
+  std::string bundle = readFile(std::string(PLANBRO_TEST_DATA_DIR) + "/../../conformance/demo/individual-plan-demo.json");
+  HttpResult r = post("/", bundle);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.str("type"), "transaction-response");
+  const fhir::JsonValue* entries = r.root().find("entry");
+  ASSERT_NE(entries, nullptr);
+  ASSERT_EQ(entries->size(), 7u);
+  for (const fhir::JsonValue& e : entries->items()) {
+    EXPECT_EQ(e.find("response")->find("status")->text(), "201 Created");
+    EXPECT_NE(e.find("response")->find("location"), nullptr);
+  }
+  std::string patientLoc(entries->items()[0].find("response")->find("location")->text());
+  std::string patientId = patientLoc.substr(patientLoc.find("/Patient/") + 9);
+  patientId = patientId.substr(0, patientId.find('/'));
+  HttpResult plans = get("/CarePlan?subject=Patient/" + patientId);
+  ASSERT_EQ(entryIds(plans).size(), 1u) << plans.body;
+  EXPECT_EQ(plans.body.find("urn:uuid:"), std::string::npos);
+
+  // The Patient entry is conditional: a second run finds it rather than duplicating it.
+  HttpResult again = post("/", bundle);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.root().find("entry")->items()[0].find("response")->find("status")->text(), "200 OK");
+  HttpResult patients = get("/Patient?identifier=" + std::string(kFnr));
+  EXPECT_EQ(entryIds(patients).size(), 1u);
+  EXPECT_EQ(entryIds(get("/CarePlan?subject=Patient/" + patientId)).size(), 2u);
+}
+
+TEST_P(RestInteractions, BatchEntriesSucceedOrFailIndependently) {
+  std::string bundle = R"({"resourceType":"Bundle","type":"batch","entry":[
+    {"resource":)" + patientJson() + R"(,"request":{"method":"POST","url":"Patient"}},
+    {"resource":{"resourceType":"Goal","lifecycleStatus":"bogus","description":{"text":"x"},"subject":{"reference":"Patient/x"}},"request":{"method":"POST","url":"Goal"}},
+    {"request":{"method":"GET","url":"Patient/does-not-exist"}}]})";
+  HttpResult r = post("/", bundle);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.str("type"), "batch-response");
+  auto entries = r.root().find("entry")->items();
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].find("response")->find("status")->text(), "201 Created");
+  EXPECT_EQ(entries[1].find("response")->find("status")->text(), "422 Unprocessable Entity");
+  EXPECT_NE(entries[1].find("response")->find("outcome"), nullptr);
+  EXPECT_EQ(entries[2].find("response")->find("status")->text(), "404 Not Found");
+}
+
+TEST_P(RestInteractions, AnswersClientErrorsWithOperationOutcomes) {
+  HttpResult malformed = post("/Patient", "{\"resourceType\":\"Patient\",");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_EQ(malformed.str("resourceType"), "OperationOutcome");
+
+  HttpResult invalid = post("/Patient", R"({"resourceType":"Patient","gender":"sometimes","birthDate":"15.05.1985"})");
+  EXPECT_EQ(invalid.status, 422) << invalid.body;
+  EXPECT_NE(invalid.body.find("Patient.gender"), std::string::npos) << invalid.body;
+
+  HttpResult lenient = post("/Patient", R"({"resourceType":"Patient","gender":"sometimes"})",
+                            {{"Prefer", "handling=lenient"}});
+  EXPECT_EQ(lenient.status, 422);
+
+  EXPECT_EQ(get("/Frobnicator/1").status, 404);
+  EXPECT_EQ(get("/Patient/nope").status, 404);
+  EXPECT_EQ(post("/Patient", patientJson(), {{"Content-Type", "text/plain"}}).status, 415);
+  EXPECT_EQ(get("/metadata", {{"Accept", "image/png"}}).status, 406);
+  HttpResult wrongMethod = request(port_, "PATCH", "/Patient", "[]", {{"Content-Type", "application/json-patch+json"}});
+  EXPECT_EQ(wrongMethod.status, 405);
+  EXPECT_FALSE(wrongMethod.header("allow").empty());
+  EXPECT_EQ(post("/Patient", R"({"resourceType":"Goal"})").status, 400);
+  EXPECT_EQ(get("/Patient?bogus-param=1").status, 400);
+  EXPECT_EQ(get("/Patient/bad$id").status, 400);
+  EXPECT_EQ(put("/Patient/abc", patientJson()).status, 400);  // no id in the body
+}
+
+TEST_P(RestInteractions, DeletesWithTombstonesAndAnswers410Afterwards) {
+  std::string id = create("Patient", patientJson());
+  HttpResult d = request(port_, "DELETE", "/Patient/" + id);
+  EXPECT_EQ(d.status, 200) << d.body;
+  EXPECT_EQ(d.header("etag"), "W/\"2\"");
+  HttpResult r = get("/Patient/" + id);
+  EXPECT_EQ(r.status, 410);
+  EXPECT_EQ(r.str("resourceType"), "OperationOutcome");
+  EXPECT_EQ(get("/Patient/" + id + "/_history/1").status, 200);
+  EXPECT_EQ(get("/Patient/" + id + "/_history/2").status, 410);
+  EXPECT_TRUE(entryIds(get("/Patient?_id=" + id)).empty());
+  HttpResult h = get("/Patient/" + id + "/_history");
+  ASSERT_EQ(h.root().find("entry")->size(), 2u);
+  EXPECT_EQ(h.root().find("entry")->items()[0].find("request")->find("method")->text(), "DELETE");
+}
+
+TEST_P(RestInteractions, SupportsConditionalReadsPatchAndPreferReturn) {
+  HttpResult created = post("/Patient", patientJson(), {{"Prefer", "return=minimal"}});
+  ASSERT_EQ(created.status, 201);
+  EXPECT_TRUE(created.body.empty());
+  std::string loc = created.header("location");
+  std::string id = loc.substr(loc.find("/Patient/") + 9);
+  id = id.substr(0, id.find('/'));
+
+  EXPECT_EQ(get("/Patient/" + id, {{"If-None-Match", "W/\"1\""}}).status, 304);
+  HttpResult r = get("/Patient/" + id);
+  EXPECT_EQ(get("/Patient/" + id, {{"If-Modified-Since", r.header("last-modified")}}).status, 304);
+  EXPECT_EQ(get("/Patient/" + id, {{"If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT"}}).status, 200);
+
+  HttpResult patched = request(port_, "PATCH", "/Patient/" + id,
+                               R"([{"op":"replace","path":"/gender","value":"other"},{"op":"add","path":"/active","value":true}])",
+                               {{"Content-Type", "application/json-patch+json"}, {"If-Match", "W/\"1\""}});
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(patched.str("gender"), "other");
+  EXPECT_EQ(patched.header("etag"), "W/\"2\"");
+  HttpResult badPatch = request(port_, "PATCH", "/Patient/" + id, R"([{"op":"replace","path":"/gender","value":"sometimes"}])",
+                                {{"Content-Type", "application/json-patch+json"}});
+  EXPECT_EQ(badPatch.status, 422);
+  HttpResult stalePatch = request(port_, "PATCH", "/Patient/" + id, R"([{"op":"remove","path":"/active"}])",
+                                  {{"Content-Type", "application/json-patch+json"}, {"If-Match", "W/\"1\""}});
+  EXPECT_EQ(stalePatch.status, 412);
+
+  HttpResult outcome = post("/Patient", patientJson("01010112345"), {{"Prefer", "return=OperationOutcome"}});
+  EXPECT_EQ(outcome.str("resourceType"), "OperationOutcome");
+}
+
+TEST_P(RestInteractions, SpeaksXmlAndAppliesSummaryAndElements) {
+  std::string id = create("Patient", patientJson());
+  HttpResult xml = get("/Patient/" + id + "?_format=xml");
+  ASSERT_EQ(xml.status, 200);
+  EXPECT_NE(xml.header("content-type").find("application/fhir+xml"), std::string::npos);
+  EXPECT_NE(xml.body.find("<Patient xmlns=\"http://hl7.org/fhir\""), std::string::npos) << xml.body;
+  HttpResult accept = get("/Patient/" + id, {{"Accept", "application/fhir+xml"}});
+  EXPECT_NE(accept.body.find("<family value=\"Testesen\"/>"), std::string::npos) << accept.body;
+
+  std::string xmlBody = R"(<Patient xmlns="http://hl7.org/fhir"><gender value="male"/><birthDate value="1970-01-01"/></Patient>)";
+  HttpResult created = post("/Patient", xmlBody, {{"Content-Type", "application/fhir+xml"}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.str("gender"), "male");
+
+  HttpResult elements = get("/Patient/" + id + "?_elements=gender");
+  ASSERT_EQ(elements.status, 200);
+  EXPECT_EQ(elements.str("gender"), "female");
+  EXPECT_EQ(elements.root().find("name"), nullptr);
+  EXPECT_NE(elements.body.find("SUBSETTED"), std::string::npos);
+
+  HttpResult count = get("/Patient?_summary=count");
+  ASSERT_EQ(count.status, 200) << count.body;
+  EXPECT_EQ(count.root().find("entry"), nullptr);
+
+  HttpResult pretty = get("/Patient/" + id + "?_pretty=true");
+  EXPECT_NE(pretty.body.find("\n  \"resourceType\""), std::string::npos) << pretty.body;
+}
+
+TEST_P(RestInteractions, PublishesACapabilityStatementAndValidates) {
+  HttpResult cs = get("/metadata");
+  ASSERT_EQ(cs.status, 200);
+  EXPECT_EQ(cs.str("resourceType"), "CapabilityStatement");
+  EXPECT_EQ(cs.str("fhirVersion"), "4.0.1");
+  bool found = false;
+  for (const fhir::JsonValue& r : cs.root().find("rest")->items()[0].find("resource")->items()) {
+    if (r.find("type")->text() != "CarePlan") continue;
+    for (const fhir::JsonValue& p : r.find("searchParam")->items()) found |= p.find("name")->text() == "subject";
+  }
+  EXPECT_TRUE(found);
+
+  HttpResult ok = post("/Patient/$validate", patientJson());
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body.find("\"error\""), std::string::npos) << ok.body;
+  HttpResult bad = post("/Patient/$validate", R"({"resourceType":"Patient","gender":"sometimes"})");
+  EXPECT_EQ(bad.status, 200);
+  EXPECT_NE(bad.body.find("\"error\""), std::string::npos) << bad.body;
+  std::string id = create("Patient", patientJson());
+  EXPECT_EQ(get("/Patient/" + id + "/$validate").status, 200);
+}
+
+TEST_P(RestInteractions, ConditionalUpdateAndDeleteBySearch) {
+  std::string body = patientJson("01010112345");
+  HttpResult created = put("/Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|01010112345", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string id = created.str("id");
+  std::string changed = body;
+  changed.insert(changed.find("\"gender\""), "\"active\":true,");
+  HttpResult updated = put("/Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|01010112345", changed);
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  EXPECT_EQ(updated.str("id"), id);
+  EXPECT_EQ(updated.header("etag"), "W/\"2\"");
+  HttpResult deleted = request(port_, "DELETE", "/Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|01010112345");
+  EXPECT_EQ(deleted.status, 200) << deleted.body;
+  EXPECT_EQ(get("/Patient/" + id).status, 410);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, RestInteractions, ::testing::ValuesIn(engines()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+}  // namespace
+}  // namespace planbro::gateway::rest::testing
