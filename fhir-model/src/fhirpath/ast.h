@@ -51,6 +51,7 @@ struct AstNode {
   std::vector<std::unique_ptr<AstNode>> args;     // function arguments, or the right operand / index
   size_t position = 0;                            // offset in the source text, for messages
   std::shared_ptr<const std::regex> regex;        // matches()/replaceMatches() with a literal pattern, compiled once
+  const TypeDef* type_def = nullptr;              // a leading member that names a FHIR type (`Patient.name`)
 };
 
 }  // namespace planbro::fhir::fhirpath

@@ -804,13 +804,17 @@ Status eval(const AstNode& node, Items focus, Context& ctx, Collection& out) {
         return Status::ok();
       }
       // A leading type name selects the focus when it is of that type (`Patient.name`).
-      bool type_like = !node.name.empty() && std::isupper(static_cast<unsigned char>(node.name[0]));
+      const TypeDef* target = node.type_def;
       for (const Value& v : focus) {
-        if (type_like && v.isNode() && derivesFrom(v.asNode().type, node.name, ctx.model)) {
-          out.push_back(v);
-          continue;
+        if (target && v.isNode()) {
+          const TypeDef* t = v.asNode().type == target->name ? target : ctx.model.type(v.asNode().type);
+          for (int guard = 0; guard < 16 && t && t != target; ++guard) t = t->base_type;
+          if (t == target) {
+            out.push_back(v);
+            continue;
+          }
         }
-        if (type_like && v.isNode() && ctx.model.isResourceType(node.name) && !v.asNode().element) {
+        if (target && target->kind == TypeKind::kResource && v.isNode() && !v.asNode().element) {
           if (ctx.env.strict) {
             return invalidArgument("FHIRPath: the focus is a " + std::string(v.asNode().type) + ", not a " + node.name);
           }
@@ -878,17 +882,17 @@ Status eval(const AstNode& node, Items focus, Context& ctx, Collection& out) {
       Collection in;
       RETURN_IF_ERROR(eval(*node.base, focus, ctx, in));
       if (in.empty()) return Status::ok();
-      if (in.size() > 1) {
-        if (node.is_as) return invalidArgument("FHIRPath: 'as' on more than one item");
-        return invalidArgument("FHIRPath: 'is' on more than one item");
-      }
       if (!isKnownType(node.type, ctx.model)) return invalidArgument("FHIRPath: unknown type " + node.type.name);
-      bool m = typeMatches(in[0], node.type, ctx.model, node.is_as);
       if (node.is_as) {
-        if (m) out.push_back(in[0]);
-      } else {
-        out.push_back(Value::boolean(m));
+        // Filters like ofType(): R4 search parameters apply it to repeating elements
+        // (`Goal.target.due as date`, `useContext.value as Quantity`).
+        for (const Value& v : in) {
+          if (typeMatches(v, node.type, ctx.model, true)) out.push_back(v);
+        }
+        return Status::ok();
       }
+      if (in.size() > 1) return invalidArgument("FHIRPath: 'is' on more than one item");
+      out.push_back(Value::boolean(typeMatches(in[0], node.type, ctx.model)));
       return Status::ok();
     }
     case NodeKind::kBinary:

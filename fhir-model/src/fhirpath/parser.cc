@@ -450,20 +450,21 @@ class Parser {
     switch (t.kind) {
       case Tok::kEnd:
         return syntaxError(t.pos, "unexpected end of expression");
-      case Tok::kIdentifier: {
-        if (t.text == "true" || t.text == "false") {
+      case Tok::kIdentifier:
+      case Tok::kDelimited: {
+        if (t.kind == Tok::kIdentifier && (t.text == "true" || t.text == "false")) {
           n->literal = Value::boolean(t.text == "true");
           ++p_;
           return n;
         }
         std::string name = t.text;
         ++p_;
-        return invocation(std::move(name), t.pos);
-      }
-      case Tok::kDelimited: {
-        std::string name = t.text;
-        ++p_;
-        return invocation(std::move(name), t.pos);
+        ASSIGN_OR_RETURN(NodeP inv, invocation(std::move(name), t.pos));
+        // Resolve a leading type name once here rather than on every evaluation.
+        if (inv->kind == NodeKind::kMember && std::isupper(static_cast<unsigned char>(inv->name[0]))) {
+          inv->type_def = ModelInfo::r4().type(inv->name);
+        }
+        return inv;
       }
       case Tok::kString:
         n->literal = Value::string(t.text);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -365,7 +366,12 @@ class Walker {
     std::string_view of_type = el.is_choice ? type_code : std::string_view();
 
     std::optional<PrimitiveKind> kind = validation::primitiveKindFor(type_code);
-    if (!kind && model_.isPrimitiveType(type_code)) kind = PrimitiveKind::kUnknown;
+    // One lookup of the type serves both the primitive test and the complex walk below.
+    const TypeDef* type = nullptr;
+    if (!kind && eff.children.empty()) {
+      type = model_.type(type_code);
+      if (type != nullptr && type->kind == TypeKind::kPrimitive) kind = PrimitiveKind::kUnknown;
+    }
 
     if (!kind && twin != nullptr) {
       reportAtChild(Severity::kError, kStructure,
@@ -416,7 +422,7 @@ class Walker {
           }
           validatePrimitive(el, eff, *kind, type_code, item_null ? nullptr : item, twin_null ? nullptr : twin_item);
         } else if (item != nullptr) {
-          validateComplex(el, eff, type_code, name, *item);
+          validateComplex(el, eff, type, type_code, name, *item);
         }
       }
       return n;
@@ -437,7 +443,7 @@ class Walker {
       }
       validatePrimitive(el, eff, *kind, type_code, value, twin);
     } else if (value != nullptr) {
-      validateComplex(el, eff, type_code, name, *value);
+      validateComplex(el, eff, type, type_code, name, *value);
     }
     return 1;
   }
@@ -562,8 +568,9 @@ class Walker {
 
   // ---- complex values ----
 
-  void validateComplex(const ElementDef& el, const ElementDef& eff, std::string_view type_code, std::string_view name,
-                       const JsonValue& value) {
+  // `type` is the definition of `type_code`, or null for inline (BackboneElement) children.
+  void validateComplex(const ElementDef& el, const ElementDef& eff, const TypeDef* type, std::string_view type_code,
+                       std::string_view name, const JsonValue& value) {
     if (value.isNull()) {
       report(Severity::kError, kStructure, "null is not allowed (omit the property instead)");
       return;
@@ -573,7 +580,6 @@ class Walker {
              "'" + std::string(name) + "' must be a JSON object (type " + std::string(type_code) + ")");
       return;
     }
-    const TypeDef* type = eff.children.empty() ? model_.type(type_code) : nullptr;
     if (type != nullptr && type->kind == TypeKind::kResource) {
       validateNestedResource(el, value);
       return;
@@ -892,6 +898,7 @@ class Walker {
       }
       if (!compiled->expression) continue;
       const fhirpath::Expression* expr = compiled->expression.get();
+      fprintf(stderr, "ENGINE %s %s\n", c.key.c_str(), c.expression.c_str());
       // An empty result passes (FHIRPath: the expression is not false). The reference validator fails it, which
       // matters for mixed-precision date comparisons (docs/conformance.md, "Validator tests").
       Result<bool> r = fhirpath::evaluateBoolean(*expr, focus, *resource_, env_, /*empty_is=*/true);

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 
 #include <exception>
+#include <new>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -45,10 +47,6 @@ std::string locationOf(const fhir::JsonErrorPosition& position) {
   if (position.line == 0) return {};
   return "line " + std::to_string(position.line) + ", col " + std::to_string(position.column);
 }
-
-struct Loaded {
-  fhir::JsonDocument document;
-};
 
 // Reads and parses one input; on failure fills `outcome` with the reason.
 std::optional<fhir::JsonDocument> load(const std::string& path, const CommonOptions& options, std::istream& in,

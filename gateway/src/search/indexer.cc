@@ -277,10 +277,15 @@ class RowBuilder {
   void complexToken(std::string_view type, const JsonValue& json) {
     if (type == "Coding") {
       coding(json);
+      tokenText(member(&json, "display"));
     } else if (type == "CodeableConcept") {
       if (const JsonValue* codings = json.find("coding")) {
-        for (const JsonValue& c : codings->items()) coding(c);
+        for (const JsonValue& c : codings->items()) {
+          coding(c);
+          tokenText(member(&c, "display"));
+        }
       }
+      tokenText(member(&json, "text"));
     } else if (type == "Identifier") {
       std::string_view value = member(&json, "value");
       if (!value.empty()) token(param_.code, member(&json, "system"), value);
@@ -291,6 +296,17 @@ class RowBuilder {
       // Token parameters over references (rare): the identifier is what a token can match.
       if (const JsonValue* id = json.find("identifier")) complexToken("Identifier", *id);
     }
+  }
+
+  // `:text` rows: CodeableConcept.text and Coding.display, normalised like string parameters.
+  void tokenText(std::string_view text) {
+    std::string norm = normalizeString(text);
+    if (norm.empty()) return;
+    IndexRow r;
+    r.param = param_.code + std::string(kTextSuffix);
+    r.kind = IndexValueKind::kString;
+    r.text = std::move(norm);
+    rows_.push_back(std::move(r));
   }
 
   void coding(const JsonValue& c) {

@@ -439,6 +439,14 @@ class Parser {
   }
 
   Status token(const std::string& name, const std::string& modifier, const std::string& part, IndexPredicate& pred) {
+    if (modifier == "text") {
+      pred.param += std::string(kTextSuffix);
+      pred.kind = IndexValueKind::kString;
+      pred.match = IndexPredicate::Match::kPrefix;
+      pred.text = normalizeString(unescape(part));
+      if (pred.text.empty()) return invalidArgument("'" + name + "' has an empty value");
+      return Status::ok();
+    }
     if (!modifier.empty() && modifier != "not") {
       return unsupported("modifier ':" + modifier + "' is not supported on token parameter '" + name + "'");
     }

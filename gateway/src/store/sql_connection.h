@@ -145,7 +145,8 @@ std::unique_ptr<WriteSession> makePooledSession(const Dialect& dialect, PooledCo
 class GroupCommitWriter {
  public:
   static constexpr size_t kMaxGroup = 64;
-  GroupCommitWriter(const Dialect& dialect, std::unique_ptr<SqlConnection> conn);
+  /** `turn_timeout`: how long begin() waits for the writer before failing with kUnavailable. */
+  GroupCommitWriter(const Dialect& dialect, std::unique_ptr<SqlConnection> conn, std::chrono::milliseconds turn_timeout);
   ~GroupCommitWriter();
   std::unique_ptr<WriteSession> session();
 
@@ -154,6 +155,7 @@ class GroupCommitWriter {
   struct Group;
   const Dialect& dialect_;
   std::unique_ptr<SqlConnection> conn_;
+  const std::chrono::milliseconds turn_timeout_;
   std::mutex mutex_;
   std::condition_variable turn_free_;
   std::condition_variable group_done_;

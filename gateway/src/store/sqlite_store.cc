@@ -252,7 +252,8 @@ Result<std::unique_ptr<ResourceStore>> openSqliteStore(const SqliteStoreOptions&
     RETURN_IF_ERROR(internal::migrateSchema(*conn, kSqliteDialect, "", kMigrations));
   }
   ASSIGN_OR_RETURN(auto writer_conn, SqliteConnection::open(options));
-  auto writer = std::make_unique<internal::GroupCommitWriter>(kSqliteDialect, std::move(writer_conn));
+  auto writer =
+      std::make_unique<internal::GroupCommitWriter>(kSqliteDialect, std::move(writer_conn), options.acquire_timeout);
   auto pool = std::make_unique<internal::ConnectionPool>(
       options.pool_size, options.acquire_timeout, [options] { return SqliteConnection::open(options); });
   return internal::makeSqlStore(kSqliteDialect, std::move(pool), std::move(writer), options.clock);

@@ -78,8 +78,12 @@ class GroupCommitWriter::Session final : public WriteSession {
   Status begin() override {
     std::unique_lock lock(w_.mutex_);
     ++w_.waiting_;
-    w_.turn_free_.wait(lock, [&] { return !w_.busy_; });
+    const bool got_turn = w_.turn_free_.wait_for(lock, w_.turn_timeout_, [&] { return !w_.busy_; });
     --w_.waiting_;
+    if (!got_turn) {
+      return unavailable("no turn on the SQLite writer within " + std::to_string(w_.turn_timeout_.count()) +
+                         " ms (a write transaction is held open too long)");
+    }
     w_.busy_ = true;
     has_turn_ = true;
     if (!w_.group_) {
@@ -166,8 +170,9 @@ class GroupCommitWriter::Session final : public WriteSession {
   bool retryable_ = false;
 };
 
-GroupCommitWriter::GroupCommitWriter(const Dialect& dialect, std::unique_ptr<SqlConnection> conn)
-    : dialect_(dialect), conn_(std::move(conn)) {}
+GroupCommitWriter::GroupCommitWriter(const Dialect& dialect, std::unique_ptr<SqlConnection> conn,
+                                     std::chrono::milliseconds turn_timeout)
+    : dialect_(dialect), conn_(std::move(conn)), turn_timeout_(turn_timeout) {}
 
 GroupCommitWriter::~GroupCommitWriter() = default;
 

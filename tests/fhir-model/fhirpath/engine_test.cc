@@ -148,6 +148,8 @@ TEST_F(Engine, NavigatesChoiceTypesAndTypes) {
   EXPECT_EQ(run("Observation.value = 185 '[lb_av]'", observation_.get()), "[true]");
   EXPECT_EQ(run("Patient.name.given"), "[\"Ola\",\"Kari\",\"Jo\"]");
   EXPECT_EQ(run("Observation.name"), "[]");  // another type's name at the root: empty, not an error
+  // `as` filters repeating elements, as R4 search parameters need (Goal.target.due as date).
+  EXPECT_EQ(run("(Observation.component.value as string)", observation_.get()), "[\"s\"]");
 }
 
 TEST_F(Engine, ReadsPrimitiveExtensionsAndResolvesReferences) {

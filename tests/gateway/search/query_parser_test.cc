@@ -118,7 +118,7 @@ TEST(ParseSearch, UnknownParameterIsAnErrorUnlessLenient) {
   ASSERT_EQ(lenient.warnings.size(), 1u);
   EXPECT_NE(lenient.warnings[0].find("colour"), std::string::npos);
   ASSERT_EQ(lenient.link_params.size(), 1u);  // the dropped parameter is not in the links
-  EXPECT_FALSE(parseSearch("CarePlan", {{"status:text", "x"}}, Handling::kStrict).isOk());
+  EXPECT_FALSE(parseSearch("CarePlan", {{"status:in", "http://x"}}, Handling::kStrict).isOk());
   EXPECT_FALSE(parseSearch("Patient", {{"_text", "x"}}, Handling::kStrict).isOk());
 }
 

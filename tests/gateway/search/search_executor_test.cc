@@ -81,7 +81,8 @@ class SearchTest : public ::testing::TestWithParam<Engine> {
     put(R"({"resourceType":"CareTeam","id":"ct1","status":"active","subject":{"reference":"Patient/nor1"}})");
     put(R"({"resourceType":"Goal","id":"g1","lifecycleStatus":"active","description":{"text":"Bo hjemme"},
           "subject":{"reference":"Patient/nor1"}})");
-    put(R"({"resourceType":"Observation","id":"obs-2012","status":"final","code":{"text":"x"},
+    put(R"({"resourceType":"Observation","id":"obs-2012","status":"final","code":{"text":"Blodsukker",
+          "coding":[{"system":"http://loinc.org","code":"15074-8","display":"Glucose [Moles/volume] in Blood"}]},
           "effectiveDateTime":"2012-12-31T23:59:59Z","valueQuantity":{"value":5,"unit":"mg"}})");
     put(R"({"resourceType":"Observation","id":"obs-2013","status":"final","code":{"text":"x"},
           "effectiveDateTime":"2013-01-15","valueQuantity":{"value":7.5,"unit":"mg"}})");
@@ -202,6 +203,12 @@ TEST_P(SearchTest, DatePrefixesAndPrecision) {
   EXPECT_EQ(ids("Observation", {{"date", "ge2013-01-01T00:00:00+01:00"}}), Ids({"obs-2012", "obs-2013", "obs-period"}));
   EXPECT_EQ(ids("Observation", {{"value-quantity", "gt6"}}), Ids({"obs-2013"}));
   EXPECT_EQ(ids("Observation", {{"value-quantity", "5"}}), Ids({"obs-2012"}));
+}
+
+TEST_P(SearchTest, TokenTextMatchesCodeableConceptTextAndDisplay) {
+  EXPECT_EQ(ids("Observation", {{"code:text", "blodsu"}}), Ids({"obs-2012"}));
+  EXPECT_EQ(ids("Observation", {{"code:text", "glucose"}}), Ids({"obs-2012"}));
+  EXPECT_EQ(ids("Observation", {{"code", "http://loinc.org|15074-8"}}), Ids({"obs-2012"}));
 }
 
 TEST_P(SearchTest, TokenNotAndMissing) {

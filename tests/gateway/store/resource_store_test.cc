@@ -90,18 +90,21 @@ class StoreTest : public ::testing::TestWithParam<Engine> {
   }
 
   // Another store instance on the same database (file or schema): as a second gateway process would have.
-  Result<std::unique_ptr<ResourceStore>> open(size_t pool_size = 4) {
+  Result<std::unique_ptr<ResourceStore>> open(size_t pool_size = 4,
+                                               std::chrono::milliseconds acquire_timeout = std::chrono::seconds(10)) {
     if (GetParam() == Engine::kPostgres) {
       PostgresStoreOptions o;
       o.conninfo = pg_url_;
       o.schema = schema_;
       o.pool_size = pool_size;
+      o.acquire_timeout = acquire_timeout;
       o.clock = clock_;
       return openPostgresStore(o);
     }
     SqliteStoreOptions o;
     o.path = (dir_ / "store.db").string();
     o.pool_size = pool_size;
+    o.acquire_timeout = acquire_timeout;
     o.clock = clock_;
     return openSqliteStore(o);
   }
@@ -533,6 +536,26 @@ TEST_P(StoreTest, OutboxReaderPollingDuringConcurrentWritesSeesEveryEventOnceInO
   for (const OutboxEvent& e : outbox()) all.push_back(e.position);
   EXPECT_EQ(all.size(), static_cast<size_t>(kWriters * kWritesEach));
   EXPECT_EQ(seen, all);
+}
+
+// A transaction held open must not block other writers forever: they give up with kUnavailable.
+TEST_P(StoreTest, WriterWaitingBehindAnOpenTransactionGivesUpAfterTheAcquireTimeout) {
+  auto small_or = open(1, std::chrono::milliseconds(50));
+  ASSERT_TRUE(small_or.isOk()) << small_or.status().message();
+  std::unique_ptr<ResourceStore> small = std::move(small_or).value();
+  auto held = small->begin(ctx());
+  ASSERT_TRUE(held.isOk());
+  ASSERT_TRUE((*held)->create("Patient", {"{}", {}}, "held").isOk());
+  std::optional<Status> second;
+  std::thread other([&] {
+    auto txn = small->begin(ctx());
+    second = txn.isOk() ? Status::ok() : txn.status();
+  });
+  other.join();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->code(), StatusCode::kUnavailable);
+  EXPECT_TRUE((*held)->commit().isOk());
+  EXPECT_TRUE(small->read("Patient", "held").isOk());
 }
 
 // Two store instances on one database: two gateway processes behind a load balancer.

@@ -21,6 +21,8 @@ namespace planbro::gateway::search {
 inline constexpr std::string_view kIdentifierSuffix = ":identifier";
 /** Raw (not normalised) string rows, for `param:exact=`. */
 inline constexpr std::string_view kExactSuffix = ":exact";
+/** Normalised string rows of CodeableConcept.text and Coding.display, for token `param:text=`. */
+inline constexpr std::string_view kTextSuffix = ":text";
 /** Token rows (system = Quantity.system, code = Quantity.code or unit) beside a quantity's number row. */
 inline constexpr std::string_view kUnitSuffix = ":unit";
 /** One token row (code "1") per reference parameter that has any value: `:missing` for references, which the

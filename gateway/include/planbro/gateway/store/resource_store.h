@@ -272,8 +272,10 @@ class ResourceStore {
   virtual Result<HistoryPage> history(const HistoryQuery& query) = 0;
 
   /**
-   * Starts a write transaction, holding one pooled connection until commit or rollback. Waits for a free connection
-   * up to the configured acquire timeout: kUnavailable after it.
+   * Starts a write transaction. PostgreSQL: it holds one pooled connection until commit or rollback. SQLite: it
+   * holds the single writer's turn (writes are serial; commits are grouped, see docs/store.md), so keep it short and
+   * never begin a second one on the same thread while one is open. Waits up to the acquire timeout for a
+   * connection or the turn, then fails with kUnavailable.
    */
   virtual Result<std::unique_ptr<WriteTransaction>> begin(const WriteContext& context) = 0;
 
@@ -297,7 +299,7 @@ class ResourceStore {
 
 struct SqliteStoreOptions {
   std::string path;                    // the database file; created when missing
-  size_t pool_size = 4;                // connections: the number of worker threads that use the store
+  size_t pool_size = 4;                // reader connections: the number of worker threads (+1 writer connection)
   std::chrono::milliseconds busy_timeout{10000};    // waiting for the write lock
   std::chrono::milliseconds acquire_timeout{10000};  // waiting for a pooled connection
   Clock clock;                         // empty: systemClock()

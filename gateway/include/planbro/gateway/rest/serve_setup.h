@@ -1,0 +1,24 @@
+#pragma once
+// Plugs the FHIR REST layer and the store into `planbro serve` (serve.h's ServeSetup hook).
+
+#include <string>
+
+#include "planbro/gateway/serve.h"
+
+namespace planbro::gateway::rest {
+
+struct RestServeOptions {
+  /** The transaction Bundle loaded into an empty store when demo_data.load_once is set; empty: the repository's
+   *  conformance/demo/individual-plan-demo.json (path fixed at build time). A missing file is logged, not fatal. */
+  std::string demo_bundle_path;
+};
+
+/**
+ * A ServeSetup that opens the configured store (SQLite at store.sqlitePath(), creating data_dir; or PostgreSQL at
+ * store.postgres_url) with a pool that fits the I/O + worker threads, builds the RestHandler over it, loads the demo
+ * Bundle once into an empty store, and adds a "store" readiness check. The store lives in
+ * ServeComponents::keep_alive. Errors (store cannot open, demo bundle rejected): the Status aborts start-up.
+ */
+ServeSetup makeRestServeSetup(RestServeOptions options = {});
+
+}  // namespace planbro::gateway::rest

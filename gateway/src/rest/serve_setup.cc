@@ -1,0 +1,80 @@
+#include "planbro/gateway/rest/serve_setup.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "planbro/gateway/http/logging.h"
+#include "planbro/gateway/rest/rest_handler.h"
+#include "planbro/gateway/store/resource_store.h"
+
+#ifndef PLANBRO_DEMO_BUNDLE_PATH
+#define PLANBRO_DEMO_BUNDLE_PATH "conformance/demo/individual-plan-demo.json"
+#endif
+
+namespace planbro::gateway::rest {
+namespace {
+
+// Everything that must outlive the server, destroyed handler first (it refers to the store).
+struct Parts {
+  std::unique_ptr<store::ResourceStore> store;
+  std::shared_ptr<RestHandler> handler;
+  ~Parts() { handler.reset(); }
+};
+
+}  // namespace
+
+ServeSetup makeRestServeSetup(RestServeOptions options) {
+  return [options](const config::GatewayConfig& cfg, http::MetricsRegistry&, ServeComponents& components) -> Status {
+    auto parts = std::make_shared<Parts>();
+    size_t pool = cfg.store.pool_size != 0 ? cfg.store.pool_size
+                                           : static_cast<size_t>(cfg.server.io_threads + cfg.server.worker_threads);
+    if (pool == 0) pool = 1;
+    if (cfg.store.engine == config::StoreEngine::kSqlite) {
+      std::error_code ec;
+      std::filesystem::create_directories(cfg.store.data_dir, ec);
+      if (ec) return unavailable("cannot create data directory " + cfg.store.data_dir + ": " + ec.message());
+      store::SqliteStoreOptions so;
+      so.path = cfg.store.sqlitePath();
+      so.pool_size = pool;
+      auto s = store::openSqliteStore(so);
+      if (!s.isOk()) return s.status();
+      parts->store = std::move(s).value();
+    } else {
+      store::PostgresStoreOptions po;
+      po.conninfo = cfg.store.postgres_url;
+      po.pool_size = pool;
+      auto s = store::openPostgresStore(po);
+      if (!s.isOk()) return s.status();
+      parts->store = std::move(s).value();
+    }
+    RestOptions rest;
+    rest.json_limits = cfg.jsonLimits();
+    rest.writer.validation.json_limits = rest.json_limits;
+    parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
+
+    if (cfg.demo_data.load_once) {
+      std::string path = options.demo_bundle_path.empty() ? PLANBRO_DEMO_BUNDLE_PATH : options.demo_bundle_path;
+      Status loaded = loadBundleIfEmpty(*parts->handler, *parts->store, path);
+      if (loaded.code() == StatusCode::kNotFound) {
+        http::appLogger()->warn("demo data not loaded: {}", loaded.message());
+      } else if (!loaded.isOk()) {
+        return loaded;
+      }
+    }
+    store::ResourceStore* raw = parts->store.get();
+    components.readiness.push_back(http::ReadinessCheck{"store", [raw]() -> Status {
+      auto r = raw->read("Patient", "readiness-probe");
+      if (r.isOk() || r.status().code() == StatusCode::kNotFound || r.status().code() == StatusCode::kGone) {
+        return Status::ok();
+      }
+      return r.status();
+    }});
+    components.handler = parts->handler;
+    components.keep_alive = parts;
+    return Status::ok();
+  };
+}
+
+}  // namespace planbro::gateway::rest
