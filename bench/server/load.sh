@@ -77,16 +77,26 @@ to_ms() {
     else printf "%s", v }'
 }
 
+# Server CPU time (user + system, in clock ticks) of the last started server.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/${PIDS[-1]}/stat"; }
+
 RESULTS=()
 run_wrk() {
   local name=$1 url=$2 out="$WORK/wrk.txt"
+  local t0 t1
+  t0=$(cpu_ticks)
   wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url" >"$out"
-  local rps p50 p99 non2xx
+  t1=$(cpu_ticks)
+  local rps p50 p99 non2xx requests cpu_us
   rps=$(awk '/Requests\/sec/ {print $2}' "$out")
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
   non2xx=$(awk '/Non-2xx/ {print $NF}' "$out")
-  RESULTS+=("$(printf '%-28s %12s %10s %10s %s' "$name" "$rps" "$p50" "$p99" "${non2xx:+(non-2xx: $non2xx)}")")
+  requests=$(awk '/requests in/ {print $1}' "$out")
+  # Server CPU per request: unlike requests/s it hardly moves when other processes share the cores.
+  cpu_us=$(awk -v t=$((t1 - t0)) -v r="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t * 1e6 / hz / r }')
+  RESULTS+=("$(printf '%-28s %12s %10s %10s %12s %s' "$name" "$rps" "$p50" "$p99" "$cpu_us" \
+    "${non2xx:+(non-2xx: $non2xx)}")")
 }
 
 cat >"$WORK/nolog.yaml" <<YAML
@@ -115,6 +125,7 @@ start_server "$WORK/inline.log" "listening on 127.0.0.1:" "${SERVE[@]}" --config
 run_wrk "planbro /metadata inline" "http://127.0.0.1:$PORT/metadata"
 stop_last
 
-echo "loopback, $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s, server threads $SERVER_THREADS"
-printf '%-28s %12s %10s %10s\n' "server / path" "requests/s" "p50 ms" "p99 ms"
+echo "loopback, $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s, server threads $SERVER_THREADS," \
+  "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-28s %12s %10s %10s %12s\n' "server / path" "requests/s" "p50 ms" "p99 ms" "CPU us/req"
 for r in "${RESULTS[@]}"; do echo "$r"; done

@@ -861,7 +861,9 @@ Status eval(const AstNode& node, Items focus, Context& ctx, Collection& out) {
         return Status::ok();
       }
       switch (v->kind()) {
-        case ValueKind::kInteger: out.push_back(Value::integer(-v->asInteger())); break;
+        case ValueKind::kInteger:
+          if (v->asInteger() != INT64_MIN) out.push_back(Value::integer(-v->asInteger()));
+          break;
         case ValueKind::kDecimal: {
           Decimal d = v->asDecimal();
           d.mantissa = -d.mantissa;

@@ -454,7 +454,7 @@ Status boundary(const AstNode& n, bool high, const Value& v, std::optional<int64
       r = t;
     } else {
       while (r.scale < p) {
-        r.mantissa *= 10;
+        if (__builtin_mul_overflow(r.mantissa, static_cast<Int128>(10), &r.mantissa)) return Status::ok();
         ++r.scale;
       }
     }
@@ -1045,7 +1045,9 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
       Decimal d = k == ValueKind::kInteger ? Decimal::fromInt(v->asInteger()) : v->asDecimal();
       switch (n.function) {
         case FunctionId::kAbs:
-          if (k == ValueKind::kInteger) out.push_back(Value::integer(std::llabs(v->asInteger())));
+          if (k == ValueKind::kInteger) {
+            if (v->asInteger() != INT64_MIN) out.push_back(Value::integer(std::llabs(v->asInteger())));
+          }
           else out.push_back(Value::decimal(Decimal{d.mantissa < 0 ? -d.mantissa : d.mantissa, d.scale}));
           return Status::ok();
         case FunctionId::kCeiling:
@@ -1076,9 +1078,14 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
         double y = a->kind() == ValueKind::kInteger ? static_cast<double>(a->asInteger()) : a->asDecimal().toDouble();
         if (n.function == FunctionId::kPower) {
           if (k == ValueKind::kInteger && a->kind() == ValueKind::kInteger && a->asInteger() >= 0) {
-            int64_t res = 1;
-            for (int64_t i = 0; i < a->asInteger(); ++i) {
-              if (__builtin_mul_overflow(res, v->asInteger(), &res)) return Status::ok();
+            // Square-and-multiply: at most 64 rounds whatever the exponent (1.power(10^18) must not spin).
+            int64_t res = 1, base = v->asInteger();
+            for (int64_t e = a->asInteger(); e > 0; e >>= 1) {
+              if ((e & 1) && __builtin_mul_overflow(res, base, &res)) return Status::ok();
+              if (e > 1 && __builtin_mul_overflow(base, base, &base)) {
+                if (res != 0) return Status::ok();  // would overflow unless the product is already 0
+                break;
+              }
             }
             out.push_back(Value::integer(res));
             return Status::ok();

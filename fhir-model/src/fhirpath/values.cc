@@ -644,6 +644,10 @@ UnitValue parseUnit(std::string_view u) {
     int exponent = 1;
     std::string_view sym = comp;
     if (e > 0 && e < comp.size() && comp != "1") {
+      if (comp.size() - e > 3) {  // exponents beyond ±99 are not units anyone writes
+        total.ok = false;
+        return total;
+      }
       exponent = std::atoi(std::string(comp.substr(e)).c_str());
       sym = comp.substr(0, e);
     }

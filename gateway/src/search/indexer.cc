@@ -36,6 +36,7 @@ const fhir::ModelInfo& model() { return fhir::ModelInfo::r4(); }
 
 struct ParamCache {
   std::shared_mutex mutex;
+  // Entries are never erased, so references to the vectors stay valid (unordered_map nodes do not move).
   std::unordered_map<std::string, std::vector<const SearchParamDef*>> by_type;
   // Keyed by resource type and parameter URL: a multi-base expression is compiled per type with only its branches.
   std::unordered_map<std::string, std::shared_ptr<const Result<fp::ExpressionPtr>>> compiled;
@@ -525,7 +526,7 @@ void dedupe(std::vector<IndexRow>& rows) {
 
 }  // namespace
 
-std::vector<const SearchParamDef*> searchParamsFor(std::string_view type) {
+const std::vector<const SearchParamDef*>& searchParamsFor(std::string_view type) {
   ParamCache& c = cache();
   {
     std::shared_lock lock(c.mutex);

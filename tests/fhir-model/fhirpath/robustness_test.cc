@@ -48,6 +48,25 @@ TEST(FhirPathRobustness, SurvivesRandomTokenSequences) {
   EXPECT_GT(evaluated, 50u);
 }
 
+TEST(FhirPathRobustness, StaysBoundedOnHugeArguments) {
+  auto doc = JsonDocument::parse(R"({"resourceType":"Patient"})");
+  ASSERT_TRUE(doc.isOk());
+  auto run = [&](const char* text) {
+    auto e = compile(text);
+    if (!e.isOk()) return std::string("compile error");
+    auto r = evaluate(**e, doc->root());
+    return r.isOk() ? toJson(*r) : "error";
+  };
+  EXPECT_EQ(run("1.power(999999999999999999)"), "[1]");
+  EXPECT_EQ(run("2.power(10)"), "[1024]");
+  EXPECT_EQ(run("2.power(64)"), "[]");  // Integer overflow gives empty
+  EXPECT_EQ(run("(-576460752303423488 * 16).abs()"), "[]");
+  EXPECT_EQ(run("123456789012345678901234567890.1.lowBoundary(28)"), "[]");
+  EXPECT_EQ(run("1 'm99999999999' = 1 'm'"), "[]");
+  EXPECT_EQ(run("'a'.substring(999999999999)"), "[]");
+  EXPECT_EQ(run("(1 | 2 | 3).skip(-5).count()"), "[3]");
+}
+
 TEST(FhirPathRobustness, BoundsRepeatOnCyclicResolution) {
   // A contained resource referring to itself: repeat() must stop at the items it has seen.
   auto doc = JsonDocument::parse(R"({"resourceType":"Patient","contained":[{"resourceType":"Patient","id":"c",

@@ -35,6 +35,14 @@ class TestHandler : public RequestHandler {
       r.body = std::to_string(request.body.size());
     } else if (request.path == "/whoami") {
       r.body = context.principal ? context.principal->subject : "nobody";
+    } else if (request.path == "/inject") {
+      r.headers.add("X-Evil", "a\r\nSet-Cookie: stolen=1");
+      r.headers.add("Bad Name", "x");
+      r.headers.add("X-Fine", "ok");
+      r.body = "injected";
+    } else if (request.path == "/nocontent") {
+      r.status = 204;
+      r.body = "ignored";
     } else if (request.path == "/throw") {
       throw std::runtime_error("handler bug");
     } else if (request.path == "/slow") {
@@ -357,6 +365,24 @@ TEST_F(ServerTest, RequestIdIsEchoedOrGenerated) {
   ASSERT_TRUE(hostile);
   EXPECT_NE((*hostile)["X-Request-Id"], "{\"x\"}");
   EXPECT_FALSE((*hostile)["X-Request-Id"].empty());
+}
+
+TEST_F(ServerTest, HeaderValuesThatWouldSplitTheResponseAreDropped) {
+  start();
+  TestClient c(server_->port());
+  auto r = c.get("/inject");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->count("Set-Cookie"), 0u);
+  EXPECT_EQ(r->count("X-Evil"), 0u);
+  EXPECT_EQ((*r)["X-Fine"], "ok");
+  EXPECT_EQ(r->body(), "injected");
+  auto empty = c.get("/nocontent");  // 204 carries no body, and the connection stays usable
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->result_int(), 204u);
+  EXPECT_TRUE(empty->body().empty());
+  auto next = c.get("/echo/after");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body(), "/echo/after");
 }
 
 TEST_F(ServerTest, HeadOnHealthzSendsHeadersOnly) {

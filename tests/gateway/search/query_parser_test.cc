@@ -163,6 +163,37 @@ TEST(ParseSearch, NumberAndQuantityPrefixes) {
   EXPECT_TRUE(unit);
 }
 
+TEST(ParseSearch, HostileValuesGiveOkOrInvalidArgumentNeverAnotherCode) {
+  const std::vector<std::string> values = {"", "|", "||", "\\", "a\\", ",", ",,", "ge", "ap", "eq-", "1e400",
+                                           "99999999999999999999", "Patient/", "/x", "Patient//x", "urn:", "%",
+                                           "2026-02-30", "2026-01-01T25:00:00Z", "sa9999-12-31", "eb0001-01-01",
+                                           "x|y|z", "true", std::string(4096, 'a'), "\xff\xfe", "Ødegård"};
+  const std::vector<std::string> modifiers = {"", ":missing", ":not", ":exact", ":contains", ":text", ":Patient",
+                                              ":identifier", ":below", ":above", ":bogus"};
+  size_t checked = 0;
+  for (std::string_view type : {"CarePlan", "Patient", "Observation"}) {
+    for (const auto* p : searchParamsFor(type)) {
+      for (const auto& m : modifiers) {
+        for (const auto& v : values) {
+          for (Handling h : {Handling::kStrict, Handling::kLenient}) {
+            auto r = parseSearch(type, {{p->code + m, v}}, h);
+            ++checked;
+            if (!r.isOk()) EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << p->code << m << "=" << v;
+          }
+        }
+      }
+    }
+  }
+  for (const std::string name : {"_count", "_sort", "_include", "_revinclude", "_summary", "_total", "_has:X:y:z",
+                                 "_has:CarePlan:subject:status", "subject.name", "subject:Patient.identifier"}) {
+    for (const auto& v : values) {
+      auto r = parseSearch("Patient", {{name, v}}, Handling::kStrict);
+      if (!r.isOk()) EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << name << "=" << v;
+    }
+  }
+  EXPECT_GT(checked, 1000u);
+}
+
 TEST(DecodeQuery, PercentAndPlusDecoding) {
   auto form = decodeQuery("subject%3APatient.identifier=urn%3Aoid%3A2.16.578.1.12.4.1.4.1%7C15858512066&name=per+ola", true);
   ASSERT_TRUE(form.isOk());

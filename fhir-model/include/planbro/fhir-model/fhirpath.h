@@ -72,7 +72,7 @@ enum class ValueKind : uint8_t { kNode, kBoolean, kInteger, kDecimal, kString, k
 /** One item of a result collection: a FHIR element in the input tree or a system value made by the expression. */
 class Value {
  public:
-  Value() = default;
+  Value() : int_(0) {}
   static Value node(const Node& n) { Value v; v.kind_ = ValueKind::kNode; v.node_ = n; return v; }
   static Value boolean(bool b) { Value v; v.kind_ = ValueKind::kBoolean; v.int_ = b ? 1 : 0; return v; }
   static Value integer(int64_t i) { Value v; v.kind_ = ValueKind::kInteger; v.int_ = i; return v; }
@@ -104,12 +104,16 @@ class Value {
   std::string typeName() const;
 
  private:
-  ValueKind kind_ = ValueKind::kBoolean;
-  int64_t int_ = 0;
-  Decimal decimal_;
-  DateTime datetime_;
+  // One payload per kind (Boolean and Integer in int_, Decimal and a Quantity's value in decimal_); the string
+  // holds a String or a Quantity's unit. Every union member is trivially copyable, so Value copies cheaply.
+  union {
+    int64_t int_;
+    Decimal decimal_;
+    DateTime datetime_;
+    Node node_;
+  };
   std::string string_;
-  Node node_;
+  ValueKind kind_ = ValueKind::kBoolean;
 };
 
 using Collection = std::vector<Value>;

@@ -55,8 +55,8 @@ Result<std::vector<store::IndexRow>> indexParameter(const fhir::JsonValue& resou
                                                     std::vector<IndexIssue>* issues = nullptr);
 
 /** The search parameters of `type`, one per code (duplicate definitions such as the spec's `example` _id dropped),
- *  sorted by code. Empty for an unknown type. */
-std::vector<const fhir::SearchParamDef*> searchParamsFor(std::string_view type);
+ *  sorted by code. Empty for an unknown type. The reference stays valid for the process lifetime. */
+const std::vector<const fhir::SearchParamDef*>& searchParamsFor(std::string_view type);
 /** One parameter of `type` by code, or nullptr. */
 const fhir::SearchParamDef* findSearchParam(std::string_view type, std::string_view code);
 
