@@ -257,9 +257,11 @@ void childrenOf(const Value& v, const ModelInfo& model, Collection& out) {
   const JsonValue* obj = n.json && n.json->isObject() ? n.json : (n.extension && n.extension->isObject() ? n.extension : nullptr);
   if (!obj) return;
   auto defs = childDefs(n, model);
+  bool has_twins = false;  // most objects have no `_name` members: skip the pairing scan then
+  for (const JsonMember& m : obj->members()) has_twins = has_twins || (!m.key.empty() && m.key[0] == '_');
   for (const JsonMember& m : obj->members()) {
     std::string_view key = m.key;
-    if (key == "resourceType" || key == "fhir_comments") continue;
+    if (key.empty() || key == "resourceType" || key == "fhir_comments") continue;
     const JsonValue* value = nullptr;
     const JsonValue* twin = nullptr;
     if (key[0] == '_') {
@@ -268,7 +270,7 @@ void childrenOf(const Value& v, const ModelInfo& model, Collection& out) {
       twin = &m.value;
     } else {
       value = &m.value;
-      for (const JsonMember& t : obj->members()) {
+      for (const JsonMember& t : has_twins ? obj->members() : std::span<const JsonMember>()) {
         if (t.key.size() == key.size() + 1 && t.key[0] == '_' && t.key.substr(1) == key) twin = &t.value;
       }
     }

@@ -13,6 +13,7 @@
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/fhir-model/validator.h"
+#include "planbro/gateway/serve.h"
 
 #if __has_include("planbro/fhir-model/resource_json.h")
 #include "planbro/fhir-model/resource_json.h"
@@ -167,7 +168,7 @@ int runFhirPath(const FhirPathArgs& args, std::istream& in, std::ostream& out, s
 
 int runCli(int argc, const char* const* argv, std::istream& in, std::ostream& out, std::ostream& err) {
   CLI::App app{"planbro: FHIR R4 tools for the Norwegian individuell plan (validate, format, query)", "planbro"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);  // `planbro --validate-config FILE` runs without a subcommand
   app.footer("Exit codes: 0 no error, 1 an input had an error, 2 the command line was wrong. See docs/cli.md.");
 
   ValidateArgs validate_args;
@@ -196,6 +197,10 @@ int runCli(int argc, const char* const* argv, std::istream& in, std::ostream& ou
   fhirpath->add_option("file", fhirpath_args.file, "Resource file; '-' reads stdin")->required();
   addLimitOptions(fhirpath, fhirpath_args.common);
 
+  // `serve` and `--validate-config` (gateway/src/serve/, docs/server.md).
+  const CommandHook serve = addServeCommand(app);
+  const CommandHook validate_config = addValidateConfigOption(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -204,6 +209,8 @@ int runCli(int argc, const char* const* argv, std::istream& in, std::ostream& ou
   }
 
   try {
+    if (validate_config.selected()) return validate_config.run(out, err);
+    if (serve.selected()) return serve.run(out, err);
     if (validate->parsed()) return runValidate(validate_args, in, out, err);
     if (fmt->parsed()) return runFmt(fmt_args, in, out, err);
     if (fhirpath->parsed()) return runFhirPath(fhirpath_args, in, out, err);

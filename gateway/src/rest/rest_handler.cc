@@ -1223,6 +1223,41 @@ Reply RestHandler::Impl::bundle(Call& call) {
 
 namespace {
 
+std::optional<std::string> base64Decode(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+' || c == '-') v = 62;
+    else if (c == '/' || c == '_') v = 63;
+    else if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
+    else return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+// A PATCH entry carries its JSON Patch as a Binary resource (contentType application/json-patch+json, base64 data).
+Status patchBodyOf(const JsonValue* resource, std::string& body) {
+  if (!resource || memberText(resource, "resourceType") != "Binary" ||
+      memberText(resource, "contentType") != "application/json-patch+json") {
+    return invalidArgument("a PATCH entry needs a Binary resource with contentType application/json-patch+json");
+  }
+  auto decoded = base64Decode(memberText(resource, "data"));
+  if (!decoded) return invalidArgument("Binary.data of a PATCH entry is not base64");
+  body = std::move(*decoded);
+  return Status::ok();
+}
+
 // Splits an entry's request.url into path segments and query parameters.
 Status parseEntryUrl(std::string_view url, std::vector<std::string>& segments, search::QueryParams& params) {
   if (url.starts_with("http://") || url.starts_with("https://")) return invalidArgument("request.url must be relative ('" + std::string(url) + "')");
@@ -1356,12 +1391,15 @@ Reply RestHandler::Impl::transaction(Call& call, const JsonValue& root) {
       sub.tx = tx->get();
       sub.in_bundle = true;
       sub.resource = p.has_resource ? &p.resource : nullptr;
+      std::string patch_body;
       if (p.method == "PATCH") {
-        // A JSON Patch travels as a Binary resource whose data is the base64 patch; only the plain-JSON form
-        // (resource = the patch array is impossible in FHIR JSON) is unsupported, so require Binary.
-        p.reply = errorReply(400, "not-supported", "PATCH inside a transaction is not supported yet");
-        failure = fail(i, std::move(p.reply));
-        break;
+        if (Status s = patchBodyOf(sub.resource, patch_body); !s.isOk()) {
+          failure = fail(i, statusReply(s));
+          break;
+        }
+        headers.set("Content-Type", "application/json-patch+json");
+        sub.resource = nullptr;
+        sub.body = patch_body;
       }
       if (Status s = parseEntryUrl(p.url, sub.segments, sub.params); !s.isOk()) {
         failure = fail(i, errorReply(400, "invalid", s.message()));
@@ -1487,9 +1525,15 @@ Reply RestHandler::Impl::batch(Call& call, const JsonValue& root) {
     sub.in_bundle = true;
     const JsonValue* res = e.find("resource");
     if (res && res->isObject()) sub.resource = res;
+    std::string patch_body;
     if (sub.method == "PATCH") {
-      replies[i] = errorReply(400, "not-supported", "PATCH inside a batch is not supported yet");
-      continue;
+      if (Status s = patchBodyOf(sub.resource, patch_body); !s.isOk()) {
+        replies[i] = statusReply(s);
+        continue;
+      }
+      headers.set("Content-Type", "application/json-patch+json");
+      sub.resource = nullptr;
+      sub.body = patch_body;
     }
     if (Status s = parseEntryUrl(url, sub.segments, sub.params); !s.isOk()) {
       replies[i] = errorReply(400, "invalid", s.message());

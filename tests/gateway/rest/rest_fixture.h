@@ -139,7 +139,7 @@ class RestServerTest : public ::testing::TestWithParam<std::string> {
       ASSERT_TRUE(s.isOk()) << s.status().message();
       store_ = std::move(s).value();
     }
-    handler_ = std::make_shared<RestHandler>(*store_, RestOptions{});
+    handler_ = std::make_shared<RestHandler>(*store_, restOptions());
     http::ServerOptions options;
     options.port = 0;
     options.io_threads = 1;
@@ -149,6 +149,9 @@ class RestServerTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(server_->start().isOk());
     port_ = server_->port();
   }
+
+  /** Options of the handler under test; fixtures override it (e.g. to install an AccessPolicy). */
+  virtual RestOptions restOptions() { return {}; }
 
   void TearDown() override {
     if (server_) server_->stop();

@@ -284,6 +284,41 @@ TEST_P(RestInteractions, TransactionResolvesPlaceholdersAndIsIdempotentWithIfNon
   EXPECT_EQ(entryIds(get("/CarePlan?subject=Patient/" + patientId)).size(), 2u);
 }
 
+TEST_P(RestInteractions, TransactionResolvesConditionalReferencesAndFailsWholeOnAStaleIfMatch) {
+  HttpResult p = post("/Patient", patientJson());
+  ASSERT_EQ(p.status, 201);
+  std::string patient = p.str("id");
+  std::string goal = create("Goal", goalJson(patient));
+  std::string tx = R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"fullUrl":"urn:uuid:0d6c4a3e-1111-4a59-9b43-0a1c9e1d2a10","resource":{"resourceType":"CareTeam","status":"active",
+      "subject":{"reference":"Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|15858512066"}},
+     "request":{"method":"POST","url":"CareTeam"}},
+    {"resource":{"resourceType":"CarePlan","status":"active","intent":"plan",
+      "subject":{"reference":"Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|15858512066"},
+      "careTeam":[{"reference":"urn:uuid:0d6c4a3e-1111-4a59-9b43-0a1c9e1d2a10"}]},
+     "request":{"method":"POST","url":"CarePlan"}},
+    {"request":{"method":"GET","url":"Patient/)" + patient + R"("}}]})";
+  HttpResult r = post("/", tx);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto entries = r.root().find("entry")->items();
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[2].find("response")->find("status")->text(), "200 OK");
+  HttpResult plans = get("/CarePlan?subject=Patient/" + patient + "&_include=CarePlan:care-team");
+  EXPECT_EQ(entryIds(plans).size(), 1u) << plans.body;
+  EXPECT_EQ(entryIds(plans, "include").size(), 1u) << plans.body;
+
+  // A stale ifMatch in entry 1 fails the whole transaction with 412: entry 0's create is rolled back too.
+  std::string goalBody = goalJson(patient, "Endra mål");
+  goalBody.insert(1, "\"id\":\"" + goal + "\",");
+  std::string stale = R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"resource":)" + goalJson(patient, "Nytt mål") + R"(,"request":{"method":"POST","url":"Goal"}},
+    {"resource":)" + goalBody + R"(,"request":{"method":"PUT","url":"Goal/)" + goal + R"(","ifMatch":"W/\"7\""}}]})";
+  HttpResult s = post("/", stale);
+  EXPECT_EQ(s.status, 412) << s.body;
+  EXPECT_NE(s.body.find("Bundle.entry[1]"), std::string::npos) << s.body;
+  EXPECT_EQ(entryIds(get("/Goal?subject=Patient/" + patient)).size(), 1u);
+}
+
 TEST_P(RestInteractions, BatchEntriesSucceedOrFailIndependently) {
   std::string bundle = R"({"resourceType":"Bundle","type":"batch","entry":[
     {"resource":)" + patientJson() + R"(,"request":{"method":"POST","url":"Patient"}},
@@ -298,6 +333,17 @@ TEST_P(RestInteractions, BatchEntriesSucceedOrFailIndependently) {
   EXPECT_EQ(entries[1].find("response")->find("status")->text(), "422 Unprocessable Entity");
   EXPECT_NE(entries[1].find("response")->find("outcome"), nullptr);
   EXPECT_EQ(entries[2].find("response")->find("status")->text(), "404 Not Found");
+}
+
+TEST_P(RestInteractions, PatchesInsideATransactionWithABinaryJsonPatch) {
+  std::string id = create("Patient", patientJson());
+  // [{"op":"replace","path":"/gender","value":"other"}] in base64
+  std::string tx = R"({"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Binary",
+    "contentType":"application/json-patch+json","data":"W3sib3AiOiJyZXBsYWNlIiwicGF0aCI6Ii9nZW5kZXIiLCJ2YWx1ZSI6Im90aGVyIn1d"},
+    "request":{"method":"PATCH","url":"Patient/)" + id + R"("}}]})";
+  HttpResult r = post("/", tx);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(get("/Patient/" + id).str("gender"), "other");
 }
 
 TEST_P(RestInteractions, AnswersClientErrorsWithOperationOutcomes) {

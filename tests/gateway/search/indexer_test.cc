@@ -156,6 +156,19 @@ TEST(Indexer, ObservationValueQuantityAndPeriodDates) {
   EXPECT_EQ(unit[0].code, "mmol/L");
 }
 
+TEST(Indexer, RepeatingElementsUnderAsKeepEveryValue) {
+  std::vector<IndexIssue> issues;
+  auto rows = indexText(R"({"resourceType":"Observation","id":"bp","status":"final","code":{"text":"BP"},
+    "component":[{"code":{"text":"sys"},"valueQuantity":{"value":120,"unit":"mmHg"}},
+                 {"code":{"text":"dia"},"valueQuantity":{"value":80,"unit":"mmHg"}}]})", &issues);
+  EXPECT_TRUE(issues.empty());
+  EXPECT_EQ(rowsOf(rows, "component-value-quantity").size(), 2u);
+  auto goal = indexText(R"({"resourceType":"Goal","id":"g","lifecycleStatus":"active","description":{"text":"x"},
+    "subject":{"reference":"Patient/p"},"target":[{"dueDate":"2026-06-01"},{"dueDate":"2026-12-01"}]})", &issues);
+  EXPECT_TRUE(issues.empty());
+  EXPECT_EQ(rowsOf(goal, "target-date").size(), 2u);
+}
+
 TEST(Indexer, RejectsJsonWithoutAKnownResourceType) {
   fhir::JsonDocument doc = parse(R"({"resourceType":"NotAType"})");
   EXPECT_EQ(indexResource(doc.root()).status().code(), StatusCode::kInvalidArgument);

@@ -175,10 +175,13 @@ TEST(ParseSearch, HostileValuesGiveOkOrInvalidArgumentNeverAnotherCode) {
     for (const auto* p : searchParamsFor(type)) {
       for (const auto& m : modifiers) {
         for (const auto& v : values) {
-          for (Handling h : {Handling::kStrict, Handling::kLenient}) {
+          {
+            Handling h = checked % 2 == 0 ? Handling::kStrict : Handling::kLenient;
             auto r = parseSearch(type, {{p->code + m, v}}, h);
             ++checked;
-            if (!r.isOk()) EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << p->code << m << "=" << v;
+            if (!r.isOk()) {
+              EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << p->code << m << "=" << v;
+            }
           }
         }
       }
@@ -188,10 +191,12 @@ TEST(ParseSearch, HostileValuesGiveOkOrInvalidArgumentNeverAnotherCode) {
                                  "_has:CarePlan:subject:status", "subject.name", "subject:Patient.identifier"}) {
     for (const auto& v : values) {
       auto r = parseSearch("Patient", {{name, v}}, Handling::kStrict);
-      if (!r.isOk()) EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << name << "=" << v;
+      if (!r.isOk()) {
+        EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << name << "=" << v;
+      }
     }
   }
-  EXPECT_GT(checked, 1000u);
+  EXPECT_GT(checked, 10000u);
 }
 
 TEST(DecodeQuery, PercentAndPlusDecoding) {

@@ -275,7 +275,8 @@ class ResourceStore {
    * Starts a write transaction. PostgreSQL: it holds one pooled connection until commit or rollback. SQLite: it
    * holds the single writer's turn (writes are serial; commits are grouped, see docs/store.md), so keep it short and
    * never begin a second one on the same thread while one is open. Waits up to the acquire timeout for a
-   * connection or the turn, then fails with kUnavailable.
+   * connection or the turn, then fails with kUnavailable. Reads and searches through the store (not through the
+   * transaction) take another pooled connection: a worker that does both at once needs a pool of 2 per worker.
    */
   virtual Result<std::unique_ptr<WriteTransaction>> begin(const WriteContext& context) = 0;
 
