@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <limits>
 
 namespace planbro::gateway::http {
 namespace {
@@ -43,6 +44,7 @@ bool acceptsGzip(std::string_view header) {
 }
 
 std::optional<std::string> gzipCompress(std::string_view data) {
+  if (data.size() > std::numeric_limits<uInt>::max()) return std::nullopt;  // one deflate() call's input limit
   z_stream zs{};
   // windowBits 15 + 16 selects the gzip wrapper; level 1 is nearly as small for JSON and several times faster.
   if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;

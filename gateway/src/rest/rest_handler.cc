@@ -784,6 +784,13 @@ Reply RestHandler::Impl::create(Call& call, const std::string& type) {
     if (!ids.isOk()) return errorReply(400, "invalid", "If-None-Exist: " + ids.status().message());
     if (ids->size() > 1) return errorReply(412, "duplicate", "If-None-Exist matches more than one " + type);
     if (ids->size() == 1) {
+      if (call.tx && !call.forced_id.empty()) {
+        // Inside a transaction other entries already refer to the id planned for this entry: start over, and the
+        // planning pass will map the placeholder to the resource that appeared meanwhile.
+        Reply retry = errorReply(409, "conflict", "a concurrent conditional create of the same " + type + " won; retrying");
+        retry.retry_transaction = true;
+        return retry;
+      }
       auto v = store_.read(type, ids->front());
       if (v.isOk()) return answerWrite(call, *v, 200);
     }

@@ -62,9 +62,15 @@ int runServe(const ServeOptions& options, std::ostream& err) {
   auto log = http::appLogger();
 
   uint64_t fd_limit = http::raiseFileDescriptorLimit();
-  if (fd_limit != 0 && fd_limit < static_cast<uint64_t>(cfg.limits.max_connections) + 64) {
-    log->warn("file descriptor limit {} is below limits.max_connections {} + 64; raise `ulimit -Hn`", fd_limit,
-              cfg.limits.max_connections);
+  // Keep 64 descriptors for the listener, logs and the store; beyond the cap new connections get a polite 503
+  // (which needs a descriptor for the accept) instead of waiting unanswered in the backlog.
+  constexpr uint64_t kReservedDescriptors = 64;
+  if (fd_limit != 0 && fd_limit < static_cast<uint64_t>(cfg.limits.max_connections) + kReservedDescriptors) {
+    uint32_t capped = static_cast<uint32_t>(fd_limit > 2 * kReservedDescriptors ? fd_limit - kReservedDescriptors
+                                                                                : fd_limit / 2 + 1);
+    log->warn("file descriptor limit {} is below limits.max_connections {} + {}; serving at most {} connections "
+              "(raise `ulimit -Hn`)", fd_limit, cfg.limits.max_connections, kReservedDescriptors, capped);
+    cfg.limits.max_connections = capped;
   }
 
   auto metrics = std::make_shared<http::MetricsRegistry>();

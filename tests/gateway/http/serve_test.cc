@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <fstream>
 #include <future>
 #include <sstream>
 #include <thread>
@@ -50,6 +52,26 @@ TEST(Serve, ServesHealthMetricsAndAnswersFhirPathsWith501UntilTheRestLayerLands)
         << metrics->body();
   }
   stop();
+  ASSERT_EQ(exit_code.wait_for(http::testing::kDeadline), std::future_status::ready);
+  EXPECT_EQ(exit_code.get(), 0);
+}
+
+TEST(Serve, SigtermShutsDownGracefullyWithExitCodeZero) {
+  ServeOptions options;
+  options.overrides.listen = "127.0.0.1:0";
+  std::promise<uint16_t> started;
+  options.on_started = [&](uint16_t port, std::function<void()>) { started.set_value(port); };
+  std::ostringstream err;
+  std::future<int> exit_code = std::async(std::launch::async, [&] { return runServe(options, err); });
+  auto future = started.get_future();
+  ASSERT_EQ(future.wait_for(http::testing::kDeadline), std::future_status::ready) << err.str();
+  {
+    http::testing::TestClient c(future.get());
+    auto health = c.get("/healthz");
+    ASSERT_TRUE(health);
+    EXPECT_EQ(health->result_int(), 200u);
+  }
+  ASSERT_EQ(::raise(SIGTERM), 0);  // handled by runServe's signal_set, not the default action
   ASSERT_EQ(exit_code.wait_for(http::testing::kDeadline), std::future_status::ready);
   EXPECT_EQ(exit_code.get(), 0);
 }

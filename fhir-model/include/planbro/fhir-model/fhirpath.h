@@ -21,7 +21,11 @@ namespace planbro::fhir::fhirpath {
 class Expression;
 using ExpressionPtr = std::shared_ptr<const Expression>;
 
-/** Compiles `text`. Errors: kInvalidArgument with the position and reason for a syntax error. */
+/**
+ * Compiles `text`: parses it, checks function names and arities, precompiles literal regexes and resolves leading
+ * type names against ModelInfo::r4() (loaded on first use). Thread-safe. Errors: kInvalidArgument with the offset
+ * and reason for a syntax error, an unknown function, a wrong argument count or an expression over 4000 nodes.
+ */
 Result<ExpressionPtr> compile(std::string_view text);
 
 __extension__ typedef __int128 Int128;
