@@ -221,8 +221,10 @@ class JsonToXml {
     const size_t values = property.value != nullptr ? property.value->size() : 0;
     const size_t twins = property.twin != nullptr ? property.twin->size() : 0;
     if (property.value != nullptr && property.twin != nullptr && values != twins) {
-      return fail("'" + std::string(property.name) + "' and '_" + std::string(property.name) +
-                      "' have different lengths");
+      std::string message;
+      message.append(1, '\'').append(property.name).append("' and '_").append(property.name);
+      message.append("' have different lengths");
+      return fail(message);
     }
     const size_t count = values > twins ? values : twins;
     for (size_t i = 0; i < count; ++i) {
