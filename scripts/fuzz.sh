@@ -3,6 +3,7 @@
 # number of seconds (default 60) on a seed corpus of the official R4 examples.
 #   scripts/fuzz.sh [seconds] [extra libFuzzer flags...]
 # Crashes are written to build/fuzz/artifacts/; the corpus grows in build/fuzz/corpus/ and is kept between runs.
+# Crashes that were found are kept in fuzz/regressions/ and replayed first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -25,5 +26,10 @@ cp -n tests/data/bench/*.json "$corpus"/ 2>/dev/null || true
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$PWD/fuzz/ubsan.supp}
+# Known crashers first (fuzz/regressions/): a fix must hold before new inputs are worth looking for.
+if compgen -G "fuzz/regressions/*" >/dev/null; then
+  build/fuzz/fuzz/json_validate_fuzzer -runs=1 fuzz/regressions/* || {
+    echo "fuzz.sh: a known crasher in fuzz/regressions/ still fails (see above)" >&2; exit 1; }
+fi
 exec build/fuzz/fuzz/json_validate_fuzzer -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
   -dict=fuzz/json.dict -artifact_prefix=build/fuzz/artifacts/ -print_final_stats=1 "$@" "$corpus"

@@ -14,6 +14,7 @@
 #include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/fhir-model/validator.h"
 #include "planbro/gateway/serve.h"
+#include "planbro/gateway/rest/serve_setup.h"
 
 #if __has_include("planbro/fhir-model/resource_json.h")
 #include "planbro/fhir-model/resource_json.h"
@@ -198,7 +199,7 @@ int runCli(int argc, const char* const* argv, std::istream& in, std::ostream& ou
   addLimitOptions(fhirpath, fhirpath_args.common);
 
   // `serve` and `--validate-config` (gateway/src/serve/, docs/server.md).
-  const CommandHook serve = addServeCommand(app);
+  const CommandHook serve = addServeCommand(app, rest::makeRestServeSetup());  // FHIR REST over the store
   const CommandHook validate_config = addValidateConfigOption(app);
 
   try {
