@@ -61,10 +61,14 @@ namespace {
 class LineCountingInsituStream {
  public:
   using Ch = char;
-  explicit LineCountingInsituStream(char* text) : src_(text), dst_(nullptr), head_(text) {}
+  // `text` must be followed by a NUL byte at `end` (std::string guarantees it).
+  LineCountingInsituStream(char* text, const char* end) : src_(text), dst_(nullptr), head_(text), end_(end) {}
 
   Ch Peek() const { return *src_; }
+  // At the end the stream keeps answering NUL without moving: RapidJSON's UTF-8 validation takes continuation bytes
+  // without looking for the end, so a truncated multi-byte sequence would otherwise read past the buffer.
   Ch Take() {
+    if (src_ >= end_) return '\0';
     const Ch c = *src_++;
     if (c == '\n') {
       ++line_;
@@ -74,7 +78,10 @@ class LineCountingInsituStream {
   }
   size_t Tell() const { return static_cast<size_t>(src_ - head_); }
   Ch* PutBegin() { return dst_ = src_; }
-  void Put(Ch c) { *dst_++ = c; }
+  // Bounded for the same reason as Take(): decoded output never outruns the input, except on that error path.
+  void Put(Ch c) {
+    if (dst_ < end_) *dst_++ = c;
+  }
   size_t PutEnd(Ch* begin) { return static_cast<size_t>(dst_ - begin); }
   Ch* Push(size_t count) { Ch* begin = dst_; dst_ += count; return begin; }
   void Pop(size_t count) { dst_ -= count; }
@@ -88,6 +95,7 @@ class LineCountingInsituStream {
   Ch* src_;
   Ch* dst_;
   Ch* head_;
+  const Ch* end_;
   size_t line_ = 1;
   size_t line_start_ = 0;
 };
@@ -237,7 +245,7 @@ Result<JsonDocument> JsonDocument::parse(std::string text, const JsonLimits& lim
   Arena& arena = *document.arena_;
   arena.text = std::move(text);
 
-  LineCountingInsituStream stream(arena.text.data());
+  LineCountingInsituStream stream(arena.text.data(), arena.text.data() + arena.text.size());
   TreeHandler handler(arena, limits, stream);
   rapidjson::Reader reader;
   constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag |

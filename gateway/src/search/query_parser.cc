@@ -82,7 +82,15 @@ std::vector<std::string> splitOr(std::string_view value) {
   return out;
 }
 
-std::string unescape(std::string_view s) { return splitEscaped(s, '\0').front(); }
+std::string unescape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) ++i;
+    out += s[i];
+  }
+  return out;
+}
 
 enum class Prefix { kEq, kNe, kGt, kLt, kGe, kLe, kSa, kEb, kAp };
 
@@ -100,11 +108,6 @@ Prefix takePrefix(std::string& value) {
   }
   return Prefix::kEq;
 }
-
-// Strict: an error; lenient: a warning and the parameter is dropped.
-struct Rejection {
-  std::string message;
-};
 
 class Parser {
  public:
@@ -150,7 +153,7 @@ class Parser {
     const SearchParamDef* p = findSearchParam(type_, code);
     if (p == nullptr) return unsupported("unknown search parameter '" + name + "' for " + type_);
     std::vector<Criterion> out;
-    RETURN_IF_ERROR(criteria(name, *p, type_, modifier, value, out));
+    RETURN_IF_ERROR(criteria(name, *p, modifier, value, out));
     for (auto& c : out) req_.criteria.push_back(std::move(c));
     return Status::ok();
   }
@@ -297,7 +300,7 @@ class Parser {
       const SearchParamDef* p = findSearchParam(t, chained_code);
       if (p == nullptr) continue;
       std::vector<Criterion> out;
-      RETURN_IF_ERROR(criteria(name, *p, t, chained_modifier, value, out));
+      RETURN_IF_ERROR(criteria(name, *p, chained_modifier, value, out));
       if (out.size() != 1 || out[0].chain || out[0].has) {
         return unsupported("'" + name + "': this modifier or value form is not supported in a chain");
       }
@@ -328,7 +331,7 @@ class Parser {
     const SearchParamDef* p = findSearchParam(source, parts[3]);
     if (p == nullptr) return unsupported("'" + name + "': unknown parameter '" + parts[3] + "' of " + source);
     std::vector<Criterion> out;
-    RETURN_IF_ERROR(criteria(name, *p, source, parts.size() == 5 ? parts[4] : "", value, out));
+    RETURN_IF_ERROR(criteria(name, *p, parts.size() == 5 ? parts[4] : "", value, out));
     if (out.size() != 1 || out[0].chain || out[0].has) {
       return unsupported("'" + name + "': this modifier or value form is not supported in _has");
     }
@@ -341,8 +344,8 @@ class Parser {
 
   // One occurrence of a direct parameter: usually one criterion with OR-ed predicates; `:not` with several values
   // gives one criterion per value (none of them may match).
-  Status criteria(const std::string& name, const SearchParamDef& p, const std::string& type,
-                  const std::string& modifier, const std::string& value, std::vector<Criterion>& out) {
+  Status criteria(const std::string& name, const SearchParamDef& p, const std::string& modifier,
+                  const std::string& value, std::vector<Criterion>& out) {
     if (p.type == SearchParamType::kComposite || p.type == SearchParamType::kSpecial || p.expression.empty()) {
       return unsupported("search parameter '" + p.code + "' (" + std::string(typeName(p.type)) + ") is not supported");
     }
@@ -382,7 +385,7 @@ class Parser {
           break;
         }
         case SearchParamType::kUri: RETURN_IF_ERROR(uri(name, modifier, part, pred)); break;
-        case SearchParamType::kReference: RETURN_IF_ERROR(reference(name, p, type, modifier, part, pred)); break;
+        case SearchParamType::kReference: RETURN_IF_ERROR(reference(name, p, modifier, part, pred)); break;
         default: return unsupported("search parameter '" + p.code + "' is not supported");
       }
       if (pred.negate) {
@@ -577,9 +580,8 @@ class Parser {
     return Status::ok();
   }
 
-  Status reference(const std::string& name, const SearchParamDef& p, const std::string& type,
-                   const std::string& modifier, const std::string& part, IndexPredicate& pred) {
-    (void)type;
+  Status reference(const std::string& name, const SearchParamDef& p, const std::string& modifier,
+                   const std::string& part, IndexPredicate& pred) {
     if (modifier == "identifier") {
       pred.param = p.code + std::string(kIdentifierSuffix);
       return token(name, "", part, pred);

@@ -72,6 +72,14 @@ TEST(JsonDocument, RejectsInvalidUtf8) {
   EXPECT_FALSE(JsonDocument::parse("{\"a\":\"\xED\xA0\x80\"}").isOk());  // encoded surrogate
 }
 
+TEST(JsonDocument, TruncatedMultiByteSequenceAtTheEndStaysInsideTheBuffer) {
+  // Found by the fuzzer (fuzz/regressions/): an unterminated string ending in a UTF-8 lead byte.
+  std::string text = "[\"" + std::string(40, 'a') + "\xE0";
+  text.shrink_to_fit();
+  EXPECT_FALSE(JsonDocument::parse(std::move(text)).isOk());
+  EXPECT_FALSE(JsonDocument::parse(std::string("\"\xF0\x9F", 3)).isOk());
+}
+
 TEST(JsonDocument, RejectsDuplicateKeys) {
   auto result = JsonDocument::parse(R"({"id":"a","name":[],"id":"b"})");
   ASSERT_FALSE(result.isOk());

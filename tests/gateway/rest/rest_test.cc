@@ -190,6 +190,15 @@ TEST_P(RestInteractions, KeepsHistoryAndPagesItWithKeysetLinks) {
   HttpResult typeHistory = get("/Patient/_history");
   ASSERT_EQ(typeHistory.status, 200);
   EXPECT_EQ(typeHistory.root().find("entry")->size(), 2u);
+
+  // _since: from the second version's lastUpdated on, only that version.
+  std::string since(u.root().find("meta")->find("lastUpdated")->text());
+  HttpResult sinceV2 = get("/Patient/" + id + "/_history?_since=" + since);
+  ASSERT_EQ(sinceV2.status, 200) << sinceV2.body;
+  ASSERT_NE(sinceV2.root().find("entry"), nullptr);
+  EXPECT_EQ(sinceV2.root().find("entry")->size(), 1u);
+  EXPECT_EQ(get("/_history?_since=2999-01-01T00:00:00Z").root().find("entry"), nullptr);
+  EXPECT_EQ(get("/_history?_since=yesterday").status, 400);
 }
 
 TEST_P(RestInteractions, AnswersAStaleIfMatchWith412AndAnUnchangedUpdateKeepsTheVersion) {

@@ -42,6 +42,8 @@ TEST(ParseSearch, EscapedCommaStaysInTheValue) {
   auto req = parseOk("Patient", {{"name", "a\\,b"}});
   ASSERT_EQ(req.criteria.at(0).any_of.size(), 1u);
   EXPECT_EQ(req.criteria[0].any_of[0].text, "a,b");
+  auto nul = parseOk("Patient", {{"family:exact", std::string("a\0b", 3)}});
+  EXPECT_EQ(nul.criteria.at(0).any_of.at(0).text, std::string("a\0b", 3));  // never silently truncated
 }
 
 TEST(ParseSearch, StringModifiersAndNormalisation) {
