@@ -1,6 +1,8 @@
 #include "planbro/fhir-model/validator.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <array>
 #include <optional>
 #include <span>
@@ -893,6 +895,7 @@ class Walker {
       const fhirpath::Expression* expr = compiled->expression.get();
       // An empty result passes (FHIRPath: the expression is not false). The reference validator fails it, which
       // matters for mixed-precision date comparisons (docs/conformance.md, "Validator tests").
+      if (getenv("PERF_TRACE")) fprintf(stderr, "FP %s %s\n", c.key.c_str(), c.expression.c_str());
       Result<bool> r = fhirpath::evaluateBoolean(*expr, focus, *resource_, env_, /*empty_is=*/true);
       if (!r.isOk()) {
         report(Severity::kWarning, kInvariant,

@@ -643,8 +643,13 @@ Reply RestHandler::Impl::runPrepared(Call& call, const PreparedWrite& prepared, 
       applied = writer_.apply(**tx, prepared);
       Status s = applied.isOk() ? Status::ok() : applied.status();
       if (s.isOk() && applied->existing_owner) {
+        // Read the winner inside this transaction: with the store's group commit its write may be visible to this
+        // transaction before it is visible to a fresh read.
+        auto winner = (*tx)->read(prepared.intent.type, *applied->existing_owner);
         (*tx)->rollback();
-        break;
+        if (!winner.isOk()) winner = store_.read(prepared.intent.type, *applied->existing_owner);
+        if (!winner.isOk()) return statusReply(winner.status());
+        return answerWrite(call, *winner, 200);
       }
       if (s.isOk()) s = (*tx)->commit();
       if (s.isOk()) break;
