@@ -1,10 +1,25 @@
 #include "constraint_cache.h"
 
+#include <algorithm>
+#include <array>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
 namespace planbro::fhir::validation {
+
+namespace {
+
+// Constraints that the validator checks natively (exactly, and faster than FHIRPath could). Resolved here once per
+// constraint, so the walk tests a flag instead of comparing keys at every element.
+bool isNativeConstraint(std::string_view key) {
+  static constexpr std::array<std::string_view, 9> kNative = {"dom-2", "dom-3", "dom-4", "dom-5", "ele-1",
+                                                              "ext-1", "txt-1", "txt-2", "ref-1"};
+  return std::find(kNative.begin(), kNative.end(), key) != kNative.end();
+}
+
+}  // namespace
 
 const ConstraintCache& ConstraintCache::get() {
   static const ConstraintCache cache(ModelInfo::r4());
@@ -43,6 +58,8 @@ ConstraintCache::ConstraintCache(const ModelInfo& model) {
         }
         compiled.simple = SimpleInvariant::compile(c.expression, children, model);
         if (compiled.simple) ++simple_;
+        compiled.native = isNativeConstraint(c.key);
+        compiled.per1 = c.key == "per-1";
         if (compiled.expression || compiled.simple) compiled_.emplace(&c, std::move(compiled));
       }
     }

@@ -19,6 +19,8 @@ class ConstraintCache {
   struct Compiled {
     fhirpath::ExpressionPtr expression;      // null when the engine could not compile it
     std::unique_ptr<SimpleInvariant> simple; // the fast path, when the expression is in its subset
+    bool native = false;  // checked by the validator itself (dom-2..5, ele-1, ext-1, txt-1/2, ref-1): skip here
+    bool per1 = false;    // per-1 (Period start <= end): the validator tries a native comparison first
   };
 
   /** The compiled forms of `constraint`, or nullptr when it is not a core constraint. */

@@ -253,8 +253,16 @@ bool isValidBase64(std::string_view s) {
     return t;
   }();
   size_t i = 0;
-  size_t chars = 0;
   const size_t n = s.size();
+  // Bulk of an attachment: 16 alphabet bytes at a time, without a branch per byte (the flags are OR-ed, then tested
+  // once). Stops at the first block holding anything else; the exact loop below takes over from there.
+  while (i + 16 <= n) {
+    uint8_t other = 0;
+    for (size_t k = 0; k < 16; ++k) other |= static_cast<uint8_t>(kClass[static_cast<unsigned char>(s[i + k])] != 1);
+    if (other != 0) break;
+    i += 16;
+  }
+  size_t chars = i;
   for (; i < n; ++i) {
     uint8_t k = kClass[static_cast<unsigned char>(s[i])];
     if (k == 1) {

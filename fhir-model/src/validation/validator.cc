@@ -1,13 +1,12 @@
 #include "planbro/fhir-model/validator.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <array>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "constraint_cache.h"
@@ -49,13 +48,6 @@ constexpr std::string_view kInvalid = "invalid";
 constexpr std::string_view kCodeInvalid = "code-invalid";
 constexpr std::string_view kInvariant = "invariant";
 constexpr std::string_view kNotFound = "not-found";
-
-// Constraints that this file checks natively (exactly, and faster than FHIRPath could).
-bool isNativeConstraint(std::string_view key) {
-  static constexpr std::array<std::string_view, 9> kNative = {"dom-2", "dom-3", "dom-4", "dom-5", "ele-1",
-                                                              "ext-1", "txt-1", "txt-2", "ref-1"};
-  return std::find(kNative.begin(), kNative.end(), key) != kNative.end();
-}
 
 class Walker {
  public:
@@ -244,14 +236,18 @@ class Walker {
   // ---- objects and properties ----
 
   // Counts per child definition while walking one object. Small objects stay on the stack.
+  // Trivially constructible on purpose: the inline array below is left uninitialised and only the entries in use
+  // are zeroed (value-initialisation), instead of clearing all kInline entries for every object.
   struct ChildCount {
-    uint32_t count = 0;
-    std::string_view first_name;  // JSON name that matched first (choice elements: only one may match)
+    uint32_t count;
+    const char* first_name_data;  // JSON name that matched first (choice elements: only one may match)
+    size_t first_name_size;
+    std::string_view firstName() const { return {first_name_data, first_name_size}; }
   };
 
   void validateObject(const JsonValue& object, std::span<const ElementDef* const> children, bool is_resource) {
     constexpr size_t kInline = 96;
-    std::array<ChildCount, kInline> inline_counts;  // only the first children.size() entries are used
+    std::array<ChildCount, kInline> inline_counts;  // NOLINT: uninitialised; the first children.size() are zeroed
     std::vector<ChildCount> heap_counts;
     ChildCount* counts = inline_counts.data();
     if (children.size() > kInline) {
@@ -288,14 +284,15 @@ class Walker {
         continue;
       }
       ChildCount& c = counts[index];
-      if (c.count > 0 && !c.first_name.empty() && c.first_name != name) {
+      if (c.count > 0 && c.first_name_size != 0 && c.firstName() != name) {
         reportAtChild(Severity::kError, kStructure,
                       "only one of the choices of '" + match->element->name + "[x]' may be present (found '" +
-                          std::string(c.first_name) + "' and '" + std::string(name) + "')",
+                          std::string(c.firstName()) + "' and '" + std::string(name) + "')",
                       key);
         continue;
       }
-      c.first_name = name;
+      c.first_name_data = name.data();
+      c.first_name_size = name.size();
       c.count += validateProperty(*match, name, underscore ? nullptr : &m.value, underscore ? &m.value : twin);
     }
     for (size_t i = 0; i < children.size(); ++i) {
@@ -364,13 +361,10 @@ class Walker {
     std::string_view seg_name = el.is_choice ? std::string_view(el.name) : name;
     std::string_view of_type = el.is_choice ? type_code : std::string_view();
 
-    std::optional<PrimitiveKind> kind = validation::primitiveKindFor(type_code);
+    std::optional<PrimitiveKind> kind;
     // One lookup of the type serves both the primitive test and the complex walk below.
     const TypeDef* type = nullptr;
-    if (!kind && eff.children.empty()) {
-      type = model_.type(type_code);
-      if (type != nullptr && type->kind == TypeKind::kPrimitive) kind = PrimitiveKind::kUnknown;
-    }
+    resolveType(type_code, !eff.children.empty(), kind, type);
 
     if (!kind && twin != nullptr) {
       reportAtChild(Severity::kError, kStructure,
@@ -445,6 +439,41 @@ class Walker {
       validateComplex(el, eff, type, type_code, name, *value);
     }
     return 1;
+  }
+
+  // The primitive kind and (for types without inline children) the definition of a type code. Type codes in the
+  // walk are views of the model's own strings, so the answer is cached by the string's address: a pointer hash
+  // instead of a string hash and name comparisons per value. The cache lives as long as the thread and is bounded
+  // by the number of type-code strings in the model.
+  void resolveType(std::string_view type_code, bool inline_children, std::optional<PrimitiveKind>& kind,
+                   const TypeDef*& type) const {
+    struct Resolved {
+      const ModelInfo* model = nullptr;
+      size_t size = 0;
+      std::optional<PrimitiveKind> kind;
+      const TypeDef* type = nullptr;
+    };
+    thread_local std::unordered_map<const char*, Resolved> cache;
+    constexpr size_t kMaxCached = 1 << 16;
+    auto it = cache.find(type_code.data());
+    if (it == cache.end() || it->second.model != &model_ || it->second.size != type_code.size()) {
+      Resolved r;
+      r.model = &model_;
+      r.size = type_code.size();
+      r.kind = validation::primitiveKindFor(type_code);
+      if (!r.kind) {
+        r.type = model_.type(type_code);
+        if (r.type != nullptr && r.type->kind == TypeKind::kPrimitive) r.kind = PrimitiveKind::kUnknown;
+      }
+      if (cache.size() >= kMaxCached) cache.clear();
+      it = cache.insert_or_assign(type_code.data(), r).first;
+    }
+    kind = it->second.kind;
+    // As before: the definition is looked up only when the element has no inline children, and a primitive type
+    // without a hand check counts as kUnknown only then.
+    if (kind == PrimitiveKind::kUnknown && inline_children) kind = std::nullopt;
+    type = (!kind || *kind == PrimitiveKind::kUnknown) && !inline_children ? it->second.type : nullptr;
+    if (kind && *kind != PrimitiveKind::kUnknown) type = nullptr;
   }
 
   // ---- primitives ----
@@ -884,9 +913,15 @@ class Walker {
   void runConstraints(const std::vector<Constraint>& constraints, const fhirpath::Node& focus) {
     if (constraints_ == nullptr || resource_ == nullptr) return;
     for (const Constraint& c : constraints) {
-      if (isNativeConstraint(c.key)) continue;
+      // Native constraints (dom-2..5, ele-1, ext-1, txt-1/2, ref-1) are flagged in the cache and checked elsewhere.
       const validation::ConstraintCache::Compiled* compiled = constraints_->find(c);
-      if (compiled == nullptr) continue;
+      if (compiled == nullptr || compiled->native) continue;
+      if (compiled->per1 && focus.json != nullptr && focus.json->isObject()) {
+        if (std::optional<bool> ok = periodStartNotAfterEnd(*focus.json)) {
+          if (!*ok) report(c.severity, kInvariant, c.key + ": " + c.human);
+          continue;
+        }
+      }
       if (compiled->simple && focus.json != nullptr && focus.json->isObject()) {
         if (compiled->simple->evaluate(*focus.json) == false) report(c.severity, kInvariant, c.key + ": " + c.human);
         continue;
@@ -895,7 +930,6 @@ class Walker {
       const fhirpath::Expression* expr = compiled->expression.get();
       // An empty result passes (FHIRPath: the expression is not false). The reference validator fails it, which
       // matters for mixed-precision date comparisons (docs/conformance.md, "Validator tests").
-      if (getenv("PERF_TRACE")) fprintf(stderr, "FP %s %s\n", c.key.c_str(), c.expression.c_str());
       Result<bool> r = fhirpath::evaluateBoolean(*expr, focus, *resource_, env_, /*empty_is=*/true);
       if (!r.isOk()) {
         report(Severity::kWarning, kInvariant,
@@ -906,6 +940,34 @@ class Walker {
         report(c.severity, kInvariant, c.key + ": " + c.human);
       }
     }
+  }
+
+  // per-1 "start.hasValue().not() or end.hasValue().not() or (start <= end)" on the common shapes, with exactly the
+  // FHIRPath result: true when either value is absent, else the comparison when both dateTimes have the same shape
+  // (same length, and the same time zone text when they have a time), where text order is time order. Anything
+  // else (mixed precision, different zones, invalid values, non-string JSON) returns nullopt for the engine.
+  static std::optional<bool> periodStartNotAfterEnd(const JsonValue& period) {
+    const JsonValue* start = period.find("start");
+    const JsonValue* end = period.find("end");
+    if (start == nullptr || end == nullptr) return true;  // hasValue() is false without a JSON value
+    if (!start->isString() || !end->isString()) return std::nullopt;
+    std::string_view a = start->text();
+    std::string_view b = end->text();
+    if (a.size() != b.size() || !validation::isValidDateTime(a) || !validation::isValidDateTime(b)) {
+      return std::nullopt;
+    }
+    if (a.size() > 10) {
+      // A time is present, so a zone ends both: 'Z' or "+hh:mm"/"-hh:mm". Equal lengths and equal zone text mean
+      // the same fractional-second digits and the same offset.
+      size_t zone = a.back() == 'Z' ? a.size() - 1 : a.size() - 6;
+      if (b.size() <= zone || a.substr(zone) != b.substr(zone)) return std::nullopt;
+      if (a[17] == '6' || b[17] == '6') return std::nullopt;  // leap second: left to the engine
+      if (a[zone] == '-' || a[zone] == '+' || a[zone] == 'Z') {
+        return a.substr(0, zone) <= b.substr(0, zone);
+      }
+      return std::nullopt;
+    }
+    return a <= b;  // YYYY, YYYY-MM or YYYY-MM-DD, the same precision on both sides
   }
 
   static std::string truncated(std::string_view s) {

@@ -4,6 +4,7 @@
 // (Beast, one connection per request, every wait bounded by a deadline).
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -134,6 +135,7 @@ class RestServerTest : public ::testing::TestWithParam<std::string> {
       po.conninfo = std::getenv("PLANBRO_TEST_PG_URL");
       std::mt19937_64 rng(std::random_device{}());
       po.schema = "rest_test_" + std::to_string(rng() % 1000000000ULL);
+      pg_schema_ = po.schema;
       po.pool_size = 8;
       auto s = store::openPostgresStore(po);
       ASSERT_TRUE(s.isOk()) << s.status().message();
@@ -158,6 +160,12 @@ class RestServerTest : public ::testing::TestWithParam<std::string> {
     server_.reset();
     handler_.reset();
     store_.reset();
+    if (!pg_schema_.empty()) {
+      // Leave the shared database as it was.
+      PGconn* conn = PQconnectdb(std::getenv("PLANBRO_TEST_PG_URL"));
+      if (PQstatus(conn) == CONNECTION_OK) PQclear(PQexec(conn, ("DROP SCHEMA IF EXISTS " + pg_schema_ + " CASCADE").c_str()));
+      PQfinish(conn);
+    }
     std::error_code ec;
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
@@ -175,6 +183,7 @@ class RestServerTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::string dir_;
+  std::string pg_schema_;
   std::unique_ptr<store::ResourceStore> store_;
   std::shared_ptr<RestHandler> handler_;
   std::unique_ptr<http::Server> server_;
