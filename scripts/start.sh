@@ -1,19 +1,16 @@
 #!/usr/bin/env bash
-# The README's first command: installs what is missing, builds the release configuration and starts planbro.
-# Until the REST server lands this runs the command-line tool; with no arguments it validates the demo
-# individual plan (conformance/demo/) and shows what else it can do.
+# The README's first command: installs what is missing, builds the release configuration and starts the gateway
+# on the embedded default: http://127.0.0.1:8080, SQLite under ./data, the demo individual plan loaded once.
+# Arguments go to `planbro serve` (e.g. --listen 127.0.0.1:9090 --data-dir /var/lib/planbro --config FILE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh release >/dev/null
-planbro=build/release/gateway/planbro
-if [ $# -gt 0 ]; then
-  exec "$planbro" "$@"
-fi
-echo "== planbro validate conformance/demo/individual-plan-demo.json"
-"$planbro" validate conformance/demo/individual-plan-demo.json
-echo
-echo "== planbro fhirpath \"entry.resource.ofType(CarePlan).title\" conformance/demo/individual-plan-demo.json"
-"$planbro" fhirpath "entry.resource.ofType(CarePlan).title" conformance/demo/individual-plan-demo.json
-echo
-"$planbro" --help
+scripts/build.sh release planbro
+cat <<'TXT'
+planbro is starting on http://127.0.0.1:8080 (Ctrl-C stops it). Try:
+  curl -s 'http://127.0.0.1:8080/CarePlan?status=active&_include=CarePlan:care-team'
+  curl -s -X POST --data 'subject:Patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|15858512066' \
+       http://127.0.0.1:8080/CarePlan/_search
+  curl -s http://127.0.0.1:8080/metadata
+TXT
+exec build/release/gateway/planbro serve "$@"
