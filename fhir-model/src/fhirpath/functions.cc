@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "evaluator.h"
+#include "planbro/fhir-model/base64.h"
 
 namespace planbro::fhir::fhirpath {
 
@@ -378,54 +379,6 @@ std::vector<std::string_view> utf8Chars(std::string_view s) {
     len = std::min(len, s.size() - i);
     out.push_back(s.substr(i, len));
     i += len;
-  }
-  return out;
-}
-
-const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64Encode(std::string_view in, bool url) {
-  std::string out;
-  size_t i = 0;
-  while (i + 2 < in.size() + 2 && i < in.size()) {
-    uint32_t v = static_cast<unsigned char>(in[i]) << 16;
-    size_t n = 1;
-    if (i + 1 < in.size()) { v |= static_cast<unsigned char>(in[i + 1]) << 8; ++n; }
-    if (i + 2 < in.size()) { v |= static_cast<unsigned char>(in[i + 2]); ++n; }
-    for (size_t k = 0; k < 4; ++k) {
-      if (k <= n) {
-        char c = kBase64[(v >> (18 - 6 * k)) & 63];
-        if (url && c == '+') c = '-';
-        if (url && c == '/') c = '_';
-        out += c;
-      } else {
-        out += '=';
-      }
-    }
-    i += 3;
-  }
-  return out;
-}
-
-std::optional<std::string> base64Decode(std::string_view in) {
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') break;
-    else return std::nullopt;
-    buf = (buf << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buf >> bits) & 0xFF);
-    }
   }
   return out;
 }
@@ -1297,7 +1250,7 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
             r += kHex[c & 15];
           }
         } else if (*format == "base64" || *format == "urlbase64") {
-          r = base64Encode(*s, *format == "urlbase64");
+          r = fhir::base64Encode(*s, *format == "urlbase64");
         } else {
           return Status::ok();
         }
@@ -1309,7 +1262,7 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
             r += static_cast<char>(h((*s)[i]) * 16 + h((*s)[i + 1]));
           }
         } else if (*format == "base64" || *format == "urlbase64") {
-          auto d = base64Decode(*s);
+          auto d = fhir::base64Decode(*s);
           if (!d) return Status::ok();
           r = std::move(*d);
         } else {

@@ -476,6 +476,19 @@ class Walker {
     if (kind && *kind != PrimitiveKind::kUnknown) type = nullptr;
   }
 
+  // The expanded value set of a binding of the model, cached by the binding's address (bindings live in the model's
+  // element definitions): a pointer hash instead of hashing the URL for every coded value.
+  const ValueSetCodes* valueSetOf(const Binding& binding) const {
+    thread_local std::unordered_map<const Binding*, std::pair<const ModelInfo*, const ValueSetCodes*>> cache;
+    constexpr size_t kMaxCached = 1 << 16;
+    auto it = cache.find(&binding);
+    if (it != cache.end() && it->second.first == &model_) return it->second.second;
+    const ValueSetCodes* vs = model_.valueSet(binding.value_set);
+    if (cache.size() >= kMaxCached) cache.clear();
+    cache.insert_or_assign(&binding, std::make_pair(&model_, vs));
+    return vs;
+  }
+
   // ---- primitives ----
 
   void validatePrimitive(const ElementDef& el, const ElementDef& eff, PrimitiveKind kind, std::string_view type_code,
@@ -554,7 +567,7 @@ class Walker {
     const Binding* binding = requiredBinding(el, eff);
     if (binding != nullptr && (kind == PrimitiveKind::kCode || kind == PrimitiveKind::kString ||
                                kind == PrimitiveKind::kUri)) {
-      const ValueSetCodes* vs = model_.valueSet(binding->value_set);
+      const ValueSetCodes* vs = valueSetOf(*binding);
       if (vs != nullptr && vs->complete && !vs->codes.empty() && !vs->containsCode(text)) {
         report(Severity::kError, kCodeInvalid,
                "the value '" + truncated(text) + "' is not in the required value set " + binding->value_set);
@@ -802,7 +815,7 @@ class Walker {
   }
 
   void checkCodingBinding(const Binding& binding, const JsonValue& coding) {
-    const ValueSetCodes* vs = model_.valueSet(binding.value_set);
+    const ValueSetCodes* vs = valueSetOf(binding);
     if (vs == nullptr || !vs->complete || vs->codes.empty()) return;
     if (codingInValueSet(*vs, coding) < 0) {
       report(Severity::kError, kCodeInvalid,
@@ -811,7 +824,7 @@ class Walker {
   }
 
   void checkCodeableConceptBinding(const Binding& binding, const JsonValue& concept_value) {
-    const ValueSetCodes* vs = model_.valueSet(binding.value_set);
+    const ValueSetCodes* vs = valueSetOf(binding);
     if (vs == nullptr || !vs->complete || vs->codes.empty()) return;
     const JsonValue* codings = concept_value.find("coding");
     if (codings == nullptr || !codings->isArray()) return;

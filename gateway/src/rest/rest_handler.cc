@@ -3,6 +3,7 @@
 // around it, and Bundle processing runs its entries through the same functions, so batch and transaction entries
 // get exactly the semantics (and the access decisions) of the single interactions.
 
+#include "planbro/fhir-model/base64.h"
 #include "planbro/gateway/rest/rest_handler.h"
 
 #include <algorithm>
@@ -1235,36 +1236,13 @@ Reply RestHandler::Impl::bundle(Call& call) {
 
 namespace {
 
-std::optional<std::string> base64Decode(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
-    else return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
 // A PATCH entry carries its JSON Patch as a Binary resource (contentType application/json-patch+json, base64 data).
 Status patchBodyOf(const JsonValue* resource, std::string& body) {
   if (!resource || memberText(resource, "resourceType") != "Binary" ||
       memberText(resource, "contentType") != "application/json-patch+json") {
     return invalidArgument("a PATCH entry needs a Binary resource with contentType application/json-patch+json");
   }
-  auto decoded = base64Decode(memberText(resource, "data"));
+  auto decoded = fhir::base64Decode(memberText(resource, "data"));
   if (!decoded) return invalidArgument("Binary.data of a PATCH entry is not base64");
   body = std::move(*decoded);
   return Status::ok();
