@@ -726,7 +726,10 @@ Status arithmetic(BinaryOp op, const Collection& l, const Collection& r, Collect
   return typeError(sym, *a, *b);
 }
 
-Status unionInto(const Collection& l, const Collection& r, Collection& out) {
+
+}  // namespace
+
+Status unionInto(Items l, Items r, Collection& out) {
   size_t start = out.size();
   auto add = [&](const Value& v) {
     for (size_t i = start; i < out.size(); ++i) {
@@ -739,8 +742,6 @@ Status unionInto(const Collection& l, const Collection& r, Collection& out) {
   for (const Value& v : r) add(v);
   return Status::ok();
 }
-
-}  // namespace
 
 Status eval(const AstNode& node, Items focus, Context& ctx, Collection& out) {
   if (++ctx.depth > kMaxEvalDepth) return resourceExhausted("FHIRPath: evaluation nested too deeply");

@@ -35,6 +35,8 @@ Status evalFunction(const AstNode& node, Items input, Items focus, Context& ctx,
 std::optional<Value> systemOf(const Value& v);
 /** FHIRPath `=` on two items: nullopt when precision makes it unknown or the items are not comparable. */
 std::optional<bool> itemsEqual(const Value& a, const Value& b);
+/** Appends the items of `l` then `r` to `out`, skipping any equal to one already appended (FHIRPath union). */
+Status unionInto(Items l, Items r, Collection& out);
 bool itemsEquivalent(const Value& a, const Value& b);
 /** Appends the children (all members; arrays flattened) of a node item. */
 void childrenOf(const Value& v, const ModelInfo& model, Collection& out);

@@ -768,17 +768,7 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
     case FunctionId::kUnion: {
       Collection other;
       RETURN_IF_ERROR(arg(n, 0, focus, ctx, other));
-      size_t start = out.size();
-      auto add = [&](const Value& v) {
-        for (size_t i = start; i < out.size(); ++i) {
-          auto e = itemsEqual(out[i], v);
-          if (e && *e) return;
-        }
-        out.push_back(v);
-      };
-      for (const Value& v : input) add(v);
-      for (const Value& v : other) add(v);
-      return Status::ok();
+      return unionInto(input, other, out);
     }
     case FunctionId::kCombine: {
       Collection other;

@@ -12,22 +12,6 @@
 namespace planbro::gateway::rest::detail {
 namespace {
 
-std::string_view paramTypeName(fhir::SearchParamType t) {
-  using fhir::SearchParamType;
-  switch (t) {
-    case SearchParamType::kNumber: return "number";
-    case SearchParamType::kDate: return "date";
-    case SearchParamType::kString: return "string";
-    case SearchParamType::kToken: return "token";
-    case SearchParamType::kReference: return "reference";
-    case SearchParamType::kComposite: return "composite";
-    case SearchParamType::kQuantity: return "quantity";
-    case SearchParamType::kUri: return "uri";
-    case SearchParamType::kSpecial: return "special";
-  }
-  return "special";
-}
-
 std::string build() {
   const fhir::ModelInfo& model = fhir::ModelInfo::r4();
   std::string out;
@@ -81,7 +65,7 @@ std::string build() {
           appendJsonString(out, params[i]->url);
         }
         out += R"(,"type":)";
-        appendJsonString(out, paramTypeName(params[i]->type));
+        appendJsonString(out, fhir::searchParamTypeName(params[i]->type));
         out += '}';
       }
       out += ']';

@@ -347,7 +347,7 @@ class Parser {
   Status criteria(const std::string& name, const SearchParamDef& p, const std::string& modifier,
                   const std::string& value, std::vector<Criterion>& out) {
     if (p.type == SearchParamType::kComposite || p.type == SearchParamType::kSpecial || p.expression.empty()) {
-      return unsupported("search parameter '" + p.code + "' (" + std::string(typeName(p.type)) + ") is not supported");
+      return unsupported("search parameter '" + p.code + "' (" + std::string(fhir::searchParamTypeName(p.type)) + ") is not supported");
     }
     if (modifier == "missing") {
       if (value != "true" && value != "false") return invalidArgument("'" + name + "' must be true or false");
@@ -399,21 +399,6 @@ class Parser {
     }
     if (!c.any_of.empty()) out.push_back(std::move(c));
     return Status::ok();
-  }
-
-  static std::string_view typeName(SearchParamType t) {
-    switch (t) {
-      case SearchParamType::kNumber: return "number";
-      case SearchParamType::kDate: return "date";
-      case SearchParamType::kString: return "string";
-      case SearchParamType::kToken: return "token";
-      case SearchParamType::kReference: return "reference";
-      case SearchParamType::kComposite: return "composite";
-      case SearchParamType::kQuantity: return "quantity";
-      case SearchParamType::kUri: return "uri";
-      case SearchParamType::kSpecial: return "special";
-    }
-    return "unknown";
   }
 
   // A predicate any row of the parameter satisfies (for :missing).

@@ -116,6 +116,9 @@ struct ValueSetCodes {
 
 enum class SearchParamType : uint8_t { kNumber, kDate, kString, kToken, kReference, kComposite, kQuantity, kUri, kSpecial };
 
+/** The R4 code of a search parameter type: "number", "date", "string", "token", "reference", ... */
+std::string_view searchParamTypeName(SearchParamType type);
+
 struct SearchParamDef {
   std::string code;        // "subject"
   std::string url;
