@@ -269,7 +269,8 @@ class RestHandler::Impl {
   Result<std::vector<std::string>> findIds(std::string_view conditional_url, size_t limit);
   Reply writeResult(Call& call, const PreparedWrite& prepared);
   Reply answerWrite(Call& call, const store::ResourceVersion& version, int status);
-  Reply runPrepared(Call& call, const PreparedWrite& prepared, bool* lost_claim, std::string* owner);
+  // `lost_claim` and `owner` (both optional) tell a conditional create that another request holds its key.
+  Reply runPrepared(Call& call, const PreparedWrite& prepared, bool* lost_claim = nullptr, std::string* owner = nullptr);
   store::WriteContext writeContext(const http::RequestContext& context) const;
   Status decide(const Call& call, AccessAction action, std::string_view type, std::string_view id,
                 std::string_view json) const {
@@ -632,7 +633,7 @@ Reply RestHandler::Impl::answerWrite(Call& call, const store::ResourceVersion& v
 // Applies one prepared write: inside the caller's transaction, or in a transaction of its own (retried when the
 // database says so).
 Reply RestHandler::Impl::runPrepared(Call& call, const PreparedWrite& prepared, bool* lost_claim, std::string* owner) {
-  *lost_claim = false;
+  if (lost_claim != nullptr) *lost_claim = false;
   Result<AppliedWrite> applied = Status(StatusCode::kInternal, "not run");
   if (call.tx) {
     applied = writer_.apply(*call.tx, prepared);
@@ -660,8 +661,8 @@ Reply RestHandler::Impl::runPrepared(Call& call, const PreparedWrite& prepared, 
     }
   }
   if (applied->existing_owner) {
-    *lost_claim = true;
-    *owner = *applied->existing_owner;
+    if (lost_claim != nullptr) *lost_claim = true;
+    if (owner != nullptr) *owner = *applied->existing_owner;
     return {};
   }
   const store::WriteResult& wr = applied->result;
@@ -839,9 +840,7 @@ Reply RestHandler::Impl::update(Call& call, const std::string& type, const std::
   auto prepared = writer_.prepare(std::move(intent), *resource, &outcome);
   if (!prepared.isOk()) return prepareFailure(prepared.status(), outcome);
   if (Status s = decide(call, AccessAction::kUpdate, type, id, prepared->json); !s.isOk()) return statusReply(s);
-  bool lost = false;
-  std::string owner;
-  return runPrepared(call, *prepared, &lost, &owner);
+  return runPrepared(call, *prepared);
 }
 
 Reply RestHandler::Impl::conditionalUpdate(Call& call, const std::string& type) {
@@ -875,9 +874,7 @@ Reply RestHandler::Impl::conditionalUpdate(Call& call, const std::string& type) 
   if (!prepared.isOk()) return prepareFailure(prepared.status(), outcome);
   AccessAction action = prepared->intent.kind == WriteKind::kCreate ? AccessAction::kCreate : AccessAction::kUpdate;
   if (Status s = decide(call, action, type, prepared->intent.id, prepared->json); !s.isOk()) return statusReply(s);
-  bool lost = false;
-  std::string owner;
-  return runPrepared(call, *prepared, &lost, &owner);
+  return runPrepared(call, *prepared);
 }
 
 Reply RestHandler::Impl::remove(Call& call, const std::string& type, const std::string& id) {
@@ -891,9 +888,7 @@ Reply RestHandler::Impl::remove(Call& call, const std::string& type, const std::
   auto prepared = writer_.prepareDelete(std::move(intent));
   if (!prepared.isOk()) return statusReply(prepared.status());
   if (Status s = decide(call, AccessAction::kDelete, type, id, {}); !s.isOk()) return statusReply(s);
-  bool lost = false;
-  std::string owner;
-  return runPrepared(call, *prepared, &lost, &owner);
+  return runPrepared(call, *prepared);
 }
 
 Reply RestHandler::Impl::conditionalRemove(Call& call, const std::string& type) {

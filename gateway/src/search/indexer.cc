@@ -304,11 +304,7 @@ class RowBuilder {
   void tokenText(std::string_view text) {
     std::string norm = normalizeString(text);
     if (norm.empty()) return;
-    IndexRow r;
-    r.param = param_.code + std::string(kTextSuffix);
-    r.kind = IndexValueKind::kString;
-    r.text = std::move(norm);
-    rows_.push_back(std::move(r));
+    addRow(param_.code + std::string(kTextSuffix), IndexValueKind::kString).text = std::move(norm);
   }
 
   void coding(const JsonValue& c) {
@@ -407,64 +403,43 @@ class RowBuilder {
   }
 
   void token(std::string param, std::string_view system, std::string_view code) {
-    IndexRow r;
-    r.param = std::move(param);
-    r.kind = IndexValueKind::kToken;
+    IndexRow& r = addRow(std::move(param), IndexValueKind::kToken);
     r.system = system;
     r.code = code;
-    rows_.push_back(std::move(r));
   }
   void string(std::string_view text) {
     std::string norm = normalizeString(text);
     if (norm.empty()) return;
-    IndexRow r;
-    r.param = param_.code;
-    r.kind = IndexValueKind::kString;
-    r.text = std::move(norm);
-    rows_.push_back(std::move(r));
-    IndexRow exact;
-    exact.param = param_.code + std::string(kExactSuffix);
-    exact.kind = IndexValueKind::kString;
-    exact.text = text;
-    rows_.push_back(std::move(exact));
+    addRow(param_.code, IndexValueKind::kString).text = std::move(norm);
+    addRow(param_.code + std::string(kExactSuffix), IndexValueKind::kString).text = text;
   }
   void date(int64_t low, int64_t high) {
-    IndexRow r;
-    r.param = param_.code;
-    r.kind = IndexValueKind::kDate;
+    IndexRow& r = addRow(param_.code, IndexValueKind::kDate);
     r.date_low = low;
     r.date_high = high;
-    rows_.push_back(std::move(r));
   }
   void number(double d) {
-    IndexRow r;
-    r.param = param_.code;
-    r.kind = IndexValueKind::kNumber;
-    r.number = d;
-    rows_.push_back(std::move(r));
+    addRow(param_.code, IndexValueKind::kNumber).number = d;
   }
   void uri(std::string_view text) {
-    IndexRow r;
-    r.param = param_.code;
-    r.kind = IndexValueKind::kUri;
-    r.text = text;
-    rows_.push_back(std::move(r));
+    addRow(param_.code, IndexValueKind::kUri).text = text;
   }
   void refText(std::string_view text) {
-    IndexRow r;
-    r.param = param_.code;
-    r.kind = IndexValueKind::kReference;
-    r.text = text;
-    rows_.push_back(std::move(r));
+    addRow(param_.code, IndexValueKind::kReference).text = text;
   }
   void reference(std::string_view type, std::string_view id) {
     if (type.empty() || id.empty()) return;
-    IndexRow r;
-    r.param = param_.code;
-    r.kind = IndexValueKind::kReference;
+    IndexRow& r = addRow(param_.code, IndexValueKind::kReference);
     r.ref_type = type;
     r.ref_id = id;
-    rows_.push_back(std::move(r));
+  }
+
+  // Appends a row of `kind` for `param`; the caller fills the fields of its kind.
+  IndexRow& addRow(std::string param, IndexValueKind kind) {
+    IndexRow& r = rows_.emplace_back();
+    r.param = std::move(param);
+    r.kind = kind;
+    return r;
   }
 
   const SearchParamDef& param_;
