@@ -12,6 +12,7 @@
 #include <span>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 
 #include "planbro/fhir-model/fhir_xml.h"
@@ -19,6 +20,7 @@
 #include "planbro/fhir-model/resource_json.h"
 #include "planbro/fhir-model/validator.h"
 #include "planbro/gateway/rest/json_patch.h"
+#include "planbro/gateway/rest/page_token.h"
 #include "planbro/gateway/search/indexer.h"
 #include "planbro/gateway/search/search_request.h"
 #include "render.h"
@@ -195,6 +197,9 @@ int methodRank(std::string_view method) {
   return 3;  // GET, HEAD
 }
 
+// The query parameter of a sealed page link (page_token.h).
+constexpr std::string_view kPageTokenParam = "_page";
+
 // A conditional reference or URL: "Patient?identifier=...".
 bool isConditionalUrl(std::string_view s) {
   size_t q = s.find('?');
@@ -217,6 +222,7 @@ struct Call {
   store::WriteTransaction* tx = nullptr;  // inside a transaction Bundle
   std::string forced_id;                  // a transaction POST's pre-assigned id
   bool in_bundle = false;
+  bool seal_links = false;                // a POST _search: its links carry the parameters sealed (page_token.h)
 
   std::string_view header(std::string_view name) const { return headers ? headers->get(name) : std::string_view(); }
   const std::string* param(std::string_view name) const {
@@ -276,6 +282,8 @@ class RestHandler::Impl {
                 std::string_view json) const {
     return access_->decide(*call.context, AccessSubject{action, type, id, json});
   }
+  Result<const PageTokenSealer*> pageTokenSealer();
+  Status openPageToken(Call& call, const std::string& type);
   std::string bundleBody(Call& call, std::string_view type_name, const std::vector<std::string>& entries,
                          const std::vector<std::pair<std::string, std::string>>& links, std::optional<size_t> total);
 
@@ -284,6 +292,8 @@ class RestHandler::Impl {
   ResourceWriter writer_;
   search::SearchExecutor executor_;
   std::shared_ptr<AccessPolicy> access_;
+  std::mutex sealer_mutex_;
+  std::unique_ptr<PageTokenSealer> sealer_;  // made on first use from the store's secret
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -484,6 +494,7 @@ Reply RestHandler::Impl::routeType(Call& call, const std::string& type) {
       if (!form.isOk()) return errorReply(400, "invalid", form.status().message());
       for (auto& p : *form) call.params.push_back(std::move(p));
     }
+    call.seal_links = m == "POST";
     return searchType(call, type);
   }
   if (seg.size() == 2 && second == "_history") {
@@ -987,7 +998,52 @@ std::string RestHandler::Impl::bundleBody(Call& call, std::string_view type_name
   return out;
 }
 
+Result<const PageTokenSealer*> RestHandler::Impl::pageTokenSealer() {
+  std::lock_guard lock(sealer_mutex_);
+  if (!sealer_) {
+    ASSIGN_OR_RETURN(std::string key, store_.serverSecret("search-page-token"));
+    sealer_ = std::make_unique<PageTokenSealer>(std::move(key), options_.page_token_lifetime);
+  }
+  return sealer_.get();
+}
+
+// A `_page` token stands for the whole parameter list of the search it came from; only the output format may be
+// given beside it. The reopened search keeps sealing its links.
+Status RestHandler::Impl::openPageToken(Call& call, const std::string& type) {
+  const std::string* token = call.param(kPageTokenParam);
+  if (!token) return Status::ok();
+  search::QueryParams kept;
+  for (const auto& [k, v] : call.params) {
+    if (k == kPageTokenParam) continue;
+    if (k != "_format" && k != "_pretty") {
+      return invalidArgument("'" + k + "' cannot be combined with " + std::string(kPageTokenParam) +
+                             ", which stands for all the parameters of the search");
+    }
+    kept.emplace_back(k, v);
+  }
+  ASSIGN_OR_RETURN(const PageTokenSealer* sealer, pageTokenSealer());
+  ASSIGN_OR_RETURN(search::QueryParams sealed,
+                   sealer->open(type, *token, std::chrono::time_point_cast<std::chrono::microseconds>(
+                                                  std::chrono::system_clock::now())));
+  for (auto& p : sealed) {
+    if (p.first != "_format" && p.first != "_pretty") kept.push_back(std::move(p));
+  }
+  call.params = std::move(kept);
+  call.seal_links = true;
+  return Status::ok();
+}
+
 Reply RestHandler::Impl::searchType(Call& call, const std::string& type) {
+  if (Status opened = openPageToken(call, type); !opened.isOk()) {
+    if (opened.code() == StatusCode::kInvalidArgument) return errorReply(400, "invalid", opened.message());
+    return statusReply(opened);
+  }
+  const PageTokenSealer* sealer = nullptr;
+  if (call.seal_links) {
+    auto made = pageTokenSealer();
+    if (!made.isOk()) return statusReply(made.status());
+    sealer = *made;
+  }
   search::ParseOptions po;
   po.handling = call.prefer.handling;
   auto req = search::parseSearch(type, call.params, po);
@@ -1000,9 +1056,11 @@ Reply RestHandler::Impl::searchType(Call& call, const std::string& type) {
     return statusReply(result.status());
   }
   std::string self_base = call.base + "/" + type;
+  const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
   auto link = [&](const std::optional<std::string>& cursor) {
     search::QueryParams p = req->link_params;
     if (cursor) p.emplace_back("_cursor", *cursor);
+    if (sealer) p = {{std::string(kPageTokenParam), sealer->seal(type, p, now)}};
     std::string q = search::encodeQuery(p);
     return q.empty() ? self_base : self_base + "?" + q;
   };

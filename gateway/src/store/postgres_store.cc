@@ -103,7 +103,15 @@ CREATE TABLE outbox (
 );
 )sql";
 
-constexpr std::string_view kMigrations[] = {kSchemaV1};
+// Version 2: deployment secrets (ResourceStore::serverSecret).
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE server_secret (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  secret BYTEA NOT NULL
+);
+)sql";
+
+constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2};
 
 // Network byte order by shifting, independent of the host's endianness.
 template <typename T>

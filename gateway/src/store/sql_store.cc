@@ -467,6 +467,40 @@ class SqlStore final : public ResourceStore {
     return std::unique_ptr<WriteTransaction>(std::move(txn));
   }
 
+  Result<std::string> serverSecret(std::string_view name) override {
+    constexpr std::string_view kSelect = "SELECT secret FROM server_secret WHERE name = ?";
+    ASSIGN_OR_RETURN(SqlResult found, query(kSelect, {name}));
+    if (found.rows.empty()) {
+      std::string fresh(kServerSecretSize, '\0');
+      if (RAND_bytes(reinterpret_cast<unsigned char*>(fresh.data()), static_cast<int>(fresh.size())) != 1) {
+        return internalError("no random bytes for a server secret");
+      }
+      // Two nodes may get here at once: the first insert wins and both then read the winner's secret.
+      std::unique_ptr<WriteSession> session;
+      if (writer_) {
+        session = writer_->session();
+      } else {
+        ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
+        session = makePooledSession(dialect_, std::move(conn));
+      }
+      RETURN_IF_ERROR(session->begin());
+      Status inserted = session->conn()
+                            .exec("INSERT INTO server_secret (name, secret) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                                  {name, Blob{fresh}})
+                            .status();
+      if (!inserted.isOk()) {
+        session->rollback();
+        return inserted;
+      }
+      RETURN_IF_ERROR(session->commit());
+      ASSIGN_OR_RETURN(found, query(kSelect, {name}));
+      if (found.rows.empty()) return internalError("server secret '" + std::string(name) + "' vanished");
+    }
+    std::string secret = std::move(found.rows[0].text(0));
+    if (secret.size() != kServerSecretSize) return internalError("server secret '" + std::string(name) + "' is damaged");
+    return secret;
+  }
+
   Result<std::vector<OutboxEvent>> readOutbox(int64_t after, size_t limit) override {
     if (limit == 0 || limit > kMaxPageSize) return invalidArgument("outbox batch must be 1.." + std::to_string(kMaxPageSize));
     ASSIGN_OR_RETURN(SqlResult r, withConnection([&](SqlConnection& conn) -> Result<SqlResult> {

@@ -84,7 +84,15 @@ CREATE TABLE outbox (
 );
 )sql";
 
-constexpr std::string_view kMigrations[] = {kSchemaV1};
+// Version 2: deployment secrets (ResourceStore::serverSecret).
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE server_secret (
+  name TEXT PRIMARY KEY,
+  secret BLOB NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2};
 
 Status sqliteError(sqlite3* db, int rc, std::string_view what) {
   const std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

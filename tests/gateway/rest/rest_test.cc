@@ -146,6 +146,53 @@ TEST_P(RestInteractions, PagesThroughSearchResultsWithNextLinks) {
   EXPECT_EQ(pages, 3);
 }
 
+TEST_P(RestInteractions, PostSearchPagesWithSealedLinksThatNeverCarryTheFodselsnummer) {
+  std::string patient = create("Patient", patientJson());
+  std::string team = create("CareTeam", careTeamJson(patient));
+  std::set<std::string> created;
+  for (int i = 0; i < 5; ++i) {
+    std::string goal = create("Goal", goalJson(patient, "Mål " + std::to_string(i)));
+    created.insert("CarePlan/" + create("CarePlan", carePlanJson(patient, team, goal)));
+  }
+  const std::vector<std::pair<std::string, std::string>> form{{"Content-Type", "application/x-www-form-urlencoded"}};
+  HttpResult r = post("/CarePlan/_search",
+                      "subject:Patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1%7C" + std::string(kFnr) +
+                          "&_count=2&_include=CarePlan:care-team",
+                      form);
+  std::set<std::string> seen;
+  int pages = 0;
+  std::string first_next;
+  while (pages < 10) {
+    ASSERT_EQ(r.status, 200) << r.body;
+    ++pages;
+    for (const char* relation : {"self", "next", "previous"}) {
+      std::string url = linkUrl(r, relation);
+      EXPECT_EQ(url.find(kFnr), std::string::npos) << relation << " link carries the fødselsnummer: " << url;
+      EXPECT_EQ(url.find("identifier"), std::string::npos) << relation << " link carries the parameters: " << url;
+    }
+    for (const auto& id : entryIds(r)) EXPECT_TRUE(seen.insert(id).second) << "duplicate " << id;
+    EXPECT_EQ(entryIds(r, "include"), std::vector<std::string>{"CareTeam/" + team});
+    std::string next = linkUrl(r, "next");
+    if (next.empty()) break;
+    if (first_next.empty()) first_next = targetOf(next);
+    r = get(targetOf(next));
+  }
+  EXPECT_EQ(seen, created);
+  EXPECT_EQ(pages, 3);
+
+  // The token is bound to its type, cannot be altered and stands alone.
+  ASSERT_FALSE(first_next.empty());
+  std::string token = first_next.substr(first_next.find("_page=") + 6);
+  EXPECT_EQ(get("/Goal?_page=" + token).status, 400);
+  std::string altered = token;
+  altered[altered.size() / 2] = altered[altered.size() / 2] == 'A' ? 'B' : 'A';
+  HttpResult bad = get("/CarePlan?_page=" + altered);
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("repeat the search"), std::string::npos) << bad.body;
+  EXPECT_EQ(get(first_next + "&status=active").status, 400);
+  EXPECT_EQ(get(first_next + "&_format=json").status, 200);
+}
+
 TEST_P(RestInteractions, KeepsHistoryAndPagesItWithKeysetLinks) {
   HttpResult p = post("/Patient", patientJson());
   std::string id = p.str("id");

@@ -586,6 +586,30 @@ TEST_P(StoreTest, TwoStoreInstancesSeeEachOthersWritesAndStaleVersionFailsFromEi
   EXPECT_EQ(events->size(), 3u);
 }
 
+TEST_P(StoreTest, AServerSecretIsMadeOnceAndSharedByEveryStoreOnTheDatabase) {
+  auto other = open();
+  ASSERT_TRUE(other.isOk()) << other.status().message();
+  // Both "nodes" ask at once, several times each: all answers are one secret of the promised size.
+  std::vector<std::string> seen(8);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    threads.emplace_back([&, i] {
+      ResourceStore& s = i % 2 ? **other : *store_;
+      auto r = s.serverSecret("page-token");
+      seen[i] = r.isOk() ? *r : "error: " + r.status().message();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& s : seen) EXPECT_EQ(s, seen[0]);
+  EXPECT_EQ(seen[0].size(), kServerSecretSize);
+  auto again = store_->serverSecret("page-token");
+  ASSERT_TRUE(again.isOk());
+  EXPECT_EQ(*again, seen[0]);
+  auto another = store_->serverSecret("another-purpose");
+  ASSERT_TRUE(another.isOk());
+  EXPECT_NE(*another, seen[0]);
+}
+
 TEST_P(StoreTest, ReopeningTheStoreKeepsResourcesHistoryKeysIndexAndOutbox) {
   WriteResult c = write([](WriteTransaction& t) { return t.create("Patient", {patientJson(), {}}, "keep"); });
   write([](WriteTransaction& t) { return t.update("Patient", "keep", {"{\"v\":2}", {}}); });

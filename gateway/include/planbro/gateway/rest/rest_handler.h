@@ -3,6 +3,7 @@
 // route → content negotiation → interaction (every resource it touches passes the AccessPolicy) → response
 // (_format, _pretty, _summary, _elements). Writes go through the one write path (write_path.h). See docs/rest.md.
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,8 @@ struct RestOptions {
   std::string source_system = "rest";     // recorded with every version and outbox event
   size_t max_bundle_entries = 1000;       // batch/transaction entries; beyond: 413
   int max_transaction_attempts = 5;       // retries of a transaction the database reports as retryable
+  /** How long the sealed page links of a POST _search stay valid (page_token.h). */
+  std::chrono::seconds page_token_lifetime{std::chrono::hours(1)};
 };
 
 /**

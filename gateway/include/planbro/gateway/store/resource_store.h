@@ -253,6 +253,7 @@ struct IndexPage {
 };
 
 inline constexpr size_t kMaxPageSize = 1000;
+inline constexpr size_t kServerSecretSize = 32;
 
 /** The store. Thread-safe; every call blocks on the database. */
 class ResourceStore {
@@ -288,6 +289,13 @@ class ResourceStore {
 
   /** Index search; see IndexQuery. */
   virtual Result<IndexPage> searchIndex(const IndexQuery& query) = 0;
+
+  /**
+   * A secret of this deployment named `name`: kServerSecretSize random bytes made on first use and the same ever
+   * after, for every gateway node on the database (two nodes asking at once agree: the first insert wins). For keys
+   * such as the one sealing search page tokens. Callers should cache it.
+   */
+  virtual Result<std::string> serverSecret(std::string_view name) = 0;
 
   /**
    * Runs `body` in a transaction and commits it; when the transaction failed retryably (see
