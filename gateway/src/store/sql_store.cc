@@ -541,14 +541,40 @@ class SqlStore final : public ResourceStore {
     }
     std::deque<std::string> owned;  // strings made here must outlive the parameter views (deque: stable addresses)
     std::vector<SqlParam> params;
-    std::string sql = "SELECT r.res_id FROM resource r WHERE r.res_type = ? AND r.deleted = 0";
-    params.emplace_back(std::string_view(q.type));
-    if (q.after_id) {
-      sql += " AND r.res_id > ?";
-      params.emplace_back(std::string_view(*q.after_id));
+    // The plan: when some group is a single positive predicate, the query starts from its index entries (the
+    // first such group: the executor puts the most selective first) and checks the other groups per match, so a
+    // search costs O(matches of that predicate), not O(resources of the type). CROSS JOIN fixes that join order
+    // in SQLite (its planner has no statistics here); PostgreSQL plans it with its own. Without such a group
+    // (only OR-groups or negations) it walks the type's resources in id order. See docs/search.md.
+    const IndexPredicate* driver = nullptr;
+    for (const auto& group : q.all_of) {
+      if (group.size() == 1 && !group[0].negate) {
+        driver = &group[0];
+        break;
+      }
+    }
+    std::string sql;
+    if (driver) {
+      if (driver->param.empty()) return invalidArgument("index predicate without a parameter code");
+      sql = "SELECT DISTINCT d.res_id FROM search_index d CROSS JOIN resource r WHERE d.res_type = ?";
+      params.emplace_back(std::string_view(q.type));
+      appendValueMatch(*driver, "d", sql, params, owned);
+      sql += " AND r.res_type = d.res_type AND r.res_id = d.res_id AND r.deleted = 0";
+      if (q.after_id) {
+        sql += " AND d.res_id > ?";
+        params.emplace_back(std::string_view(*q.after_id));
+      }
+    } else {
+      sql = "SELECT r.res_id FROM resource r WHERE r.res_type = ? AND r.deleted = 0";
+      params.emplace_back(std::string_view(q.type));
+      if (q.after_id) {
+        sql += " AND r.res_id > ?";
+        params.emplace_back(std::string_view(*q.after_id));
+      }
     }
     for (const auto& group : q.all_of) {
       if (group.empty()) return invalidArgument("empty predicate group in index query");
+      if (driver == &group[0]) continue;
       sql += " AND (";
       for (size_t i = 0; i < group.size(); ++i) {
         if (i > 0) sql += " OR ";
@@ -556,7 +582,7 @@ class SqlStore final : public ResourceStore {
       }
       sql += ")";
     }
-    sql += " ORDER BY r.res_id LIMIT ?";
+    sql += driver ? " ORDER BY d.res_id LIMIT ?" : " ORDER BY r.res_id LIMIT ?";
     params.emplace_back(static_cast<int64_t>(q.count + 1));
     ASSIGN_OR_RETURN(SqlResult r, query(sql, params));
     IndexPage page;
@@ -570,19 +596,38 @@ class SqlStore final : public ResourceStore {
                                 std::deque<std::string>& owned) {
     if (p.param.empty()) return invalidArgument("index predicate without a parameter code");
     sql += p.negate ? "NOT EXISTS" : "EXISTS";
-    sql += " (SELECT 1 FROM search_index s WHERE s.res_type = r.res_type AND s.res_id = r.res_id"
-           " AND s.param = ? AND s.kind = ?";
+    sql += " (SELECT 1 FROM search_index s WHERE s.res_type = r.res_type AND s.res_id = r.res_id";
+    appendValueMatch(p, "s", sql, params, owned);
+    sql += ")";
+    return Status::ok();
+  }
+
+  // Appends " AND <alias>.param = ? AND <alias>.kind = ? AND <the value conditions of p>".
+  static void appendValueMatch(const IndexPredicate& p, std::string_view alias, std::string& sql,
+                               std::vector<SqlParam>& params, std::deque<std::string>& owned) {
+    const std::string a(alias);
+    sql += " AND " + a + ".param = ? AND " + a + ".kind = ?";
     params.emplace_back(std::string_view(p.param));
     params.emplace_back(kindCode(p.kind));
-    auto textMatch = [&](std::string_view column, const std::string& value) {
+    auto textMatch = [&](const std::string& column, const std::string& value) {
       switch (p.match) {
         case IndexPredicate::Match::kExact:
           sql += " AND " + std::string(column) + " = ?";
           params.emplace_back(std::string_view(value));
           return;
-        case IndexPredicate::Match::kPrefix:
-          owned.push_back(likeEscape(value) + "%");
-          break;
+        case IndexPredicate::Match::kPrefix: {
+          // A byte range, not LIKE: both engines then seek the value index (neither uses an index for a LIKE
+          // prefix under these collations), and it matches byte for byte in both.
+          std::string upper = value;
+          while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xFF) upper.pop_back();
+          if (upper.empty()) return;  // every value starts with ""
+          upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+          owned.push_back(std::move(upper));
+          sql += " AND " + column + " >= ? AND " + column + " < ?";
+          params.emplace_back(std::string_view(value));
+          params.emplace_back(std::string_view(owned.back()));
+          return;
+        }
         case IndexPredicate::Match::kContains:
           owned.push_back("%" + likeEscape(value) + "%");
           break;
@@ -590,7 +635,7 @@ class SqlStore final : public ResourceStore {
       sql += " AND " + std::string(column) + " LIKE ? ESCAPE '!'";
       params.emplace_back(std::string_view(owned.back()));
     };
-    auto bound = [&](std::string_view column, std::string_view op, const auto& value) {
+    auto bound = [&](const std::string& column, std::string_view op, const auto& value) {
       if (!value) return;
       sql += " AND " + std::string(column) + " " + std::string(op) + " ?";
       params.emplace_back(*value);
@@ -598,44 +643,42 @@ class SqlStore final : public ResourceStore {
     switch (p.kind) {
       case IndexValueKind::kToken:
         if (p.code) {
-          sql += " AND s.token_code = ?";
+          sql += " AND " + a + ".token_code = ?";
           params.emplace_back(std::string_view(*p.code));
         }
         if (p.system) {
-          sql += " AND s.token_system = ?";
+          sql += " AND " + a + ".token_system = ?";
           params.emplace_back(std::string_view(*p.system));
         }
         break;
       case IndexValueKind::kString:
       case IndexValueKind::kUri:
-        textMatch("s.text_value", p.text);
+        textMatch(a + ".text_value", p.text);
         break;
       case IndexValueKind::kReference:
         if (!p.text.empty()) {
-          sql += " AND s.text_value = ?";
+          sql += " AND " + a + ".text_value = ?";
           params.emplace_back(std::string_view(p.text));
         } else {
-          sql += " AND s.ref_id = ?";
+          sql += " AND " + a + ".ref_id = ?";
           params.emplace_back(std::string_view(p.ref_id));
           if (p.ref_type) {
-            sql += " AND s.ref_type = ?";
+            sql += " AND " + a + ".ref_type = ?";
             params.emplace_back(std::string_view(*p.ref_type));
           }
         }
         break;
       case IndexValueKind::kDate:
-        bound("s.date_low", ">=", p.low_ge);
-        bound("s.date_low", "<=", p.low_le);
-        bound("s.date_high", ">=", p.high_ge);
-        bound("s.date_high", "<=", p.high_le);
+        bound(a + ".date_low", ">=", p.low_ge);
+        bound(a + ".date_low", "<=", p.low_le);
+        bound(a + ".date_high", ">=", p.high_ge);
+        bound(a + ".date_high", "<=", p.high_le);
         break;
       case IndexValueKind::kNumber:
-        bound("s.number_value", ">=", p.number_ge);
-        bound("s.number_value", "<=", p.number_le);
+        bound(a + ".number_value", ">=", p.number_ge);
+        bound(a + ".number_value", "<=", p.number_le);
         break;
     }
-    sql += ")";
-    return Status::ok();
   }
 
   // The highest outbox position below which no transaction is still running. In PostgreSQL a sequence hands out

@@ -744,6 +744,44 @@ TEST_P(IndexSearchTest, OrGroupsNegationAndStringMatches) {
   EXPECT_EQ(find({{title}}), std::vector<std::string>{"b"});
 }
 
+TEST_P(IndexSearchTest, AMatchWithSeveralMatchingRowsIsListedOnceAndPagesStayInIdOrder) {
+  // "d" has two identifiers with one code: the query starts from the index and must not list it twice.
+  for (const char* id : {"f", "d", "e"}) {
+    index("CarePlan", id, {token("identifier", "urn:x", "dup"), token("identifier", "urn:y", "dup"),
+                           token("status", "http://hl7.org/fhir/request-status", std::string(id) == "e" ? "draft" : "active")});
+  }
+  EXPECT_EQ(find({{tokenIs("identifier", std::nullopt, "dup")}}), (std::vector<std::string>{"d", "e", "f"}));
+  EXPECT_EQ(find({{tokenIs("identifier", std::nullopt, "dup")}, {tokenIs("status", std::nullopt, "active")}}),
+            (std::vector<std::string>{"d", "f"}));
+  IndexQuery q;
+  q.type = "CarePlan";
+  q.all_of = {{tokenIs("identifier", std::nullopt, "dup")}};
+  q.count = 1;
+  std::vector<std::string> paged;
+  for (int i = 0; i < 5; ++i) {
+    auto page = store_->searchIndex(q);
+    ASSERT_TRUE(page.isOk()) << page.status().message();
+    paged.insert(paged.end(), page->ids.begin(), page->ids.end());
+    if (!page->next_after_id) break;
+    q.after_id = page->next_after_id;
+  }
+  EXPECT_EQ(paged, (std::vector<std::string>{"d", "e", "f"}));
+}
+
+TEST_P(IndexSearchTest, PrefixMatchesAreByteExactOnBothEngines) {
+  index("CarePlan", "u", {text("title", "Plan"), text("title", "planlegging\xc3\xa6")});
+  IndexPredicate title;
+  title.param = "title";
+  title.kind = IndexValueKind::kString;
+  title.match = IndexPredicate::Match::kPrefix;
+  title.text = "plan";
+  EXPECT_EQ(find({{title}}), (std::vector<std::string>{"c", "u"}));  // "Plan" does not start with "plan"
+  title.text = "planlegging\xc3\xa6";
+  EXPECT_EQ(find({{title}}), std::vector<std::string>{"u"});
+  title.text = "Pla";
+  EXPECT_EQ(find({{title}}), std::vector<std::string>{"u"});
+}
+
 TEST_P(IndexSearchTest, DateBoundsSelectOverlappingAndContainedPeriods) {
   IndexPredicate within;
   within.param = "period";
