@@ -144,7 +144,12 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
   if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data"})) return;
 
   if (YAML::Node n = root["server"]; r.mapping(n, "server", {"listen", "io_threads", "worker_threads",
-                                                               "shutdown_timeout_ms", "gzip_min_bytes"})) {
+                                                               "shutdown_timeout_ms", "gzip_min_bytes", "tls"})) {
+    if (YAML::Node t = n["tls"]; r.mapping(t, "server.tls", {"certificate_file", "private_key_file", "min_version"})) {
+      r.string(t, "certificate_file", "server.tls", c.server.tls.certificate_file);
+      r.string(t, "private_key_file", "server.tls", c.server.tls.private_key_file);
+      r.string(t, "min_version", "server.tls", c.server.tls.min_version);
+    }
     std::string listen;
     if (r.string(n, "listen", "server", listen)) {
       Status s = parseListen(listen, c.server.host, c.server.port);
@@ -296,6 +301,14 @@ std::vector<std::string> validateConfig(const GatewayConfig& c) {
     if (c.store.data_dir.empty() && (c.store.sqlite_file.empty() || c.store.sqlite_file.front() != '/')) {
       errors.push_back("store.data_dir: must not be empty unless store.sqlite_file is absolute (got \"\")");
     }
+  }
+  const TlsConfig& tls = c.server.tls;
+  if (tls.enabled()) {
+    if (tls.certificate_file.empty()) errors.push_back("server.tls.certificate_file: must be set with server.tls.private_key_file (got \"\")");
+    if (tls.private_key_file.empty()) errors.push_back("server.tls.private_key_file: must be set with server.tls.certificate_file (got \"\")");
+  }
+  if (tls.min_version != "1.2" && tls.min_version != "1.3") {
+    errors.push_back("server.tls.min_version: must be \"1.2\" or \"1.3\" (got \"" + tls.min_version + "\")");
   }
   if (c.limits.idle_timeout_ms < 1) errors.push_back("limits.idle_timeout_ms: must be between 1 and 86400000 (got 0)");
   return errors;

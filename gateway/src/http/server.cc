@@ -5,6 +5,8 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -33,10 +35,17 @@ using Clock = std::chrono::steady_clock;
 using Strand = asio::strand<asio::io_context::executor_type>;
 using Socket = tcp::socket::rebind_executor<Strand>::other;
 using Stream = beast::basic_stream<tcp, Strand>;
+using TlsStream = beast::ssl_stream<Stream>;
 
 namespace {
 
-class Session;
+/** What the server needs of a connection, whatever its stream: the session map holds these. */
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void shutdownSoft() = 0;
+  virtual void forceClose() = 0;
+};
 
 bool isHttpParseError(const beast::error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
@@ -89,6 +98,8 @@ class Server::Impl {
                                  {"kind"});
     worker_queue = &metrics->gauge("planbro_http_worker_queue_depth",
                                    "Requests waiting for a worker thread").get();
+    tls_failures = &metrics->counter("planbro_http_tls_handshake_failures_total",
+                                     "TLS handshakes that failed or timed out (HTTPS only)").get();
     access_log = options.access_logger ? options.access_logger : spdlog::get("access");
     if (!options.access_log) access_log.reset();
     std::random_device rd;
@@ -101,11 +112,14 @@ class Server::Impl {
   void onAccept(const beast::error_code& ec, Socket socket);
   void refuse(Socket socket);
   std::string nextRequestId() { return id_prefix + "-" + std::to_string(++request_counter); }
-  void sessionOpened(uint64_t id, const std::shared_ptr<Session>& s);
+  template <typename AsyncStream, typename... StreamArgs>
+  void openSession(StreamArgs&&... stream_args);
+  void sessionOpened(uint64_t id, const std::shared_ptr<SessionBase>& s);
   void sessionClosed(uint64_t id);
   template <typename F>
   void forEachSession(F f);
   bool waitDrained(Clock::time_point deadline);
+  Status makeTlsContext();
 
   // Shared state: declared before the io_context so it outlives every handler the io_context destroys.
   ServerOptions options;
@@ -121,6 +135,7 @@ class Server::Impl {
   Counter* refused = nullptr;
   CounterFamily* timeouts = nullptr;
   Gauge* worker_queue = nullptr;
+  Counter* tls_failures = nullptr;
   std::string id_prefix;
   std::atomic<uint64_t> request_counter{0};
   std::atomic<bool> stopping{false};
@@ -128,7 +143,7 @@ class Server::Impl {
   std::atomic<size_t> connections{0};
   std::mutex sessions_mutex;
   std::condition_variable drained;
-  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions;
+  std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions;
   uint64_t next_session_id = 0;
   bool running = false;
   bool stopped = false;
@@ -136,6 +151,7 @@ class Server::Impl {
   asio::io_context ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::unique_ptr<asio::thread_pool> workers;  // destroyed before ioc: its pending tasks release their sessions
+  std::optional<asio::ssl::context> tls;  // set when the server speaks HTTPS
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_retry;
   std::vector<std::thread> io_threads;
@@ -143,13 +159,20 @@ class Server::Impl {
 
 namespace {
 
-/** One connection. All members are touched only on the session's strand (the tcp_stream's executor). */
-class Session : public std::enable_shared_from_this<Session> {
+/**
+ * One connection over `AsyncStream`: Stream (plain TCP) or TlsStream. All members are touched only on the session's
+ * strand (the TCP stream's executor). Timeouts and socket operations go to the TCP layer underneath either stream.
+ */
+template <typename AsyncStream>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<AsyncStream>> {
  public:
-  Session(Server::Impl& server, Socket socket, uint64_t id)
-      : server_(server), stream_(std::move(socket)), id_(id) {
+  static constexpr bool kTls = std::is_same_v<AsyncStream, TlsStream>;
+
+  template <typename... StreamArgs>
+  Session(Server::Impl& server, uint64_t id, StreamArgs&&... stream_args)
+      : server_(server), stream_(std::forward<StreamArgs>(stream_args)...), id_(id) {
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = tcp_().socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
     server_.connections.fetch_add(1);
     server_.open_connections->inc();
@@ -160,28 +183,51 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->waitForRequest(); });
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->handshake();
+      } else {
+        self->waitForRequest();
+      }
+    });
   }
 
   // Graceful shutdown: an idle connection closes now; a busy one closes after its current response.
-  void shutdownSoft() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+  void shutdownSoft() override {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       if (self->state_ == State::kIdle) self->closeNow();
     });
   }
-  void forceClose() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->closeNow(); });
+  void forceClose() override {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->closeNow(); });
   }
 
  private:
   enum class State { kIdle, kReading, kHandling, kWriting, kDraining, kClosed };
 
+  Stream& tcp_() { return beast::get_lowest_layer(stream_); }
+
+  // TLS only: the handshake must finish within the read timeout; a failed one (a plain-HTTP client, a bad
+  // certificate on the client's side, a scanner) just closes the connection.
+  void handshake() {
+    state_ = State::kReading;
+    tcp_().expires_after(server_.options.read_timeout);
+    stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        if (ec == beast::error::timeout) self->server_.timeouts->withLabels({"tls_handshake"}).inc();
+        self->server_.tls_failures->inc();
+        return self->closeNow();
+      }
+      self->waitForRequest();
+    });
+  }
+
   void waitForRequest() {
     if (server_.stopping.load()) return closeNow();
     state_ = State::kIdle;
     if (buffer_.size() > 0) return readHeader();  // a pipelined request is already here
-    stream_.expires_after(server_.options.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    tcp_().expires_after(server_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
       self->buffer_.commit(n);
       if (ec) {
         if (ec == beast::error::timeout) self->server_.timeouts->withLabels({"idle"}).inc();
@@ -202,8 +248,8 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(server_.options.max_header_bytes);
     parser_->body_limit(server_.options.max_body_bytes);
-    stream_.expires_after(server_.options.read_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    tcp_().expires_after(server_.options.read_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       self->onHeader(ec);
     });
   }
@@ -241,8 +287,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (iequals(std::string_view(req[bhttp::field::expect].data(), req[bhttp::field::expect].size()),
                 "100-continue")) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, req.version());
-      stream_.expires_after(server_.options.write_timeout);
-      bhttp::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, size_t) {
+      tcp_().expires_after(server_.options.write_timeout);
+      bhttp::async_write(stream_, *cont, [self = this->shared_from_this(), cont](beast::error_code wec, size_t) {
         if (wec) return self->closeNow();
         self->readBody();
       });
@@ -252,8 +298,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void readBody() {
-    stream_.expires_after(server_.options.read_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    tcp_().expires_after(server_.options.read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->onReadError(ec);
       self->onRequest();
     });
@@ -261,7 +307,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void onRequest() {
     state_ = State::kHandling;
-    stream_.expires_never();
+    tcp_().expires_never();
     bhttp::request<bhttp::string_body> raw = parser_->release();
     parser_.reset();
     keep_alive_ = raw.keep_alive();
@@ -287,7 +333,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto context = std::make_shared<RequestContext>();
     context->request_id = request_id_;
     context->remote_address = remote_;
-    auto work = [self = shared_from_this(), request, context] {
+    auto work = [self = this->shared_from_this(), request, context] {
       Response response = self->runPipeline(*request, *context);
       compressIfAsked(response, request->headers.get("Accept-Encoding"), self->server_.options.gzip_min_bytes);
       asio::dispatch(self->stream_.get_executor(),
@@ -426,8 +472,8 @@ class Session : public std::enable_shared_from_this<Session> {
     out_head_ += "\r\n";
     out_body_ = head_ || no_body ? std::string() : std::move(response.body);
     std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_), asio::buffer(out_body_)};
-    stream_.expires_after(server_.options.write_timeout);
-    asio::async_write(stream_, buffers, [self = shared_from_this(), keep](beast::error_code ec, size_t) {
+    tcp_().expires_after(server_.options.write_timeout);
+    asio::async_write(stream_, buffers, [self = this->shared_from_this(), keep](beast::error_code ec, size_t) {
       self->onWritten(ec, keep);
     });
   }
@@ -474,7 +520,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void lingeringClose() {
     state_ = State::kDraining;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return closeNow();
     drained_ = 0;
     drain();
@@ -482,10 +528,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void drain() {
     constexpr size_t kMaxDrainBytes = 1u << 20;
-    stream_.expires_after(std::min<std::chrono::milliseconds>(server_.options.read_timeout,
+    tcp_().expires_after(std::min<std::chrono::milliseconds>(server_.options.read_timeout,
                                                               std::chrono::milliseconds(2000)));
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(16384), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    stream_.async_read_some(buffer_.prepare(16384), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
       self->drained_ += n;
       if (ec || self->drained_ > kMaxDrainBytes) return self->closeNow();
       self->buffer_.commit(n);
@@ -497,12 +543,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (state_ == State::kClosed) return;
     state_ = State::kClosed;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    tcp_().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_().close();
   }
 
   Server::Impl& server_;
-  Stream stream_;
+  AsyncStream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   uint64_t id_;
@@ -525,7 +571,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
-void Server::Impl::sessionOpened(uint64_t id, const std::shared_ptr<Session>& s) {
+void Server::Impl::sessionOpened(uint64_t id, const std::shared_ptr<SessionBase>& s) {
   std::lock_guard lock(sessions_mutex);
   sessions.emplace(id, s);
 }
@@ -539,7 +585,7 @@ void Server::Impl::sessionClosed(uint64_t id) {
 
 template <typename F>
 void Server::Impl::forEachSession(F f) {
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard lock(sessions_mutex);
     for (auto& [id, weak] : sessions) {
@@ -552,6 +598,33 @@ void Server::Impl::forEachSession(F f) {
 bool Server::Impl::waitDrained(Clock::time_point deadline) {
   std::unique_lock lock(sessions_mutex);
   return drained.wait_until(lock, deadline, [this] { return connections.load() == 0; });
+}
+
+// TLS 1.2 at least (1.3 only when configured), OpenSSL's default cipher list at Debian's security level, no
+// compression, no renegotiation, server cipher preference, session tickets off (no long-lived ticket keys to leak).
+Status Server::Impl::makeTlsContext() {
+  const std::string& cert = options.tls_certificate_file;
+  const std::string& key = options.tls_private_key_file;
+  if (cert.empty() || key.empty()) return invalidArgument("TLS needs both a certificate file and a private key file");
+  tls.emplace(asio::ssl::context::tls_server);
+  SSL_CTX* ctx = tls->native_handle();
+  SSL_CTX_set_min_proto_version(ctx, options.tls_min_version_1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                               SSL_OP_NO_TICKET);
+  beast::error_code ec;
+  tls->use_certificate_chain_file(cert, ec);
+  if (ec) {
+    tls.reset();
+    return invalidArgument("cannot use TLS certificate file " + cert + ": " + ec.message());
+  }
+  tls->use_private_key_file(key, asio::ssl::context::pem, ec);
+  if (!ec && SSL_CTX_check_private_key(ctx) != 1) ec = asio::error::invalid_argument;
+  if (ec) {
+    tls.reset();
+    return invalidArgument("cannot use TLS private key file " + key + " (unreadable, encrypted, or not the "
+                           "certificate's key): " + ec.message());
+  }
+  return Status::ok();
 }
 
 void Server::Impl::accept() {
@@ -574,16 +647,25 @@ void Server::Impl::onAccept(const beast::error_code& ec, Socket socket) {
   if (connections.load() >= options.max_connections) {
     refuse(std::move(socket));
   } else {
-    uint64_t id;
-    {
-      std::lock_guard lock(sessions_mutex);
-      id = ++next_session_id;
+    if (tls) {
+      openSession<TlsStream>(std::move(socket), *tls);
+    } else {
+      openSession<Stream>(std::move(socket));
     }
-    auto session = std::make_shared<Session>(*this, std::move(socket), id);
-    sessionOpened(id, session);
-    session->start();
   }
   accept();
+}
+
+template <typename AsyncStream, typename... StreamArgs>
+void Server::Impl::openSession(StreamArgs&&... stream_args) {
+  uint64_t id;
+  {
+    std::lock_guard lock(sessions_mutex);
+    id = ++next_session_id;
+  }
+  auto session = std::make_shared<Session<AsyncStream>>(*this, id, std::forward<StreamArgs>(stream_args)...);
+  sessionOpened(id, session);
+  session->start();
 }
 
 void Server::Impl::refuse(Socket socket) {
@@ -617,6 +699,9 @@ ServerOptions ServerOptions::fromConfig(const config::GatewayConfig& c) {
   o.shutdown_timeout = std::chrono::milliseconds(c.server.shutdown_timeout_ms);
   o.gzip_min_bytes = c.server.gzip_min_bytes;
   o.access_log = c.logging.access_log;
+  o.tls_certificate_file = c.server.tls.certificate_file;
+  o.tls_private_key_file = c.server.tls.private_key_file;
+  o.tls_min_version_1_3 = c.server.tls.min_version == "1.3";
   return o;
 }
 
@@ -646,6 +731,9 @@ Status Server::start() {
   std::string where = s.options.host + ":" + std::to_string(s.options.port);
   if (ec || endpoints.empty()) return unavailable("cannot resolve listen address " + where + ": " + ec.message());
   tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  if (!s.options.tls_certificate_file.empty() || !s.options.tls_private_key_file.empty()) {
+    RETURN_IF_ERROR(s.makeTlsContext());
+  }
 
   s.acceptor.emplace(asio::make_strand(s.ioc));
   s.acceptor->open(endpoint.protocol(), ec);
@@ -678,9 +766,9 @@ void Server::stop() {
     s.acceptor->close(ec);
     s.accept_retry->cancel();
   });
-  s.forEachSession([](Session& session) { session.shutdownSoft(); });
+  s.forEachSession([](SessionBase& session) { session.shutdownSoft(); });
   if (!s.waitDrained(Clock::now() + s.options.shutdown_timeout)) {
-    s.forEachSession([](Session& session) { session.forceClose(); });
+    s.forEachSession([](SessionBase& session) { session.forceClose(); });
     // Closing wakes every pending operation; sessions whose handler is still running on a worker end when it does.
     (void)s.waitDrained(Clock::now() + std::chrono::seconds(1));
   }

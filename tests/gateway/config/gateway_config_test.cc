@@ -90,6 +90,20 @@ TEST(GatewayConfig, OutOfRangeNamesKeyRuleAndValue) {
   EXPECT_EQ(errorOf("server:\n  io_threads: 0\n"), "server.io_threads: must be between 1 and 256 (got 0)");
 }
 
+TEST(GatewayConfig, TlsNeedsBothFilesAndAKnownMinimumVersion) {
+  auto ok = parseConfig("server:\n  tls:\n    certificate_file: /etc/c.pem\n    private_key_file: /etc/k.pem\n"
+                        "    min_version: \"1.3\"\n");
+  ASSERT_TRUE(ok.isOk()) << ok.status().message();
+  EXPECT_TRUE(ok->server.tls.enabled());
+  EXPECT_EQ(ok->server.tls.min_version, "1.3");
+  EXPECT_FALSE(parseConfig("server: {}").value().server.tls.enabled());
+  EXPECT_EQ(errorOf("server: {tls: {certificate_file: /etc/c.pem}}"),
+            "server.tls.private_key_file: must be set with server.tls.certificate_file (got \"\")");
+  EXPECT_EQ(errorOf("server: {tls: {min_version: \"1.1\"}}"),
+            "server.tls.min_version: must be \"1.2\" or \"1.3\" (got \"1.1\")");
+  EXPECT_NE(errorOf("server: {tls: {cert: x}}").find("server.tls.cert: unknown key"), std::string::npos);
+}
+
 TEST(GatewayConfig, UnknownKeyIsRejectedWithItsPath) {
   std::string e = errorOf("server:\n  io_thread: 2\n");
   EXPECT_NE(e.find("server.io_thread: unknown key"), std::string::npos) << e;

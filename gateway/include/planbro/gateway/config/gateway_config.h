@@ -15,6 +15,14 @@
 namespace planbro::gateway::config {
 
 /** `server.*`: where to listen and how many threads. */
+/** HTTPS: on when both files are set (PEM). The key file should be readable by the gateway's user only. */
+struct TlsConfig {
+  std::string certificate_file;    // the server certificate chain, leaf first
+  std::string private_key_file;    // its private key, unencrypted PEM
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  bool enabled() const { return !certificate_file.empty() || !private_key_file.empty(); }
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";  // from `listen: HOST:PORT` (IPv6 as `[::1]:8080`)
   uint16_t port = 8080;            // 0 = any free port (tests)
@@ -22,6 +30,7 @@ struct ServerConfig {
   uint32_t worker_threads = 4;     // threads running request handlers (0 = run handlers on the I/O threads)
   uint32_t shutdown_timeout_ms = 10000;  // graceful shutdown: how long in-flight requests may take to finish
   uint32_t gzip_min_bytes = 1024;        // responses at least this large are gzipped when the client accepts gzip
+  TlsConfig tls;
 };
 
 /** `limits.*`: bounds on what one client may send or hold. */

@@ -39,6 +39,10 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_timeout{10000};
   uint32_t gzip_min_bytes = 1024;
   bool access_log = true;
+  /** HTTPS when both are set (PEM files, read at start()); plain HTTP otherwise. */
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
+  bool tls_min_version_1_3 = false;  // false: TLS 1.2 and 1.3
   /** Where access lines go; nullptr: the logger named "access" if registered, else none. */
   std::shared_ptr<spdlog::logger> access_logger;
 

@@ -1,0 +1,182 @@
+// HTTPS: the server speaks TLS with the configured certificate and key, refuses what it should, and a client
+// that does not speak TLS cannot take it down. The certificate is made here, per run (EC P-256, self-signed).
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "planbro/gateway/http/server.h"
+#include "test_client.h"
+
+namespace planbro::gateway::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace fs = std::filesystem;
+
+class HelloHandler : public RequestHandler {
+ public:
+  Response handle(const Request& request, RequestContext&) override {
+    Response r;
+    r.headers.set("Content-Type", "text/plain");
+    r.body = "hello " + request.path;
+    return r;
+  }
+};
+
+struct PemFiles {
+  fs::path dir;
+  fs::path cert;
+  fs::path key;
+};
+
+// Writes a fresh key and a self-signed certificate for 127.0.0.1 into a temp directory.
+PemFiles makeSelfSignedCertificate(const std::string& name) {
+  PemFiles out;
+  out.dir = fs::temp_directory_path() / ("planbro-tls-test-" + name + "-" + std::to_string(getpid()));
+  fs::create_directories(out.dir);
+  out.cert = out.dir / "cert.pem";
+  out.key = out.dir / "key.pem";
+  EVP_PKEY* pkey = EVP_EC_gen("P-256");
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), -60);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, pkey);
+  X509_NAME* subject = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1,
+                             0);
+  X509_set_issuer_name(x, subject);
+  X509V3_CTX v3;
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
+  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, "IP:127.0.0.1");
+  X509_add_ext(x, san, -1);
+  X509_EXTENSION_free(san);
+  X509_sign(x, pkey, EVP_sha256());
+  FILE* f = std::fopen(out.cert.c_str(), "w");
+  PEM_write_X509(f, x);
+  std::fclose(f);
+  f = std::fopen(out.key.c_str(), "w");
+  PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(f);
+  X509_free(x);
+  EVP_PKEY_free(pkey);
+  return out;
+}
+
+class TlsServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { pem_ = makeSelfSignedCertificate("server"); }
+  void TearDown() override {
+    if (server_) server_->stop();
+    std::error_code ec;
+    fs::remove_all(pem_.dir, ec);
+  }
+
+  Status start(bool min_1_3 = false) {
+    ServerOptions o;
+    o.tls_certificate_file = pem_.cert.string();
+    o.tls_private_key_file = pem_.key.string();
+    o.tls_min_version_1_3 = min_1_3;
+    o.read_timeout = std::chrono::seconds(5);
+    o.access_log = false;
+    server_ = std::make_unique<Server>(o, std::make_shared<HelloHandler>());
+    return server_->start();
+  }
+
+  // One HTTPS GET, verifying the server against the test certificate. status 0 when the exchange failed;
+  // `max_version` caps the client's TLS version (0: no cap).
+  std::pair<int, std::string> httpsGet(const std::string& target, int max_version = 0) {
+    asio::io_context ioc;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.load_verify_file(pem_.cert.string());
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+    if (max_version) SSL_CTX_set_max_proto_version(ctx.native_handle(), max_version);
+    beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+    beast::error_code ec;
+    beast::get_lowest_layer(stream).expires_after(testing::kDeadline);
+    beast::get_lowest_layer(stream).connect(
+        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()), ec);
+    if (ec) return {0, "connect: " + ec.message()};
+    stream.handshake(asio::ssl::stream_base::client, ec);
+    if (ec) return {0, "handshake: " + ec.message()};
+    bhttp::request<bhttp::empty_body> req(bhttp::verb::get, target, 11);
+    req.set(bhttp::field::host, "127.0.0.1");
+    bhttp::write(stream, req, ec);
+    if (ec) return {0, "write: " + ec.message()};
+    beast::flat_buffer buffer;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(stream, buffer, res, ec);
+    if (ec) return {0, "read: " + ec.message()};
+    return {static_cast<int>(res.result_int()), res.body()};
+  }
+
+  PemFiles pem_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(TlsServerTest, AnswersOverHttpsWithTheConfiguredCertificate) {
+  ASSERT_TRUE(start().isOk());
+  auto [status, body] = httpsGet("/fhir/Patient");
+  EXPECT_EQ(status, 200) << body;
+  EXPECT_EQ(body, "hello /fhir/Patient");
+  EXPECT_EQ(httpsGet("/healthz").first, 200);
+}
+
+TEST_F(TlsServerTest, APlainHttpClientGetsNoAnswerAndTheServerKeepsServing) {
+  ASSERT_TRUE(start().isOk());
+  {
+    testing::TestClient plain(server_->port());
+    ASSERT_TRUE(plain.connected());
+    // The handshake fails on the HTTP bytes and the server closes the connection: no HTTP answer comes back.
+    EXPECT_FALSE(plain.get("/healthz").has_value());
+  }
+  auto [status, body] = httpsGet("/healthz");
+  EXPECT_EQ(status, 200) << body;
+  EXPECT_NE(server_->metrics().render().find("planbro_http_tls_handshake_failures_total 1"), std::string::npos);
+}
+
+TEST_F(TlsServerTest, AMinimumOfTls13RefusesATls12Client) {
+  ASSERT_TRUE(start(/*min_1_3=*/true).isOk());
+  EXPECT_EQ(httpsGet("/healthz", TLS1_2_VERSION).first, 0);
+  EXPECT_EQ(httpsGet("/healthz").first, 200);
+}
+
+TEST_F(TlsServerTest, StartFailsWithAClearMessageForAMissingOrMismatchedKey) {
+  ServerOptions o;
+  o.tls_certificate_file = (pem_.dir / "missing.pem").string();
+  o.tls_private_key_file = pem_.key.string();
+  Server missing(o, std::make_shared<HelloHandler>());
+  Status s = missing.start();
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("missing.pem"), std::string::npos) << s.message();
+
+  PemFiles other = makeSelfSignedCertificate("other");
+  o.tls_certificate_file = pem_.cert.string();
+  o.tls_private_key_file = other.key.string();
+  Server mismatched(o, std::make_shared<HelloHandler>());
+  s = mismatched.start();
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("not the certificate's key"), std::string::npos) << s.message();
+  std::error_code ec;
+  fs::remove_all(other.dir, ec);
+}
+
+}  // namespace
+}  // namespace planbro::gateway::http
