@@ -9,6 +9,7 @@ packages=(
   libsqlite3-dev libpq-dev postgresql
   libcli11-dev libspdlog-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  curl nodejs  # the system tests drive the running gateway with curl and node (docs/testing.md)
 )
 
 missing=()

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# System test: two gateway nodes starting at the same moment on one empty PostgreSQL database load the demo
+# individual plan (demo_data.load_once) once between them, not once each.
+#   PLANBRO_BIN=build/check/gateway/planbro PLANBRO_TEST_PG_URL=... tests/system/two_nodes_demo_data.sh
+# Counts every resource of conformance/demo/individual-plan-demo.json by its identifier or its patient.
+source "$(dirname "$0")/lib.sh"
+
+sys_pg_url
+config=$(SYS_DEMO_DATA=true sys_config node postgres "$SYS_PG_URL")
+sys_launch a "$config"
+sys_launch b "$config"
+sys_ready a
+sys_ready b
+
+fnr="urn:oid:2.16.578.1.12.4.1.4.1|15858512066"
+for query in "Patient?identifier=$fnr" "Organization?identifier=urn:oid:2.16.578.1.12.4.1.4.101|987654325" \
+    "Practitioner?identifier=urn:oid:2.16.578.1.12.4.1.4.4|9144900" "CareTeam?subject:Patient.identifier=$fnr" \
+    "Goal?subject:Patient.identifier=$fnr" "CarePlan?subject:Patient.identifier=$fnr" \
+    "Consent?patient:Patient.identifier=$fnr"; do
+  code=$(req GET "$(base b)/$query&_total=accurate")
+  expect_status "GET $query" "$code" 200
+  expect "${query%%\?*}s of the demo plan after two nodes started at once on an empty database" \
+    "$(jsonq "$SYS_TMP/body.json" 'r.total')" 1
+done
+
+sys_stop a
+sys_stop b
+sys_finish
