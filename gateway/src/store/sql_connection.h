@@ -173,4 +173,20 @@ Status migrateSchema(SqlConnection& conn, const Dialect& dialect, std::string_vi
 std::unique_ptr<ResourceStore> makeSqlStore(const Dialect& dialect, std::unique_ptr<ConnectionPool> pool,
                                             std::unique_ptr<GroupCommitWriter> writer, Clock clock);
 
+// Schema version 3, the same SQL in both engines: the value indexes end in res_id, so a search driven by one equality predicate reads its matches in
+// id order (the page order) straight from the index, without sorting them all; the per-resource index adds
+// (param, kind), so checking a further predicate on one match probes that resource's few rows.
+inline constexpr std::string_view kSchemaV3SearchIndexOrder = R"sql(
+DROP INDEX search_index_resource;
+CREATE INDEX search_index_resource ON search_index (res_type, res_id, param, kind);
+DROP INDEX search_index_token;
+DROP INDEX search_index_text;
+DROP INDEX search_index_reference;
+DROP INDEX search_index_date;
+CREATE INDEX search_index_token ON search_index (res_type, param, token_code, token_system, res_id);
+CREATE INDEX search_index_text ON search_index (res_type, param, text_value, res_id);
+CREATE INDEX search_index_reference ON search_index (res_type, param, ref_id, ref_type, res_id);
+CREATE INDEX search_index_date ON search_index (res_type, param, date_low, date_high, res_id);
+)sql";
+
 }  // namespace planbro::gateway::store::internal

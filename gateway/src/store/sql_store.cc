@@ -455,13 +455,7 @@ class SqlStore final : public ResourceStore {
   }
 
   Result<std::unique_ptr<WriteTransaction>> begin(const WriteContext& context) override {
-    std::unique_ptr<WriteSession> session;
-    if (writer_) {
-      session = writer_->session();
-    } else {
-      ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
-      session = makePooledSession(dialect_, std::move(conn));
-    }
+    ASSIGN_OR_RETURN(std::unique_ptr<WriteSession> session, writeSession());
     auto txn = std::make_unique<SqlWriteTransaction>(dialect_, std::move(session), clock_, context);
     RETURN_IF_ERROR(txn->start());
     return std::unique_ptr<WriteTransaction>(std::move(txn));
@@ -476,13 +470,7 @@ class SqlStore final : public ResourceStore {
         return internalError("no random bytes for a server secret");
       }
       // Two nodes may get here at once: the first insert wins and both then read the winner's secret.
-      std::unique_ptr<WriteSession> session;
-      if (writer_) {
-        session = writer_->session();
-      } else {
-        ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
-        session = makePooledSession(dialect_, std::move(conn));
-      }
+      ASSIGN_OR_RETURN(std::unique_ptr<WriteSession> session, writeSession());
       RETURN_IF_ERROR(session->begin());
       Status inserted = session->conn()
                             .exec("INSERT INTO server_secret (name, secret) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
@@ -592,6 +580,13 @@ class SqlStore final : public ResourceStore {
   }
 
  private:
+  // SQLite: a turn on the single group-commit writer; PostgreSQL: a pooled connection of its own.
+  Result<std::unique_ptr<WriteSession>> writeSession() {
+    if (writer_) return writer_->session();
+    ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
+    return makePooledSession(dialect_, std::move(conn));
+  }
+
   static Status appendPredicate(const IndexPredicate& p, std::string& sql, std::vector<SqlParam>& params,
                                 std::deque<std::string>& owned) {
     if (p.param.empty()) return invalidArgument("index predicate without a parameter code");

@@ -92,23 +92,8 @@ CREATE TABLE server_secret (
 ) WITHOUT ROWID;
 )sql";
 
-// Version 3: the value indexes end in res_id, so a search driven by one equality predicate reads its matches in
-// id order (the page order) straight from the index, without sorting them all; the per-resource index adds
-// (param, kind), so checking a further predicate on one match probes that resource's few rows.
-constexpr std::string_view kSchemaV3 = R"sql(
-DROP INDEX search_index_resource;
-CREATE INDEX search_index_resource ON search_index (res_type, res_id, param, kind);
-DROP INDEX search_index_token;
-DROP INDEX search_index_text;
-DROP INDEX search_index_reference;
-DROP INDEX search_index_date;
-CREATE INDEX search_index_token ON search_index (res_type, param, token_code, token_system, res_id);
-CREATE INDEX search_index_text ON search_index (res_type, param, text_value, res_id);
-CREATE INDEX search_index_reference ON search_index (res_type, param, ref_id, ref_type, res_id);
-CREATE INDEX search_index_date ON search_index (res_type, param, date_low, date_high, res_id);
-)sql";
 
-constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder};
 
 Status sqliteError(sqlite3* db, int rc, std::string_view what) {
   const std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
