@@ -96,6 +96,9 @@ Reply RestHandler::Impl::bundle(Call& call) {
 
 namespace {
 
+// A PATCH entry carries a FHIRPath Patch as its Parameters resource, as is.
+bool isFhirPathPatch(const JsonValue* resource) { return resource && memberText(resource, "resourceType") == "Parameters"; }
+
 // A PATCH entry carries its JSON Patch as a Binary resource (contentType application/json-patch+json, base64 data).
 Status patchBodyOf(const JsonValue* resource, std::string& body) {
   if (!resource || memberText(resource, "resourceType") != "Binary" ||
@@ -242,7 +245,7 @@ Reply RestHandler::Impl::transaction(Call& call, const JsonValue& root) {
       sub.in_bundle = true;
       sub.resource = p.has_resource ? &p.resource : nullptr;
       std::string patch_body;
-      if (p.method == "PATCH") {
+      if (p.method == "PATCH" && !isFhirPathPatch(sub.resource)) {
         if (Status s = patchBodyOf(sub.resource, patch_body); !s.isOk()) {
           failure = fail(i, statusReply(s));
           break;
@@ -376,7 +379,7 @@ Reply RestHandler::Impl::batch(Call& call, const JsonValue& root) {
     const JsonValue* res = e.find("resource");
     if (res && res->isObject()) sub.resource = res;
     std::string patch_body;
-    if (sub.method == "PATCH") {
+    if (sub.method == "PATCH" && !isFhirPathPatch(sub.resource)) {
       if (Status s = patchBodyOf(sub.resource, patch_body); !s.isOk()) {
         replies[i] = statusReply(s);
         continue;

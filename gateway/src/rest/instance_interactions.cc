@@ -5,6 +5,7 @@
 
 #include "planbro/fhir-model/fhir_xml.h"
 #include "planbro/fhir-model/validator.h"
+#include "planbro/gateway/rest/fhirpath_patch.h"
 #include "planbro/gateway/rest/json_patch.h"
 #include "rest_internal.h"
 
@@ -365,12 +366,27 @@ Reply RestHandler::Impl::conditionalRemove(Call& call, const std::string& type) 
 }
 
 Reply RestHandler::Impl::patch(Call& call, const std::string& type, const std::string& id) {
+  // Two kinds: a JSON Patch (application/json-patch+json) or a FHIRPath Patch (a Parameters resource, as FHIR
+  // JSON or XML, also the resource of a transaction's PATCH entry).
   std::string ct = mediaType(call.header("Content-Type"));
-  if (ct != "application/json-patch+json") {
-    return errorReply(415, "not-supported", "PATCH takes application/json-patch+json (got '" + ct + "')");
+  const bool json_patch = ct == "application/json-patch+json";
+  if (!json_patch && !call.resource && !formatOfMediaType(ct)) {
+    return errorReply(415, "not-supported",
+                      "PATCH takes application/json-patch+json (JSON Patch) or a Parameters resource as "
+                      "application/fhir+json or application/fhir+xml (FHIRPath Patch); got '" + ct + "'");
   }
-  auto patch_doc = JsonDocument::parse(std::string(call.body), options_.json_limits);
-  if (!patch_doc.isOk()) return errorReply(400, "invalid", "malformed JSON Patch: " + patch_doc.status().message());
+  JsonDocument patch_doc;
+  JsonValue patch;
+  if (json_patch) {
+    auto parsed = JsonDocument::parse(std::string(call.body), options_.json_limits);
+    if (!parsed.isOk()) return errorReply(400, "invalid", "malformed JSON Patch: " + parsed.status().message());
+    patch_doc = std::move(parsed).value();
+    patch = patch_doc.root();
+  } else {
+    auto parameters = bodyResource(call, patch_doc);
+    if (!parameters.isOk()) return errorReply(400, "invalid", "malformed FHIRPath Patch: " + parameters.status().message());
+    patch = *parameters;
+  }
   auto expected = ifMatch(call);
   if (!expected.isOk()) return statusReply(expected.status());
   for (int attempt = 1;; ++attempt) {
@@ -386,7 +402,7 @@ Reply RestHandler::Impl::patch(Call& call, const std::string& type, const std::s
     }
     auto doc = JsonDocument::parse(current->json);
     if (!doc.isOk()) return statusReply(doc.status());
-    auto patched = applyJsonPatch(*doc, doc->root(), patch_doc->root());
+    auto patched = json_patch ? applyJsonPatch(*doc, doc->root(), patch) : applyFhirPathPatch(*doc, doc->root(), patch);
     if (!patched.isOk()) {
       if (patched.status().code() == StatusCode::kUnprocessable) return errorReply(422, "processing", patched.status().message());
       return errorReply(400, "invalid", patched.status().message());

@@ -394,6 +394,38 @@ TEST_P(RestInteractions, BatchEntriesSucceedOrFailIndependently) {
   EXPECT_EQ(entries[2].find("response")->find("status")->text(), "404 Not Found");
 }
 
+TEST_P(RestInteractions, AppliesAFhirPathPatchAloneAndInsideATransaction) {
+  std::string id = create("Patient", patientJson());
+  const std::string replace_gender = R"({"resourceType":"Parameters","parameter":[{"name":"operation","part":[
+    {"name":"type","valueCode":"replace"},{"name":"path","valueString":"Patient.gender"},
+    {"name":"value","valueCode":"other"}]},{"name":"operation","part":[{"name":"type","valueCode":"add"},
+    {"name":"path","valueString":"Patient"},{"name":"name","valueString":"active"},{"name":"value","valueBoolean":true}]}]})";
+  HttpResult r = request(port_, "PATCH", "/Patient/" + id, replace_gender,
+                         {{"Content-Type", "application/fhir+json"}, {"If-Match", "W/\"1\""}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.str("gender"), "other");
+  ASSERT_NE(r.root().find("active"), nullptr);
+  EXPECT_EQ(r.header("etag"), "W/\"2\"");
+
+  // An operation that cannot apply is 422 and names the operation; one that leaves an invalid resource is 422 too.
+  HttpResult twice = request(port_, "PATCH", "/Patient/" + id, replace_gender, {{"Content-Type", "application/fhir+json"}});
+  EXPECT_EQ(twice.status, 422) << twice.body;
+  EXPECT_NE(twice.body.find("Parameters.parameter[1]"), std::string::npos) << twice.body;
+  const std::string bad_gender = R"({"resourceType":"Parameters","parameter":[{"name":"operation","part":[
+    {"name":"type","valueCode":"replace"},{"name":"path","valueString":"Patient.gender"},{"name":"value","valueCode":"sometimes"}]}]})";
+  EXPECT_EQ(request(port_, "PATCH", "/Patient/" + id, bad_gender, {{"Content-Type", "application/fhir+json"}}).status, 422);
+  EXPECT_EQ(request(port_, "PATCH", "/Patient/" + id, "gender=other", {{"Content-Type", "text/plain"}}).status, 415);
+
+  std::string tx = R"({"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Parameters",
+    "parameter":[{"name":"operation","part":[{"name":"type","valueCode":"delete"},{"name":"path","valueString":"Patient.active"}]}]},
+    "request":{"method":"PATCH","url":"Patient/)" + id + R"("}}]})";
+  HttpResult t = post("/", tx);
+  ASSERT_EQ(t.status, 200) << t.body;
+  HttpResult after = get("/Patient/" + id);
+  EXPECT_EQ(after.root().find("active"), nullptr) << after.body;
+  EXPECT_EQ(after.header("etag"), "W/\"3\"");
+}
+
 TEST_P(RestInteractions, PatchesInsideATransactionWithABinaryJsonPatch) {
   std::string id = create("Patient", patientJson());
   // [{"op":"replace","path":"/gender","value":"other"}] in base64
