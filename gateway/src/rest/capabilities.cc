@@ -21,7 +21,7 @@ std::string build() {
                             std::chrono::system_clock::now())));
   out += R"(,"publisher":"planbro","kind":"instance","software":{"name":"planbro","version":"0.1.0"},)"
          R"("implementation":{"description":"planbro FHIR R4 gateway"},"fhirVersion":"4.0.1",)"
-         R"("format":["json","xml"],"patchFormat":["application/json-patch+json"],)"
+         R"("format":["json","xml"],"patchFormat":["application/json-patch+json","application/fhir+json","application/fhir+xml"],)"
          R"("rest":[{"mode":"server","resource":[)";
   bool first_type = true;
   for (const fhir::TypeDef* type : model.resourceTypes()) {
