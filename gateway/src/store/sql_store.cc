@@ -536,9 +536,9 @@ class SqlStore final : public ResourceStore {
     // (only OR-groups or negations) it walks the type's resources in id order. See docs/search.md.
     const IndexPredicate* driver = nullptr;
     for (const auto& group : q.all_of) {
-      if (group.size() == 1 && !group[0].negate) {
+      if (group.size() == 1 && !group[0].negate &&
+          (!driver || drivingRank(group[0]) < drivingRank(*driver))) {
         driver = &group[0];
-        break;
       }
     }
     std::string sql;
@@ -580,6 +580,23 @@ class SqlStore final : public ResourceStore {
   }
 
  private:
+  // How well a predicate drives a search from the index, lower first: a reference or an exact token or text
+  // picks few rows by equality; a prefix or a bounded range fewer than a bare system or a substring, which read
+  // every row of the parameter. Ties keep the request's order.
+  static int drivingRank(const IndexPredicate& p) {
+    switch (p.kind) {
+      case IndexValueKind::kReference: return 0;
+      case IndexValueKind::kToken: return p.code ? 1 : 4;
+      case IndexValueKind::kString:
+      case IndexValueKind::kUri:
+        if (p.match == IndexPredicate::Match::kExact) return 1;
+        return p.match == IndexPredicate::Match::kPrefix && !p.text.empty() ? 2 : 5;
+      case IndexValueKind::kDate:
+      case IndexValueKind::kNumber: return 3;
+    }
+    return 5;
+  }
+
   // SQLite: a turn on the single group-commit writer; PostgreSQL: a pooled connection of its own.
   Result<std::unique_ptr<WriteSession>> writeSession() {
     if (writer_) return writer_->session();
