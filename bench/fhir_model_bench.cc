@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -101,23 +102,24 @@ class RatioReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
     for (const auto& run : runs) {
       if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
-      seconds_per_iteration_[run.benchmark_name()] = run.GetAdjustedCPUTime();
+      seconds_per_iteration_[run.benchmark_name()].push_back(run.GetAdjustedCPUTime());
     }
   }
   void Finalize() override {
     ConsoleReporter::Finalize();
-    std::printf("\nthroughput relative to a bare RapidJSON DOM parse of the same bytes, by CPU time "
-                "(higher is better):\n");
+    std::printf("\nthroughput relative to a bare RapidJSON DOM parse of the same bytes, by CPU time, median of the "
+                "repetitions (higher is better):\n");
     std::printf("%-12s %10s %16s %26s %12s\n", "input", "parse", "parse+validate", "parse+validate(no inv.)",
                 "serialise");
     for (const auto& label : labels_) {
       auto ratio = [&](const std::string& kind) -> double {
         auto bare = seconds_per_iteration_.find("rapidjson_dom/" + label);
         auto ours = seconds_per_iteration_.find(kind + "/" + label);
-        if (bare == seconds_per_iteration_.end() || ours == seconds_per_iteration_.end() || ours->second <= 0) {
+        if (bare == seconds_per_iteration_.end() || ours == seconds_per_iteration_.end()) {
           return 0.0;
         }
-        return bare->second / ours->second;
+        const double ours_median = median(ours->second);
+        return ours_median > 0 ? median(bare->second) / ours_median : 0.0;
       };
       std::printf("%-12s %10.2f %16.2f %26.2f %12.2f\n", label.c_str(), ratio("parse"), ratio("parse_validate"),
                   ratio("parse_validate_no_invariants"), ratio("serialise"));
@@ -126,7 +128,15 @@ class RatioReporter : public benchmark::ConsoleReporter {
   std::vector<std::string> labels_;
 
  private:
-  std::map<std::string, double> seconds_per_iteration_;
+  static double median(std::vector<double> values) {
+    if (values.empty()) return 0.0;
+    std::sort(values.begin(), values.end());
+    const size_t mid = values.size() / 2;
+    return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+  }
+
+  // CPU seconds per iteration of every repetition, by benchmark name.
+  std::map<std::string, std::vector<double>> seconds_per_iteration_;
 };
 
 }  // namespace

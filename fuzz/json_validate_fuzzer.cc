@@ -1,9 +1,14 @@
 // libFuzzer target: arbitrary bytes → JsonDocument::parse → validateResource → serialise, checking on the way that
-// nothing crashes (ASan/UBSan) and that serialised JSON parses back to an equal tree. Run by scripts/fuzz.sh.
+// nothing crashes (ASan/UBSan) and that serialised JSON parses back to an equal tree. The same bytes, as they are and
+// inside a root <div>, are also given to the narrative fast path (isPlainAcceptableXhtml), which must never accept
+// what libxml2 and the narrative rules reject. Run by scripts/fuzz.sh.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+
+#include "../fhir-model/src/validation/narrative.h"
 
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/validator.h"
@@ -25,9 +30,20 @@ planbro::fhir::JsonLimits fuzzLimits() {
   return limits;
 }
 
+// The fast path only ever answers "acceptable"; when it does, the authority must agree.
+void checkNarrativeAgreement(std::string_view div) {
+  using planbro::fhir::validation::checkNarrativeXhtmlWithLibxml2;
+  using planbro::fhir::validation::isPlainAcceptableXhtml;
+  if (isPlainAcceptableXhtml(div) && !checkNarrativeXhtmlWithLibxml2(div).empty()) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  checkNarrativeAgreement(bytes);
+  checkNarrativeAgreement(R"(<div xmlns="http://www.w3.org/1999/xhtml">)" + std::string(bytes) + "</div>");
+
   const auto limits = fuzzLimits();
   auto doc = JsonDocument::parse(std::string(reinterpret_cast<const char*>(data), size), limits);
   if (!doc.isOk()) return 0;

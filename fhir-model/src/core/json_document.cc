@@ -2,11 +2,16 @@
 //
 // Why SAX and not rapidjson::Document: FHIR needs numbers as their exact text (decimal precision is meaningful), a
 // distinction between numbers and strings, duplicate-key detection and hard limits; the Document API gives up the
-// first two. The reader runs iteratively (kParseIterativeFlag), so nesting depth never grows the C++ stack.
+// first two. The reader recurses only as deep as the depth limit allows, and runs iteratively (kParseIterativeFlag)
+// when that limit is above kMaxRecursiveJsonDepth, so hostile nesting never exhausts the C++ stack.
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
@@ -28,7 +33,8 @@ struct JsonDocument::Arena {
     bytes = (bytes + 7) & ~size_t{7};
     if (bytes > remaining) {
       const size_t size = std::max(bytes, kBlockSize);
-      blocks.push_back(std::make_unique<char[]>(size));
+      // Not value-initialised: zeroing the first 64 KiB block cost more than parsing a small resource's structure.
+      blocks.push_back(std::unique_ptr<char[]>(new char[size]));
       cursor = blocks.back().get();
       remaining = size;
     }
@@ -57,7 +63,11 @@ class JsonTreeBuilder {
 namespace {
 
 // An in-situ input stream that also counts lines, so a syntax error can name its line and column even though
-// in-situ decoding has rewritten the bytes before it.
+// in-situ decoding has rewritten the bytes before it. Lines are counted in SkipWhitespace (below) only: outside
+// whitespace a raw line feed is an error at its own position (in a string it is a control character), so a per-byte
+// check in Take() would count nothing more. The text is valid UTF-8 before the reader starts (validateUtf8), so the
+// reader runs without its per-byte encoding validation and stops at the terminating NUL like RapidJSON's own in-situ
+// stream.
 class LineCountingInsituStream {
  public:
   using Ch = char;
@@ -65,23 +75,11 @@ class LineCountingInsituStream {
   LineCountingInsituStream(char* text, const char* end) : src_(text), dst_(nullptr), head_(text), end_(end) {}
 
   Ch Peek() const { return *src_; }
-  // At the end the stream keeps answering NUL without moving: RapidJSON's UTF-8 validation takes continuation bytes
-  // without looking for the end, so a truncated multi-byte sequence would otherwise read past the buffer.
-  Ch Take() {
-    if (src_ >= end_) return '\0';
-    const Ch c = *src_++;
-    if (c == '\n') {
-      ++line_;
-      line_start_ = static_cast<size_t>(src_ - head_);
-    }
-    return c;
-  }
+  Ch Take() { return *src_++; }
   size_t Tell() const { return static_cast<size_t>(src_ - head_); }
   Ch* PutBegin() { return dst_ = src_; }
-  // Bounded for the same reason as Take(): decoded output never outruns the input, except on that error path.
-  void Put(Ch c) {
-    if (dst_ < end_) *dst_++ = c;
-  }
+  // In-situ decoding never outruns the input: an escape decodes to fewer bytes than it spells.
+  void Put(Ch c) { *dst_++ = c; }
   size_t PutEnd(Ch* begin) { return static_cast<size_t>(dst_ - begin); }
   Ch* Push(size_t count) { Ch* begin = dst_; dst_ += count; return begin; }
   void Pop(size_t count) { dst_ -= count; }
@@ -91,6 +89,69 @@ class LineCountingInsituStream {
   size_t line() const { return line_; }
   size_t lineStart() const { return line_start_; }
 
+  // Pretty-printed FHIR is mostly indentation: runs of spaces are skipped 16 bytes at a time.
+  void skipWhitespace() {
+    char* p = src_;
+    for (;;) {
+      const char c = *p;
+      if (c == '\n') {
+        ++p;
+        ++line_;
+        line_start_ = static_cast<size_t>(p - head_);
+      } else if (c == ' ' || c == '\t' || c == '\r') {
+        ++p;
+#if defined(__SSE2__)
+        const __m128i space = _mm_set1_epi8(' ');
+        while (end_ - p >= 16) {
+          const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+          const unsigned spaces = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(block, space)));
+          if (spaces != 0xFFFF) {
+            p += __builtin_ctz(~spaces);
+            break;
+          }
+          p += 16;
+        }
+#endif
+      } else {
+        break;
+      }
+    }
+    src_ = p;
+  }
+
+
+  // Moves (and, once an escape has been decoded, copies) the run of string bytes up to the next '"', '\\' or
+  // control character; the reader then handles that byte.
+  void scanCopyUnescaped() {
+    char* p = src_;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i below_space = _mm_set1_epi8(0x1F);
+    while (end_ - p >= 16) {
+      const __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(s, quote), _mm_cmpeq_epi8(s, backslash)),
+                                           _mm_cmpeq_epi8(_mm_min_epu8(s, below_space), s));
+      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+      const size_t run = mask != 0 ? static_cast<size_t>(__builtin_ctz(mask)) : 16;
+      if (dst_ != nullptr && dst_ != p) std::memmove(dst_, p, run);
+      if (dst_ != nullptr) dst_ += run;
+      p += run;
+      if (mask != 0) {
+        src_ = p;
+        return;
+      }
+    }
+#endif
+    while (p < end_) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (c == '"' || c == '\\' || c < 0x20) break;
+      if (dst_ != nullptr) *dst_++ = static_cast<char>(c);
+      ++p;
+    }
+    src_ = p;
+  }
+
  private:
   Ch* src_;
   Ch* dst_;
@@ -99,6 +160,61 @@ class LineCountingInsituStream {
   size_t line_ = 1;
   size_t line_start_ = 0;
 };
+
+// Found by argument-dependent lookup from the reader, and preferred to RapidJSON's generic template.
+inline void SkipWhitespace(LineCountingInsituStream& is) { is.skipWhitespace(); }
+
+// Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), 16 ASCII bytes at a time. Returns the
+// offset of the first byte of the first bad sequence, or npos.
+size_t firstInvalidUtf8(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+#if defined(__SSE2__)
+    while (n - i >= 16 &&
+           _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i))) == 0) {
+      i += 16;
+    }
+    if (i >= n) break;
+#endif
+    const unsigned char b0 = s[i];
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    }
+    auto cont = [&](size_t k) { return i + k < n && (s[i + k] & 0xC0) == 0x80; };
+    size_t length = 0;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      length = cont(1) ? 2 : 0;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      if (cont(1) && cont(2) && !(b0 == 0xE0 && s[i + 1] < 0xA0) && !(b0 == 0xED && s[i + 1] >= 0xA0)) length = 3;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      if (cont(1) && cont(2) && cont(3) && !(b0 == 0xF0 && s[i + 1] < 0x90) && !(b0 == 0xF4 && s[i + 1] >= 0x90)) {
+        length = 4;
+      }
+    }
+    if (length == 0) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+}  // namespace planbro::fhir
+
+// The reader's hook for skipping a run of plain string bytes is a member template that does nothing for streams
+// other than RapidJSON's own (and for those only with RAPIDJSON_SSE2); this stream gets its SIMD scan here. Reached
+// only without kParseValidateEncodingFlag, hence the validation of the whole text up front.
+template <>
+template <>
+inline void rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, rapidjson::CrtAllocator>::
+    ScanCopyUnescapedString(planbro::fhir::LineCountingInsituStream& is, planbro::fhir::LineCountingInsituStream&) {
+  is.scanCopyUnescaped();
+}
+
+namespace planbro::fhir {
+namespace {
 
 enum class AbortReason { kNone, kDepth, kNumberLength, kStringLength, kDuplicateKey };
 
@@ -176,10 +292,14 @@ class TreeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeH
   bool hasDuplicateKey(size_t first) {
     const size_t count = stack_.size() - first;
     if (count < 2) return false;
-    if (count <= 12) {
+    // Pairwise up to 32 members (a size and first-byte test rejects nearly every pair); sorting costs more below.
+    if (count <= 32) {
       for (size_t i = first; i < stack_.size(); ++i) {
+        const std::string_view a = stack_[i].key;
         for (size_t j = i + 1; j < stack_.size(); ++j) {
-          if (stack_[i].key == stack_[j].key) {
+          // Sizes and first bytes first: most pairs differ there, without a call to memcmp.
+          const std::string_view b = stack_[j].key;
+          if (a.size() == b.size() && (a.empty() || a[0] == b[0]) && a == b) {
             duplicate_key_ = stack_[i].key;
             return true;
           }
@@ -245,13 +365,37 @@ Result<JsonDocument> JsonDocument::parse(std::string text, const JsonLimits& lim
   Arena& arena = *document.arena_;
   arena.text = std::move(text);
 
+  if (const size_t bad = firstInvalidUtf8(arena.text); bad != std::string_view::npos) {
+    JsonErrorPosition where;
+    where.offset = bad;
+    const std::string_view before(arena.text.data(), bad);
+    const size_t last_newline = before.rfind('\n');
+    where.line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+    where.column = (last_newline == std::string_view::npos ? bad : bad - last_newline - 1) + 1;
+    if (position != nullptr) *position = where;
+    return invalidArgument("JSON syntax error at " + positionText(where) + ": invalid UTF-8 encoding.");
+  }
   LineCountingInsituStream stream(arena.text.data(), arena.text.data() + arena.text.size());
   TreeHandler handler(arena, limits, stream);
   rapidjson::Reader reader;
-  constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag |
-                              rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag;
-  const rapidjson::ParseResult result = reader.Parse<kFlags>(stream, handler);
+  constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
+  // RapidJSON's recursive reader is about a third faster than its iterative one. Its recursion is bounded by the
+  // depth limit (the handler stops the parse one level past it), so it is used only while that bound keeps the C++
+  // stack small (measured: 256 levels need 96-128 KiB in a release build; json_document_test.cc runs them on a
+  // 256 KiB stack); a larger configured limit gets the iterative reader, whose stack use does not grow.
+  const rapidjson::ParseResult result = limits.max_depth <= kMaxRecursiveJsonDepth
+                                            ? reader.Parse<kFlags>(stream, handler)
+                                            : reader.Parse<kFlags | rapidjson::kParseIterativeFlag>(stream, handler);
   if (!result.IsError()) {
+    // The reader takes a NUL byte for the end of the text: anything after an embedded NUL would go unread.
+    if (stream.Tell() != arena.text.size()) {
+      JsonErrorPosition where;
+      where.offset = stream.Tell();
+      where.line = stream.line();
+      where.column = where.offset - stream.lineStart() + 1;
+      if (position != nullptr) *position = where;
+      return invalidArgument("JSON syntax error at " + positionText(where) + ": a NUL byte in the text.");
+    }
     document.root_ = handler.root();
     return document;
   }

@@ -19,7 +19,74 @@ bool isNativeConstraint(std::string_view key) {
   return std::find(kNative.begin(), kNative.end(), key) != kNative.end();
 }
 
+// The shortcuts hold for these exact R4 expressions only: a constraint with the same key and other text (a profile,
+// another release) gets no shortcut.
+ConstraintCache::Compiled::Shortcut shortcutFor(const Constraint& c) {
+  using Shortcut = ConstraintCache::Compiled::Shortcut;
+  struct Known {
+    std::string_view key;
+    std::string_view expression;
+    Shortcut shortcut;
+  };
+  static constexpr std::array<Known, 4> kKnown = {{
+      {"obs-7", "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()",
+       Shortcut::kObs7},
+      {"con-3",
+       "clinicalStatus.exists() or verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/"
+       "condition-ver-status' and code = 'entered-in-error').exists() or "
+       "category.select($this='problem-list-item').empty()",
+       Shortcut::kCon3},
+      {"con-4",
+       "abatement.empty() or clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/"
+       "condition-clinical' and (code='resolved' or code='remission' or code='inactive')).exists()",
+       Shortcut::kCon4},
+      {"con-5",
+       "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and "
+       "code='entered-in-error').empty() or clinicalStatus.empty()",
+       Shortcut::kCon5},
+  }};
+  for (const Known& k : kKnown) {
+    if (c.key == k.key && c.expression == k.expression) return k.shortcut;
+  }
+  return Shortcut::kNone;
+}
+
+bool hasMemberStartingWith(const JsonValue& object, std::string_view prefix) {
+  for (const JsonMember& m : object.members()) {
+    if (m.key.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+// Each case makes one operand of the expression's top-level `or` true whatever the rest evaluates to (FHIRPath's
+// `or` is true when either side is true, even if the other is empty):
+//   obs-7: no `component` → `component.code.where(...)` is empty → `.empty()` is true.
+//   con-3: `clinicalStatus` is an object with members → `clinicalStatus.exists()` is true; no `category` →
+//          `category.select(...)` is empty → `.empty()` is true.
+//   con-4: no member named `abatement...` or `_abatement...` → `abatement.empty()` is true.
+//   con-5: no `verificationStatus` → `...where(...).empty()` is true; no `clinicalStatus` →
+//          `clinicalStatus.empty()` is true.
+bool ConstraintCache::passesByShape(Compiled::Shortcut shortcut, const JsonValue& focus) {
+  using Shortcut = Compiled::Shortcut;
+  switch (shortcut) {
+    case Shortcut::kObs7:
+      return focus.find("component") == nullptr;
+    case Shortcut::kCon3: {
+      const JsonValue* clinical = focus.find("clinicalStatus");
+      if (clinical != nullptr && clinical->isObject() && clinical->size() > 0) return true;
+      return focus.find("category") == nullptr;
+    }
+    case Shortcut::kCon4:
+      return !hasMemberStartingWith(focus, "abatement") && !hasMemberStartingWith(focus, "_abatement");
+    case Shortcut::kCon5:
+      return focus.find("verificationStatus") == nullptr || focus.find("clinicalStatus") == nullptr;
+    case Shortcut::kNone:
+      break;
+  }
+  return false;
+}
 
 const ConstraintCache& ConstraintCache::get() {
   static const ConstraintCache cache(ModelInfo::r4());
@@ -60,6 +127,7 @@ ConstraintCache::ConstraintCache(const ModelInfo& model) {
         if (compiled.simple) ++simple_;
         compiled.native = isNativeConstraint(c.key);
         compiled.per1 = c.key == "per-1";
+        compiled.shortcut = shortcutFor(c);
         if (compiled.expression || compiled.simple) compiled_.emplace(&c, std::move(compiled));
       }
     }

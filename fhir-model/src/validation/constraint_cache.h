@@ -21,7 +21,15 @@ class ConstraintCache {
     std::unique_ptr<SimpleInvariant> simple; // the fast path, when the expression is in its subset
     bool native = false;  // checked by the validator itself (dom-2..5, ele-1, ext-1, txt-1/2, ref-1): skip here
     bool per1 = false;    // per-1 (Period start <= end): the validator tries a native comparison first
+    /** A frequent invariant whose truth often follows from which members are present (see passesByShape). */
+    enum class Shortcut { kNone, kObs7, kCon3, kCon4, kCon5 } shortcut = Shortcut::kNone;
   };
+
+  /** True when the expression of a constraint with this shortcut is certainly true on `focus` (a JSON object) by
+   *  the presence or absence of members alone: obs-7 without `component`; con-3 with a non-empty `clinicalStatus` or
+   *  without `category`; con-4 without any `abatement[x]`; con-5 without `verificationStatus` or without
+   *  `clinicalStatus`. False means "not decided": the FHIRPath engine decides. */
+  static bool passesByShape(Compiled::Shortcut shortcut, const JsonValue& focus);
 
   /** The compiled forms of `constraint`, or nullptr when it is not a core constraint. */
   const Compiled* find(const Constraint& constraint) const {

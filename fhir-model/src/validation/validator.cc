@@ -2,10 +2,15 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -41,6 +46,27 @@ struct ResourceScope {
   std::vector<std::string_view> narratives;
 };
 
+// A direct-mapped cache keyed by an address of the model (a type-code string, a binding): a multiplicative hash and
+// one slot per key, so a lookup is a multiply, a shift and a compare (std::unordered_map's prime modulo cost two
+// divisions per lookup, a fifth of the walk of a small resource). A collision only costs a recomputation; the
+// size is fixed, so nothing needs evicting.
+template <typename Value>
+class AddressCache {
+ public:
+  struct Slot {
+    const void* key = nullptr;
+    Value value{};
+  };
+  Slot& slot(const void* key) {
+    const uint64_t h = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(key)) * 0x9E3779B97F4A7C15ull;
+    return slots_[h >> (64 - kBits)];
+  }
+
+ private:
+  static constexpr unsigned kBits = 10;
+  std::vector<Slot> slots_ = std::vector<Slot>(size_t{1} << kBits);
+};
+
 constexpr std::string_view kStructure = "structure";
 constexpr std::string_view kRequired = "required";
 constexpr std::string_view kValue = "value";
@@ -56,6 +82,7 @@ class Walker {
     const TypeDef* element = model_.type("Element");
     if (element != nullptr) element_children_ = element->rootChildren();
     if (options_.check_invariants) constraints_ = &validation::ConstraintCache::get();
+    path_.reserve(32);
   }
 
   void validateRoot(const JsonValue& root) {
@@ -245,7 +272,107 @@ class Walker {
     std::string_view firstName() const { return {first_name_data, first_name_size}; }
   };
 
+  // The children of one definition (a type's root children or an element's inline children) in a compact array:
+  // matching a JSON name and checking cardinality read these instead of chasing each ElementDef and its strings.
+  // Built once per children list and thread; the list is identified by its address in the model, which is
+  // ModelInfo::r4(), alive as long as the process (as for the other address-keyed caches).
+  struct ChildEntry {
+    const char* name;
+    uint32_t size;
+    char first;
+    bool matchable;  // named and not a slice
+    bool choice;
+    uint32_t min;
+    uint32_t max;
+  };
+  struct ChildTable {
+    const ElementDef* const* data = nullptr;
+    size_t size = 0;
+    const ModelInfo* model = nullptr;
+    std::vector<ChildEntry> entries;
+    // Open addressing over the matchable non-choice names (entry index + 1; 0 is empty), and the matchable choice
+    // entries in definition order: a name costs one hash and usually one comparison instead of a scan.
+    std::vector<uint32_t> slots;
+    uint32_t mask = 0;
+    std::vector<uint32_t> choices;
+  };
+
+  // Names are short: a byte loop beats a call to memcmp.
+  static bool sameBytes(const char* a, const char* b, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
+
+  static uint32_t nameHash(std::string_view name) {
+    uint32_t h = 2166136261u;  // FNV-1a
+    for (char c : name) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 16777619u;
+    }
+    return h;
+  }
+
+  const ChildTable& childTable(std::span<const ElementDef* const> children) const {
+    // The direct-mapped cache only points at tables; `owned` keeps every table built on this thread, because a
+    // table is still in use by the enclosing objects' validateObject when a nested object's list takes its slot.
+    // Never evicted: bounded by the number of children lists in the model.
+    thread_local AddressCache<const ChildTable*> cache;
+    using Key = std::tuple<const void*, size_t, const ModelInfo*>;
+    thread_local std::map<Key, std::unique_ptr<ChildTable>> owned;
+    auto& slot = cache.slot(children.data());
+    const ChildTable* table = slot.value;
+    if (table != nullptr && table->data == children.data() && table->size == children.size() &&
+        table->model == &model_) {
+      return *table;
+    }
+    std::unique_ptr<ChildTable>& owner = owned[Key{children.data(), children.size(), &model_}];
+    if (owner != nullptr) {
+      slot.key = children.data();
+      slot.value = owner.get();
+      return *owner;
+    }
+    auto built = std::make_unique<ChildTable>();
+    built->data = children.data();
+    built->size = children.size();
+    built->model = &model_;
+    built->entries.reserve(children.size());
+    for (const ElementDef* child : children) {
+      const std::string& name = child->name;
+      built->entries.push_back(ChildEntry{name.data(), static_cast<uint32_t>(name.size()),
+                                          name.empty() ? '\0' : name[0], !name.empty() && child->slice_name.empty(),
+                                          child->is_choice, child->min, child->max});
+    }
+    uint32_t capacity = 8;
+    while (capacity < built->entries.size() * 2) capacity *= 2;
+    built->slots.assign(capacity, 0);
+    built->mask = capacity - 1;
+    for (uint32_t i = 0; i < built->entries.size(); ++i) {
+      const ChildEntry& e = built->entries[i];
+      if (!e.matchable) continue;
+      if (e.choice) {
+        built->choices.push_back(i);
+        continue;
+      }
+      const std::string_view name(e.name, e.size);
+      uint32_t at = nameHash(name) & built->mask;
+      bool present = false;  // a repeated name: the first in definition order wins, as in a scan
+      while (built->slots[at] != 0) {
+        const ChildEntry& other = built->entries[built->slots[at] - 1];
+        if (std::string_view(other.name, other.size) == name) present = true;
+        at = (at + 1) & built->mask;
+      }
+      if (!present) built->slots[at] = i + 1;
+    }
+    slot.key = children.data();
+    slot.value = built.get();
+    owner = std::move(built);
+    return *owner;
+  }
+
   void validateObject(const JsonValue& object, std::span<const ElementDef* const> children, bool is_resource) {
+    const ChildTable& table = childTable(children);
     constexpr size_t kInline = 96;
     std::array<ChildCount, kInline> inline_counts;  // NOLINT: uninitialised; the first children.size() are zeroed
     std::vector<ChildCount> heap_counts;
@@ -278,7 +405,7 @@ class Walker {
       }
       size_t index = 0;
       std::optional<ModelInfo::ChildMatch> match;
-      if (!name.empty()) match = matchChild(children, name, index);
+      if (!name.empty()) match = matchChild(table, children, name, index);
       if (!match) {
         reportAtChild(Severity::kError, kStructure, "unrecognized property '" + std::string(key) + "'", key);
         continue;
@@ -296,6 +423,8 @@ class Walker {
       c.count += validateProperty(*match, name, underscore ? nullptr : &m.value, underscore ? &m.value : twin);
     }
     for (size_t i = 0; i < children.size(); ++i) {
+      const ChildEntry& entry = table.entries[i];
+      if (counts[i].count >= entry.min && (entry.max == kUnbounded || counts[i].count <= entry.max)) continue;
       const ElementDef& el = *children[i];
       if (counts[i].count < el.min) {
         std::string shown = el.is_choice ? el.name + "[x]" : el.name;
@@ -313,25 +442,29 @@ class Walker {
   }
 
   // ModelInfo::matchChild, also giving the child's position (one scan instead of two; first bytes compared first).
-  static std::optional<ModelInfo::ChildMatch> matchChild(std::span<const ElementDef* const> children,
+  // The child a JSON name stands for: the first in definition order whose name equals it (non-choice) or whose name
+  // plus a type code with its first letter upper-cased equals it (choice: valueDateTime, valueQuantity).
+  static std::optional<ModelInfo::ChildMatch> matchChild(const ChildTable& table,
+                                                         std::span<const ElementDef* const> children,
                                                          std::string_view json_name, size_t& index) {
-    const char first = json_name[0];
-    for (size_t i = 0; i < children.size(); ++i) {
-      const ElementDef* child = children[i];
-      const std::string& cname = child->name;
-      if (cname.empty() || cname[0] != first || !child->slice_name.empty()) continue;
-      if (!child->is_choice) {
-        if (cname.size() != json_name.size() || std::string_view(cname) != json_name) continue;
-        const ElementDef* typed = child->content_reference != nullptr ? child->content_reference : child;
-        std::string_view code =
-            typed->types.size() == 1 ? std::string_view(typed->types.front().code) : std::string_view();
-        index = i;
-        return ModelInfo::ChildMatch{child, code};
+    size_t exact = SIZE_MAX;
+    for (uint32_t at = nameHash(json_name) & table.mask; table.slots[at] != 0; at = (at + 1) & table.mask) {
+      const ChildEntry& entry = table.entries[table.slots[at] - 1];
+      if (entry.size == json_name.size() && sameBytes(entry.name, json_name.data(), entry.size)) {
+        exact = table.slots[at] - 1;
+        break;
       }
-      if (json_name.size() <= cname.size() || !json_name.starts_with(cname)) continue;
-      std::string_view suffix = json_name.substr(cname.size());
+    }
+    for (uint32_t i : table.choices) {
+      if (i > exact) break;
+      const ChildEntry& entry = table.entries[i];
+      if (json_name.size() <= entry.size || entry.first != json_name[0] ||
+          !sameBytes(entry.name, json_name.data(), entry.size)) {
+        continue;
+      }
+      const ElementDef* child = children[i];
+      std::string_view suffix = json_name.substr(entry.size);
       for (const TypeRef& t : child->types) {
-        // The suffix is the type code with its first letter upper-cased: valueDateTime, valueQuantity.
         if (t.code.size() != suffix.size() || std::string_view(t.code).substr(1) != suffix.substr(1)) continue;
         char c = t.code[0];
         char upper = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
@@ -340,7 +473,12 @@ class Walker {
         return ModelInfo::ChildMatch{child, t.code};
       }
     }
-    return std::nullopt;
+    if (exact == SIZE_MAX) return std::nullopt;
+    const ElementDef* child = children[exact];
+    const ElementDef* typed = child->content_reference != nullptr ? child->content_reference : child;
+    std::string_view code = typed->types.size() == 1 ? std::string_view(typed->types.front().code) : std::string_view();
+    index = exact;
+    return ModelInfo::ChildMatch{child, code};
   }
 
   static const JsonValue* findTwin(std::span<const JsonMember> members, std::string_view name) {
@@ -453,10 +591,9 @@ class Walker {
       std::optional<PrimitiveKind> kind;
       const TypeDef* type = nullptr;
     };
-    thread_local std::unordered_map<const char*, Resolved> cache;
-    constexpr size_t kMaxCached = 1 << 16;
-    auto it = cache.find(type_code.data());
-    if (it == cache.end() || it->second.model != &model_ || it->second.size != type_code.size()) {
+    thread_local AddressCache<Resolved> cache;
+    auto& slot = cache.slot(type_code.data());
+    if (slot.key != type_code.data() || slot.value.model != &model_ || slot.value.size != type_code.size()) {
       Resolved r;
       r.model = &model_;
       r.size = type_code.size();
@@ -465,27 +602,27 @@ class Walker {
         r.type = model_.type(type_code);
         if (r.type != nullptr && r.type->kind == TypeKind::kPrimitive) r.kind = PrimitiveKind::kUnknown;
       }
-      if (cache.size() >= kMaxCached) cache.clear();
-      it = cache.insert_or_assign(type_code.data(), r).first;
+      slot.key = type_code.data();
+      slot.value = r;
     }
-    kind = it->second.kind;
+    const Resolved& resolved = slot.value;
+    kind = resolved.kind;
     // As before: the definition is looked up only when the element has no inline children, and a primitive type
     // without a hand check counts as kUnknown only then.
     if (kind == PrimitiveKind::kUnknown && inline_children) kind = std::nullopt;
-    type = (!kind || *kind == PrimitiveKind::kUnknown) && !inline_children ? it->second.type : nullptr;
+    type = (!kind || *kind == PrimitiveKind::kUnknown) && !inline_children ? resolved.type : nullptr;
     if (kind && *kind != PrimitiveKind::kUnknown) type = nullptr;
   }
 
   // The expanded value set of a binding of the model, cached by the binding's address (bindings live in the model's
   // element definitions): a pointer hash instead of hashing the URL for every coded value.
   const ValueSetCodes* valueSetOf(const Binding& binding) const {
-    thread_local std::unordered_map<const Binding*, std::pair<const ModelInfo*, const ValueSetCodes*>> cache;
-    constexpr size_t kMaxCached = 1 << 16;
-    auto it = cache.find(&binding);
-    if (it != cache.end() && it->second.first == &model_) return it->second.second;
+    thread_local AddressCache<std::pair<const ModelInfo*, const ValueSetCodes*>> cache;
+    auto& slot = cache.slot(&binding);
+    if (slot.key == &binding && slot.value.first == &model_) return slot.value.second;
     const ValueSetCodes* vs = model_.valueSet(binding.value_set);
-    if (cache.size() >= kMaxCached) cache.clear();
-    cache.insert_or_assign(&binding, std::make_pair(&model_, vs));
+    slot.key = &binding;
+    slot.value = std::make_pair(&model_, vs);
     return vs;
   }
 
@@ -934,6 +1071,10 @@ class Walker {
           if (!*ok) report(c.severity, kInvariant, c.key + ": " + c.human);
           continue;
         }
+      }
+      if (compiled->shortcut != validation::ConstraintCache::Compiled::Shortcut::kNone && focus.json != nullptr &&
+          focus.json->isObject() && validation::ConstraintCache::passesByShape(compiled->shortcut, *focus.json)) {
+        continue;
       }
       if (compiled->simple && focus.json != nullptr && focus.json->isObject()) {
         if (compiled->simple->evaluate(*focus.json) == false) report(c.severity, kInvariant, c.key + ": " + c.human);

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <pthread.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -72,6 +74,61 @@ TEST(JsonDocument, RejectsInvalidUtf8) {
   EXPECT_FALSE(JsonDocument::parse("{\"a\":\"\xED\xA0\x80\"}").isOk());  // encoded surrogate
 }
 
+TEST(JsonDocument, NamesLineAndColumnOfInvalidUtf8AnywhereInTheText) {
+  JsonErrorPosition where;
+  auto result = JsonDocument::parse("{\n  \"a\": \"ok\\n\",\n  \"b\": \"xy\xF4\x90\x80\x80\"\n}", {}, &where);
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(where.line, 3u);
+  EXPECT_EQ(where.column, 11u);
+  EXPECT_NE(result.status().message().find("line 3, column 11"), std::string::npos) << result.status().message();
+  EXPECT_NE(result.status().message().find("encoding"), std::string::npos) << result.status().message();
+  // Outside strings too, and the strict forms: overlong, above U+10FFFF, a lone continuation byte.
+  EXPECT_FALSE(JsonDocument::parse("{\"a\":1}\xC3\xA5").isOk());
+  EXPECT_FALSE(JsonDocument::parse("[\"\xC0\xAF\"]").isOk());
+  EXPECT_FALSE(JsonDocument::parse("[\"\xE0\x80\xAF\"]").isOk());
+  EXPECT_FALSE(JsonDocument::parse("[\"\xF0\x80\x80\xAF\"]").isOk());
+  EXPECT_FALSE(JsonDocument::parse("[\"" + std::string(20, 'a') + "\x80" + std::string(20, 'a') + "\"]").isOk());
+  EXPECT_TRUE(JsonDocument::parse("[\"\xF4\x8F\xBF\xBF \xEF\xBF\xBD \xDF\xBF\"]").isOk());
+}
+
+TEST(JsonDocument, DecodesEscapesInsideLongStringsAtEveryOffset) {
+  // Plain runs are moved 16 bytes at a time once an escape has shifted the text; every alignment of the escape and
+  // every string length around the block size must come out right.
+  for (size_t before = 0; before < 40; ++before) {
+    for (size_t after = 0; after < 40; after += 3) {
+      const std::string plain_before(before, 'b');
+      const std::string plain_after = std::string(after, 'a') + "\xC3\xA5";
+      auto doc = JsonDocument::parse("[\"" + plain_before + "\\n\\u00e5" + plain_after + "\\\"x\", \"" +
+                                     plain_after + "\", 1]");
+      ASSERT_TRUE(doc.isOk()) << doc.status().message();
+      ASSERT_EQ(doc->root().size(), 3u);
+      EXPECT_EQ(doc->root().items()[0].text(), plain_before + "\n\xC3\xA5" + plain_after + "\"x");
+      EXPECT_EQ(doc->root().items()[1].text(), plain_after);
+      EXPECT_EQ(doc->root().items()[2].text(), "1");
+    }
+  }
+}
+
+TEST(JsonDocument, RejectsControlCharactersInStringsAtTheirLine) {
+  JsonErrorPosition where;
+  auto result = JsonDocument::parse("{\n\"a\": \"" + std::string(30, 'x') + "\ty\"}", {}, &where);
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(where.line, 2u);
+  EXPECT_FALSE(JsonDocument::parse("[\"a\nb\"]").isOk());
+  EXPECT_FALSE(JsonDocument::parse(std::string("[\"a\0b\"]", 7)).isOk());
+}
+
+TEST(JsonDocument, RejectsANulByteAfterTheRootValue) {
+  // RapidJSON stops at a NUL byte; what follows it must not be silently ignored.
+  JsonErrorPosition where;
+  auto result = JsonDocument::parse(std::string("{\"a\":1}\n\0garbage", 16), {}, &where);
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(where.line, 2u);
+  EXPECT_EQ(where.offset, 8u);
+  EXPECT_FALSE(JsonDocument::parse(std::string("[1]\0", 4)).isOk());
+  EXPECT_TRUE(JsonDocument::parse("[1] \n").isOk());
+}
+
 TEST(JsonDocument, TruncatedMultiByteSequenceAtTheEndStaysInsideTheBuffer) {
   // Found by the fuzzer (fuzz/regressions/): an unterminated string ending in a UTF-8 lead byte.
   std::string text = "[\"" + std::string(40, 'a') + "\xE0";
@@ -88,6 +145,49 @@ TEST(JsonDocument, RejectsDuplicateKeys) {
   for (int i = 0; i < 40; ++i) many += "\"k" + std::to_string(i) + "\":1,";
   many += "\"k7\":2}";
   EXPECT_FALSE(JsonDocument::parse(many).isOk());
+  // Every object size up to past the pairwise/sort boundary, with keys that share sizes and first bytes.
+  for (int n = 2; n < 40; ++n) {
+    std::string distinct = "{";
+    for (int i = 0; i < n; ++i) distinct += std::string(i == 0 ? "" : ",") + "\"k" + std::to_string(100 + i) + "\":1";
+    EXPECT_TRUE(JsonDocument::parse(distinct + "}").isOk()) << n;
+    EXPECT_FALSE(JsonDocument::parse(distinct + ",\"k" + std::to_string(100 + n / 2) + "\":2}").isOk()) << n;
+  }
+  EXPECT_FALSE(JsonDocument::parse(R"({"":1,"a":2,"":3})").isOk());
+}
+
+// The recursive reader runs up to kMaxRecursiveJsonDepth levels: at the deepest nesting the default limit allows,
+// and on input far deeper than that, it must fit in a small thread stack (the gateway's threads have 8 MiB).
+TEST(JsonDocument, RecursiveReaderFitsInASmallStackAtTheDepthLimit) {
+  struct Job {
+    bool at_limit_ok = false;
+    bool deeper_rejected = false;
+  } job;
+  auto run = [](void* arg) -> void* {
+    auto* j = static_cast<Job*>(arg);
+    const uint32_t depth = kMaxRecursiveJsonDepth;
+    j->at_limit_ok = JsonDocument::parse(std::string(depth, '[') + std::string(depth, ']')).isOk();
+    const std::string deep(100000, '{');
+    std::string objects;
+    for (int i = 0; i < 5000; ++i) objects += "{\"a\":";
+    j->deeper_rejected = !JsonDocument::parse(objects + "1" + std::string(5000, '}')).isOk() &&
+                         !JsonDocument::parse(deep).isOk();
+    return nullptr;
+  };
+  pthread_attr_t attr;
+  ASSERT_EQ(pthread_attr_init(&attr), 0);
+  // Sanitizer builds have much larger frames.
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr size_t kStack = 2u << 20;
+#else
+  constexpr size_t kStack = 256u << 10;
+#endif
+  ASSERT_EQ(pthread_attr_setstacksize(&attr, kStack), 0);
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(&thread, &attr, run, &job), 0);
+  ASSERT_EQ(pthread_join(thread, nullptr), 0);
+  pthread_attr_destroy(&attr);
+  EXPECT_TRUE(job.at_limit_ok);
+  EXPECT_TRUE(job.deeper_rejected);
 }
 
 TEST(JsonDocument, DeepNestingIsALimitNotACrash) {

@@ -5,7 +5,11 @@
 
 #include <string>
 
+#include "../../../fhir-model/src/validation/constraint_cache.h"
 #include "../../../fhir-model/src/validation/primitive_checks.h"
+#include "planbro/fhir-model/fhirpath.h"
+#include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/model_info.h"
 #include "planbro/fhir-model/validator.h"
 #include "test_files.h"
 
@@ -78,6 +82,99 @@ TEST(Base64FastPath, JudgesEveryPositionOfLongValues) {
     EXPECT_EQ(validation::isValidBase64(padded_inside), at >= 126) << "padding at " << at;
   }
   EXPECT_FALSE(validation::isValidBase64(long_value + "QQ===")) << "three padding characters";
+}
+
+
+// con-3/4/5 and obs-7 pass without the engine when the members present decide them (ConstraintCache::passesByShape);
+// on every shape below the validator's verdict must be the engine's, and the shapes cover both the shortcut and
+// the engine path.
+struct ShapeCase {
+  std::string key;
+  std::string json;
+  bool shortcut;  // expected: decided by the shortcut
+  bool passes;    // expected verdict
+};
+
+bool engineVerdict(const JsonValue& resource, std::string_view key) {
+  const TypeDef* type = ModelInfo::r4().type(resource.find("resourceType")->text());
+  for (const Constraint& c : type->root().constraints) {
+    if (c.key != key) continue;
+    auto expr = fhirpath::compile(c.expression);
+    EXPECT_TRUE(expr.isOk());
+    fhirpath::Node node;
+    node.json = &resource;
+    node.type = type->name;
+    auto r = fhirpath::evaluateBoolean(**expr, node, resource, {}, /*empty_is=*/true);
+    EXPECT_TRUE(r.isOk()) << r.status().message();
+    return r.isOk() && r.value();
+  }
+  ADD_FAILURE() << "no constraint " << key;
+  return false;
+}
+
+const validation::ConstraintCache::Compiled* compiledFor(const JsonValue& resource, std::string_view key) {
+  const TypeDef* type = ModelInfo::r4().type(resource.find("resourceType")->text());
+  for (const Constraint& c : type->root().constraints) {
+    if (c.key == key) return validation::ConstraintCache::get().find(c);
+  }
+  return nullptr;
+}
+
+TEST(InvariantShortcuts, AgreeWithTheEngineOnEveryShape) {
+  const std::string cond = R"("resourceType": "Condition", "subject": {"reference": "Patient/1"})";
+  const std::string active =
+      R"("clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]})";
+  const std::string resolved =
+      R"("clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "resolved"}]})";
+  const std::string in_error =
+      R"("verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "entered-in-error"}]})";
+  const std::string confirmed =
+      R"("verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]})";
+  const std::string problem =
+      R"("category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "problem-list-item"}]}])";
+  const std::string obs = R"("resourceType": "Observation", "status": "final",
+      "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]})";
+  const std::string same_component =
+      R"("component": [{"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}, "valueString": "x"}])";
+  const std::string other_component =
+      R"("component": [{"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]}, "valueString": "x"}])";
+  const std::vector<ShapeCase> cases = {
+      {"con-3", "{" + cond + "," + active + "," + problem + "}", true, true},
+      {"con-3", "{" + cond + "," + confirmed + "}", true, true},
+      {"con-3", "{" + cond + "," + confirmed + "," + problem + "}", false, false},
+      {"con-3", "{" + cond + "," + in_error + "," + problem + "}", false, true},
+      {"con-4", "{" + cond + "," + active + "}", true, true},
+      {"con-4", "{" + cond + "," + active + R"(, "abatementDateTime": "2020-01-01"})", false, false},
+      {"con-4", "{" + cond + "," + resolved + R"(, "abatementString": "gone"})", false, true},
+      {"con-4", "{" + cond + "," + active +
+                    R"(, "_abatementDateTime": {"extension": [{"url": "http://example.org/x", "valueString": "y"}]}})",
+       false, false},
+      {"con-5", "{" + cond + "," + active + "}", true, true},
+      {"con-5", "{" + cond + "," + in_error + "}", true, true},
+      {"con-5", "{" + cond + "," + in_error + "," + active + "}", false, false},
+      {"con-5", "{" + cond + "," + confirmed + "," + active + "}", false, true},
+      {"obs-7", "{" + obs + R"(, "valueString": "x"})", true, true},
+      {"obs-7", "{" + obs + R"(, "valueString": "x",)" + same_component + "}", false, false},
+      {"obs-7", "{" + obs + R"(, "valueString": "x",)" + other_component + "}", false, true},
+      {"obs-7", "{" + obs + "," + same_component + "}", false, true},
+  };
+  for (const ShapeCase& c : cases) {
+    auto doc = JsonDocument::parse(c.json);
+    ASSERT_TRUE(doc.isOk()) << doc.status().message() << "\n" << c.json;
+    const auto* compiled = compiledFor(doc->root(), c.key);
+    ASSERT_NE(compiled, nullptr) << c.key;
+    ASSERT_NE(compiled->shortcut, validation::ConstraintCache::Compiled::Shortcut::kNone) << c.key;
+    EXPECT_EQ(validation::ConstraintCache::passesByShape(compiled->shortcut, doc->root()), c.shortcut)
+        << c.key << " " << c.json;
+    const bool engine = engineVerdict(doc->root(), c.key);
+    EXPECT_EQ(engine, c.passes) << c.key << " " << c.json;
+    bool reported = false;
+    const OperationOutcome outcome = validateJsonText(c.json);
+    for (const auto& issue : outcome.issues()) {
+      if (issue.diagnostics.starts_with(c.key + ":")) reported = true;
+    }
+    EXPECT_EQ(!reported, engine) << c.key << " " << c.json;
+  }
 }
 
 }  // namespace

@@ -106,6 +106,24 @@ TEST(PrimitiveChecks, Base64AndStrings) {
   EXPECT_FALSE(isAbsoluteUri("Patient/1"));
 }
 
+TEST(PrimitiveChecks, Base64BlocksRejectEveryByteOutsideTheAlphabetAtEveryPosition) {
+  // Long values are checked 16 bytes at a time: each byte next to an alphabet range, and non-ASCII, must still be
+  // caught wherever it stands in a block.
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string valid;
+  for (int i = 0; i < 3; ++i) valid += alphabet;  // 192 characters, a multiple of 4
+  ASSERT_TRUE(isValidBase64(valid));
+  ASSERT_TRUE(isValidBase64(valid.substr(0, 188) + "AB=="));
+  const std::string outside = std::string("@[`{.:-_,*=") + '\x00' + '\x7f' + '\x80' + '\xc1' + '\xff';
+  for (size_t at = 0; at < 70; ++at) {
+    for (char c : outside) {
+      std::string bad = valid;
+      bad[at] = c;
+      EXPECT_FALSE(isValidBase64(bad)) << "byte " << static_cast<int>(static_cast<unsigned char>(c)) << " at " << at;
+    }
+  }
+}
+
 TEST(PrimitiveChecks, TypeCodesMapToKinds) {
   EXPECT_EQ(primitiveKindFor("dateTime"), PrimitiveKind::kDateTime);
   EXPECT_EQ(primitiveKindFor("http://hl7.org/fhirpath/System.String"), PrimitiveKind::kString);

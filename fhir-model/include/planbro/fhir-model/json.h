@@ -1,7 +1,8 @@
 #pragma once
 // A lossless, arena-backed JSON tree for FHIR: numbers keep their exact source text (1.10 stays 1.10),
-// member order is kept as read, strings are unescaped UTF-8. Parsing is bounded by JsonLimits and never
-// recurses on the C++ stack, so hostile input (deep nesting, huge numbers, invalid UTF-8) yields a Status.
+// member order is kept as read, strings are unescaped UTF-8. Parsing is bounded by JsonLimits, and its C++ stack
+// use by the depth limit (see kMaxRecursiveJsonDepth), so hostile input (deep nesting, huge numbers, invalid UTF-8)
+// yields a Status.
 
 #include <cstdint>
 #include <memory>
@@ -82,6 +83,11 @@ struct JsonLimits {
   uint32_t max_number_length = 64;     // characters in one number's text
   uint32_t max_string_bytes = 32u << 20;
 };
+
+/** While JsonLimits::max_depth is at most this, JsonDocument::parse uses RapidJSON's faster recursive reader, whose
+ *  C++ stack use grows with the nesting (bounded by the limit, about 128 KiB at 256 levels); above it, the
+ *  iterative reader, whose stack use does not grow. */
+inline constexpr uint32_t kMaxRecursiveJsonDepth = 256;
 
 /** Where a parse failed: 1-based line and column (in bytes) and 0-based byte offset. */
 struct JsonErrorPosition {
