@@ -10,9 +10,9 @@ BUILD=${PLANBRO_BENCH_BUILD:-$ROOT/build-bench-server}
 WORK=$(mktemp -d)
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLANBRO_BUILD_BENCH=ON -DPLANBRO_BUILD_TESTS=OFF \
   >/dev/null
-cmake --build "$BUILD" --target planbro_serve_bench -j2 >/dev/null
+cmake --build "$BUILD" --target planbro -j2 >/dev/null
 
-"$BUILD/bench/planbro_serve_bench" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/log" 2>&1 &
+"$BUILD/gateway/planbro" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/log" 2>&1 &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 PORT=""

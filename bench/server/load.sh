@@ -1,32 +1,54 @@
 #!/usr/bin/env bash
-# Loopback HTTP load: planbro's server pipeline against a bare Beast server answering the same bytes from memory
-# (the ceiling on this machine), in the same run, with wrk. Prints requests/s and p50/p99 latency side by side.
+# One command: the loopback load benchmark of `planbro serve` (docs/performance.md, "Performance of the REST server").
 #
-# usage: bench/server/load.sh [-d SECONDS] [-c CONNECTIONS] [-t SERVER_THREADS]
+# Builds Release `planbro` and `bare_beast_server`, starts `planbro serve` on a fresh data directory (SQLite, WAL,
+# synchronous=FULL as shipped) on a free loopback port, seeds it with Patients and one CarePlan each (transaction
+# Bundles, seed.py), then runs wrk at C connections for D seconds per row:
+#   read      GET /Patient/{id}                  spread over the seeded ids (read.lua)
+#   search    GET /CarePlan?subject=Patient/{id} spread over the seeded ids (search.lua)
+#   create    POST /Patient, a valid Patient      durable: 201 only after the group's fsync (create.lua)
+#   bare      bare_beast_server answering the bytes planbro sent for one read, from memory: the ceiling
+#   create-pg POST /Patient on PostgreSQL         only when PLANBRO_TEST_PG_URL is set (a fresh schema)
+# and prints one table: requests/s, p50 and p99 latency (wrk --latency), non-2xx answers, server CPU per request,
+# and the read rows' requests/s as a ratio to bare.
+#
+# usage: bench/server/load.sh [-d SECONDS] [-c CONNECTIONS] [-t SERVER_THREADS] [-n PATIENTS] [-r ROWS]
+#   -t  I/O threads of both servers (planbro also runs server.worker_threads handler threads; -w to set them)
+#   -r  comma-separated subset of rows, e.g. -r read,bare (default: read,search,create,bare[,create-pg])
 #   env PLANBRO_BENCH_BUILD=DIR   build directory (default: build-bench-server, Release)
-# Rows:
-#   bare-beast /healthz          the ceiling: parse a request, write fixed bytes
-#   planbro /healthz             built-in endpoint, answered on the I/O thread (access log on, to a file)
-#   planbro /healthz no-log      same, logging.access_log: false
-#   planbro /metadata            the placeholder FHIR handler (501 OperationOutcome) via the worker pool
-#   planbro /metadata inline     same with server.worker_threads: 0 (handler on the I/O thread)
+#   env PLANBRO_TEST_PG_URL=URL   also measure create on PostgreSQL (scripts/postgres-test-cluster.sh start)
 set -euo pipefail
 
 DURATION=10
 CONNECTIONS=64
 SERVER_THREADS=2
-while getopts "d:c:t:" opt; do
+WORKERS=""
+PATIENTS=1000
+ROWS=""
+while getopts "d:c:t:w:n:r:" opt; do
   case "$opt" in
     d) DURATION=$OPTARG ;;
     c) CONNECTIONS=$OPTARG ;;
     t) SERVER_THREADS=$OPTARG ;;
-    *) echo "usage: $0 [-d SECONDS] [-c CONNECTIONS] [-t SERVER_THREADS]" >&2; exit 2 ;;
+    w) WORKERS=$OPTARG ;;
+    n) PATIENTS=$OPTARG ;;
+    r) ROWS=$OPTARG ;;
+    *) echo "usage: $0 [-d SECONDS] [-c CONNECTIONS] [-t SERVER_THREADS] [-w WORKERS] [-n PATIENTS] [-r ROWS]" >&2
+       exit 2 ;;
   esac
 done
+if [ -z "$ROWS" ]; then
+  ROWS=read,search,create,bare
+  [ -n "${PLANBRO_TEST_PG_URL:-}" ] && ROWS=$ROWS,create-pg
+fi
+LOAD_BEFORE=$(cut -d" " -f1-3 /proc/loadavg)
+want() { [[ ",$ROWS," == *",$1,"* ]]; }
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=${PLANBRO_BENCH_BUILD:-$ROOT/build-bench-server}
-WORK=$(mktemp -d)
+# The data directory must be on a real disk (not tmpfs), or the fsyncs that make creates durable cost nothing.
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/planbro-load.XXXXXX")
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -34,15 +56,21 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)..." >&2
-  if [ "$(id -u)" -eq 0 ]; then apt-get install -y wrk >/dev/null; else sudo apt-get install -y wrk >/dev/null; fi
+if [ "$(stat -f -c %T "$WORK")" = tmpfs ]; then
+  echo "warning: $WORK is on tmpfs; durable-create figures will be meaningless (set TMPDIR to a disk)" >&2
 fi
 
+for tool in wrk curl python3; do
+  command -v "$tool" >/dev/null || { echo "$0 needs $tool (apt-get install $tool)" >&2; exit 1; }
+done
+
+echo "building Release planbro and bare_beast_server in $BUILD ..." >&2
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLANBRO_BUILD_BENCH=ON -DPLANBRO_BUILD_TESTS=OFF \
-  >/dev/null
-cmake --build "$BUILD" --target bare_beast_server planbro_serve_bench -j2 >/dev/null
+  >"$WORK/cmake.log" 2>&1 || { cat "$WORK/cmake.log" >&2; exit 1; }
+cmake --build "$BUILD" --target planbro bare_beast_server -j2 >"$WORK/build.log" 2>&1 ||
+  { tail -50 "$WORK/build.log" >&2; exit 1; }
+PLANBRO=$BUILD/gateway/planbro
+BARE=$BUILD/bench/bare_beast_server
 
 # start_server LOG PATTERN CMD...: starts CMD in the background, waits (bounded) for PATTERN's port in LOG; sets PORT.
 # (Not called in $(...): the server must be a child of this shell so stop_last can stop it.)
@@ -52,9 +80,10 @@ start_server() {
   "$@" >"$log" 2>&1 &
   PIDS+=($!)
   local port=""
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 600); do
     port=$(grep -o "$pattern[0-9]*" "$log" 2>/dev/null | head -1 | grep -o '[0-9]*$' || true)
     [ -n "$port" ] && break
+    kill -0 "${PIDS[-1]}" 2>/dev/null || break
     sleep 0.05
   done
   if [ -z "$port" ]; then echo "server did not start: $*" >&2; cat "$log" >&2; exit 1; fi
@@ -68,64 +97,130 @@ stop_last() {
   unset 'PIDS[-1]'
 }
 
-# Latency as wrk prints it (e.g. 412.00us, 1.23ms) converted to milliseconds.
+# Latency as wrk prints it (e.g. 412.00us, 1.23ms, 1.02s) converted to milliseconds.
 to_ms() {
   awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+    else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.0f", v * 60000 }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
     else printf "%s", v }'
 }
 
 # Server CPU time (user + system, in clock ticks) of the last started server.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/${PIDS[-1]}/stat"; }
 
-RESULTS=()
+declare -A RPS P50 P99 NON2XX CPU
+ROW_ORDER=()
+# run_wrk NAME URL SCRIPT [SCRIPT_ARGS...]
 run_wrk() {
-  local name=$1 url=$2 out="$WORK/wrk.txt"
-  local t0 t1
+  local name=$1 url=$2 script=$3
+  shift 3
+  local out="$WORK/wrk-$name.txt" t0 t1
   t0=$(cpu_ticks)
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url" >"$out"
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$HERE/$script" "$url" -- "$@" >"$out" 2>&1 ||
+    { cat "$out" >&2; exit 1; }
   t1=$(cpu_ticks)
-  local rps p50 p99 non2xx requests cpu_us
-  rps=$(awk '/Requests\/sec/ {print $2}' "$out")
-  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
-  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
-  non2xx=$(awk '/Non-2xx/ {print $NF}' "$out")
+  local requests
   requests=$(awk '/requests in/ {print $1}' "$out")
+  ROW_ORDER+=("$name")
+  RPS[$name]=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$out")
+  P50[$name]=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+  P99[$name]=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+  NON2XX[$name]=$(awk '/Non-2xx/ {print $NF}' "$out")
+  NON2XX[$name]=${NON2XX[$name]:-0}
+  local socket_errors
+  socket_errors=$(grep 'Socket errors' "$out" | sed 's/^ *//' || true)
+  [ -n "$socket_errors" ] && NON2XX[$name]="${NON2XX[$name]} ($socket_errors)"
   # Server CPU per request: unlike requests/s it hardly moves when other processes share the cores.
-  cpu_us=$(awk -v t=$((t1 - t0)) -v r="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t * 1e6 / hz / r }')
-  RESULTS+=("$(printf '%-28s %12s %10s %10s %12s %s' "$name" "$rps" "$p50" "$p99" "$cpu_us" \
-    "${non2xx:+(non-2xx: $non2xx)}")")
+  CPU[$name]=$(awk -v t=$((t1 - t0)) -v r="$requests" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { if (r > 0) printf "%.0f", t * 1e6 / hz / r; else print "-" }')
 }
 
-cat >"$WORK/nolog.yaml" <<YAML
-logging: {access_log: false}
+WORKER_YAML=""
+[ -n "$WORKERS" ] && WORKER_YAML="  worker_threads: $WORKERS"
+# As shipped (access log on, to a file here), except: no demo data, and a free port.
+cat >"$WORK/planbro.yaml" <<YAML
+server:
+  listen: 127.0.0.1:0
+$WORKER_YAML
+demo_data:
+  load_once: false
 YAML
-cat >"$WORK/inline.yaml" <<YAML
-server: {worker_threads: 0}
-logging: {access_log: false}
+
+start_server "$WORK/planbro.log" "listening on 127.0.0.1:" \
+  "$PLANBRO" serve --config "$WORK/planbro.yaml" --threads "$SERVER_THREADS" --data-dir "$WORK/data"
+BASE="http://127.0.0.1:$PORT"
+WORKERS_RUN=$(grep -o '[0-9]* workers' "$WORK/planbro.log" | head -1 | grep -o '[0-9]*' || echo '?')
+echo "seeding $PATIENTS Patients with one CarePlan each ..." >&2
+python3 "$HERE/seed.py" "$BASE" "$PATIENTS" 1 >"$WORK/ids.txt"
+FIRST_ID=$(head -1 "$WORK/ids.txt")
+# The exact bytes of one read response (headers + body), for the bare server to answer from memory.
+curl -s -i -H 'Accept: application/fhir+json' "$BASE/Patient/$FIRST_ID" >"$WORK/read-response.http"
+if ! grep -q '^HTTP/1.1 200' "$WORK/read-response.http"; then
+  echo "read of $FIRST_ID failed:" >&2
+  cat "$WORK/read-response.http" >&2
+  exit 1
+fi
+SEARCH_TOTAL=$(curl -s -H 'Accept: application/fhir+json' "$BASE/CarePlan?subject=Patient/$FIRST_ID" |
+  python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("entry", [])))')
+if [ "$SEARCH_TOTAL" != 1 ]; then
+  echo "search for the seeded CarePlan found $SEARCH_TOTAL entries, expected 1" >&2
+  exit 1
+fi
+
+want read && run_wrk read "$BASE" read.lua "$WORK/ids.txt"
+want search && run_wrk search "$BASE" search.lua "$WORK/ids.txt"
+want create && run_wrk create "$BASE" create.lua
+stop_last
+
+if want bare; then
+  start_server "$WORK/bare.log" "listening on " \
+    "$BARE" --threads "$SERVER_THREADS" --response "$WORK/read-response.http"
+  run_wrk bare "http://127.0.0.1:$PORT" read.lua "$WORK/ids.txt"
+  stop_last
+fi
+
+if want create-pg && [ -n "${PLANBRO_TEST_PG_URL:-}" ]; then
+  # A schema of its own so that the run neither sees nor leaves rows in the database's default schema.
+  SCHEMA=planbro_load_$$
+  psql -q "$PLANBRO_TEST_PG_URL" -c "CREATE SCHEMA $SCHEMA" >/dev/null
+  PG_URL="$PLANBRO_TEST_PG_URL"
+  case "$PG_URL" in
+    postgres://*\?* | postgresql://*\?*) PG_URL="$PG_URL&options=-csearch_path%3D$SCHEMA" ;;
+    postgres://* | postgresql://*) PG_URL="$PG_URL?options=-csearch_path%3D$SCHEMA" ;;
+    *) PG_URL="$PG_URL options=-csearch_path=$SCHEMA" ;;  # key=value connection string
+  esac
+  cat >"$WORK/planbro-pg.yaml" <<YAML
+server:
+  listen: 127.0.0.1:0
+$WORKER_YAML
+store:
+  engine: postgresql
+  postgres_url: "$PG_URL"
+demo_data:
+  load_once: false
 YAML
+  start_server "$WORK/planbro-pg.log" "listening on 127.0.0.1:" \
+    "$PLANBRO" serve --config "$WORK/planbro-pg.yaml" --threads "$SERVER_THREADS" --data-dir "$WORK/data-pg"
+  run_wrk create-pg "http://127.0.0.1:$PORT" create.lua
+  stop_last
+  psql -q "$PLANBRO_TEST_PG_URL" -c "DROP SCHEMA $SCHEMA CASCADE" >/dev/null
+fi
 
-start_server "$WORK/bare.log" "listening on " "$BUILD/bench/bare_beast_server" --threads "$SERVER_THREADS"
-run_wrk "bare-beast /healthz" "http://127.0.0.1:$PORT/healthz"
-stop_last
-
-SERVE=("$BUILD/bench/planbro_serve_bench" serve --listen 127.0.0.1:0 --threads "$SERVER_THREADS" --data-dir "$WORK/data")
-start_server "$WORK/planbro.log" "listening on 127.0.0.1:" "${SERVE[@]}"
-run_wrk "planbro /healthz" "http://127.0.0.1:$PORT/healthz"
-run_wrk "planbro /metadata (501)" "http://127.0.0.1:$PORT/metadata"
-stop_last
-
-start_server "$WORK/nolog.log" "listening on 127.0.0.1:" "${SERVE[@]}" --config "$WORK/nolog.yaml"
-run_wrk "planbro /healthz no-log" "http://127.0.0.1:$PORT/healthz"
-stop_last
-
-start_server "$WORK/inline.log" "listening on 127.0.0.1:" "${SERVE[@]}" --config "$WORK/inline.yaml"
-run_wrk "planbro /metadata inline" "http://127.0.0.1:$PORT/metadata"
-stop_last
-
-echo "loopback, $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s, server threads $SERVER_THREADS," \
-  "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-28s %12s %10s %10s %12s\n' "server / path" "requests/s" "p50 ms" "p99 ms" "CPU us/req"
-for r in "${RESULTS[@]}"; do echo "$r"; done
+echo
+echo "planbro load: loopback, $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency," \
+  "server I/O threads $SERVER_THREADS (planbro workers $WORKERS_RUN), $PATIENTS patients," \
+  "load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-10s %-36s %10s %8s %8s %8s %9s  %s\n' row request "req/s" "p50 ms" "p99 ms" "vs bare" "CPU us/r" non-2xx
+declare -A WHAT=([read]="GET /Patient/{id}" [search]="GET /CarePlan?subject=Patient/{id}"
+  [create]="POST /Patient (SQLite, durable)" [bare]="bare Beast, same bytes as read"
+  [create-pg]="POST /Patient (PostgreSQL)")
+for name in "${ROW_ORDER[@]}"; do
+  ratio="-"
+  if [ -n "${RPS[bare]:-}" ] && [[ $name == read || $name == search || $name == bare ]]; then
+    ratio=$(awk -v a="${RPS[$name]}" -v b="${RPS[bare]}" 'BEGIN { printf "%.2f", a / b }')
+  fi
+  printf '%-10s %-36s %10s %8s %8s %8s %9s  %s\n' "$name" "${WHAT[$name]}" "${RPS[$name]}" "${P50[$name]}" \
+    "${P99[$name]}" "$ratio" "${CPU[$name]}" "${NON2XX[$name]}"
+done
