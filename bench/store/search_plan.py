@@ -1,7 +1,9 @@
 # Ad-hoc: the index-driven search plan against the old per-resource EXISTS plan on the real schema (SQLite).
 import sqlite3, re, time, random
-src = open('/work/main/gateway/src/store/sqlite_store.cc').read()
-schemas = re.findall(r'constexpr std::string_view kSchemaV\d = R"sql\((.*?)\)sql";', src, re.S)
+import os
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'gateway', 'src', 'store')
+src = open(os.path.join(root, 'sqlite_store.cc')).read() + open(os.path.join(root, 'sql_connection.h')).read()
+schemas = re.findall(r'constexpr std::string_view kSchemaV\d\w* = R"sql\((.*?)\)sql";', src, re.S)
 db = sqlite3.connect(':memory:')
 for sc in schemas: db.executescript(sc)
 N = 100_000
@@ -15,17 +17,18 @@ for i in range(N):
 db.executemany('INSERT INTO search_index VALUES (?,?,?,?,?,?,?,?,?,?,?,?)', rows)
 db.commit()
 old = ("SELECT r.res_id FROM resource r WHERE r.res_type = ? AND r.deleted = 0 AND (EXISTS (SELECT 1 FROM search_index s "
-       "WHERE s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ? AND s.kind = ? AND s.ref_id = ? AND s.ref_type = ?)) "
-       "AND (EXISTS (SELECT 1 FROM search_index s WHERE s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ? AND s.kind = ? AND s.token_code = ?)) "
+       "WHERE s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ? AND s.kind = 4 AND s.ref_id = ? AND s.ref_type = ?)) "
+       "AND (EXISTS (SELECT 1 FROM search_index s WHERE s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ? AND s.kind = 1 AND s.token_code = ?)) "
        "ORDER BY r.res_id LIMIT ?")
-new = ("SELECT DISTINCT d.res_id FROM search_index d CROSS JOIN resource r WHERE d.res_type = ? AND d.param = ? AND d.kind = ? AND d.ref_id = ? AND d.ref_type = ? "
+new = ("SELECT DISTINCT d.res_id FROM search_index d CROSS JOIN resource r WHERE d.res_type = ? AND d.param = ? AND d.kind = 4 AND d.ref_id = ? AND d.ref_type = ? AND d.text_value = '' "
        "AND r.res_type = d.res_type AND r.res_id = d.res_id AND r.deleted = 0 "
-       "AND (EXISTS (SELECT 1 FROM search_index s WHERE s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ? AND s.kind = ? AND s.token_code = ?)) "
+       "AND (EXISTS (SELECT 1 FROM search_index s WHERE s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ? AND s.kind = 1 AND s.token_code = ?)) "
        "ORDER BY d.res_id LIMIT ?")
 for name, q in (('per-resource EXISTS (before)', old), ('index-driven (now)', new)):
+    print('\n'.join('  ' + r[3] for r in db.execute('EXPLAIN QUERY PLAN ' + q, ('CarePlan', 'subject', 'p1', 'Patient', 'status', 'active', 21))))
     n = 50
     t = time.perf_counter()
     for k in range(n):
-        res = db.execute(q, ('CarePlan', 'subject', 4, f'p{k * 7}', 'Patient', 'status', 1, 'active', 21)).fetchall()
+        res = db.execute(q, ('CarePlan', 'subject', f'p{k * 7}', 'Patient', 'status', 'active', 21)).fetchall()
     dt = (time.perf_counter() - t) / n
     print(f'{name}: {dt * 1e3:.3f} ms per search (CarePlan?subject=Patient/x&status=active over {N} CarePlans)')

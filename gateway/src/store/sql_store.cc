@@ -591,8 +591,8 @@ class SqlStore final : public ResourceStore {
       case IndexValueKind::kUri:
         if (p.match == IndexPredicate::Match::kExact) return 1;
         return p.match == IndexPredicate::Match::kPrefix && !p.text.empty() ? 2 : 5;
-      case IndexValueKind::kDate:
-      case IndexValueKind::kNumber: return 3;
+      case IndexValueKind::kDate: return 3;
+      case IndexValueKind::kNumber: return 5;  // no value index
     }
     return 5;
   }
@@ -614,13 +614,13 @@ class SqlStore final : public ResourceStore {
     return Status::ok();
   }
 
-  // Appends " AND <alias>.param = ? AND <alias>.kind = ? AND <the value conditions of p>".
+  // Appends " AND <alias>.param = ? AND <alias>.kind = <code> AND <the value conditions of p>". The kind is a
+  // literal so that the partial value index of that kind can serve the query (sql_connection.h).
   static void appendValueMatch(const IndexPredicate& p, std::string_view alias, std::string& sql,
                                std::vector<SqlParam>& params, std::deque<std::string>& owned) {
     const std::string a(alias);
-    sql += " AND " + a + ".param = ? AND " + a + ".kind = ?";
+    sql += " AND " + a + ".param = ? AND " + a + ".kind = " + std::to_string(kindCode(p.kind));
     params.emplace_back(std::string_view(p.param));
-    params.emplace_back(kindCode(p.kind));
     auto textMatch = [&](const std::string& column, const std::string& value) {
       switch (p.match) {
         case IndexPredicate::Match::kExact:
@@ -669,13 +669,16 @@ class SqlStore final : public ResourceStore {
         break;
       case IndexValueKind::kReference:
         if (!p.text.empty()) {
-          sql += " AND " + a + ".text_value = ?";
+          // A reference kept as text (an absolute URL) has no type and id: saying so lets the reference index
+          // seek straight to the text.
+          sql += " AND " + a + ".ref_id = '' AND " + a + ".ref_type = '' AND " + a + ".text_value = ?";
           params.emplace_back(std::string_view(p.text));
         } else {
           sql += " AND " + a + ".ref_id = ?";
           params.emplace_back(std::string_view(p.ref_id));
           if (p.ref_type) {
-            sql += " AND " + a + ".ref_type = ?";
+            // A reference kept as type and id has no text: with that said the index yields matches in id order.
+            sql += " AND " + a + ".ref_type = ? AND " + a + ".text_value = ''";
             params.emplace_back(std::string_view(*p.ref_type));
           }
         }
