@@ -17,5 +17,5 @@ if [ -z "${PLANBRO_TEST_PG_URL:-}" ]; then
   fi
 fi
 cd build/check
-ctest --output-on-failure -j "$(nproc)" 2>&1 | tee ctest.log | grep -vE '^ +[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' || true
+ctest --output-on-failure -j "$(nproc)" 2>&1 | tee ctest.log | grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed|^ +Start +[0-9]+: ' || true
 grep -qE '^100% tests passed' ctest.log

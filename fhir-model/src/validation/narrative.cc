@@ -1,4 +1,5 @@
 #include "narrative.h"
+#include "name_hash.h"
 
 #include <libxml/SAX2.h>
 #include <libxml/parser.h>
@@ -65,7 +66,7 @@ class NameTable {
   }
 
   bool contains(std::string_view name) const {
-    for (size_t at = hash(name) & (kSlots - 1); !slots_[at].empty(); at = (at + 1) & (kSlots - 1)) {
+    for (size_t at = nameHash(name) & (kSlots - 1); !slots_[at].empty(); at = (at + 1) & (kSlots - 1)) {
       if (sameName(slots_[at], name)) return true;
     }
     return false;
@@ -73,16 +74,8 @@ class NameTable {
 
  private:
   static constexpr size_t kSlots = 128;
-  static uint32_t hash(std::string_view name) {
-    uint32_t h = 2166136261u;  // FNV-1a
-    for (char c : name) {
-      h ^= static_cast<unsigned char>(c);
-      h *= 16777619u;
-    }
-    return h;
-  }
   void add(std::string_view name) {
-    size_t at = hash(name) & (kSlots - 1);
+    size_t at = nameHash(name) & (kSlots - 1);
     while (!slots_[at].empty()) at = (at + 1) & (kSlots - 1);
     slots_[at] = name;
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "constraint_cache.h"
+#include "name_hash.h"
 #include "narrative.h"
 #include "planbro/fhir-model/fhirpath.h"
 #include "planbro/fhir-model/model_info.h"
@@ -23,6 +24,8 @@
 
 namespace planbro::fhir {
 namespace {
+
+using validation::nameHash;
 
 using validation::PrimitiveKind;
 
@@ -305,14 +308,6 @@ class Walker {
     return true;
   }
 
-  static uint32_t nameHash(std::string_view name) {
-    uint32_t h = 2166136261u;  // FNV-1a
-    for (char c : name) {
-      h ^= static_cast<unsigned char>(c);
-      h *= 16777619u;
-    }
-    return h;
-  }
 
   const ChildTable& childTable(std::span<const ElementDef* const> children) const {
     // The direct-mapped cache only points at tables; `owned` keeps every table built on this thread, because a
