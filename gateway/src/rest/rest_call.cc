@@ -166,4 +166,11 @@ Reply prepareFailure(const Status& s, OperationOutcome& outcome) {
   return statusReply(s);
 }
 
+Reply methodNotAllowed(std::string_view method, std::string allow) {
+  Reply r = errorReply(405, "not-supported",
+                       "method " + std::string(method) + " is not allowed here (allowed: " + allow + ")");
+  r.headers.set("Allow", std::move(allow));
+  return r;
+}
+
 }  // namespace planbro::gateway::rest

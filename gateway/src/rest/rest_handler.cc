@@ -131,11 +131,7 @@ Reply RestHandler::Impl::dispatch(Call& call) {
   const auto& seg = call.segments;
   http::RequestContext& ctx = *call.context;
   const std::string& m = call.method;
-  auto notAllowed = [&](std::string allow) {
-    Reply r = errorReply(405, "not-supported", "method " + m + " is not allowed here (allowed: " + allow + ")");
-    r.headers.set("Allow", std::move(allow));
-    return r;
-  };
+  auto notAllowed = [&](std::string allow) { return methodNotAllowed(m, std::move(allow)); };
   if (seg.empty()) {
     if (m == "POST") {
       ctx.interaction = "bundle";
@@ -173,11 +169,7 @@ Reply RestHandler::Impl::routeType(Call& call, const std::string& type) {
   const auto& seg = call.segments;
   http::RequestContext& ctx = *call.context;
   const std::string& m = call.method;
-  auto notAllowed = [&](std::string allow) {
-    Reply r = errorReply(405, "not-supported", "method " + m + " is not allowed here (allowed: " + allow + ")");
-    r.headers.set("Allow", std::move(allow));
-    return r;
-  };
+  auto notAllowed = [&](std::string allow) { return methodNotAllowed(m, std::move(allow)); };
   if (seg.size() == 1) {
     if (m == "GET" || m == "HEAD") {
       ctx.interaction = "search-type";

@@ -52,6 +52,8 @@ Reply statusReply(const Status& s);
 Reply badRequest(const Status& s);
 
 Reply outcomeReply(int status, OperationOutcome oo);
+// 405 with the Allow header listing the methods `allow` names ("GET, POST").
+Reply methodNotAllowed(std::string_view method, std::string allow);
 // The answer to a write that could not be prepared: 422 with the validator's issues, 415, or the status's code.
 Reply prepareFailure(const Status& s, OperationOutcome& outcome);
 
