@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "shared_schema.h"
 #include "sql_connection.h"
 
 namespace planbro::gateway::store {

@@ -174,25 +174,4 @@ Status migrateSchema(SqlConnection& conn, const Dialect& dialect, std::string_vi
 std::unique_ptr<ResourceStore> makeSqlStore(const Dialect& dialect, std::unique_ptr<ConnectionPool> pool,
                                             std::unique_ptr<GroupCommitWriter> writer, Clock clock);
 
-// Schema version 3, the same SQL in both engines. Each value index is partial, one per kind of index row, so a
-// row is written to one value index (and the per-resource one), not to all of them. Each ends in res_id, so a search
-// driven by one equality predicate reads its matches in id order (the page order) without sorting them all. The
-// per-resource index leads with res_id and adds (param, kind): checking a further predicate on one match probes
-// that resource's few rows, and SQLite's planner (no statistics) never takes it to scan a whole type in id order
-// instead of seeking a value index. Kind codes are IndexValueKind: 0 string, 1 token, 2 date, 3 number (no value index), 4 reference, 5 uri.
-// Queries must name the kind as a literal (`kind = 1`), or neither engine can prove a partial index applies.
-inline constexpr std::string_view kSchemaV3SearchIndexOrder = R"sql(
-DROP INDEX search_index_resource;
-CREATE INDEX search_index_resource ON search_index (res_id, res_type, param, kind);
-DROP INDEX search_index_token;
-DROP INDEX search_index_text;
-DROP INDEX search_index_reference;
-DROP INDEX search_index_date;
-CREATE INDEX search_index_token ON search_index (res_type, param, token_code, token_system, res_id) WHERE kind = 1;
-CREATE INDEX search_index_string ON search_index (res_type, param, text_value, res_id) WHERE kind = 0;
-CREATE INDEX search_index_uri ON search_index (res_type, param, text_value, res_id) WHERE kind = 5;
-CREATE INDEX search_index_reference ON search_index (res_type, param, ref_id, ref_type, text_value, res_id) WHERE kind = 4;
-CREATE INDEX search_index_date ON search_index (res_type, param, date_low, date_high, res_id) WHERE kind = 2;
-)sql";
-
 }  // namespace planbro::gateway::store::internal

@@ -615,7 +615,7 @@ class SqlStore final : public ResourceStore {
   }
 
   // Appends " AND <alias>.param = ? AND <alias>.kind = <code> AND <the value conditions of p>". The kind is a
-  // literal so that the partial value index of that kind can serve the query (sql_connection.h).
+  // literal so that the partial value index of that kind can serve the query (shared_schema.h).
   static void appendValueMatch(const IndexPredicate& p, std::string_view alias, std::string& sql,
                                std::vector<SqlParam>& params, std::deque<std::string>& owned) {
     const std::string a(alias);
