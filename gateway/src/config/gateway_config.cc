@@ -16,6 +16,7 @@ server:
   listen: 127.0.0.1:8080
   io_threads: 2
   worker_threads: 4
+  write_threads: 64
   shutdown_timeout_ms: 10000
   gzip_min_bytes: 1024
 limits:
@@ -35,6 +36,7 @@ store:
   sqlite_file: planbro.db
   postgres_url: ""
   pool_size: 0
+  read_cache_mb: 64
 logging:
   level: info
   format: json
@@ -144,7 +146,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
   if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data"})) return;
 
   if (YAML::Node n = root["server"]; r.mapping(n, "server", {"listen", "io_threads", "worker_threads",
-                                                               "shutdown_timeout_ms", "gzip_min_bytes", "tls"})) {
+                                                               "write_threads", "shutdown_timeout_ms", "gzip_min_bytes", "tls"})) {
     if (YAML::Node t = n["tls"]; r.mapping(t, "server.tls", {"certificate_file", "private_key_file", "min_version"})) {
       r.string(t, "certificate_file", "server.tls", c.server.tls.certificate_file);
       r.string(t, "private_key_file", "server.tls", c.server.tls.private_key_file);
@@ -157,6 +159,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     }
     r.integer(n, "io_threads", "server", c.server.io_threads, 1, 256);
     r.integer(n, "worker_threads", "server", c.server.worker_threads, 0, 1024);
+    r.integer(n, "write_threads", "server", c.server.write_threads, 0, 1024);
     r.integer(n, "shutdown_timeout_ms", "server", c.server.shutdown_timeout_ms, 0, 3'600'000);
     r.integer(n, "gzip_min_bytes", "server", c.server.gzip_min_bytes, 0, std::numeric_limits<uint32_t>::max());
   }
@@ -180,7 +183,8 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
   }
 
   if (YAML::Node n = root["store"];
-      r.mapping(n, "store", {"engine", "data_dir", "sqlite_file", "postgres_url", "pool_size"})) {
+      r.mapping(n, "store", {"engine", "data_dir", "sqlite_file", "postgres_url", "pool_size",
+                                             "read_cache_mb"})) {
     std::string engine;
     if (r.string(n, "engine", "store", engine)) {
       if (engine == "sqlite") {
@@ -195,6 +199,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     r.string(n, "sqlite_file", "store", c.store.sqlite_file);
     r.string(n, "postgres_url", "store", c.store.postgres_url);
     r.integer(n, "pool_size", "store", c.store.pool_size, 0, 1024);
+    r.integer(n, "read_cache_mb", "store", c.store.read_cache_mb, 0, 65536);
   }
 
   if (YAML::Node n = root["logging"]; r.mapping(n, "logging", {"level", "format", "access_log"})) {

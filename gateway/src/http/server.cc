@@ -150,7 +150,9 @@ class Server::Impl {
 
   asio::io_context ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::unique_ptr<asio::thread_pool> workers;  // destroyed before ioc: its pending tasks release their sessions
+  // Destroyed before ioc: their pending tasks release their sessions.
+  std::unique_ptr<asio::thread_pool> workers;  // GET and HEAD
+  std::unique_ptr<asio::thread_pool> writers;  // every other method (see handlerPool)
   std::optional<asio::ssl::context> tls;  // set when the server speaks HTTPS
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_retry;
@@ -333,8 +335,25 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     auto context = std::make_shared<RequestContext>();
     context->request_id = request_id_;
     context->remote_address = remote_;
-    auto work = [self = this->shared_from_this(), request, context] {
-      Response response = self->runPipeline(*request, *context);
+    const bool read = request->method == "GET" || request->method == "HEAD";
+    if (read) {
+      // Filters, then an answer from memory if the handler has one, right here on the I/O thread: a cached read
+      // then costs no thread hop at all. Only what must block goes to a handler thread.
+      std::optional<Response> now = guarded(*context, [&] { return runFilters(*request, *context); });
+      if (!now && server_.handler) {
+        now = guarded(*context, [&] { return server_.handler->handleWithoutBlocking(*request, *context); });
+      }
+      if (now) {
+        compressIfAsked(*now, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
+        interaction_ = context->interaction;
+        return sendResponse(std::move(*now));
+      }
+    }
+    auto work = [self = this->shared_from_this(), request, context, filtered = read] {
+      Response response = self->guarded(*context, [&] {
+        return std::optional<Response>(filtered ? self->runHandler(*request, *context)
+                                                : self->runPipeline(*request, *context));
+      }).value();
       compressIfAsked(response, request->headers.get("Accept-Encoding"), self->server_.options.gzip_min_bytes);
       asio::dispatch(self->stream_.get_executor(),
                      [self, context, response = std::move(response)]() mutable {
@@ -342,9 +361,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                        self->sendResponse(std::move(response));
                      });
     };
-    if (server_.workers) {
+    if (asio::thread_pool* pool = handlerPool(request->method)) {
       server_.worker_queue->inc();
-      asio::post(*server_.workers, [work = std::move(work), queue = server_.worker_queue] {
+      asio::post(*pool, [work = std::move(work), queue = server_.worker_queue] {
         queue->dec();
         work();
       });
@@ -353,15 +372,42 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
   }
 
-  // Runs on a worker thread: filters (authentication, coarse access), then the handler.
+  // Where a request's handler runs. Reads (GET, HEAD) are short and never wait on a commit: a small pool, or the
+  // I/O thread itself. Anything else may write and then waits for its group commit's fsync (SQLite) or its
+  // transaction (PostgreSQL) while holding its thread, so writes get a pool of their own, large enough that many
+  // writes share one fsync without adding threads (and switches) to the read path. nullptr: run inline.
+  asio::thread_pool* handlerPool(std::string_view method) const {
+    const bool read = method == "GET" || method == "HEAD";
+    if (!read && server_.writers) return server_.writers.get();
+    return server_.workers.get();
+  }
+
+  // The filters (authentication, coarse access) in order: the refusal of the first that refuses, else nullopt.
+  std::optional<Response> runFilters(const Request& request, RequestContext& context) {
+    for (const auto& filter : server_.filters) {
+      Status s = filter->apply(request, context);
+      if (!s.isOk()) return outcomeResponse(s);
+    }
+    return std::nullopt;
+  }
+
+  Response runHandler(const Request& request, RequestContext& context) {
+    return server_.handler ? server_.handler->handle(request, context)
+                           : outcomeResponse(404, "not-found", "no handler for " + maskPathForLog(request.path));
+  }
+
+  // Runs on a handler thread (see handlerPool): filters, then the handler.
   Response runPipeline(const Request& request, RequestContext& context) {
+    if (std::optional<Response> refused = runFilters(request, context)) return std::move(*refused);
+    return runHandler(request, context);
+  }
+
+  // Runs `stage` (which returns std::optional<Response>); an exception escaping it is a bug, logged and answered
+  // 500 with the request id, never passed on to the I/O loop.
+  template <typename Stage>
+  std::optional<Response> guarded(const RequestContext& context, Stage&& stage) {
     try {
-      for (const auto& filter : server_.filters) {
-        Status s = filter->apply(request, context);
-        if (!s.isOk()) return outcomeResponse(s);
-      }
-      return server_.handler ? server_.handler->handle(request, context)
-                             : outcomeResponse(404, "not-found", "no handler for " + maskPathForLog(request.path));
+      return stage();
     } catch (const std::exception& e) {
       appLogger()->error("request {} failed with an exception: {}", context.request_id, e.what());
     } catch (...) {
@@ -690,6 +736,7 @@ ServerOptions ServerOptions::fromConfig(const config::GatewayConfig& c) {
   o.port = c.server.port;
   o.io_threads = c.server.io_threads;
   o.worker_threads = c.server.worker_threads;
+  o.write_threads = c.server.write_threads;
   o.max_header_bytes = c.limits.max_header_bytes;
   o.max_body_bytes = c.limits.max_body_bytes;
   o.max_connections = c.limits.max_connections;
@@ -748,6 +795,7 @@ Status Server::start() {
   s.accept_retry.emplace(s.acceptor->get_executor());
   s.work.emplace(s.ioc.get_executor());
   if (s.options.worker_threads > 0) s.workers = std::make_unique<asio::thread_pool>(s.options.worker_threads);
+  if (s.options.write_threads > 0) s.writers = std::make_unique<asio::thread_pool>(s.options.write_threads);
   s.running = true;
   s.accept();
   for (uint32_t i = 0; i < std::max<uint32_t>(1, s.options.io_threads); ++i) {
@@ -772,7 +820,9 @@ void Server::stop() {
     // Closing wakes every pending operation; sessions whose handler is still running on a worker end when it does.
     (void)s.waitDrained(Clock::now() + std::chrono::seconds(1));
   }
-  if (s.workers) s.workers->join();  // handlers in flight finish; their responses then go nowhere
+  // Handlers in flight finish; their responses then go nowhere.
+  if (s.workers) s.workers->join();
+  if (s.writers) s.writers->join();
   s.work.reset();
   s.ioc.stop();
   for (auto& t : s.io_threads) t.join();

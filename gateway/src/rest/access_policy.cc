@@ -6,6 +6,7 @@ namespace {
 class AllowAllPolicy : public AccessPolicy {
  public:
   Status decide(const http::RequestContext&, const AccessSubject&) const override { return Status::ok(); }
+  bool mayBlock() const override { return false; }
 };
 
 }  // namespace

@@ -433,7 +433,7 @@ http::Response RestHandler::Impl::processBundleText(std::string text, http::Requ
   request.headers.set("Content-Type", "application/fhir+json");
   request.headers.set("Prefer", "return=minimal");
   request.body = std::move(text);
-  return handle(request, context);
+  return *handle(request, context, StoreAccess::kAny);
 }
 
 }  // namespace planbro::gateway::rest

@@ -171,7 +171,13 @@ Reply RestHandler::Impl::runPrepared(Call& call, const PreparedWrite& prepared, 
 // read / vread
 
 Reply RestHandler::Impl::read(Call& call, const std::string& type, const std::string& id) {
-  auto v = store_.read(type, id);
+  std::optional<store::ResourceVersion> cached;
+  if (call.store_access == StoreAccess::kMemoryOnly) {
+    if (access_->mayBlock()) return declinedReply();
+    cached = store_.readCached(type, id);
+    if (!cached) return declinedReply();
+  }
+  Result<store::ResourceVersion> v = cached ? Result<store::ResourceVersion>(std::move(*cached)) : store_.read(type, id);
   if (!v.isOk()) {
     if (v.status().code() == StatusCode::kNotFound) return errorReply(404, "not-found", type + "/" + id + " is not known");
     if (v.status().code() == StatusCode::kGone) {

@@ -15,8 +15,27 @@ namespace planbro::gateway::rest {
 // ---------------------------------------------------------------------------------------------------------------
 // Pipeline
 
-http::Response RestHandler::Impl::handle(const http::Request& request, http::RequestContext& context) {
+namespace {
+
+// Whether `path` can be a read by id, /[type]/[id] (the only interaction StoreAccess::kMemoryOnly serves): cheap
+// enough to try on every GET before any parsing.
+bool mayBeReadById(std::string_view path) {
+  if (!path.starts_with('/')) return false;
+  path.remove_prefix(1);
+  size_t slash = path.find('/');
+  if (slash == 0 || slash == std::string_view::npos) return false;
+  std::string_view id = path.substr(slash + 1);
+  if (id.ends_with('/')) id.remove_suffix(1);
+  return !id.empty() && id.find('/') == std::string_view::npos && !id.starts_with('_') && !id.starts_with('$');
+}
+
+}  // namespace
+
+std::optional<http::Response> RestHandler::Impl::handle(const http::Request& request, http::RequestContext& context,
+                                                        StoreAccess access) {
+  if (access == StoreAccess::kMemoryOnly && !mayBeReadById(request.path)) return std::nullopt;
   Call call;
+  call.store_access = access;
   call.method = request.method;
   call.headers = &request.headers;
   call.context = &context;
@@ -124,6 +143,7 @@ http::Response RestHandler::Impl::handle(const http::Request& request, http::Req
   }
 
   Reply reply = dispatch(call);
+  if (reply.declined) return std::nullopt;
   return finish(std::move(reply), format, pretty);
 }
 
@@ -131,6 +151,12 @@ Reply RestHandler::Impl::dispatch(Call& call) {
   const auto& seg = call.segments;
   http::RequestContext& ctx = *call.context;
   const std::string& m = call.method;
+  if (call.store_access == StoreAccess::kMemoryOnly) {
+    // Only a read by id can be answered from memory; everything else goes to a pool thread untouched.
+    const bool read_by_id = seg.size() == 2 && (m == "GET" || m == "HEAD") && !seg[1].starts_with('_') &&
+                            !seg[1].starts_with('$') && fhir::ModelInfo::r4().isResourceType(seg[0]);
+    if (!read_by_id) return declinedReply();
+  }
   auto notAllowed = [&](std::string allow) { return methodNotAllowed(m, std::move(allow)); };
   if (seg.empty()) {
     if (m == "POST") {
@@ -270,7 +296,12 @@ RestHandler::RestHandler(store::ResourceStore& store, RestOptions options)
 RestHandler::~RestHandler() = default;
 
 http::Response RestHandler::handle(const http::Request& request, http::RequestContext& context) {
-  return impl_->handle(request, context);
+  return *impl_->handle(request, context, StoreAccess::kAny);
+}
+
+std::optional<http::Response> RestHandler::handleWithoutBlocking(const http::Request& request,
+                                                                 http::RequestContext& context) {
+  return impl_->handle(request, context, StoreAccess::kMemoryOnly);
 }
 
 http::Response RestHandler::processBundle(std::string bundle_json, http::RequestContext& context) {

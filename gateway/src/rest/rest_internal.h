@@ -34,7 +34,11 @@ struct Reply {
   std::string json;                         // compact JSON body; empty: none (unless outcome)
   std::optional<OperationOutcome> outcome;   // an OperationOutcome body (errors and informational answers)
   bool retry_transaction = false;           // a conditional create lost a race inside a transaction
+  bool declined = false;                    // StoreAccess::kMemoryOnly and the answer needs the database
 };
+
+/** What a request may ask of the store: anything, or only what it answers from memory (on an I/O thread). */
+enum class StoreAccess : uint8_t { kAny, kMemoryOnly };
 
 struct PreferHeader {
   ReturnPref ret = ReturnPref::kRepresentation;
@@ -45,6 +49,12 @@ struct PreferHeader {
 constexpr std::string_view kPageTokenParam = "_page";
 
 Reply errorReply(int status, std::string_view code, std::string message, std::string location = {});
+/** The answer of a StoreAccess::kMemoryOnly call that needs the database: the server asks again on a pool thread. */
+inline Reply declinedReply() {
+  Reply r;
+  r.declined = true;
+  return r;
+}
 
 Reply statusReply(const Status& s);
 
@@ -97,6 +107,7 @@ struct Call {
   std::string forced_id;                  // a transaction POST's pre-assigned id
   bool in_bundle = false;
   bool seal_links = false;                // a POST _search: its links carry the parameters sealed (page_token.h)
+  StoreAccess store_access = StoreAccess::kAny;
 
   std::string_view header(std::string_view name) const { return headers ? headers->get(name) : std::string_view(); }
   const std::string* param(std::string_view name) const {
@@ -118,7 +129,9 @@ class RestHandler::Impl {
     (void)detail::capabilityStatementJson();  // built once, up front, not on the first request
   }
 
-  http::Response handle(const http::Request& request, http::RequestContext& context);
+  /** nullopt only under StoreAccess::kMemoryOnly, when the answer needs the database. */
+  std::optional<http::Response> handle(const http::Request& request, http::RequestContext& context,
+                                       StoreAccess access);
   http::Response processBundleText(std::string text, http::RequestContext& context);
 
  private:

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -23,14 +24,28 @@ struct Parts {
   ~Parts() { handler.reset(); }
 };
 
+// Database connections when store.pool_size is not set (opened lazily, up to this many). Every thread that runs
+// handlers may read at once. SQLite connections are cheap, and its writes go through the one writer connection, so
+// the pool fits all threads. A PostgreSQL connection is a server process and writes hold one for their whole
+// transaction: the write threads get at most kPostgresWriteConnections, so that a few nodes stay well inside the
+// server's max_connections (100 by default); more concurrent writes wait for a connection.
+constexpr size_t kPostgresWriteConnections = 16;
+size_t defaultPoolSize(const config::GatewayConfig& cfg) {
+  size_t pool = static_cast<size_t>(cfg.server.io_threads) + cfg.server.worker_threads;
+  if (cfg.store.engine == config::StoreEngine::kSqlite) {
+    pool += cfg.server.write_threads;
+  } else {
+    pool += std::min<size_t>(cfg.server.write_threads, kPostgresWriteConnections);
+  }
+  return std::max<size_t>(pool, 1);
+}
+
 }  // namespace
 
 ServeSetup makeRestServeSetup(RestServeOptions options) {
   return [options](const config::GatewayConfig& cfg, http::MetricsRegistry&, ServeComponents& components) -> Status {
     auto parts = std::make_shared<Parts>();
-    size_t pool = cfg.store.pool_size != 0 ? cfg.store.pool_size
-                                           : static_cast<size_t>(cfg.server.io_threads + cfg.server.worker_threads);
-    if (pool == 0) pool = 1;
+    size_t pool = cfg.store.pool_size != 0 ? cfg.store.pool_size : defaultPoolSize(cfg);
     if (cfg.store.engine == config::StoreEngine::kSqlite) {
       std::error_code ec;
       std::filesystem::create_directories(cfg.store.data_dir, ec);
@@ -38,6 +53,7 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       store::SqliteStoreOptions so;
       so.path = cfg.store.sqlitePath();
       so.pool_size = pool;
+      so.read_cache_bytes = static_cast<size_t>(cfg.store.read_cache_mb) << 20;
       auto s = store::openSqliteStore(so);
       if (!s.isOk()) return s.status();
       parts->store = std::move(s).value();

@@ -1,32 +1,16 @@
 #include "planbro/gateway/rest/write_path.h"
 
-#include <array>
-#include <cstdio>
-#include <random>
 
 #include "planbro/fhir-model/resource_json.h"
 #include "planbro/gateway/search/indexer.h"
+#include "planbro/gateway/store/resource_id.h"
 
 namespace planbro::gateway::rest {
 
 using fhir::JsonDocument;
 using fhir::JsonValue;
 
-std::string newUuid() {
-  thread_local std::mt19937_64 rng([] {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd()};
-    return std::mt19937_64(seq);
-  }());
-  uint64_t hi = rng(), lo = rng();
-  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
-  std::array<char, 37> buf{};
-  std::snprintf(buf.data(), buf.size(), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return std::string(buf.data(), 36);
-}
+std::string newUuid() { return store::newResourceId(); }
 
 bool isValidId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;

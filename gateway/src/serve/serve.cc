@@ -98,9 +98,10 @@ int runServe(const ServeOptions& options, std::ostream& err) {
     err << "planbro serve: " << s.message() << '\n';
     return 1;
   }
-  log->info("listening on {}:{} ({}, {} I/O threads, {} workers, store {} at {})", cfg.server.host, server.port(),
+  log->info("listening on {}:{} ({}, {} I/O threads, {} workers, {} write threads, store {} at {})",
+            cfg.server.host, server.port(),
             cfg.server.tls.enabled() ? "https, TLS >= " + cfg.server.tls.min_version : std::string("http"),
-            cfg.server.io_threads, cfg.server.worker_threads,
+            cfg.server.io_threads, cfg.server.worker_threads, cfg.server.write_threads,
             cfg.store.engine == config::StoreEngine::kSqlite ? "sqlite" : "postgresql",
             cfg.store.engine == config::StoreEngine::kSqlite ? cfg.store.sqlitePath() : "(postgres_url)");
   if (options.on_started) {
@@ -113,6 +114,7 @@ int runServe(const ServeOptions& options, std::ostream& err) {
   }
   signals_ioc.run();
   server.stop();
+  if (auto access = spdlog::get("access")) access->flush();
   log->info("stopped");
   log->flush();
   return 0;

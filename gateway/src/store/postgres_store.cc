@@ -37,7 +37,7 @@ constexpr Oid kFloat8Oid = 701;
 // which waits out every transaction that may hold an unfinished outbox position (see docs/store.md).
 constexpr internal::Dialect kPostgresDialect{"postgresql", "BEGIN", " FOR UPDATE",
                                              "SELECT pg_advisory_xact_lock_shared(7215104735202)",
-                                             "SELECT pg_advisory_xact_lock(7215104735202)"};
+                                             "SELECT pg_advisory_xact_lock(7215104735202)", "INSERT"};
 constexpr std::string_view kMigrationLock = "SELECT pg_advisory_xact_lock(7215104735201)";
 
 constexpr size_t kMaxCachedStatements = 512;

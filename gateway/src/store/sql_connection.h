@@ -16,6 +16,7 @@
 
 #include "planbro/fhir-model/status.h"
 #include "planbro/gateway/store/resource_store.h"
+#include "version_cache.h"
 
 namespace planbro::gateway::store::internal {
 
@@ -69,6 +70,10 @@ struct Dialect {
   std::string_view for_update;   // " FOR UPDATE" locks the head row in PostgreSQL; SQLite writers are serial
   std::string_view commit_lock;     // run before the outbox rows are inserted at commit ("" for none)
   std::string_view outbox_barrier;  // run by outbox readers in a transaction of their own ("" for none)
+  // Starts an INSERT whose rows need no rollback of their own when one of them fails, because the caller's
+  // transaction (or savepoint) is rolled back then anyway. SQLite: "INSERT OR FAIL", which spares a multi-row
+  // INSERT the statement journal (a copy of every page it touches); PostgreSQL: "INSERT".
+  std::string_view insert_in_transaction;
 };
 
 class ConnectionPool;
@@ -169,9 +174,14 @@ class GroupCommitWriter {
 Status migrateSchema(SqlConnection& conn, const Dialect& dialect, std::string_view lock_sql,
                      std::span<const std::string_view> migrations);
 
-/** The shared ResourceStore over a pool. */
-/** `writer`: the SQLite group-commit writer, or null to write on pooled connections (PostgreSQL). */
+/**
+ * The shared ResourceStore over a pool. `writer`: the SQLite group-commit writer, or null to write on pooled
+ * connections (PostgreSQL). `cache`: current versions for read(), or null; only for a store that is the database's
+ * one writer (VersionCache). `owned` lives as long as the store (the SQLite ownership lock).
+ */
 std::unique_ptr<ResourceStore> makeSqlStore(const Dialect& dialect, std::unique_ptr<ConnectionPool> pool,
-                                            std::unique_ptr<GroupCommitWriter> writer, Clock clock);
+                                            std::unique_ptr<GroupCommitWriter> writer, Clock clock,
+                                            std::unique_ptr<VersionCache> cache = nullptr,
+                                            std::shared_ptr<void> owned = nullptr);
 
 }  // namespace planbro::gateway::store::internal

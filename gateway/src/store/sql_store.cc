@@ -9,7 +9,9 @@
 #include <limits>
 #include <string>
 
+#include "planbro/gateway/store/resource_id.h"
 #include "sql_connection.h"
+#include "version_cache.h"
 
 namespace planbro::gateway::store::internal {
 namespace {
@@ -49,22 +51,6 @@ Result<std::string> sha256(std::string_view bytes) {
     return internalError("SHA-256 failed");
   }
   return std::string(reinterpret_cast<const char*>(digest.data()), length);
-}
-
-Result<std::string> newUuid() {
-  std::array<unsigned char, 16> b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) return internalError("RAND_bytes failed");
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[b[i] >> 4]);
-    out.push_back(kHex[b[i] & 0x0f]);
-  }
-  return out;
 }
 
 int64_t micros(Timestamp t) { return t.time_since_epoch().count(); }
@@ -110,6 +96,29 @@ std::string likeEscape(std::string_view s) {
 
 int64_t kindCode(IndexValueKind kind) { return static_cast<int64_t>(kind); }
 
+// replaceIndex inserts up to this many rows per statement (kIndexColumns parameters each: far below both engines'
+// limits).
+constexpr size_t kIndexRowsPerInsert = 32;
+constexpr size_t kIndexColumns = 12;
+
+/** The texts of the multi-row search_index INSERT for 1..kIndexRowsPerInsert rows in one dialect, built once. */
+class IndexInsertStatements {
+ public:
+  explicit IndexInsertStatements(std::string_view insert) {
+    for (size_t n = 1; n <= kIndexRowsPerInsert; ++n) {
+      std::string& t = texts_[n];
+      t = std::string(insert) +
+          " INTO search_index (res_type, res_id, param, kind, text_value, token_system, token_code, date_low, "
+          "date_high, number_value, ref_type, ref_id) VALUES ";
+      for (size_t i = 0; i < n; ++i) t += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    }
+  }
+  const std::string& forRows(size_t rows) const { return texts_[rows]; }
+
+ private:
+  std::array<std::string, kIndexRowsPerInsert + 1> texts_;
+};
+
 struct Head {
   int64_t version = 0;
   bool deleted = false;
@@ -127,9 +136,14 @@ struct PendingEvent {
 
 class SqlWriteTransaction final : public WriteTransaction {
  public:
-  SqlWriteTransaction(const Dialect& dialect, std::unique_ptr<WriteSession> session, Clock clock,
-                      WriteContext context)
-      : dialect_(dialect), session_(std::move(session)), clock_(std::move(clock)), context_(std::move(context)) {}
+  SqlWriteTransaction(const Dialect& dialect, const IndexInsertStatements& index_inserts, VersionCache* cache,
+                      std::unique_ptr<WriteSession> session, Clock clock, WriteContext context)
+      : dialect_(dialect),
+        index_inserts_(index_inserts),
+        cache_(cache),
+        session_(std::move(session)),
+        clock_(std::move(clock)),
+        context_(std::move(context)) {}
 
   ~SqlWriteTransaction() override { rollback(); }
 
@@ -150,7 +164,7 @@ class SqlWriteTransaction final : public WriteTransaction {
     if (id) {
       new_id = std::string(*id);
     } else {
-      ASSIGN_OR_RETURN(new_id, newUuid());
+      new_id = newResourceId();
     }
     RETURN_IF_ERROR(check(checkTypeAndId(type, new_id)));
     ASSIGN_OR_RETURN(std::string hash, sha256(content.canonical.empty() ? content.json : content.canonical));
@@ -230,15 +244,23 @@ class SqlWriteTransaction final : public WriteTransaction {
   Status replaceIndex(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) override {
     RETURN_IF_ERROR(usable());
     RETURN_IF_ERROR(check(checkTypeAndId(type, id)));
-    RETURN_IF_ERROR(run("DELETE FROM search_index WHERE res_type = ? AND res_id = ?", {type, id}).status());
     for (const IndexRow& r : rows) {
       if (r.param.empty()) return fail(invalidArgument("index row without a parameter code"));
-      RETURN_IF_ERROR(run("INSERT INTO search_index (res_type, res_id, param, kind, text_value, token_system, "
-                          "token_code, date_low, date_high, number_value, ref_type, ref_id) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          {type, id, r.param, kindCode(r.kind), r.text, r.system, r.code, r.date_low, r.date_high,
-                           r.number, r.ref_type, r.ref_id})
-                          .status());
+    }
+    RETURN_IF_ERROR(run("DELETE FROM search_index WHERE res_type = ? AND res_id = ?", {type, id}).status());
+    // Several rows per statement: a resource has dozens of rows, and a statement's fixed cost (start, statement
+    // journal, halt) was most of the writer's time per row in the create load profile.
+    std::vector<SqlParam> params;
+    params.reserve(std::min(rows.size(), kIndexRowsPerInsert) * kIndexColumns);
+    for (size_t first = 0; first < rows.size(); first += kIndexRowsPerInsert) {
+      const size_t count = std::min(kIndexRowsPerInsert, rows.size() - first);
+      params.clear();
+      for (size_t i = first; i < first + count; ++i) {
+        const IndexRow& r = rows[i];
+        params.insert(params.end(), {type, id, r.param, kindCode(r.kind), r.text, r.system, r.code, r.date_low,
+                                     r.date_high, r.number, r.ref_type, r.ref_id});
+      }
+      RETURN_IF_ERROR(runSpan(index_inserts_.forRows(count), params).status());
     }
     return Status::ok();
   }
@@ -283,13 +305,21 @@ class SqlWriteTransaction final : public WriteTransaction {
       }
     }
     open_ = false;
+    // Before and after the commit (VersionCache): afterwards no older version of what we wrote can be cached.
+    invalidateCached();
     Status s = session_->commit();
+    invalidateCached();
     if (!s.isOk()) {
       retryable_ = session_->retryable();
       (void)fail(s);
     }
     session_.reset();
     return s;
+  }
+
+  void invalidateCached() {
+    if (!cache_) return;
+    for (const PendingEvent& e : events_) cache_->invalidate(e.type, e.id);
   }
 
   Status usable() {
@@ -306,6 +336,15 @@ class SqlWriteTransaction final : public WriteTransaction {
   Status check(Status s) { return s.isOk() ? s : fail(std::move(s)); }
 
   Result<SqlResult> run(std::string_view sql, std::initializer_list<SqlParam> params) {
+    auto r = session_->conn().exec(sql, params);
+    if (!r.isOk()) {
+      retryable_ = session_->conn().lastErrorRetryable();
+      (void)fail(r.status());
+    }
+    return r;
+  }
+
+  Result<SqlResult> runSpan(std::string_view sql, std::span<const SqlParam> params) {
     auto r = session_->conn().exec(sql, params);
     if (!r.isOk()) {
       retryable_ = session_->conn().lastErrorRetryable();
@@ -379,6 +418,8 @@ class SqlWriteTransaction final : public WriteTransaction {
   }
 
   const Dialect& dialect_;
+  const IndexInsertStatements& index_inserts_;
+  VersionCache* cache_;  // may be null
   std::unique_ptr<WriteSession> session_;
   Clock clock_;
   WriteContext context_;
@@ -391,18 +432,33 @@ class SqlWriteTransaction final : public WriteTransaction {
 class SqlStore final : public ResourceStore {
  public:
   SqlStore(const Dialect& dialect, std::unique_ptr<ConnectionPool> pool, std::unique_ptr<GroupCommitWriter> writer,
-           Clock clock)
+           Clock clock, std::unique_ptr<VersionCache> cache, std::shared_ptr<void> owned)
       : dialect_(dialect),
+        owned_(std::move(owned)),
+        index_inserts_(dialect.insert_in_transaction),
         pool_(std::move(pool)),
         writer_(std::move(writer)),
-        clock_(clock ? std::move(clock) : systemClock()) {}
+        clock_(clock ? std::move(clock) : systemClock()),
+        cache_(std::move(cache)) {}
 
   std::string_view engine() const override { return dialect_.engine; }
 
   Result<ResourceVersion> read(std::string_view type, std::string_view id) override {
     RETURN_IF_ERROR(checkTypeAndId(type, id));
+    VersionCache::Lookup cached;
+    if (cache_) {
+      cached = cache_->lookup(type, id);
+      if (cached.hit) return std::move(*cached.hit);
+    }
     ASSIGN_OR_RETURN(SqlResult r, query(kReadCurrentSql, {type, id}));
-    return oneVersion(r, type, id);
+    Result<ResourceVersion> v = oneVersion(r, type, id);
+    if (cache_ && v.isOk()) cache_->offer(cached.ticket, *v);
+    return v;
+  }
+
+  std::optional<ResourceVersion> readCached(std::string_view type, std::string_view id) override {
+    if (!cache_) return std::nullopt;
+    return cache_->lookup(type, id).hit;
   }
 
   Result<ResourceVersion> vread(std::string_view type, std::string_view id, int64_t version) override {
@@ -456,7 +512,8 @@ class SqlStore final : public ResourceStore {
 
   Result<std::unique_ptr<WriteTransaction>> begin(const WriteContext& context) override {
     ASSIGN_OR_RETURN(std::unique_ptr<WriteSession> session, writeSession());
-    auto txn = std::make_unique<SqlWriteTransaction>(dialect_, std::move(session), clock_, context);
+    auto txn = std::make_unique<SqlWriteTransaction>(dialect_, index_inserts_, cache_.get(), std::move(session), clock_,
+                                                     context);
     RETURN_IF_ERROR(txn->start());
     return std::unique_ptr<WriteTransaction>(std::move(txn));
   }
@@ -737,16 +794,21 @@ class SqlStore final : public ResourceStore {
   }
 
   const Dialect& dialect_;
+  std::shared_ptr<void> owned_;  // declared first so it goes last: released after the connections close
+  IndexInsertStatements index_inserts_;
   std::unique_ptr<ConnectionPool> pool_;
   std::unique_ptr<GroupCommitWriter> writer_;  // SQLite only
   Clock clock_;
+  std::unique_ptr<VersionCache> cache_;  // may be null
 };
 
 }  // namespace
 
 std::unique_ptr<ResourceStore> makeSqlStore(const Dialect& dialect, std::unique_ptr<ConnectionPool> pool,
-                                            std::unique_ptr<GroupCommitWriter> writer, Clock clock) {
-  return std::make_unique<SqlStore>(dialect, std::move(pool), std::move(writer), std::move(clock));
+                                            std::unique_ptr<GroupCommitWriter> writer, Clock clock,
+                                            std::unique_ptr<VersionCache> cache, std::shared_ptr<void> owned) {
+  return std::make_unique<SqlStore>(dialect, std::move(pool), std::move(writer), std::move(clock), std::move(cache),
+                                    std::move(owned));
 }
 
 }  // namespace planbro::gateway::store::internal

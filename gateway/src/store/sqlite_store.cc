@@ -3,11 +3,19 @@
 // that two writers never deadlock upgrading a read lock.
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "shared_schema.h"
 #include "sql_connection.h"
+#include "version_cache.h"
 
 namespace planbro::gateway::store {
 namespace {
@@ -18,7 +26,7 @@ using internal::SqlParam;
 using internal::SqlResult;
 using internal::SqlRow;
 
-constexpr internal::Dialect kSqliteDialect{"sqlite", "BEGIN IMMEDIATE", "", "", ""};
+constexpr internal::Dialect kSqliteDialect{"sqlite", "BEGIN IMMEDIATE", "", "", "", "INSERT OR FAIL"};
 
 // Dynamic search statements also land in the cache; past this many the cache is emptied rather than grown.
 constexpr size_t kMaxCachedStatements = 512;
@@ -232,7 +240,7 @@ class SqliteConnection final : public internal::SqlConnection {
   }
 
   Result<sqlite3_stmt*> prepare(std::string_view sql) {
-    auto it = cache_.find(std::string(sql));
+    auto it = cache_.find(sql);
     if (it != cache_.end()) return it->second;
     if (cache_.size() >= kMaxCachedStatements) {
       for (auto& [text, stmt] : cache_) sqlite3_finalize(stmt);
@@ -247,15 +255,55 @@ class SqliteConnection final : public internal::SqlConnection {
   }
 
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  // Looked up by string_view (no std::string built per statement run).
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, TextHash, std::equal_to<>> cache_;
   bool retryable_ = false;
 };
+
+// Process-wide SQLite settings, applied once before the first connection opens (sqlite3_config works only before
+// SQLite initialises; if something else in the process initialised it first, the defaults stay, which costs speed
+// only). Memory statistics off: with them on, every sqlite3_malloc and sqlite3_free takes one process-wide mutex,
+// and with dozens of handler threads (the write pool) that lock was contended in the create load profile. planbro
+// never reads SQLite's memory statistics.
+void configureSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
+// A lock on the database at `path` (a flock on `path` + ".lock") held while the returned handle lives. A store with
+// a read cache needs the database to itself (VersionCache is coherent only then) and takes it exclusively; stores
+// without one take it shared, so they can share the database with each other but never with a cached store. The
+// lock goes with the process, so a crashed gateway never leaves it behind.
+Result<std::shared_ptr<void>> lockDatabase(const std::string& path, bool exclusive) {
+  const std::string lock_path = path + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return unavailable("cannot open " + lock_path + ": " + std::strerror(errno));
+  if (::flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd);
+    if (error == EWOULDBLOCK) {
+      return failedPrecondition(path + " is in use by another planbro store (" + lock_path +
+                                " is locked): a store with a read cache needs the database to itself, so either "
+                                "only one gateway uses it or every one runs with store.read_cache_mb: 0");
+    }
+    return unavailable("cannot lock " + lock_path + ": " + std::strerror(error));
+  }
+  return std::shared_ptr<void>(nullptr, [fd](void*) { ::close(fd); });
+}
 
 }  // namespace
 
 Result<std::unique_ptr<ResourceStore>> openSqliteStore(const SqliteStoreOptions& options) {
   if (options.path.empty()) return invalidArgument("SQLite store: path is empty");
+  configureSqliteOnce();
   if (sqlite3_threadsafe() == 0) return internalError("SQLite was built without thread support");
+  const bool cached = options.read_cache_bytes > 0;
+  ASSIGN_OR_RETURN(std::shared_ptr<void> lock, lockDatabase(options.path, /*exclusive=*/cached));
+  auto cache = cached ? std::make_unique<internal::VersionCache>(options.read_cache_bytes) : nullptr;
   // Migrate on a connection of its own before the pool lends any out.
   {
     ASSIGN_OR_RETURN(auto conn, SqliteConnection::open(options));
@@ -266,7 +314,8 @@ Result<std::unique_ptr<ResourceStore>> openSqliteStore(const SqliteStoreOptions&
       std::make_unique<internal::GroupCommitWriter>(kSqliteDialect, std::move(writer_conn), options.acquire_timeout);
   auto pool = std::make_unique<internal::ConnectionPool>(
       options.pool_size, options.acquire_timeout, [options] { return SqliteConnection::open(options); });
-  return internal::makeSqlStore(kSqliteDialect, std::move(pool), std::move(writer), options.clock);
+  return internal::makeSqlStore(kSqliteDialect, std::move(pool), std::move(writer), options.clock, std::move(cache),
+                                std::move(lock));
 }
 
 }  // namespace planbro::gateway::store

@@ -52,9 +52,12 @@ class PooledSession final : public WriteSession {
   bool retryable_ = false;
 };
 
+// Run as cached prepared statements (SqlConnection::exec), not parsed again for every member of a group.
 constexpr std::string_view kSavepoint = "SAVEPOINT planbro_txn";
 constexpr std::string_view kReleaseSavepoint = "RELEASE planbro_txn";
-constexpr std::string_view kRollbackSavepoint = "ROLLBACK TO planbro_txn; RELEASE planbro_txn";
+constexpr std::string_view kRollbackToSavepoint = "ROLLBACK TO planbro_txn";
+
+Status execCached(SqlConnection& conn, std::string_view sql) { return conn.exec(sql, {}).status(); }
 
 }  // namespace
 
@@ -95,7 +98,7 @@ class GroupCommitWriter::Session final : public WriteSession {
       }
       w_.group_ = std::make_shared<Group>();
     }
-    Status s = w_.conn_->execScript(kSavepoint);
+    Status s = execCached(*w_.conn_, kSavepoint);
     if (!s.isOk()) {
       retryable_ = w_.conn_->lastErrorRetryable();
       endTurn(lock);
@@ -105,7 +108,7 @@ class GroupCommitWriter::Session final : public WriteSession {
 
   Status commit() override {
     if (!has_turn_) return failedPrecondition("no open transaction to commit");
-    Status released = w_.conn_->execScript(kReleaseSavepoint);
+    Status released = execCached(*w_.conn_, kReleaseSavepoint);
     if (!released.isOk()) {
       retryable_ = w_.conn_->lastErrorRetryable();
       rollback();
@@ -123,7 +126,7 @@ class GroupCommitWriter::Session final : public WriteSession {
 
   void rollback() override {
     if (!has_turn_) return;
-    (void)w_.conn_->execScript(kRollbackSavepoint);
+    if (execCached(*w_.conn_, kRollbackToSavepoint).isOk()) (void)execCached(*w_.conn_, kReleaseSavepoint);
     std::unique_lock lock(w_.mutex_);
     std::shared_ptr<Group> group = w_.group_;
     endTurn(lock);
@@ -181,8 +184,11 @@ GroupCommitWriter::GroupCommitWriter(const Dialect& dialect, std::unique_ptr<Sql
   // Every member runs in a SAVEPOINT, so SQLite copies each page it first touches into the savepoint's
   // sub-journal. A create touches dozens of pages (table and index leaves), far past the 64 KiB that SQLite keeps
   // in memory, so by default the sub-journal spilled into a temporary file: most of the writer's pwrite calls in
-  // the load benchmark (bench/server/load.sh). In memory it costs a memcpy. (Only rollback needs the sub-journal; the
-  // durability of COMMIT does not depend on it.) Failure only costs speed, so it is not an error.
+  // the load benchmark (bench/server/load.sh). In memory it costs a memcpy and a few small allocations per page.
+  // (Only rollback needs the sub-journal; the durability of COMMIT does not depend on it.) A larger in-memory
+  // threshold instead (SQLITE_CONFIG_STMTJRNL_SPILL) does not help: one large transaction makes the journal spill,
+  // and SQLite then keeps writing it to the file for the rest of the connection's life. Failure only costs speed,
+  // so it is not an error.
   // A group of kMaxGroup members dirties a few thousand pages; with SQLite's default 2 MB page cache they spilled
   // into the WAL before the COMMIT and were re-read afterwards. 64 MB keeps a whole group (and the hot index pages
   // between groups) in memory; it is one connection, so the cost is bounded.

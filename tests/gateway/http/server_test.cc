@@ -52,9 +52,24 @@ class TestHandler : public RequestHandler {
     } else {
       r.status = 404;
     }
+    handled.fetch_add(1);
     return r;
   }
 
+  // /memory/... is answered from "memory" on the I/O thread; /memory-throw throws there; all else is declined.
+  std::optional<Response> handleWithoutBlocking(const Request& request, RequestContext& context) override {
+    without_blocking_calls.fetch_add(1);
+    if (request.path == "/memory-throw") throw std::runtime_error("inline bug");
+    if (request.path.rfind("/memory/", 0) != 0) return std::nullopt;
+    context.interaction = "memory";
+    Response r;
+    r.headers.set("Content-Type", "text/plain");
+    r.body = "from memory for " + (context.principal ? context.principal->subject : std::string("nobody"));
+    return r;
+  }
+
+  std::atomic<int> handled{0};
+  std::atomic<int> without_blocking_calls{0};
   std::promise<void> entered;
   std::promise<void> release;
   std::shared_future<void> release_future = release.get_future().share();
@@ -100,6 +115,50 @@ class ServerTest : public ::testing::Test {
 
 bool isOperationOutcome(const TestResponse& r) {
   return r.body().find("\"resourceType\":\"OperationOutcome\"") != std::string::npos;
+}
+
+// GET and HEAD run the filters and then handleWithoutBlocking on the I/O thread; only a declined request goes on to
+// handle() on a handler thread, with the filters' results and without running them again.
+TEST_F(ServerTest, ReadsAnsweredFromMemoryNeverReachTheHandlerThreads) {
+  start();
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.connected());
+  auto fast = c.get("/memory/a", "X-Test-User: kari\r\n");
+  ASSERT_TRUE(fast);
+  EXPECT_EQ(fast->result_int(), 200);
+  EXPECT_EQ(fast->body(), "from memory for kari");
+  EXPECT_EQ(handler_->handled.load(), 0);
+
+  auto denied = c.get("/echo/denied");  // the filter refuses before anything else is asked
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->result_int(), 403);
+  EXPECT_TRUE(isOperationOutcome(*denied));
+  EXPECT_EQ(handler_->handled.load(), 0);
+
+  const int asked = handler_->without_blocking_calls.load();
+  auto slow = c.get("/whoami", "X-Test-User: ola\r\n");  // declined: the pool answers, the principal kept
+  ASSERT_TRUE(slow);
+  EXPECT_EQ(slow->result_int(), 200);
+  EXPECT_EQ(slow->body(), "ola");
+  EXPECT_EQ(handler_->handled.load(), 1);
+  EXPECT_EQ(handler_->without_blocking_calls.load(), asked + 1);
+
+  auto bug = c.get("/memory-throw");
+  ASSERT_TRUE(bug);
+  EXPECT_EQ(bug->result_int(), 500);
+  EXPECT_TRUE(isOperationOutcome(*bug));
+}
+
+TEST_F(ServerTest, OnlyGetAndHeadAreOfferedToTheMemoryPath) {
+  start();
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send("POST /memory/a HTTP/1.1\r\nHost: test\r\nContent-Length: 1\r\n\r\nx"));
+  auto post = c.read();
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->result_int(), 404);  // handle() answered: it knows no /memory
+  EXPECT_EQ(handler_->without_blocking_calls.load(), 0);
+  EXPECT_EQ(handler_->handled.load(), 1);
 }
 
 TEST_F(ServerTest, HealthzAnswersOkAndKeepsTheConnectionOpen) {

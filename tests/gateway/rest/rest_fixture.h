@@ -127,6 +127,7 @@ class RestServerTest : public ::testing::TestWithParam<std::string> {
       store::SqliteStoreOptions so;
       so.path = dir_ + "/planbro.db";
       so.pool_size = 8;
+      so.read_cache_bytes = 8 << 20;  // as served: reads by id from memory, on the I/O thread
       auto s = store::openSqliteStore(so);
       ASSERT_TRUE(s.isOk()) << s.status().message();
       store_ = std::move(s).value();

@@ -945,5 +945,117 @@ TEST(SqliteStore, OpeningANewerSchemaFailsInsteadOfGuessing) {
   std::filesystem::remove_all(dir);
 }
 
+// The read cache (SqliteStoreOptions::read_cache_bytes): reads by id from memory, coherent because the store is the
+// database's only user.
+class SqliteReadCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("planbro-store-cache-" + uniqueSuffix());
+    std::filesystem::create_directories(dir_);
+    auto s = openSqliteStore(options());
+    ASSERT_TRUE(s.isOk()) << s.status().message();
+    store_ = std::move(s).value();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  SqliteStoreOptions options() const {
+    SqliteStoreOptions o;
+    o.path = (dir_ / "s.db").string();
+    o.read_cache_bytes = 1 << 20;
+    return o;
+  }
+  Status put(const std::string& id, const std::string& json, std::optional<int64_t> expected = std::nullopt) {
+    return store_->runTransaction({"tester", "test"}, [&](WriteTransaction& t) {
+      return t.update("Patient", id, {json, {}}, expected).status();
+    });
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<ResourceStore> store_;
+};
+
+TEST_F(SqliteReadCacheTest, ReadCachedAnswersOnlyWhatAReadBroughtInAndForgetsItOnAWrite) {
+  ASSERT_TRUE(put("a", R"({"v":1})").isOk());
+  EXPECT_FALSE(store_->readCached("Patient", "a"));  // writes do not fill the cache
+  ASSERT_EQ(store_->read("Patient", "a")->version, 1);
+  auto cached = store_->readCached("Patient", "a");
+  ASSERT_TRUE(cached);
+  EXPECT_EQ(cached->version, 1);
+  EXPECT_EQ(cached->json, R"({"v":1})");
+
+  ASSERT_TRUE(put("a", R"({"v":2})").isOk());
+  EXPECT_FALSE(store_->readCached("Patient", "a"));
+  EXPECT_EQ(store_->read("Patient", "a")->version, 2);
+  EXPECT_EQ(store_->readCached("Patient", "a")->json, R"({"v":2})");
+
+  ASSERT_TRUE(store_->runTransaction({"tester", "test"}, [](WriteTransaction& t) {
+                      return t.remove("Patient", "a", std::nullopt).status();
+                    }).isOk());
+  EXPECT_FALSE(store_->readCached("Patient", "a"));
+  EXPECT_EQ(store_->read("Patient", "a").status().code(), StatusCode::kGone);
+  EXPECT_FALSE(store_->readCached("Patient", "a"));
+}
+
+TEST_F(SqliteReadCacheTest, ARolledBackWriteLeavesTheCachedVersion) {
+  ASSERT_TRUE(put("a", R"({"v":1})").isOk());
+  ASSERT_EQ(store_->read("Patient", "a")->version, 1);
+  Status failed = store_->runTransaction({"tester", "test"}, [](WriteTransaction& t) -> Status {
+    RETURN_IF_ERROR(t.update("Patient", "a", {R"({"v":2})", {}}).status());
+    return invalidArgument("the caller gives up");
+  });
+  EXPECT_EQ(failed.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->read("Patient", "a")->version, 1);
+}
+
+TEST_F(SqliteReadCacheTest, ACachedStoreHasTheDatabaseToItself) {
+  auto second = openSqliteStore(options());
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition) << second.status().message();
+  SqliteStoreOptions uncached = options();
+  uncached.read_cache_bytes = 0;
+  EXPECT_EQ(openSqliteStore(uncached).status().code(), StatusCode::kFailedPrecondition);
+  store_.reset();
+  // Stores without a cache share the database; a cached one cannot join them.
+  auto one = openSqliteStore(uncached);
+  auto two = openSqliteStore(uncached);
+  ASSERT_TRUE(one.isOk()) << one.status().message();
+  ASSERT_TRUE(two.isOk()) << two.status().message();
+  EXPECT_EQ(openSqliteStore(options()).status().code(), StatusCode::kFailedPrecondition);
+  one->reset();
+  two->reset();
+  auto after = openSqliteStore(options());
+  EXPECT_TRUE(after.isOk()) << after.status().message();
+}
+
+// Readers hammer one resource while a writer updates it: once an update has returned, no read may answer an older
+// version (the cache's invalidation before and after the commit).
+TEST_F(SqliteReadCacheTest, NoReadAnswersAVersionOlderThanTheLastReturnedWrite) {
+  ASSERT_TRUE(put("hot", R"({"v":0})").isOk());
+  std::atomic<int64_t> committed{1};
+  std::atomic<bool> done{false};
+  std::atomic<int> stale{0};
+  std::atomic<int> reads{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 4; ++r) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        const int64_t floor = committed.load();
+        auto v = store_->read("Patient", "hot");
+        if (!v.isOk() || v->version < floor) stale.fetch_add(1);
+        reads.fetch_add(1);
+      }
+    });
+  }
+  for (int i = 1; i <= 200; ++i) {
+    ASSERT_TRUE(put("hot", R"({"v":)" + std::to_string(i) + "}").isOk());
+    committed.store(i + 1);
+  }
+  done.store(true);
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(stale.load(), 0) << "of " << reads.load() << " reads";
+  EXPECT_EQ(store_->read("Patient", "hot")->version, 201);
+}
+
 }  // namespace
 }  // namespace planbro::gateway::store

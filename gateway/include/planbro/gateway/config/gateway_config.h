@@ -27,7 +27,9 @@ struct ServerConfig {
   std::string host = "127.0.0.1";  // from `listen: HOST:PORT` (IPv6 as `[::1]:8080`)
   uint16_t port = 8080;            // 0 = any free port (tests)
   uint32_t io_threads = 2;         // threads running the socket event loop
-  uint32_t worker_threads = 4;     // threads running request handlers (0 = run handlers on the I/O threads)
+  uint32_t worker_threads = 4;     // threads running read handlers: GET, HEAD (0 = on the I/O threads)
+  uint32_t write_threads = 64;     // threads running every other request (0 = share the worker threads); a durable
+                                   // write waits for its group's fsync here, so this bounds the group size
   uint32_t shutdown_timeout_ms = 10000;  // graceful shutdown: how long in-flight requests may take to finish
   uint32_t gzip_min_bytes = 1024;        // responses at least this large are gzipped when the client accepts gzip
   TlsConfig tls;
@@ -54,7 +56,8 @@ struct StoreConfig {
   std::string data_dir = "./data";
   std::string sqlite_file = "planbro.db";  // relative to data_dir unless absolute
   std::string postgres_url;                // libpq connection string or URI; required for postgresql
-  uint32_t pool_size = 0;                  // database connections; 0 = fit the I/O + worker threads
+  uint32_t pool_size = 0;                  // database connections; 0 = fit the threads (ServeSetup)
+  uint32_t read_cache_mb = 64;             // SQLite: current versions kept in memory for reads (0 = none)
 
   /** The SQLite database path: sqlite_file when absolute, else data_dir/sqlite_file. */
   std::string sqlitePath() const;

@@ -78,12 +78,25 @@ class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
   virtual Response handle(const Request& request, RequestContext& context) = 0;
+
+  /**
+   * Answers `request` now if that needs no blocking call (no database or network: a read the store answers from
+   * memory), exactly as handle() would; nullopt otherwise, and the server then calls handle() on a handler thread.
+   * Runs on an I/O thread, for GET and HEAD only, after the filters. Must be thread-safe and must not block.
+   */
+  virtual std::optional<Response> handleWithoutBlocking(const Request& request, RequestContext& context) {
+    (void)request;
+    (void)context;
+    return std::nullopt;
+  }
 };
 
 /**
- * A stage run before the handler, in registration order, on the same thread: authentication fills
- * context.principal; the access decision for the whole request (coarse) lives here too. A non-ok Status stops the
- * pipeline and is answered with an OperationOutcome whose HTTP status comes from the Status code. Thread-safe.
+ * A stage run before the handler, in registration order: authentication fills context.principal; the access
+ * decision for the whole request (coarse) lives here too. A non-ok Status stops the pipeline and is answered with
+ * an OperationOutcome whose HTTP status comes from the Status code. Thread-safe. It runs once per request, for GET
+ * and HEAD on the I/O thread (so that a handler may answer from memory there), so it must not block: keys and
+ * other slow inputs are fetched ahead of time, not per request.
  */
 class RequestFilter {
  public:

@@ -18,7 +18,8 @@ class sink;
 
 namespace planbro::gateway::http {
 
-/** Creates (or replaces) the "planbro" and "access" loggers from `config`. Call once at start-up. */
+/** Creates (or replaces) the "planbro" and "access" loggers from `config`. Call once at start-up. The access
+ * logger writes its lines in batches, at least once a second; flush it before the process exits. */
 void configureLogging(const config::LoggingConfig& config);
 
 /** A logger named `name` writing to `sink` in `config`'s format and level. `access`: the payload is already a

@@ -29,7 +29,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port, read it back with Server::port()
   uint32_t io_threads = 1;
-  uint32_t worker_threads = 2;  // 0: handlers run on the I/O threads
+  uint32_t worker_threads = 2;  // GET and HEAD handlers; 0: they run on the I/O threads
+  uint32_t write_threads = 0;   // every other method's handlers; 0: they share the worker threads (or I/O threads)
   uint32_t max_header_bytes = 16 * 1024;
   uint64_t max_body_bytes = 16ull << 20;
   uint32_t max_connections = 16384;

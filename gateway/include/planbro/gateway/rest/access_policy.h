@@ -36,12 +36,18 @@ struct AccessSubject {
 /**
  * Decides whether the requester (context.principal) may perform `subject.action` on one resource. Ok: allowed.
  * Any non-ok Status denies: a single read/write is answered with that Status (kPermissionDenied → 403); a search
- * result or history entry is silently left out. Thread-safe; called on worker threads, may block briefly.
+ * result or history entry is silently left out. Thread-safe; called on handler threads, may block briefly.
  */
 class AccessPolicy {
  public:
   virtual ~AccessPolicy() = default;
   virtual Status decide(const http::RequestContext& context, const AccessSubject& subject) const = 0;
+  /**
+   * Whether decide() may block (read the database, ask a service). A policy that never does may also be asked on
+   * an I/O thread, for reads answered from memory (RequestHandler::handleWithoutBlocking); otherwise those reads
+   * go to a handler thread like all others. Conservative default: it may.
+   */
+  virtual bool mayBlock() const { return true; }
 };
 
 /** Allows everything (the default until authentication and consent land). */

@@ -42,6 +42,9 @@ class RestHandler : public http::RequestHandler {
   ~RestHandler() override;
 
   http::Response handle(const http::Request& request, http::RequestContext& context) override;
+  /** A read by id (GET/HEAD [type]/[id]) whose current version the store holds in memory; nullopt for all else. */
+  std::optional<http::Response> handleWithoutBlocking(const http::Request& request,
+                                                      http::RequestContext& context) override;
 
   /**
    * Processes a batch or transaction Bundle (JSON text) as `POST /` would, on behalf of `context`: for loading demo

@@ -87,7 +87,7 @@ class ResourceWriter {
   WriterOptions options_;
 };
 
-/** A new random (version 4) UUID in lower-case text form. Thread-safe. */
+/** A new server-assigned id: a time-ordered version 7 UUID (store::newResourceId). Thread-safe. */
 std::string newUuid();
 
 /** True when `id` is a valid FHIR id: [A-Za-z0-9\-\.]{1,64}. */

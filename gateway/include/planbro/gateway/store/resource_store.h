@@ -266,6 +266,17 @@ class ResourceStore {
   /** The current version. Missing: kNotFound; deleted: kGone. */
   virtual Result<ResourceVersion> read(std::string_view type, std::string_view id) = 0;
 
+  /**
+   * The current version if the store holds it in memory, answered without any I/O or wait (a request thread that
+   * must not block may call it); nullopt when it would have to ask the database. What it returns is what read()
+   * would return now. Stores without a cache always answer nullopt.
+   */
+  virtual std::optional<ResourceVersion> readCached(std::string_view type, std::string_view id) {
+    (void)type;
+    (void)id;
+    return std::nullopt;
+  }
+
   /** One version (vread). Missing: kNotFound; a tombstone version: kGone. */
   virtual Result<ResourceVersion> vread(std::string_view type, std::string_view id, int64_t version) = 0;
 
@@ -312,6 +323,11 @@ struct SqliteStoreOptions {
   std::chrono::milliseconds busy_timeout{10000};    // waiting for the write lock
   std::chrono::milliseconds acquire_timeout{10000};  // waiting for a pooled connection
   Clock clock;                         // empty: systemClock()
+  // Bytes of current versions kept in memory for read() (0: none). With a cache the store must be the database's
+  // only user: it locks `path` + ".lock" exclusively, and any other store on the same database (in this or another
+  // process) fails to open with kFailedPrecondition, as does a cached store while others are open. Stores without
+  // a cache share the database with each other.
+  size_t read_cache_bytes = 0;
 };
 
 /** Opens (creating or migrating the schema) a SQLite store. */
