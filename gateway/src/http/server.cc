@@ -74,6 +74,17 @@ bool safeHeader(std::string_view name, std::string_view value) {
   return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
+// `micros` as milliseconds with three decimals ("12.345"), without snprintf: it runs for every access-log line.
+void appendMillis(std::string& out, int64_t micros) {
+  if (micros < 0) micros = 0;
+  out += std::to_string(micros / 1000);
+  const int64_t frac = micros % 1000;
+  out += '.';
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + frac / 10 % 10);
+  out += static_cast<char>('0' + frac % 10);
+}
+
 // Fields the server owns: framing is computed from the body it actually sends.
 bool serverOwnedField(std::string_view name) {
   return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") || iequals(name, "Connection");
@@ -309,7 +320,6 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void onRequest() {
     state_ = State::kHandling;
-    tcp_().expires_never();
     bhttp::request<bhttp::string_body> raw = parser_->release();
     parser_.reset();
     keep_alive_ = raw.keep_alive();
@@ -349,6 +359,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         return sendResponse(std::move(*now));
       }
     }
+    tcp_().expires_never();  // the handler may take its time; the write timeout starts with the response
     auto work = [self = this->shared_from_this(), request, context, filtered = read] {
       Response response = self->guarded(*context, [&] {
         return std::optional<Response>(filtered ? self->runHandler(*request, *context)
@@ -536,9 +547,18 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void record() {
-    double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
-    server_.requests->withLabels({interaction_, std::to_string(status_)}).inc();
-    server_.latency->withLabels({interaction_}).observe(seconds);
+    const auto elapsed = Clock::now() - started_;
+    const double seconds = std::chrono::duration<double>(elapsed).count();
+    // A keep-alive connection mostly repeats one interaction: the metric children of the last one are kept, so the
+    // families' locks and label lookups are skipped then.
+    if (!metrics_.requests || metrics_.interaction != interaction_ || metrics_.status != status_) {
+      metrics_.interaction = interaction_;
+      metrics_.status = status_;
+      metrics_.requests = &server_.requests->withLabels({interaction_, std::to_string(status_)});
+      metrics_.latency = &server_.latency->withLabels({interaction_});
+    }
+    metrics_.requests->inc();
+    metrics_.latency->observe(seconds);
     if (!server_.access_log) return;
     std::string line;
     line.reserve(256);
@@ -549,10 +569,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     line += R"(,"path":)";
     fhir::writeJsonString(path_, line);
     line += R"(,"status":)" + std::to_string(status_);
-    char ms[32];
-    std::snprintf(ms, sizeof ms, "%.3f", seconds * 1000);
     line += R"(,"duration_ms":)";
-    line += ms;
+    appendMillis(line, std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
     line += R"(,"bytes":)" + std::to_string(bytes_out_);
     line += R"(,"interaction":)";
     fhir::writeJsonString(interaction_, line);
@@ -606,6 +624,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   Clock::time_point started_;
   std::string method_;
   std::string path_;
+  struct MetricChildren {  // record(): the children for the last (interaction, status) on this connection
+    std::string interaction;
+    int status = 0;
+    Counter* requests = nullptr;
+    Histogram* latency = nullptr;
+  } metrics_;
   std::string request_id_;
   std::string interaction_;
   int status_ = 0;

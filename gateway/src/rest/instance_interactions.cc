@@ -171,13 +171,13 @@ Reply RestHandler::Impl::runPrepared(Call& call, const PreparedWrite& prepared, 
 // read / vread
 
 Reply RestHandler::Impl::read(Call& call, const std::string& type, const std::string& id) {
-  std::optional<store::ResourceVersion> cached;
   if (call.store_access == StoreAccess::kMemoryOnly) {
     if (access_->mayBlock()) return declinedReply();
-    cached = store_.readCached(type, id);
+    std::shared_ptr<const store::ResourceVersion> cached = store_.readCached(type, id);
     if (!cached) return declinedReply();
+    return readReply(call, *cached);
   }
-  Result<store::ResourceVersion> v = cached ? Result<store::ResourceVersion>(std::move(*cached)) : store_.read(type, id);
+  auto v = store_.read(type, id);
   if (!v.isOk()) {
     if (v.status().code() == StatusCode::kNotFound) return errorReply(404, "not-found", type + "/" + id + " is not known");
     if (v.status().code() == StatusCode::kGone) {
@@ -186,25 +186,29 @@ Reply RestHandler::Impl::read(Call& call, const std::string& type, const std::st
     }
     return statusReply(v.status());
   }
-  if (Status s = decide(call, AccessAction::kRead, type, id, v->json); !s.isOk()) return statusReply(s);
+  return readReply(call, *v);
+}
+
+Reply RestHandler::Impl::readReply(Call& call, const store::ResourceVersion& v) {
+  if (Status s = decide(call, AccessAction::kRead, v.type, v.id, v.json); !s.isOk()) return statusReply(s);
   Reply r;
-  r.headers.set("ETag", detail::etagFor(v->version));
-  r.headers.set("Last-Modified", detail::formatHttpDate(v->last_updated));
+  r.headers.set("ETag", detail::etagFor(v.version));
+  r.headers.set("Last-Modified", detail::formatHttpDate(v.last_updated));
   if (std::string_view inm = call.header("If-None-Match"); !inm.empty()) {
     auto tag = detail::parseEtag(inm);
-    if (tag && *tag == v->version) {
+    if (tag && *tag == v.version) {
       r.status = 304;
       return r;
     }
   } else if (std::string_view ims = call.header("If-Modified-Since"); !ims.empty()) {
     auto since = detail::parseHttpDate(ims);
-    int64_t secs = v->last_updated.time_since_epoch().count() / 1000000;
+    int64_t secs = v.last_updated.time_since_epoch().count() / 1000000;
     if (since && secs <= since->time_since_epoch().count() / 1000000) {
       r.status = 304;
       return r;
     }
   }
-  r.json = detail::renderResource(*v, call.presentation);
+  r.json = detail::renderResource(v, call.presentation);
   return r;
 }
 

@@ -140,6 +140,8 @@ class RestHandler::Impl {
 
   // Interactions.
   Reply read(Call& call, const std::string& type, const std::string& id);
+  /** The answer to a read of the current version `v`: the access decision, conditional headers, the body. */
+  Reply readReply(Call& call, const store::ResourceVersion& v);
   Reply vread(Call& call, const std::string& type, const std::string& id, const std::string& vid);
   Reply create(Call& call, const std::string& type);
   Reply update(Call& call, const std::string& type, const std::string& id);

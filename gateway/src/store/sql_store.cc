@@ -448,7 +448,7 @@ class SqlStore final : public ResourceStore {
     VersionCache::Lookup cached;
     if (cache_) {
       cached = cache_->lookup(type, id);
-      if (cached.hit) return std::move(*cached.hit);
+      if (cached.hit) return ResourceVersion(*cached.hit);
     }
     ASSIGN_OR_RETURN(SqlResult r, query(kReadCurrentSql, {type, id}));
     Result<ResourceVersion> v = oneVersion(r, type, id);
@@ -456,8 +456,8 @@ class SqlStore final : public ResourceStore {
     return v;
   }
 
-  std::optional<ResourceVersion> readCached(std::string_view type, std::string_view id) override {
-    if (!cache_) return std::nullopt;
+  std::shared_ptr<const ResourceVersion> readCached(std::string_view type, std::string_view id) override {
+    if (!cache_) return nullptr;
     return cache_->lookup(type, id).hit;
   }
 

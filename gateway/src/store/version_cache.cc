@@ -1,6 +1,8 @@
 #include "version_cache.h"
 
+#include <algorithm>
 #include <functional>
+#include <memory>
 
 namespace planbro::gateway::store::internal {
 namespace {
@@ -13,35 +15,53 @@ size_t costOf(const std::string& key, const ResourceVersion& v) {
          v.source_system.size();
 }
 
+// type + '/' + id: built in place (no allocation) for lookups, which run on every cached read.
+class Key {
+ public:
+  Key(std::string_view type, std::string_view id) {
+    if (type.size() + 1 + id.size() > sizeof inline_) {
+      long_.reserve(type.size() + 1 + id.size());
+      long_.append(type).push_back('/');
+      long_.append(id);
+      view_ = long_;
+      return;
+    }
+    std::copy(type.begin(), type.end(), inline_);
+    inline_[type.size()] = '/';
+    std::copy(id.begin(), id.end(), inline_ + type.size() + 1);
+    view_ = std::string_view(inline_, type.size() + 1 + id.size());
+  }
+  Key(const Key&) = delete;
+  Key& operator=(const Key&) = delete;
+  std::string_view view() const { return view_; }
+
+ private:
+  char inline_[128];
+  std::string long_;
+  std::string_view view_;
+};
+
 }  // namespace
 
 VersionCache::VersionCache(size_t max_bytes) : shard_budget_(max_bytes / kShards) {}
-
-std::string VersionCache::key(std::string_view type, std::string_view id) {
-  std::string k;
-  k.reserve(type.size() + 1 + id.size());
-  k.append(type).push_back('/');
-  k.append(id);
-  return k;
-}
 
 VersionCache::Shard& VersionCache::shardOf(std::string_view key) {
   return shards_[std::hash<std::string_view>{}(key) % kShards];
 }
 
 VersionCache::Lookup VersionCache::lookup(std::string_view type, std::string_view id) {
-  const std::string k = key(type, id);
-  Shard& shard = shardOf(k);
+  const Key k(type, id);
+  Shard& shard = shardOf(k.view());
   std::lock_guard lock(shard.mutex);
   Lookup out;
   out.ticket = shard.generation;
-  if (auto it = shard.entries.find(k); it != shard.entries.end()) out.hit = it->second;
+  if (auto it = shard.entries.find(k.view()); it != shard.entries.end()) out.hit = it->second;
   return out;
 }
 
 void VersionCache::offer(uint64_t ticket, const ResourceVersion& version) {
   if (version.deleted) return;
-  std::string k = key(version.type, version.id);
+  std::string k(Key(version.type, version.id).view());
   const size_t cost = costOf(k, version);
   if (cost > shard_budget_) return;
   Shard& shard = shardOf(k);
@@ -51,17 +71,17 @@ void VersionCache::offer(uint64_t ticket, const ResourceVersion& version) {
     shard.entries.clear();
     shard.bytes = 0;
   }
-  auto [it, inserted] = shard.entries.try_emplace(std::move(k), version);
+  auto [it, inserted] = shard.entries.try_emplace(std::move(k), std::make_shared<const ResourceVersion>(version));
   if (inserted) shard.bytes += cost;
 }
 
 void VersionCache::invalidate(std::string_view type, std::string_view id) {
-  const std::string k = key(type, id);
-  Shard& shard = shardOf(k);
+  const Key k(type, id);
+  Shard& shard = shardOf(k.view());
   std::lock_guard lock(shard.mutex);
   ++shard.generation;
-  if (auto it = shard.entries.find(k); it != shard.entries.end()) {
-    shard.bytes -= costOf(it->first, it->second);
+  if (auto it = shard.entries.find(k.view()); it != shard.entries.end()) {
+    shard.bytes -= costOf(it->first, *it->second);
     shard.entries.erase(it);
   }
 }

@@ -2,8 +2,8 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -31,8 +31,8 @@ class VersionCache {
   explicit VersionCache(size_t max_bytes);
 
   struct Lookup {
-    std::optional<ResourceVersion> hit;
-    uint64_t ticket = 0;  // for offer() after a miss
+    std::shared_ptr<const ResourceVersion> hit;  // null: a miss
+    uint64_t ticket = 0;                         // for offer() after a miss
   };
   Lookup lookup(std::string_view type, std::string_view id);
 
@@ -49,12 +49,16 @@ class VersionCache {
   static constexpr size_t kShards = 64;
   struct Shard {
     std::mutex mutex;
-    std::unordered_map<std::string, ResourceVersion> entries;  // key: type + '/' + id
+    // key: type + '/' + id, looked up by string_view. Shared so that a hit is handed out without a copy.
+    struct KeyHash {
+      using is_transparent = void;
+      size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::shared_ptr<const ResourceVersion>, KeyHash, std::equal_to<>> entries;
     uint64_t generation = 0;
     size_t bytes = 0;
   };
 
-  static std::string key(std::string_view type, std::string_view id);
   Shard& shardOf(std::string_view key);
 
   const size_t shard_budget_;

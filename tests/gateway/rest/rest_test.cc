@@ -1,6 +1,7 @@
 // The FHIR REST interactions end to end: real server, real store, real HTTP client (rest_fixture.h).
 
 #include <atomic>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -489,6 +490,19 @@ TEST_P(RestInteractions, SupportsConditionalReadsPatchAndPreferReturn) {
 
   EXPECT_EQ(get("/Patient/" + id, {{"If-None-Match", "W/\"1\""}}).status, 304);
   HttpResult r = get("/Patient/" + id);
+  // Last-Modified is an IMF-fixdate and meta.lastUpdated an instant with microseconds, of the same second.
+  std::smatch http_date;
+  const std::string last_modified = r.header("last-modified");
+  ASSERT_TRUE(std::regex_match(last_modified, http_date,
+                               std::regex(R"((Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d\d:\d\d:\d\d) GMT)")))
+      << last_modified;
+  std::smatch instant;
+  ASSERT_TRUE(std::regex_search(r.body, instant,
+                                std::regex(R"re("lastUpdated":"(\d{4})-(\d\d)-(\d\d)T(\d\d:\d\d:\d\d)\.\d{6}Z")re")))
+      << r.body;
+  EXPECT_EQ(instant[1].str(), http_date[4].str());
+  EXPECT_EQ(instant[3].str(), http_date[2].str());
+  EXPECT_EQ(instant[4].str(), http_date[5].str());
   EXPECT_EQ(get("/Patient/" + id, {{"If-Modified-Since", r.header("last-modified")}}).status, 304);
   EXPECT_EQ(get("/Patient/" + id, {{"If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT"}}).status, 200);
 

@@ -268,13 +268,13 @@ class ResourceStore {
 
   /**
    * The current version if the store holds it in memory, answered without any I/O or wait (a request thread that
-   * must not block may call it); nullopt when it would have to ask the database. What it returns is what read()
-   * would return now. Stores without a cache always answer nullopt.
+   * must not block may call it); null when it would have to ask the database. What it returns is what read()
+   * would return now. Stores without a cache always answer null.
    */
-  virtual std::optional<ResourceVersion> readCached(std::string_view type, std::string_view id) {
+  virtual std::shared_ptr<const ResourceVersion> readCached(std::string_view type, std::string_view id) {
     (void)type;
     (void)id;
-    return std::nullopt;
+    return nullptr;
   }
 
   /** One version (vread). Missing: kNotFound; a tombstone version: kGone. */
