@@ -7,13 +7,16 @@
 #   read      GET /Patient/{id}                  spread over the seeded ids (read.lua)
 #   search    GET /CarePlan?subject=Patient/{id} spread over the seeded ids (search.lua)
 #   create    POST /Patient, a valid Patient      durable: 201 only after the group's fsync (create.lua)
-#   bare      bare_beast_server answering the bytes planbro sent for one read, from memory: the ceiling
+#   bare-tN   bare_beast_server with N threads answering the bytes planbro sent for one read, from memory; run with
+#             planbro's I/O thread count and with one thread per core, the faster of the two is the ceiling
 #   create-pg POST /Patient on PostgreSQL         only when PLANBRO_TEST_PG_URL is set (a fresh schema)
 # and prints one table: requests/s, p50 and p99 latency (wrk --latency), non-2xx answers, server CPU per request,
-# and the read rows' requests/s as a ratio to bare.
+# and the read rows' requests/s as a ratio to the ceiling.
 #
 # usage: bench/server/load.sh [-d SECONDS] [-c CONNECTIONS] [-t SERVER_THREADS] [-n PATIENTS] [-r ROWS]
-#   -t  I/O threads of both servers (planbro also runs server.worker_threads handler threads; -w to set them)
+#   -t  planbro's I/O threads (default: as shipped, server.io_threads); the bare server runs with this many and with
+#       one per core. planbro also runs server.worker_threads read and write_threads write handler threads (-w sets
+#       the former)
 #   -r  comma-separated subset of rows, e.g. -r read,bare (default: read,search,create,bare[,create-pg])
 #   env PLANBRO_BENCH_BUILD=DIR   build directory (default: build-bench-server, Release)
 #   env PLANBRO_TEST_PG_URL=URL   also measure create on PostgreSQL (scripts/postgres-test-cluster.sh start)
@@ -21,7 +24,7 @@ set -euo pipefail
 
 DURATION=10
 CONNECTIONS=64
-SERVER_THREADS=2
+SERVER_THREADS=""
 WORKERS=""
 PATIENTS=1000
 ROWS=""
@@ -155,9 +158,10 @@ demo_data:
 YAML
 
 start_server "$WORK/planbro.log" "listening on 127.0.0.1:" \
-  "$PLANBRO" serve --config "$WORK/planbro.yaml" --threads "$SERVER_THREADS" --data-dir "$WORK/data"
+  "$PLANBRO" serve --config "$WORK/planbro.yaml" ${SERVER_THREADS:+--threads "$SERVER_THREADS"} --data-dir "$WORK/data"
 BASE="http://127.0.0.1:$PORT"
 WORKERS_RUN=$(grep -o '[0-9]* workers' "$WORK/planbro.log" | head -1 | grep -o '[0-9]*' || echo '?')
+IO_THREADS_RUN=$(grep -o '[0-9]* I/O threads' "$WORK/planbro.log" | head -1 | grep -o '[0-9]*')
 echo "seeding $PATIENTS Patients with one CarePlan each ..." >&2
 python3 "$HERE/seed.py" "$BASE" "$PATIENTS" 1 >"$WORK/ids.txt"
 FIRST_ID=$(head -1 "$WORK/ids.txt")
@@ -182,12 +186,18 @@ want search && run_wrk search "$BASE" search.lua "$WORK/ids.txt"
 want create && run_wrk create "$BASE" create.lua
 stop_last
 
+BARE_ROWS=()
+CEILING=""
 if want bare; then
   sync  # the create row's dirty pages go to disk now, not while the bare server is measured
-  start_server "$WORK/bare.log" "listening on " \
-    "$BARE" --threads "$SERVER_THREADS" --response "$WORK/read-response.http"
-  run_wrk bare "http://127.0.0.1:$PORT" read.lua "$WORK/ids.txt"
-  stop_last
+  for threads in $(printf '%s\n' "$IO_THREADS_RUN" "$(nproc)" | sort -un); do
+    start_server "$WORK/bare.log" "listening on " \
+      "$BARE" --threads "$threads" --response "$WORK/read-response.http"
+    run_wrk "bare-t$threads" "http://127.0.0.1:$PORT" read.lua "$WORK/ids.txt"
+    stop_last
+    BARE_ROWS+=("bare-t$threads")
+    if [ -z "$CEILING" ] || [ "${RPS[bare-t$threads]}" -gt "$CEILING" ]; then CEILING=${RPS[bare-t$threads]}; fi
+  done
 fi
 
 if want create-pg && [ -n "${PLANBRO_TEST_PG_URL:-}" ]; then
@@ -211,7 +221,8 @@ demo_data:
   load_once: false
 YAML
   start_server "$WORK/planbro-pg.log" "listening on 127.0.0.1:" \
-    "$PLANBRO" serve --config "$WORK/planbro-pg.yaml" --threads "$SERVER_THREADS" --data-dir "$WORK/data-pg"
+    "$PLANBRO" serve --config "$WORK/planbro-pg.yaml" ${SERVER_THREADS:+--threads "$SERVER_THREADS"} \
+    --data-dir "$WORK/data-pg"
   run_wrk create-pg "http://127.0.0.1:$PORT" create.lua
   stop_last
   psql -q "$PLANBRO_TEST_PG_URL" -c "DROP SCHEMA $SCHEMA CASCADE" >/dev/null
@@ -219,17 +230,17 @@ fi
 
 echo
 echo "planbro load: loopback, $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency," \
-  "server I/O threads $SERVER_THREADS (planbro workers $WORKERS_RUN), $PATIENTS patients," \
+  "planbro I/O threads $IO_THREADS_RUN (workers $WORKERS_RUN), $PATIENTS patients," \
   "load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-10s %-36s %10s %8s %8s %8s %9s %7s  %s\n' row request "req/s" "p50 ms" "p99 ms" "vs bare" "CPU us/r" \
   "steal %" non-2xx
 declare -A WHAT=([read]="GET /Patient/{id}" [search]="GET /CarePlan?subject=Patient/{id}"
-  [create]="POST /Patient (SQLite, durable)" [bare]="bare Beast, same bytes as read"
-  [create-pg]="POST /Patient (PostgreSQL)")
+  [create]="POST /Patient (SQLite, durable)" [create-pg]="POST /Patient (PostgreSQL)")
+for b in "${BARE_ROWS[@]}"; do WHAT[$b]="bare Beast ${b#bare-t} threads, same bytes"; done
 for name in "${ROW_ORDER[@]}"; do
   ratio="-"
-  if [ -n "${RPS[bare]:-}" ] && [[ $name == read || $name == search || $name == bare ]]; then
-    ratio=$(awk -v a="${RPS[$name]}" -v b="${RPS[bare]}" 'BEGIN { printf "%.2f", a / b }')
+  if [ -n "$CEILING" ] && [[ $name == read || $name == search || $name == bare-t* ]]; then
+    ratio=$(awk -v a="${RPS[$name]}" -v b="$CEILING" 'BEGIN { printf "%.2f", a / b }')
   fi
   printf '%-10s %-36s %10s %8s %8s %8s %9s %7s  %s\n' "$name" "${WHAT[$name]}" "${RPS[$name]}" "${P50[$name]}" \
     "${P99[$name]}" "$ratio" "${CPU[$name]}" "${STEAL[$name]}" "${NON2XX[$name]}"

@@ -14,7 +14,7 @@ namespace {
 constexpr std::string_view kDefaultYaml = R"yaml(# planbro embedded default: what `planbro serve` runs with when no --config is given.
 server:
   listen: 127.0.0.1:8080
-  io_threads: 2
+  io_threads: 4
   worker_threads: 4
   write_threads: 64
   shutdown_timeout_ms: 10000

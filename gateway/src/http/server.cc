@@ -30,11 +30,13 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-// Concrete strand executor instead of the type-erased any_io_executor: every async operation copies its executor,
-// and the type-erased copies showed up in profiles.
-using Strand = asio::strand<asio::io_context::executor_type>;
-using Socket = tcp::socket::rebind_executor<Strand>::other;
-using Stream = beast::basic_stream<tcp, Strand>;
+// A connection's executor: its event loop's. Every loop is run by exactly one thread (Impl::loops), so everything
+// dispatched to a connection runs on that thread, one handler after another, without a strand; a handler thread
+// hands its response back by dispatching to it. Concrete rather than the type-erased any_io_executor: every async
+// operation copies its executor, and the type-erased copies showed up in profiles.
+using LoopExecutor = asio::io_context::executor_type;
+using Socket = tcp::socket::rebind_executor<LoopExecutor>::other;
+using Stream = beast::basic_stream<tcp, LoopExecutor>;
 using TlsStream = beast::ssl_stream<Stream>;
 
 namespace {
@@ -181,8 +183,9 @@ class Server::Impl {
 namespace {
 
 /**
- * One connection over `AsyncStream`: Stream (plain TCP) or TlsStream. All members are touched only on the session's
- * strand (the TCP stream's executor). Timeouts and socket operations go to the TCP layer underneath either stream.
+ * One connection over `AsyncStream`: Stream (plain TCP) or TlsStream. All members are touched only on the thread of
+ * the session's event loop (the TCP stream's executor). Timeouts and socket operations go to the TCP layer
+ * underneath either stream.
  */
 template <typename AsyncStream>
 class Session final : public SessionBase, public std::enable_shared_from_this<Session<AsyncStream>> {
@@ -706,7 +709,7 @@ Status Server::Impl::makeTlsContext() {
 }
 
 void Server::Impl::accept() {
-  acceptor->async_accept(asio::make_strand(nextLoop().get_executor()), [this](beast::error_code ec, Socket socket) {
+  acceptor->async_accept(nextLoop().get_executor(), [this](beast::error_code ec, Socket socket) {
     onAccept(ec, std::move(socket));
   });
 }
@@ -814,7 +817,7 @@ Status Server::start() {
     RETURN_IF_ERROR(s.makeTlsContext());
   }
 
-  s.acceptor.emplace(asio::make_strand(*s.loops[0]));
+  s.acceptor.emplace(*s.loops[0]);
   s.acceptor->open(endpoint.protocol(), ec);
   if (!ec) s.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) s.acceptor->bind(endpoint, ec);

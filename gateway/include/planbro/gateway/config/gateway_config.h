@@ -26,7 +26,7 @@ struct TlsConfig {
 struct ServerConfig {
   std::string host = "127.0.0.1";  // from `listen: HOST:PORT` (IPv6 as `[::1]:8080`)
   uint16_t port = 8080;            // 0 = any free port (tests)
-  uint32_t io_threads = 2;         // threads running the socket event loop
+  uint32_t io_threads = 4;         // threads, each running an event loop of its own (two per core on 2 cores)
   uint32_t worker_threads = 4;     // threads running read handlers: GET, HEAD (0 = on the I/O threads)
   uint32_t write_threads = 64;     // threads running every other request (0 = share the worker threads); a durable
                                    // write waits for its group's fsync here, so this bounds the group size
