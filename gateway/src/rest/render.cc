@@ -45,6 +45,15 @@ void appendDigits(std::string& out, int64_t value, int width) {
   out.append(buf, static_cast<size_t>(width));
 }
 
+// hh:mm:ss
+void appendClock(std::string& out, const std::tm& tm) {
+  appendDigits(out, tm.tm_hour, 2);
+  out += ':';
+  appendDigits(out, tm.tm_min, 2);
+  out += ':';
+  appendDigits(out, tm.tm_sec, 2);
+}
+
 }  // namespace
 
 std::string formatInstant(store::Timestamp t) {
@@ -59,11 +68,7 @@ std::string formatInstant(store::Timestamp t) {
   out += '-';
   appendDigits(out, tm.tm_mday, 2);
   out += 'T';
-  appendDigits(out, tm.tm_hour, 2);
-  out += ':';
-  appendDigits(out, tm.tm_min, 2);
-  out += ':';
-  appendDigits(out, tm.tm_sec, 2);
+  appendClock(out, tm);
   out += '.';
   appendDigits(out, micros, 6);
   out += 'Z';
@@ -84,11 +89,7 @@ std::string formatHttpDate(store::Timestamp t) {
   out += ' ';
   appendDigits(out, tm.tm_year + 1900, 4);
   out += ' ';
-  appendDigits(out, tm.tm_hour, 2);
-  out += ':';
-  appendDigits(out, tm.tm_min, 2);
-  out += ':';
-  appendDigits(out, tm.tm_sec, 2);
+  appendClock(out, tm);
   out += " GMT";
   return out;
 }
