@@ -145,8 +145,9 @@ class Reader {
 void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
   if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data"})) return;
 
-  if (YAML::Node n = root["server"]; r.mapping(n, "server", {"listen", "io_threads", "worker_threads",
-                                                               "write_threads", "shutdown_timeout_ms", "gzip_min_bytes", "tls"})) {
+  if (YAML::Node n = root["server"];
+      r.mapping(n, "server", {"listen", "io_threads", "worker_threads", "write_threads", "shutdown_timeout_ms",
+                              "gzip_min_bytes", "tls"})) {
     if (YAML::Node t = n["tls"]; r.mapping(t, "server.tls", {"certificate_file", "private_key_file", "min_version"})) {
       r.string(t, "certificate_file", "server.tls", c.server.tls.certificate_file);
       r.string(t, "private_key_file", "server.tls", c.server.tls.private_key_file);

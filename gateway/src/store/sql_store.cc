@@ -110,7 +110,9 @@ class IndexInsertStatements {
       t = std::string(insert) +
           " INTO search_index (res_type, res_id, param, kind, text_value, token_system, token_code, date_low, "
           "date_high, number_value, ref_type, ref_id) VALUES ";
-      for (size_t i = 0; i < n; ++i) t += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      for (size_t i = 0; i < n; ++i) {
+        t += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      }
     }
   }
   const std::string& forRows(size_t rows) const { return texts_[rows]; }

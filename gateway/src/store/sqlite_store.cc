@@ -16,6 +16,7 @@
 #include "shared_schema.h"
 #include "sql_connection.h"
 #include "version_cache.h"
+#include "wal_checkpointer.h"
 
 namespace planbro::gateway::store {
 namespace {
@@ -125,6 +126,7 @@ Status sqliteError(sqlite3* db, int rc, std::string_view what) {
 class SqliteConnection final : public internal::SqlConnection {
  public:
   explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  sqlite3* handle() const { return db_; }
   ~SqliteConnection() override {
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
     sqlite3_close_v2(db_);
@@ -295,6 +297,18 @@ Result<std::shared_ptr<void>> lockDatabase(const std::string& path, bool exclusi
   return std::shared_ptr<void>(nullptr, [fd](void*) { ::close(fd); });
 }
 
+// A WAL of this many frames (4 KiB pages) is copied into the database by the WalCheckpointer. A group commit writes
+// a few hundred to a few thousand frames, so with SQLite's default of 1,000 nearly every group also checkpointed;
+// the pages that consecutive groups rewrite (hot index leaves) are copied once per several groups at 8,192.
+constexpr int kCheckpointThresholdFrames = 8192;
+
+// What the store keeps alive until after its connections are closed, in this order of release: the checkpointer
+// (its hook is on the writer connection), then the database lock.
+struct OwnedBySqliteStore {
+  std::shared_ptr<void> lock;
+  std::unique_ptr<internal::WalCheckpointer> checkpointer;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<ResourceStore>> openSqliteStore(const SqliteStoreOptions& options) {
@@ -310,12 +324,19 @@ Result<std::unique_ptr<ResourceStore>> openSqliteStore(const SqliteStoreOptions&
     RETURN_IF_ERROR(internal::migrateSchema(*conn, kSqliteDialect, "", kMigrations));
   }
   ASSIGN_OR_RETURN(auto writer_conn, SqliteConnection::open(options));
+  sqlite3* writer_db = static_cast<SqliteConnection*>(writer_conn.get())->handle();
   auto writer =
       std::make_unique<internal::GroupCommitWriter>(kSqliteDialect, std::move(writer_conn), options.acquire_timeout);
+  ASSIGN_OR_RETURN(auto checkpointer,
+                   internal::WalCheckpointer::start(options.path, writer_db, kCheckpointThresholdFrames));
   auto pool = std::make_unique<internal::ConnectionPool>(
       options.pool_size, options.acquire_timeout, [options] { return SqliteConnection::open(options); });
+  // Outlives the writer (SqlStore releases `owned` last): the checkpointer's hook sits on the writer connection.
+  auto owned = std::make_shared<OwnedBySqliteStore>();
+  owned->lock = std::move(lock);
+  owned->checkpointer = std::move(checkpointer);
   return internal::makeSqlStore(kSqliteDialect, std::move(pool), std::move(writer), options.clock, std::move(cache),
-                                std::move(lock));
+                                std::move(owned));
 }
 
 }  // namespace planbro::gateway::store

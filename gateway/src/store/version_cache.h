@@ -36,7 +36,8 @@ class VersionCache {
   };
   Lookup lookup(std::string_view type, std::string_view id);
 
-  /** Keeps `version` (the current, not deleted, version of its resource) unless its shard was written since `ticket`. */
+  /** Keeps `version` (the current, not deleted, version of its resource) unless its shard was written since
+   * `ticket`. */
   void offer(uint64_t ticket, const ResourceVersion& version);
 
   /** Drops the resource and makes every offer taken before this call fail for its shard. */

@@ -192,10 +192,8 @@ GroupCommitWriter::GroupCommitWriter(const Dialect& dialect, std::unique_ptr<Sql
   // A group of kMaxGroup members dirties a few thousand pages; with SQLite's default 2 MB page cache they spilled
   // into the WAL before the COMMIT and were re-read afterwards. 64 MB keeps a whole group (and the hot index pages
   // between groups) in memory; it is one connection, so the cost is bounded.
-  // A group writes a few thousand pages to the WAL, so with the default threshold of 1,000 pages nearly every group
-  // commit also ran a checkpoint. 8,192 pages (32 MB) lets the pages that consecutive groups rewrite (index leaves)
-  // be copied into the database once per several groups: ~6 % less CPU per create in the load benchmark.
-  (void)conn_->execScript("PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192");
+  // Checkpoints are not this connection's business: openSqliteStore hands them to a WalCheckpointer.
+  (void)conn_->execScript("PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536");
 }
 
 GroupCommitWriter::~GroupCommitWriter() = default;
