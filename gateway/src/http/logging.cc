@@ -9,8 +9,11 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include "planbro/fhir-model/json.h"
 
@@ -29,20 +32,31 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonEscapedMessage>(); }
 };
 
-// Whole lines collected in memory and written to standard error in one write() when kFlushBytes have gathered, on
-// flush() (every kAccessFlushInterval, see configureLogging) and when destroyed. The access log has a line per
-// request: written one by one, each cost a write() under a lock that the I/O threads contended for, a tenth of a
-// cached read's time in the load benchmark. A line waits at most kAccessFlushInterval.
+// Whole lines collected in memory and written to standard error in batches by a thread of the sink's own: a batch
+// goes when kFlushBytes have gathered, on flush() (every kAccessFlushInterval, see configureLogging, and at exit)
+// and when the sink is destroyed. The access log has a line per request: written one by one, each cost a write()
+// under a lock that the I/O threads contended for, a tenth of a cached read's time in the load benchmark; and a
+// write() on an I/O thread can stall for the disk's writeback, which every connection of that loop would wait for.
+// A line waits at most kAccessFlushInterval. Should the writer fall kMaxQueuedBytes behind, the logging thread
+// writes its batch itself (lines are never dropped for speed).
 //
 // `json_lines`: each message is written as a JSON object of its own, {"ts":…,"level":…,"logger":…,<payload>}, the
 // same bytes as the JSON access pattern in makeLogger, without spdlog's pattern formatter (whose timestamp
 // formatting was most of the access log's cost per request). The payload must be a sequence of JSON members.
 class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  explicit BufferedStderrSink(bool json_lines) : json_lines_(json_lines) {}
+  explicit BufferedStderrSink(bool json_lines) : json_lines_(json_lines), writer_([this] { writeBatches(); }) {}
   ~BufferedStderrSink() override {
-    std::lock_guard lock(mutex_);
-    writeOut();
+    {
+      std::lock_guard lock(mutex_);
+      handOff();
+    }
+    {
+      std::lock_guard lock(queue_mutex_);
+      stop_ = true;
+    }
+    queue_changed_.notify_all();
+    writer_.join();
   }
 
  protected:
@@ -54,9 +68,20 @@ class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
       formatter_->format(msg, formatted);
       buffer_.append(formatted.data(), formatted.size());
     }
-    if (buffer_.size() >= kFlushBytes) writeOut();
+    if (buffer_.size() >= kFlushBytes) handOff();
   }
-  void flush_() override { writeOut(); }
+  // Hands the collected lines to the writer thread without waiting (spdlog calls it with the sink's mutex held,
+  // which the logging threads wait for); waitWritten() waits.
+  void flush_() override { handOff(); }
+
+ public:
+  /** Waits until every batch handed off so far is written (for exit: call after flush()). */
+  void waitWritten() {
+    std::unique_lock lock(queue_mutex_);
+    queue_changed_.wait(lock, [&] { return queue_.empty() && !writing_; });
+  }
+
+ protected:
 
  private:
   static constexpr size_t kFlushBytes = 64 * 1024;
@@ -98,19 +123,62 @@ class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
     buffer_ += "}\n";
   }
 
-  void writeOut() {
+  static constexpr size_t kMaxQueuedBytes = 16 << 20;
+
+  // With the sink's mutex held: the collected lines go to the writer thread.
+  void handOff() {
+    if (buffer_.empty()) return;
+    std::unique_lock lock(queue_mutex_);
+    if (queued_bytes_ + buffer_.size() > kMaxQueuedBytes) {
+      lock.unlock();
+      writeAll(buffer_);  // the writer is behind: this thread pays, so memory stays bounded
+      buffer_.clear();
+      return;
+    }
+    queued_bytes_ += buffer_.size();
+    queue_.push_back(std::move(buffer_));
+    buffer_ = std::string();
+    buffer_.reserve(kFlushBytes + 1024);
+    lock.unlock();
+    queue_changed_.notify_all();
+  }
+
+  void writeBatches() {
+    std::unique_lock lock(queue_mutex_);
+    for (;;) {
+      queue_changed_.wait(lock, [&] { return !queue_.empty() || stop_; });
+      if (queue_.empty()) return;  // stopping, everything written
+      std::vector<std::string> batches;
+      batches.swap(queue_);
+      queued_bytes_ = 0;
+      writing_ = true;
+      lock.unlock();
+      for (const std::string& b : batches) writeAll(b);
+      lock.lock();
+      writing_ = false;
+      queue_changed_.notify_all();
+    }
+  }
+
+  static void writeAll(const std::string& bytes) {
     size_t done = 0;
-    while (done < buffer_.size()) {
-      ssize_t n = ::write(STDERR_FILENO, buffer_.data() + done, buffer_.size() - done);
+    while (done < bytes.size()) {
+      ssize_t n = ::write(STDERR_FILENO, bytes.data() + done, bytes.size() - done);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;  // stderr closed or full: the lines are dropped, the server goes on
       done += static_cast<size_t>(n);
     }
-    buffer_.clear();
   }
 
   const bool json_lines_;
-  std::string buffer_;
+  std::string buffer_;  // guarded by the sink's mutex_
+  std::mutex queue_mutex_;
+  std::condition_variable queue_changed_;
+  std::vector<std::string> queue_;  // batches for the writer thread
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool stop_ = false;
+  std::thread writer_;  // last: started once the members above exist
   int64_t cached_second_ = -1;
   std::string second_text_;
 };
@@ -152,6 +220,16 @@ void configureLogging(const config::LoggingConfig& config) {
     // spdlog's one flusher thread flushes every registered logger at this interval.
     spdlog::flush_every(kAccessFlushInterval);
   }
+}
+
+void flushLogs() {
+  if (auto access = spdlog::get("access")) {
+    access->flush();
+    for (const auto& sink : access->sinks()) {
+      if (auto* buffered = dynamic_cast<BufferedStderrSink*>(sink.get())) buffered->waitWritten();
+    }
+  }
+  if (auto app = spdlog::get("planbro")) app->flush();
 }
 
 std::shared_ptr<spdlog::logger> appLogger() {

@@ -114,9 +114,8 @@ int runServe(const ServeOptions& options, std::ostream& err) {
   }
   signals_ioc.run();
   server.stop();
-  if (auto access = spdlog::get("access")) access->flush();
   log->info("stopped");
-  log->flush();
+  http::flushLogs();
   return 0;
 }
 

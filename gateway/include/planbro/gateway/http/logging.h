@@ -19,8 +19,12 @@ class sink;
 namespace planbro::gateway::http {
 
 /** Creates (or replaces) the "planbro" and "access" loggers from `config`. Call once at start-up. The access
- * logger writes its lines in batches, at least once a second; flush it before the process exits. */
+ * logger writes its lines in batches on a thread of its own, at least once a second; call flushLogs() before the
+ * process exits. */
 void configureLogging(const config::LoggingConfig& config);
+
+/** Writes out every line logged so far, the access log's batches included, and waits until they are written. */
+void flushLogs();
 
 /** A logger named `name` writing to `sink` in `config`'s format and level. `access`: the payload is already a
  * sequence of JSON members (the server's access lines); otherwise the message is escaped into a "msg" member. */
