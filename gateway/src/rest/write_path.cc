@@ -118,7 +118,12 @@ Result<AppliedWrite> ResourceWriter::apply(store::WriteTransaction& tx, const Pr
     for (store::IndexRow& r : rows) {
       if (r.param == "_lastUpdated") r.date_low = r.date_high = micros;
     }
-    RETURN_IF_ERROR(tx.replaceIndex(in.type, in.id, rows));
+    // A first version has no index rows to replace.
+    if (applied.result.version == 1) {
+      RETURN_IF_ERROR(tx.addIndex(in.type, in.id, rows));
+    } else {
+      RETURN_IF_ERROR(tx.replaceIndex(in.type, in.id, rows));
+    }
   }
   return applied;
 }

@@ -246,25 +246,14 @@ class SqlWriteTransaction final : public WriteTransaction {
   Status replaceIndex(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) override {
     RETURN_IF_ERROR(usable());
     RETURN_IF_ERROR(check(checkTypeAndId(type, id)));
-    for (const IndexRow& r : rows) {
-      if (r.param.empty()) return fail(invalidArgument("index row without a parameter code"));
-    }
     RETURN_IF_ERROR(run("DELETE FROM search_index WHERE res_type = ? AND res_id = ?", {type, id}).status());
-    // Several rows per statement: a resource has dozens of rows, and a statement's fixed cost (start, statement
-    // journal, halt) was most of the writer's time per row in the create load profile.
-    std::vector<SqlParam> params;
-    params.reserve(std::min(rows.size(), kIndexRowsPerInsert) * kIndexColumns);
-    for (size_t first = 0; first < rows.size(); first += kIndexRowsPerInsert) {
-      const size_t count = std::min(kIndexRowsPerInsert, rows.size() - first);
-      params.clear();
-      for (size_t i = first; i < first + count; ++i) {
-        const IndexRow& r = rows[i];
-        params.insert(params.end(), {type, id, r.param, kindCode(r.kind), r.text, r.system, r.code, r.date_low,
-                                     r.date_high, r.number, r.ref_type, r.ref_id});
-      }
-      RETURN_IF_ERROR(runSpan(index_inserts_.forRows(count), params).status());
-    }
-    return Status::ok();
+    return insertIndexRows(type, id, rows);
+  }
+
+  Status addIndex(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) override {
+    RETURN_IF_ERROR(usable());
+    RETURN_IF_ERROR(check(checkTypeAndId(type, id)));
+    return insertIndexRows(type, id, rows);
   }
 
   Result<ResourceVersion> read(std::string_view type, std::string_view id) override {
@@ -345,6 +334,28 @@ class SqlWriteTransaction final : public WriteTransaction {
     }
     return r;
   }
+
+  // Inserts `rows` for (type, id), several rows per statement: a resource has dozens of rows, and a statement's
+  // fixed cost (start, statement journal, halt) was most of the writer's time per row in the create load profile.
+  Status insertIndexRows(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) {
+    for (const IndexRow& r : rows) {
+      if (r.param.empty()) return fail(invalidArgument("index row without a parameter code"));
+    }
+    std::vector<SqlParam> params;
+    params.reserve(std::min(rows.size(), kIndexRowsPerInsert) * kIndexColumns);
+    for (size_t first = 0; first < rows.size(); first += kIndexRowsPerInsert) {
+      const size_t count = std::min(kIndexRowsPerInsert, rows.size() - first);
+      params.clear();
+      for (size_t i = first; i < first + count; ++i) {
+        const IndexRow& r = rows[i];
+        params.insert(params.end(), {type, id, r.param, kindCode(r.kind), r.text, r.system, r.code, r.date_low,
+                                     r.date_high, r.number, r.ref_type, r.ref_id});
+      }
+      RETURN_IF_ERROR(runSpan(index_inserts_.forRows(count), params).status());
+    }
+    return Status::ok();
+  }
+
 
   Result<SqlResult> runSpan(std::string_view sql, std::span<const SqlParam> params) {
     auto r = session_->conn().exec(sql, params);

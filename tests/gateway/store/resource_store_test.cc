@@ -650,6 +650,27 @@ TEST_P(StoreTest, AServerSecretIsMadeOnceAndSharedByEveryStoreOnTheDatabase) {
   EXPECT_NE(*another, seen[0]);
 }
 
+TEST_P(StoreTest, AddIndexGivesAFirstVersionItsRowsAndReplaceIndexSwapsThem) {
+  auto gender = [](const std::string& code) {
+    return IndexQuery{"Patient", {{IndexPredicate{"gender", IndexValueKind::kToken, IndexPredicate::Match::kExact,
+                                                  false, std::nullopt, code}}}};
+  };
+  ASSERT_TRUE(store_->runTransaction(ctx(), [](WriteTransaction& t) -> Status {
+                      RETURN_IF_ERROR(t.create("Patient", {patientJson(), {}}, "fresh").status());
+                      return t.addIndex("Patient", "fresh", {{"gender", IndexValueKind::kToken, "", "", "female"}});
+                    }).isOk());
+  EXPECT_EQ(store_->searchIndex(gender("female"))->ids, std::vector<std::string>{"fresh"});
+  ASSERT_TRUE(store_->runTransaction(ctx(), [](WriteTransaction& t) -> Status {
+                      return t.replaceIndex("Patient", "fresh", {{"gender", IndexValueKind::kToken, "", "", "other"}});
+                    }).isOk());
+  EXPECT_TRUE(store_->searchIndex(gender("female"))->ids.empty());
+  EXPECT_EQ(store_->searchIndex(gender("other"))->ids, std::vector<std::string>{"fresh"});
+  Status bad = store_->runTransaction(ctx(), [](WriteTransaction& t) -> Status {
+    return t.addIndex("Patient", "fresh", {{"", IndexValueKind::kToken, "", "", "x"}});
+  });
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+}
+
 TEST_P(StoreTest, ReopeningTheStoreKeepsResourcesHistoryKeysIndexAndOutbox) {
   WriteResult c = write([](WriteTransaction& t) { return t.create("Patient", {patientJson(), {}}, "keep"); });
   write([](WriteTransaction& t) { return t.update("Patient", "keep", {"{\"v\":2}", {}}); });

@@ -158,6 +158,10 @@ class WriteTransaction {
   /** Replaces all search-index rows of (type, id) with `rows`. */
   virtual Status replaceIndex(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) = 0;
 
+  /** Adds the search-index rows of a resource that has none yet (its first version was just written in this
+   * transaction): replaceIndex without looking for old rows, which the write path's creates would pay for. */
+  virtual Status addIndex(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) = 0;
+
   /** Reads the current version as this transaction sees it (its own writes included). kNotFound / kGone. */
   virtual Result<ResourceVersion> read(std::string_view type, std::string_view id) = 0;
 
