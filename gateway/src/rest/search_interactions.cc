@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "planbro/gateway/search/indexer.h"
+#include "planbro/gateway/store/resource_id.h"
 #include "rest_internal.h"
 
 namespace planbro::gateway::rest {
@@ -14,7 +15,7 @@ std::string RestHandler::Impl::bundleBody(Call& call, std::string_view type_name
                                           const std::vector<std::pair<std::string, std::string>>& links,
                                           std::optional<size_t> total) {
   (void)call;
-  std::string out = R"({"resourceType":"Bundle","id":")" + newUuid() + R"(","meta":{"lastUpdated":")" +
+  std::string out = R"({"resourceType":"Bundle","id":")" + store::newResourceId() + R"(","meta":{"lastUpdated":")" +
                     detail::formatInstant(std::chrono::time_point_cast<std::chrono::microseconds>(
                         std::chrono::system_clock::now())) +
                     R"("},"type":")" + std::string(type_name) + "\"";

@@ -10,8 +10,6 @@ namespace planbro::gateway::rest {
 using fhir::JsonDocument;
 using fhir::JsonValue;
 
-std::string newUuid() { return store::newResourceId(); }
-
 bool isValidId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
@@ -52,7 +50,7 @@ Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValu
                              intent.id + "'");
     }
   }
-  if (intent.id.empty()) intent.id = newUuid();
+  if (intent.id.empty()) intent.id = store::newResourceId();
   if (!isValidId(intent.id)) return invalidArgument("'" + intent.id + "' is not a valid FHIR id");
 
   JsonDocument doc;

@@ -96,7 +96,7 @@ std::string likeEscape(std::string_view s) {
 
 int64_t kindCode(IndexValueKind kind) { return static_cast<int64_t>(kind); }
 
-// replaceIndex inserts up to this many rows per statement (kIndexColumns parameters each: far below both engines'
+// insertIndexRows inserts up to this many rows per statement (kIndexColumns parameters each: far below both engines'
 // limits).
 constexpr size_t kIndexRowsPerInsert = 32;
 constexpr size_t kIndexColumns = 12;
@@ -326,13 +326,16 @@ class SqlWriteTransaction final : public WriteTransaction {
 
   Status check(Status s) { return s.isOk() ? s : fail(std::move(s)); }
 
-  Result<SqlResult> run(std::string_view sql, std::initializer_list<SqlParam> params) {
+  Result<SqlResult> run(std::string_view sql, std::span<const SqlParam> params) {
     auto r = session_->conn().exec(sql, params);
     if (!r.isOk()) {
       retryable_ = session_->conn().lastErrorRetryable();
       (void)fail(r.status());
     }
     return r;
+  }
+  Result<SqlResult> run(std::string_view sql, std::initializer_list<SqlParam> params) {
+    return run(sql, std::span<const SqlParam>(params.begin(), params.size()));
   }
 
   // Inserts `rows` for (type, id), several rows per statement: a resource has dozens of rows, and a statement's
@@ -351,20 +354,11 @@ class SqlWriteTransaction final : public WriteTransaction {
         params.insert(params.end(), {type, id, r.param, kindCode(r.kind), r.text, r.system, r.code, r.date_low,
                                      r.date_high, r.number, r.ref_type, r.ref_id});
       }
-      RETURN_IF_ERROR(runSpan(index_inserts_.forRows(count), params).status());
+      RETURN_IF_ERROR(run(index_inserts_.forRows(count), params).status());
     }
     return Status::ok();
   }
 
-
-  Result<SqlResult> runSpan(std::string_view sql, std::span<const SqlParam> params) {
-    auto r = session_->conn().exec(sql, params);
-    if (!r.isOk()) {
-      retryable_ = session_->conn().lastErrorRetryable();
-      (void)fail(r.status());
-    }
-    return r;
-  }
 
   Status runScript(std::string_view sql) {
     Status s = session_->conn().execScript(sql);

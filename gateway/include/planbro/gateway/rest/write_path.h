@@ -87,9 +87,6 @@ class ResourceWriter {
   WriterOptions options_;
 };
 
-/** A new server-assigned id: a time-ordered version 7 UUID (store::newResourceId). Thread-safe. */
-std::string newUuid();
-
 /** True when `id` is a valid FHIR id: [A-Za-z0-9\-\.]{1,64}. */
 bool isValidId(std::string_view id);
 
