@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev rapidjson-dev libssl-dev libyaml-cpp-dev libxml2-dev zlib1g-dev
   libsqlite3-dev libpq-dev postgresql libmimalloc-dev
-  libcli11-dev libspdlog-dev libcurl4-openssl-dev
+  libcli11-dev libspdlog-dev libcurl4-openssl-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl nodejs  # the system tests drive the running gateway with curl and node (docs/testing.md)
 )
