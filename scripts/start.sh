@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds the release configuration and starts the gateway
-# on the embedded default: http://127.0.0.1:8080, SQLite under ./data, the demo individual plan loaded once.
-# Arguments go to `planbro serve` (e.g. --listen 127.0.0.1:9090 --data-dir /var/lib/planbro --config FILE).
+# on the embedded default: http://127.0.0.1:8080, SQLite under ./data, the demo individual plan loaded once
+# (--demo-data: a production start leaves it out). Arguments go to `planbro serve` (e.g. --listen 127.0.0.1:9090
+# --data-dir DIR --config FILE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -13,4 +14,4 @@ planbro is starting on http://127.0.0.1:8080 (Ctrl-C stops it). Try:
        http://127.0.0.1:8080/CarePlan/_search
   curl -s http://127.0.0.1:8080/metadata
 TXT
-exec build/release/gateway/planbro serve "$@"
+exec build/release/gateway/planbro serve --demo-data "$@"

@@ -8,6 +8,9 @@
 #include <limits>
 #include <sstream>
 
+#include "planbro/gateway/config/tls_files.h"
+#include "yaml_structure.h"
+
 namespace planbro::gateway::config {
 namespace {
 
@@ -42,7 +45,7 @@ logging:
   format: json
   access_log: true
 demo_data:
-  load_once: true
+  load_once: false
 )yaml";
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -320,13 +323,24 @@ std::vector<std::string> validateConfig(const GatewayConfig& c) {
   return errors;
 }
 
-Result<GatewayConfig> parseConfig(std::string_view yaml, std::string_view source_name) {
-  GatewayConfig config;
+namespace {
+
+// Reads `yaml` over `config`, appending every problem to `errors`. Returns a syntax error (nothing could be read:
+// `config` keeps its defaults) or ok.
+Status parseInto(std::string_view yaml, std::string_view source_name, GatewayConfig& config,
+                 std::vector<std::string>& errors) {
   Reader reader;
-  if (source_name != "embedded default") config = defaultConfig();
   try {
-    YAML::Node root = YAML::Load(std::string(yaml));
-    readConfig(root, reader, config);
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+    // A second document (after `---`) would be ignored: say so rather than run on half the file.
+    if (documents.size() > 1) {
+      reader.errors().push_back("(top level): must be one YAML document (got " + std::to_string(documents.size()) +
+                                ", separated by ---)");
+    }
+    if (!documents.empty()) {
+      findDuplicateKeys(documents.front(), reader.errors());
+      readConfig(documents.front(), reader, config);
+    }
   } catch (const YAML::Exception& e) {
     // Syntax errors: yaml-cpp's mark is 0-based.
     std::ostringstream m;
@@ -336,14 +350,14 @@ Result<GatewayConfig> parseConfig(std::string_view yaml, std::string_view source
   } catch (const std::exception& e) {
     return invalidArgument(std::string(source_name) + ": cannot read YAML: " + e.what());
   }
-  if (reader.errors().empty()) {
-    for (auto& e : validateConfig(config)) reader.errors().push_back(std::move(e));
-  }
-  if (!reader.errors().empty()) return joined(reader.errors());
-  return config;
+  // Cross-field rules run even when a key was wrong (that key kept its default), so one run shows every problem.
+  for (auto& e : validateConfig(config)) reader.errors().push_back(std::move(e));
+  for (auto& e : reader.errors()) errors.push_back(std::move(e));
+  return Status::ok();
 }
 
-Result<GatewayConfig> loadConfig(const std::string& path) {
+// Reads a config file's text, bounded. kNotFound when it cannot be read.
+Result<std::string> readConfigText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return notFound("cannot open config file " + path);
   std::ostringstream text;
@@ -351,7 +365,24 @@ Result<GatewayConfig> loadConfig(const std::string& path) {
   if (in.bad()) return notFound("cannot read config file " + path);
   constexpr size_t kMaxConfigBytes = 1u << 20;
   if (text.str().size() > kMaxConfigBytes) return invalidArgument(path + ": larger than 1 MiB; not a config file");
-  return parseConfig(text.str(), path);
+  return text.str();
+}
+
+}  // namespace
+
+Result<GatewayConfig> parseConfig(std::string_view yaml, std::string_view source_name) {
+  GatewayConfig config;
+  if (source_name != "embedded default") config = defaultConfig();
+  std::vector<std::string> errors;
+  if (Status syntax = parseInto(yaml, source_name, config, errors); !syntax.isOk()) return syntax;
+  if (!errors.empty()) return joined(errors);
+  return config;
+}
+
+Result<GatewayConfig> loadConfig(const std::string& path) {
+  Result<std::string> text = readConfigText(path);
+  if (!text.isOk()) return text.status();
+  return parseConfig(*text, path);
 }
 
 Status applyOverrides(GatewayConfig& config, const ConfigOverrides& overrides) {
@@ -374,14 +405,27 @@ Status applyOverrides(GatewayConfig& config, const ConfigOverrides& overrides) {
       config.server.io_threads = *overrides.threads;
     }
   }
+  if (overrides.demo_data) config.demo_data.load_once = *overrides.demo_data;
   if (errors.empty()) errors = validateConfig(config);
   if (!errors.empty()) return joined(errors);
   return Status::ok();
 }
 
-Status validateConfigFile(const std::string& path) {
-  Result<GatewayConfig> c = loadConfig(path);
-  return c.isOk() ? Status::ok() : c.status();
+Status validateConfigFile(const std::string& path) { return validateConfigFile(path, checkTlsFilesReadable); }
+
+Status validateConfigFile(const std::string& path, const TlsFileCheck& check_tls) {
+  Result<std::string> text = readConfigText(path);
+  if (!text.isOk()) return text.status();
+  GatewayConfig config = defaultConfig();
+  std::vector<std::string> errors;
+  if (Status syntax = parseInto(*text, path, config, errors); !syntax.isOk()) return syntax;
+  // The files are checked when both are named; a missing half is already reported by validateConfig().
+  const TlsConfig& tls = config.server.tls;
+  if (check_tls && !tls.certificate_file.empty() && !tls.private_key_file.empty()) {
+    for (auto& e : check_tls(tls)) errors.push_back(std::move(e));
+  }
+  if (!errors.empty()) return joined(errors);
+  return Status::ok();
 }
 
 }  // namespace planbro::gateway::config

@@ -308,12 +308,14 @@ http::Response RestHandler::processBundle(std::string bundle_json, http::Request
   return impl_->processBundleText(std::move(bundle_json), context);
 }
 
-Status loadBundleIfEmpty(RestHandler& handler, store::ResourceStore& store, const std::string& path) {
+Status loadBundleIfEmpty(RestHandler& handler, store::ResourceStore& store, const std::string& path,
+                         BundleLoadReport* report) {
   store::HistoryQuery q;
   q.count = 1;
   auto page = store.history(q);
   if (!page.isOk()) return page.status();
   if (!page->entries.empty()) return Status::ok();
+  if (report) report->store_was_empty = true;
   std::ifstream in(path, std::ios::binary);
   if (!in) return notFound("cannot read " + path);
   std::stringstream ss;
@@ -323,6 +325,16 @@ Status loadBundleIfEmpty(RestHandler& handler, store::ResourceStore& store, cons
   context.interaction = "transaction";
   http::Response r = handler.processBundle(ss.str(), context);
   if (r.status >= 300) return Status(StatusCode::kInvalidArgument, "loading " + path + " failed (HTTP " + std::to_string(r.status) + "): " + r.body);
+  if (report) {
+    auto response = fhir::JsonDocument::parse(std::move(r.body));
+    const fhir::JsonValue* entries = response.isOk() ? response->root().find("entry") : nullptr;
+    for (const fhir::JsonValue& entry : entries ? entries->items() : std::span<const fhir::JsonValue>{}) {
+      ++report->entries;
+      const fhir::JsonValue* reply = entry.find("response");
+      const fhir::JsonValue* status = reply ? reply->find("status") : nullptr;
+      if (status && status->text().starts_with("201")) ++report->created;
+    }
+  }
   return Status::ok();
 }
 

@@ -70,14 +70,23 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     rest.writer.validation.json_limits = rest.json_limits;
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
 
+    // Said either way, so an operator can tell from the log whether synthetic data may be in the store.
     if (cfg.demo_data.load_once) {
       std::string path = options.demo_bundle_path.empty() ? PLANBRO_DEMO_BUNDLE_PATH : options.demo_bundle_path;
-      Status loaded = loadBundleIfEmpty(*parts->handler, *parts->store, path);
+      BundleLoadReport report;
+      Status loaded = loadBundleIfEmpty(*parts->handler, *parts->store, path, &report);
       if (loaded.code() == StatusCode::kNotFound) {
-        http::appLogger()->warn("demo data not loaded: {}", loaded.message());
+        http::appLogger()->warn("demo data: requested but not loaded: {}", loaded.message());
       } else if (!loaded.isOk()) {
         return loaded;
+      } else if (!report.store_was_empty) {
+        http::appLogger()->info("demo data: requested; the store already holds data, nothing loaded");
+      } else {
+        http::appLogger()->info("demo data: loaded {} resources from {} ({} of {} entries already present)",
+                                report.created, path, report.entries - report.created, report.entries);
       }
+    } else {
+      http::appLogger()->info("demo data: not requested");
     }
     store::ResourceStore* raw = parts->store.get();
     components.readiness.push_back(http::ReadinessCheck{"store", [raw]() -> Status {

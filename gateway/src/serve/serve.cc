@@ -9,7 +9,9 @@
 #include <csignal>
 #include <ostream>
 
+#include "planbro/gateway/config/tls_files.h"
 #include "planbro/gateway/http/logging.h"
+#include "planbro/gateway/version.h"
 
 namespace planbro::gateway {
 namespace {
@@ -32,12 +34,50 @@ class PlaceholderHandler : public http::RequestHandler {
   }
 };
 
+// The one place the TLS files are checked before start-up and by --validate-config. Until the HTTP server's loader
+// (which also parses both files and matches the key to the certificate) is callable from here, the checks that
+// need no OpenSSL: point this at it then.
+std::vector<std::string> tlsFileProblems(const config::TlsConfig& tls) { return config::checkTlsFilesReadable(tls); }
+
+bool isLoopbackHost(std::string_view host) {
+  return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
+}
+
+// Says what kind of start this is before anything else is logged: the embedded default is a trial setup, and a
+// start without TLS or authentication on a network address must not pass unnoticed.
+void logStartKind(const ServeOptions& options, const config::GatewayConfig& cfg, spdlog::logger& log) {
+  const std::string where = cfg.server.host + ":" + std::to_string(cfg.server.port);
+  const bool loopback = isLoopbackHost(cfg.server.host);
+  if (options.config_path.empty()) {
+    if (loopback) {
+      log.warn("{} on the embedded default: open (no authentication, no TLS), loopback only ({}); for anything "
+               "beyond a trial on this machine, start with --config (docs/operations.md)",
+               planbroVersionLine(), where);
+    } else {
+      log.warn("{} on the embedded default: open (no authentication, no TLS) and NOT loopback-only: listening on "
+               "{}, reachable from the network; start with --config and TLS (docs/operations.md)",
+               planbroVersionLine(), where);
+    }
+    return;
+  }
+  log.info("{} starting with {}", planbroVersionLine(), options.config_path);
+  if (cfg.server.tls.enabled()) return;
+  if (loopback) {
+    log.warn("TLS is off (server.tls not set): plain HTTP on loopback ({}); only behind a TLS-terminating reverse "
+             "proxy on this host (docs/operations.md)", where);
+  } else {
+    log.warn("TLS IS OFF on a network address: health data and credentials cross the network unencrypted on {}; "
+             "set server.tls.certificate_file and server.tls.private_key_file, or listen on loopback behind a "
+             "TLS-terminating reverse proxy (docs/operations.md)", where);
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<http::RequestHandler> makePlaceholderHandler() { return std::make_shared<PlaceholderHandler>(); }
 
 int runValidateConfig(const std::string& path, std::ostream& out, std::ostream& err) {
-  Status s = config::validateConfigFile(path);
+  Status s = config::validateConfigFile(path, tlsFileProblems);
   if (s.isOk()) {
     out << path << ": ok\n";
     return 0;
@@ -58,8 +98,18 @@ int runServe(const ServeOptions& options, std::ostream& err) {
     err << "planbro serve: invalid option:\n" << s.message() << '\n';
     return 1;
   }
+  if (cfg.server.tls.enabled()) {
+    // Before any socket opens, and before OpenSSL sees a key it could ask a pass phrase for.
+    std::vector<std::string> problems = tlsFileProblems(cfg.server.tls);
+    if (!problems.empty()) {
+      err << "planbro serve: invalid configuration " << options.config_path << ":\n";
+      for (const auto& p : problems) err << p << '\n';
+      return 1;
+    }
+  }
   http::configureLogging(cfg.logging);
   auto log = http::appLogger();
+  logStartKind(options, cfg, *log);
 
   uint64_t fd_limit = http::raiseFileDescriptorLimit();
   // Keep 64 descriptors for the listener, logs and the store; beyond the cap new connections get a polite 503
@@ -130,12 +180,17 @@ CommandHook addServeCommand(CLI::App& app, ServeSetup setup) {
   CLI::Option* listen_opt = serve->add_option("--listen", *listen, "HOST:PORT to listen on (wins over the file)");
   CLI::Option* dir_opt = serve->add_option("--data-dir", *data_dir, "Data directory (wins over the file)");
   CLI::Option* threads_opt = serve->add_option("--threads", *threads, "I/O threads (wins over the file)");
+  auto demo_data = std::make_shared<bool>(false);
+  CLI::Option* demo_opt = serve->add_flag("--demo-data", *demo_data,
+                                          "Load the demo individual plan into an empty store (demo_data.load_once; "
+                                          "for trials, never production)");
   return CommandHook([serve] { return serve->parsed(); },
                      [=](std::ostream&, std::ostream& err) {
                        ServeOptions o = *options;
                        if (listen_opt->count() > 0) o.overrides.listen = *listen;
                        if (dir_opt->count() > 0) o.overrides.data_dir = *data_dir;
                        if (threads_opt->count() > 0) o.overrides.threads = *threads;
+                       if (demo_opt->count() > 0) o.overrides.demo_data = true;
                        return runServe(o, err);
                      });
 }

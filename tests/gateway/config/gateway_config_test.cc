@@ -17,14 +17,15 @@ std::string errorOf(std::string_view yaml) {
   return c.isOk() ? "" : c.status().message();
 }
 
-TEST(GatewayConfig, EmbeddedDefaultListensOnLoopback8080WithSqliteUnderDataAndDemoData) {
+TEST(GatewayConfig, EmbeddedDefaultListensOnLoopback8080WithSqliteUnderDataAndNoDemoData) {
   GatewayConfig c = defaultConfig();
   EXPECT_EQ(c.server.host, "127.0.0.1");
   EXPECT_EQ(c.server.port, 8080);
   EXPECT_EQ(c.store.engine, StoreEngine::kSqlite);
   EXPECT_EQ(c.store.data_dir, "./data");
   EXPECT_EQ(c.store.sqlitePath(), "./data/planbro.db");
-  EXPECT_TRUE(c.demo_data.load_once);
+  EXPECT_FALSE(c.demo_data.load_once);  // only when asked (--demo-data)
+  EXPECT_FALSE(GatewayConfig{}.demo_data.load_once);
   EXPECT_TRUE(parseConfig(embeddedDefaultConfigYaml(), "embedded").isOk());
 }
 
@@ -65,7 +66,7 @@ limits:
   json: {max_depth: 32, max_number_length: 20, max_string_bytes: 99}
 store: {engine: postgresql, postgres_url: "postgresql://localhost/planbro", pool_size: 8}
 logging: {level: debug, format: text, access_log: false}
-demo_data: {load_once: false}
+demo_data: {load_once: true}
 )");
   ASSERT_TRUE(c.isOk()) << c.status().message();
   EXPECT_EQ(c->server.host, "::1");
@@ -78,7 +79,7 @@ demo_data: {load_once: false}
   EXPECT_EQ(c->store.pool_size, 8u);
   EXPECT_EQ(c->logging.format, LogFormat::kText);
   EXPECT_FALSE(c->logging.access_log);
-  EXPECT_FALSE(c->demo_data.load_once);
+  EXPECT_TRUE(c->demo_data.load_once);
   fhir::JsonLimits j = c->jsonLimits();
   EXPECT_EQ(j.max_depth, 32u);
   EXPECT_EQ(j.max_number_length, 20u);

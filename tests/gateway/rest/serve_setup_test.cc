@@ -15,11 +15,12 @@ struct ServeRun {
   int history_entries = -1;
 };
 
-ServeRun serveOnce(const std::string& data_dir) {
+ServeRun serveOnce(const std::string& data_dir, bool demo_data = true) {
   ServeRun run;
   ServeOptions options;
   options.overrides.listen = "127.0.0.1:0";
   options.overrides.data_dir = data_dir;
+  if (demo_data) options.overrides.demo_data = true;  // as `planbro serve --demo-data`
   options.setup = makeRestServeSetup();
   options.on_started = [&](uint16_t port, std::function<void()> stop) {
     HttpResult r = request(port, "GET", "/Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1%7C15858512066");
@@ -47,6 +48,17 @@ TEST(RestServeSetup, LoadsTheDemoPlanOnceIntoAnEmptyStore) {
   ServeRun second = serveOnce(tmpl);
   EXPECT_EQ(second.exit_code, 0);
   EXPECT_EQ(second.history_entries, 7);  // not loaded again
+  std::error_code ec;
+  std::filesystem::remove_all(tmpl, ec);
+}
+
+TEST(RestServeSetup, LoadsNoDemoDataUnlessAsked) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "planbro-serve-XXXXXX").string();
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  ServeRun run = serveOnce(tmpl, /*demo_data=*/false);
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(run.patients, 0);
+  EXPECT_EQ(run.history_entries, 0);
   std::error_code ec;
   std::filesystem::remove_all(tmpl, ec);
 }

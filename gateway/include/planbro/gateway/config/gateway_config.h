@@ -74,7 +74,8 @@ struct LoggingConfig {
 
 /** `demo_data.*`. */
 struct DemoDataConfig {
-  bool load_once = true;  // load the demo individual plan into an empty store on first start
+  bool load_once = false;  // load the demo individual plan into an empty store on start (only when asked: the
+                           // quick start asks with `planbro serve --demo-data`; a production start does not)
 };
 
 /** The whole configuration. Copyable value type. */
@@ -97,7 +98,8 @@ GatewayConfig defaultConfig();
 
 /**
  * Parses YAML text over the defaults (keys absent from the text keep their default) and validates the result.
- * Unknown keys are rejected. Errors: kInvalidArgument whose message lists every problem, one per line, each naming
+ * Unknown keys, a key given twice in one mapping (at any depth) and a second YAML document are rejected. Errors:
+ * kInvalidArgument whose message lists every problem (schema and cross-field rules alike), one per line, each naming
  * the key path, the rule and the offending value: `server.io_threads: must be between 1 and 256 (got 0)`.
  * `source_name` prefixes YAML syntax errors (e.g. the file name). Never throws.
  */
@@ -109,11 +111,13 @@ Result<GatewayConfig> loadConfig(const std::string& path);
 /** Checks cross-field rules of a config assembled in code; returns one message per problem (empty: valid). */
 std::vector<std::string> validateConfig(const GatewayConfig& config);
 
-/** Command-line settings that win over the file: `--listen HOST:PORT`, `--data-dir DIR`, `--threads N`. */
+/** Command-line settings that win over the file: `--listen HOST:PORT`, `--data-dir DIR`, `--threads N`,
+ * `--demo-data`. */
 struct ConfigOverrides {
   std::optional<std::string> listen;
   std::optional<std::string> data_dir;
   std::optional<uint32_t> threads;  // I/O threads
+  std::optional<bool> demo_data;    // demo_data.load_once
 };
 
 /** Applies overrides, then validates again. Errors: kInvalidArgument naming the option (`--listen: ...`). */
@@ -122,7 +126,8 @@ Status applyOverrides(GatewayConfig& config, const ConfigOverrides& overrides);
 /** Parses `HOST:PORT` or `[IPv6]:PORT` into host and port. Errors: kInvalidArgument with a plain-words rule. */
 Status parseListen(std::string_view listen, std::string& host, uint16_t& port);
 
-/** For `planbro --validate-config FILE`: ok, or the error listing every problem. */
+/** For `planbro --validate-config FILE`: ok, or the error listing every problem, the TLS files' included
+ * (checkTlsFilesReadable; tls_files.h has the overload taking another check). */
 Status validateConfigFile(const std::string& path);
 
 }  // namespace planbro::gateway::config

@@ -58,10 +58,19 @@ class RestHandler : public http::RequestHandler {
   std::unique_ptr<Impl> impl_;
 };
 
+/** What loadBundleIfEmpty() did, for the start-up log. */
+struct BundleLoadReport {
+  bool store_was_empty = false;  // false: nothing was attempted
+  size_t entries = 0;            // entries in the transaction's response
+  size_t created = 0;            // of them, answered 201 (the rest already existed: conditional creates)
+};
+
 /**
  * Loads a transaction Bundle file into `handler`'s store when the store has no resources yet (the demo individual
- * plan at start-up). Errors: kNotFound when the file is missing, the transaction's failure otherwise.
+ * plan at start-up). Errors: kNotFound when the file is missing, the transaction's failure otherwise. `report`,
+ * when given, says what was done.
  */
-Status loadBundleIfEmpty(RestHandler& handler, store::ResourceStore& store, const std::string& path);
+Status loadBundleIfEmpty(RestHandler& handler, store::ResourceStore& store, const std::string& path,
+                         BundleLoadReport* report = nullptr);
 
 }  // namespace planbro::gateway::rest
