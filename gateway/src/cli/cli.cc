@@ -13,8 +13,9 @@
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/fhir-model/validator.h"
-#include "planbro/gateway/serve.h"
 #include "planbro/gateway/rest/serve_setup.h"
+#include "planbro/gateway/serve.h"
+#include "planbro/gateway/version.h"
 
 #if __has_include("planbro/fhir-model/resource_json.h")
 #include "planbro/fhir-model/resource_json.h"
@@ -87,6 +88,27 @@ std::string serialise(const fhir::JsonValue& resource, bool pretty) {
 #endif
 }
 
+// The extension the HL7 reference validator puts on each file's OperationOutcome when it validates several.
+constexpr std::string_view kOutcomeFileExtension = "http://hl7.org/fhir/StructureDefinition/operationoutcome-file";
+
+// The outcome as JSON, naming the file it is about (so `validate a b c` can be read without counting lines).
+std::string outcomeForFile(const fhir::OperationOutcome& outcome, const std::string& file, bool pretty) {
+  auto parsed = fhir::JsonDocument::parse(outcome.toJson(false));
+  if (!parsed.isOk()) return outcome.toJson(pretty);
+  fhir::JsonDocument& doc = *parsed;
+  const fhir::JsonMember file_members[] = {{"url", doc.makeString(kOutcomeFileExtension)},
+                                           {"valueString", doc.makeString(file == "-" ? "stdin" : file)}};
+  const fhir::JsonValue extension = doc.makeObject(file_members);
+  std::vector<fhir::JsonMember> members;
+  for (const fhir::JsonMember& m : doc.root().members()) {
+    members.push_back(m);
+    if (m.key == "resourceType") members.push_back({"extension", doc.makeArray({&extension, 1})});
+  }
+  fhir::JsonWriteOptions write_options;
+  write_options.pretty = pretty;
+  return fhir::writeJson(doc.makeObject(members), write_options);
+}
+
 struct ValidateArgs {
   CommonOptions common;
   std::vector<std::string> files;
@@ -108,7 +130,7 @@ int runValidate(const ValidateArgs& args, std::istream& in, std::ostream& out, s
   for (const auto& file : args.files) {
     fhir::OperationOutcome outcome;
     if (auto document = load(file, args.common, in, outcome)) outcome = fhir::validateResource(document->root(), options);
-    out << outcome.toJson(args.common.pretty) << '\n';
+    out << outcomeForFile(outcome, file, args.common.pretty) << '\n';
     if (outcome.hasErrors()) {
       exit_code = kExitFailure;
       const size_t errors = outcome.errorCount();
@@ -168,14 +190,17 @@ int runFhirPath(const FhirPathArgs& args, std::istream& in, std::ostream& out, s
 }  // namespace
 
 int runCli(int argc, const char* const* argv, std::istream& in, std::ostream& out, std::ostream& err) {
-  CLI::App app{"planbro: FHIR R4 tools for the Norwegian individuell plan (validate, format, query)", "planbro"};
+  CLI::App app{"planbro: the FHIR R4 gateway for the Norwegian individuell plan (serve) and its tools (validate, "
+               "format, query)",
+               "planbro"};
   app.require_subcommand(0, 1);  // `planbro --validate-config FILE` runs without a subcommand
+  app.set_version_flag("--version", planbroVersionLine(), "Print the version and build type and exit");
   app.footer("Exit codes: 0 no error, 1 an input had an error, 2 the command line was wrong. See docs/cli.md.");
 
   ValidateArgs validate_args;
   CLI::App* validate = app.add_subcommand(
       "validate", "Validate FHIR R4 resources (JSON, or XML when the file starts with '<'); prints one "
-                  "OperationOutcome (JSON) per file, in argument order");
+                  "OperationOutcome (JSON) per file, in argument order, naming its file");
   validate->add_option("files", validate_args.files, "Files to validate; '-' reads stdin")->required();
   validate->add_flag("--pretty", validate_args.common.pretty, "Indent the OperationOutcome");
   validate->add_flag("--no-invariants", validate_args.no_invariants, "Skip the FHIRPath invariants");

@@ -190,7 +190,7 @@ CommandHook addServeCommand(CLI::App& app, ServeSetup setup) {
                        if (listen_opt->count() > 0) o.overrides.listen = *listen;
                        if (dir_opt->count() > 0) o.overrides.data_dir = *data_dir;
                        if (threads_opt->count() > 0) o.overrides.threads = *threads;
-                       if (demo_opt->count() > 0) o.overrides.demo_data = true;
+                       if (demo_opt->count() > 0 && *demo_data) o.overrides.demo_data = true;
                        return runServe(o, err);
                      });
 }

@@ -14,90 +14,15 @@
 #include <string>
 #include <vector>
 
+#include "cli_runner.h"
 #include "planbro/fhir-model/json.h"
-
-extern char** environ;
 
 namespace planbro::gateway::cli {
 namespace {
 
-namespace fs = std::filesystem;
 using fhir::JsonDocument;
 
 const std::string kExamples = std::string(PLANBRO_SHARED_DIR) + "/fhir-r4/examples/";
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string readFile(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << file.rdbuf();
-  return buffer.str();
-}
-
-void writeFile(const fs::path& path, std::string_view bytes) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-class PlanbroCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "planbro-cli-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  fs::path file(std::string_view name, std::string_view bytes) {
-    fs::path path = dir_ / name;
-    writeFile(path, bytes);
-    return path;
-  }
-
-  // Runs the binary with stdin from `stdin_bytes`; stdout and stderr go to files, so no pipe can fill up.
-  RunResult run(const std::vector<std::string>& args, std::string_view stdin_bytes = {}) {
-    const fs::path in = file("stdin.bin", stdin_bytes);
-    const fs::path out = dir_ / "stdout.txt";
-    const fs::path err = dir_ / "stderr.txt";
-    std::vector<std::string> argv_strings = {PLANBRO_CLI_BINARY};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_strings) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid = 0;
-    RunResult result;
-    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      ADD_FAILURE() << "cannot start " << PLANBRO_CLI_BINARY;
-      return result;
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-      if (errno != EINTR) break;
-    }
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    result.out = readFile(out);
-    result.err = readFile(err);
-    return result;
-  }
-
-  fs::path dir_;
-};
 
 // Every non-empty stdout line must be an OperationOutcome; returns how many there were and whether any has an error.
 struct OutcomeSummary {
