@@ -180,4 +180,6 @@ requests=$(grep -c '"logger":"access"' "${SYS_LOG[node]}" || true)
 if grep -qF "$fnr" "${SYS_LOG[node]}"; then
   fail_later "the server log contains the fødselsnummer: $(grep -m 1 -F "$fnr" "${SYS_LOG[node]}" | head -c 300)"
 fi
+# A start from a config file that does not ask for demo data says so (and loads none).
+grep -qF 'demo data: not requested' "${SYS_LOG[node]}" || fail_later "the server log does not say 'demo data: not requested'"
 sys_finish

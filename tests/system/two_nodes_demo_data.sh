@@ -23,6 +23,16 @@ for query in "Patient?identifier=$fnr" "Organization?identifier=urn:oid:2.16.578
     "$(jsonq "$SYS_TMP/body.json" 'r.total')" 1
 done
 
+# Each node says what it did with the demo data, and between them they created each resource once.
+created=0
+for n in a b; do
+  line=$(grep -oE 'demo data: (loaded [0-9]+ resources|requested; the store already holds data)' "${SYS_LOG[$n]}" |
+    head -n 1) || true
+  [ -n "$line" ] || fail_later "node $n did not log what it did with the requested demo data"
+  if [[ $line =~ loaded\ ([0-9]+) ]]; then created=$((created + BASH_REMATCH[1])); fi
+done
+expect "demo resources created by the two nodes together (from their logs)" "$created" 7
+
 sys_stop a
 sys_stop b
 sys_finish
