@@ -24,6 +24,7 @@ declare -A SYS_PORT=()   # server name -> port
 declare -A SYS_LOG=()    # server name -> log of its latest start
 SYS_STARTS=0
 SYS_PG_DBS=()
+SYS_PG_ROLES=()   # roles a test made (sys_pg_role), dropped after its databases
 SYS_PG_ADMIN_URL=""
 SYS_FAILURES=()
 
@@ -98,6 +99,11 @@ sys_cleanup() {
     timeout 20 "$(sys_psql)" "$SYS_PG_ADMIN_URL" -qAt -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" \
       >/dev/null 2>&1 || echo "$SYS_NAME: warning: could not drop database $db" >&2
   done
+  local role
+  for role in "${SYS_PG_ROLES[@]}"; do
+    timeout 20 "$(sys_psql)" "$SYS_PG_ADMIN_URL" -qAt -c "DROP ROLE IF EXISTS \"$role\"" \
+      >/dev/null 2>&1 || echo "$SYS_NAME: warning: could not drop role $role" >&2
+  done
   if [ -n "${SYS_KEEP_TMP:-}" ]; then
     echo "$SYS_NAME: kept $SYS_TMP" >&2
   else
@@ -130,6 +136,24 @@ sys_pg_url() {
   else
     # key=value form: a repeated keyword takes the last value.
     SYS_PG_URL="$url dbname=$db"
+  fi
+}
+
+# sys_pg_role PREFIX: creates a LOGIN role PREFIX_<unique> on the test cluster (dropped on exit) and sets
+# SYS_PG_ROLE to its name. Call it in the main shell, after sys_pg_url.
+sys_pg_role() {
+  SYS_PG_ROLE="${1}_$$_${RANDOM}"
+  timeout 30 "$(sys_psql)" "$SYS_PG_ADMIN_URL" -v ON_ERROR_STOP=1 -qAt -c "CREATE ROLE \"$SYS_PG_ROLE\" LOGIN" \
+    >/dev/null || die "cannot create role $SYS_PG_ROLE"
+  SYS_PG_ROLES+=("$SYS_PG_ROLE")
+}
+
+# sys_pg_url_as ROLE: SYS_PG_URL connecting as ROLE (key=value form: a repeated keyword takes the last value).
+sys_pg_url_as() {
+  if [[ $SYS_PG_URL =~ ^postgres(ql)?:// ]]; then
+    if [[ $SYS_PG_URL == *\?* ]]; then echo "$SYS_PG_URL&user=$1"; else echo "$SYS_PG_URL?user=$1"; fi
+  else
+    echo "$SYS_PG_URL user=$1"
   fi
 }
 

@@ -86,8 +86,20 @@ Status migrateSchema(SqlConnection& conn, const Dialect& dialect, std::string_vi
   RETURN_IF_ERROR(conn.execScript(dialect.begin_write));
   auto body = [&]() -> Status {
     if (!lock_sql.empty()) RETURN_IF_ERROR(conn.execScript(lock_sql));
-    RETURN_IF_ERROR(conn.execScript("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)"));
-    ASSIGN_OR_RETURN(SqlResult rows, conn.exec("SELECT version FROM schema_version", {}));
+    // Read the version first and create the table only when it is missing: CREATE TABLE IF NOT EXISTS needs the
+    // CREATE privilege even when the table exists, and a runtime role without DDL rights must be able to start on
+    // a schema its owner migrated (docs/operations.md). The savepoint keeps a PostgreSQL transaction usable after
+    // the probe fails.
+    RETURN_IF_ERROR(conn.execScript("SAVEPOINT schema_probe"));
+    Result<SqlResult> probe = conn.exec("SELECT version FROM schema_version", {});
+    if (probe.isOk()) {
+      RETURN_IF_ERROR(conn.execScript("RELEASE SAVEPOINT schema_probe"));
+    } else {
+      RETURN_IF_ERROR(conn.execScript("ROLLBACK TO SAVEPOINT schema_probe; RELEASE SAVEPOINT schema_probe"));
+      RETURN_IF_ERROR(conn.execScript("CREATE TABLE schema_version (version BIGINT NOT NULL)"));
+      probe = conn.exec("SELECT version FROM schema_version", {});
+    }
+    ASSIGN_OR_RETURN(SqlResult rows, std::move(probe));
     const int64_t current = rows.rows.empty() ? 0 : rows.rows[0].integer(0);
     const auto newest = static_cast<int64_t>(migrations.size());
     if (current > newest) {
