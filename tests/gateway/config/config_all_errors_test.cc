@@ -97,6 +97,16 @@ TEST(ConfigAllErrors, CrossFieldRulesAreReportedWithSchemaErrors) {
   EXPECT_EQ(lines(e), 5u) << e;
 }
 
+TEST(ConfigAllErrors, LongValuesAreCutInMessages) {
+  const std::string secret(500, 'S');
+  for (const std::string& yaml : {"store: {engine: " + secret + "}", "server: {listen: " + secret + "}",
+                                 "server: {tls: {min_version: " + secret + "}}", "limits: {max_body_bytes: " + secret + "}"}) {
+    std::string e = errorOf(yaml);
+    EXPECT_LT(e.size(), 200u) << e;
+    EXPECT_NE(e.find("..."), std::string::npos) << e;
+  }
+}
+
 // A real certificate and keys made with OpenSSL, in a directory of their own.
 class TlsFiles : public ::testing::Test {
  protected:
