@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <string.h>  // explicit_bzero
 
 #include <cstring>
@@ -77,6 +78,18 @@ std::vector<std::string> checkTlsFilesReadable(const TlsConfig& tls) {
   }
   explicit_bzero(bytes.data(), bytes.size());  // the key's bytes do not linger in freed memory
   return problems;
+}
+
+std::vector<std::string> tlsFileWarnings(const TlsConfig& tls) {
+  std::vector<std::string> warnings;
+  struct stat st {};
+  if (!tls.private_key_file.empty() && ::stat(tls.private_key_file.c_str(), &st) == 0 && (st.st_mode & S_IROTH)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    warnings.push_back(problem("private_key_file", "should be readable by the gateway's user only",
+                               tls.private_key_file, std::string("mode ") + mode + "; chmod 600 it"));
+  }
+  return warnings;
 }
 
 }  // namespace planbro::gateway::config

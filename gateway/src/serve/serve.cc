@@ -79,6 +79,10 @@ std::shared_ptr<http::RequestHandler> makePlaceholderHandler() { return std::mak
 int runValidateConfig(const std::string& path, std::ostream& out, std::ostream& err) {
   Status s = config::validateConfigFile(path, tlsFileProblems);
   if (s.isOk()) {
+    // Warnings do not fail the check; they need a config that reads (the TLS paths).
+    if (Result<config::GatewayConfig> c = config::loadConfig(path); c.isOk() && c->server.tls.enabled()) {
+      for (const auto& w : config::tlsFileWarnings(c->server.tls)) err << path << ": warning: " << w << '\n';
+    }
     out << path << ": ok\n";
     return 0;
   }
@@ -110,6 +114,9 @@ int runServe(const ServeOptions& options, std::ostream& err) {
   http::configureLogging(cfg.logging);
   auto log = http::appLogger();
   logStartKind(options, cfg, *log);
+  if (cfg.server.tls.enabled()) {
+    for (const auto& w : config::tlsFileWarnings(cfg.server.tls)) log->warn("{}", w);
+  }
 
   uint64_t fd_limit = http::raiseFileDescriptorLimit();
   // Keep 64 descriptors for the listener, logs and the store; beyond the cap new connections get a polite 503

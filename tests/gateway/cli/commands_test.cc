@@ -87,6 +87,20 @@ TEST_F(PlanbroCli, ValidateConfigReportsEveryProblemAtOnce) {
   EXPECT_EQ(linesOf(r.err).size(), 6u) << r.err;  // the heading and five problems
 }
 
+TEST_F(PlanbroCli, ValidateConfigWarnsOfAWorldReadableKeyButPasses) {
+  const fs::path key = file("tls.key", "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n");
+  const fs::path cert = file("tls.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  const fs::path config = file("tls.yaml", "server:\n  tls:\n    certificate_file: " + cert.string() +
+                                               "\n    private_key_file: " + key.string() + "\n");
+  auto r = run({"--validate-config", config.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(": ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("warning: server.tls.private_key_file: should be readable by the gateway's user only"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(PlanbroCli, ServeRefusesUnusableTlsFilesBeforeListening) {
   const fs::path key = file("tls.key", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n");
   const fs::path cert = file("tls.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");

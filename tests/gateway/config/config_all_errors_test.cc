@@ -181,6 +181,18 @@ TEST_F(TlsFiles, UsableCertificateAndKeyPass) {
   EXPECT_TRUE(s.isOk()) << s.message();
 }
 
+TEST_F(TlsFiles, AWorldReadableKeyIsAWarningNotAnError) {
+  EXPECT_TRUE(tlsFileWarnings(tls(cert_, key_)).empty());  // written 0600
+  ::chmod(key_.c_str(), 0640);
+  EXPECT_TRUE(tlsFileWarnings(tls(cert_, key_)).empty());  // group-readable: the ssl-cert convention
+  ::chmod(key_.c_str(), 0644);
+  std::vector<std::string> w = tlsFileWarnings(tls(cert_, key_));
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0], "server.tls.private_key_file: should be readable by the gateway's user only (got \"" +
+                      key_.string() + "\": mode 0644; chmod 600 it)");
+  EXPECT_TRUE(checkTlsFilesReadable(tls(cert_, key_)).empty());
+}
+
 TEST_F(TlsFiles, EncryptedKeysAreRefusedInBothPemForms) {
   for (const fs::path& key : {pkcs8_encrypted_, traditional_encrypted_}) {
     std::vector<std::string> problems = checkTlsFilesReadable(tls(cert_, key));

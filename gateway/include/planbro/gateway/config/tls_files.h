@@ -28,6 +28,13 @@ inline constexpr size_t kMaxTlsFileBytes = 1u << 20;
 std::vector<std::string> checkTlsFilesReadable(const TlsConfig& tls);
 
 /**
+ * Warnings, not errors, about usable TLS files: a private key file that every user of the host may read (mode o+r)
+ * — `server.tls.private_key_file: should be readable by the gateway's user only (got "/etc/planbro/tls.key": mode
+ * 0644; chmod 600 it)`. Group-readable keys pass (Debian's ssl-cert group convention). Thread-safe; never throws.
+ */
+std::vector<std::string> tlsFileWarnings(const TlsConfig& tls);
+
+/**
  * `planbro --validate-config FILE`: every problem at once — YAML, schema, cross-field and the TLS files (checked
  * by `check_tls` on the config as far as it could be read). Ok, or kInvalidArgument / kNotFound listing them.
  */
