@@ -51,6 +51,7 @@ TEST(GatewayConfig, AnnotatedExampleFileIsValidAndEqualsTheEmbeddedDefault) {
   EXPECT_EQ(c->limits.json_max_depth, d.limits.json_max_depth);
   EXPECT_EQ(c->store.sqlitePath(), d.store.sqlitePath());
   EXPECT_EQ(c->logging.level, d.logging.level);
+  EXPECT_EQ(c->demo_data.load_once, d.demo_data.load_once);
 }
 
 TEST(GatewayConfig, ReadsEverySectionIntoTypedFields) {
