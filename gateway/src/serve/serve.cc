@@ -39,8 +39,11 @@ class PlaceholderHandler : public http::RequestHandler {
 // need no OpenSSL: point this at it then.
 std::vector<std::string> tlsFileProblems(const config::TlsConfig& tls) { return config::checkTlsFilesReadable(tls); }
 
+// 127.0.0.0/8 written as an address (a host name "127.example" is not one), ::1, or localhost.
 bool isLoopbackHost(std::string_view host) {
-  return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
+  if (host == "localhost" || host == "::1") return true;
+  if (!host.starts_with("127.")) return false;
+  return host.find_first_not_of("0123456789.") == std::string_view::npos;
 }
 
 // Says what kind of start this is before anything else is logged: the embedded default is a trial setup, and a
