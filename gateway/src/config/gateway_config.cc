@@ -319,7 +319,8 @@ std::vector<std::string> validateConfig(const GatewayConfig& c) {
     if (tls.private_key_file.empty()) errors.push_back("server.tls.private_key_file: must be set with server.tls.certificate_file (got \"\")");
   }
   if (tls.min_version != "1.2" && tls.min_version != "1.3") {
-    const std::string shown_version = tls.min_version.size() > 60 ? tls.min_version.substr(0, 57) + "..." : tls.min_version;
+    const std::string shown_version =
+        tls.min_version.size() > 60 ? tls.min_version.substr(0, 57) + "..." : tls.min_version;
     errors.push_back("server.tls.min_version: must be \"1.2\" or \"1.3\" (got \"" + shown_version + "\")");
   }
   if (c.limits.idle_timeout_ms < 1) errors.push_back("limits.idle_timeout_ms: must be between 1 and 86400000 (got 0)");
