@@ -1,0 +1,28 @@
+#pragma once
+// One Patient per national identifier: the transaction hook that makes a person number (fødselsnummer, D-nummer,
+// H-nummer, felles hjelpenummer) a business key of the Patient that carries it, and the canonical form of the
+// Norwegian identifier systems used for that key and for conditional operations.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "planbro/gateway/ops/write_pipeline.h"
+
+namespace planbro::gateway::ops {
+
+/** The business-key kind of a person number ("person-number"); the value is the 11 digits. */
+inline constexpr std::string_view kPersonNumberKey = "person-number";
+
+/** The preferred (OID) URI for a Norwegian identifier system named by an alias (the HL7 Norway NamingSystem URL,
+ *  fhir-model identifiers' alias table); any other system unchanged. Pure. */
+std::string canonicalIdentifierSystem(std::string_view system);
+
+/**
+ * The hook: every person-number identifier of a Patient (system FNR, DNR, FHN by OID or alias; an H-nummer by the
+ * system "HNR" or the no-basis type coding HNR) is claimed as (Patient, person-number, digits). A second Patient with
+ * the same number fails with kConflict naming the first; an update that drops or changes the number releases it.
+ */
+std::shared_ptr<const TransactionHook> makePatientIdentityHook();
+
+}  // namespace planbro::gateway::ops

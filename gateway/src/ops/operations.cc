@@ -1,0 +1,696 @@
+#include "planbro/gateway/ops/operations.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "planbro/fhir-model/model_info.h"
+#include "planbro/gateway/ops/identity_keys.h"
+#include "planbro/gateway/store/resource_id.h"
+
+namespace planbro::gateway::ops {
+
+using fhir::JsonDocument;
+using fhir::JsonValue;
+using fhir::OperationOutcome;
+using fhir::Severity;
+
+namespace {
+
+// Parameters that shape a search's answer, not its matches: a conditional request that carried them would match
+// more than the client meant (an If-None-Exist with `_count=1` is not "at most one such resource").
+bool isResultParameter(std::string_view name) {
+  std::string_view base = name.substr(0, name.find(':'));
+  static constexpr std::string_view kResult[] = {"_count",    "_sort",      "_summary",      "_elements", "_include",
+                                                 "_revinclude", "_total",   "_contained",    "_containedType",
+                                                 "_page",     "_graph",     "_offset"};
+  return std::find(std::begin(kResult), std::end(kResult), base) != std::end(kResult);
+}
+
+// "Patient.identifier[0].value" of an entry's resource → "Bundle.entry[3].resource.identifier[0].value".
+std::string entryLocation(size_t index, std::string_view location) {
+  std::string where = "Bundle.entry[" + std::to_string(index) + "]";
+  if (location.empty()) return where;
+  size_t dot = location.find('.');
+  std::string_view head = location.substr(0, dot);
+  bool starts_with_type = !head.empty() && head.find('[') == std::string_view::npos && head.front() >= 'A' &&
+                          head.front() <= 'Z';
+  if (!starts_with_type) return where + ".resource." + std::string(location);
+  return where + ".resource" + (dot == std::string_view::npos ? std::string() : std::string(location.substr(dot)));
+}
+
+// Moves `issues` of entry `index` into `out`, their locations made Bundle-relative.
+void addEntryIssues(OperationOutcome* out, size_t index, const OperationOutcome& issues) {
+  if (!out) return;
+  for (const fhir::Issue& issue : issues.issues()) {
+    std::string loc = entryLocation(index, issue.location);
+    out->add(issue.severity, issue.code, "Bundle.entry[" + std::to_string(index) + "]: " + issue.diagnostics, loc);
+  }
+}
+
+WriteOutcome outcomeOf(const PreparedWrite& prepared, const store::WriteResult& wr) {
+  WriteOutcome o;
+  o.version.type = wr.type.empty() ? prepared.intent.type : wr.type;
+  o.version.id = wr.id.empty() ? prepared.intent.id : wr.id;
+  o.version.version = wr.version;
+  o.version.last_updated = wr.last_updated;
+  using O = store::WriteResult::Outcome;
+  switch (wr.outcome) {
+    case O::kCreated: o.kind = WriteOutcome::Kind::kCreated; break;
+    case O::kUpdated: o.kind = WriteOutcome::Kind::kUpdated; break;
+    case O::kDeleted: o.kind = WriteOutcome::Kind::kDeleted; break;
+    case O::kUnchanged:
+      o.kind = prepared.intent.kind == WriteKind::kDelete ? WriteOutcome::Kind::kAlreadyDeleted
+                                                          : WriteOutcome::Kind::kUnchanged;
+      break;
+  }
+  if (prepared.intent.kind != WriteKind::kDelete) o.version.json = prepared.json;
+  return o;
+}
+
+Status authorized(const WriteContext& context, const PreparedWrite& write) {
+  return context.authorize ? context.authorize(write) : Status::ok();
+}
+
+Result<WriteOutcome> existingOutcome(store::ResourceVersion v) {
+  WriteOutcome o;
+  o.kind = WriteOutcome::Kind::kExisting;
+  o.version = std::move(v);
+  return o;
+}
+
+using PlaceholderMap = std::map<std::string, std::string, std::less<>>;
+
+// Rewrites every reference equal to a key of `map` (urn:uuid placeholders, full URLs of this transaction's
+// entries) and every conditional reference, anywhere in `value`. A urn:uuid: reference naming no entry is refused:
+// it could never resolve.
+Result<JsonValue> rewriteReferences(JsonDocument& doc, const JsonValue& value, const PlaceholderMap& map,
+                                    const std::function<Result<std::string>(std::string_view)>& conditional,
+                                    bool in_reference, const std::string& path) {
+  if (value.isString()) {
+    auto it = map.find(value.text());
+    if (it != map.end()) return doc.makeString(it->second);
+    if (!in_reference) return value;
+    std::string_view text = value.text();
+    if (size_t q = text.find('?'); q != std::string_view::npos && q > 0 && text.find('/') > q &&
+                                   fhir::ModelInfo::r4().isResourceType(text.substr(0, q))) {
+      ASSIGN_OR_RETURN(std::string resolved, conditional(text));
+      return doc.makeString(resolved);
+    }
+    if (text.starts_with("urn:uuid:")) {
+      return Status(StatusCode::kUnprocessable, path + ": '" + std::string(text) +
+                                                    "' names no entry of the transaction (no entry has that fullUrl)");
+    }
+    return value;
+  }
+  if (value.isArray()) {
+    std::vector<JsonValue> items;
+    size_t i = 0;
+    for (const JsonValue& item : value.items()) {
+      ASSIGN_OR_RETURN(JsonValue v, rewriteReferences(doc, item, map, conditional, in_reference,
+                                                      path + "[" + std::to_string(i++) + "]"));
+      items.push_back(v);
+    }
+    return doc.makeArray(items);
+  }
+  if (value.isObject()) {
+    std::vector<fhir::JsonMember> members;
+    for (const fhir::JsonMember& m : value.members()) {
+      ASSIGN_OR_RETURN(JsonValue v, rewriteReferences(doc, m.value, map, conditional, m.key == "reference",
+                                                      m.key == "reference" ? path : path + "." + std::string(m.key)));
+      members.push_back({m.key, v});
+    }
+    return doc.makeObject(members);
+  }
+  return value;
+}
+
+int entryRank(TransactionEntry::Kind kind) {
+  using K = TransactionEntry::Kind;
+  switch (kind) {
+    case K::kDelete:
+    case K::kConditionalDelete: return 0;
+    case K::kCreate: return 1;
+    case K::kUpdate:
+    case K::kConditionalUpdate:
+    case K::kPatch: return 2;
+    case K::kRead: return 3;
+  }
+  return 3;
+}
+
+}  // namespace
+
+store::BusinessKey conditionalCreateKey(const std::string& type, const search::QueryParams& if_none_exist) {
+  search::QueryParams sorted = if_none_exist;
+  for (auto& [name, value] : sorted) {
+    std::string_view base = std::string_view(name).substr(0, name.find(':'));
+    if (base != "identifier") continue;
+    if (size_t bar = value.find('|'); bar != std::string::npos) {
+      value = canonicalIdentifierSystem(std::string_view(value).substr(0, bar)) + value.substr(bar);
+    }
+  }
+  std::sort(sorted.begin(), sorted.end());
+  return store::BusinessKey{type, "if-none-exist", search::encodeQuery(sorted)};
+}
+
+Operations::Operations(store::ResourceStore& store, search::SearchExecutor& executor, OperationsOptions options)
+    : store_(store), executor_(executor), options_(std::move(options)), writer_(options_.writer) {
+  if (!options_.clock) options_.clock = store::systemClock();
+  if (options_.max_attempts < 1) options_.max_attempts = 1;
+}
+
+store::Timestamp Operations::now() const { return options_.clock(); }
+
+Result<std::vector<std::string>> Operations::findIds(const std::string& type, const search::QueryParams& params,
+                                                     size_t limit) {
+  search::QueryParams filtered;
+  for (const auto& p : params) {
+    if (p.first == "_format" || p.first == "_pretty") continue;
+    if (isResultParameter(p.first)) {
+      return invalidArgument("'" + p.first + "' is a result parameter: it cannot select the resource of a "
+                             "conditional request");
+    }
+    filtered.push_back(p);
+  }
+  if (filtered.empty()) return invalidArgument("a conditional request needs at least one search parameter");
+  search::ParseOptions po;
+  po.default_count = limit;
+  auto req = search::parseSearch(type, filtered, po);
+  if (!req.isOk()) return invalidArgument(req.status().message());
+  req->count = limit;
+  auto result = executor_.execute(*req);
+  if (!result.isOk()) return result.status();
+  std::vector<std::string> ids;
+  for (const auto& v : result->matches) ids.push_back(v.id);
+  if (result->next_cursor && ids.size() < limit) ids.push_back("");  // more exist
+  return ids;
+}
+
+Status Operations::checkReferences(const PreparedWrite& write, const std::set<std::string>& written,
+                                   OperationOutcome* outcome, std::optional<size_t> entry) {
+  if (!options_.check_references || write.references.empty()) return Status::ok();
+  std::string self = write.intent.type + "/" + write.intent.id;
+  std::map<std::string, bool> resolved;  // Type/id → exists
+  std::string first_failure;
+  for (const LocalReference& ref : write.references) {
+    std::string target = ref.type + "/" + ref.id;
+    if (target == self || written.count(target) != 0) continue;
+    auto it = resolved.find(target);
+    if (it == resolved.end()) {
+      bool exists = false;
+      if (auto cached = store_.readCached(ref.type, ref.id)) {
+        exists = !cached->deleted;
+      } else {
+        auto v = store_.read(ref.type, ref.id);
+        if (v.isOk()) exists = true;
+        else if (v.status().code() != StatusCode::kNotFound && v.status().code() != StatusCode::kGone) return v.status();
+      }
+      it = resolved.emplace(target, exists).first;
+    }
+    if (it->second) continue;
+    std::string location = entry ? entryLocation(*entry, ref.location) : ref.location;
+    std::string message = location + ": the reference to " + target + " does not resolve (no such resource)";
+    if (outcome) outcome->add(Severity::kError, "not-found", message, location);
+    if (first_failure.empty()) first_failure = message;
+  }
+  if (!first_failure.empty()) return Status(StatusCode::kUnprocessable, first_failure);
+  return Status::ok();
+}
+
+Result<WriteOutcome> Operations::runSingle(const WriteContext& context, const PreparedWrite& prepared,
+                                           OperationOutcome* outcome, bool* stale) {
+  if (stale) *stale = false;
+  Result<AppliedWrite> applied = Status(StatusCode::kInternal, "not run");
+  for (int attempt = 1;; ++attempt) {
+    auto tx = store_.begin(context.storeContext());
+    if (!tx.isOk()) return tx.status();
+    applied = writer_.apply(**tx, prepared, outcome);
+    Status s = applied.isOk() ? Status::ok() : applied.status();
+    if (s.isOk() && applied->existing_owner) {
+      // Read the winner inside this transaction: with the store's group commit its write may be visible to this
+      // transaction before it is visible to a fresh read.
+      auto winner = (*tx)->read(prepared.intent.type, *applied->existing_owner);
+      (*tx)->rollback();
+      if (!winner.isOk()) winner = store_.read(prepared.intent.type, *applied->existing_owner);
+      if (!winner.isOk()) return winner.status();
+      return existingOutcome(std::move(winner).value());
+    }
+    if (s.isOk()) s = (*tx)->commit();
+    if (s.isOk()) break;
+    bool retry = (*tx)->retryable() && attempt < options_.max_attempts;
+    (*tx)->rollback();
+    if (!retry) {
+      if (stale && s.code() == StatusCode::kFailedPrecondition) *stale = true;
+      return s;
+    }
+  }
+  WriteOutcome o = outcomeOf(prepared, applied->result);
+  if (o.kind == WriteOutcome::Kind::kAlreadyDeleted && o.version.version == 0) {
+    return notFound(prepared.intent.type + "/" + prepared.intent.id + " does not exist");
+  }
+  return o;
+}
+
+
+// ---------------------------------------------------------------------------------------------------------------
+// Single writes: prepare, authorize and check references outside the writer turn; runSingle() holds it.
+
+Result<WriteOutcome> Operations::create(const WriteContext& context, const std::string& type,
+                                        const JsonValue& resource, const search::QueryParams& if_none_exist,
+                                        OperationOutcome* outcome, std::string forced_id) {
+  WriteIntent intent;
+  intent.kind = WriteKind::kCreate;
+  intent.type = type;
+  intent.id = std::move(forced_id);
+  if (!if_none_exist.empty()) {
+    auto ids = findIds(type, if_none_exist, 2);
+    if (!ids.isOk()) return invalidArgument("If-None-Exist: " + ids.status().message());
+    if (ids->size() > 1) return failedPrecondition("If-None-Exist matches more than one " + type);
+    if (ids->size() == 1) {
+      auto v = store_.read(type, ids->front());
+      if (v.isOk()) return existingOutcome(std::move(v).value());
+    }
+    intent.claim = conditionalCreateKey(type, if_none_exist);
+  }
+  ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepare(std::move(intent), resource, outcome));
+  RETURN_IF_ERROR(authorized(context, prepared));
+  RETURN_IF_ERROR(checkReferences(prepared, {}, outcome, std::nullopt));
+  return runSingle(context, prepared, outcome, nullptr);
+}
+
+Result<WriteOutcome> Operations::update(const WriteContext& context, const std::string& type, const std::string& id,
+                                        const JsonValue& resource, std::optional<int64_t> if_match,
+                                        OperationOutcome* outcome) {
+  WriteIntent intent;
+  intent.kind = WriteKind::kUpdate;
+  intent.type = type;
+  intent.id = id;
+  intent.if_match = if_match;
+  ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepare(std::move(intent), resource, outcome));
+  RETURN_IF_ERROR(authorized(context, prepared));
+  RETURN_IF_ERROR(checkReferences(prepared, {}, outcome, std::nullopt));
+  return runSingle(context, prepared, outcome, nullptr);
+}
+
+Result<WriteOutcome> Operations::conditionalUpdate(const WriteContext& context, const std::string& type,
+                                                   const search::QueryParams& condition, const JsonValue& resource,
+                                                   std::optional<int64_t> if_match, OperationOutcome* outcome) {
+  auto ids = findIds(type, condition, 2);
+  if (!ids.isOk()) return invalidArgument(ids.status().message());
+  if (ids->size() > 1) return failedPrecondition("the conditional update matches more than one " + type);
+  if (!resource.isObject()) return invalidArgument("the body must be a JSON object (a FHIR resource)");
+  const JsonValue* body_id = resource.find("id");
+  std::string id;
+  if (ids->size() == 1) {
+    id = ids->front();
+    if (body_id && body_id->isString() && body_id->text() != id) {
+      return invalidArgument("Resource.id does not match the resource the conditional update found");
+    }
+  } else if (body_id && body_id->isString()) {
+    id = std::string(body_id->text());
+    // No match, but the body names a resource: writing it would overwrite a resource the search did not select.
+    if (isValidId(id)) {
+      auto existing = store_.read(type, id);
+      if (existing.isOk()) {
+        return Status(StatusCode::kConflict, type + "/" + id +
+                                                 " exists and does not match the conditional update's search");
+      }
+      if (existing.status().code() != StatusCode::kNotFound && existing.status().code() != StatusCode::kGone) {
+        return existing.status();
+      }
+    }
+  }
+  JsonDocument doc;
+  JsonValue body = id.empty() ? resource : doc.withMember(resource, "id", doc.makeString(id));
+  WriteIntent intent;
+  intent.type = type;
+  intent.kind = id.empty() ? WriteKind::kCreate : WriteKind::kUpdate;
+  intent.id = id;
+  intent.if_match = if_match;
+  ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepare(std::move(intent), body, outcome));
+  RETURN_IF_ERROR(authorized(context, prepared));
+  RETURN_IF_ERROR(checkReferences(prepared, {}, outcome, std::nullopt));
+  return runSingle(context, prepared, outcome, nullptr);
+}
+
+Result<WriteOutcome> Operations::patch(const WriteContext& context, const std::string& type, const std::string& id,
+                                       const Patcher& patcher, std::optional<int64_t> if_match,
+                                       OperationOutcome* outcome) {
+  for (int attempt = 1;; ++attempt) {
+    ASSIGN_OR_RETURN(store::ResourceVersion current, store_.read(type, id));
+    if (if_match && *if_match != current.version) {
+      return failedPrecondition("If-Match " + std::to_string(*if_match) + " does not match the current version " +
+                                std::to_string(current.version));
+    }
+    auto doc = JsonDocument::parse(current.json);
+    if (!doc.isOk()) return Status(StatusCode::kInternal, "the stored " + type + " cannot be parsed");
+    ASSIGN_OR_RETURN(JsonValue patched, patcher(*doc, doc->root()));
+    const JsonValue* pid = patched.isObject() ? patched.find("id") : nullptr;
+    if (!pid || !pid->isString() || pid->text() != id) {
+      return Status(StatusCode::kUnprocessable, "a patch must not change Resource.id");
+    }
+    WriteIntent intent;
+    intent.kind = WriteKind::kUpdate;
+    intent.type = type;
+    intent.id = id;
+    intent.if_match = current.version;
+    ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepare(std::move(intent), patched, outcome));
+    RETURN_IF_ERROR(authorized(context, prepared));
+    RETURN_IF_ERROR(checkReferences(prepared, {}, outcome, std::nullopt));
+    bool stale = false;
+    Result<WriteOutcome> written = runSingle(context, prepared, outcome, &stale);
+    // Without If-Match the client asked to patch whatever is current: a concurrent write is patched again.
+    if (!written.isOk() && stale && !if_match && attempt < options_.max_attempts) continue;
+    return written;
+  }
+}
+
+Result<WriteOutcome> Operations::remove(const WriteContext& context, const std::string& type, const std::string& id,
+                                        std::optional<int64_t> if_match, OperationOutcome* outcome) {
+  WriteIntent intent;
+  intent.kind = WriteKind::kDelete;
+  intent.type = type;
+  intent.id = id;
+  intent.if_match = if_match;
+  ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepareDelete(std::move(intent)));
+  RETURN_IF_ERROR(authorized(context, prepared));
+  return runSingle(context, prepared, outcome, nullptr);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Transactions: plan and prepare everything, then hold the writer turn for the store operations only.
+
+Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
+                                                   const std::vector<TransactionEntry>& entries,
+                                                   OperationOutcome* outcome, EntryFailure* failure) {
+  using K = TransactionEntry::Kind;
+  const size_t n = entries.size();
+  auto fail = [&](size_t i, Status s) -> Status {
+    if (failure) {
+      failure->index = i;
+      failure->status = s;
+    }
+    return s;
+  };
+  {
+    std::map<std::string_view, size_t> seen;
+    for (size_t i = 0; i < n; ++i) {
+      if (entries[i].full_url.empty()) continue;
+      auto [it, fresh] = seen.emplace(entries[i].full_url, i);
+      if (!fresh) {
+        return fail(i, invalidArgument("the fullUrl '" + entries[i].full_url + "' is also the fullUrl of Bundle.entry[" +
+                                       std::to_string(it->second) + "]: every entry needs its own"));
+      }
+    }
+  }
+
+  struct Plan {
+    std::string id;                                 // the resource the entry writes or answers with
+    bool writes = false;
+    std::optional<store::ResourceVersion> existing; // a conditional create that matched
+    std::optional<size_t> same_as;                  // shares its If-None-Exist with this earlier entry
+    std::optional<store::BusinessKey> claim;
+    bool nothing_matched = false;                   // a conditional delete that matched nothing
+    bool patch_of_current = false;                  // a patch without If-Match: re-planned when its base is stale
+    PreparedWrite prepared;
+  };
+  for (int attempt = 1;; ++attempt) {
+    JsonDocument doc;
+    std::vector<JsonDocument> stored_docs;  // the current versions patches apply to
+    stored_docs.reserve(n);
+    std::vector<Plan> plans(n);
+    PlaceholderMap placeholders;
+    std::map<std::string, size_t> by_condition;  // "Type?normalised query" → the first entry with it
+
+    // 1. Which resource each entry is about: each If-None-Exist and conditional URL searched once.
+    for (size_t i = 0; i < n; ++i) {
+      const TransactionEntry& e = entries[i];
+      Plan& p = plans[i];
+      switch (e.kind) {
+        case K::kRead: continue;
+        case K::kCreate: {
+          p.writes = true;
+          if (!e.condition.empty()) {
+            p.claim = conditionalCreateKey(e.type, e.condition);
+            std::string condition_key = e.type + "?" + p.claim->value;
+            if (auto it = by_condition.find(condition_key); it != by_condition.end()) {
+              p.same_as = it->second;
+              p.id = plans[it->second].id;
+              p.writes = false;
+              break;
+            }
+            by_condition.emplace(condition_key, i);
+            auto ids = findIds(e.type, e.condition, 2);
+            if (!ids.isOk()) return fail(i, invalidArgument("ifNoneExist: " + ids.status().message()));
+            if (ids->size() > 1) return fail(i, failedPrecondition("ifNoneExist matches more than one " + e.type));
+            if (ids->size() == 1) {
+              auto v = store_.read(e.type, ids->front());
+              if (v.isOk()) {
+                p.id = v->id;
+                p.existing = std::move(v).value();
+                p.writes = false;
+                break;
+              }
+            }
+          }
+          p.id = store::newResourceId();
+          break;
+        }
+        case K::kUpdate:
+        case K::kPatch:
+        case K::kDelete:
+          p.id = e.id;
+          p.writes = true;
+          break;
+        case K::kConditionalUpdate: {
+          auto ids = findIds(e.type, e.condition, 2);
+          if (!ids.isOk()) return fail(i, invalidArgument(ids.status().message()));
+          if (ids->size() > 1) return fail(i, failedPrecondition("the conditional update matches more than one " + e.type));
+          const JsonValue* body_id = e.resource && e.resource->isObject() ? e.resource->find("id") : nullptr;
+          if (ids->size() == 1) {
+            p.id = ids->front();
+            if (body_id && body_id->isString() && body_id->text() != p.id) {
+              return fail(i, invalidArgument("Resource.id does not match the resource the conditional update found"));
+            }
+          } else if (body_id && body_id->isString()) {
+            p.id = std::string(body_id->text());
+            if (isValidId(p.id)) {
+              auto existing = store_.read(e.type, p.id);
+              if (existing.isOk()) {
+                return fail(i, Status(StatusCode::kConflict, e.type + "/" + p.id +
+                                                                 " exists and does not match the conditional update's search"));
+              }
+            }
+          } else {
+            p.id = store::newResourceId();
+          }
+          p.writes = true;
+          break;
+        }
+        case K::kConditionalDelete: {
+          auto ids = findIds(e.type, e.condition, 2);
+          if (!ids.isOk()) return fail(i, invalidArgument(ids.status().message()));
+          if (ids->size() > 1) return fail(i, failedPrecondition("the conditional delete matches more than one " + e.type));
+          if (ids->empty()) {
+            p.nothing_matched = true;
+          } else {
+            p.id = ids->front();
+            p.writes = true;
+          }
+          break;
+        }
+      }
+      if (!e.full_url.empty() && !p.id.empty() && e.kind != K::kDelete && e.kind != K::kConditionalDelete) {
+        placeholders[e.full_url] = e.type + "/" + p.id;
+      }
+    }
+
+    // One resource written twice in one transaction has no defined order: refuse it.
+    std::set<std::string> written, deleted;
+    {
+      std::map<std::string, size_t> targets;
+      for (size_t i = 0; i < n; ++i) {
+        if (!plans[i].writes) continue;
+        std::string target = entries[i].type + "/" + plans[i].id;
+        auto [it, fresh] = targets.emplace(target, i);
+        if (!fresh) {
+          return fail(i, invalidArgument("Bundle.entry[" + std::to_string(it->second) + "] and Bundle.entry[" +
+                                         std::to_string(i) + "] both write " + target));
+        }
+        bool removes = entries[i].kind == K::kDelete || entries[i].kind == K::kConditionalDelete;
+        (removes ? deleted : written).insert(target);
+      }
+    }
+
+    // 2. Resolve placeholders and conditional references, apply patches, prepare and check every write.
+    std::map<std::string, std::string, std::less<>> resolved_conditionals;
+    auto conditional = [&](std::string_view url) -> Result<std::string> {
+      if (auto it = resolved_conditionals.find(url); it != resolved_conditionals.end()) return it->second;
+      size_t q = url.find('?');
+      std::string type(url.substr(0, q));
+      auto params = search::decodeQuery(url.substr(q + 1), false);
+      if (!params.isOk()) return invalidArgument("conditional reference '" + std::string(url) + "': " + params.status().message());
+      auto found = findIds(type, *params, 2);
+      if (!found.isOk()) return invalidArgument("conditional reference '" + std::string(url) + "': " + found.status().message());
+      if (found->size() != 1) {
+        return failedPrecondition("conditional reference '" + std::string(url) + "' matches " +
+                                  (found->empty() ? std::string("nothing") : std::string("more than one resource")));
+      }
+      std::string resolved = type + "/" + found->front();
+      resolved_conditionals.emplace(std::string(url), resolved);
+      return resolved;
+    };
+    for (size_t i = 0; i < n; ++i) {
+      Plan& p = plans[i];
+      if (!p.writes) continue;
+      const TransactionEntry& e = entries[i];
+      OperationOutcome issues;
+      WriteIntent intent;
+      intent.type = e.type;
+      intent.id = p.id;
+      intent.if_match = e.if_match;
+      Result<PreparedWrite> prepared = Status(StatusCode::kInternal, "not prepared");
+      if (e.kind == K::kDelete || e.kind == K::kConditionalDelete) {
+        intent.kind = WriteKind::kDelete;
+        prepared = writer_.prepareDelete(std::move(intent));
+      } else {
+        JsonValue source;
+        if (e.kind == K::kPatch) {
+          auto current = store_.read(e.type, e.id);
+          if (!current.isOk()) return fail(i, current.status());
+          if (e.if_match && *e.if_match != current->version) {
+            return fail(i, failedPrecondition("If-Match " + std::to_string(*e.if_match) +
+                                              " does not match the current version " + std::to_string(current->version)));
+          }
+          auto parsed = JsonDocument::parse(current->json);
+          if (!parsed.isOk()) return fail(i, Status(StatusCode::kInternal, "the stored " + e.type + " cannot be parsed"));
+          stored_docs.push_back(std::move(parsed).value());
+          auto patched = e.patch(stored_docs.back(), stored_docs.back().root());
+          if (!patched.isOk()) return fail(i, patched.status());
+          const JsonValue* pid = patched->isObject() ? patched->find("id") : nullptr;
+          if (!pid || !pid->isString() || pid->text() != e.id) {
+            return fail(i, Status(StatusCode::kUnprocessable, "a patch must not change Resource.id"));
+          }
+          source = *patched;
+          intent.if_match = current->version;
+          p.patch_of_current = !e.if_match;
+        } else {
+          if (!e.resource || !e.resource->isObject()) return fail(i, invalidArgument("the entry has no resource"));
+          source = *e.resource;
+        }
+        auto rewritten = rewriteReferences(doc, source, placeholders, conditional, false, e.type);
+        if (!rewritten.isOk()) return fail(i, rewritten.status());
+        JsonValue body = *rewritten;
+        if (e.kind == K::kCreate) {
+          intent.kind = WriteKind::kCreate;
+          intent.claim = p.claim;
+        } else {
+          intent.kind = WriteKind::kUpdate;
+          if (e.kind == K::kConditionalUpdate) body = doc.withMember(body, "id", doc.makeString(p.id));
+        }
+        prepared = writer_.prepare(std::move(intent), body, &issues);
+      }
+      if (!prepared.isOk()) {
+        addEntryIssues(outcome, i, issues);
+        return fail(i, prepared.status());
+      }
+      if (Status s = authorized(context, *prepared); !s.isOk()) return fail(i, s);
+      for (const LocalReference& ref : prepared->references) {
+        if (options_.check_references && deleted.count(ref.type + "/" + ref.id) != 0) {
+          std::string location = entryLocation(i, ref.location);
+          std::string message = location + ": the reference to " + ref.type + "/" + ref.id +
+                                " does not resolve (this transaction deletes it)";
+          if (outcome) outcome->add(Severity::kError, "not-found", message, location);
+          return fail(i, Status(StatusCode::kUnprocessable, message));
+        }
+      }
+      if (Status s = checkReferences(*prepared, written, outcome, i); !s.isOk()) return fail(i, s);
+      p.prepared = std::move(prepared).value();
+    }
+
+    // 3. The writer turn: store operations only, in the specification's order, within the budget.
+    std::vector<size_t> order(n);
+    for (size_t i = 0; i < n; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return entryRank(entries[a].kind) < entryRank(entries[b].kind); });
+    auto tx = store_.begin(context.storeContext());
+    if (!tx.isOk()) return tx.status();
+    const store::Timestamp started = now();
+    bool replan = false;
+    std::vector<std::optional<store::WriteResult>> results(n);
+    for (size_t i : order) {
+      Plan& p = plans[i];
+      if (!p.writes) continue;
+      OperationOutcome issues;
+      auto applied = writer_.apply(**tx, p.prepared, &issues);
+      if (!applied.isOk()) {
+        const bool retry = (*tx)->retryable() && attempt < options_.max_attempts;
+        const bool stale = applied.status().code() == StatusCode::kFailedPrecondition && p.patch_of_current &&
+                           attempt < options_.max_attempts;
+        (*tx)->rollback();
+        if (retry || stale) {
+          replan = true;
+          break;
+        }
+        addEntryIssues(outcome, i, issues);
+        return fail(i, applied.status());
+      }
+      if (applied->existing_owner) {
+        // A concurrent transaction created the resource this entry's If-None-Exist describes: plan again, and the
+        // search finds it.
+        (*tx)->rollback();
+        if (attempt >= options_.max_attempts) {
+          return fail(i, Status(StatusCode::kConflict,
+                                "the transaction kept conflicting with concurrent conditional creates"));
+        }
+        replan = true;
+        break;
+      }
+      const store::WriteResult& wr = applied->result;
+      if (p.prepared.intent.kind == WriteKind::kDelete && wr.outcome == store::WriteResult::Outcome::kUnchanged &&
+          wr.version == 0) {
+        (*tx)->rollback();
+        return fail(i, notFound(entries[i].type + "/" + p.id + " does not exist"));
+      }
+      results[i] = wr;
+      if (now() - started > options_.transaction_writer_budget) {
+        (*tx)->rollback();
+        return fail(i, Status(StatusCode::kResourceExhausted,
+                              "the transaction held the store's writer longer than its budget (" +
+                                  std::to_string(options_.transaction_writer_budget.count()) +
+                                  " ms): send it as smaller transactions"));
+      }
+    }
+    if (replan) continue;
+    if (Status s = (*tx)->commit(); !s.isOk()) {
+      const bool retry = (*tx)->retryable() && attempt < options_.max_attempts;
+      (*tx)->rollback();
+      if (retry) continue;
+      return s;
+    }
+
+    TransactionOutcome out;
+    out.entries.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      Plan& p = plans[i];
+      if (entries[i].kind == K::kRead || p.same_as) continue;
+      if (p.existing) {
+        out.entries[i] = WriteOutcome{WriteOutcome::Kind::kExisting, *p.existing};
+      } else if (p.nothing_matched) {
+        out.entries[i] = WriteOutcome{WriteOutcome::Kind::kNothingMatched, {}};
+      } else if (results[i]) {
+        out.entries[i] = outcomeOf(p.prepared, *results[i]);
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (!plans[i].same_as || !out.entries[*plans[i].same_as]) continue;
+      WriteOutcome shared = *out.entries[*plans[i].same_as];
+      shared.kind = WriteOutcome::Kind::kExisting;
+      out.entries[i] = std::move(shared);
+    }
+    return out;
+  }
+}
+
+}  // namespace planbro::gateway::ops
