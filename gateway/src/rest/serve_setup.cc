@@ -68,6 +68,9 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     RestOptions rest;
     rest.json_limits = cfg.jsonLimits();
     rest.writer.validation.json_limits = rest.json_limits;
+    rest.check_references = cfg.rest.check_references;
+    rest.transaction_writer_budget = std::chrono::milliseconds(cfg.rest.transaction_writer_budget_ms);
+    rest.max_bundle_response_bytes = static_cast<size_t>(cfg.limits.max_bundle_response_bytes);
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
 
     if (cfg.demo_data.load_once) {
