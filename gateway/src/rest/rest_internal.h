@@ -130,6 +130,7 @@ class RestHandler::Impl {
         executor_(store, options_.search),
         ops_(store, executor_, operationsOptions(options_)),
         access_(options_.access ? options_.access : makeAllowAllPolicy()) {
+    if (!options_.clock) options_.clock = store::systemClock();
     (void)detail::capabilityStatementJson();  // built once, up front, not on the first request
     // The page-token secret is made now, not on the first POST _search (which may come while this thread's
     // transaction holds the store's single writer: the secret's insert would wait for itself). A store that is
@@ -168,6 +169,8 @@ class RestHandler::Impl {
 
   // Helpers.
   static ops::OperationsOptions operationsOptions(const RestOptions& options);
+  /** The injected clock (RestOptions::clock): page-token lifetimes, Bundle meta.lastUpdated. */
+  store::Timestamp now() const { return options_.clock(); }
   Result<JsonValue> bodyResource(Call& call, JsonDocument& doc);
   Reply answerWrite(Call& call, const store::ResourceVersion& version, int status);
   /** The answer to an operation: 201/200/204 with the written version, or the failure with its issues. */
