@@ -218,43 +218,81 @@ Status Operations::checkReferences(const PreparedWrite& write, const std::set<st
   return Status::ok();
 }
 
-Result<WriteOutcome> Operations::runSingle(const WriteContext& context, const PreparedWrite& prepared,
-                                           OperationOutcome* outcome, bool* stale) {
-  if (stale) *stale = false;
-  Result<AppliedWrite> applied = Status(StatusCode::kInternal, "not run");
+// The one loop of every write: plan outside the writer turn, apply inside it; again (max_attempts in all) when the
+// database reports a retryable failure or apply finds the plan stale.
+Status Operations::runAttempts(const WriteContext& context, const std::function<Status(bool again)>& plan,
+                               const std::function<Result<TurnVerdict>(store::WriteTransaction&)>& apply,
+                               std::string_view stale_message) {
   for (int attempt = 1;; ++attempt) {
+    RETURN_IF_ERROR(plan(attempt > 1));
     auto tx = store_.begin(context.storeContext());
     if (!tx.isOk()) return tx.status();
-    applied = writer_.apply(**tx, prepared, outcome);
-    Status s = applied.isOk() ? Status::ok() : applied.status();
-    if (s.isOk() && applied->existing_owner) {
-      // Read the winner inside this transaction: with the store's group commit its write may be visible to this
-      // transaction before it is visible to a fresh read.
-      auto winner = (*tx)->read(prepared.intent.type, *applied->existing_owner);
+    Result<TurnVerdict> verdict = apply(**tx);
+    Status s = verdict.isOk() ? Status::ok() : verdict.status();
+    if (s.isOk() && *verdict == TurnVerdict::kRollback) {
       (*tx)->rollback();
-      if (!winner.isOk()) winner = store_.read(prepared.intent.type, *applied->existing_owner);
-      if (!winner.isOk()) return winner.status();
-      return existingOutcome(std::move(winner).value());
+      return Status::ok();
+    }
+    if (s.isOk() && *verdict == TurnVerdict::kReplan) {
+      (*tx)->rollback();
+      if (attempt < options_.max_attempts) continue;
+      return Status(StatusCode::kConflict, std::string(stale_message));
     }
     if (s.isOk()) s = (*tx)->commit();
-    if (s.isOk()) break;
-    bool retry = (*tx)->retryable() && attempt < options_.max_attempts;
+    if (s.isOk()) return s;
+    const bool retry = (*tx)->retryable() && attempt < options_.max_attempts;
     (*tx)->rollback();
-    if (!retry) {
-      if (stale && s.code() == StatusCode::kFailedPrecondition) *stale = true;
-      return s;
-    }
+    if (!retry) return s;
   }
-  WriteOutcome o = outcomeOf(prepared, applied->result);
-  if (o.kind == WriteOutcome::Kind::kAlreadyDeleted && o.version.version == 0) {
-    return notFound(prepared.intent.type + "/" + prepared.intent.id + " does not exist");
-  }
-  return o;
 }
 
+Result<WriteOutcome> Operations::runSingle(const WriteContext& context,
+                                           const std::function<Result<PreparedWrite>()>& prepare,
+                                           bool replan_when_stale, OperationOutcome* outcome) {
+  std::optional<PreparedWrite> prepared;
+  std::optional<WriteOutcome> answer;
+  auto plan = [&](bool again) -> Status {
+    // A database retry reuses the prepared write; only a stale plan (a patch's base version moved) is redone.
+    if (prepared && !(again && replan_when_stale)) return Status::ok();
+    ASSIGN_OR_RETURN(PreparedWrite p, prepare());
+    prepared = std::move(p);
+    return Status::ok();
+  };
+  auto apply = [&](store::WriteTransaction& tx) -> Result<TurnVerdict> {
+    Result<AppliedWrite> applied = writer_.apply(tx, *prepared, outcome);
+    if (!applied.isOk()) {
+      if (replan_when_stale && applied.status().code() == StatusCode::kFailedPrecondition) return TurnVerdict::kReplan;
+      return applied.status();
+    }
+    if (applied->existing_owner) {
+      // Read the winner inside this transaction: with the store's group commit its write may be visible to this
+      // transaction before it is visible to a fresh read.
+      auto winner = tx.read(prepared->intent.type, *applied->existing_owner);
+      if (!winner.isOk()) winner = store_.read(prepared->intent.type, *applied->existing_owner);
+      if (!winner.isOk()) return winner.status();
+      answer = WriteOutcome{WriteOutcome::Kind::kExisting, std::move(winner).value()};
+      return TurnVerdict::kRollback;
+    }
+    answer = outcomeOf(*prepared, applied->result);
+    return TurnVerdict::kCommit;
+  };
+  RETURN_IF_ERROR(runAttempts(context, plan, apply, "the resource kept changing while it was being written"));
+  if (answer->kind == WriteOutcome::Kind::kAlreadyDeleted && answer->version.version == 0) {
+    return notFound(prepared->intent.type + "/" + prepared->intent.id + " does not exist");
+  }
+  return std::move(*answer);
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Single writes: prepare, authorize and check references outside the writer turn; runSingle() holds it.
+
+Result<PreparedWrite> Operations::prepareChecked(const WriteContext& context, const WriteIntent& intent,
+                                                const JsonValue& resource, OperationOutcome* outcome) {
+  ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepare(intent, resource, outcome));
+  RETURN_IF_ERROR(authorized(context, prepared));
+  RETURN_IF_ERROR(checkReferences(prepared, {}, outcome, std::nullopt));
+  return prepared;
+}
 
 Result<WriteOutcome> Operations::create(const WriteContext& context, const std::string& type,
                                         const JsonValue& resource, const search::QueryParams& if_none_exist,
@@ -273,10 +311,8 @@ Result<WriteOutcome> Operations::create(const WriteContext& context, const std::
     }
     intent.claim = conditionalCreateKey(type, if_none_exist);
   }
-  ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepare(std::move(intent), resource, outcome));
-  RETURN_IF_ERROR(authorized(context, prepared));
-  RETURN_IF_ERROR(checkReferences(prepared, {}, outcome, std::nullopt));
-  return runSingle(context, prepared, outcome, nullptr);
+  return runSingle(
+      context, [&]() { return prepareChecked(context, intent, resource, outcome); }, false, outcome);
 }
 
 Result<WriteOutcome> Operations::update(const WriteContext& context, const std::string& type, const std::string& id,
@@ -287,10 +323,8 @@ Result<WriteOutcome> Operations::update(const WriteContext& context, const std::
   intent.type = type;
   intent.id = id;
   intent.if_match = if_match;
-  ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepare(std::move(intent), resource, outcome));
-  RETURN_IF_ERROR(authorized(context, prepared));
-  RETURN_IF_ERROR(checkReferences(prepared, {}, outcome, std::nullopt));
-  return runSingle(context, prepared, outcome, nullptr);
+  return runSingle(
+      context, [&]() { return prepareChecked(context, intent, resource, outcome); }, false, outcome);
 }
 
 Result<WriteOutcome> Operations::conditionalUpdate(const WriteContext& context, const std::string& type,
@@ -328,16 +362,16 @@ Result<WriteOutcome> Operations::conditionalUpdate(const WriteContext& context, 
   intent.kind = id.empty() ? WriteKind::kCreate : WriteKind::kUpdate;
   intent.id = id;
   intent.if_match = if_match;
-  ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepare(std::move(intent), body, outcome));
-  RETURN_IF_ERROR(authorized(context, prepared));
-  RETURN_IF_ERROR(checkReferences(prepared, {}, outcome, std::nullopt));
-  return runSingle(context, prepared, outcome, nullptr);
+  return runSingle(
+      context, [&]() { return prepareChecked(context, intent, body, outcome); }, false, outcome);
 }
 
 Result<WriteOutcome> Operations::patch(const WriteContext& context, const std::string& type, const std::string& id,
                                        const Patcher& patcher, std::optional<int64_t> if_match,
                                        OperationOutcome* outcome) {
-  for (int attempt = 1;; ++attempt) {
+  // Planned again on every attempt: without If-Match the client asked to patch whatever is current, so a concurrent
+  // write makes the patch run again on the newer version.
+  auto prepare = [&]() -> Result<PreparedWrite> {
     ASSIGN_OR_RETURN(store::ResourceVersion current, store_.read(type, id));
     if (if_match && *if_match != current.version) {
       return failedPrecondition("If-Match " + std::to_string(*if_match) + " does not match the current version " +
@@ -355,15 +389,9 @@ Result<WriteOutcome> Operations::patch(const WriteContext& context, const std::s
     intent.type = type;
     intent.id = id;
     intent.if_match = current.version;
-    ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepare(std::move(intent), patched, outcome));
-    RETURN_IF_ERROR(authorized(context, prepared));
-    RETURN_IF_ERROR(checkReferences(prepared, {}, outcome, std::nullopt));
-    bool stale = false;
-    Result<WriteOutcome> written = runSingle(context, prepared, outcome, &stale);
-    // Without If-Match the client asked to patch whatever is current: a concurrent write is patched again.
-    if (!written.isOk() && stale && !if_match && attempt < options_.max_attempts) continue;
-    return written;
-  }
+    return prepareChecked(context, intent, patched, outcome);
+  };
+  return runSingle(context, prepare, !if_match, outcome);
 }
 
 Result<WriteOutcome> Operations::remove(const WriteContext& context, const std::string& type, const std::string& id,
@@ -373,9 +401,12 @@ Result<WriteOutcome> Operations::remove(const WriteContext& context, const std::
   intent.type = type;
   intent.id = id;
   intent.if_match = if_match;
-  ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepareDelete(std::move(intent)));
-  RETURN_IF_ERROR(authorized(context, prepared));
-  return runSingle(context, prepared, outcome, nullptr);
+  auto prepare = [&]() -> Result<PreparedWrite> {
+    ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepareDelete(intent));
+    RETURN_IF_ERROR(authorized(context, prepared));
+    return prepared;
+  };
+  return runSingle(context, prepare, false, outcome);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -415,11 +446,14 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
     bool patch_of_current = false;                  // a patch without If-Match: re-planned when its base is stale
     PreparedWrite prepared;
   };
-  for (int attempt = 1;; ++attempt) {
-    JsonDocument doc;
-    std::vector<JsonDocument> stored_docs;  // the current versions patches apply to
+  JsonDocument doc;
+  std::vector<JsonDocument> stored_docs;  // the current versions patches apply to (reserved: never reallocated)
+  std::vector<Plan> plans;
+  auto plan = [&](bool) -> Status {
+    doc = JsonDocument();
+    stored_docs.clear();
     stored_docs.reserve(n);
-    std::vector<Plan> plans(n);
+    plans.assign(n, Plan{});
     PlaceholderMap placeholders;
     std::map<std::string, size_t> by_condition;  // "Type?normalised query" → the first entry with it
 
@@ -609,66 +643,47 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
       p.prepared = std::move(prepared).value();
     }
 
+    return Status::ok();
+  };
+
     // 3. The writer turn: store operations only, in the specification's order, within the budget.
-    std::vector<size_t> order(n);
-    for (size_t i = 0; i < n; ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return entryRank(entries[a].kind) < entryRank(entries[b].kind); });
-    auto tx = store_.begin(context.storeContext());
-    if (!tx.isOk()) return tx.status();
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return entryRank(entries[a].kind) < entryRank(entries[b].kind); });
+  std::vector<std::optional<store::WriteResult>> results;
+  auto apply = [&](store::WriteTransaction& tx) -> Result<TurnVerdict> {
+    results.assign(n, std::nullopt);
     const store::Timestamp started = now();
-    bool replan = false;
-    std::vector<std::optional<store::WriteResult>> results(n);
     for (size_t i : order) {
       Plan& p = plans[i];
       if (!p.writes) continue;
       OperationOutcome issues;
-      auto applied = writer_.apply(**tx, p.prepared, &issues);
+      auto applied = writer_.apply(tx, p.prepared, &issues);
       if (!applied.isOk()) {
-        const bool retry = (*tx)->retryable() && attempt < options_.max_attempts;
-        const bool stale = applied.status().code() == StatusCode::kFailedPrecondition && p.patch_of_current &&
-                           attempt < options_.max_attempts;
-        (*tx)->rollback();
-        if (retry || stale) {
-          replan = true;
-          break;
-        }
-        addEntryIssues(outcome, i, issues);
+        if (applied.status().code() == StatusCode::kFailedPrecondition && p.patch_of_current) return TurnVerdict::kReplan;
+        if (!tx.retryable()) addEntryIssues(outcome, i, issues);
         return fail(i, applied.status());
       }
-      if (applied->existing_owner) {
-        // A concurrent transaction created the resource this entry's If-None-Exist describes: plan again, and the
-        // search finds it.
-        (*tx)->rollback();
-        if (attempt >= options_.max_attempts) {
-          return fail(i, Status(StatusCode::kConflict,
-                                "the transaction kept conflicting with concurrent conditional creates"));
-        }
-        replan = true;
-        break;
-      }
+      // A concurrent transaction created the resource this entry's If-None-Exist describes: plan again, and the
+      // search finds it.
+      if (applied->existing_owner) return TurnVerdict::kReplan;
       const store::WriteResult& wr = applied->result;
       if (p.prepared.intent.kind == WriteKind::kDelete && wr.outcome == store::WriteResult::Outcome::kUnchanged &&
           wr.version == 0) {
-        (*tx)->rollback();
         return fail(i, notFound(entries[i].type + "/" + p.id + " does not exist"));
       }
       results[i] = wr;
       if (now() - started > options_.transaction_writer_budget) {
-        (*tx)->rollback();
         return fail(i, Status(StatusCode::kResourceExhausted,
                               "the transaction held the store's writer longer than its budget (" +
                                   std::to_string(options_.transaction_writer_budget.count()) +
                                   " ms): send it as smaller transactions"));
       }
     }
-    if (replan) continue;
-    if (Status s = (*tx)->commit(); !s.isOk()) {
-      const bool retry = (*tx)->retryable() && attempt < options_.max_attempts;
-      (*tx)->rollback();
-      if (retry) continue;
-      return s;
-    }
+    return TurnVerdict::kCommit;
+  };
+  RETURN_IF_ERROR(runAttempts(context, plan, apply, "the transaction kept conflicting with concurrent writers"));
 
     TransactionOutcome out;
     out.entries.resize(n);
@@ -690,7 +705,6 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
       out.entries[i] = std::move(shared);
     }
     return out;
-  }
 }
 
 }  // namespace planbro::gateway::ops

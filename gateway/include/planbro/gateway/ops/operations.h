@@ -159,8 +159,18 @@ class Operations {
    *  transaction entry, for Bundle-relative issue locations. Runs before the writer turn. */
   Status checkReferences(const PreparedWrite& write, const std::set<std::string>& written,
                          fhir::OperationOutcome* outcome, std::optional<size_t> entry);
-  Result<WriteOutcome> runSingle(const WriteContext& context, const PreparedWrite& prepared,
-                                 fhir::OperationOutcome* outcome, bool* stale);
+  /** What one attempt under the writer turn asks of the loop. */
+  enum class TurnVerdict { kCommit, kRollback, kReplan };
+  /** The one retry loop of every write (see operations.cc). `plan(again)` runs outside the writer turn. */
+  Status runAttempts(const WriteContext& context, const std::function<Status(bool again)>& plan,
+                     const std::function<Result<TurnVerdict>(store::WriteTransaction&)>& apply,
+                     std::string_view stale_message);
+  /** One write: `prepare` (outside the turn; again when `replan_when_stale` and the base version moved), applied. */
+  Result<WriteOutcome> runSingle(const WriteContext& context, const std::function<Result<PreparedWrite>()>& prepare,
+                                 bool replan_when_stale, fhir::OperationOutcome* outcome);
+  /** prepare() → authorize → reference check. */
+  Result<PreparedWrite> prepareChecked(const WriteContext& context, const WriteIntent& intent,
+                                       const fhir::JsonValue& resource, fhir::OperationOutcome* outcome);
   store::Timestamp now() const;
 
   store::ResourceStore& store_;
