@@ -290,6 +290,42 @@ TEST(LocalReferences, FindsTypeIdReferencesWithTheirElementPaths) {
   EXPECT_EQ(refs[2].id, "g3");
 }
 
+TEST(PatientIdentityHook, ClaimsEveryPersonNumberKindAndReleasesWhatAnUpdateDrops) {
+  auto hook = makePatientIdentityHook();
+  EXPECT_TRUE(hook->watches("Patient"));
+  EXPECT_FALSE(hook->watches("Practitioner"));
+  auto before = JsonDocument::parse(
+      R"({"resourceType":"Patient","identifier":[)"
+      R"({"system":"http://hl7.no/fhir/NamingSystem/FNR","value":"15058510170"},)"
+      R"({"type":{"coding":[{"system":"urn:oid:2.16.578.1.12.4.1.1.8327","code":"HNR"}]},)"
+      R"("system":"urn:oid:2.16.578.1.12.4.1.2.99999","value":"15458510072"},)"
+      R"({"system":"urn:oid:2.16.578.1.12.4.1.4.3","value":"81234510053"},)"
+      R"({"system":"urn:oid:2.16.578.1.12.4.1.4.4","value":"9144900"}]})");
+  auto after = JsonDocument::parse(
+      R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"15058510170"}]})");
+  ASSERT_TRUE(before.isOk() && after.isOk());
+  auto created = hook->keys("Patient", nullptr, &before->root());
+  ASSERT_TRUE(created.isOk());
+  std::vector<std::string> values;
+  for (const KeyClaim& c : created->claims) {
+    EXPECT_EQ(c.key.kind, kPersonNumberKey);
+    values.push_back(c.key.value + "@" + c.location);
+  }
+  // fødselsnummer (by its alias URL), H-nummer (by its type), felles hjelpenummer; not the HPR number.
+  EXPECT_EQ(values, (std::vector<std::string>{"15058510170@Patient.identifier[0]", "15458510072@Patient.identifier[1]",
+                                              "81234510053@Patient.identifier[2]"}));
+  auto updated = hook->keys("Patient", &before->root(), &after->root());
+  ASSERT_TRUE(updated.isOk());
+  ASSERT_EQ(updated->claims.size(), 1u);
+  std::vector<std::string> released;
+  for (const auto& k : updated->releases) released.push_back(k.value);
+  EXPECT_EQ(released, (std::vector<std::string>{"15458510072", "81234510053"}));
+  auto deleted = hook->keys("Patient", &after->root(), nullptr);
+  ASSERT_TRUE(deleted.isOk());
+  EXPECT_TRUE(deleted->claims.empty());
+  EXPECT_EQ(deleted->releases.size(), 1u);
+}
+
 TEST(ConditionalCreateKey, IsTheSameForTheOidAndTheNamingSystemUrl) {
   auto a = conditionalCreateKey("Patient", {{"identifier", "urn:oid:2.16.578.1.12.4.1.4.1|15058510170"}});
   auto b = conditionalCreateKey("Patient", {{"identifier", "http://hl7.no/fhir/NamingSystem/FNR|15058510170"}});
