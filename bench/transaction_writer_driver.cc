@@ -53,6 +53,9 @@ class TimedTransaction : public store::WriteTransaction {
     return inner_->claimKey(key, id);
   }
   Status releaseKey(const store::BusinessKey& key) override { return inner_->releaseKey(key); }
+  Status releaseKeyHeldBy(const store::BusinessKey& key, std::string_view id) override {
+    return inner_->releaseKeyHeldBy(key, id);
+  }
   Status replaceIndex(std::string_view type, std::string_view id, const std::vector<store::IndexRow>& rows) override {
     return inner_->replaceIndex(type, id, rows);
   }
