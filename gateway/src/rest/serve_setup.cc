@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "planbro/gateway/http/logging.h"
+#include "planbro/gateway/ops/identity_keys.h"
 #include "planbro/gateway/rest/rest_handler.h"
 #include "planbro/gateway/store/resource_store.h"
 
@@ -64,6 +65,16 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       auto s = store::openPostgresStore(po);
       if (!s.isOk()) return s.status();
       parts->store = std::move(s).value();
+    }
+    // Patients stored before one-Patient-per-person-number existed get their keys now, once per database.
+    auto backfill = ops::claimStoredPersonNumbers(*parts->store);
+    if (!backfill.isOk()) return backfill.status();
+    if (!backfill->already_done) {
+      http::appLogger()->info("person-number keys claimed for {} of {} stored Patients", backfill->claimed,
+                              backfill->patients);
+      for (const std::string& d : backfill->duplicates) {
+        http::appLogger()->warn("duplicate Patient registration found: {}; merge them", d);
+      }
     }
     RestOptions rest;
     rest.json_limits = cfg.jsonLimits();

@@ -18,6 +18,7 @@ namespace planbro::gateway::ops {
 namespace {
 
 using fhir::JsonDocument;
+using fhir::OperationOutcome;
 
 // Forwards to a real store and counts the index searches made while a write transaction of it is open.
 class CountingStore : public store::ResourceStore {
@@ -264,6 +265,40 @@ TEST_F(OperationsTest, AnAuthorizerRefusalWritesNothing) {
   EXPECT_EQ(created.status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(asked, 1);
   EXPECT_EQ(historySize(), 0u);
+}
+
+TEST_F(OperationsTest, PatientsStoredBeforeTheHookGetTheirKeysOnce) {
+  // Written as an older planbro would have: versions without any person-number key.
+  auto legacy = [&](const std::string& id, const std::string& fnr) {
+    Status s = real_->runTransaction({"", "old"}, [&](store::WriteTransaction& tx) {
+      std::string json = patientJson(fnr);
+      json.insert(1, "\"id\":\"" + id + "\",");
+      return tx.create("Patient", {json, {}}, id).status();
+    });
+    ASSERT_TRUE(s.isOk()) << s.message();
+  };
+  legacy("a", "15058510170");
+  legacy("b", "15058510170");  // a duplicate registration from before
+  legacy("c", "15058510251");
+  auto first = claimStoredPersonNumbers(*real_, 2);  // two per transaction: the pages join up
+  ASSERT_TRUE(first.isOk()) << first.status().message();
+  EXPECT_FALSE(first->already_done);
+  EXPECT_EQ(first->patients, 3u);
+  EXPECT_EQ(first->claimed, 2u);
+  ASSERT_EQ(first->duplicates.size(), 1u);
+  EXPECT_EQ(first->duplicates[0], "Patient/b (fødselsnummer held by Patient/a)");
+  EXPECT_EQ(first->duplicates[0].find("15058510170"), std::string::npos);
+
+  Operations ops = make();
+  OperationOutcome outcome;
+  JsonDocument again = parse(patientJson("15058510251"));
+  auto refused = ops.create(WriteContext{}, "Patient", again.root(), {}, &outcome);
+  EXPECT_EQ(refused.status().code(), StatusCode::kConflict);
+  EXPECT_NE(refused.status().message().find("Patient/c"), std::string::npos) << refused.status().message();
+
+  auto second = claimStoredPersonNumbers(*real_);
+  ASSERT_TRUE(second.isOk());
+  EXPECT_TRUE(second->already_done);
 }
 
 TEST(IsValidId, RefusesPathSegmentsAndAcceptsTheR4Pattern) {
