@@ -33,6 +33,7 @@ limits:
     max_depth: 256
     max_number_length: 64
     max_string_bytes: 33554432
+  max_bundle_response_bytes: 67108864
 store:
   engine: sqlite
   data_dir: ./data
@@ -46,6 +47,9 @@ logging:
   access_log: true
 demo_data:
   load_once: false
+rest:
+  check_references: true
+  transaction_writer_budget_ms: 10000
 )yaml";
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -148,7 +152,7 @@ class Reader {
 };
 
 void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
-  if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data"})) return;
+  if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data", "rest"})) return;
 
   if (YAML::Node n = root["server"];
       r.mapping(n, "server", {"listen", "io_threads", "worker_threads", "write_threads", "shutdown_timeout_ms",
@@ -172,13 +176,14 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
 
   if (YAML::Node n = root["limits"]; r.mapping(n, "limits", {"max_header_bytes", "max_body_bytes", "max_connections",
                                                               "read_timeout_ms", "write_timeout_ms", "idle_timeout_ms",
-                                                              "json"})) {
+                                                              "json", "max_bundle_response_bytes"})) {
     r.integer(n, "max_header_bytes", "limits", c.limits.max_header_bytes, 1024, 1u << 20);
     r.integer(n, "max_body_bytes", "limits", c.limits.max_body_bytes, 1, 1ull << 32);
     r.integer(n, "max_connections", "limits", c.limits.max_connections, 1, 1'000'000);
     r.integer(n, "read_timeout_ms", "limits", c.limits.read_timeout_ms, 1, 3'600'000);
     r.integer(n, "write_timeout_ms", "limits", c.limits.write_timeout_ms, 1, 3'600'000);
     r.integer(n, "idle_timeout_ms", "limits", c.limits.idle_timeout_ms, 1, 86'400'000);
+    r.integer(n, "max_bundle_response_bytes", "limits", c.limits.max_bundle_response_bytes, 4096, 1ull << 34);
     if (YAML::Node j = n["json"];
         r.mapping(j, "limits.json", {"max_depth", "max_number_length", "max_string_bytes"})) {
       r.integer(j, "max_depth", "limits.json", c.limits.json_max_depth, 1, 10'000);
@@ -232,6 +237,11 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
 
   if (YAML::Node n = root["demo_data"]; r.mapping(n, "demo_data", {"load_once"})) {
     r.boolean(n, "load_once", "demo_data", c.demo_data.load_once);
+  }
+
+  if (YAML::Node n = root["rest"]; r.mapping(n, "rest", {"check_references", "transaction_writer_budget_ms"})) {
+    r.boolean(n, "check_references", "rest", c.rest.check_references);
+    r.integer(n, "transaction_writer_budget_ms", "rest", c.rest.transaction_writer_budget_ms, 1, 3'600'000);
   }
 }
 

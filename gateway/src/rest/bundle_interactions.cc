@@ -1,5 +1,7 @@
-// batch and transaction Bundles: entries run through the same interaction functions as single requests, in the
-// specification's order (DELETE, POST, PUT/PATCH, GET), with urn:uuid: and conditional references resolved.
+// batch and transaction Bundles. A batch runs its entries through the same interaction functions as single requests,
+// in the specification's order (DELETE, POST, PUT/PATCH, GET). A transaction's entries are parsed into typed
+// operations and run as one ops transaction (ops/operations.h: everything prepared before the writer turn); its
+// reads run after the commit. Both bound the size of their response (RestOptions::max_bundle_response_bytes).
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -17,54 +19,10 @@ namespace planbro::gateway::rest {
 
 namespace {
 
-struct EntryPlan {
-  size_t index = 0;
-  std::string method;
-  std::string url;
-  const JsonValue* request = nullptr;
-  JsonValue resource;          // after reference rewriting
-  bool has_resource = false;
-  std::string forced_id;       // POST: pre-assigned id
-  std::optional<std::string> existing;  // POST with ifNoneExist that matched
-  Reply reply;
-};
-
 std::string_view memberText(const JsonValue* obj, std::string_view key) {
   if (!obj) return {};
   const JsonValue* v = obj->find(key);
   return v && v->isString() ? v->text() : std::string_view();
-}
-
-// Rewrites every string equal to a key of `map` (urn:uuid placeholders, full URLs of created entries) and every
-// conditional reference, anywhere in `value`.
-Result<JsonValue> rewrite(JsonDocument& doc, const JsonValue& value, const std::map<std::string, std::string, std::less<>>& map,
-                          const std::function<Result<std::string>(std::string_view)>& conditional, bool in_reference) {
-  if (value.isString()) {
-    auto it = map.find(value.text());
-    if (it != map.end()) return doc.makeString(it->second);
-    if (in_reference && isConditionalUrl(value.text())) {
-      ASSIGN_OR_RETURN(std::string resolved, conditional(value.text()));
-      return doc.makeString(resolved);
-    }
-    return value;
-  }
-  if (value.isArray()) {
-    std::vector<JsonValue> items;
-    for (const JsonValue& item : value.items()) {
-      ASSIGN_OR_RETURN(JsonValue v, rewrite(doc, item, map, conditional, in_reference));
-      items.push_back(v);
-    }
-    return doc.makeArray(items);
-  }
-  if (value.isObject()) {
-    std::vector<JsonMember> members;
-    for (const JsonMember& m : value.members()) {
-      ASSIGN_OR_RETURN(JsonValue v, rewrite(doc, m.value, map, conditional, m.key == "reference"));
-      members.push_back({m.key, v});
-    }
-    return doc.makeObject(members);
-  }
-  return value;
 }
 
 std::string entryLocation(size_t index) { return "Bundle.entry[" + std::to_string(index) + "]"; }
@@ -148,6 +106,65 @@ http::Headers entryHeaders(const JsonValue* request, const Call& outer) {
 
 }  // namespace
 
+namespace {
+
+// One Bundle response entry.
+std::string entryJson(const Reply& reply) {
+  std::string e = "{";
+  if (!reply.json.empty()) e += "\"resource\":" + reply.json + ",";
+  e += "\"response\":{\"status\":";
+  detail::appendJsonString(e, statusLine(reply.status));
+  if (auto loc = reply.headers.get("Location"); !loc.empty()) {
+    e += ",\"location\":";
+    detail::appendJsonString(e, loc);
+  }
+  if (auto et = reply.headers.get("ETag"); !et.empty()) {
+    e += ",\"etag\":";
+    detail::appendJsonString(e, et);
+  }
+  if (auto lm = reply.headers.get("Last-Modified"); !lm.empty()) {
+    if (auto t = detail::parseHttpDate(lm)) e += ",\"lastModified\":\"" + detail::formatInstant(*t) + "\"";
+  }
+  if (reply.outcome) e += ",\"outcome\":" + reply.outcome->toJson();
+  e += "}}";
+  return e;
+}
+
+// The bytes a Bundle response may still take.
+struct ResponseBudget {
+  size_t limit = 0;
+  size_t used = 0;
+  bool exhausted = false;
+};
+
+// The entry JSON of `reply` within `budget`: its resource is left out (with a warning) when it does not fit, and
+// from then on the budget is exhausted.
+std::string boundedEntry(Reply& reply, ResponseBudget& budget) {
+  std::string e = entryJson(reply);
+  if (budget.used + e.size() > budget.limit) {
+    budget.exhausted = true;
+    if (!reply.json.empty()) {
+      reply.json.clear();
+      if (!reply.outcome) reply.outcome = OperationOutcome();
+      reply.outcome->add(Severity::kWarning, "too-costly",
+                         "the resource is left out: the Bundle response reached limits.max_bundle_response_bytes (" +
+                             std::to_string(budget.limit) + " bytes); read it on its own");
+      e = entryJson(reply);
+    }
+  }
+  budget.used += e.size();
+  return e;
+}
+
+// The answer of an entry not run because the response is full.
+Reply notRunReply(const ResponseBudget& budget) {
+  return errorReply(413, "too-costly",
+                    "not processed: the Bundle response reached limits.max_bundle_response_bytes (" +
+                        std::to_string(budget.limit) + " bytes); send this entry again on its own");
+}
+
+}  // namespace
+
 Reply RestHandler::Impl::transaction(Call& call, const JsonValue& root) {
   const JsonValue* entries_value = root.find("entry");
   std::span<const JsonValue> entries = entries_value ? entries_value->items() : std::span<const JsonValue>();
@@ -156,204 +173,162 @@ Reply RestHandler::Impl::transaction(Call& call, const JsonValue& root) {
     std::string where = entryLocation(index);
     if (inner.outcome) {
       for (const fhir::Issue& issue : inner.outcome->issues()) {
-        std::string loc = issue.location.empty() ? where : where + ".resource." + issue.location;
-        oo.add(issue.severity, issue.code, where + ": " + issue.diagnostics, loc);
+        oo.add(issue.severity, issue.code, where + ": " + issue.diagnostics, issue.location.empty() ? where : issue.location);
       }
     }
     if (oo.issues().empty()) oo.add(Severity::kError, "processing", where + ": failed with HTTP " + std::to_string(inner.status), where);
     return outcomeReply(inner.status >= 400 ? inner.status : 400, std::move(oo));
   };
-
-  for (int attempt = 1;; ++attempt) {
-    JsonDocument doc;
-    std::vector<EntryPlan> plans(entries.size());
-    std::map<std::string, std::string, std::less<>> ids;  // fullUrl → Type/id
-    for (size_t i = 0; i < entries.size(); ++i) {
-      EntryPlan& p = plans[i];
-      p.index = i;
-      const JsonValue& e = entries[i];
-      if (!e.isObject()) return fail(i, errorReply(400, "invalid", "an entry must be an object"));
-      p.request = e.find("request");
-      p.method = std::string(memberText(p.request, "method"));
-      p.url = std::string(memberText(p.request, "url"));
-      if (p.method.empty() || p.url.empty()) return fail(i, errorReply(400, "invalid", "entry.request.method and url are required"));
-      if (p.method != "GET" && p.method != "HEAD" && p.method != "POST" && p.method != "PUT" && p.method != "DELETE" && p.method != "PATCH") {
-        return fail(i, errorReply(400, "invalid", "unsupported entry.request.method '" + p.method + "'"));
-      }
-      if (const JsonValue* res = e.find("resource"); res && res->isObject()) {
-        p.resource = *res;
-        p.has_resource = true;
-      }
-      std::string_view full_url = memberText(&e, "fullUrl");
-      if (p.method == "POST") {
-        std::string type = p.url.substr(0, p.url.find_first_of("/?"));
-        if (!fhir::ModelInfo::r4().isResourceType(type)) return fail(i, errorReply(404, "not-found", "unknown resource type '" + type + "'"));
-        if (auto ine = memberText(p.request, "ifNoneExist"); !ine.empty()) {
-          std::string_view query = ine;
-          if (size_t q = query.find('?'); q != std::string_view::npos) query = query.substr(q + 1);
-          auto params = search::decodeQuery(query, false);
-          if (!params.isOk()) return fail(i, errorReply(400, "invalid", "ifNoneExist: " + params.status().message()));
-          auto found = findIds(type, *params, 2);
-          if (!found.isOk()) return fail(i, errorReply(400, "invalid", "ifNoneExist: " + found.status().message()));
-          if (found->size() > 1) return fail(i, errorReply(412, "duplicate", "ifNoneExist matches more than one " + type));
-          if (found->size() == 1) p.existing = found->front();
-        }
-        p.forced_id = p.existing ? *p.existing : store::newResourceId();
-        if (!full_url.empty()) ids[std::string(full_url)] = type + "/" + p.forced_id;
-      } else if (p.method == "PUT" && !full_url.empty() && full_url.starts_with("urn:uuid:")) {
-        // PUT Type/id with a placeholder fullUrl: references to it mean that id.
-        std::vector<std::string> segs;
-        search::QueryParams unused;
-        if (parseEntryUrl(p.url, segs, unused).isOk() && segs.size() == 2) ids[std::string(full_url)] = segs[0] + "/" + segs[1];
-      }
+  using K = ops::TransactionEntry::Kind;
+  std::vector<ops::TransactionEntry> typed(entries.size());
+  std::vector<search::QueryParams> read_params(entries.size());
+  std::vector<std::vector<std::string>> read_segments(entries.size());
+  std::vector<JsonDocument> patch_docs;  // JSON Patch documents decoded from Binary entries
+  patch_docs.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const JsonValue& e = entries[i];
+    if (!e.isObject()) return fail(i, errorReply(400, "invalid", "an entry must be an object"));
+    const JsonValue* request = e.find("request");
+    std::string method(memberText(request, "method"));
+    std::string url(memberText(request, "url"));
+    if (method.empty() || url.empty()) return fail(i, errorReply(400, "invalid", "entry.request.method and url are required"));
+    ops::TransactionEntry& t = typed[i];
+    t.full_url = std::string(memberText(&e, "fullUrl"));
+    if (const JsonValue* res = e.find("resource"); res && res->isObject()) t.resource = res;
+    std::vector<std::string> segments;
+    search::QueryParams params;
+    if (Status s = parseEntryUrl(url, segments, params); !s.isOk()) return fail(i, errorReply(400, "invalid", s.message()));
+    if (segments.empty() || !fhir::ModelInfo::r4().isResourceType(segments[0])) {
+      return fail(i, errorReply(404, "not-found", "unknown resource type in request.url '" + url + "'"));
     }
-    // Resolve placeholders and conditional references before anything is written.
-    for (EntryPlan& p : plans) {
-      if (!p.has_resource) continue;
-      auto conditional = [&](std::string_view url) -> Result<std::string> {
-        auto found = findIds(url, 2);
-        if (!found.isOk()) return invalidArgument("conditional reference '" + std::string(url) + "': " + found.status().message());
-        if (found->size() != 1) {
-          return failedPrecondition("conditional reference '" + std::string(url) + "' matches " +
-                                    (found->empty() ? std::string("nothing") : std::string("more than one resource")));
-        }
-        return std::string(url.substr(0, url.find('?'))) + "/" + found->front();
-      };
-      auto rewritten = rewrite(doc, p.resource, ids, conditional, false);
-      if (!rewritten.isOk()) return fail(p.index, statusReply(rewritten.status()));
-      p.resource = *rewritten;
+    t.type = segments[0];
+    if (auto im = memberText(request, "ifMatch"); !im.empty()) {
+      auto v = detail::parseEtag(im);
+      if (!v) return fail(i, errorReply(400, "invalid", "ifMatch must be an ETag such as W/\"3\" (got '" + std::string(im) + "')"));
+      t.if_match = *v;
     }
-    std::vector<size_t> order(plans.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return methodRank(plans[a].method) < methodRank(plans[b].method); });
-
-    auto tx = store_.begin(writeContext(*call.context));
-    if (!tx.isOk()) return statusReply(tx.status());
-    bool retry = false;
-    std::optional<Reply> failure;
-    for (size_t i : order) {
-      EntryPlan& p = plans[i];
-      if (p.method == "GET" || p.method == "HEAD") continue;
-      http::Headers headers = entryHeaders(p.request, call);
-      Call sub;
-      sub.method = p.method;
-      sub.headers = &headers;
-      sub.context = call.context;
-      sub.base = call.base;
-      sub.prefer = call.prefer;
-      sub.tx = tx->get();
-      sub.in_bundle = true;
-      sub.resource = p.has_resource ? &p.resource : nullptr;
-      std::string patch_body;
-      if (p.method == "PATCH" && !isFhirPathPatch(sub.resource)) {
-        if (Status s = patchBodyOf(sub.resource, patch_body); !s.isOk()) {
-          failure = fail(i, statusReply(s));
-          break;
-        }
-        headers.set("Content-Type", "application/json-patch+json");
-        sub.resource = nullptr;
-        sub.body = patch_body;
-      }
-      if (Status s = parseEntryUrl(p.url, sub.segments, sub.params); !s.isOk()) {
-        failure = fail(i, errorReply(400, "invalid", s.message()));
-        break;
-      }
-      if (p.method == "POST") {
-        if (p.existing) {
-          auto v = store_.read(sub.segments.empty() ? "" : sub.segments[0], *p.existing);
-          if (v.isOk()) {
-            p.reply = answerWrite(sub, *v, 200);
-            continue;
-          }
-        }
-        sub.forced_id = p.forced_id;
-      }
-      if (sub.segments.empty() || !fhir::ModelInfo::r4().isResourceType(sub.segments[0])) {
-        failure = fail(i, errorReply(404, "not-found", "unknown resource type in request.url '" + p.url + "'"));
-        break;
-      }
-      p.reply = routeType(sub, sub.segments[0]);
-      if (p.reply.retry_transaction) {
-        retry = true;
-        break;
-      }
-      if (p.reply.status >= 400) {
-        failure = fail(i, std::move(p.reply));
-        break;
-      }
+    const bool instance = segments.size() == 2 && isValidId(segments[1]);
+    const bool type_level = segments.size() == 1;
+    const bool search = segments.size() == 2 && segments[1] == "_search";
+    if (method == "GET" || method == "HEAD" || (method == "POST" && search)) {
+      t.kind = K::kRead;
+      read_segments[i] = std::move(segments);
+      read_params[i] = std::move(params);
+      continue;
     }
-    call.context->interaction = "transaction";
-    if (failure) {
-      (*tx)->rollback();
-      return std::move(*failure);
-    }
-    if (!retry) {
-      Status s = (*tx)->commit();
-      if (s.isOk()) {
-        // Reads run after the writes have committed, through the ordinary read/search path.
-        for (size_t i : order) {
-          EntryPlan& p = plans[i];
-          if (p.method != "GET" && p.method != "HEAD") continue;
-          http::Headers headers = entryHeaders(p.request, call);
-          Call sub;
-          sub.method = "GET";
-          sub.headers = &headers;
-          sub.context = call.context;
-          sub.base = call.base;
-          sub.in_bundle = true;
-          if (Status ps = parseEntryUrl(p.url, sub.segments, sub.params); !ps.isOk()) {
-            p.reply = errorReply(400, "invalid", ps.message());
-          } else {
-            p.reply = dispatch(sub);
-          }
-        }
-        call.context->interaction = "transaction";
-        std::vector<std::string> out;
-        for (EntryPlan& p : plans) {
-          std::string e = "{";
-          bool comma = false;
-          if (!p.reply.json.empty()) {
-            e += "\"resource\":" + p.reply.json;
-            comma = true;
-          }
-          if (comma) e += ',';
-          e += "\"response\":{\"status\":";
-          detail::appendJsonString(e, statusLine(p.reply.status));
-          if (auto loc = p.reply.headers.get("Location"); !loc.empty()) {
-            e += ",\"location\":";
-            detail::appendJsonString(e, loc);
-          }
-          if (auto et = p.reply.headers.get("ETag"); !et.empty()) {
-            e += ",\"etag\":";
-            detail::appendJsonString(e, et);
-          }
-          if (auto lm = p.reply.headers.get("Last-Modified"); !lm.empty()) {
-            if (auto t = detail::parseHttpDate(lm)) e += ",\"lastModified\":\"" + detail::formatInstant(*t) + "\"";
-          }
-          if (p.reply.outcome) e += ",\"outcome\":" + p.reply.outcome->toJson();
-          e += "}}";
-          out.push_back(std::move(e));
-        }
-        Reply r;
-        r.json = bundleBody(call, "transaction-response", out, {}, std::nullopt);
-        return r;
+    auto needResource = [&]() { return t.resource != nullptr; };
+    if (method == "POST") {
+      if (!type_level) return fail(i, errorReply(400, "invalid", "a POST entry's request.url must be a resource type ('" + url + "')"));
+      if (!needResource()) return fail(i, errorReply(400, "invalid", "a POST entry needs a resource"));
+      t.kind = K::kCreate;
+      if (auto ine = memberText(request, "ifNoneExist"); !ine.empty()) {
+        std::string_view query = ine;
+        if (size_t q = query.find('?'); q != std::string_view::npos) query = query.substr(q + 1);
+        auto condition = search::decodeQuery(query, false);
+        if (!condition.isOk()) return fail(i, errorReply(400, "invalid", "ifNoneExist: " + condition.status().message()));
+        if (condition->empty()) return fail(i, errorReply(400, "invalid", "ifNoneExist needs at least one search parameter"));
+        t.condition = std::move(condition).value();
       }
-      retry = (*tx)->retryable();
-      if (!retry || attempt >= options_.max_transaction_attempts) return statusReply(s);
+    } else if (method == "PUT") {
+      if (!needResource()) return fail(i, errorReply(400, "invalid", "a PUT entry needs a resource"));
+      if (instance) {
+        t.kind = K::kUpdate;
+        t.id = segments[1];
+      } else if (type_level && !params.empty()) {
+        t.kind = K::kConditionalUpdate;
+        t.condition = std::move(params);
+      } else {
+        return fail(i, errorReply(400, "invalid", "a PUT entry's request.url must be Type/id or Type?search ('" + url + "')"));
+      }
+    } else if (method == "DELETE") {
+      if (instance) {
+        t.kind = K::kDelete;
+        t.id = segments[1];
+      } else if (type_level && !params.empty()) {
+        t.kind = K::kConditionalDelete;
+        t.condition = std::move(params);
+      } else {
+        return fail(i, errorReply(400, "invalid", "a DELETE entry's request.url must be Type/id or Type?search ('" + url + "')"));
+      }
+    } else if (method == "PATCH") {
+      if (!instance) return fail(i, errorReply(400, "invalid", "a PATCH entry's request.url must be Type/id ('" + url + "')"));
+      t.kind = K::kPatch;
+      t.id = segments[1];
+      if (isFhirPathPatch(t.resource)) {
+        t.patch = patcherFor(false, *t.resource);
+      } else {
+        std::string body;
+        if (Status s = patchBodyOf(t.resource, body); !s.isOk()) return fail(i, statusReply(s));
+        auto parsed = JsonDocument::parse(body, options_.json_limits);
+        if (!parsed.isOk()) return fail(i, errorReply(400, "invalid", "malformed JSON Patch: " + parsed.status().message()));
+        patch_docs.push_back(std::move(parsed).value());
+        t.patch = patcherFor(true, patch_docs.back().root());
+      }
+      t.resource = nullptr;
     } else {
-      (*tx)->rollback();
-      if (attempt >= options_.max_transaction_attempts) {
-        return errorReply(409, "conflict", "the transaction kept conflicting with concurrent conditional creates");
-      }
+      return fail(i, errorReply(400, "invalid", "unsupported entry.request.method '" + method + "'"));
+    }
+    if (segments.size() == 2 && !instance) {
+      return fail(i, errorReply(400, "invalid", "'" + segments[1] + "' is not a valid FHIR id"));
     }
   }
+
+  OperationOutcome outcome;
+  ops::EntryFailure failure;
+  failure.index = entries.size();
+  auto done = ops_.transaction(writeContext(call), typed, &outcome, &failure);
+  call.context->interaction = "transaction";
+  if (!done.isOk()) {
+    int status = fhir::httpStatusFor(done.status().code());
+    if (outcome.hasErrors()) return outcomeReply(status, std::move(outcome));
+    if (failure.index < entries.size()) return fail(failure.index, statusReply(done.status()));
+    return statusReply(done.status());
+  }
+
+  // Reads run after the writes have committed, through the ordinary read/search path; each entry's answer is
+  // made in the specification's order, within the response budget.
+  std::vector<size_t> order(entries.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return (typed[a].kind == K::kRead) < (typed[b].kind == K::kRead);
+  });
+  ResponseBudget budget{options_.max_bundle_response_bytes};
+  std::vector<std::string> out(entries.size());
+  for (size_t i : order) {
+    Call sub;
+    sub.context = call.context;
+    sub.base = call.base;
+    sub.prefer = call.prefer;
+    sub.in_bundle = true;
+    Reply reply;
+    if (typed[i].kind == K::kRead) {
+      if (budget.exhausted) {
+        reply = notRunReply(budget);
+      } else {
+        http::Headers headers = entryHeaders(entries[i].find("request"), call);
+        sub.method = "GET";
+        sub.headers = &headers;
+        sub.segments = read_segments[i];
+        sub.params = read_params[i];
+        sub.prefer = PreferHeader{};
+        reply = dispatch(sub);
+      }
+    } else {
+      OperationOutcome unused;
+      reply = writeReply(sub, *done->entries[i], unused);
+    }
+    out[i] = boundedEntry(reply, budget);
+  }
+  call.context->interaction = "transaction";
+  Reply r;
+  r.json = bundleBody(call, "transaction-response", out, {}, std::nullopt);
+  return r;
 }
 
 Reply RestHandler::Impl::batch(Call& call, const JsonValue& root) {
   const JsonValue* entries_value = root.find("entry");
   std::span<const JsonValue> entries = entries_value ? entries_value->items() : std::span<const JsonValue>();
-  std::vector<Reply> replies(entries.size());
+  std::vector<std::string> out(entries.size());
   std::vector<size_t> order(entries.size());
   std::vector<std::string> methods(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -361,72 +336,46 @@ Reply RestHandler::Impl::batch(Call& call, const JsonValue& root) {
     methods[i] = std::string(memberText(entries[i].find("request"), "method"));
   }
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return methodRank(methods[a]) < methodRank(methods[b]); });
+  ResponseBudget budget{options_.max_bundle_response_bytes};
   for (size_t i : order) {
-    const JsonValue& e = entries[i];
-    const JsonValue* request = e.isObject() ? e.find("request") : nullptr;
-    std::string url(memberText(request, "url"));
-    if (methods[i].empty() || url.empty()) {
-      replies[i] = errorReply(400, "invalid", "entry.request.method and url are required");
-      continue;
-    }
-    http::Headers headers = entryHeaders(request, call);
-    Call sub;
-    sub.method = methods[i];
-    sub.headers = &headers;
-    sub.context = call.context;
-    sub.base = call.base;
-    sub.prefer = call.prefer;
-    sub.in_bundle = true;
-    const JsonValue* res = e.find("resource");
-    if (res && res->isObject()) sub.resource = res;
-    std::string patch_body;
-    if (sub.method == "PATCH" && !isFhirPathPatch(sub.resource)) {
-      if (Status s = patchBodyOf(sub.resource, patch_body); !s.isOk()) {
-        replies[i] = statusReply(s);
-        continue;
-      }
-      headers.set("Content-Type", "application/json-patch+json");
-      sub.resource = nullptr;
-      sub.body = patch_body;
-    }
-    if (Status s = parseEntryUrl(url, sub.segments, sub.params); !s.isOk()) {
-      replies[i] = errorReply(400, "invalid", s.message());
-      continue;
-    }
-    if (sub.segments.empty()) {
-      replies[i] = errorReply(400, "invalid", "a batch entry cannot address the base");
-      continue;
-    }
-    replies[i] = dispatch(sub);
+    Reply reply = budget.exhausted ? notRunReply(budget) : batchEntry(call, entries[i], methods[i]);
+    out[i] = boundedEntry(reply, budget);
   }
   call.context->interaction = "batch";
-  std::vector<std::string> out;
-  for (Reply& reply : replies) {
-    std::string e = "{";
-    if (!reply.json.empty()) e += "\"resource\":" + reply.json + ",";
-    e += "\"response\":{\"status\":";
-    detail::appendJsonString(e, statusLine(reply.status));
-    if (auto loc = reply.headers.get("Location"); !loc.empty()) {
-      e += ",\"location\":";
-      detail::appendJsonString(e, loc);
-    }
-    if (auto et = reply.headers.get("ETag"); !et.empty()) {
-      e += ",\"etag\":";
-      detail::appendJsonString(e, et);
-    }
-    if (auto lm = reply.headers.get("Last-Modified"); !lm.empty()) {
-      if (auto t = detail::parseHttpDate(lm)) e += ",\"lastModified\":\"" + detail::formatInstant(*t) + "\"";
-    }
-    if (reply.outcome) e += ",\"outcome\":" + reply.outcome->toJson();
-    e += "}}";
-    out.push_back(std::move(e));
-  }
   Reply r;
   r.json = bundleBody(call, "batch-response", out, {}, std::nullopt);
   return r;
 }
 
-http::Response RestHandler::Impl::processBundleText(std::string text, http::RequestContext& context) {
+Reply RestHandler::Impl::batchEntry(Call& call, const JsonValue& e, const std::string& method) {
+  const JsonValue* request = e.isObject() ? e.find("request") : nullptr;
+  std::string url(memberText(request, "url"));
+  if (method.empty() || url.empty()) return errorReply(400, "invalid", "entry.request.method and url are required");
+  http::Headers headers = entryHeaders(request, call);
+  Call sub;
+  sub.method = method;
+  sub.headers = &headers;
+  sub.context = call.context;
+  sub.base = call.base;
+  sub.prefer = call.prefer;
+  sub.in_bundle = true;
+  sub.source_system = call.source_system;
+  const JsonValue* res = e.find("resource");
+  if (res && res->isObject()) sub.resource = res;
+  std::string patch_body;
+  if (sub.method == "PATCH" && !isFhirPathPatch(sub.resource)) {
+    if (Status s = patchBodyOf(sub.resource, patch_body); !s.isOk()) return statusReply(s);
+    headers.set("Content-Type", "application/json-patch+json");
+    sub.resource = nullptr;
+    sub.body = patch_body;
+  }
+  if (Status s = parseEntryUrl(url, sub.segments, sub.params); !s.isOk()) return errorReply(400, "invalid", s.message());
+  if (sub.segments.empty()) return errorReply(400, "invalid", "a batch entry cannot address the base");
+  return dispatch(sub);
+}
+
+http::Response RestHandler::Impl::processBundleText(std::string text, http::RequestContext& context,
+                                                    std::string source_system) {
   http::Request request;
   request.method = "POST";
   request.target = "/";
@@ -434,7 +383,7 @@ http::Response RestHandler::Impl::processBundleText(std::string text, http::Requ
   request.headers.set("Content-Type", "application/fhir+json");
   request.headers.set("Prefer", "return=minimal");
   request.body = std::move(text);
-  return *handle(request, context, StoreAccess::kAny);
+  return *handle(request, context, StoreAccess::kAny, std::move(source_system));
 }
 
 }  // namespace planbro::gateway::rest

@@ -1,5 +1,5 @@
-// The instance and type interactions: read, vread, create, update, delete, patch, $validate; and the shared
-// write helpers (runPrepared: one prepared write through the store, answerWrite: the response to a write).
+// The instance and type interactions: read, vread, create, update, delete, patch, $validate. Writes are calls into
+// the operations layer (ops_); writeReply/answerWrite turn its outcome into the HTTP answer.
 #include <algorithm>
 #include <span>
 
@@ -7,6 +7,7 @@
 #include "planbro/fhir-model/validator.h"
 #include "planbro/gateway/rest/fhirpath_patch.h"
 #include "planbro/gateway/rest/json_patch.h"
+#include "planbro/gateway/ops/identity_keys.h"
 #include "rest_internal.h"
 
 namespace planbro::gateway::rest {
@@ -14,10 +15,29 @@ namespace planbro::gateway::rest {
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-store::WriteContext RestHandler::Impl::writeContext(const http::RequestContext& context) const {
-  store::WriteContext wc;
+ops::OperationsOptions RestHandler::Impl::operationsOptions(const RestOptions& options) {
+  ops::OperationsOptions o;
+  o.writer = options.writer;
+  if (options.unique_person_numbers) o.writer.hooks.push_back(ops::makePatientIdentityHook());
+  o.check_references = options.check_references;
+  o.max_attempts = options.max_transaction_attempts;
+  o.transaction_writer_budget = options.transaction_writer_budget;
+  o.clock = options.clock;
+  return o;
+}
+
+ops::WriteContext RestHandler::Impl::writeContext(const Call& call) const {
+  ops::WriteContext wc;
+  const http::RequestContext& context = *call.context;
   if (context.principal) wc.actor = !context.principal->subject.empty() ? context.principal->subject : context.principal->client_id;
-  wc.source_system = options_.source_system;
+  wc.source_system = call.source_system.empty() ? options_.source_system : call.source_system;
+  wc.correlation_id = context.request_id;
+  wc.authorize = [this, &call](const PreparedWrite& w) {
+    AccessAction action = w.intent.kind == WriteKind::kCreate   ? AccessAction::kCreate
+                          : w.intent.kind == WriteKind::kUpdate ? AccessAction::kUpdate
+                                                                : AccessAction::kDelete;
+    return decide(call, action, w.intent.type, w.intent.id, w.json);
+  };
   return wc;
 }
 
@@ -44,35 +64,6 @@ Result<JsonValue> RestHandler::Impl::bodyResource(Call& call, JsonDocument& doc)
   return doc.root();
 }
 
-Result<std::vector<std::string>> RestHandler::Impl::findIds(const std::string& type,
-                                                             const search::QueryParams& params, size_t limit) {
-  search::QueryParams filtered;
-  for (const auto& p : params) {
-    if (p.first == "_format" || p.first == "_pretty") continue;
-    filtered.push_back(p);
-  }
-  if (filtered.empty()) return invalidArgument("a conditional request needs at least one search parameter");
-  search::ParseOptions po;
-  po.default_count = limit;
-  auto req = search::parseSearch(type, filtered, po);
-  if (!req.isOk()) return invalidArgument(req.status().message());
-  req->count = limit;
-  auto result = executor_.execute(*req);
-  if (!result.isOk()) return result.status();
-  std::vector<std::string> ids;
-  for (const auto& v : result->matches) ids.push_back(v.id);
-  if (result->next_cursor && ids.size() < limit) ids.push_back("");  // more exist
-  return ids;
-}
-
-Result<std::vector<std::string>> RestHandler::Impl::findIds(std::string_view url, size_t limit) {
-  size_t q = url.find('?');
-  std::string type(url.substr(0, q));
-  auto params = search::decodeQuery(url.substr(q + 1), false);
-  if (!params.isOk()) return params.status();
-  return findIds(type, *params, limit);
-}
-
 Reply RestHandler::Impl::answerWrite(Call& call, const store::ResourceVersion& v, int status) {
   Reply r;
   r.status = status;
@@ -97,71 +88,31 @@ Reply RestHandler::Impl::answerWrite(Call& call, const store::ResourceVersion& v
   return r;
 }
 
-// Applies one prepared write: inside the caller's transaction, or in a transaction of its own (retried when the
-// database says so).
-Reply RestHandler::Impl::runPrepared(Call& call, const PreparedWrite& prepared, bool* lost_claim, std::string* owner) {
-  if (lost_claim != nullptr) *lost_claim = false;
-  Result<AppliedWrite> applied = Status(StatusCode::kInternal, "not run");
-  if (call.tx) {
-    applied = writer_.apply(*call.tx, prepared);
-    if (!applied.isOk()) return statusReply(applied.status());
-  } else {
-    for (int attempt = 1;; ++attempt) {
-      auto tx = store_.begin(writeContext(*call.context));
-      if (!tx.isOk()) return statusReply(tx.status());
-      applied = writer_.apply(**tx, prepared);
-      Status s = applied.isOk() ? Status::ok() : applied.status();
-      if (s.isOk() && applied->existing_owner) {
-        // Read the winner inside this transaction: with the store's group commit its write may be visible to this
-        // transaction before it is visible to a fresh read.
-        auto winner = (*tx)->read(prepared.intent.type, *applied->existing_owner);
-        (*tx)->rollback();
-        if (!winner.isOk()) winner = store_.read(prepared.intent.type, *applied->existing_owner);
-        if (!winner.isOk()) return statusReply(winner.status());
-        return answerWrite(call, *winner, 200);
-      }
-      if (s.isOk()) s = (*tx)->commit();
-      if (s.isOk()) break;
-      bool retry = (*tx)->retryable() && attempt < options_.max_transaction_attempts;
-      (*tx)->rollback();
-      if (!retry) return statusReply(s);
+Reply RestHandler::Impl::writeReply(Call& call, const Result<ops::WriteOutcome>& written, OperationOutcome& outcome) {
+  if (!written.isOk()) return prepareFailure(written.status(), outcome);
+  const store::ResourceVersion& v = written->version;
+  using K = ops::WriteOutcome::Kind;
+  switch (written->kind) {
+    case K::kCreated: return answerWrite(call, v, 201);
+    case K::kUpdated:
+    case K::kUnchanged:
+    case K::kExisting: return answerWrite(call, v, 200);
+    case K::kNothingMatched: {
+      Reply r;
+      r.status = 204;
+      return r;
     }
+    case K::kDeleted:
+    case K::kAlreadyDeleted: break;
   }
-  if (applied->existing_owner) {
-    if (lost_claim != nullptr) *lost_claim = true;
-    if (owner != nullptr) *owner = *applied->existing_owner;
-    return {};
-  }
-  const store::WriteResult& wr = applied->result;
-  store::ResourceVersion v;
-  v.type = wr.type.empty() ? prepared.intent.type : wr.type;
-  v.id = wr.id.empty() ? prepared.intent.id : wr.id;
-  v.version = wr.version;
-  v.last_updated = wr.last_updated;
-  v.json = prepared.json;
-  using O = store::WriteResult::Outcome;
-  switch (wr.outcome) {
-    case O::kCreated: return answerWrite(call, v, 201);
-    case O::kUpdated: return answerWrite(call, v, 200);
-    case O::kUnchanged: {
-      if (prepared.intent.kind == WriteKind::kDelete) break;
-      return answerWrite(call, v, 200);
-    }
-    case O::kDeleted: break;
-  }
-  // Deletes.
   Reply r;
-  if (wr.outcome == O::kUnchanged && wr.version == 0) {
-    return errorReply(404, "not-found", prepared.intent.type + "/" + prepared.intent.id + " does not exist");
-  }
-  r.headers.set("ETag", detail::etagFor(wr.version));
+  r.headers.set("ETag", detail::etagFor(v.version));
   if (call.prefer.ret == ReturnPref::kMinimal) {
     r.status = 204;
   } else {
     OperationOutcome oo;
     oo.add(Severity::kInformation, "informational",
-           wr.outcome == O::kDeleted ? prepared.intent.type + "/" + prepared.intent.id + " deleted"
-                                     : prepared.intent.type + "/" + prepared.intent.id + " was already deleted");
+           written->kind == K::kDeleted ? v.type + "/" + v.id + " deleted" : v.type + "/" + v.id + " was already deleted");
     r.outcome = std::move(oo);
   }
   return r;
@@ -232,6 +183,17 @@ Reply RestHandler::Impl::vread(Call& call, const std::string& type, const std::s
 // ---------------------------------------------------------------------------------------------------------------
 // create / update / delete / patch
 
+// A patch that does not apply is the client's: 422 when it is well-formed but fails on this resource, else 400.
+ops::Patcher patcherFor(bool json_patch, JsonValue patch) {
+  return [json_patch, patch](JsonDocument& doc, const JsonValue& current) -> Result<JsonValue> {
+    auto patched = json_patch ? applyJsonPatch(doc, current, patch) : applyFhirPathPatch(doc, current, patch);
+    if (!patched.isOk() && patched.status().code() != StatusCode::kUnprocessable) {
+      return invalidArgument(patched.status().message());
+    }
+    return patched;
+  };
+}
+
 namespace {
 
 Result<std::optional<int64_t>> ifMatch(const Call& call) {
@@ -246,54 +208,19 @@ Result<std::optional<int64_t>> ifMatch(const Call& call) {
 
 Reply RestHandler::Impl::create(Call& call, const std::string& type) {
   JsonDocument doc;
-  OperationOutcome unused;
+  OperationOutcome outcome;
   auto resource = bodyResource(call, doc);
-  if (!resource.isOk()) return prepareFailure(resource.status(), unused);
-  WriteIntent intent;
-  intent.kind = WriteKind::kCreate;
-  intent.type = type;
-  intent.id = call.forced_id;
+  if (!resource.isOk()) return prepareFailure(resource.status(), outcome);
+  search::QueryParams if_none_exist;
   if (std::string_view ine = call.header("If-None-Exist"); !ine.empty()) {
     std::string_view query = ine;
     if (size_t q = query.find('?'); q != std::string_view::npos) query = query.substr(q + 1);
     auto params = search::decodeQuery(query, false);
     if (!params.isOk()) return errorReply(400, "invalid", "If-None-Exist: " + params.status().message());
-    auto ids = findIds(type, *params, 2);
-    if (!ids.isOk()) return errorReply(400, "invalid", "If-None-Exist: " + ids.status().message());
-    if (ids->size() > 1) return errorReply(412, "duplicate", "If-None-Exist matches more than one " + type);
-    if (ids->size() == 1) {
-      if (call.tx && !call.forced_id.empty()) {
-        // Inside a transaction other entries already refer to the id planned for this entry: start over, and the
-        // planning pass will map the placeholder to the resource that appeared meanwhile.
-        Reply retry = errorReply(409, "conflict", "a concurrent conditional create of the same " + type + " won; retrying");
-        retry.retry_transaction = true;
-        return retry;
-      }
-      auto v = store_.read(type, ids->front());
-      if (v.isOk()) return answerWrite(call, *v, 200);
-    }
-    search::QueryParams sorted = *params;
-    std::sort(sorted.begin(), sorted.end());
-    intent.claim = store::BusinessKey{type, "if-none-exist", search::encodeQuery(sorted)};
+    if (params->empty()) return errorReply(400, "invalid", "If-None-Exist needs at least one search parameter");
+    if_none_exist = std::move(params).value();
   }
-  OperationOutcome outcome;
-  auto prepared = writer_.prepare(std::move(intent), *resource, &outcome);
-  if (!prepared.isOk()) return prepareFailure(prepared.status(), outcome);
-  if (Status s = decide(call, AccessAction::kCreate, type, prepared->intent.id, prepared->json); !s.isOk()) {
-    return statusReply(s);
-  }
-  bool lost = false;
-  std::string owner;
-  Reply r = runPrepared(call, *prepared, &lost, &owner);
-  if (!lost) return r;
-  if (call.tx) {
-    Reply retry = errorReply(409, "conflict", "a concurrent conditional create of the same " + type + " won; retrying");
-    retry.retry_transaction = true;
-    return retry;
-  }
-  auto v = store_.read(type, owner);
-  if (!v.isOk()) return statusReply(v.status());
-  return answerWrite(call, *v, 200);
+  return writeReply(call, ops_.create(writeContext(call), type, *resource, if_none_exist, &outcome), outcome);
 }
 
 Reply RestHandler::Impl::update(Call& call, const std::string& type, const std::string& id) {
@@ -303,68 +230,31 @@ Reply RestHandler::Impl::update(Call& call, const std::string& type, const std::
   if (!resource.isOk()) return prepareFailure(resource.status(), outcome);
   auto expected = ifMatch(call);
   if (!expected.isOk()) return statusReply(expected.status());
-  WriteIntent intent;
-  intent.kind = WriteKind::kUpdate;
-  intent.type = type;
-  intent.id = id;
-  intent.if_match = *expected;
-  auto prepared = writer_.prepare(std::move(intent), *resource, &outcome);
-  if (!prepared.isOk()) return prepareFailure(prepared.status(), outcome);
-  if (Status s = decide(call, AccessAction::kUpdate, type, id, prepared->json); !s.isOk()) return statusReply(s);
-  return runPrepared(call, *prepared);
+  return writeReply(call, ops_.update(writeContext(call), type, id, *resource, *expected, &outcome), outcome);
 }
 
 Reply RestHandler::Impl::conditionalUpdate(Call& call, const std::string& type) {
   if (call.params.empty()) return errorReply(400, "invalid", "PUT on a type needs search parameters (conditional update)");
-  auto ids = findIds(type, call.params, 2);
-  if (!ids.isOk()) return errorReply(400, "invalid", ids.status().message());
-  if (ids->size() > 1) return errorReply(412, "multiple-matches", "the conditional update matches more than one " + type);
   JsonDocument doc;
   OperationOutcome outcome;
   auto resource = bodyResource(call, doc);
   if (!resource.isOk()) return prepareFailure(resource.status(), outcome);
-  const JsonValue* body_id = resource->find("id");
-  std::string id;
-  if (ids->size() == 1) {
-    id = ids->front();
-    if (body_id && body_id->isString() && body_id->text() != id) {
-      return errorReply(400, "invalid", "Resource.id does not match the resource the conditional update found");
-    }
-  } else if (body_id && body_id->isString()) {
-    id = std::string(body_id->text());
-  }
-  WriteIntent intent;
-  intent.type = type;
-  intent.kind = id.empty() ? WriteKind::kCreate : WriteKind::kUpdate;
-  intent.id = id;
-  JsonValue res = id.empty() ? *resource : doc.withMember(*resource, "id", doc.makeString(id));
   auto expected = ifMatch(call);
   if (!expected.isOk()) return statusReply(expected.status());
-  intent.if_match = *expected;
-  auto prepared = writer_.prepare(std::move(intent), res, &outcome);
-  if (!prepared.isOk()) return prepareFailure(prepared.status(), outcome);
-  AccessAction action = prepared->intent.kind == WriteKind::kCreate ? AccessAction::kCreate : AccessAction::kUpdate;
-  if (Status s = decide(call, action, type, prepared->intent.id, prepared->json); !s.isOk()) return statusReply(s);
-  return runPrepared(call, *prepared);
+  return writeReply(call, ops_.conditionalUpdate(writeContext(call), type, call.params, *resource, *expected, &outcome),
+                    outcome);
 }
 
 Reply RestHandler::Impl::remove(Call& call, const std::string& type, const std::string& id) {
   auto expected = ifMatch(call);
   if (!expected.isOk()) return statusReply(expected.status());
-  WriteIntent intent;
-  intent.kind = WriteKind::kDelete;
-  intent.type = type;
-  intent.id = id;
-  intent.if_match = *expected;
-  auto prepared = writer_.prepareDelete(std::move(intent));
-  if (!prepared.isOk()) return statusReply(prepared.status());
-  if (Status s = decide(call, AccessAction::kDelete, type, id, {}); !s.isOk()) return statusReply(s);
-  return runPrepared(call, *prepared);
+  OperationOutcome outcome;
+  return writeReply(call, ops_.remove(writeContext(call), type, id, *expected, &outcome), outcome);
 }
 
 Reply RestHandler::Impl::conditionalRemove(Call& call, const std::string& type) {
   if (call.params.empty()) return errorReply(400, "invalid", "DELETE on a type needs search parameters (conditional delete)");
-  auto ids = findIds(type, call.params, 2);
+  auto ids = ops_.findIds(type, call.params, 2);
   if (!ids.isOk()) return errorReply(400, "invalid", ids.status().message());
   if (ids->size() > 1) return errorReply(412, "multiple-matches", "the conditional delete matches more than one " + type);
   if (ids->empty()) {
@@ -399,42 +289,9 @@ Reply RestHandler::Impl::patch(Call& call, const std::string& type, const std::s
   }
   auto expected = ifMatch(call);
   if (!expected.isOk()) return statusReply(expected.status());
-  for (int attempt = 1;; ++attempt) {
-    auto current = call.tx ? call.tx->read(type, id) : store_.read(type, id);
-    if (!current.isOk()) {
-      if (current.status().code() == StatusCode::kNotFound) return errorReply(404, "not-found", type + "/" + id + " is not known");
-      if (current.status().code() == StatusCode::kGone) return errorReply(410, "deleted", type + "/" + id + " has been deleted");
-      return statusReply(current.status());
-    }
-    if (expected->has_value() && **expected != current->version) {
-      return errorReply(412, "conflict", "If-Match " + std::to_string(**expected) + " does not match the current version " +
-                                             std::to_string(current->version));
-    }
-    auto doc = JsonDocument::parse(current->json);
-    if (!doc.isOk()) return statusReply(doc.status());
-    auto patched = json_patch ? applyJsonPatch(*doc, doc->root(), patch) : applyFhirPathPatch(*doc, doc->root(), patch);
-    if (!patched.isOk()) {
-      if (patched.status().code() == StatusCode::kUnprocessable) return errorReply(422, "processing", patched.status().message());
-      return errorReply(400, "invalid", patched.status().message());
-    }
-    const JsonValue* pid = patched->find("id");
-    if (!pid || !pid->isString() || pid->text() != id) return errorReply(422, "processing", "a patch must not change Resource.id");
-    WriteIntent intent;
-    intent.kind = WriteKind::kUpdate;
-    intent.type = type;
-    intent.id = id;
-    intent.if_match = current->version;
-    OperationOutcome outcome;
-    auto prepared = writer_.prepare(std::move(intent), *patched, &outcome);
-    if (!prepared.isOk()) return prepareFailure(prepared.status(), outcome);
-    if (Status s = decide(call, AccessAction::kUpdate, type, id, prepared->json); !s.isOk()) return statusReply(s);
-    bool lost = false;
-    std::string owner;
-    Reply r = runPrepared(call, *prepared, &lost, &owner);
-    // Without If-Match the client asked to patch whatever is current: a concurrent write is retried, not reported.
-    if (r.status == 412 && !expected->has_value() && !call.tx && attempt < options_.max_transaction_attempts) continue;
-    return r;
-  }
+  OperationOutcome outcome;
+  return writeReply(call, ops_.patch(writeContext(call), type, id, patcherFor(json_patch, patch), *expected, &outcome),
+                    outcome);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -477,7 +334,7 @@ Reply RestHandler::Impl::validate(Call& call, const std::string& type, std::opti
       return errorReply(400, "invalid", "$validate on " + type + " needs a " + type + " resource");
     }
   }
-  OperationOutcome oo = fhir::validateResource(resource, options_.writer.validation);
+  OperationOutcome oo = ops_.writer().validator().validate(resource);
   if (!oo.hasErrors() && oo.issues().empty()) oo.add(Severity::kInformation, "informational", "the " + type + " is valid");
   return outcomeReply(200, std::move(oo));
 }

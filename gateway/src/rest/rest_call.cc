@@ -134,6 +134,8 @@ std::string_view httpReason(int status) {
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Entity";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
     default: return "";
   }
 }
@@ -159,10 +161,9 @@ bool isConditionalUrl(std::string_view s) {
   return fhir::ModelInfo::r4().isResourceType(s.substr(0, q));
 }
 
-// The answer to a write that could not be prepared: 422 with the validator's issues, 415, or the status's code.
 Reply prepareFailure(const Status& s, OperationOutcome& outcome) {
-  if (s.code() == StatusCode::kUnprocessable && !outcome.issues().empty()) return outcomeReply(422, std::move(outcome));
   if (s.code() == StatusCode::kUnsupported) return errorReply(415, "not-supported", s.message());
+  if (outcome.hasErrors()) return outcomeReply(fhir::httpStatusFor(s.code()), std::move(outcome));
   return statusReply(s);
 }
 

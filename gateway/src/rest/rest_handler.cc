@@ -1,7 +1,8 @@
 // The REST pipeline. Every interaction is a function from a Call (route, headers, parsed parameters, optional
 // transaction) to a Reply (status, headers, compact JSON or an OperationOutcome); handle() does content negotiation
-// around it, and Bundle processing runs its entries through the same functions, so batch and transaction entries
-// get exactly the semantics (and the access decisions) of the single interactions.
+// around it. Writes are calls into the operations layer (ops/operations.h); a batch runs its entries through the
+// same interaction functions, and a transaction is one ops transaction, so every entry gets exactly the semantics
+// (and the access decisions) of the single interactions.
 #include <fstream>
 #include <sstream>
 
@@ -32,9 +33,10 @@ bool mayBeReadById(std::string_view path) {
 }  // namespace
 
 std::optional<http::Response> RestHandler::Impl::handle(const http::Request& request, http::RequestContext& context,
-                                                        StoreAccess access) {
+                                                        StoreAccess access, std::string source_system) {
   if (access == StoreAccess::kMemoryOnly && !mayBeReadById(request.path)) return std::nullopt;
   Call call;
+  call.source_system = std::move(source_system);
   call.store_access = access;
   call.method = request.method;
   call.headers = &request.headers;
@@ -305,7 +307,12 @@ std::optional<http::Response> RestHandler::handleWithoutBlocking(const http::Req
 }
 
 http::Response RestHandler::processBundle(std::string bundle_json, http::RequestContext& context) {
-  return impl_->processBundleText(std::move(bundle_json), context);
+  return impl_->processBundleText(std::move(bundle_json), context, {});
+}
+
+http::Response RestHandler::processBundle(std::string bundle_json, http::RequestContext& context,
+                                          std::string source_system) {
+  return impl_->processBundleText(std::move(bundle_json), context, std::move(source_system));
 }
 
 Status loadBundleIfEmpty(RestHandler& handler, store::ResourceStore& store, const std::string& path,
@@ -323,7 +330,7 @@ Status loadBundleIfEmpty(RestHandler& handler, store::ResourceStore& store, cons
   http::RequestContext context;
   context.request_id = "demo-data";
   context.interaction = "transaction";
-  http::Response r = handler.processBundle(ss.str(), context);
+  http::Response r = handler.processBundle(ss.str(), context, "demo-loader");
   if (r.status >= 300) return Status(StatusCode::kInvalidArgument, "loading " + path + " failed (HTTP " + std::to_string(r.status) + "): " + r.body);
   if (report) {
     auto response = fhir::JsonDocument::parse(std::move(r.body));

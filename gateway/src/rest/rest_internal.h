@@ -12,6 +12,7 @@
 
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/operation_outcome.h"
+#include "planbro/gateway/ops/operations.h"
 #include "planbro/gateway/rest/page_token.h"
 #include "planbro/gateway/rest/rest_handler.h"
 #include "planbro/gateway/search/search_request.h"
@@ -33,7 +34,6 @@ struct Reply {
   http::Headers headers;
   std::string json;                         // compact JSON body; empty: none (unless outcome)
   std::optional<OperationOutcome> outcome;   // an OperationOutcome body (errors and informational answers)
-  bool retry_transaction = false;           // a conditional create lost a race inside a transaction
   bool declined = false;                    // StoreAccess::kMemoryOnly and the answer needs the database
 };
 
@@ -64,7 +64,8 @@ Reply badRequest(const Status& s);
 Reply outcomeReply(int status, OperationOutcome oo);
 // 405 with the Allow header listing the methods `allow` names ("GET, POST").
 Reply methodNotAllowed(std::string_view method, std::string allow);
-// The answer to a write that could not be prepared: 422 with the validator's issues, 415, or the status's code.
+// The answer to a write that failed: the status's HTTP code with the issues gathered (validation, references,
+// business keys, each with its element), 415 for a media type, or a one-issue outcome of the status.
 Reply prepareFailure(const Status& s, OperationOutcome& outcome);
 
 std::string_view trim(std::string_view s);
@@ -91,6 +92,10 @@ int methodRank(std::string_view method);
 // A conditional reference or URL: "Patient?identifier=...".
 bool isConditionalUrl(std::string_view s);
 
+/** The Patcher of a JSON Patch (`json_patch`) or FHIRPath Patch document `patch` (which must outlive it). A patch
+ *  that fails on the resource is kUnprocessable (422); any other failure is the request's (kInvalidArgument). */
+ops::Patcher patcherFor(bool json_patch, JsonValue patch);
+
 /** One interaction request after routing: what every interaction function receives. */
 struct Call {
   std::string method;
@@ -103,9 +108,8 @@ struct Call {
   std::string base;                    // absolute base URL, no trailing '/'
   PreferHeader prefer;
   detail::Presentation presentation;
-  store::WriteTransaction* tx = nullptr;  // inside a transaction Bundle
-  std::string forced_id;                  // a transaction POST's pre-assigned id
   bool in_bundle = false;
+  std::string source_system;              // who writes through this call; empty: RestOptions::source_system
   bool seal_links = false;                // a POST _search: its links carry the parameters sealed (page_token.h)
   StoreAccess store_access = StoreAccess::kAny;
 
@@ -123,16 +127,22 @@ class RestHandler::Impl {
   Impl(store::ResourceStore& store, RestOptions options)
       : store_(store),
         options_(std::move(options)),
-        writer_(options_.writer),
         executor_(store, options_.search),
+        ops_(store, executor_, operationsOptions(options_)),
         access_(options_.access ? options_.access : makeAllowAllPolicy()) {
+    if (!options_.clock) options_.clock = store::systemClock();
     (void)detail::capabilityStatementJson();  // built once, up front, not on the first request
+    // The page-token secret is made now, not on the first POST _search (which may come while this thread's
+    // transaction holds the store's single writer: the secret's insert would wait for itself). A store that is
+    // down now is asked again on first use.
+    (void)pageTokenSealer();
   }
 
   /** nullopt only under StoreAccess::kMemoryOnly, when the answer needs the database. */
+  /** `source_system`: who writes through this request; empty: RestOptions::source_system. */
   std::optional<http::Response> handle(const http::Request& request, http::RequestContext& context,
-                                       StoreAccess access);
-  http::Response processBundleText(std::string text, http::RequestContext& context);
+                                       StoreAccess access, std::string source_system = {});
+  http::Response processBundleText(std::string text, http::RequestContext& context, std::string source_system);
 
  private:
   Reply dispatch(Call& call);
@@ -155,16 +165,18 @@ class RestHandler::Impl {
   Reply bundle(Call& call);
   Reply transaction(Call& call, const JsonValue& bundle_root);
   Reply batch(Call& call, const JsonValue& bundle_root);
+  Reply batchEntry(Call& call, const JsonValue& entry, const std::string& method);
 
   // Helpers.
+  static ops::OperationsOptions operationsOptions(const RestOptions& options);
+  /** The injected clock (RestOptions::clock): page-token lifetimes, Bundle meta.lastUpdated. */
+  store::Timestamp now() const { return options_.clock(); }
   Result<JsonValue> bodyResource(Call& call, JsonDocument& doc);
-  Result<std::vector<std::string>> findIds(const std::string& type, const search::QueryParams& params, size_t limit);
-  Result<std::vector<std::string>> findIds(std::string_view conditional_url, size_t limit);
-  Reply writeResult(Call& call, const PreparedWrite& prepared);
   Reply answerWrite(Call& call, const store::ResourceVersion& version, int status);
-  // `lost_claim` and `owner` (both optional) tell a conditional create that another request holds its key.
-  Reply runPrepared(Call& call, const PreparedWrite& prepared, bool* lost_claim = nullptr, std::string* owner = nullptr);
-  store::WriteContext writeContext(const http::RequestContext& context) const;
+  /** The answer to an operation: 201/200/204 with the written version, or the failure with its issues. */
+  Reply writeReply(Call& call, const Result<ops::WriteOutcome>& written, OperationOutcome& outcome);
+  /** Who writes through `call`, and the access decision every prepared write of it passes. */
+  ops::WriteContext writeContext(const Call& call) const;
   Status decide(const Call& call, AccessAction action, std::string_view type, std::string_view id,
                 std::string_view json) const {
     return access_->decide(*call.context, AccessSubject{action, type, id, json});
@@ -176,8 +188,8 @@ class RestHandler::Impl {
 
   store::ResourceStore& store_;
   RestOptions options_;
-  ResourceWriter writer_;
   search::SearchExecutor executor_;
+  ops::Operations ops_;
   std::shared_ptr<AccessPolicy> access_;
   std::mutex sealer_mutex_;
   std::unique_ptr<PageTokenSealer> sealer_;  // made on first use from the store's secret

@@ -16,8 +16,7 @@ std::string RestHandler::Impl::bundleBody(Call& call, std::string_view type_name
                                           std::optional<size_t> total) {
   (void)call;
   std::string out = R"({"resourceType":"Bundle","id":")" + store::newResourceId() + R"(","meta":{"lastUpdated":")" +
-                    detail::formatInstant(std::chrono::time_point_cast<std::chrono::microseconds>(
-                        std::chrono::system_clock::now())) +
+                    detail::formatInstant(now()) +
                     R"("},"type":")" + std::string(type_name) + "\"";
   if (total) out += ",\"total\":" + std::to_string(*total);
   if (!links.empty()) {
@@ -69,8 +68,7 @@ Status RestHandler::Impl::openPageToken(Call& call, const std::string& type) {
   }
   ASSIGN_OR_RETURN(const PageTokenSealer* sealer, pageTokenSealer());
   ASSIGN_OR_RETURN(search::QueryParams sealed,
-                   sealer->open(type, *token, std::chrono::time_point_cast<std::chrono::microseconds>(
-                                                  std::chrono::system_clock::now())));
+                   sealer->open(type, *token, now()));
   for (auto& p : sealed) {
     if (p.first != "_format" && p.first != "_pretty") kept.push_back(std::move(p));
   }
@@ -102,11 +100,11 @@ Reply RestHandler::Impl::searchType(Call& call, const std::string& type) {
     return statusReply(result.status());
   }
   std::string self_base = call.base + "/" + type;
-  const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  const store::Timestamp sealed_at = now();
   auto link = [&](const std::optional<std::string>& cursor) {
     search::QueryParams p = req->link_params;
     if (cursor) p.emplace_back("_cursor", *cursor);
-    if (sealer) p = {{std::string(kPageTokenParam), sealer->seal(type, p, now)}};
+    if (sealer) p = {{std::string(kPageTokenParam), sealer->seal(type, p, sealed_at)}};
     std::string q = search::encodeQuery(p);
     return q.empty() ? self_base : self_base + "?" + q;
   };

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "planbro/gateway/http/logging.h"
+#include "planbro/gateway/ops/identity_keys.h"
 #include "planbro/gateway/rest/rest_handler.h"
 #include "planbro/gateway/store/resource_store.h"
 
@@ -65,9 +66,22 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       if (!s.isOk()) return s.status();
       parts->store = std::move(s).value();
     }
+    // Patients stored before one-Patient-per-person-number existed get their keys now, once per database.
+    auto backfill = ops::claimStoredPersonNumbers(*parts->store);
+    if (!backfill.isOk()) return backfill.status();
+    if (!backfill->already_done) {
+      http::appLogger()->info("person-number keys claimed for {} of {} stored Patients", backfill->claimed,
+                              backfill->patients);
+      for (const std::string& d : backfill->duplicates) {
+        http::appLogger()->warn("duplicate Patient registration found: {}; merge them", d);
+      }
+    }
     RestOptions rest;
     rest.json_limits = cfg.jsonLimits();
     rest.writer.validation.json_limits = rest.json_limits;
+    rest.check_references = cfg.rest.check_references;
+    rest.transaction_writer_budget = std::chrono::milliseconds(cfg.rest.transaction_writer_budget_ms);
+    rest.max_bundle_response_bytes = static_cast<size_t>(cfg.limits.max_bundle_response_bytes);
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
 
     // Said either way, so an operator can tell from the log whether synthetic data may be in the store.

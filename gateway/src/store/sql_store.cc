@@ -243,6 +243,13 @@ class SqlWriteTransaction final : public WriteTransaction {
         .status();
   }
 
+  Status releaseKeyHeldBy(const BusinessKey& key, std::string_view id) override {
+    RETURN_IF_ERROR(usable());
+    return run("DELETE FROM business_key WHERE res_type = ? AND key_kind = ? AND key_value = ? AND res_id = ?",
+               {key.type, key.kind, key.value, id})
+        .status();
+  }
+
   Status replaceIndex(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) override {
     RETURN_IF_ERROR(usable());
     RETURN_IF_ERROR(check(checkTypeAndId(type, id)));

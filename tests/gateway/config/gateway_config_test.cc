@@ -52,6 +52,9 @@ TEST(GatewayConfig, AnnotatedExampleFileIsValidAndEqualsTheEmbeddedDefault) {
   EXPECT_EQ(c->store.sqlitePath(), d.store.sqlitePath());
   EXPECT_EQ(c->logging.level, d.logging.level);
   EXPECT_EQ(c->demo_data.load_once, d.demo_data.load_once);
+  EXPECT_EQ(c->limits.max_bundle_response_bytes, d.limits.max_bundle_response_bytes);
+  EXPECT_EQ(c->rest.check_references, d.rest.check_references);
+  EXPECT_EQ(c->rest.transaction_writer_budget_ms, d.rest.transaction_writer_budget_ms);
 }
 
 TEST(GatewayConfig, ReadsEverySectionIntoTypedFields) {
@@ -86,6 +89,25 @@ demo_data: {load_once: true}
   EXPECT_EQ(j.max_number_length, 20u);
   EXPECT_EQ(j.max_string_bytes, 99u);
   EXPECT_EQ(j.max_bytes, 1000u);
+}
+
+TEST(GatewayConfig, ReadsTheWriteRulesAndTheBundleResponseLimit) {
+  GatewayConfig d = defaultConfig();
+  EXPECT_TRUE(d.rest.check_references);
+  EXPECT_EQ(d.rest.transaction_writer_budget_ms, 10000u);
+  EXPECT_EQ(d.limits.max_bundle_response_bytes, 4 * d.limits.max_body_bytes);
+  Result<GatewayConfig> c = parseConfig(
+      "rest:\n  check_references: false\n  transaction_writer_budget_ms: 250\nlimits:\n"
+      "  max_bundle_response_bytes: 1048576\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_FALSE(c->rest.check_references);
+  EXPECT_EQ(c->rest.transaction_writer_budget_ms, 250u);
+  EXPECT_EQ(c->limits.max_bundle_response_bytes, 1048576u);
+  EXPECT_NE(errorOf("rest:\n  check_refs: true\n").find("rest.check_refs: unknown key"), std::string::npos);
+  EXPECT_NE(errorOf("rest:\n  transaction_writer_budget_ms: 0\n").find("rest.transaction_writer_budget_ms"),
+            std::string::npos);
+  EXPECT_NE(errorOf("limits:\n  max_bundle_response_bytes: 10\n").find("limits.max_bundle_response_bytes"),
+            std::string::npos);
 }
 
 TEST(GatewayConfig, OutOfRangeNamesKeyRuleAndValue) {

@@ -48,6 +48,19 @@ TEST(RestServeSetup, LoadsTheDemoPlanOnceIntoAnEmptyStore) {
   ServeRun second = serveOnce(tmpl);
   EXPECT_EQ(second.exit_code, 0);
   EXPECT_EQ(second.history_entries, 7);  // not loaded again
+  {
+    // The loader writes through the operations layer as its own source system.
+    store::SqliteStoreOptions so;
+    so.path = tmpl + "/planbro.db";
+    auto store = store::openSqliteStore(so);
+    ASSERT_TRUE(store.isOk()) << store.status().message();
+    store::HistoryQuery q;
+    q.count = 100;
+    auto page = (*store)->history(q);
+    ASSERT_TRUE(page.isOk());
+    ASSERT_EQ(page->entries.size(), 7u);
+    for (const store::ResourceVersion& v : page->entries) EXPECT_EQ(v.source_system, "demo-loader") << v.type;
+  }
   std::error_code ec;
   std::filesystem::remove_all(tmpl, ec);
 }

@@ -415,6 +415,28 @@ TEST_P(StoreTest, BusinessKeyIsHeldByOneResourceAndReleasedByDelete) {
   EXPECT_FALSE(store_->findKeyOwner(fnr)->has_value());
 }
 
+TEST_P(StoreTest, ReleaseKeyHeldByFreesOnlyTheHoldersKey) {
+  const BusinessKey fnr{"Patient", "person-number", "13116900216"};
+  auto run = [&](const std::function<Status(WriteTransaction&)>& body) {
+    Status s = store_->runTransaction(ctx(), body);
+    EXPECT_TRUE(s.isOk()) << s.message();
+  };
+  run([&](WriteTransaction& t) -> Status {
+    auto claim = t.claimKey(fnr, "p1");
+    if (!claim.isOk()) return claim.status();
+    return t.create("Patient", {"{}", {}}, "p1").status();
+  });
+  // Another resource cannot free p1's key.
+  run([&](WriteTransaction& t) { return t.releaseKeyHeldBy(fnr, "p2"); });
+  EXPECT_EQ(store_->findKeyOwner(fnr)->value_or(""), "p1");
+  // The holder can.
+  run([&](WriteTransaction& t) { return t.releaseKeyHeldBy(fnr, "p1"); });
+  EXPECT_FALSE(store_->findKeyOwner(fnr)->has_value());
+  // Not held at all: ok, nothing changes.
+  run([&](WriteTransaction& t) { return t.releaseKeyHeldBy(fnr, "p1"); });
+  EXPECT_FALSE(store_->findKeyOwner(fnr)->has_value());
+}
+
 // The bar of issue 3: 20 concurrent identical conditional creates make exactly one resource.
 TEST_P(StoreTest, TwentyConcurrentConditionalCreatesProduceExactlyOneResource) {
   constexpr int kThreads = 20;

@@ -53,7 +53,8 @@ int runServe(const ServeOptions& options, std::ostream& err);
 /** Loads and validates FILE; prints "FILE: ok" to `out` (exit 0) or every error to `err` (exit 1). */
 int runValidateConfig(const std::string& path, std::ostream& out, std::ostream& err);
 
-/** The handler used until the FHIR REST layer lands: FHIR paths → 501 OperationOutcome, others → 404. */
+/** The handler when no setup hook provides one (the HTTP layer on its own, as in its tests): FHIR paths → 501
+ *  OperationOutcome, others → 404. `planbro serve` gets the REST handler from rest::makeRestServeSetup(). */
 std::shared_ptr<http::RequestHandler> makePlaceholderHandler();
 
 /** A command registered on a CLI11 app: after app.parse(), run it when selected(). Cheap to copy. */

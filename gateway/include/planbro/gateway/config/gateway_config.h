@@ -46,6 +46,7 @@ struct LimitsConfig {
   uint32_t json_max_depth = 256;              // `limits.json.max_depth`
   uint32_t json_max_number_length = 64;       // `limits.json.max_number_length`
   uint32_t json_max_string_bytes = 32u << 20; // `limits.json.max_string_bytes`
+  uint64_t max_bundle_response_bytes = 64ull << 20;  // a batch/transaction response; entries beyond: error entries
 };
 
 enum class StoreEngine : uint8_t { kSqlite, kPostgresql };
@@ -78,6 +79,12 @@ struct DemoDataConfig {
                            // quick start asks with `planbro serve --demo-data`; a production start does not)
 };
 
+/** `rest.*`: the write rules of the FHIR REST layer and its operations. */
+struct RestConfig {
+  bool check_references = true;                 // local references must resolve on write (422); off for bulk loads
+  uint32_t transaction_writer_budget_ms = 10000;  // the longest a transaction may hold the store's writer turn
+};
+
 /** The whole configuration. Copyable value type. */
 struct GatewayConfig {
   ServerConfig server;
@@ -85,6 +92,7 @@ struct GatewayConfig {
   StoreConfig store;
   LoggingConfig logging;
   DemoDataConfig demo_data;
+  RestConfig rest;
 
   /** The JSON parser limits for request bodies (max_bytes = limits.max_body_bytes). */
   fhir::JsonLimits jsonLimits() const;

@@ -1,7 +1,8 @@
 #pragma once
 // The FHIR R4 REST interactions (http.html) as the HTTP server's RequestHandler: one pipeline per request —
 // route → content negotiation → interaction (every resource it touches passes the AccessPolicy) → response
-// (_format, _pretty, _summary, _elements). Writes go through the one write path (write_path.h). See docs/rest.md.
+// (_format, _pretty, _summary, _elements). Every write goes through the operations layer (ops/operations.h) and
+// its staged write pipeline (ops/write_pipeline.h); a transaction Bundle is one ops transaction. See docs/rest.md.
 
 #include <chrono>
 #include <memory>
@@ -28,6 +29,18 @@ struct RestOptions {
   std::string source_system = "rest";     // recorded with every version and outbox event
   size_t max_bundle_entries = 1000;       // batch/transaction entries; beyond: 413
   int max_transaction_attempts = 5;       // retries of a transaction the database reports as retryable
+  /** `rest.check_references`: local references (Type/id) must resolve on write (422 naming the element). Off for
+   *  bulk loads whose references arrive out of order. */
+  bool check_references = true;
+  /** `rest.transaction_writer_budget_ms`: the longest one transaction may hold the store's writer turn. */
+  std::chrono::milliseconds transaction_writer_budget{10000};
+  /** `limits.max_bundle_response_bytes`: a batch/transaction response's size; entries beyond it answer an error
+   *  entry with no resource. */
+  size_t max_bundle_response_bytes = 64u << 20;
+  /** One Patient per person number (fødselsnummer, D-nummer, H-nummer, FH-nummer): ops/identity_keys.h. */
+  bool unique_person_numbers = true;
+  /** The clock of the REST layer (writer budget, page-token lifetimes). Empty: the system clock. */
+  store::Clock clock;
   /** How long the sealed page links of a POST _search stay valid (page_token.h). */
   std::chrono::seconds page_token_lifetime{std::chrono::hours(1)};
 };
@@ -51,6 +64,8 @@ class RestHandler : public http::RequestHandler {
    * data and for adapters. Returns the HTTP response the REST client would get.
    */
   http::Response processBundle(std::string bundle_json, http::RequestContext& context);
+  /** As above, recording `source_system` (e.g. "demo-loader") with every version and outbox event it writes. */
+  http::Response processBundle(std::string bundle_json, http::RequestContext& context, std::string source_system);
 
   class Impl;
 

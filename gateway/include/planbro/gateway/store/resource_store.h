@@ -155,6 +155,10 @@ class WriteTransaction {
   /** Releases `key` whoever holds it. Not held: ok. */
   virtual Status releaseKey(const BusinessKey& key) = 0;
 
+  /** Releases `key` only while resource `id` holds it (an update dropping a key it claimed never frees a key that
+   *  another resource holds). Not held, or held by another id: ok, nothing changes. */
+  virtual Status releaseKeyHeldBy(const BusinessKey& key, std::string_view id) = 0;
+
   /** Replaces all search-index rows of (type, id) with `rows`. */
   virtual Status replaceIndex(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) = 0;
 

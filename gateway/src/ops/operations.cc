@@ -1,0 +1,304 @@
+// The single writes of the operations layer: create, update, conditional update, patch, delete; the one retry
+// loop (runAttempts) and the checks every write shares (conditional matching, references).
+#include "planbro/gateway/ops/operations.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "planbro/fhir-model/model_info.h"
+#include "planbro/gateway/ops/identity_keys.h"
+#include "ops_internal.h"
+
+namespace planbro::gateway::ops {
+
+using fhir::JsonDocument;
+using fhir::JsonValue;
+using fhir::OperationOutcome;
+using fhir::Severity;
+
+namespace {
+
+// Parameters that shape a search's answer, not its matches: a conditional request that carried them would match
+// more than the client meant (an If-None-Exist with `_count=1` is not "at most one such resource").
+bool isResultParameter(std::string_view name) {
+  std::string_view base = name.substr(0, name.find(':'));
+  static constexpr std::string_view kResult[] = {"_count",    "_sort",      "_summary",      "_elements", "_include",
+                                                 "_revinclude", "_total",   "_contained",    "_containedType",
+                                                 "_page",     "_graph",     "_offset"};
+  return std::find(std::begin(kResult), std::end(kResult), base) != std::end(kResult);
+}
+
+}  // namespace
+
+using namespace internal;
+
+store::BusinessKey conditionalCreateKey(const std::string& type, const search::QueryParams& if_none_exist) {
+  search::QueryParams sorted = if_none_exist;
+  for (auto& [name, value] : sorted) {
+    std::string_view base = std::string_view(name).substr(0, name.find(':'));
+    if (base != "identifier") continue;
+    if (size_t bar = value.find('|'); bar != std::string::npos) {
+      value = canonicalIdentifierSystem(std::string_view(value).substr(0, bar)) + value.substr(bar);
+    }
+  }
+  std::sort(sorted.begin(), sorted.end());
+  return store::BusinessKey{type, "if-none-exist", search::encodeQuery(sorted)};
+}
+
+Operations::Operations(store::ResourceStore& store, search::SearchExecutor& executor, OperationsOptions options)
+    : store_(store), executor_(executor), options_(std::move(options)), writer_(options_.writer) {
+  if (!options_.clock) options_.clock = store::systemClock();
+  if (options_.max_attempts < 1) options_.max_attempts = 1;
+}
+
+store::Timestamp Operations::now() const { return options_.clock(); }
+
+Result<std::vector<std::string>> Operations::findIds(const std::string& type, const search::QueryParams& params,
+                                                     size_t limit) {
+  search::QueryParams filtered;
+  for (const auto& p : params) {
+    if (p.first == "_format" || p.first == "_pretty") continue;
+    if (isResultParameter(p.first)) {
+      return invalidArgument("'" + p.first + "' is a result parameter: it cannot select the resource of a "
+                             "conditional request");
+    }
+    filtered.push_back(p);
+  }
+  if (filtered.empty()) return invalidArgument("a conditional request needs at least one search parameter");
+  search::ParseOptions po;
+  po.default_count = limit;
+  auto req = search::parseSearch(type, filtered, po);
+  if (!req.isOk()) return invalidArgument(req.status().message());
+  req->count = limit;
+  auto result = executor_.execute(*req);
+  if (!result.isOk()) return result.status();
+  std::vector<std::string> ids;
+  for (const auto& v : result->matches) ids.push_back(v.id);
+  if (result->next_cursor && ids.size() < limit) ids.push_back("");  // more exist
+  return ids;
+}
+
+Status Operations::checkReferences(const PreparedWrite& write, const std::set<std::string>& written,
+                                   OperationOutcome* outcome, std::optional<size_t> entry) {
+  if (!options_.check_references || write.references.empty()) return Status::ok();
+  std::string self = write.intent.type + "/" + write.intent.id;
+  std::map<std::string, bool> resolved;  // Type/id → exists
+  std::string first_failure;
+  for (const LocalReference& ref : write.references) {
+    std::string target = ref.type + "/" + ref.id;
+    if (target == self || written.count(target) != 0) continue;
+    auto it = resolved.find(target);
+    if (it == resolved.end()) {
+      bool exists = false;
+      if (auto cached = store_.readCached(ref.type, ref.id)) {
+        exists = !cached->deleted;
+      } else {
+        auto v = store_.read(ref.type, ref.id);
+        if (v.isOk()) exists = true;
+        else if (v.status().code() != StatusCode::kNotFound && v.status().code() != StatusCode::kGone) return v.status();
+      }
+      it = resolved.emplace(target, exists).first;
+    }
+    if (it->second) continue;
+    std::string location = entry ? entryLocation(*entry, ref.location) : ref.location;
+    std::string message = location + ": the reference to " + target + " does not resolve (no such resource)";
+    if (outcome) outcome->add(Severity::kError, "not-found", message, location);
+    if (first_failure.empty()) first_failure = message;
+  }
+  if (!first_failure.empty()) return Status(StatusCode::kUnprocessable, first_failure);
+  return Status::ok();
+}
+
+// The one loop of every write: plan outside the writer turn, apply inside it; again (max_attempts in all) when the
+// database reports a retryable failure or apply finds the plan stale.
+Status Operations::runAttempts(const WriteContext& context, const std::function<Status(bool again)>& plan,
+                               const std::function<Result<TurnVerdict>(store::WriteTransaction&)>& apply,
+                               std::string_view stale_message) {
+  for (int attempt = 1;; ++attempt) {
+    RETURN_IF_ERROR(plan(attempt > 1));
+    auto tx = store_.begin(context.storeContext());
+    if (!tx.isOk()) return tx.status();
+    Result<TurnVerdict> verdict = apply(**tx);
+    Status s = verdict.isOk() ? Status::ok() : verdict.status();
+    if (s.isOk() && *verdict == TurnVerdict::kRollback) {
+      (*tx)->rollback();
+      return Status::ok();
+    }
+    if (s.isOk() && *verdict == TurnVerdict::kReplan) {
+      (*tx)->rollback();
+      if (attempt < options_.max_attempts) continue;
+      return Status(StatusCode::kConflict, std::string(stale_message));
+    }
+    if (s.isOk()) s = (*tx)->commit();
+    if (s.isOk()) return s;
+    const bool retry = (*tx)->retryable() && attempt < options_.max_attempts;
+    (*tx)->rollback();
+    if (!retry) return s;
+  }
+}
+
+Result<WriteOutcome> Operations::runSingle(const WriteContext& context,
+                                           const std::function<Result<PreparedWrite>()>& prepare,
+                                           bool replan_when_stale, OperationOutcome* outcome) {
+  std::optional<PreparedWrite> prepared;
+  std::optional<WriteOutcome> answer;
+  auto plan = [&](bool again) -> Status {
+    // A database retry reuses the prepared write; only a stale plan (a patch's base version moved) is redone.
+    if (prepared && !(again && replan_when_stale)) return Status::ok();
+    ASSIGN_OR_RETURN(PreparedWrite p, prepare());
+    prepared = std::move(p);
+    return Status::ok();
+  };
+  auto apply = [&](store::WriteTransaction& tx) -> Result<TurnVerdict> {
+    Result<AppliedWrite> applied = writer_.apply(tx, *prepared, outcome);
+    if (!applied.isOk()) {
+      if (replan_when_stale && applied.status().code() == StatusCode::kFailedPrecondition) return TurnVerdict::kReplan;
+      return applied.status();
+    }
+    if (applied->existing_owner) {
+      // Read the winner inside this transaction: with the store's group commit its write may be visible to this
+      // transaction before it is visible to a fresh read.
+      auto winner = tx.read(prepared->intent.type, *applied->existing_owner);
+      if (!winner.isOk()) winner = store_.read(prepared->intent.type, *applied->existing_owner);
+      if (!winner.isOk()) return winner.status();
+      answer = WriteOutcome{WriteOutcome::Kind::kExisting, std::move(winner).value()};
+      return TurnVerdict::kRollback;
+    }
+    answer = outcomeOf(*prepared, applied->result);
+    return TurnVerdict::kCommit;
+  };
+  RETURN_IF_ERROR(runAttempts(context, plan, apply, "the resource kept changing while it was being written"));
+  if (answer->kind == WriteOutcome::Kind::kAlreadyDeleted && answer->version.version == 0) {
+    return notFound(prepared->intent.type + "/" + prepared->intent.id + " does not exist");
+  }
+  return std::move(*answer);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Single writes: prepare, authorize and check references outside the writer turn; runSingle() holds it.
+
+Result<PreparedWrite> Operations::prepareChecked(const WriteContext& context, const WriteIntent& intent,
+                                                const JsonValue& resource, OperationOutcome* outcome) {
+  ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepare(intent, resource, outcome));
+  RETURN_IF_ERROR(authorized(context, prepared));
+  RETURN_IF_ERROR(checkReferences(prepared, {}, outcome, std::nullopt));
+  return prepared;
+}
+
+Result<WriteOutcome> Operations::create(const WriteContext& context, const std::string& type,
+                                        const JsonValue& resource, const search::QueryParams& if_none_exist,
+                                        OperationOutcome* outcome, std::string forced_id) {
+  WriteIntent intent;
+  intent.kind = WriteKind::kCreate;
+  intent.type = type;
+  intent.id = std::move(forced_id);
+  if (!if_none_exist.empty()) {
+    auto ids = findIds(type, if_none_exist, 2);
+    if (!ids.isOk()) return invalidArgument("If-None-Exist: " + ids.status().message());
+    if (ids->size() > 1) return failedPrecondition("If-None-Exist matches more than one " + type);
+    if (ids->size() == 1) {
+      auto v = store_.read(type, ids->front());
+      if (v.isOk()) return existingOutcome(std::move(v).value());
+    }
+    intent.claim = conditionalCreateKey(type, if_none_exist);
+  }
+  return runSingle(
+      context, [&]() { return prepareChecked(context, intent, resource, outcome); }, false, outcome);
+}
+
+Result<WriteOutcome> Operations::update(const WriteContext& context, const std::string& type, const std::string& id,
+                                        const JsonValue& resource, std::optional<int64_t> if_match,
+                                        OperationOutcome* outcome) {
+  WriteIntent intent;
+  intent.kind = WriteKind::kUpdate;
+  intent.type = type;
+  intent.id = id;
+  intent.if_match = if_match;
+  return runSingle(
+      context, [&]() { return prepareChecked(context, intent, resource, outcome); }, false, outcome);
+}
+
+Result<WriteOutcome> Operations::conditionalUpdate(const WriteContext& context, const std::string& type,
+                                                   const search::QueryParams& condition, const JsonValue& resource,
+                                                   std::optional<int64_t> if_match, OperationOutcome* outcome) {
+  auto ids = findIds(type, condition, 2);
+  if (!ids.isOk()) return invalidArgument(ids.status().message());
+  if (ids->size() > 1) return failedPrecondition("the conditional update matches more than one " + type);
+  if (!resource.isObject()) return invalidArgument("the body must be a JSON object (a FHIR resource)");
+  const JsonValue* body_id = resource.find("id");
+  std::string id;
+  if (ids->size() == 1) {
+    id = ids->front();
+    if (body_id && body_id->isString() && body_id->text() != id) {
+      return invalidArgument("Resource.id does not match the resource the conditional update found");
+    }
+  } else if (body_id && body_id->isString()) {
+    id = std::string(body_id->text());
+    // No match, but the body names a resource: writing it would overwrite a resource the search did not select.
+    if (isValidId(id)) {
+      auto existing = store_.read(type, id);
+      if (existing.isOk()) {
+        return Status(StatusCode::kConflict, type + "/" + id +
+                                                 " exists and does not match the conditional update's search");
+      }
+      if (existing.status().code() != StatusCode::kNotFound && existing.status().code() != StatusCode::kGone) {
+        return existing.status();
+      }
+    }
+  }
+  JsonDocument doc;
+  JsonValue body = id.empty() ? resource : doc.withMember(resource, "id", doc.makeString(id));
+  WriteIntent intent;
+  intent.type = type;
+  intent.kind = id.empty() ? WriteKind::kCreate : WriteKind::kUpdate;
+  intent.id = id;
+  intent.if_match = if_match;
+  return runSingle(
+      context, [&]() { return prepareChecked(context, intent, body, outcome); }, false, outcome);
+}
+
+Result<WriteOutcome> Operations::patch(const WriteContext& context, const std::string& type, const std::string& id,
+                                       const Patcher& patcher, std::optional<int64_t> if_match,
+                                       OperationOutcome* outcome) {
+  // Planned again on every attempt: without If-Match the client asked to patch whatever is current, so a concurrent
+  // write makes the patch run again on the newer version.
+  auto prepare = [&]() -> Result<PreparedWrite> {
+    ASSIGN_OR_RETURN(store::ResourceVersion current, store_.read(type, id));
+    if (if_match && *if_match != current.version) {
+      return failedPrecondition("If-Match " + std::to_string(*if_match) + " does not match the current version " +
+                                std::to_string(current.version));
+    }
+    auto doc = JsonDocument::parse(current.json);
+    if (!doc.isOk()) return Status(StatusCode::kInternal, "the stored " + type + " cannot be parsed");
+    ASSIGN_OR_RETURN(JsonValue patched, patcher(*doc, doc->root()));
+    const JsonValue* pid = patched.isObject() ? patched.find("id") : nullptr;
+    if (!pid || !pid->isString() || pid->text() != id) {
+      return Status(StatusCode::kUnprocessable, "a patch must not change Resource.id");
+    }
+    WriteIntent intent;
+    intent.kind = WriteKind::kUpdate;
+    intent.type = type;
+    intent.id = id;
+    intent.if_match = current.version;
+    return prepareChecked(context, intent, patched, outcome);
+  };
+  return runSingle(context, prepare, !if_match, outcome);
+}
+
+Result<WriteOutcome> Operations::remove(const WriteContext& context, const std::string& type, const std::string& id,
+                                        std::optional<int64_t> if_match, OperationOutcome* outcome) {
+  WriteIntent intent;
+  intent.kind = WriteKind::kDelete;
+  intent.type = type;
+  intent.id = id;
+  intent.if_match = if_match;
+  auto prepare = [&]() -> Result<PreparedWrite> {
+    ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepareDelete(intent));
+    RETURN_IF_ERROR(authorized(context, prepared));
+    return prepared;
+  };
+  return runSingle(context, prepare, false, outcome);
+}
+
+}  // namespace planbro::gateway::ops

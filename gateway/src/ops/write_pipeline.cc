@@ -1,0 +1,272 @@
+#include "planbro/gateway/ops/write_pipeline.h"
+
+#include <set>
+
+#include "planbro/fhir-model/model_info.h"
+#include "planbro/fhir-model/resource_json.h"
+#include "planbro/gateway/search/indexer.h"
+#include "planbro/gateway/store/resource_id.h"
+
+namespace planbro::gateway::ops {
+
+using fhir::JsonDocument;
+using fhir::JsonValue;
+
+bool isValidId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  // The R4 id pattern admits them, but in a URL they are path segments: Patient/.. is the type, not an instance.
+  if (id == "." || id == "..") return false;
+  for (char c : id) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+namespace {
+
+class BaseValidator : public ResourceValidator {
+ public:
+  explicit BaseValidator(fhir::ValidationOptions options) : options_(std::move(options)) {}
+  fhir::OperationOutcome validate(const JsonValue& resource) const override {
+    return fhir::validateResource(resource, options_);
+  }
+
+ private:
+  fhir::ValidationOptions options_;
+};
+
+bool sameKey(const store::BusinessKey& a, const store::BusinessKey& b) {
+  return a.type == b.type && a.kind == b.kind && a.value == b.value;
+}
+
+// Splits "Type/id" or "Type/id/_history/v" into type and id; false for anything else.
+bool splitLocalReference(std::string_view ref, std::string& type, std::string& id) {
+  size_t slash = ref.find('/');
+  if (slash == std::string_view::npos || slash == 0) return false;
+  std::string_view t = ref.substr(0, slash);
+  std::string_view rest = ref.substr(slash + 1);
+  size_t next = rest.find('/');
+  std::string_view i = rest.substr(0, next);
+  if (next != std::string_view::npos) {
+    std::string_view tail = rest.substr(next + 1);
+    if (!tail.starts_with("_history/") || tail.size() == 9 || tail.find('/', 9) != std::string_view::npos) return false;
+  }
+  if (!isValidId(i) || !fhir::ModelInfo::r4().isResourceType(t)) return false;
+  type = std::string(t);
+  id = std::string(i);
+  return true;
+}
+
+void collectReferences(const JsonValue& value, const std::string& path, std::vector<LocalReference>& out) {
+  if (value.isObject()) {
+    if (const JsonValue* ref = value.find("reference"); ref && ref->isString()) {
+      LocalReference r;
+      if (splitLocalReference(ref->text(), r.type, r.id)) {
+        r.location = path;
+        out.push_back(std::move(r));
+      }
+    }
+    for (const fhir::JsonMember& m : value.members()) {
+      if (m.value.isArray()) {
+        size_t i = 0;
+        for (const JsonValue& item : m.value.items()) {
+          collectReferences(item, path + "." + std::string(m.key) + "[" + std::to_string(i++) + "]", out);
+        }
+      } else if (m.value.isObject()) {
+        collectReferences(m.value, path + "." + std::string(m.key), out);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const ResourceValidator> makeBaseValidator(fhir::ValidationOptions options) {
+  return std::make_shared<BaseValidator>(std::move(options));
+}
+
+std::vector<LocalReference> localReferences(std::string_view type, const JsonValue& resource) {
+  std::vector<LocalReference> out;
+  collectReferences(resource, std::string(type), out);
+  return out;
+}
+
+Result<KeyChanges> KeyedResourceHook::keys(std::string_view type, const JsonValue* current,
+                                           const JsonValue* proposed) const {
+  KeyChanges changes;
+  if (proposed) changes.claims = keysOf(type, *proposed);
+  if (current) {
+    for (KeyClaim& old : keysOf(type, *current)) {
+      bool kept = false;
+      for (const KeyClaim& c : changes.claims) kept = kept || sameKey(c.key, old.key);
+      if (!kept) changes.releases.push_back(std::move(old.key));
+    }
+  }
+  return changes;
+}
+
+ResourceWriter::ResourceWriter(WriterOptions options)
+    : options_(std::move(options)),
+      validator_(options_.validator ? options_.validator : makeBaseValidator(options_.validation)) {}
+
+bool ResourceWriter::hooked(std::string_view type) const {
+  for (const auto& hook : options_.hooks) {
+    if (hook && hook->watches(type)) return true;
+  }
+  return false;
+}
+
+Status ResourceWriter::runHooks(store::WriteTransaction& tx, const PreparedWrite& write,
+                                fhir::OperationOutcome* outcome) const {
+  const WriteIntent& in = write.intent;
+  if (!hooked(in.type)) return Status::ok();
+  // The stored version as this transaction sees it: what the hooks release keys of.
+  std::optional<JsonDocument> current;
+  if (in.kind != WriteKind::kCreate) {
+    auto stored = tx.read(in.type, in.id);
+    if (stored.isOk()) {
+      auto parsed = JsonDocument::parse(stored->json);
+      if (!parsed.isOk()) return Status(StatusCode::kInternal, "the stored " + in.type + " cannot be parsed");
+      current = std::move(parsed).value();
+    } else if (stored.status().code() != StatusCode::kNotFound && stored.status().code() != StatusCode::kGone) {
+      return stored.status();
+    }
+  }
+  std::optional<JsonDocument> proposed;
+  if (in.kind != WriteKind::kDelete) {
+    auto parsed = JsonDocument::parse(write.json);
+    if (!parsed.isOk()) return Status(StatusCode::kInternal, "the prepared " + in.type + " cannot be parsed");
+    proposed = std::move(parsed).value();
+  }
+  for (const auto& hook : options_.hooks) {
+    if (!hook || !hook->watches(in.type)) continue;
+    ASSIGN_OR_RETURN(KeyChanges changes, hook->keys(in.type, current ? &current->root() : nullptr,
+                                                    proposed ? &proposed->root() : nullptr));
+    for (const store::BusinessKey& key : changes.releases) RETURN_IF_ERROR(tx.releaseKeyHeldBy(key, in.id));
+    for (const KeyClaim& claim : changes.claims) {
+      ASSIGN_OR_RETURN(store::ClaimResult held, tx.claimKey(claim.key, in.id));
+      if (held.claimed) continue;
+      std::string message = "the " + claim.description + " is already registered to " + claim.key.type + "/" +
+                            held.owner_id;
+      if (outcome) outcome->add(fhir::Severity::kError, "duplicate", message, claim.location);
+      return Status(StatusCode::kConflict, (claim.location.empty() ? "" : claim.location + ": ") + message);
+    }
+  }
+  return Status::ok();
+}
+
+std::string ResourceWriter::canonicalJson(const JsonValue& resource) {
+  const JsonValue* meta = resource.find("meta");
+  if (!meta || !meta->isObject() || (!meta->find("versionId") && !meta->find("lastUpdated"))) {
+    return fhir::writeResourceJson(resource);
+  }
+  JsonDocument doc;
+  JsonValue m = doc.withoutMember(doc.withoutMember(*meta, "versionId"), "lastUpdated");
+  JsonValue r = m.size() == 0 ? doc.withoutMember(resource, "meta") : doc.withMember(resource, "meta", m);
+  return fhir::writeResourceJson(r);
+}
+
+Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValue& resource,
+                                              fhir::OperationOutcome* outcome) const {
+  if (!resource.isObject()) return invalidArgument("the body must be a JSON object (a FHIR resource)");
+  const JsonValue* rt = resource.find("resourceType");
+  if (!rt || !rt->isString()) return invalidArgument("the resource has no resourceType");
+  if (rt->text() != intent.type) {
+    return invalidArgument("the resource type '" + std::string(rt->text()) + "' does not match the URL's type '" +
+                           intent.type + "'");
+  }
+  const JsonValue* body_id = resource.find("id");
+  if (body_id && !body_id->isString()) return invalidArgument("Resource.id must be a string");
+  if (intent.kind == WriteKind::kUpdate) {
+    if (!body_id) return invalidArgument("an update must carry the resource id in the body (Resource.id)");
+    if (body_id->text() != intent.id) {
+      return invalidArgument("Resource.id '" + std::string(body_id->text()) + "' does not match the id in the URL '" +
+                             intent.id + "'");
+    }
+  }
+  if (intent.id.empty()) intent.id = store::newResourceId();
+  if (!isValidId(intent.id)) return invalidArgument("'" + intent.id + "' is not a valid FHIR id");
+
+  JsonDocument doc;
+  JsonValue final_resource = doc.withMember(resource, "id", doc.makeString(intent.id));
+  if (options_.transform) {
+    ASSIGN_OR_RETURN(final_resource, options_.transform->transform(doc, final_resource));
+  }
+  fhir::OperationOutcome issues = validator_->validate(final_resource);
+  if (issues.hasErrors()) {
+    size_t n = issues.errorCount();
+    if (outcome) *outcome = std::move(issues);
+    return Status(StatusCode::kUnprocessable,
+                  "the " + intent.type + " is not valid (" + std::to_string(n) + " error" + (n == 1 ? "" : "s") + ")");
+  }
+  if (options_.rules) RETURN_IF_ERROR(options_.rules->check(intent, &final_resource));
+
+  PreparedWrite out;
+  out.json = canonicalJson(final_resource);
+  search::IndexOptions index_options;
+  index_options.last_updated = store::Timestamp{};
+  auto rows = search::indexResource(final_resource, nullptr, index_options);
+  if (!rows.isOk()) return rows.status();
+  out.rows = std::move(rows).value();
+  out.references = localReferences(intent.type, final_resource);
+  out.intent = std::move(intent);
+  return out;
+}
+
+Result<PreparedWrite> ResourceWriter::prepareDelete(WriteIntent intent) const {
+  intent.kind = WriteKind::kDelete;
+  if (!isValidId(intent.id)) return invalidArgument("'" + intent.id + "' is not a valid FHIR id");
+  if (options_.rules) RETURN_IF_ERROR(options_.rules->check(intent, nullptr));
+  PreparedWrite out;
+  out.intent = std::move(intent);
+  return out;
+}
+
+Result<AppliedWrite> ResourceWriter::apply(store::WriteTransaction& tx, const PreparedWrite& write,
+                                           fhir::OperationOutcome* outcome) const {
+  const WriteIntent& in = write.intent;
+  AppliedWrite applied;
+  store::ResourceContent content{write.json, {}};
+  switch (in.kind) {
+    case WriteKind::kCreate: {
+      if (in.claim) {
+        ASSIGN_OR_RETURN(store::ClaimResult claim, tx.claimKey(*in.claim, in.id));
+        if (!claim.claimed && claim.owner_id != in.id) {
+          applied.existing_owner = claim.owner_id;
+          return applied;
+        }
+      }
+      RETURN_IF_ERROR(runHooks(tx, write, outcome));
+      ASSIGN_OR_RETURN(applied.result, tx.create(in.type, content, in.id));
+      break;
+    }
+    case WriteKind::kUpdate: {
+      RETURN_IF_ERROR(runHooks(tx, write, outcome));
+      ASSIGN_OR_RETURN(applied.result, tx.update(in.type, in.id, content, in.if_match));
+      break;
+    }
+    case WriteKind::kDelete: {
+      RETURN_IF_ERROR(runHooks(tx, write, outcome));
+      ASSIGN_OR_RETURN(applied.result, tx.remove(in.type, in.id, in.if_match));
+      return applied;  // the store drops the index rows and business keys itself
+    }
+  }
+  if (applied.result.outcome == store::WriteResult::Outcome::kCreated ||
+      applied.result.outcome == store::WriteResult::Outcome::kUpdated) {
+    std::vector<store::IndexRow> rows = write.rows;
+    int64_t micros = applied.result.last_updated.time_since_epoch().count();
+    for (store::IndexRow& r : rows) {
+      if (r.param == "_lastUpdated") r.date_low = r.date_high = micros;
+    }
+    // A first version has no index rows to replace.
+    if (applied.result.version == 1) {
+      RETURN_IF_ERROR(tx.addIndex(in.type, in.id, rows));
+    } else {
+      RETURN_IF_ERROR(tx.replaceIndex(in.type, in.id, rows));
+    }
+  }
+  return applied;
+}
+
+}  // namespace planbro::gateway::ops
