@@ -186,7 +186,8 @@ std::string formatSystemDate(const fp::DateTime& d) {
 
 class RowBuilder {
  public:
-  RowBuilder(const SearchParamDef& param, std::vector<IndexRow>& rows) : param_(param), rows_(rows) {}
+  RowBuilder(const SearchParamDef& param, std::string_view own_base_url, std::vector<IndexRow>& rows)
+      : param_(param), own_base_url_(own_base_url), rows_(rows) {}
 
   void add(const fp::Value& v) {
     if (v.isNode()) {
@@ -290,7 +291,17 @@ class RowBuilder {
       tokenText(member(&json, "text"));
     } else if (type == "Identifier") {
       std::string_view value = member(&json, "value");
-      if (!value.empty()) token(param_.code, member(&json, "system"), value);
+      if (value.empty()) return;
+      token(param_.code, member(&json, "system"), value);
+      // `:of-type`: how an identifier is found by its type (an H-nummer by type HNR), not by its system.
+      if (const JsonValue* t = json.find("type"); t != nullptr && t->isObject()) {
+        if (const JsonValue* codings = t->find("coding"); codings != nullptr && codings->isArray()) {
+          for (const JsonValue& c : codings->items()) {
+            std::string_view code = member(&c, "code");
+            if (!code.empty()) token(param_.code + std::string(kOfTypeSuffix), member(&c, "system"), ofTypeCode(code, value));
+          }
+        }
+      }
     } else if (type == "ContactPoint") {
       std::string_view value = member(&json, "value");
       if (!value.empty()) token(param_.code, member(&json, "system"), value);
@@ -380,15 +391,23 @@ class RowBuilder {
     if (!d) return;
     number(*d);
     if (param_.type == SearchParamType::kQuantity) {
+      // R4: `value||unit` matches "either the code or the stated human unit"; both are rows (the unit without a
+      // system, since the system qualifies the code only).
+      const std::string unit_param = param_.code + std::string(kUnitSuffix);
       std::string_view code = member(&json, "code");
-      if (code.empty()) code = member(&json, "unit");
       if (code.empty()) code = member(&json, "currency");
-      if (!code.empty()) token(param_.code + std::string(kUnitSuffix), member(&json, "system"), code);
+      if (!code.empty()) token(unit_param, member(&json, "system"), code);
+      std::string_view unit = member(&json, "unit");
+      if (!unit.empty()) token(unit_param, "", unit);
     }
   }
 
   void referenceString(std::string_view ref) {
     if (ref.empty() || ref[0] == '#') return;  // contained resources are not separately searchable
+    if (auto rel = relativeToBase(ref, own_base_url_)) {
+      reference(rel->first, rel->second);
+      return;
+    }
     if (ref.find("://") != std::string_view::npos || ref.starts_with("urn:")) {
       refText(ref);
       return;
@@ -404,7 +423,7 @@ class RowBuilder {
 
   void token(std::string param, std::string_view system, std::string_view code) {
     IndexRow& r = addRow(std::move(param), IndexValueKind::kToken);
-    r.system = system;
+    r.system = canonicalTokenSystem(system);
     r.code = code;
   }
   void string(std::string_view text) {
@@ -443,6 +462,7 @@ class RowBuilder {
   }
 
   const SearchParamDef& param_;
+  std::string_view own_base_url_;
   std::vector<IndexRow>& rows_;
 };
 
@@ -454,7 +474,7 @@ void logIssue(std::string_view type, const IndexIssue& issue) {
 
 // Rows of one parameter; false (and an issue) when its expression failed.
 bool indexOne(const SearchParamDef& p, const JsonValue& resource, std::string_view type, std::vector<IndexRow>& rows,
-              std::vector<IndexIssue>* issues) {
+              std::vector<IndexIssue>* issues, std::string_view own_base_url = {}) {
   if (p.expression.empty() || p.type == SearchParamType::kComposite || p.type == SearchParamType::kSpecial) {
     return true;
   }
@@ -469,10 +489,11 @@ bool indexOne(const SearchParamDef& p, const JsonValue& resource, std::string_vi
   if (!expr->isOk()) return report("expression does not compile: " + expr->status().message());
   auto result = fp::evaluate(***expr, resource);
   if (!result.isOk()) return report(result.status().message());
-  size_t before = rows.size();
-  RowBuilder builder(p, rows);
+  RowBuilder builder(p, own_base_url, rows);
   for (const fp::Value& v : *result) builder.add(v);
-  if (p.type == SearchParamType::kReference && rows.size() > before) {
+  // Presence is recorded apart from the values: an element with nothing searchable (a CodeableConcept with text
+  // only, a reference to a contained resource) is still there for `:missing`.
+  if (!result->empty()) {
     IndexRow present;
     present.param = p.code + std::string(kPresentSuffix);
     present.kind = IndexValueKind::kToken;
@@ -532,9 +553,14 @@ Result<std::vector<IndexRow>> indexResource(const JsonValue& resource, std::vect
       r.kind = IndexValueKind::kDate;
       r.date_low = r.date_high = options.last_updated->time_since_epoch().count();
       rows.push_back(std::move(r));
+      IndexRow present;
+      present.param = p->code + std::string(kPresentSuffix);
+      present.kind = IndexValueKind::kToken;
+      present.code = "1";
+      rows.push_back(std::move(present));
       continue;
     }
-    indexOne(*p, resource, type, rows, issues);
+    indexOne(*p, resource, type, rows, issues, options.own_base_url);
   }
   dedupe(rows);
   return rows;

@@ -107,7 +107,19 @@ CREATE TABLE server_secret (
 )sql";
 
 
-constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder};
+// Version 4: a presence row (`<param>:present`, token "1") per parameter with any value, so `:missing` no longer
+// depends on searchable values (docs/search.md). Rows of older versions are derived from the index rows a resource
+// has; an element with none (a reference to a contained resource only) gets its row when the resource is written.
+constexpr std::string_view kSchemaV4PresenceRows = R"sql(
+DELETE FROM search_index WHERE param LIKE '%:present';
+INSERT INTO search_index (res_type, res_id, param, kind, text_value, token_system, token_code, date_low, date_high,
+                          number_value, ref_type, ref_id)
+SELECT DISTINCT res_type, res_id, CASE WHEN instr(param, ':') > 0 THEN substr(param, 1, instr(param, ':') - 1) ELSE param END || ':present', 1, '', '', '1', 0, 0, 0, '', ''
+FROM search_index;
+)sql";
+
+constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder,
+                                            kSchemaV4PresenceRows};
 
 Status sqliteError(sqlite3* db, int rc, std::string_view what) {
   const std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

@@ -1068,6 +1068,63 @@ TEST_P(StoreTest, AServerSecretIsReadWithoutTheWriterEvenInsideAWriteTransaction
   EXPECT_FALSE((*fresh)->serverSecret("planbro:master").isOk()) << "the master secret itself is never handed out";
 }
 
+// Schema version 4 (presence rows for `:missing`): a store indexed by version 3 gets them derived at open.
+TEST_P(StoreTest, MigrationToVersion4DerivesPresenceRowsFromEachResourcesIndexRows) {
+  auto sql = [&](const std::string& text) -> std::string {  // runs `text`, returns the first cell or an error
+    std::string out;
+    if (GetParam() == Engine::kPostgres) {
+      PGconn* conn = PQconnectdb(pg_url_.c_str());
+      PGresult* r = PQexec(conn, ("SET search_path TO " + schema_ + "; " + text).c_str());
+      if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
+      else if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) out = "error";
+      PQclear(r);
+      PQfinish(conn);
+      return out;
+    }
+    sqlite3* db = nullptr;
+    sqlite3_open((dir_ / "store.db").string().c_str(), &db);
+    auto cb = [](void* o, int, char** v, char**) {
+      if (static_cast<std::string*>(o)->empty() && v[0]) *static_cast<std::string*>(o) = v[0];
+      return 0;
+    };
+    if (sqlite3_exec(db, text.c_str(), cb, &out, nullptr) != SQLITE_OK) out = "error";
+    sqlite3_close(db);
+    return out;
+  };
+  IndexRow code_text{"code:text", IndexValueKind::kString, "blodsukker"};
+  IndexRow subject;
+  subject.param = "subject";
+  subject.kind = IndexValueKind::kReference;
+  subject.ref_type = "Patient";
+  subject.ref_id = "p";
+  IndexRow old_presence{"subject:present", IndexValueKind::kToken, "", "", "1"};
+  IndexRow status{"status", IndexValueKind::kToken, "", "", "final"};
+  ASSERT_TRUE(store_->runTransaction(ctx(), [&](WriteTransaction& t) -> Status {
+                      RETURN_IF_ERROR(t.create("Observation", {"{}", {}}, std::string_view("o1")).status());
+                      RETURN_IF_ERROR(t.create("Observation", {"{}", {}}, std::string_view("o2")).status());
+                      RETURN_IF_ERROR(t.addIndex("Observation", "o1", {code_text, subject, old_presence}));
+                      return t.addIndex("Observation", "o2", {status});
+                    }).isOk());
+  store_.reset();
+  ASSERT_NE(sql("UPDATE schema_version SET version = 3"), "error");
+  auto reopened = open();
+  ASSERT_TRUE(reopened.isOk()) << reopened.status().message();
+  EXPECT_EQ(sql("SELECT version FROM schema_version"), "4");
+  auto present = [&](const std::string& param) {
+    IndexQuery q;
+    q.type = "Observation";
+    q.all_of = {{IndexPredicate{param + ":present", IndexValueKind::kToken, IndexPredicate::Match::kExact, false,
+                                std::nullopt, "1"}}};
+    auto page = (*reopened)->searchIndex(q);
+    EXPECT_TRUE(page.isOk());
+    return page.isOk() ? page->ids : std::vector<std::string>{};
+  };
+  EXPECT_EQ(present("code"), std::vector<std::string>{"o1"});
+  EXPECT_EQ(present("subject"), std::vector<std::string>{"o1"});
+  EXPECT_EQ(present("status"), std::vector<std::string>{"o2"});
+  EXPECT_EQ(sql("SELECT COUNT(*) FROM search_index WHERE param = 'subject:present'"), "1");
+}
+
 TEST(PostgresStore, RecoversWhenTheServerDropsItsConnections) {
   const char* url = std::getenv("PLANBRO_TEST_PG_URL");
   if (url == nullptr || *url == '\0') {
