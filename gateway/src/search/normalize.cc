@@ -134,6 +134,55 @@ std::string ofTypeCode(std::string_view type_code, std::string_view value) {
   return out;
 }
 
+namespace {
+void appendKeyPart(std::string& out, std::string_view part) {
+  for (char c : part) {
+    if (c == '|' || c == '$' || c == '\\') out += '\\';
+    out += c;
+  }
+}
+}  // namespace
+
+std::string compositeParam(std::string_view code, std::string_view key) {
+  std::string out(code);
+  out += '$';
+  out += key;
+  return out;
+}
+
+std::vector<std::string> compositeKeys(const store::IndexRow& row) {
+  std::vector<std::string> keys;
+  std::string k;
+  switch (row.kind) {
+    case store::IndexValueKind::kToken:
+      appendKeyPart(k, row.code);
+      keys.push_back(k);
+      k.clear();
+      appendKeyPart(k, row.system);
+      k += '|';
+      appendKeyPart(k, row.code);
+      keys.push_back(std::move(k));
+      break;
+    case store::IndexValueKind::kReference:
+      if (!row.ref_id.empty()) {
+        appendKeyPart(k, row.ref_type);
+        k += '/';
+        appendKeyPart(k, row.ref_id);
+        keys.push_back(std::move(k));
+        k.clear();
+        appendKeyPart(k, row.ref_id);
+        keys.push_back(std::move(k));
+      } else if (!row.text.empty()) {
+        appendKeyPart(k, row.text);
+        keys.push_back(std::move(k));
+      }
+      break;
+    default:
+      break;  // other first components are not keys
+  }
+  return keys;
+}
+
 std::string_view canonicalTokenSystem(std::string_view system) {
   if (system.empty()) return system;
   std::optional<fhir::no::IdentifierSystem> kind = fhir::no::identifierSystemFor(system);

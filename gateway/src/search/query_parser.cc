@@ -82,6 +82,22 @@ std::vector<std::string> splitOr(std::string_view value) {
   return out;
 }
 
+// Splits on unescaped `sep`, leaving every escape in place for the parts' own parsing.
+std::vector<std::string> splitKeepingEscapes(std::string_view s, char sep) {
+  std::vector<std::string> out(1);
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      out.back() += s[i];
+      out.back() += s[++i];
+    } else if (s[i] == sep) {
+      out.emplace_back();
+    } else {
+      out.back() += s[i];
+    }
+  }
+  return out;
+}
+
 std::string unescape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -420,7 +436,10 @@ class Parser {
   // gives one criterion per value (none of them may match).
   Status criteria(const std::string& name, const SearchParamDef& p, const std::string& modifier,
                   const std::string& value, std::vector<Criterion>& out) {
-    if (p.type == SearchParamType::kComposite || p.type == SearchParamType::kSpecial || p.expression.empty()) {
+    if (p.type == SearchParamType::kComposite && !p.expression.empty() && modifier != "missing") {
+      return composite(name, p, modifier, value, out);
+    }
+    if (p.type == SearchParamType::kSpecial || p.expression.empty()) {
       return unsupported("search parameter '" + p.code + "' (" + std::string(fhir::searchParamTypeName(p.type)) + ") is not supported");
     }
     if (modifier == "missing") {
@@ -479,6 +498,91 @@ class Parser {
     }
     if (!c.any_of.empty()) out.push_back(std::move(c));
     return Status::ok();
+  }
+
+  // `code-value-quantity=http://loinc.org|8480-6$lt60`: the first component's value picks the row parameter
+  // (indexer.h, compositeParam), the second is an ordinary predicate of its type on those rows.
+  Status composite(const std::string& name, const SearchParamDef& p, const std::string& modifier,
+                   const std::string& value, std::vector<Criterion>& out) {
+    if (!modifier.empty()) return unsupported("modifier ':" + modifier + "' is not supported on composite '" + name + "'");
+    if (p.components.size() != 2) {
+      return unsupported("composite parameter '" + p.code + "' has " + std::to_string(p.components.size()) +
+                         " components; only two-component composites are supported");
+    }
+    const SearchParamDef* first = componentDef(p.components[0]);
+    const SearchParamDef* second = componentDef(p.components[1]);
+    if (first == nullptr || second == nullptr || (first->type != SearchParamType::kToken &&
+                                                  first->type != SearchParamType::kReference)) {
+      return unsupported("composite parameter '" + p.code + "' is not supported");
+    }
+    const std::vector<std::string> parts = splitOr(value);
+    if (parts.size() > options_.max_or_values) {
+      return invalidArgument("'" + name + "' has " + std::to_string(parts.size()) + " values; at most " +
+                             std::to_string(options_.max_or_values) + " are allowed");
+    }
+    Criterion merged;
+    merged.name = name;
+    for (const std::string& part : parts) {
+      std::vector<std::string> halves = splitKeepingEscapes(part, '$');
+      if (halves.size() != 2 || halves[0].empty() || halves[1].empty()) {
+        return invalidArgument("'" + name + "': '" + part + "' must be two values joined by '$'");
+      }
+      ASSIGN_OR_RETURN(std::string key, compositeKeyOf(name, *first, halves[0]));
+      std::vector<Criterion> sub;
+      // A '\,' in the second value must stay one value.
+      std::string second_value;
+      for (char c : halves[1]) {
+        if (c == ',') second_value += '\\';
+        second_value += c;
+      }
+      RETURN_IF_ERROR(criteria(name, *second, "", second_value, sub));
+      for (Criterion& c : sub) {
+        for (IndexPredicate& pred : c.any_of) {
+          pred.param = compositeParam(p.code, key) + pred.param.substr(second->code.size());
+        }
+      }
+      if (parts.size() == 1) {
+        for (Criterion& c : sub) out.push_back(std::move(c));
+        return Status::ok();
+      }
+      if (sub.size() != 1 || sub[0].any_of.size() != 1 || sub[0].any_of[0].negate) {
+        return unsupported("'" + name + "': units or 'ne' with several OR-ed composite values are not supported");
+      }
+      merged.any_of.push_back(std::move(sub[0].any_of[0]));
+    }
+    out.push_back(std::move(merged));
+    return Status::ok();
+  }
+
+  const SearchParamDef* componentDef(std::string_view url) const {
+    for (const SearchParamDef* d : model().searchParams(type_)) {
+      if (d->url == url) return d;
+    }
+    return nullptr;
+  }
+
+  // The key of a composite's first value, as the indexer makes it from the row (compositeKeys).
+  Result<std::string> compositeKeyOf(const std::string& name, const SearchParamDef& first, const std::string& text) {
+    store::IndexRow row;
+    if (first.type == SearchParamType::kToken) {
+      TokenParts t = splitToken(text);
+      row.kind = IndexValueKind::kToken;
+      row.code = t.code;
+      row.system = std::string(canonicalTokenSystem(t.system));
+      if (row.code.empty()) return invalidArgument("'" + name + "': the first value needs a code");
+      std::vector<std::string> keys = compositeKeys(row);
+      return t.has_bar ? keys[1] : keys[0];
+    }
+    IndexPredicate ref;
+    ref.param = first.code;
+    RETURN_IF_ERROR(reference(name, first, "", text, ref));
+    row.kind = IndexValueKind::kReference;
+    row.text = ref.text;
+    row.ref_id = ref.ref_id;
+    row.ref_type = ref.ref_type.value_or("");
+    std::vector<std::string> keys = compositeKeys(row);
+    if (keys.empty()) return invalidArgument("'" + name + "': the first value is not a reference");
+    return ref.ref_type || !ref.text.empty() ? keys[0] : keys[1];
   }
 
   // The presence row of the parameter (for :missing).

@@ -522,6 +522,32 @@ TEST_P(SearchTest, TheOidAndTheHl7NorwayNamingSystemUrlAreOneIdentifierSystem) {
             Ids({"ip1", "ip2"}));
 }
 
+TEST_P(SearchTest, CompositeParametersPairTheValuesOfOneFocus) {
+  put(R"({"resourceType":"Observation","id":"bp1","status":"final","code":{"coding":[{"system":"http://loinc.org",
+        "code":"85354-9"}]},"component":[
+        {"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},
+         "valueQuantity":{"value":120,"unit":"mmHg","system":"http://unitsofmeasure.org","code":"mm[Hg]"}},
+        {"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},
+         "valueQuantity":{"value":80,"unit":"mmHg","system":"http://unitsofmeasure.org","code":"mm[Hg]"}}]})");
+  put(R"({"resourceType":"Observation","id":"bp2","status":"final","code":{"coding":[{"system":"http://loinc.org",
+        "code":"85354-9"}]},"component":[
+        {"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":150,"unit":"mmHg"}},
+        {"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},"valueQuantity":{"value":95,"unit":"mmHg"}}]})");
+  const std::string systolic = "http://loinc.org|8480-6";
+  EXPECT_EQ(ids("Observation", {{"component-code-value-quantity", systolic + "$gt130"}}), Ids({"bp2"}));
+  EXPECT_EQ(ids("Observation", {{"component-code-value-quantity", systolic + "$lt130"}}), Ids({"bp1"}));
+  // The diastolic 95 of bp2 is not its systolic value: the pair belongs to one component.
+  EXPECT_TRUE(ids("Observation", {{"component-code-value-quantity", systolic + "$95"}}).empty());
+  EXPECT_EQ(ids("Observation", {{"component-code-value-quantity", "8462-4$95"}}), Ids({"bp2"}));
+  EXPECT_EQ(ids("Observation", {{"component-code-value-quantity", systolic + "$120|http://unitsofmeasure.org|mm[Hg]"}}),
+            Ids({"bp1"}));
+  EXPECT_EQ(ids("Observation", {{"component-code-value-quantity", systolic + "$120,8462-4$95"}}), Ids({"bp1", "bp2"}));
+  // code-value-quantity pairs Observation.code with Observation.value (obs-2012: 15074-8, 5 mg).
+  EXPECT_EQ(ids("Observation", {{"code-value-quantity", "http://loinc.org|15074-8$5"}}), Ids({"obs-2012"}));
+  EXPECT_TRUE(ids("Observation", {{"code-value-quantity", "http://loinc.org|15074-8$6"}}).empty());
+  EXPECT_FALSE(search("Observation", {{"code-value-quantity", "15074-8"}}).isOk());  // no '$'
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, SearchTest, ::testing::Values(Engine::kSqlite, Engine::kPostgres),
                          [](const auto& info) { return info.param == Engine::kSqlite ? "Sqlite" : "Postgres"; });
 

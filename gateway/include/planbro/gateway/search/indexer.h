@@ -86,6 +86,13 @@ std::string_view canonicalTokenSystem(std::string_view system);
  *  and Type is a resource type; nullopt otherwise. */
 std::optional<std::pair<std::string, std::string>> relativeToBase(std::string_view url, std::string_view base);
 
+/** The row parameter of a composite (`code-value-quantity`) whose first component has the key `key`
+ *  (compositeKeys): "<code>$<key>". The second component's rows are stored under it, its derived suffixes kept. */
+std::string compositeParam(std::string_view code, std::string_view key);
+/** The keys a first-component row is found by: a token (s, c) by "c" and by "s|c" (or "|c" without a system); a
+ *  reference by "Type/id" and "id", or its text. '|', '$' and '\\' inside values are escaped with '\\'. */
+std::vector<std::string> compositeKeys(const store::IndexRow& first_component_row);
+
 /** An inclusive range of microseconds since the epoch, UTC. */
 struct DateRange {
   int64_t low = 0;
