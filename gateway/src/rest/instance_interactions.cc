@@ -52,7 +52,7 @@ Result<std::vector<std::string>> RestHandler::Impl::findIds(const std::string& t
     filtered.push_back(p);
   }
   if (filtered.empty()) return invalidArgument("a conditional request needs at least one search parameter");
-  search::ParseOptions po;
+  search::ParseOptions po = options_.search_parse;
   po.default_count = limit;
   auto req = search::parseSearch(type, filtered, po);
   if (!req.isOk()) return invalidArgument(req.status().message());

@@ -54,6 +54,7 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       so.path = cfg.store.sqlitePath();
       so.pool_size = pool;
       so.read_cache_bytes = static_cast<size_t>(cfg.store.read_cache_mb) << 20;
+      so.statement_cache_bytes = static_cast<size_t>(cfg.store.statement_cache_kb) << 10;
       auto s = store::openSqliteStore(so);
       if (!s.isOk()) return s.status();
       parts->store = std::move(s).value();
@@ -61,6 +62,7 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       store::PostgresStoreOptions po;
       po.conninfo = cfg.store.postgres_url;
       po.pool_size = pool;
+      po.statement_cache_bytes = static_cast<size_t>(cfg.store.statement_cache_kb) << 10;
       auto s = store::openPostgresStore(po);
       if (!s.isOk()) return s.status();
       parts->store = std::move(s).value();
@@ -68,6 +70,15 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     RestOptions rest;
     rest.json_limits = cfg.jsonLimits();
     rest.writer.validation.json_limits = rest.json_limits;
+    const config::SearchLimitsConfig& sl = cfg.limits.search;
+    rest.search.max_work_rows = sl.max_work_rows;
+    rest.search.max_included = sl.max_included;
+    rest.search.max_chain_matches = sl.max_chain_matches;
+    rest.search.max_sort_candidates = sl.max_sort_candidates;
+    rest.search.max_total = sl.max_total;
+    rest.search_parse.max_parameters = sl.max_parameters;
+    rest.search_parse.max_or_values = sl.max_or_values;
+    rest.search_parse.max_chain_depth = sl.max_chain_depth;
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
 
     if (cfg.demo_data.load_once) {

@@ -125,6 +125,13 @@ Prefix takePrefix(std::string& value) {
   return Prefix::kEq;
 }
 
+const SearchParamDef* componentDef(std::string_view type, std::string_view url) {
+  for (const SearchParamDef* d : model().searchParams(type)) {
+    if (d->url == url) return d;
+  }
+  return nullptr;
+}
+
 bool hasControlCharacter(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
@@ -509,10 +516,9 @@ class Parser {
       return unsupported("composite parameter '" + p.code + "' has " + std::to_string(p.components.size()) +
                          " components; only two-component composites are supported");
     }
-    const SearchParamDef* first = componentDef(p.components[0]);
-    const SearchParamDef* second = componentDef(p.components[1]);
-    if (first == nullptr || second == nullptr || (first->type != SearchParamType::kToken &&
-                                                  first->type != SearchParamType::kReference)) {
+    const SearchParamDef* first = componentDef(type_, p.components[0]);
+    const SearchParamDef* second = componentDef(type_, p.components[1]);
+    if (!isSupportedSearchParam(type_, p) || first == nullptr || second == nullptr) {
       return unsupported("composite parameter '" + p.code + "' is not supported");
     }
     const std::vector<std::string> parts = splitOr(value);
@@ -552,13 +558,6 @@ class Parser {
     }
     out.push_back(std::move(merged));
     return Status::ok();
-  }
-
-  const SearchParamDef* componentDef(std::string_view url) const {
-    for (const SearchParamDef* d : model().searchParams(type_)) {
-      if (d->url == url) return d;
-    }
-    return nullptr;
   }
 
   // The key of a composite's first value, as the indexer makes it from the row (compositeKeys).
@@ -831,6 +830,17 @@ Result<std::string> percentDecode(std::string_view s, bool form) {
 }
 
 }  // namespace
+
+bool isSupportedSearchParam(std::string_view type, const SearchParamDef& p) {
+  if (p.expression.empty() || p.type == SearchParamType::kSpecial) return false;
+  if (p.type != SearchParamType::kComposite) return true;
+  if (p.components.size() != 2 || p.component_expressions.size() != 2) return false;
+  const SearchParamDef* first = componentDef(type, p.components[0]);
+  const SearchParamDef* second = componentDef(type, p.components[1]);
+  return first != nullptr && second != nullptr &&
+         (first->type == SearchParamType::kToken || first->type == SearchParamType::kReference) &&
+         second->type != SearchParamType::kComposite && second->type != SearchParamType::kSpecial;
+}
 
 Result<SearchRequest> parseSearch(std::string_view type, const QueryParams& params, const ParseOptions& options) {
   if (!model().isResourceType(type)) return invalidArgument("unknown resource type '" + std::string(type) + "'");

@@ -270,5 +270,26 @@ TEST(DecodeQuery, PercentAndPlusDecoding) {
   EXPECT_EQ((*roundtrip)[1].second, "a|b");
 }
 
+TEST(ParseSearch, TwoComponentCompositesAreSupportedAndSaySo) {
+  const fhir::SearchParamDef* cvq = findSearchParam("Observation", "component-code-value-quantity");
+  ASSERT_NE(cvq, nullptr);
+  EXPECT_TRUE(isSupportedSearchParam("Observation", *cvq));
+  auto req = parseOk("Observation", {{"component-code-value-quantity", "http://loinc.org|8480-6$gt130"}});
+  ASSERT_EQ(req.criteria.size(), 1u);
+  ASSERT_EQ(req.criteria[0].any_of.size(), 1u);
+  EXPECT_EQ(req.criteria[0].any_of[0].param, "component-code-value-quantity$http://loinc.org|8480-6");
+  EXPECT_EQ(req.criteria[0].any_of[0].kind, IndexValueKind::kNumber);
+  int supported = 0, composites = 0;
+  for (std::string_view type : {"Observation", "DocumentReference", "Group", "MolecularSequence", "RiskAssessment"}) {
+    for (const fhir::SearchParamDef* p : searchParamsFor(type)) {
+      if (p->type != fhir::SearchParamType::kComposite) continue;
+      ++composites;
+      supported += isSupportedSearchParam(type, *p) ? 1 : 0;
+    }
+  }
+  EXPECT_GT(composites, supported);  // the three-component ones (MolecularSequence) are not
+  EXPECT_GE(supported, 8);
+}
+
 }  // namespace
 }  // namespace planbro::gateway::search

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "planbro/fhir-model/model_info.h"
 #include "planbro/fhir-model/status.h"
 #include "planbro/gateway/store/resource_store.h"
 
@@ -109,6 +110,11 @@ struct ParseOptions {
  */
 Result<SearchRequest> parseSearch(std::string_view type, const QueryParams& params, Handling handling);
 Result<SearchRequest> parseSearch(std::string_view type, const QueryParams& params, const ParseOptions& options);
+
+/** Whether parseSearch accepts `p` as a search parameter of `type` (for the CapabilityStatement): every parameter
+ *  with an expression, except special ones and composites other than two components with a token or reference
+ *  first. */
+bool isSupportedSearchParam(std::string_view type, const fhir::SearchParamDef& p);
 
 /**
  * Splits and percent-decodes a query string or an application/x-www-form-urlencoded body ("a=1&b=x%7Cy").
