@@ -39,6 +39,7 @@ limits:
     max_chain_matches: 1000
     max_sort_candidates: 5000
     max_total: 100000
+    max_query_steps: 200000000
 store:
   engine: sqlite
   data_dir: ./data
@@ -193,7 +194,8 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     }
     if (YAML::Node q = n["search"];
         r.mapping(q, "limits.search", {"max_parameters", "max_or_values", "max_chain_depth", "max_work_rows",
-                                       "max_included", "max_chain_matches", "max_sort_candidates", "max_total"})) {
+                                       "max_included", "max_chain_matches", "max_sort_candidates", "max_total",
+                                       "max_query_steps"})) {
       SearchLimitsConfig& sl = c.limits.search;
       r.integer(q, "max_parameters", "limits.search", sl.max_parameters, 1, 10'000);
       r.integer(q, "max_or_values", "limits.search", sl.max_or_values, 1, 100'000);
@@ -203,6 +205,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
       r.integer(q, "max_chain_matches", "limits.search", sl.max_chain_matches, 1, 1'000'000);
       r.integer(q, "max_sort_candidates", "limits.search", sl.max_sort_candidates, 1, 10'000'000);
       r.integer(q, "max_total", "limits.search", sl.max_total, 1, 1'000'000'000);
+      r.integer(q, "max_query_steps", "limits.search", sl.max_query_steps, 0, 1'000'000'000'000);
     }
   }
 

@@ -76,6 +76,7 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     rest.search.max_chain_matches = sl.max_chain_matches;
     rest.search.max_sort_candidates = sl.max_sort_candidates;
     rest.search.max_total = sl.max_total;
+    rest.search.max_query_steps = static_cast<int64_t>(sl.max_query_steps);
     rest.search_parse.max_parameters = sl.max_parameters;
     rest.search_parse.max_or_values = sl.max_or_values;
     rest.search_parse.max_chain_depth = sl.max_chain_depth;

@@ -172,8 +172,9 @@ class Run {
                            "parameter, fewer includes)");
   }
 
-  Result<store::IndexPage> indexPage(const IndexQuery& q) {
+  Result<store::IndexPage> indexPage(IndexQuery q) {
     RETURN_IF_ERROR(charge(1));
+    q.max_engine_steps = options_.max_query_steps;
     ASSIGN_OR_RETURN(store::IndexPage page, store_.searchIndex(q));
     RETURN_IF_ERROR(charge(page.ids.size()));
     return page;

@@ -64,6 +64,9 @@ class SqlConnection {
   virtual bool healthy() const = 0;
   /** Bytes its prepared-statement cache holds (StatementCache). */
   virtual size_t cachedStatementBytes() const { return 0; }
+  /** Bounds every following exec() to about `steps` engine steps (0: none); past it exec() fails with
+   *  kInvalidArgument. SQLite only; other engines ignore it. */
+  virtual void setStepLimit(int64_t steps) { (void)steps; }
 };
 
 /** The statements that differ between the engines. */

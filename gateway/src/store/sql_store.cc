@@ -577,7 +577,12 @@ class SqlStore final : public ResourceStore {
     }
     IndexQuerySql built;
     RETURN_IF_ERROR(buildIndexQuerySql(dialect_, q, built));
-    ASSIGN_OR_RETURN(SqlResult r, query(built.sql, built.params));
+    ASSIGN_OR_RETURN(SqlResult r, withConnection([&](SqlConnection& conn) {
+      conn.setStepLimit(q.max_engine_steps);
+      auto result = conn.exec(built.sql, built.params);
+      conn.setStepLimit(0);
+      return result;
+    }));
     IndexPage page;
     page.engine_steps = r.engine_steps;
     for (size_t i = 0; i < r.rows.size() && i < q.count; ++i) page.ids.push_back(std::move(r.rows[i].text(0)));

@@ -176,6 +176,7 @@ class SqliteConnection final : public internal::SqlConnection {
 
   Result<SqlResult> exec(std::string_view sql, std::span<const SqlParam> params) override {
     retryable_ = false;
+    steps_taken_ = 0;
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt, prepare(sql));
     // Reset on every exit so the statement releases its read snapshot and can be reused.
     struct Reset {
@@ -214,6 +215,10 @@ class SqliteConnection final : public internal::SqlConnection {
     for (;;) {
       const int rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) break;
+      if (rc == SQLITE_INTERRUPT && step_limit_ > 0 && steps_taken_ > step_limit_) {
+        return invalidArgument("the search examined more than its budget of " + std::to_string(step_limit_) +
+                               " engine steps (limits.search.max_query_steps); narrow it");
+      }
       if (rc != SQLITE_ROW) return fail(rc, "running a statement");
       SqlRow row;
       row.cells.reserve(static_cast<size_t>(columns));
@@ -252,6 +257,13 @@ class SqliteConnection final : public internal::SqlConnection {
   bool healthy() const override { return sqlite3_get_autocommit(db_) != 0; }
   size_t cachedStatementBytes() const override { return cache_.bytes(); }
 
+  void setStepLimit(int64_t steps) override {
+    step_limit_ = steps;
+    // SQLite calls the handler every kProgressInterval virtual machine instructions; a non-zero answer interrupts.
+    sqlite3_progress_handler(db_, steps > 0 ? kProgressInterval : 0, steps > 0 ? &SqliteConnection::onProgress : nullptr,
+                             this);
+  }
+
  private:
   Status fail(int rc, std::string_view what) {
     const int primary = rc & 0xff;
@@ -270,9 +282,18 @@ class SqliteConnection final : public internal::SqlConnection {
     return cache_.insert(std::string(sql), stmt, bytes, [](sqlite3_stmt* old) { sqlite3_finalize(old); });
   }
 
+  static constexpr int kProgressInterval = 1000;
+  static int onProgress(void* self) {
+    auto* conn = static_cast<SqliteConnection*>(self);
+    conn->steps_taken_ += kProgressInterval;
+    return conn->steps_taken_ > conn->step_limit_ ? 1 : 0;
+  }
+
   sqlite3* db_;
   internal::StatementCache<sqlite3_stmt*> cache_;
   bool retryable_ = false;
+  int64_t step_limit_ = 0;
+  int64_t steps_taken_ = 0;
 };
 
 // Process-wide SQLite settings, applied once before the first connection opens (sqlite3_config works only before

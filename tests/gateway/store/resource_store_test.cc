@@ -967,6 +967,31 @@ TEST_P(IndexSearchTest, AnOrListIsOneIndexLookupWhateverItsLengthAndTheStoreSize
   EXPECT_EQ(both->ids.size(), 6u);  // ids divisible by 3 among 7, 57, 107, ... below 900
 }
 
+TEST_P(IndexSearchTest, AQueryPastItsEngineStepBudgetStopsWithInvalidArgumentOnSqlite) {
+  indexPlans(*store_, 0, 600);
+  IndexPredicate not_done = tokenIs("status", std::nullopt, "completed");
+  not_done.negate = true;  // a negation walks every plan
+  IndexQuery q;
+  q.type = "CarePlan";
+  q.count = 1000;
+  q.all_of = {{not_done}};
+  auto unbounded = store_->searchIndex(q);
+  ASSERT_TRUE(unbounded.isOk());
+  EXPECT_GE(unbounded->ids.size(), 600u);
+  q.max_engine_steps = 5000;
+  auto bounded = store_->searchIndex(q);
+  if (GetParam() == Engine::kSqlite) {
+    ASSERT_GT(unbounded->engine_steps, 5000);
+    ASSERT_FALSE(bounded.isOk());
+    EXPECT_EQ(bounded.status().code(), StatusCode::kInvalidArgument);
+    // The connection is usable afterwards, and the bound is per query.
+    q.max_engine_steps = 0;
+    EXPECT_TRUE(store_->searchIndex(q).isOk());
+  } else {
+    EXPECT_TRUE(bounded.isOk());  // not enforced by the store on PostgreSQL
+  }
+}
+
 TEST_P(IndexSearchTest, SearchSqlDoesNotDependOnListLengthsSoTheStatementCacheStaysSmall) {
   indexPlans(*store_, 0, 60);
   IndexQuery q;

@@ -45,6 +45,7 @@ struct SearchLimitsConfig {
   uint32_t max_chain_matches = 1000;    // ids one chain or _has level may collect; beyond: 400
   uint32_t max_sort_candidates = 5000;  // matches a _sort other than _id may order; beyond: 400
   uint32_t max_total = 100000;          // _total=accurate counts at most this many
+  uint64_t max_query_steps = 200000000; // SQLite: engine steps one index query may take; beyond: 400
 };
 
 /** `limits.*`: bounds on what one client may send or hold. */

@@ -23,6 +23,9 @@ struct ExecutorOptions {
    *  counts 1. Beyond it the search is kInvalidArgument ("narrow the search"); while resolving includes, the page
    *  is returned without the rest of them and with a warning. */
   size_t max_work_rows = 250000;
+  /** SQLite: engine steps one index query may take (IndexQuery::max_engine_steps), a bound on the rows a single
+   *  query examines; beyond: kInvalidArgument. 0: none. */
+  int64_t max_query_steps = 200'000'000;
   /** The server's own base URL without a trailing slash ("https://host/fhir"), empty when unknown. A reference
    *  value under it (`subject=https://host/fhir/Patient/x`) is searched as the relative reference it stands for. */
   std::string own_base_url;

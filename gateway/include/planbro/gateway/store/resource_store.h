@@ -255,6 +255,10 @@ struct IndexQuery {
   std::vector<std::vector<IndexPredicate>> all_of;
   size_t count = 50;                     // 1..kMaxPageSize
   std::optional<std::string> after_id;   // continue after this id
+  /** SQLite: the query stops with kInvalidArgument ("narrow the search") once it has taken this many virtual
+   *  machine steps, a bound on the rows it examines however the plan goes. 0: no bound. PostgreSQL: not enforced
+   *  here (its statement_timeout is the operator's tool). */
+  int64_t max_engine_steps = 0;
 };
 
 struct IndexPage {
