@@ -185,7 +185,7 @@ class Parser {
     }
     if (name.starts_with("_has:")) return reverseChain(name, value);
     size_t dot = name.find('.');
-    if (dot != std::string::npos) return chain(name, dot, value);
+    if (dot != std::string::npos) return chain(name, value);
     std::string code = name;
     std::string modifier;
     if (size_t colon = name.find(':'); colon != std::string::npos) {
@@ -306,8 +306,7 @@ class Parser {
     return Status::ok();
   }
 
-  Status chain(const std::string& name, size_t dot, const std::string& value) {
-    (void)dot;
+  Status chain(const std::string& name, const std::string& value) {
     Criterion crit;
     RETURN_IF_ERROR(chainOn(type_, name, name, value, 1, crit));
     req_.criteria.push_back(std::move(crit));

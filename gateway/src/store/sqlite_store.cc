@@ -12,7 +12,6 @@
 #include <cstring>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "shared_schema.h"
 #include "sql_connection.h"
