@@ -493,13 +493,26 @@ class Parser {
         case SearchParamType::kReference: RETURN_IF_ERROR(reference(name, p, modifier, part, pred)); break;
         default: return unsupported("search parameter '" + p.code + "' is not supported");
       }
-      if (pred.negate) {
-        Criterion n;
-        n.name = name;
-        n.any_of.push_back(std::move(pred));
-        out.push_back(std::move(n));
-      } else {
-        c.any_of.push_back(std::move(pred));
+      // A Norwegian identifier asked for by its alias system is searched as its OID (the indexer's form) and, for
+      // rows an older version wrote with that alias, as the alias too.
+      std::optional<IndexPredicate> alias;
+      if (pred.kind == IndexValueKind::kToken && pred.system && (modifier.empty() || modifier == "not")) {
+        TokenParts t = splitToken(part);
+        if (t.has_bar && t.system != *pred.system) {
+          alias = pred;
+          alias->system = t.system;
+        }
+      }
+      for (IndexPredicate* one : {&pred, alias ? &*alias : nullptr}) {
+        if (one == nullptr) continue;
+        if (one->negate) {
+          Criterion n;
+          n.name = name;
+          n.any_of.push_back(std::move(*one));
+          out.push_back(std::move(n));
+        } else {
+          c.any_of.push_back(std::move(*one));
+        }
       }
     }
     if (!c.any_of.empty()) out.push_back(std::move(c));
