@@ -34,6 +34,16 @@ limits:
     max_number_length: 64
     max_string_bytes: 33554432
   max_bundle_response_bytes: 67108864
+  search:
+    max_parameters: 100
+    max_or_values: 1000
+    max_chain_depth: 3
+    max_work_rows: 250000
+    max_included: 500
+    max_chain_matches: 1000
+    max_sort_candidates: 5000
+    max_total: 100000
+    max_query_steps: 200000000
 store:
   engine: sqlite
   data_dir: ./data
@@ -41,6 +51,7 @@ store:
   postgres_url: ""
   pool_size: 0
   read_cache_mb: 64
+  statement_cache_kb: 4096
 logging:
   level: info
   format: json
@@ -176,7 +187,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
 
   if (YAML::Node n = root["limits"]; r.mapping(n, "limits", {"max_header_bytes", "max_body_bytes", "max_connections",
                                                               "read_timeout_ms", "write_timeout_ms", "idle_timeout_ms",
-                                                              "json", "max_bundle_response_bytes"})) {
+                                                              "json", "max_bundle_response_bytes", "search"})) {
     r.integer(n, "max_header_bytes", "limits", c.limits.max_header_bytes, 1024, 1u << 20);
     r.integer(n, "max_body_bytes", "limits", c.limits.max_body_bytes, 1, 1ull << 32);
     r.integer(n, "max_connections", "limits", c.limits.max_connections, 1, 1'000'000);
@@ -191,11 +202,26 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
       r.integer(j, "max_string_bytes", "limits.json", c.limits.json_max_string_bytes, 1,
                 std::numeric_limits<uint32_t>::max());
     }
+    if (YAML::Node q = n["search"];
+        r.mapping(q, "limits.search", {"max_parameters", "max_or_values", "max_chain_depth", "max_work_rows",
+                                       "max_included", "max_chain_matches", "max_sort_candidates", "max_total",
+                                       "max_query_steps"})) {
+      SearchLimitsConfig& sl = c.limits.search;
+      r.integer(q, "max_parameters", "limits.search", sl.max_parameters, 1, 10'000);
+      r.integer(q, "max_or_values", "limits.search", sl.max_or_values, 1, 100'000);
+      r.integer(q, "max_chain_depth", "limits.search", sl.max_chain_depth, 1, 10);
+      r.integer(q, "max_work_rows", "limits.search", sl.max_work_rows, 100, 1'000'000'000);
+      r.integer(q, "max_included", "limits.search", sl.max_included, 0, 100'000);
+      r.integer(q, "max_chain_matches", "limits.search", sl.max_chain_matches, 1, 1'000'000);
+      r.integer(q, "max_sort_candidates", "limits.search", sl.max_sort_candidates, 1, 10'000'000);
+      r.integer(q, "max_total", "limits.search", sl.max_total, 1, 1'000'000'000);
+      r.integer(q, "max_query_steps", "limits.search", sl.max_query_steps, 0, 1'000'000'000'000);
+    }
   }
 
   if (YAML::Node n = root["store"];
       r.mapping(n, "store", {"engine", "data_dir", "sqlite_file", "postgres_url", "pool_size",
-                                             "read_cache_mb"})) {
+                                             "read_cache_mb", "statement_cache_kb"})) {
     std::string engine;
     if (r.string(n, "engine", "store", engine)) {
       if (engine == "sqlite") {
@@ -211,6 +237,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     r.string(n, "postgres_url", "store", c.store.postgres_url);
     r.integer(n, "pool_size", "store", c.store.pool_size, 0, 1024);
     r.integer(n, "read_cache_mb", "store", c.store.read_cache_mb, 0, 65536);
+    r.integer(n, "statement_cache_kb", "store", c.store.statement_cache_kb, 64, 1u << 20);
   }
 
   if (YAML::Node n = root["logging"]; r.mapping(n, "logging", {"level", "format", "access_log"})) {

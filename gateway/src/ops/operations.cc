@@ -66,7 +66,7 @@ Result<std::vector<std::string>> Operations::findIds(const std::string& type, co
     filtered.push_back(p);
   }
   if (filtered.empty()) return invalidArgument("a conditional request needs at least one search parameter");
-  search::ParseOptions po;
+  search::ParseOptions po = options_.search_parse;
   po.default_count = limit;
   auto req = search::parseSearch(type, filtered, po);
   if (!req.isOk()) return invalidArgument(req.status().message());

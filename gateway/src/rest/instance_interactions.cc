@@ -23,6 +23,7 @@ ops::OperationsOptions RestHandler::Impl::operationsOptions(const RestOptions& o
   o.max_attempts = options.max_transaction_attempts;
   o.transaction_writer_budget = options.transaction_writer_budget;
   o.clock = options.clock;
+  o.search_parse = options.search_parse;
   return o;
 }
 

@@ -88,7 +88,7 @@ Reply RestHandler::Impl::searchType(Call& call, const std::string& type) {
     if (!made.isOk()) return statusReply(made.status());
     sealer = *made;
   }
-  search::ParseOptions po;
+  search::ParseOptions po = options_.search_parse;
   po.handling = call.prefer.handling;
   auto req = search::parseSearch(type, call.params, po);
   if (!req.isOk()) return badRequest(req.status());

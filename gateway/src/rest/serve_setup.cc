@@ -55,6 +55,7 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       so.path = cfg.store.sqlitePath();
       so.pool_size = pool;
       so.read_cache_bytes = static_cast<size_t>(cfg.store.read_cache_mb) << 20;
+      so.statement_cache_bytes = static_cast<size_t>(cfg.store.statement_cache_kb) << 10;
       auto s = store::openSqliteStore(so);
       if (!s.isOk()) return s.status();
       parts->store = std::move(s).value();
@@ -62,6 +63,7 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       store::PostgresStoreOptions po;
       po.conninfo = cfg.store.postgres_url;
       po.pool_size = pool;
+      po.statement_cache_bytes = static_cast<size_t>(cfg.store.statement_cache_kb) << 10;
       auto s = store::openPostgresStore(po);
       if (!s.isOk()) return s.status();
       parts->store = std::move(s).value();
@@ -82,6 +84,16 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     rest.check_references = cfg.rest.check_references;
     rest.transaction_writer_budget = std::chrono::milliseconds(cfg.rest.transaction_writer_budget_ms);
     rest.max_bundle_response_bytes = static_cast<size_t>(cfg.limits.max_bundle_response_bytes);
+    const config::SearchLimitsConfig& sl = cfg.limits.search;
+    rest.search.max_work_rows = sl.max_work_rows;
+    rest.search.max_included = sl.max_included;
+    rest.search.max_chain_matches = sl.max_chain_matches;
+    rest.search.max_sort_candidates = sl.max_sort_candidates;
+    rest.search.max_total = sl.max_total;
+    rest.search.max_query_steps = static_cast<int64_t>(sl.max_query_steps);
+    rest.search_parse.max_parameters = sl.max_parameters;
+    rest.search_parse.max_or_values = sl.max_or_values;
+    rest.search_parse.max_chain_depth = sl.max_chain_depth;
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
 
     // Said either way, so an operator can tell from the log whether synthetic data may be in the store.

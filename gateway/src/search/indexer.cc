@@ -126,6 +126,21 @@ std::shared_ptr<const Result<fp::ExpressionPtr>> compiled(std::string_view type,
   return c.compiled.emplace(std::move(key), std::move(result)).first->second;
 }
 
+// A component expression of a composite parameter, compiled once (keyed by type, parameter URL and component).
+std::shared_ptr<const Result<fp::ExpressionPtr>> compiledComponent(std::string_view type, const SearchParamDef* p,
+                                                                   size_t component) {
+  ParamCache& c = cache();
+  std::string key = std::string(type) + "#" + p->url + "#" + std::to_string(component);
+  {
+    std::shared_lock lock(c.mutex);
+    auto it = c.compiled.find(key);
+    if (it != c.compiled.end()) return it->second;
+  }
+  auto result = std::make_shared<const Result<fp::ExpressionPtr>>(fp::compile(p->component_expressions[component]));
+  std::unique_lock lock(c.mutex);
+  return c.compiled.emplace(std::move(key), std::move(result)).first->second;
+}
+
 // ---- JSON helpers -------------------------------------------------------------------------------------------------
 
 std::string_view member(const JsonValue* obj, std::string_view key) {
@@ -186,7 +201,8 @@ std::string formatSystemDate(const fp::DateTime& d) {
 
 class RowBuilder {
  public:
-  RowBuilder(const SearchParamDef& param, std::vector<IndexRow>& rows) : param_(param), rows_(rows) {}
+  RowBuilder(const SearchParamDef& param, std::string_view own_base_url, std::vector<IndexRow>& rows)
+      : param_(param), own_base_url_(own_base_url), rows_(rows) {}
 
   void add(const fp::Value& v) {
     if (v.isNode()) {
@@ -290,7 +306,17 @@ class RowBuilder {
       tokenText(member(&json, "text"));
     } else if (type == "Identifier") {
       std::string_view value = member(&json, "value");
-      if (!value.empty()) token(param_.code, member(&json, "system"), value);
+      if (value.empty()) return;
+      token(param_.code, member(&json, "system"), value);
+      // `:of-type`: how an identifier is found by its type (an H-nummer by type HNR), not by its system.
+      if (const JsonValue* t = json.find("type"); t != nullptr && t->isObject()) {
+        if (const JsonValue* codings = t->find("coding"); codings != nullptr && codings->isArray()) {
+          for (const JsonValue& c : codings->items()) {
+            std::string_view code = member(&c, "code");
+            if (!code.empty()) token(param_.code + std::string(kOfTypeSuffix), member(&c, "system"), ofTypeCode(code, value));
+          }
+        }
+      }
     } else if (type == "ContactPoint") {
       std::string_view value = member(&json, "value");
       if (!value.empty()) token(param_.code, member(&json, "system"), value);
@@ -380,15 +406,23 @@ class RowBuilder {
     if (!d) return;
     number(*d);
     if (param_.type == SearchParamType::kQuantity) {
+      // R4: `value||unit` matches "either the code or the stated human unit"; both are rows (the unit without a
+      // system, since the system qualifies the code only).
+      const std::string unit_param = param_.code + std::string(kUnitSuffix);
       std::string_view code = member(&json, "code");
-      if (code.empty()) code = member(&json, "unit");
       if (code.empty()) code = member(&json, "currency");
-      if (!code.empty()) token(param_.code + std::string(kUnitSuffix), member(&json, "system"), code);
+      if (!code.empty()) token(unit_param, member(&json, "system"), code);
+      std::string_view unit = member(&json, "unit");
+      if (!unit.empty()) token(unit_param, "", unit);
     }
   }
 
   void referenceString(std::string_view ref) {
     if (ref.empty() || ref[0] == '#') return;  // contained resources are not separately searchable
+    if (auto rel = relativeToBase(ref, own_base_url_)) {
+      reference(rel->first, rel->second);
+      return;
+    }
     if (ref.find("://") != std::string_view::npos || ref.starts_with("urn:")) {
       refText(ref);
       return;
@@ -404,7 +438,7 @@ class RowBuilder {
 
   void token(std::string param, std::string_view system, std::string_view code) {
     IndexRow& r = addRow(std::move(param), IndexValueKind::kToken);
-    r.system = system;
+    r.system = canonicalTokenSystem(system);
     r.code = code;
   }
   void string(std::string_view text) {
@@ -443,6 +477,7 @@ class RowBuilder {
   }
 
   const SearchParamDef& param_;
+  std::string_view own_base_url_;
   std::vector<IndexRow>& rows_;
 };
 
@@ -452,12 +487,53 @@ void logIssue(std::string_view type, const IndexIssue& issue) {
   logger->warn("search index: {} parameter '{}' skipped: {}", type, issue.param, issue.message);
 }
 
+// The definition of a composite's component (by URL, among the type's parameters, duplicates included).
+const SearchParamDef* componentDef(std::string_view type, std::string_view url) {
+  for (const SearchParamDef* p : model().searchParams(type)) {
+    if (p->url == url) return p;
+  }
+  return nullptr;
+}
+
+// Composite rows (docs/search.md): the first component's value becomes part of the row parameter name
+// (compositeParam), and the second component's rows are stored under that name with their own kind, so one row
+// pairs the two values of one focus (one Observation.component, say).
+void compositeRows(const SearchParamDef& p, const JsonValue& resource, std::string_view type,
+                   const fp::Collection& focus, std::vector<IndexRow>& rows) {
+  if (p.components.size() != 2 || p.component_expressions.size() != 2) return;
+  const SearchParamDef* first = componentDef(type, p.components[0]);
+  const SearchParamDef* second = componentDef(type, p.components[1]);
+  if (first == nullptr || second == nullptr) return;
+  auto e0 = compiledComponent(type, &p, 0);
+  auto e1 = compiledComponent(type, &p, 1);
+  if (!e0->isOk() || !e1->isOk()) return;
+  for (const fp::Value& f : focus) {
+    if (!f.isNode()) continue;
+    auto v0 = fp::evaluateAt(***e0, f.asNode(), resource);
+    auto v1 = fp::evaluateAt(***e1, f.asNode(), resource);
+    if (!v0.isOk() || !v1.isOk() || v0->empty() || v1->empty()) continue;
+    std::vector<IndexRow> keys_rows, value_rows;
+    RowBuilder keys(*first, {}, keys_rows);
+    for (const fp::Value& v : *v0) keys.add(v);
+    RowBuilder values(*second, {}, value_rows);
+    for (const fp::Value& v : *v1) values.add(v);
+    for (const IndexRow& k : keys_rows) {
+      if (k.param != first->code) continue;  // derived rows (:text, :identifier) are not keys
+      for (const std::string& key : compositeKeys(k)) {
+        for (const IndexRow& v : value_rows) {
+          IndexRow r = v;
+          r.param = compositeParam(p.code, key) + v.param.substr(second->code.size());
+          rows.push_back(std::move(r));
+        }
+      }
+    }
+  }
+}
+
 // Rows of one parameter; false (and an issue) when its expression failed.
 bool indexOne(const SearchParamDef& p, const JsonValue& resource, std::string_view type, std::vector<IndexRow>& rows,
-              std::vector<IndexIssue>* issues) {
-  if (p.expression.empty() || p.type == SearchParamType::kComposite || p.type == SearchParamType::kSpecial) {
-    return true;
-  }
+              std::vector<IndexIssue>* issues, std::string_view own_base_url = {}) {
+  if (p.expression.empty() || p.type == SearchParamType::kSpecial) return true;
   auto report = [&](std::string message) {
     IndexIssue issue{p.code, std::move(message)};
     logIssue(type, issue);
@@ -469,10 +545,15 @@ bool indexOne(const SearchParamDef& p, const JsonValue& resource, std::string_vi
   if (!expr->isOk()) return report("expression does not compile: " + expr->status().message());
   auto result = fp::evaluate(***expr, resource);
   if (!result.isOk()) return report(result.status().message());
-  size_t before = rows.size();
-  RowBuilder builder(p, rows);
-  for (const fp::Value& v : *result) builder.add(v);
-  if (p.type == SearchParamType::kReference && rows.size() > before) {
+  if (p.type == SearchParamType::kComposite) {
+    compositeRows(p, resource, type, *result, rows);
+  } else {
+    RowBuilder builder(p, own_base_url, rows);
+    for (const fp::Value& v : *result) builder.add(v);
+  }
+  // Presence is recorded apart from the values: an element with nothing searchable (a CodeableConcept with text
+  // only, a reference to a contained resource) is still there for `:missing`.
+  if (!result->empty()) {
     IndexRow present;
     present.param = p.code + std::string(kPresentSuffix);
     present.kind = IndexValueKind::kToken;
@@ -532,9 +613,14 @@ Result<std::vector<IndexRow>> indexResource(const JsonValue& resource, std::vect
       r.kind = IndexValueKind::kDate;
       r.date_low = r.date_high = options.last_updated->time_since_epoch().count();
       rows.push_back(std::move(r));
+      IndexRow present;
+      present.param = p->code + std::string(kPresentSuffix);
+      present.kind = IndexValueKind::kToken;
+      present.code = "1";
+      rows.push_back(std::move(present));
       continue;
     }
-    indexOne(*p, resource, type, rows, issues);
+    indexOne(*p, resource, type, rows, issues, options.own_base_url);
   }
   dedupe(rows);
   return rows;

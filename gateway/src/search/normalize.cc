@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "planbro/fhir-model/model_info.h"
+#include "planbro/fhir-model/norwegian_ids.h"
 #include "planbro/gateway/search/indexer.h"
 
 namespace planbro::gateway::search {
@@ -118,6 +120,91 @@ std::string normalizeString(std::string_view text) {
     }
   }
   return out;
+}
+
+std::string ofTypeCode(std::string_view type_code, std::string_view value) {
+  std::string out;
+  out.reserve(type_code.size() + value.size() + 1);
+  for (char c : type_code) {
+    if (c == '|' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '|';
+  out += value;
+  return out;
+}
+
+namespace {
+void appendKeyPart(std::string& out, std::string_view part) {
+  for (char c : part) {
+    if (c == '|' || c == '$' || c == '\\') out += '\\';
+    out += c;
+  }
+}
+}  // namespace
+
+std::string compositeParam(std::string_view code, std::string_view key) {
+  std::string out(code);
+  out += '$';
+  out += key;
+  return out;
+}
+
+std::vector<std::string> compositeKeys(const store::IndexRow& row) {
+  std::vector<std::string> keys;
+  std::string k;
+  switch (row.kind) {
+    case store::IndexValueKind::kToken:
+      appendKeyPart(k, row.code);
+      keys.push_back(k);
+      k.clear();
+      appendKeyPart(k, row.system);
+      k += '|';
+      appendKeyPart(k, row.code);
+      keys.push_back(std::move(k));
+      break;
+    case store::IndexValueKind::kReference:
+      if (!row.ref_id.empty()) {
+        appendKeyPart(k, row.ref_type);
+        k += '/';
+        appendKeyPart(k, row.ref_id);
+        keys.push_back(std::move(k));
+        k.clear();
+        appendKeyPart(k, row.ref_id);
+        keys.push_back(std::move(k));
+      } else if (!row.text.empty()) {
+        appendKeyPart(k, row.text);
+        keys.push_back(std::move(k));
+      }
+      break;
+    default:
+      break;  // other first components are not keys
+  }
+  return keys;
+}
+
+std::string_view canonicalTokenSystem(std::string_view system) {
+  if (system.empty()) return system;
+  std::optional<fhir::no::IdentifierSystem> kind = fhir::no::identifierSystemFor(system);
+  if (!kind) return system;
+  std::string_view preferred = fhir::no::preferredSystemUri(*kind);
+  return preferred.empty() ? system : preferred;
+}
+
+std::optional<std::pair<std::string, std::string>> relativeToBase(std::string_view url, std::string_view base) {
+  if (base.empty() || url.size() <= base.size() + 1 || !url.starts_with(base) || url[base.size()] != '/') {
+    return std::nullopt;
+  }
+  std::string_view rest = url.substr(base.size() + 1);
+  if (size_t h = rest.find("/_history/"); h != std::string_view::npos) rest = rest.substr(0, h);
+  const size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::string_view type = rest.substr(0, slash);
+  std::string_view id = rest.substr(slash + 1);
+  if (!fhir::ModelInfo::r4().isResourceType(type) || id.empty() || id.find('/') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return std::make_pair(std::string(type), std::string(id));
 }
 
 std::optional<DateRange> parseDateRange(std::string_view s) {

@@ -82,6 +82,22 @@ std::vector<std::string> splitOr(std::string_view value) {
   return out;
 }
 
+// Splits on unescaped `sep`, leaving every escape in place for the parts' own parsing.
+std::vector<std::string> splitKeepingEscapes(std::string_view s, char sep) {
+  std::vector<std::string> out(1);
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      out.back() += s[i];
+      out.back() += s[++i];
+    } else if (s[i] == sep) {
+      out.emplace_back();
+    } else {
+      out.back() += s[i];
+    }
+  }
+  return out;
+}
+
 std::string unescape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -109,6 +125,20 @@ Prefix takePrefix(std::string& value) {
   return Prefix::kEq;
 }
 
+const SearchParamDef* componentDef(std::string_view type, std::string_view url) {
+  for (const SearchParamDef* d : model().searchParams(type)) {
+    if (d->url == url) return d;
+  }
+  return nullptr;
+}
+
+bool hasControlCharacter(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7F;
+  });
+}
+
 class Parser {
  public:
   Parser(std::string_view type, const ParseOptions& options) : type_(type), options_(options) {}
@@ -116,6 +146,18 @@ class Parser {
   Result<SearchRequest> run(const QueryParams& params) {
     req_.type = type_;
     req_.count = std::clamp<size_t>(options_.default_count, 1, options_.max_count);
+    if (params.size() > options_.max_parameters) {
+      return invalidArgument("too many search parameters (" + std::to_string(params.size()) + "; at most " +
+                             std::to_string(options_.max_parameters) + ")");
+    }
+    for (const auto& [name, value] : params) {
+      // A NUL ends a text in SQLite's LIKE and in C interfaces ("%00x" matched everything); no search value
+      // needs a control character. The message does not echo the text.
+      if (hasControlCharacter(name)) return invalidArgument("a search parameter name contains a control character");
+      if (hasControlCharacter(value)) {
+        return invalidArgument("'" + name + "': search values must not contain control characters (U+0000-U+001F, U+007F)");
+      }
+    }
     for (const auto& [name, value] : params) {
       size_t before = req_.criteria.size();
       Status s = one(name, value);
@@ -143,7 +185,7 @@ class Parser {
     }
     if (name.starts_with("_has:")) return reverseChain(name, value);
     size_t dot = name.find('.');
-    if (dot != std::string::npos) return chain(name, dot, value);
+    if (dot != std::string::npos) return chain(name, value);
     std::string code = name;
     std::string modifier;
     if (size_t colon = name.find(':'); colon != std::string::npos) {
@@ -264,26 +306,34 @@ class Parser {
     return Status::ok();
   }
 
-  Status chain(const std::string& name, size_t dot, const std::string& value) {
-    std::string left = name.substr(0, dot);
-    std::string right = name.substr(dot + 1);
-    if (right.find('.') != std::string::npos) return unsupported("chains deeper than one level are not supported: '" + name + "'");
+  Status chain(const std::string& name, const std::string& value) {
+    Criterion crit;
+    RETURN_IF_ERROR(chainOn(type_, name, name, value, 1, crit));
+    req_.criteria.push_back(std::move(crit));
+    return Status::ok();
+  }
+
+  // `path` on resources of `type`: "ref[:Type].rest", where rest is a parameter of the target type(s)
+  // ("identifier", "name:exact") or, one level down, another chain ("organization.name").
+  Status chainOn(const std::string& type, const std::string& name, std::string_view path, const std::string& value,
+                 size_t depth, Criterion& out) {
+    if (depth > options_.max_chain_depth) {
+      return invalidArgument("'" + name + "': chains of more than " + std::to_string(options_.max_chain_depth) +
+                             " levels are not allowed");
+    }
+    const size_t dot = path.find('.');
+    std::string left(path.substr(0, dot));
+    std::string right(path.substr(dot + 1));
     std::string ref_code = left;
     std::optional<std::string> target_type;
     if (size_t colon = left.find(':'); colon != std::string::npos) {
       ref_code = left.substr(0, colon);
       target_type = left.substr(colon + 1);
     }
-    const SearchParamDef* ref = findSearchParam(type_, ref_code);
+    const SearchParamDef* ref = findSearchParam(type, ref_code);
     if (ref == nullptr) return unsupported("unknown search parameter '" + ref_code + "' in chain '" + name + "'");
     if (ref->type != SearchParamType::kReference) {
       return unsupported("'" + ref_code + "' is not a reference parameter, so '" + name + "' cannot chain");
-    }
-    std::string chained_code = right;
-    std::string chained_modifier;
-    if (size_t colon = right.find(':'); colon != std::string::npos) {
-      chained_code = right.substr(0, colon);
-      chained_modifier = right.substr(colon + 1);
     }
     std::vector<std::string> types;
     if (target_type) {
@@ -294,51 +344,97 @@ class Parser {
     } else {
       types = ref->target;
     }
+    const size_t next_dot = right.find('.');
+    std::string chained_code = right.substr(0, std::min(right.find(':'), next_dot));
+    std::string chained_modifier;
+    if (next_dot == std::string::npos) {
+      if (size_t colon = right.find(':'); colon != std::string::npos) chained_modifier = right.substr(colon + 1);
+    }
     Chain c;
     c.reference_param = ref_code;
     for (const std::string& t : types) {
       const SearchParamDef* p = findSearchParam(t, chained_code);
       if (p == nullptr) continue;
-      std::vector<Criterion> out;
-      RETURN_IF_ERROR(criteria(name, *p, chained_modifier, value, out));
-      if (out.size() != 1 || out[0].chain || out[0].has) {
+      if (next_dot != std::string::npos) {
+        if (p->type != SearchParamType::kReference) continue;
+        Criterion inner;
+        RETURN_IF_ERROR(chainOn(t, name, right, value, depth + 1, inner));
+        ChainTarget target;
+        target.type = t;
+        target.nested.push_back(std::move(inner));
+        c.targets.push_back(std::move(target));
+        continue;
+      }
+      std::vector<Criterion> crits;
+      RETURN_IF_ERROR(criteria(name, *p, chained_modifier, value, crits));
+      if (crits.size() != 1 || crits[0].chain || crits[0].has) {
         return unsupported("'" + name + "': this modifier or value form is not supported in a chain");
       }
-      c.targets.push_back({t, std::move(out[0].any_of)});
+      ChainTarget target;
+      target.type = t;
+      target.any_of = std::move(crits[0].any_of);
+      c.targets.push_back(std::move(target));
     }
     if (c.targets.empty()) return unsupported("unknown chained parameter '" + chained_code + "' in '" + name + "'");
-    Criterion crit;
-    crit.name = name;
-    crit.chain = std::move(c);
-    req_.criteria.push_back(std::move(crit));
+    out.name = name;
+    out.chain = std::move(c);
     return Status::ok();
   }
 
   Status reverseChain(const std::string& name, const std::string& value) {
-    std::vector<std::string> parts = splitEscaped(name, ':');
-    // _has:Type:refparam:param[:modifier]
-    if (parts.size() < 4 || parts.size() > 5) return invalidArgument("'" + name + "' must be _has:Type:reference:parameter");
-    const std::string& source = parts[1];
-    if (!model().isResourceType(source)) return unsupported("'" + name + "': unknown resource type '" + source + "'");
-    const SearchParamDef* ref = findSearchParam(source, parts[2]);
-    if (ref == nullptr || ref->type != SearchParamType::kReference) {
-      return unsupported("'" + name + "': '" + parts[2] + "' is not a reference parameter of " + source);
-    }
-    if (!ref->target.empty() && std::find(ref->target.begin(), ref->target.end(), type_) == ref->target.end()) {
-      return unsupported("'" + name + "': " + source + "." + parts[2] + " cannot refer to " + type_);
-    }
-    if (parts[3] == "_has") return unsupported("nested _has is not supported: '" + name + "'");
-    const SearchParamDef* p = findSearchParam(source, parts[3]);
-    if (p == nullptr) return unsupported("'" + name + "': unknown parameter '" + parts[3] + "' of " + source);
-    std::vector<Criterion> out;
-    RETURN_IF_ERROR(criteria(name, *p, parts.size() == 5 ? parts[4] : "", value, out));
-    if (out.size() != 1 || out[0].chain || out[0].has) {
-      return unsupported("'" + name + "': this modifier or value form is not supported in _has");
-    }
     Criterion crit;
-    crit.name = name;
-    crit.has = ReverseChain{source, parts[2], std::move(out[0].any_of)};
+    RETURN_IF_ERROR(hasOn(type_, name, name, value, 1, crit));
     req_.criteria.push_back(std::move(crit));
+    return Status::ok();
+  }
+
+  // `tail` on resources of `type`: "_has:Source:ref:param[:modifier]" or "_has:Source:ref:_has:..." (nested).
+  Status hasOn(const std::string& type, const std::string& name, std::string_view tail, const std::string& value,
+               size_t depth, Criterion& out) {
+    if (depth > options_.max_chain_depth) {
+      return invalidArgument("'" + name + "': _has nested more than " + std::to_string(options_.max_chain_depth) +
+                             " levels is not allowed");
+    }
+    // The first three ':'-separated parts are "_has", the source type and its reference parameter; the rest is
+    // the source's parameter or a nested _has.
+    size_t cut = std::string_view::npos;
+    for (size_t k = 0, from = 0; k < 3; ++k, from = cut + 1) {
+      cut = tail.find(':', from);
+      if (cut == std::string_view::npos) break;
+    }
+    if (cut == std::string_view::npos || cut + 1 >= tail.size()) {
+      return invalidArgument("'" + name + "' must be _has:Type:reference:parameter");
+    }
+    std::vector<std::string> head = splitEscaped(tail.substr(0, cut), ':');
+    std::string_view rest = tail.substr(cut + 1);
+    const std::string& source = head[1];
+    if (!model().isResourceType(source)) return unsupported("'" + name + "': unknown resource type '" + source + "'");
+    const SearchParamDef* ref = findSearchParam(source, head[2]);
+    if (ref == nullptr || ref->type != SearchParamType::kReference) {
+      return unsupported("'" + name + "': '" + head[2] + "' is not a reference parameter of " + source);
+    }
+    if (!ref->target.empty() && std::find(ref->target.begin(), ref->target.end(), type) == ref->target.end()) {
+      return unsupported("'" + name + "': " + source + "." + head[2] + " cannot refer to " + type);
+    }
+    ReverseChain has{source, head[2], {}, {}};
+    if (rest.starts_with("_has:")) {
+      Criterion inner;
+      RETURN_IF_ERROR(hasOn(source, name, rest, value, depth + 1, inner));
+      has.nested.push_back(std::move(inner));
+    } else {
+      std::vector<std::string> parts = splitEscaped(rest, ':');
+      if (parts.size() > 2) return invalidArgument("'" + name + "' must be _has:Type:reference:parameter[:modifier]");
+      const SearchParamDef* p = findSearchParam(source, parts[0]);
+      if (p == nullptr) return unsupported("'" + name + "': unknown parameter '" + parts[0] + "' of " + source);
+      std::vector<Criterion> crits;
+      RETURN_IF_ERROR(criteria(name, *p, parts.size() == 2 ? parts[1] : "", value, crits));
+      if (crits.size() != 1 || crits[0].chain || crits[0].has) {
+        return unsupported("'" + name + "': this modifier or value form is not supported in _has");
+      }
+      has.any_of = std::move(crits[0].any_of);
+    }
+    out.name = name;
+    out.has = std::move(has);
     return Status::ok();
   }
 
@@ -346,11 +442,15 @@ class Parser {
   // gives one criterion per value (none of them may match).
   Status criteria(const std::string& name, const SearchParamDef& p, const std::string& modifier,
                   const std::string& value, std::vector<Criterion>& out) {
-    if (p.type == SearchParamType::kComposite || p.type == SearchParamType::kSpecial || p.expression.empty()) {
+    if (p.type == SearchParamType::kComposite && !p.expression.empty() && modifier != "missing") {
+      return composite(name, p, modifier, value, out);
+    }
+    if (p.type == SearchParamType::kSpecial || p.expression.empty()) {
       return unsupported("search parameter '" + p.code + "' (" + std::string(fhir::searchParamTypeName(p.type)) + ") is not supported");
     }
     if (modifier == "missing") {
       if (value != "true" && value != "false") return invalidArgument("'" + name + "' must be true or false");
+      // Presence rows (indexer.h, kPresentSuffix) answer it for every parameter type.
       Criterion c;
       c.name = name;
       IndexPredicate any = anyValue(p);
@@ -361,7 +461,12 @@ class Parser {
     }
     Criterion c;
     c.name = name;
-    for (const std::string& part : splitOr(value)) {
+    const std::vector<std::string> parts = splitOr(value);
+    if (parts.size() > options_.max_or_values) {
+      return invalidArgument("'" + name + "' has " + std::to_string(parts.size()) + " values; at most " +
+                             std::to_string(options_.max_or_values) + " are allowed");
+    }
+    for (const std::string& part : parts) {
       if (part.empty()) return invalidArgument("'" + name + "' has an empty value");
       IndexPredicate pred;
       pred.param = p.code;
@@ -374,7 +479,7 @@ class Parser {
           std::optional<IndexPredicate> unit;
           RETURN_IF_ERROR(number(name, p, modifier, part, pred, unit));
           if (unit) {
-            if (splitOr(value).size() > 1) {
+            if (parts.size() > 1) {
               return unsupported("'" + name + "': units with several OR-ed quantities are not supported");
             }
             Criterion u;
@@ -388,41 +493,115 @@ class Parser {
         case SearchParamType::kReference: RETURN_IF_ERROR(reference(name, p, modifier, part, pred)); break;
         default: return unsupported("search parameter '" + p.code + "' is not supported");
       }
-      if (pred.negate) {
-        Criterion n;
-        n.name = name;
-        n.any_of.push_back(std::move(pred));
-        out.push_back(std::move(n));
-      } else {
-        c.any_of.push_back(std::move(pred));
+      // A Norwegian identifier asked for by its alias system is searched as its OID (the indexer's form) and, for
+      // rows an older version wrote with that alias, as the alias too.
+      std::optional<IndexPredicate> alias;
+      if (pred.kind == IndexValueKind::kToken && pred.system && (modifier.empty() || modifier == "not")) {
+        TokenParts t = splitToken(part);
+        if (t.has_bar && t.system != *pred.system) {
+          alias = pred;
+          alias->system = t.system;
+        }
+      }
+      for (IndexPredicate* one : {&pred, alias ? &*alias : nullptr}) {
+        if (one == nullptr) continue;
+        if (one->negate) {
+          Criterion n;
+          n.name = name;
+          n.any_of.push_back(std::move(*one));
+          out.push_back(std::move(n));
+        } else {
+          c.any_of.push_back(std::move(*one));
+        }
       }
     }
     if (!c.any_of.empty()) out.push_back(std::move(c));
     return Status::ok();
   }
 
-  // A predicate any row of the parameter satisfies (for :missing).
+  // `code-value-quantity=http://loinc.org|8480-6$lt60`: the first component's value picks the row parameter
+  // (indexer.h, compositeParam), the second is an ordinary predicate of its type on those rows.
+  Status composite(const std::string& name, const SearchParamDef& p, const std::string& modifier,
+                   const std::string& value, std::vector<Criterion>& out) {
+    if (!modifier.empty()) return unsupported("modifier ':" + modifier + "' is not supported on composite '" + name + "'");
+    if (p.components.size() != 2) {
+      return unsupported("composite parameter '" + p.code + "' has " + std::to_string(p.components.size()) +
+                         " components; only two-component composites are supported");
+    }
+    const SearchParamDef* first = componentDef(type_, p.components[0]);
+    const SearchParamDef* second = componentDef(type_, p.components[1]);
+    if (!isSupportedSearchParam(type_, p) || first == nullptr || second == nullptr) {
+      return unsupported("composite parameter '" + p.code + "' is not supported");
+    }
+    const std::vector<std::string> parts = splitOr(value);
+    if (parts.size() > options_.max_or_values) {
+      return invalidArgument("'" + name + "' has " + std::to_string(parts.size()) + " values; at most " +
+                             std::to_string(options_.max_or_values) + " are allowed");
+    }
+    Criterion merged;
+    merged.name = name;
+    for (const std::string& part : parts) {
+      std::vector<std::string> halves = splitKeepingEscapes(part, '$');
+      if (halves.size() != 2 || halves[0].empty() || halves[1].empty()) {
+        return invalidArgument("'" + name + "': '" + part + "' must be two values joined by '$'");
+      }
+      ASSIGN_OR_RETURN(std::string key, compositeKeyOf(name, *first, halves[0]));
+      std::vector<Criterion> sub;
+      // A '\,' in the second value must stay one value.
+      std::string second_value;
+      for (char c : halves[1]) {
+        if (c == ',') second_value += '\\';
+        second_value += c;
+      }
+      RETURN_IF_ERROR(criteria(name, *second, "", second_value, sub));
+      for (Criterion& c : sub) {
+        for (IndexPredicate& pred : c.any_of) {
+          pred.param = compositeParam(p.code, key) + pred.param.substr(second->code.size());
+        }
+      }
+      if (parts.size() == 1) {
+        for (Criterion& c : sub) out.push_back(std::move(c));
+        return Status::ok();
+      }
+      if (sub.size() != 1 || sub[0].any_of.size() != 1 || sub[0].any_of[0].negate) {
+        return unsupported("'" + name + "': units or 'ne' with several OR-ed composite values are not supported");
+      }
+      merged.any_of.push_back(std::move(sub[0].any_of[0]));
+    }
+    out.push_back(std::move(merged));
+    return Status::ok();
+  }
+
+  // The key of a composite's first value, as the indexer makes it from the row (compositeKeys).
+  Result<std::string> compositeKeyOf(const std::string& name, const SearchParamDef& first, const std::string& text) {
+    store::IndexRow row;
+    if (first.type == SearchParamType::kToken) {
+      TokenParts t = splitToken(text);
+      row.kind = IndexValueKind::kToken;
+      row.code = t.code;
+      row.system = std::string(canonicalTokenSystem(t.system));
+      if (row.code.empty()) return invalidArgument("'" + name + "': the first value needs a code");
+      std::vector<std::string> keys = compositeKeys(row);
+      return t.has_bar ? keys[1] : keys[0];
+    }
+    IndexPredicate ref;
+    ref.param = first.code;
+    RETURN_IF_ERROR(reference(name, first, "", text, ref));
+    row.kind = IndexValueKind::kReference;
+    row.text = ref.text;
+    row.ref_id = ref.ref_id;
+    row.ref_type = ref.ref_type.value_or("");
+    std::vector<std::string> keys = compositeKeys(row);
+    if (keys.empty()) return invalidArgument("'" + name + "': the first value is not a reference");
+    return ref.ref_type || !ref.text.empty() ? keys[0] : keys[1];
+  }
+
+  // The presence row of the parameter (for :missing).
   static IndexPredicate anyValue(const SearchParamDef& p) {
     IndexPredicate any;
-    any.param = p.code;
-    switch (p.type) {
-      case SearchParamType::kToken: any.kind = IndexValueKind::kToken; break;
-      case SearchParamType::kString:
-        any.kind = IndexValueKind::kString;
-        any.match = IndexPredicate::Match::kPrefix;
-        break;
-      case SearchParamType::kUri:
-        any.kind = IndexValueKind::kUri;
-        any.match = IndexPredicate::Match::kPrefix;
-        break;
-      case SearchParamType::kDate: any.kind = IndexValueKind::kDate; break;
-      case SearchParamType::kNumber:
-      case SearchParamType::kQuantity: any.kind = IndexValueKind::kNumber; break;
-      default:
-        any.kind = IndexValueKind::kToken;
-        any.param = p.code + std::string(kPresentSuffix);
-        break;
-    }
+    any.kind = IndexValueKind::kToken;
+    any.param = p.code + std::string(kPresentSuffix);
+    any.code = "1";
     return any;
   }
 
@@ -435,6 +614,18 @@ class Parser {
       if (pred.text.empty()) return invalidArgument("'" + name + "' has an empty value");
       return Status::ok();
     }
+    if (modifier == "of-type") {
+      // type-system|type-code|value, each required (R4 search, token :of-type).
+      std::vector<std::string> pieces = splitEscaped(part, '|');
+      if (pieces.size() != 3 || pieces[0].empty() || pieces[1].empty() || pieces[2].empty()) {
+        return invalidArgument("'" + name + "' must be type-system|type-code|value");
+      }
+      pred.param += std::string(kOfTypeSuffix);
+      pred.kind = IndexValueKind::kToken;
+      pred.system = pieces[0];
+      pred.code = ofTypeCode(pieces[1], pieces[2]);
+      return Status::ok();
+    }
     if (!modifier.empty() && modifier != "not") {
       return unsupported("modifier ':" + modifier + "' is not supported on token parameter '" + name + "'");
     }
@@ -443,7 +634,7 @@ class Parser {
     TokenParts t = splitToken(part);
     if (t.has_bar) {
       if (t.system.empty() && t.code.empty()) return invalidArgument("'" + name + "': '|' alone is not a token");
-      pred.system = t.system;  // "" = no system
+      pred.system = std::string(canonicalTokenSystem(t.system));  // "" = no system
       if (!t.code.empty()) pred.code = t.code;
     } else {
       pred.code = t.code;
@@ -651,6 +842,17 @@ Result<std::string> percentDecode(std::string_view s, bool form) {
 }
 
 }  // namespace
+
+bool isSupportedSearchParam(std::string_view type, const SearchParamDef& p) {
+  if (p.expression.empty() || p.type == SearchParamType::kSpecial) return false;
+  if (p.type != SearchParamType::kComposite) return true;
+  if (p.components.size() != 2 || p.component_expressions.size() != 2) return false;
+  const SearchParamDef* first = componentDef(type, p.components[0]);
+  const SearchParamDef* second = componentDef(type, p.components[1]);
+  return first != nullptr && second != nullptr &&
+         (first->type == SearchParamType::kToken || first->type == SearchParamType::kReference) &&
+         second->type != SearchParamType::kComposite && second->type != SearchParamType::kSpecial;
+}
 
 Result<SearchRequest> parseSearch(std::string_view type, const QueryParams& params, const ParseOptions& options) {
   if (!model().isResourceType(type)) return invalidArgument("unknown resource type '" + std::string(type) + "'");

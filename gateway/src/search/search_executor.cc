@@ -4,11 +4,15 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <set>
 #include <unordered_set>
 #include <variant>
 
+#include <spdlog/spdlog.h>
+
 #include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/model_info.h"
 #include "planbro/gateway/search/indexer.h"
 
 namespace planbro::gateway::search {
@@ -22,8 +26,35 @@ using store::ResourceVersion;
 
 constexpr std::string_view kKeysetCursor = "k.";
 constexpr std::string_view kOffsetCursor = "o.";
-// Predicates per OR-group when a collected id set becomes a predicate list (keeps each SQL statement small).
-constexpr size_t kMaxGroupSize = 200;
+
+// An absolute reference under the server's own base becomes the relative one it stands for (R4 search: a relative
+// reference resolving to the same value qualifies), so both forms find the same rows.
+void relativizeOwnReferences(std::vector<IndexPredicate>& preds, const std::string& base) {
+  for (IndexPredicate& p : preds) {
+    if (p.kind != IndexValueKind::kReference || p.text.empty()) continue;
+    std::optional<std::pair<std::string, std::string>> rel = relativeToBase(p.text, base);
+    if (!rel) continue;
+    p.ref_type = rel->first;
+    p.ref_id = rel->second;
+    p.text.clear();
+  }
+}
+
+void relativizeOwnReferences(std::vector<Criterion>& criteria, const std::string& base) {
+  for (Criterion& c : criteria) {
+    relativizeOwnReferences(c.any_of, base);
+    if (c.chain) {
+      for (ChainTarget& t : c.chain->targets) {
+        relativizeOwnReferences(t.any_of, base);
+        relativizeOwnReferences(t.nested, base);
+      }
+    }
+    if (c.has) {
+      relativizeOwnReferences(c.has->any_of, base);
+      relativizeOwnReferences(c.has->nested, base);
+    }
+  }
+}
 
 IndexPredicate referenceTo(const std::string& param, const std::string& type, const std::string& id) {
   IndexPredicate p;
@@ -91,6 +122,13 @@ class Run {
       : store_(store), options_(options), req_(req) {}
 
   Result<SearchResult> execute() {
+    ASSIGN_OR_RETURN(SearchResult r, run());
+    r.work_rows = work_;
+    return r;
+  }
+
+ private:
+  Result<SearchResult> run() {
     result_.warnings = req_.warnings;
     IndexQuery base;
     base.type = req_.type;
@@ -124,14 +162,31 @@ class Run {
     return std::move(result_);
   }
 
- private:
+  // Counts `rows` against the search's work budget.
+  Status charge(size_t rows) {
+    work_ += rows;
+    if (work_ <= options_.max_work_rows) return Status::ok();
+    over_budget_ = true;
+    return invalidArgument("the search needs more than " + std::to_string(options_.max_work_rows) +
+                           " rows of work (search.max_work_rows); narrow it (fewer values, a more selective "
+                           "parameter, fewer includes)");
+  }
+
+  Result<store::IndexPage> indexPage(IndexQuery q) {
+    RETURN_IF_ERROR(charge(1));
+    q.max_engine_steps = options_.max_query_steps;
+    ASSIGN_OR_RETURN(store::IndexPage page, store_.searchIndex(q));
+    RETURN_IF_ERROR(charge(page.ids.size()));
+    return page;
+  }
+
   // Every id matching `q`, in id order, at most `limit` (truncated set when more exist).
   Result<std::vector<std::string>> collectIds(IndexQuery q, size_t limit, bool* truncated) {
     std::vector<std::string> ids;
     q.count = store::kMaxPageSize;
     q.after_id.reset();
     for (size_t round = 0; round <= limit / store::kMaxPageSize + 1; ++round) {
-      ASSIGN_OR_RETURN(store::IndexPage page, store_.searchIndex(q));
+      ASSIGN_OR_RETURN(store::IndexPage page, indexPage(q));
       for (std::string& id : page.ids) {
         if (ids.size() == limit) {
           *truncated = true;
@@ -156,8 +211,8 @@ class Run {
     return ids;
   }
 
-  // Adds id-set predicates as one AND-ed criterion. The store has no IN lists, so one OR-group of equality
-  // predicates holds the set (bounded by max_chain_matches).
+  // Adds id-set predicates as one AND-ed criterion: the store looks the whole set up as one list (one IN over the
+  // index), whatever its size (bounded by max_chain_matches).
   static void addGroup(IndexQuery& q, std::vector<IndexPredicate> group, bool& empty) {
     if (group.empty()) {
       empty = true;
@@ -166,13 +221,29 @@ class Run {
     q.all_of.push_back(std::move(group));
   }
 
+  // The query on `type` for a chain target or a _has source: its own predicates AND its nested levels. `empty`
+  // when a nested level already matches nothing.
+  Status subQuery(const std::string& type, const std::vector<IndexPredicate>& any_of,
+                  const std::vector<Criterion>& nested, IndexQuery& q, bool& empty) {
+    q.type = type;
+    if (!any_of.empty()) q.all_of.push_back(any_of);
+    for (const Criterion& n : nested) {
+      RETURN_IF_ERROR(addCriterion(n, q, empty));
+      if (empty) return Status::ok();
+    }
+    if (q.all_of.empty()) return invalidArgument("a chained search level has no condition");
+    return Status::ok();
+  }
+
+  // Adds criterion `c` on the resources of q.type (the searched type, or a chain / _has level below it).
   Status addCriterion(const Criterion& c, IndexQuery& q, bool& empty) {
     if (c.chain) {
       std::vector<IndexPredicate> group;
       for (const ChainTarget& t : c.chain->targets) {
         IndexQuery tq;
-        tq.type = t.type;
-        tq.all_of.push_back(t.any_of);
+        bool none = false;
+        RETURN_IF_ERROR(subQuery(t.type, t.any_of, t.nested, tq, none));
+        if (none) continue;
         ASSIGN_OR_RETURN(std::vector<std::string> ids, boundedIds(tq, c.name));
         for (const std::string& id : ids) group.push_back(referenceTo(c.chain->reference_param, t.type, id));
       }
@@ -184,11 +255,16 @@ class Run {
     }
     if (c.has) {
       IndexQuery sq;
-      sq.type = c.has->source_type;
-      sq.all_of.push_back(c.has->any_of);
+      bool none = false;
+      RETURN_IF_ERROR(subQuery(c.has->source_type, c.has->any_of, c.has->nested, sq, none));
+      if (none) {
+        empty = true;
+        return Status::ok();
+      }
       ASSIGN_OR_RETURN(std::vector<std::string> sources, boundedIds(sq, c.name));
       std::set<std::string> targets;
       for (const std::string& id : sources) {
+        RETURN_IF_ERROR(charge(1));
         auto v = store_.read(c.has->source_type, id);
         if (!v.isOk()) continue;  // deleted since the index query
         auto doc = parseJson(*v);
@@ -196,7 +272,12 @@ class Run {
         auto rows = indexParameter(doc->root(), c.has->reference_param);
         if (!rows.isOk()) continue;
         for (const IndexRow& r : *rows) {
-          if (r.kind == IndexValueKind::kReference && r.ref_type == req_.type) targets.insert(r.ref_id);
+          if (r.kind != IndexValueKind::kReference) continue;
+          if (r.ref_type == q.type) {
+            targets.insert(r.ref_id);
+          } else if (auto rel = relativeToBase(r.text, options_.own_base_url); rel && rel->first == q.type) {
+            targets.insert(rel->second);
+          }
         }
       }
       if (targets.size() > options_.max_chain_matches) {
@@ -212,6 +293,7 @@ class Run {
   }
 
   Status readInto(const std::string& type, const std::string& id, std::vector<ResourceVersion>& out) {
+    RETURN_IF_ERROR(charge(1));
     auto v = store_.read(type, id);
     if (v.isOk()) {
       out.push_back(std::move(v).value());
@@ -229,11 +311,12 @@ class Run {
       q.after_id = req_.cursor->substr(kKeysetCursor.size());
     }
     q.count = std::clamp<size_t>(req_.count, 1, store::kMaxPageSize);
-    ASSIGN_OR_RETURN(store::IndexPage page, store_.searchIndex(q));
+    ASSIGN_OR_RETURN(store::IndexPage page, indexPage(q));
     for (const std::string& id : page.ids) RETURN_IF_ERROR(readInto(req_.type, id, result_.matches));
     if (page.next_after_id) result_.next_cursor = std::string(kKeysetCursor) + *page.next_after_id;
     if (req_.total == TotalMode::kAccurate) {
       bool truncated = false;
+      q.after_id.reset();
       ASSIGN_OR_RETURN(std::vector<std::string> all, collectIds(q, options_.max_total, &truncated));
       (void)truncated;
       result_.total = all.size();
@@ -358,37 +441,59 @@ class Run {
     return Status::ok();
   }
 
+  // One index query per (reference parameter, target type): each is a single list of the sources' ids, which
+  // the store looks up from the index, so `_revinclude=Observation:*` over a page of 1,000 costs a few dozen
+  // index lookups, not a walk of every Observation per source.
   Status reverseIncludes(const std::vector<ResourceVersion>& sources, const Include& inc,
                          std::vector<size_t>& added) {
-    std::vector<std::string> params;
+    std::vector<const fhir::SearchParamDef*> params;
     if (inc.param == "*") {
       for (const fhir::SearchParamDef* p : searchParamsFor(inc.source_type)) {
-        if (p->type == fhir::SearchParamType::kReference) params.push_back(p->code);
+        if (p->type == fhir::SearchParamType::kReference) params.push_back(p);
       }
-    } else {
-      params.push_back(inc.param);
+    } else if (const fhir::SearchParamDef* p = findSearchParam(inc.source_type, inc.param)) {
+      params.push_back(p);
     }
-    std::vector<IndexPredicate> refs;
+    std::map<std::string, std::vector<std::string>> ids_by_type;
     for (const ResourceVersion& s : sources) {
       if (inc.target_type && s.type != *inc.target_type) continue;
-      for (const std::string& param : params) refs.push_back(referenceTo(param, s.type, s.id));
+      ids_by_type[s.type].push_back(s.id);
     }
-    for (size_t start = 0; start < refs.size(); start += kMaxGroupSize) {
-      IndexQuery q;
-      q.type = inc.source_type;
-      q.all_of.emplace_back(refs.begin() + static_cast<std::ptrdiff_t>(start),
-                            refs.begin() + static_cast<std::ptrdiff_t>(std::min(refs.size(), start + kMaxGroupSize)));
-      bool truncated = false;
-      ASSIGN_OR_RETURN(std::vector<std::string> ids, collectIds(q, options_.max_included + 1, &truncated));
-      for (const std::string& id : ids) {
-        RETURN_IF_ERROR(includeOne(inc.source_type, id, added));
-        if (include_truncated_) return Status::ok();
+    for (const fhir::SearchParamDef* param : params) {
+      for (const auto& [type, ids] : ids_by_type) {
+        if (!param->target.empty() && std::find(param->target.begin(), param->target.end(), type) == param->target.end()) {
+          continue;  // this parameter never refers to that type
+        }
+        IndexQuery q;
+        q.type = inc.source_type;
+        std::vector<IndexPredicate> refs;
+        refs.reserve(ids.size());
+        for (const std::string& id : ids) refs.push_back(referenceTo(param->code, type, id));
+        q.all_of.push_back(std::move(refs));
+        bool truncated = false;
+        const size_t room = options_.max_included - std::min(options_.max_included, result_.included.size());
+        ASSIGN_OR_RETURN(std::vector<std::string> found, collectIds(q, room + 1, &truncated));
+        for (const std::string& id : found) {
+          RETURN_IF_ERROR(includeOne(inc.source_type, id, added));
+          if (include_truncated_) return Status::ok();
+        }
       }
     }
     return Status::ok();
   }
 
+  // Includes are best effort within the budget: past it, the page goes out with what was included and a warning.
   Status includes() {
+    Status s = includeRounds();
+    if (!s.isOk() && over_budget_) {
+      result_.warnings.push_back("_include/_revinclude stopped at the search's work budget (" +
+                                 std::to_string(options_.max_work_rows) + " rows); some included resources are missing");
+      return Status::ok();
+    }
+    return s;
+  }
+
+  Status includeRounds() {
     if (req_.includes.empty() && req_.revincludes.empty()) return Status::ok();
     for (const ResourceVersion& m : result_.matches) seen_.insert(m.type + "/" + m.id);
     // Copies, not pointers: `included` grows (and reallocates) while a round runs.
@@ -419,12 +524,34 @@ class Run {
   SearchResult result_;
   std::unordered_set<std::string> seen_;
   bool include_truncated_ = false;
+  size_t work_ = 0;
+  bool over_budget_ = false;
 };
+
+// Store failures keep their code but not their text: it may name tables, columns or engine internals.
+Status genericStoreError(const Status& s) {
+  auto logger = spdlog::get("planbro");
+  if (!logger) logger = spdlog::default_logger();
+  logger->error("search: store error: {}", s.message());
+  if (s.code() == StatusCode::kUnavailable) {
+    return Status(StatusCode::kUnavailable, "the database is busy or unavailable; try the search again");
+  }
+  return Status(s.code(), "the search failed in the store (the server log has the details)");
+}
 
 }  // namespace
 
 Result<SearchResult> SearchExecutor::execute(const SearchRequest& request) {
-  return Run(store_, options_, request).execute();
+  Result<SearchResult> r = [&]() -> Result<SearchResult> {
+    if (options_.own_base_url.empty()) return Run(store_, options_, request).execute();
+    SearchRequest normalized = request;
+    relativizeOwnReferences(normalized.criteria, options_.own_base_url);
+    return Run(store_, options_, normalized).execute();
+  }();
+  if (r.isOk() || r.status().code() == StatusCode::kInvalidArgument || r.status().code() == StatusCode::kUnsupported) {
+    return r;
+  }
+  return genericStoreError(r.status());
 }
 
 }  // namespace planbro::gateway::search

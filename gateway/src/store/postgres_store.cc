@@ -9,10 +9,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <unordered_map>
 
 #include "shared_schema.h"
 #include "sql_connection.h"
+#include "statement_cache.h"
 
 namespace planbro::gateway::store {
 namespace {
@@ -37,10 +37,16 @@ constexpr Oid kFloat8Oid = 701;
 // which waits out every transaction that may hold an unfinished outbox position (see docs/store.md).
 constexpr internal::Dialect kPostgresDialect{"postgresql", "BEGIN", " FOR UPDATE",
                                              "SELECT pg_advisory_xact_lock_shared(7215104735202)",
-                                             "SELECT pg_advisory_xact_lock(7215104735202)", "INSERT"};
+                                             "SELECT pg_advisory_xact_lock(7215104735202)", "INSERT",
+                                             "SELECT json_array_elements_text(CAST(? AS json))",
+                                             "SELECT e->>0, e->>1 FROM json_array_elements(CAST(? AS json)) e"};
 constexpr std::string_view kMigrationLock = "SELECT pg_advisory_xact_lock(7215104735201)";
 
+// Besides the byte bound (PostgresStoreOptions::statement_cache_bytes), at most this many statements per connection.
 constexpr size_t kMaxCachedStatements = 512;
+// The server's memory for a prepared statement is not visible from the client: each is weighed as its text plus
+// this (a parsed and planned statement of the store's size takes a few kilobytes in the backend).
+constexpr size_t kStatementOverheadBytes = 4096;
 
 constexpr std::string_view kSchemaV1 = R"sql(
 CREATE TABLE resource (
@@ -113,7 +119,19 @@ CREATE TABLE server_secret (
 )sql";
 
 
-constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder};
+// Version 4: a presence row (`<param>:present`, token "1") per parameter with any value, so `:missing` no longer
+// depends on searchable values (docs/search.md). Rows of older versions are derived from the index rows a resource
+// has; an element with none (a reference to a contained resource only) gets its row when the resource is written.
+constexpr std::string_view kSchemaV4PresenceRows = R"sql(
+DELETE FROM search_index WHERE param LIKE '%:present';
+INSERT INTO search_index (res_type, res_id, param, kind, text_value, token_system, token_code, date_low, date_high,
+                          number_value, ref_type, ref_id)
+SELECT DISTINCT res_type, res_id, split_part(param, ':', 1) || ':present', 1, '', '', '1', 0, 0, 0, '', ''
+FROM search_index;
+)sql";
+
+constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder,
+                                            kSchemaV4PresenceRows};
 
 // Network byte order by shifting, independent of the host's endianness.
 template <typename T>
@@ -153,13 +171,13 @@ bool validSchemaName(std::string_view s) {
 
 class PgConnection final : public internal::SqlConnection {
  public:
-  explicit PgConnection(PGconn* conn) : conn_(conn) {}
+  PgConnection(PGconn* conn, size_t cache_bytes) : conn_(conn), statements_(cache_bytes, kMaxCachedStatements) {}
   ~PgConnection() override { PQfinish(conn_); }
 
   static Result<std::unique_ptr<internal::SqlConnection>> open(const PostgresStoreOptions& options) {
     PGconn* raw = PQconnectdb(options.conninfo.c_str());
     if (raw == nullptr) return unavailable("PostgreSQL: out of memory creating a connection");
-    auto conn = std::make_unique<PgConnection>(raw);
+    auto conn = std::make_unique<PgConnection>(raw, options.statement_cache_bytes);
     if (PQstatus(raw) != CONNECTION_OK) {
       return unavailable(std::string("PostgreSQL: cannot connect: ") + PQerrorMessage(raw));
     }
@@ -218,18 +236,11 @@ class PgConnection final : public internal::SqlConnection {
   bool lastErrorRetryable() const override { return retryable_; }
   bool inTransaction() const override { return PQtransactionStatus(conn_) != PQTRANS_IDLE; }
   bool healthy() const override { return PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE; }
+  size_t cachedStatementBytes() const override { return statements_.bytes(); }
 
  private:
   Result<const std::string*> prepare(std::string_view sql, std::span<const SqlParam> params) {
-    auto it = statements_.find(std::string(sql));
-    if (it != statements_.end()) return &it->second;
-    if (statements_.size() >= kMaxCachedStatements) {
-      // Only reached with many distinct dynamic searches; DEALLOCATE ALL would also be fine but needs no txn care.
-      PGresult* res = PQexec(conn_, "DEALLOCATE ALL");
-      auto r = collect(res, "DEALLOCATE ALL");
-      if (!r.isOk()) return r.status();
-      statements_.clear();
-    }
+    if (const std::string* name = statements_.find(sql)) return name;
     std::vector<Oid> types(params.size(), 0);
     for (size_t i = 0; i < params.size(); ++i) {
       const SqlParam& p = params[i];
@@ -243,8 +254,13 @@ class PgConnection final : public internal::SqlConnection {
                               types.data());
     auto r = collect(res, sql);
     if (!r.isOk()) return r.status();
-    auto [inserted, ok] = statements_.emplace(std::string(sql), std::move(name));
-    return &inserted->second;
+    // An evicted statement is deallocated on the server too. DEALLOCATE is allowed inside a transaction, but in
+    // an aborted one it fails: then the name is left behind (the session ends it) and dropped from the cache.
+    const std::string& cached = statements_.insert(std::string(sql), std::move(name), sql.size() + kStatementOverheadBytes,
+                                                   [this](std::string& old) {
+                                                     PQclear(PQexec(conn_, ("DEALLOCATE " + old).c_str()));
+                                                   });
+    return &cached;
   }
 
   // Takes ownership of `res`, turns it into rows or a Status.
@@ -302,8 +318,9 @@ class PgConnection final : public internal::SqlConnection {
     const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     const std::string sqlstate = state ? state : "";
     const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    const std::string message = "PostgreSQL " + sqlstate + ": " + (primary ? primary : PQerrorMessage(conn_)) +
-                                " (in: " + std::string(sql.substr(0, 60)) + ")";
+    // No SQL in the message: it may reach a client (the search layer logs the detail and answers generically).
+    (void)sql;
+    const std::string message = "PostgreSQL " + sqlstate + ": " + (primary ? primary : PQerrorMessage(conn_));
     if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03") {
       retryable_ = true;  // serialization failure, deadlock, lock not available
       return unavailable(message);
@@ -317,7 +334,7 @@ class PgConnection final : public internal::SqlConnection {
   }
 
   PGconn* conn_;
-  std::unordered_map<std::string, std::string> statements_;
+  internal::StatementCache<std::string> statements_;  // SQL text → prepared statement name
   uint64_t statement_counter_ = 0;
   bool retryable_ = false;
 };

@@ -1,5 +1,7 @@
 #include "sql_connection.h"
 
+#include <openssl/rand.h>
+
 #include <string>
 
 namespace planbro::gateway::store::internal {
@@ -67,6 +69,13 @@ Result<PooledConnection> ConnectionPool::acquire() {
   return PooledConnection(this, std::move(conn).value());
 }
 
+size_t ConnectionPool::idleStatementBytes() {
+  std::lock_guard lock(mutex_);
+  size_t total = 0;
+  for (const auto& conn : idle_) total += conn->cachedStatementBytes();
+  return total;
+}
+
 void ConnectionPool::giveBack(std::unique_ptr<SqlConnection> conn) {
   std::lock_guard lock(mutex_);
   if (conn->healthy()) {
@@ -112,7 +121,16 @@ Status migrateSchema(SqlConnection& conn, const Dialect& dialect, std::string_vi
     } else if (current != newest) {
       RETURN_IF_ERROR(conn.exec("UPDATE schema_version SET version = ?", {newest}).status());
     }
-    return Status::ok();
+    // The master secret is made here, under the migration lock, so that reading a server secret never writes
+    // (a lazy insert under the SQLite writer deadlocked a transaction that needed the secret).
+    std::string fresh(kServerSecretSize, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(fresh.data()), static_cast<int>(fresh.size())) != 1) {
+      return internalError("no random bytes for the master secret");
+    }
+    return conn
+        .exec("INSERT INTO server_secret (name, secret) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+              {kMasterSecretName, Blob{fresh}})
+        .status();
   };
   Status status = body();
   if (!status.isOk()) {

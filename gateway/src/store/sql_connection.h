@@ -40,6 +40,7 @@ struct SqlRow {
 struct SqlResult {
   std::vector<SqlRow> rows;
   int64_t affected = 0;  // rows changed by INSERT / UPDATE / DELETE
+  int64_t engine_steps = 0;  // SQLite: virtual machine steps the statement took; PostgreSQL: 0 (unknown)
 };
 
 /**
@@ -61,6 +62,11 @@ class SqlConnection {
   virtual bool inTransaction() const = 0;
   /** False once the connection is broken; the pool then drops it. */
   virtual bool healthy() const = 0;
+  /** Bytes its prepared-statement cache holds (StatementCache). */
+  virtual size_t cachedStatementBytes() const { return 0; }
+  /** Bounds every following exec() to about `steps` engine steps (0: none); past it exec() fails with
+   *  kInvalidArgument. SQLite only; other engines ignore it. */
+  virtual void setStepLimit(int64_t steps) { (void)steps; }
 };
 
 /** The statements that differ between the engines. */
@@ -74,6 +80,11 @@ struct Dialect {
   // transaction (or savepoint) is rolled back then anyway. SQLite: "INSERT OR FAIL", which spares a multi-row
   // INSERT the statement journal (a copy of every page it touches); PostgreSQL: "INSERT".
   std::string_view insert_in_transaction;
+  // A subquery yielding the strings of the JSON array bound as its one parameter (`x IN (<this>)`), and one
+  // yielding the two strings of each [a, b] pair of such an array (`(x, y) IN (<this>)`): a list of any length in
+  // one parameter, so the statement text does not depend on the length.
+  std::string_view json_values;
+  std::string_view json_pairs;
 };
 
 class ConnectionPool;
@@ -105,6 +116,8 @@ class ConnectionPool {
   ConnectionPool(size_t size, std::chrono::milliseconds timeout, Factory factory);
   ~ConnectionPool();
   Result<PooledConnection> acquire();
+  /** The sum of cachedStatementBytes() over the idle connections. */
+  size_t idleStatementBytes();
 
  private:
   friend class PooledConnection;
@@ -170,7 +183,11 @@ class GroupCommitWriter {
   std::shared_ptr<Group> group_;  // the open physical transaction, or null
 };
 
-/** Creates the schema or migrates it to the newest version; `migrations[i]` brings version i to i+1. */
+/** The server_secret row every named server secret is derived from. */
+inline constexpr std::string_view kMasterSecretName = "planbro:master";
+
+/** Creates the schema or migrates it to the newest version; `migrations[i]` brings version i to i+1. Then makes the
+ *  master secret (kMasterSecretName) unless it exists. */
 Status migrateSchema(SqlConnection& conn, const Dialect& dialect, std::string_view lock_sql,
                      std::span<const std::string_view> migrations);
 

@@ -1,15 +1,15 @@
 // The store logic shared by both engines. The SQL is written once with '?' placeholders; the few statements that
 // must differ come from the Dialect.
 #include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <array>
-#include <deque>
 #include <limits>
 #include <string>
 
 #include "planbro/gateway/store/resource_id.h"
+#include "index_query_sql.h"
 #include "sql_connection.h"
 #include "version_cache.h"
 
@@ -82,17 +82,6 @@ Result<ResourceVersion> oneVersion(SqlResult& r, std::string_view type, std::str
 }
 
 std::string versionTag(int64_t v) { return "W/\"" + std::to_string(v) + "\""; }
-
-// LIKE pattern with '!' as the escape character (no backslash: its meaning differs between engines' settings).
-std::string likeEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    if (c == '!' || c == '%' || c == '_') out.push_back('!');
-    out.push_back(c);
-  }
-  return out;
-}
 
 int64_t kindCode(IndexValueKind kind) { return static_cast<int64_t>(kind); }
 
@@ -533,31 +522,25 @@ class SqlStore final : public ResourceStore {
   }
 
   Result<std::string> serverSecret(std::string_view name) override {
-    constexpr std::string_view kSelect = "SELECT secret FROM server_secret WHERE name = ?";
-    ASSIGN_OR_RETURN(SqlResult found, query(kSelect, {name}));
-    if (found.rows.empty()) {
-      std::string fresh(kServerSecretSize, '\0');
-      if (RAND_bytes(reinterpret_cast<unsigned char*>(fresh.data()), static_cast<int>(fresh.size())) != 1) {
-        return internalError("no random bytes for a server secret");
-      }
-      // Two nodes may get here at once: the first insert wins and both then read the winner's secret.
-      ASSIGN_OR_RETURN(std::unique_ptr<WriteSession> session, writeSession());
-      RETURN_IF_ERROR(session->begin());
-      Status inserted = session->conn()
-                            .exec("INSERT INTO server_secret (name, secret) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-                                  {name, Blob{fresh}})
-                            .status();
-      if (!inserted.isOk()) {
-        session->rollback();
-        return inserted;
-      }
-      RETURN_IF_ERROR(session->commit());
-      ASSIGN_OR_RETURN(found, query(kSelect, {name}));
-      if (found.rows.empty()) return internalError("server secret '" + std::string(name) + "' vanished");
+    if (name.empty() || name == kMasterSecretName) return invalidArgument("invalid server secret name");
+    ASSIGN_OR_RETURN(SqlResult found, query("SELECT name, secret FROM server_secret WHERE name = ? OR name = ?",
+                                            {name, kMasterSecretName}));
+    std::string master;
+    for (SqlRow& row : found.rows) {
+      std::string secret = std::move(row.text(1));
+      if (secret.size() != kServerSecretSize) return internalError("a server secret is damaged");
+      if (row.text(0) == name) return secret;  // stored by an older version under its own name
+      master = std::move(secret);
     }
-    std::string secret = std::move(found.rows[0].text(0));
-    if (secret.size() != kServerSecretSize) return internalError("server secret '" + std::string(name) + "' is damaged");
-    return secret;
+    if (master.empty()) return internalError("the store has no master secret (it is made when the store opens)");
+    std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+    unsigned int length = 0;
+    if (HMAC(EVP_sha256(), master.data(), static_cast<int>(master.size()),
+             reinterpret_cast<const unsigned char*>(name.data()), name.size(), mac.data(), &length) == nullptr ||
+        length != kServerSecretSize) {
+      return internalError("HMAC-SHA-256 failed");
+    }
+    return std::string(reinterpret_cast<const char*>(mac.data()), length);
   }
 
   Result<std::vector<OutboxEvent>> readOutbox(int64_t after, size_t limit) override {
@@ -598,173 +581,29 @@ class SqlStore final : public ResourceStore {
     if (q.count == 0 || q.count > kMaxPageSize) {
       return invalidArgument("search page size must be 1.." + std::to_string(kMaxPageSize));
     }
-    std::deque<std::string> owned;  // strings made here must outlive the parameter views (deque: stable addresses)
-    std::vector<SqlParam> params;
-    // The plan: when some group is a single positive predicate, the query starts from its index entries (the
-    // first such group: the executor puts the most selective first) and checks the other groups per match, so a
-    // search costs O(matches of that predicate), not O(resources of the type). CROSS JOIN fixes that join order
-    // in SQLite (its planner has no statistics here); PostgreSQL plans it with its own. Without such a group
-    // (only OR-groups or negations) it walks the type's resources in id order. See docs/search.md.
-    const IndexPredicate* driver = nullptr;
-    for (const auto& group : q.all_of) {
-      if (group.size() == 1 && !group[0].negate &&
-          (!driver || drivingRank(group[0]) < drivingRank(*driver))) {
-        driver = &group[0];
-      }
-    }
-    std::string sql;
-    if (driver) {
-      if (driver->param.empty()) return invalidArgument("index predicate without a parameter code");
-      sql = "SELECT DISTINCT d.res_id FROM search_index d CROSS JOIN resource r WHERE d.res_type = ?";
-      params.emplace_back(std::string_view(q.type));
-      appendValueMatch(*driver, "d", sql, params, owned);
-      sql += " AND r.res_type = d.res_type AND r.res_id = d.res_id AND r.deleted = 0";
-      if (q.after_id) {
-        sql += " AND d.res_id > ?";
-        params.emplace_back(std::string_view(*q.after_id));
-      }
-    } else {
-      sql = "SELECT r.res_id FROM resource r WHERE r.res_type = ? AND r.deleted = 0";
-      params.emplace_back(std::string_view(q.type));
-      if (q.after_id) {
-        sql += " AND r.res_id > ?";
-        params.emplace_back(std::string_view(*q.after_id));
-      }
-    }
-    for (const auto& group : q.all_of) {
-      if (group.empty()) return invalidArgument("empty predicate group in index query");
-      if (driver == &group[0]) continue;
-      sql += " AND (";
-      for (size_t i = 0; i < group.size(); ++i) {
-        if (i > 0) sql += " OR ";
-        RETURN_IF_ERROR(appendPredicate(group[i], sql, params, owned));
-      }
-      sql += ")";
-    }
-    sql += driver ? " ORDER BY d.res_id LIMIT ?" : " ORDER BY r.res_id LIMIT ?";
-    params.emplace_back(static_cast<int64_t>(q.count + 1));
-    ASSIGN_OR_RETURN(SqlResult r, query(sql, params));
+    IndexQuerySql built;
+    RETURN_IF_ERROR(buildIndexQuerySql(dialect_, q, built));
+    ASSIGN_OR_RETURN(SqlResult r, withConnection([&](SqlConnection& conn) {
+      conn.setStepLimit(q.max_engine_steps);
+      auto result = conn.exec(built.sql, built.params);
+      conn.setStepLimit(0);
+      return result;
+    }));
     IndexPage page;
+    page.engine_steps = r.engine_steps;
     for (size_t i = 0; i < r.rows.size() && i < q.count; ++i) page.ids.push_back(std::move(r.rows[i].text(0)));
     if (r.rows.size() > q.count) page.next_after_id = page.ids.back();
     return page;
   }
 
- private:
-  // How well a predicate drives a search from the index, lower first: a reference or an exact token or text
-  // picks few rows by equality; a prefix or a bounded range fewer than a bare system or a substring, which read
-  // every row of the parameter. Ties keep the request's order.
-  static int drivingRank(const IndexPredicate& p) {
-    switch (p.kind) {
-      case IndexValueKind::kReference: return 0;
-      case IndexValueKind::kToken: return p.code ? 1 : 4;
-      case IndexValueKind::kString:
-      case IndexValueKind::kUri:
-        if (p.match == IndexPredicate::Match::kExact) return 1;
-        return p.match == IndexPredicate::Match::kPrefix && !p.text.empty() ? 2 : 5;
-      case IndexValueKind::kDate: return 3;
-      case IndexValueKind::kNumber: return 5;  // no value index
-    }
-    return 5;
-  }
+  size_t cachedStatementBytes() override { return pool_->idleStatementBytes(); }
 
+ private:
   // SQLite: a turn on the single group-commit writer; PostgreSQL: a pooled connection of its own.
   Result<std::unique_ptr<WriteSession>> writeSession() {
     if (writer_) return writer_->session();
     ASSIGN_OR_RETURN(PooledConnection conn, pool_->acquire());
     return makePooledSession(dialect_, std::move(conn));
-  }
-
-  static Status appendPredicate(const IndexPredicate& p, std::string& sql, std::vector<SqlParam>& params,
-                                std::deque<std::string>& owned) {
-    if (p.param.empty()) return invalidArgument("index predicate without a parameter code");
-    sql += p.negate ? "NOT EXISTS" : "EXISTS";
-    sql += " (SELECT 1 FROM search_index s WHERE s.res_type = r.res_type AND s.res_id = r.res_id";
-    appendValueMatch(p, "s", sql, params, owned);
-    sql += ")";
-    return Status::ok();
-  }
-
-  // Appends " AND <alias>.param = ? AND <alias>.kind = <code> AND <the value conditions of p>". The kind is a
-  // literal so that the partial value index of that kind can serve the query (shared_schema.h).
-  static void appendValueMatch(const IndexPredicate& p, std::string_view alias, std::string& sql,
-                               std::vector<SqlParam>& params, std::deque<std::string>& owned) {
-    const std::string a(alias);
-    sql += " AND " + a + ".param = ? AND " + a + ".kind = " + std::to_string(kindCode(p.kind));
-    params.emplace_back(std::string_view(p.param));
-    auto textMatch = [&](const std::string& column, const std::string& value) {
-      switch (p.match) {
-        case IndexPredicate::Match::kExact:
-          sql += " AND " + std::string(column) + " = ?";
-          params.emplace_back(std::string_view(value));
-          return;
-        case IndexPredicate::Match::kPrefix: {
-          // A byte range, not LIKE: both engines then seek the value index (neither uses an index for a LIKE
-          // prefix under these collations), and it matches byte for byte in both.
-          std::string upper = value;
-          while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xFF) upper.pop_back();
-          if (upper.empty()) return;  // every value starts with ""
-          upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
-          owned.push_back(std::move(upper));
-          sql += " AND " + column + " >= ? AND " + column + " < ?";
-          params.emplace_back(std::string_view(value));
-          params.emplace_back(std::string_view(owned.back()));
-          return;
-        }
-        case IndexPredicate::Match::kContains:
-          owned.push_back("%" + likeEscape(value) + "%");
-          break;
-      }
-      sql += " AND " + std::string(column) + " LIKE ? ESCAPE '!'";
-      params.emplace_back(std::string_view(owned.back()));
-    };
-    auto bound = [&](const std::string& column, std::string_view op, const auto& value) {
-      if (!value) return;
-      sql += " AND " + std::string(column) + " " + std::string(op) + " ?";
-      params.emplace_back(*value);
-    };
-    switch (p.kind) {
-      case IndexValueKind::kToken:
-        if (p.code) {
-          sql += " AND " + a + ".token_code = ?";
-          params.emplace_back(std::string_view(*p.code));
-        }
-        if (p.system) {
-          sql += " AND " + a + ".token_system = ?";
-          params.emplace_back(std::string_view(*p.system));
-        }
-        break;
-      case IndexValueKind::kString:
-      case IndexValueKind::kUri:
-        textMatch(a + ".text_value", p.text);
-        break;
-      case IndexValueKind::kReference:
-        if (!p.text.empty()) {
-          // A reference kept as text (an absolute URL) has no type and id: saying so lets the reference index
-          // seek straight to the text.
-          sql += " AND " + a + ".ref_id = '' AND " + a + ".ref_type = '' AND " + a + ".text_value = ?";
-          params.emplace_back(std::string_view(p.text));
-        } else {
-          sql += " AND " + a + ".ref_id = ?";
-          params.emplace_back(std::string_view(p.ref_id));
-          if (p.ref_type) {
-            // A reference kept as type and id has no text: with that said the index yields matches in id order.
-            sql += " AND " + a + ".ref_type = ? AND " + a + ".text_value = ''";
-            params.emplace_back(std::string_view(*p.ref_type));
-          }
-        }
-        break;
-      case IndexValueKind::kDate:
-        bound(a + ".date_low", ">=", p.low_ge);
-        bound(a + ".date_low", "<=", p.low_le);
-        bound(a + ".date_high", ">=", p.high_ge);
-        bound(a + ".date_high", "<=", p.high_le);
-        break;
-      case IndexValueKind::kNumber:
-        bound(a + ".number_value", ">=", p.number_ge);
-        bound(a + ".number_value", "<=", p.number_le);
-        break;
-    }
   }
 
   // The highest outbox position below which no transaction is still running. In PostgreSQL a sequence hands out

@@ -5,16 +5,17 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "shared_schema.h"
 #include "sql_connection.h"
+#include "statement_cache.h"
 #include "version_cache.h"
 #include "wal_checkpointer.h"
 
@@ -27,9 +28,11 @@ using internal::SqlParam;
 using internal::SqlResult;
 using internal::SqlRow;
 
-constexpr internal::Dialect kSqliteDialect{"sqlite", "BEGIN IMMEDIATE", "", "", "", "INSERT OR FAIL"};
+constexpr internal::Dialect kSqliteDialect{
+    "sqlite", "BEGIN IMMEDIATE", "", "", "", "INSERT OR FAIL", "SELECT value FROM json_each(?)",
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"};
 
-// Dynamic search statements also land in the cache; past this many the cache is emptied rather than grown.
+// Besides the byte bound (SqliteStoreOptions::statement_cache_bytes), at most this many statements per connection.
 constexpr size_t kMaxCachedStatements = 512;
 
 constexpr std::string_view kSchemaV1 = R"sql(
@@ -103,7 +106,19 @@ CREATE TABLE server_secret (
 )sql";
 
 
-constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder};
+// Version 4: a presence row (`<param>:present`, token "1") per parameter with any value, so `:missing` no longer
+// depends on searchable values (docs/search.md). Rows of older versions are derived from the index rows a resource
+// has; an element with none (a reference to a contained resource only) gets its row when the resource is written.
+constexpr std::string_view kSchemaV4PresenceRows = R"sql(
+DELETE FROM search_index WHERE param LIKE '%:present';
+INSERT INTO search_index (res_type, res_id, param, kind, text_value, token_system, token_code, date_low, date_high,
+                          number_value, ref_type, ref_id)
+SELECT DISTINCT res_type, res_id, CASE WHEN instr(param, ':') > 0 THEN substr(param, 1, instr(param, ':') - 1) ELSE param END || ':present', 1, '', '', '1', 0, 0, 0, '', ''
+FROM search_index;
+)sql";
+
+constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder,
+                                            kSchemaV4PresenceRows};
 
 Status sqliteError(sqlite3* db, int rc, std::string_view what) {
   const std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -125,10 +140,10 @@ Status sqliteError(sqlite3* db, int rc, std::string_view what) {
 
 class SqliteConnection final : public internal::SqlConnection {
  public:
-  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  SqliteConnection(sqlite3* db, size_t cache_bytes) : db_(db), cache_(cache_bytes, kMaxCachedStatements) {}
   sqlite3* handle() const { return db_; }
   ~SqliteConnection() override {
-    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    cache_.clear([](sqlite3_stmt* stmt) { sqlite3_finalize(stmt); });
     sqlite3_close_v2(db_);
   }
 
@@ -142,7 +157,7 @@ class SqliteConnection final : public internal::SqlConnection {
       sqlite3_close_v2(db);
       return s;
     }
-    auto conn = std::make_unique<SqliteConnection>(db);
+    auto conn = std::make_unique<SqliteConnection>(db, options.statement_cache_bytes);
     if (int brc = sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count())); brc != SQLITE_OK) {
       return sqliteError(db, brc, "setting the busy timeout");
     }
@@ -160,6 +175,7 @@ class SqliteConnection final : public internal::SqlConnection {
 
   Result<SqlResult> exec(std::string_view sql, std::span<const SqlParam> params) override {
     retryable_ = false;
+    steps_taken_ = 0;
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt, prepare(sql));
     // Reset on every exit so the statement releases its read snapshot and can be reused.
     struct Reset {
@@ -170,7 +186,7 @@ class SqliteConnection final : public internal::SqlConnection {
       }
     } reset{stmt};
     if (static_cast<size_t>(sqlite3_bind_parameter_count(stmt)) != params.size()) {
-      return internalError("parameter count mismatch for: " + std::string(sql));
+      return internalError("parameter count mismatch in a store statement");
     }
     for (size_t i = 0; i < params.size(); ++i) {
       const int index = static_cast<int>(i + 1);
@@ -198,6 +214,10 @@ class SqliteConnection final : public internal::SqlConnection {
     for (;;) {
       const int rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) break;
+      if (rc == SQLITE_INTERRUPT && step_limit_ > 0 && steps_taken_ > step_limit_) {
+        return invalidArgument("the search examined more than its budget of " + std::to_string(step_limit_) +
+                               " engine steps (limits.search.max_query_steps); narrow it");
+      }
       if (rc != SQLITE_ROW) return fail(rc, "running a statement");
       SqlRow row;
       row.cells.reserve(static_cast<size_t>(columns));
@@ -217,6 +237,7 @@ class SqliteConnection final : public internal::SqlConnection {
       result.rows.push_back(std::move(row));
     }
     result.affected = sqlite3_changes64(db_);
+    result.engine_steps = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_VM_STEP, 1);
     return result;
   }
 
@@ -225,7 +246,7 @@ class SqliteConnection final : public internal::SqlConnection {
     char* error = nullptr;
     const int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &error);
     sqlite3_free(error);
-    if (rc != SQLITE_OK) return fail(rc, "running " + std::string(sql.substr(0, 40)));
+    if (rc != SQLITE_OK) return fail(rc, "running a store script");
     return Status::ok();
   }
 
@@ -233,6 +254,14 @@ class SqliteConnection final : public internal::SqlConnection {
   bool inTransaction() const override { return sqlite3_get_autocommit(db_) == 0; }
   // Not in autocommit mode means a ROLLBACK failed: the connection must not be lent out again.
   bool healthy() const override { return sqlite3_get_autocommit(db_) != 0; }
+  size_t cachedStatementBytes() const override { return cache_.bytes(); }
+
+  void setStepLimit(int64_t steps) override {
+    step_limit_ = steps;
+    // SQLite calls the handler every kProgressInterval virtual machine instructions; a non-zero answer interrupts.
+    sqlite3_progress_handler(db_, steps > 0 ? kProgressInterval : 0, steps > 0 ? &SqliteConnection::onProgress : nullptr,
+                             this);
+  }
 
  private:
   Status fail(int rc, std::string_view what) {
@@ -241,29 +270,29 @@ class SqliteConnection final : public internal::SqlConnection {
     return sqliteError(db_, rc, what);
   }
 
+  // Error messages name no SQL: they may reach a client (the search layer logs the detail and answers generically).
   Result<sqlite3_stmt*> prepare(std::string_view sql) {
-    auto it = cache_.find(sql);
-    if (it != cache_.end()) return it->second;
-    if (cache_.size() >= kMaxCachedStatements) {
-      for (auto& [text, stmt] : cache_) sqlite3_finalize(stmt);
-      cache_.clear();
-    }
+    if (sqlite3_stmt** cached = cache_.find(sql)) return *cached;
     sqlite3_stmt* stmt = nullptr;
     const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                                       &stmt, nullptr);
-    if (rc != SQLITE_OK) return fail(rc, "preparing " + std::string(sql));
-    cache_.emplace(std::string(sql), stmt);
-    return stmt;
+    if (rc != SQLITE_OK) return fail(rc, "preparing a store statement");
+    const auto bytes = static_cast<size_t>(sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_MEMUSED, 0)) + sql.size();
+    return cache_.insert(std::string(sql), stmt, bytes, [](sqlite3_stmt* old) { sqlite3_finalize(old); });
+  }
+
+  static constexpr int kProgressInterval = 1000;
+  static int onProgress(void* self) {
+    auto* conn = static_cast<SqliteConnection*>(self);
+    conn->steps_taken_ += kProgressInterval;
+    return conn->steps_taken_ > conn->step_limit_ ? 1 : 0;
   }
 
   sqlite3* db_;
-  // Looked up by string_view (no std::string built per statement run).
-  struct TextHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, sqlite3_stmt*, TextHash, std::equal_to<>> cache_;
+  internal::StatementCache<sqlite3_stmt*> cache_;
   bool retryable_ = false;
+  int64_t step_limit_ = 0;
+  int64_t steps_taken_ = 0;
 };
 
 // Process-wide SQLite settings, applied once before the first connection opens (sqlite3_config works only before
@@ -276,6 +305,26 @@ void configureSqliteOnce() {
   std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
 }
 
+// The database holds health data: its files are the owner's only (0600), whatever the umask. SQLite gives the
+// -wal and -shm files the database file's mode, so the database file is created 0600 before SQLite opens it, and
+// files an older version left readable to others are narrowed.
+Status restrictFileModes(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return unavailable("cannot open " + path + ": " + std::strerror(errno));
+  const int rc = ::fchmod(fd, 0600);
+  const int error = errno;
+  ::close(fd);
+  if (rc != 0) return unavailable("cannot make " + path + " private (0600): " + std::strerror(error));
+  for (const char* suffix : {"-wal", "-shm", ".lock"}) {
+    const std::string file = path + suffix;
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0 && ::chmod(file.c_str(), 0600) != 0) {
+      return unavailable("cannot make " + file + " private (0600): " + std::strerror(errno));
+    }
+  }
+  return Status::ok();
+}
+
 // A lock on the database at `path` (a flock on `path` + ".lock") held while the returned handle lives. A store with
 // a read cache needs the database to itself (VersionCache is coherent only then) and takes it exclusively; stores
 // without one take it shared, so they can share the database with each other but never with a cached store. The
@@ -284,6 +333,7 @@ Result<std::shared_ptr<void>> lockDatabase(const std::string& path, bool exclusi
   const std::string lock_path = path + ".lock";
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return unavailable("cannot open " + lock_path + ": " + std::strerror(errno));
+  (void)::fchmod(fd, 0600);
   if (::flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
     const int error = errno;
     ::close(fd);
@@ -316,6 +366,7 @@ Result<std::unique_ptr<ResourceStore>> openSqliteStore(const SqliteStoreOptions&
   configureSqliteOnce();
   if (sqlite3_threadsafe() == 0) return internalError("SQLite was built without thread support");
   const bool cached = options.read_cache_bytes > 0;
+  if (options.path != ":memory:" && !options.path.starts_with("file:")) RETURN_IF_ERROR(restrictFileModes(options.path));
   ASSIGN_OR_RETURN(std::shared_ptr<void> lock, lockDatabase(options.path, /*exclusive=*/cached));
   auto cache = cached ? std::make_unique<internal::VersionCache>(options.read_cache_bytes) : nullptr;
   // Migrate on a connection of its own before the pool lends any out.

@@ -114,6 +114,25 @@ TEST(GatewayConfig, OutOfRangeNamesKeyRuleAndValue) {
   EXPECT_EQ(errorOf("server:\n  io_threads: 0\n"), "server.io_threads: must be between 1 and 256 (got 0)");
 }
 
+TEST(GatewayConfig, SearchLimitsAndTheStatementCacheAreConfigKeysWithSafeDefaults) {
+  GatewayConfig d = defaultConfig();
+  EXPECT_EQ(d.limits.search.max_parameters, 100u);
+  EXPECT_EQ(d.limits.search.max_or_values, 1000u);
+  EXPECT_EQ(d.limits.search.max_work_rows, 250000u);
+  EXPECT_EQ(d.store.statement_cache_kb, 4096u);
+  auto c = parseConfig("limits:\n  search: {max_or_values: 50, max_work_rows: 1000, max_chain_depth: 2}\n"
+                       "store: {statement_cache_kb: 512}\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->limits.search.max_or_values, 50u);
+  EXPECT_EQ(c->limits.search.max_work_rows, 1000u);
+  EXPECT_EQ(c->limits.search.max_chain_depth, 2u);
+  EXPECT_EQ(c->limits.search.max_parameters, 100u);
+  EXPECT_EQ(c->store.statement_cache_kb, 512u);
+  EXPECT_EQ(errorOf("limits: {search: {max_or_values: 0}}"),
+            "limits.search.max_or_values: must be between 1 and 100000 (got 0)");
+  EXPECT_NE(errorOf("limits: {search: {max_values: 5}}").find("limits.search.max_values"), std::string::npos);
+}
+
 TEST(GatewayConfig, TlsNeedsBothFilesAndAKnownMinimumVersion) {
   auto ok = parseConfig("server:\n  tls:\n    certificate_file: /etc/c.pem\n    private_key_file: /etc/k.pem\n"
                         "    min_version: \"1.3\"\n");

@@ -42,8 +42,38 @@ TEST(ParseSearch, EscapedCommaStaysInTheValue) {
   auto req = parseOk("Patient", {{"name", "a\\,b"}});
   ASSERT_EQ(req.criteria.at(0).any_of.size(), 1u);
   EXPECT_EQ(req.criteria[0].any_of[0].text, "a,b");
-  auto nul = parseOk("Patient", {{"family:exact", std::string("a\0b", 3)}});
-  EXPECT_EQ(nul.criteria.at(0).any_of.at(0).text, std::string("a\0b", 3));  // never silently truncated
+}
+
+// Issue 8: `name:contains=%00x` matched everything (SQLite's LIKE ends the pattern at NUL). Control characters are
+// never part of a search value: 400, whichever handling, and the message does not echo them.
+TEST(ParseSearch, ControlCharactersInNamesOrValuesAreRejected) {
+  for (std::string bad : {std::string("a\0b", 3), std::string("\0x", 2), std::string("x\ty"), std::string("a\x7f")}) {
+    for (Handling h : {Handling::kStrict, Handling::kLenient}) {
+      auto r = parseSearch("Patient", {{"name:contains", bad}}, h);
+      ASSERT_FALSE(r.isOk());
+      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(r.status().message().find(bad), std::string::npos);
+    }
+  }
+  EXPECT_FALSE(parseSearch("Patient", {{std::string("na\0me", 5), "x"}}, Handling::kLenient).isOk());
+}
+
+TEST(ParseSearch, ParameterAndValueCountsAreBounded) {
+  ParseOptions o;
+  o.max_parameters = 3;
+  o.max_or_values = 4;
+  EXPECT_TRUE(parseSearch("Patient", {{"_id", "a,b,c,d"}}, o).isOk());
+  auto values = parseSearch("Patient", {{"_id", "a,b,c,d,e"}}, o);
+  ASSERT_FALSE(values.isOk());
+  EXPECT_EQ(values.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(values.status().message().find("at most 4"), std::string::npos);
+  auto params = parseSearch("Patient", {{"name", "a"}, {"name", "b"}, {"name", "c"}, {"name", "d"}}, o);
+  ASSERT_FALSE(params.isOk());
+  EXPECT_EQ(params.status().code(), StatusCode::kInvalidArgument);
+  // The defaults: 100 parameters, 1,000 values each.
+  std::string many = "x";
+  for (int i = 0; i < 1000; ++i) many += ",x" + std::to_string(i);
+  EXPECT_FALSE(parseSearch("Patient", {{"_id", many}}, Handling::kStrict).isOk());
 }
 
 TEST(ParseSearch, StringModifiersAndNormalisation) {
@@ -107,7 +137,27 @@ TEST(ParseSearch, ChainAndReverseChain) {
   ASSERT_TRUE(has.criteria.at(0).has);
   EXPECT_EQ(has.criteria[0].has->source_type, "CarePlan");
   EXPECT_EQ(has.criteria[0].has->reference_param, "subject");
-  EXPECT_FALSE(parseSearch("CarePlan", {{"subject.organization.name", "x"}}, Handling::kStrict).isOk());
+  // Two levels: the plan's subject's managing organisation by name.
+  auto deep = parseOk("CarePlan", {{"subject:Patient.organization.name", "x"}});
+  ASSERT_TRUE(deep.criteria.at(0).chain);
+  const ChainTarget& patient = deep.criteria[0].chain->targets.at(0);
+  EXPECT_EQ(patient.type, "Patient");
+  ASSERT_EQ(patient.nested.size(), 1u);
+  ASSERT_TRUE(patient.nested[0].chain);
+  EXPECT_EQ(patient.nested[0].chain->reference_param, "organization");
+  EXPECT_EQ(patient.nested[0].chain->targets.at(0).type, "Organization");
+  EXPECT_FALSE(patient.nested[0].chain->targets[0].any_of.empty());
+  // Nested _has: patients with an Observation that some AuditEvent names as its entity.
+  auto nested = parseOk("Patient", {{"_has:Observation:patient:_has:AuditEvent:entity:agent", "Practitioner/x"}});
+  ASSERT_TRUE(nested.criteria.at(0).has);
+  EXPECT_EQ(nested.criteria[0].has->source_type, "Observation");
+  ASSERT_EQ(nested.criteria[0].has->nested.size(), 1u);
+  ASSERT_TRUE(nested.criteria[0].has->nested[0].has);
+  EXPECT_EQ(nested.criteria[0].has->nested[0].has->source_type, "AuditEvent");
+  // Depth is bounded.
+  ParseOptions shallow;
+  shallow.max_chain_depth = 1;
+  EXPECT_FALSE(parseSearch("CarePlan", {{"subject:Patient.organization.name", "x"}}, shallow).isOk());
 }
 
 TEST(ParseSearch, UnknownParameterIsAnErrorUnlessLenient) {
@@ -218,6 +268,27 @@ TEST(DecodeQuery, PercentAndPlusDecoding) {
   ASSERT_TRUE(roundtrip.isOk());
   EXPECT_EQ((*roundtrip)[0].second, "Ødegård & co");
   EXPECT_EQ((*roundtrip)[1].second, "a|b");
+}
+
+TEST(ParseSearch, TwoComponentCompositesAreSupportedAndSaySo) {
+  const fhir::SearchParamDef* cvq = findSearchParam("Observation", "component-code-value-quantity");
+  ASSERT_NE(cvq, nullptr);
+  EXPECT_TRUE(isSupportedSearchParam("Observation", *cvq));
+  auto req = parseOk("Observation", {{"component-code-value-quantity", "http://loinc.org|8480-6$gt130"}});
+  ASSERT_EQ(req.criteria.size(), 1u);
+  ASSERT_EQ(req.criteria[0].any_of.size(), 1u);
+  EXPECT_EQ(req.criteria[0].any_of[0].param, "component-code-value-quantity$http://loinc.org|8480-6");
+  EXPECT_EQ(req.criteria[0].any_of[0].kind, IndexValueKind::kNumber);
+  int supported = 0, composites = 0;
+  for (std::string_view type : {"Observation", "DocumentReference", "Group", "MolecularSequence", "RiskAssessment"}) {
+    for (const fhir::SearchParamDef* p : searchParamsFor(type)) {
+      if (p->type != fhir::SearchParamType::kComposite) continue;
+      ++composites;
+      supported += isSupportedSearchParam(type, *p) ? 1 : 0;
+    }
+  }
+  EXPECT_GT(composites, supported);  // the three-component ones (MolecularSequence) are not
+  EXPECT_GE(supported, 8);
 }
 
 }  // namespace

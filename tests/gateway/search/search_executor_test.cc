@@ -1,6 +1,7 @@
 // Search end to end below HTTP: resources indexed into a real store (SQLite file; PostgreSQL when
 // PLANBRO_TEST_PG_URL is set), then parsed queries executed over it.
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -358,6 +359,193 @@ TEST_P(SearchTest, UriBelowLastUpdatedAndWildcardInclude) {
   std::set<std::string> included;
   for (const auto& v : r->included) included.insert(v.type + "/" + v.id);
   EXPECT_EQ(included, Ids({"Patient/nor2", "CareTeam/ct1"}));
+}
+
+// ---- issue 8: OR lists, includes and the work budget ------------------------------------------------------------
+
+TEST_P(SearchTest, FiveHundredIdsAndARevincludeOfEveryReferenceCostWorkLinearInTheirSize) {
+  std::vector<std::string> patients;
+  Status s = store_->runTransaction({"test", "test"}, [&](store::WriteTransaction& t) {
+    for (int i = 0; i < 500; ++i) {
+      const std::string id = "bulk" + std::to_string(i);
+      RETURN_IF_ERROR(writeIndexed(t, R"({"resourceType":"Patient","id":")" + id + R"("})"));
+      if (i % 5 == 0) {
+        RETURN_IF_ERROR(writeIndexed(t, R"({"resourceType":"Observation","id":"o)" + id +
+                                            R"(","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/)" +
+                                            id + R"("}})"));
+      }
+    }
+    return Status::ok();
+  });
+  ASSERT_TRUE(s.isOk()) << s.message();
+  std::string list;
+  for (int i = 0; i < 500; ++i) list += (i ? "," : "") + std::string("bulk") + std::to_string(i);
+  auto r = search("Patient", {{"_id", list}, {"_count", "1000"}, {"_revinclude", "Observation:*"}});
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->matches.size(), 500u);
+  EXPECT_EQ(r->included.size(), 100u);
+  // One index query for the 500 ids, one per Observation reference parameter that may point at a Patient (each
+  // Observation is found through `subject` and again through `patient`), and one read per resource returned.
+  // Per-value predicates chunked by 200, as before, sent 500 x 14 / 200 = 35 queries each walking every
+  // Observation once per predicate.
+  EXPECT_LE(r->work_rows, 500u + 500u + 3 * 100u + 40u) << r->work_rows;
+}
+
+TEST_P(SearchTest, ASearchBeyondTheWorkBudgetIs400AndIncludesBeyondItGiveAPartialPageWithAWarning) {
+  for (int i = 0; i < 40; ++i) {
+    put(R"({"resourceType":"Goal","id":"bg)" + std::to_string(i) +
+        R"(","lifecycleStatus":"active","description":{"text":"x"},"subject":{"reference":"Patient/nor2"}})");
+  }
+  ExecutorOptions tight;
+  tight.max_work_rows = 20;
+  SearchExecutor executor(*store_, tight);
+  auto broad = parseSearch("Goal", {{"_count", "1000"}}, Handling::kStrict);
+  ASSERT_TRUE(broad.isOk());
+  auto over = executor.execute(*broad);
+  ASSERT_FALSE(over.isOk());
+  EXPECT_EQ(over.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(over.status().message().find("max_work_rows"), std::string::npos);
+  // The page fits; the includes do not: the page comes with what fitted and a warning.
+  auto req = parseSearch("Patient", {{"_id", "nor2"}, {"_revinclude", "Goal:subject"}}, Handling::kStrict);
+  ASSERT_TRUE(req.isOk());
+  auto partial = executor.execute(*req);
+  ASSERT_TRUE(partial.isOk()) << partial.status().message();
+  EXPECT_EQ(partial->matches.size(), 1u);
+  EXPECT_LT(partial->included.size(), 40u);
+  ASSERT_FALSE(partial->warnings.empty());
+  EXPECT_NE(partial->warnings.back().find("work budget"), std::string::npos);
+}
+
+TEST_P(SearchTest, AStoreFailureNeverEchoesSqlToTheClient) {
+  // Break the store under the executor: its index table disappears.
+  if (GetParam() == Engine::kPostgres) {
+    PGconn* conn = PQconnectdb(pg_url_.c_str());
+    ASSERT_EQ(PQstatus(conn), CONNECTION_OK);
+    PQclear(PQexec(conn, ("DROP TABLE " + schema_ + ".search_index").c_str()));
+    PQfinish(conn);
+  } else {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "store.db").string().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE search_index", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto r = search("Patient", {{"name", "x"}, {"_id", "a,b,c"}});
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().code(), StatusCode::kInvalidArgument);
+  for (std::string_view sql : {"SELECT", "search_index", "json", "EXISTS", "res_id", "?"}) {
+    EXPECT_EQ(r.status().message().find(sql), std::string::npos) << r.status().message();
+  }
+}
+
+// ---- issue 14: search correctness (R4 search.html) ---------------------------------------------------------------
+
+TEST_P(SearchTest, MissingCountsAnElementWithoutSearchableValuesAsPresent) {
+  // obs-2013 has code.text only (no coding): no token row, but the code is there.
+  EXPECT_TRUE(ids("Observation", {{"code:missing", "true"}, {"_id", "obs-2013,obs-2012"}}).empty());
+  EXPECT_EQ(ids("Observation", {{"code:missing", "false"}, {"_id", "obs-2013,obs-2012"}}), Ids({"obs-2012", "obs-2013"}));
+  // A reference to a contained resource is a present subject.
+  put(R"({"resourceType":"Observation","id":"obs-contained","status":"final","code":{"text":"apgar"},
+        "contained":[{"resourceType":"Patient","id":"newborn"}],"subject":{"reference":"#newborn"}})");
+  EXPECT_TRUE(ids("Observation", {{"subject:missing", "true"}, {"_id", "obs-contained"}}).empty());
+  EXPECT_EQ(ids("Observation", {{"subject:missing", "false"}, {"_id", "obs-contained"}}), Ids({"obs-contained"}));
+  EXPECT_EQ(ids("Observation", {{"subject:missing", "true"}, {"_id", "obs-2013,obs-contained"}}), Ids({"obs-2013"}));
+}
+
+TEST_P(SearchTest, AnAbsoluteReferenceUnderTheServersOwnBaseMatchesTheRelativeOne) {
+  const std::string base = "http://host/fhir";
+  Status s = store_->runTransaction({"test", "test"}, [&](store::WriteTransaction& t) -> Status {
+    const std::string json = R"({"resourceType":"CarePlan","id":"ip-abs","status":"active","intent":"plan",
+        "subject":{"reference":"http://host/fhir/Patient/nor1"}})";
+    auto doc = fhir::JsonDocument::parse(json);
+    RETURN_IF_ERROR(t.update("CarePlan", "ip-abs", store::ResourceContent{json, {}}).status());
+    IndexOptions o;
+    o.own_base_url = base;
+    ASSIGN_OR_RETURN(auto rows, indexResource(doc->root(), nullptr, o));
+    return t.replaceIndex("CarePlan", "ip-abs", rows);
+  });
+  ASSERT_TRUE(s.isOk()) << s.message();
+  ExecutorOptions eo;
+  eo.own_base_url = base;
+  SearchExecutor executor(*store_, eo);
+  auto run = [&](const std::string& value) {
+    auto req = parseSearch("CarePlan", {{"subject", value}}, Handling::kStrict);
+    EXPECT_TRUE(req.isOk());
+    auto r = executor.execute(*req);
+    EXPECT_TRUE(r.isOk()) << r.status().message();
+    Ids out;
+    if (r.isOk()) for (const auto& m : r->matches) out.insert(m.id);
+    return out;
+  };
+  EXPECT_EQ(run("Patient/nor1"), Ids({"ip1", "ip2", "ip-abs"}));
+  EXPECT_EQ(run(base + "/Patient/nor1"), Ids({"ip1", "ip2", "ip-abs"}));
+  EXPECT_TRUE(run("http://elsewhere/fhir/Patient/nor1").empty());
+}
+
+TEST_P(SearchTest, QuantityUnitMatchesTheCodeOrTheHumanUnit) {
+  put(R"({"resourceType":"Observation","id":"obs-mg","status":"final","code":{"text":"x"},
+        "valueQuantity":{"value":5,"unit":"milligram","system":"http://unitsofmeasure.org","code":"mg"}})");
+  EXPECT_EQ(ids("Observation", {{"value-quantity", "5||milligram"}, {"_id", "obs-mg"}}), Ids({"obs-mg"}));
+  EXPECT_EQ(ids("Observation", {{"value-quantity", "5||mg"}, {"_id", "obs-mg"}}), Ids({"obs-mg"}));
+  EXPECT_EQ(ids("Observation", {{"value-quantity", "5|http://unitsofmeasure.org|mg"}, {"_id", "obs-mg"}}), Ids({"obs-mg"}));
+  EXPECT_TRUE(ids("Observation", {{"value-quantity", "5|http://unitsofmeasure.org|milligram"}, {"_id", "obs-mg"}}).empty());
+}
+
+TEST_P(SearchTest, ChainsOfTwoLevelsAndNestedHas) {
+  put(R"({"resourceType":"Organization","id":"org1","name":"Helse Bergen"})");
+  put(R"({"resourceType":"Patient","id":"nor3","managingOrganization":{"reference":"Organization/org1"}})");
+  put(R"({"resourceType":"CarePlan","id":"ip3","status":"active","intent":"plan","subject":{"reference":"Patient/nor3"}})");
+  EXPECT_EQ(ids("CarePlan", {{"subject:Patient.organization.name", "helse"}}), Ids({"ip3"}));
+  EXPECT_EQ(ids("CarePlan", {{"subject.organization.name", "helse bergen"}}), Ids({"ip3"}));
+  EXPECT_TRUE(ids("CarePlan", {{"subject:Patient.organization.name", "ahus"}}).empty());
+  put(R"({"resourceType":"Provenance","id":"prov1","target":[{"reference":"CarePlan/ip1"}],
+        "recorded":"2026-01-01T00:00:00Z","agent":[{"who":{"reference":"Practitioner/pr1"}}]})");
+  EXPECT_EQ(ids("Patient", {{"_has:CarePlan:subject:_has:Provenance:target:agent", "Practitioner/pr1"}}), Ids({"nor1"}));
+  EXPECT_TRUE(ids("Patient", {{"_has:CarePlan:subject:_has:Provenance:target:agent", "Practitioner/other"}}).empty());
+}
+
+TEST_P(SearchTest, IdentifierOfTypeFindsAnHNummerByItsType) {
+  put(R"({"resourceType":"Patient","id":"hnr1","identifier":[{"type":{"coding":[{"system":"urn:oid:2.16.578.1.12.4.1.1.8327",
+        "code":"HNR"}]},"system":"urn:oid:2.16.578.1.12.4.1.2.1234","value":"15458512345"}]})");
+  EXPECT_EQ(ids("Patient", {{"identifier:of-type", "urn:oid:2.16.578.1.12.4.1.1.8327|HNR|15458512345"}}), Ids({"hnr1"}));
+  EXPECT_TRUE(ids("Patient", {{"identifier:of-type", "urn:oid:2.16.578.1.12.4.1.1.8327|FNR|15458512345"}}).empty());
+  EXPECT_TRUE(ids("Patient", {{"identifier:of-type", "urn:oid:2.16.578.1.12.4.1.1.8327|HNR|1"}}).empty());
+  EXPECT_FALSE(search("Patient", {{"identifier:of-type", "HNR|15458512345"}}).isOk());
+}
+
+TEST_P(SearchTest, TheOidAndTheHl7NorwayNamingSystemUrlAreOneIdentifierSystem) {
+  put(R"({"resourceType":"Patient","id":"alias1","identifier":[{"system":"http://hl7.no/fhir/NamingSystem/FNR",
+        "value":"13116900216"}]})");
+  EXPECT_EQ(ids("Patient", {{"identifier", std::string(kFnrSystem) + "|13116900216"}}), Ids({"alias1"}));
+  EXPECT_EQ(ids("Patient", {{"identifier", "http://hl7.no/fhir/NamingSystem/FNR|13116900216"}}), Ids({"alias1"}));
+  EXPECT_EQ(ids("Patient", {{"identifier", "http://hl7.no/fhir/NamingSystem/FNR|" + std::string(kFnr)}}), Ids({"nor1"}));
+  EXPECT_EQ(ids("CarePlan", {{"subject:Patient.identifier", "http://hl7.no/fhir/NamingSystem/FNR|" + std::string(kFnr)}}),
+            Ids({"ip1", "ip2"}));
+}
+
+TEST_P(SearchTest, CompositeParametersPairTheValuesOfOneFocus) {
+  put(R"({"resourceType":"Observation","id":"bp1","status":"final","code":{"coding":[{"system":"http://loinc.org",
+        "code":"85354-9"}]},"component":[
+        {"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},
+         "valueQuantity":{"value":120,"unit":"mmHg","system":"http://unitsofmeasure.org","code":"mm[Hg]"}},
+        {"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},
+         "valueQuantity":{"value":80,"unit":"mmHg","system":"http://unitsofmeasure.org","code":"mm[Hg]"}}]})");
+  put(R"({"resourceType":"Observation","id":"bp2","status":"final","code":{"coding":[{"system":"http://loinc.org",
+        "code":"85354-9"}]},"component":[
+        {"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":150,"unit":"mmHg"}},
+        {"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},"valueQuantity":{"value":95,"unit":"mmHg"}}]})");
+  const std::string systolic = "http://loinc.org|8480-6";
+  EXPECT_EQ(ids("Observation", {{"component-code-value-quantity", systolic + "$gt130"}}), Ids({"bp2"}));
+  EXPECT_EQ(ids("Observation", {{"component-code-value-quantity", systolic + "$lt130"}}), Ids({"bp1"}));
+  // The diastolic 95 of bp2 is not its systolic value: the pair belongs to one component.
+  EXPECT_TRUE(ids("Observation", {{"component-code-value-quantity", systolic + "$95"}}).empty());
+  EXPECT_EQ(ids("Observation", {{"component-code-value-quantity", "8462-4$95"}}), Ids({"bp2"}));
+  EXPECT_EQ(ids("Observation", {{"component-code-value-quantity", systolic + "$120|http://unitsofmeasure.org|mm[Hg]"}}),
+            Ids({"bp1"}));
+  EXPECT_EQ(ids("Observation", {{"component-code-value-quantity", systolic + "$120,8462-4$95"}}), Ids({"bp1", "bp2"}));
+  // code-value-quantity pairs Observation.code with Observation.value (obs-2012: 15074-8, 5 mg).
+  EXPECT_EQ(ids("Observation", {{"code-value-quantity", "http://loinc.org|15074-8$5"}}), Ids({"obs-2012"}));
+  EXPECT_TRUE(ids("Observation", {{"code-value-quantity", "http://loinc.org|15074-8$6"}}).empty());
+  EXPECT_FALSE(search("Observation", {{"code-value-quantity", "15074-8"}}).isOk());  // no '$'
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, SearchTest, ::testing::Values(Engine::kSqlite, Engine::kPostgres),

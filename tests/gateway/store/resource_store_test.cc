@@ -2,6 +2,7 @@
 // PLANBRO_TEST_PG_URL (scripts/postgres-test-cluster.sh start). Each test gets its own file / its own schema.
 #include <libpq-fe.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "planbro/gateway/store/resource_store.h"
+#include "statement_cache.h"
 
 namespace planbro::gateway::store {
 namespace {
@@ -902,6 +904,274 @@ TEST_P(IndexSearchTest, PagesByIdAndDropsDeletedAndReplacedRows) {
 }
 
 // Not parameterised: only PostgreSQL has a server that can drop connections under the store.
+// ---- OR lists, statement caches, NUL and LIKE escaping (issue 8) -------------------------------------------------
+
+// One index row set per CarePlan "n<i>": status, subject Patient/p<i % 50>.
+void indexPlans(ResourceStore& store, int first, int last) {
+  Status s = store.runTransaction({"t", "t"}, [&](WriteTransaction& t) -> Status {
+    for (int i = first; i < last; ++i) {
+      const std::string id = "n" + std::to_string(i);
+      RETURN_IF_ERROR(t.update("CarePlan", id, {"{\"id\":\"" + id + "\"}", {}}).status());
+      IndexRow status{"status", IndexValueKind::kToken, "", "http://hl7.org/fhir/request-status", "active"};
+      IndexRow subject;
+      subject.param = "subject";
+      subject.kind = IndexValueKind::kReference;
+      subject.ref_type = "Patient";
+      subject.ref_id = "p" + std::to_string(i % 50);
+      IndexRow own_id{"_id", IndexValueKind::kToken, "", "", id};
+      RETURN_IF_ERROR(t.replaceIndex("CarePlan", id, {status, subject, own_id}));
+    }
+    return Status::ok();
+  });
+  ASSERT_TRUE(s.isOk()) << s.message();
+}
+
+std::vector<IndexPredicate> idList(int values, int offset = 0) {
+  std::vector<IndexPredicate> group;
+  for (int i = 0; i < values; ++i) {
+    IndexPredicate p;
+    p.param = "_id";
+    p.kind = IndexValueKind::kToken;
+    p.code = "n" + std::to_string(offset + i * 3);
+    group.push_back(std::move(p));
+  }
+  return group;
+}
+
+TEST_P(IndexSearchTest, AnOrListIsOneIndexLookupWhateverItsLengthAndTheStoreSize) {
+  indexPlans(*store_, 0, 300);
+  IndexQuery q;
+  q.type = "CarePlan";
+  q.count = 1000;
+  q.all_of = {idList(100)};
+  auto small_store = store_->searchIndex(q);
+  ASSERT_TRUE(small_store.isOk()) << small_store.status().message();
+  EXPECT_EQ(small_store->ids.size(), 100u);
+  // Three times the resources: an index-driven lookup does the same work; a walk over the type (one correlated
+  // subquery per value and resource, as before) would do three times as much.
+  indexPlans(*store_, 300, 900);
+  auto large_store = store_->searchIndex(q);
+  ASSERT_TRUE(large_store.isOk());
+  EXPECT_EQ(large_store->ids, small_store->ids);
+  if (GetParam() == Engine::kSqlite) {
+    ASSERT_GT(small_store->engine_steps, 0);
+    EXPECT_LT(large_store->engine_steps, small_store->engine_steps * 3 / 2)
+        << small_store->engine_steps << " steps over 300 plans, " << large_store->engine_steps << " over 900";
+    // And four times the values cost about four times the work (n log n), not sixteen.
+    q.all_of = {idList(400)};
+    auto four_times = store_->searchIndex(q);
+    ASSERT_TRUE(four_times.isOk());
+    EXPECT_EQ(four_times->ids.size(), 300u);  // n0, n3, ..., n897
+    EXPECT_LT(four_times->engine_steps, large_store->engine_steps * 6);
+  }
+  // Lists of references (chains, _revinclude), with a type and without, and of mixed shapes in one group.
+  IndexPredicate p7;
+  p7.param = "subject";
+  p7.kind = IndexValueKind::kReference;
+  p7.ref_type = "Patient";
+  p7.ref_id = "p7";
+  IndexPredicate p8 = p7;
+  p8.ref_id = "p8";
+  IndexPredicate untyped = p7;
+  untyped.ref_type.reset();
+  untyped.ref_id = "p9";
+  IndexPredicate untyped2 = untyped;
+  untyped2.ref_id = "p10";
+  q.all_of = {{p7, p8, untyped, untyped2}};
+  auto refs = store_->searchIndex(q);
+  ASSERT_TRUE(refs.isOk()) << refs.status().message();
+  EXPECT_EQ(refs->ids.size(), 4u * 18);  // 900 plans over 50 patients
+  // A list that does not drive (another group does) still filters correctly.
+  q.all_of = {{p7}, idList(300)};
+  auto both = store_->searchIndex(q);
+  ASSERT_TRUE(both.isOk());
+  for (const std::string& id : both->ids) EXPECT_EQ(std::stoi(id.substr(1)) % 50, 7) << id;
+  EXPECT_EQ(both->ids.size(), 6u);  // ids divisible by 3 among 7, 57, 107, ... below 900
+}
+
+TEST_P(IndexSearchTest, AQueryPastItsEngineStepBudgetStopsWithInvalidArgumentOnSqlite) {
+  indexPlans(*store_, 0, 600);
+  IndexPredicate not_done = tokenIs("status", std::nullopt, "completed");
+  not_done.negate = true;  // a negation walks every plan
+  IndexQuery q;
+  q.type = "CarePlan";
+  q.count = 1000;
+  q.all_of = {{not_done}};
+  auto unbounded = store_->searchIndex(q);
+  ASSERT_TRUE(unbounded.isOk());
+  EXPECT_GE(unbounded->ids.size(), 600u);
+  q.max_engine_steps = 5000;
+  auto bounded = store_->searchIndex(q);
+  if (GetParam() == Engine::kSqlite) {
+    ASSERT_GT(unbounded->engine_steps, 5000);
+    ASSERT_FALSE(bounded.isOk());
+    EXPECT_EQ(bounded.status().code(), StatusCode::kInvalidArgument);
+    // The connection is usable afterwards, and the bound is per query.
+    q.max_engine_steps = 0;
+    EXPECT_TRUE(store_->searchIndex(q).isOk());
+  } else {
+    EXPECT_TRUE(bounded.isOk());  // not enforced by the store on PostgreSQL
+  }
+}
+
+TEST_P(IndexSearchTest, SearchSqlDoesNotDependOnListLengthsSoTheStatementCacheStaysSmall) {
+  indexPlans(*store_, 0, 60);
+  IndexQuery q;
+  q.type = "CarePlan";
+  q.count = 10;
+  q.all_of = {idList(2)};
+  ASSERT_TRUE(store_->searchIndex(q).isOk());
+  const size_t after_first = store_->cachedStatementBytes();
+  for (int n = 3; n <= 400; ++n) {
+    q.all_of = {idList(n)};
+    ASSERT_TRUE(store_->searchIndex(q).isOk()) << n;
+  }
+  EXPECT_EQ(store_->cachedStatementBytes(), after_first);
+}
+
+TEST_P(IndexSearchTest, StatementCachesAreBoundedByBytesEvenForSqlOfManyShapes) {
+  store_.reset();
+  std::unique_ptr<ResourceStore> store;
+  constexpr size_t kBound = 1024 * 1024;
+  if (GetParam() == Engine::kPostgres) {
+    PostgresStoreOptions o;
+    o.conninfo = pg_url_;
+    o.schema = schema_;
+    o.pool_size = 1;
+    o.statement_cache_bytes = kBound;
+    store = std::move(openPostgresStore(o)).value();
+  } else {
+    SqliteStoreOptions o;
+    o.path = (dir_ / "store.db").string();
+    o.pool_size = 1;
+    o.statement_cache_bytes = kBound;
+    store = std::move(openSqliteStore(o)).value();
+  }
+  // Prefix predicates are not lists: each OR length is a statement of its own.
+  size_t largest = 0;
+  for (int n = 1; n <= 150; ++n) {
+    std::vector<IndexPredicate> group;
+    for (int i = 0; i < n; ++i) {
+      IndexPredicate p;
+      p.param = "title";
+      p.kind = IndexValueKind::kString;
+      p.match = IndexPredicate::Match::kPrefix;
+      p.text = "plan" + std::to_string(i);
+      group.push_back(std::move(p));
+    }
+    IndexQuery q;
+    q.type = "CarePlan";
+    q.count = 10;
+    q.all_of = {std::move(group)};
+    ASSERT_TRUE(store->searchIndex(q).isOk()) << n;
+    largest = std::max(largest, store->cachedStatementBytes());
+  }
+  EXPECT_GT(largest, kBound / 2);  // the bound was reached, so eviction ran
+  // Unbounded, these 150 statements held about 20 MB (SQLite) / 3 MB (PostgreSQL estimate) per connection. The
+  // cache may exceed its bound by the newest statement (the largest here is about 280 KB in SQLite).
+  EXPECT_LE(largest, kBound + 320 * 1024);
+}
+
+TEST_P(IndexSearchTest, NulInASearchValueIsRejectedAndLikeMetacharactersMatchLiterally) {
+  auto contains = [](std::string text) {
+    IndexPredicate p;
+    p.param = "title";
+    p.kind = IndexValueKind::kString;
+    p.match = IndexPredicate::Match::kContains;
+    p.text = std::move(text);
+    return p;
+  };
+  IndexQuery q;
+  q.type = "CarePlan";
+  q.all_of = {{contains(std::string("\0x", 2))}};
+  auto nul = store_->searchIndex(q);
+  ASSERT_FALSE(nul.isOk());
+  EXPECT_EQ(nul.status().code(), StatusCode::kInvalidArgument);
+  IndexPredicate token = tokenIs("status", std::nullopt, std::string("active\0", 7));
+  q.all_of = {{token}};
+  EXPECT_EQ(store_->searchIndex(q).status().code(), StatusCode::kInvalidArgument);
+  index("CarePlan", "d", {text("title", "back\\slash and bang!")});
+  EXPECT_EQ(find({{contains("%")}}), std::vector<std::string>{"a"});
+  EXPECT_EQ(find({{contains("_")}}), std::vector<std::string>{"c"});
+  EXPECT_EQ(find({{contains("\\")}}), std::vector<std::string>{"d"});
+  EXPECT_EQ(find({{contains("!")}}), std::vector<std::string>{"d"});
+  EXPECT_TRUE(find({{contains("0%x")}}).empty());
+}
+
+// Issue 8: on a fresh store a transaction that needed the page-token secret waited for the writer it held itself.
+TEST_P(StoreTest, AServerSecretIsReadWithoutTheWriterEvenInsideAWriteTransaction) {
+  store_.reset();
+  auto fresh = open(/*pool_size=*/2, /*acquire_timeout=*/std::chrono::milliseconds(200));
+  ASSERT_TRUE(fresh.isOk()) << fresh.status().message();
+  auto txn = (*fresh)->begin(ctx());
+  ASSERT_TRUE(txn.isOk()) << txn.status().message();
+  auto secret = (*fresh)->serverSecret("search-page-token");
+  ASSERT_TRUE(secret.isOk()) << secret.status().message();
+  EXPECT_EQ(secret->size(), kServerSecretSize);
+  (*txn)->rollback();
+  auto second = open();
+  ASSERT_TRUE(second.isOk());
+  EXPECT_EQ(*(*second)->serverSecret("search-page-token"), *secret);
+  EXPECT_FALSE((*fresh)->serverSecret("planbro:master").isOk()) << "the master secret itself is never handed out";
+}
+
+// Schema version 4 (presence rows for `:missing`): a store indexed by version 3 gets them derived at open.
+TEST_P(StoreTest, MigrationToVersion4DerivesPresenceRowsFromEachResourcesIndexRows) {
+  auto sql = [&](const std::string& text) -> std::string {  // runs `text`, returns the first cell or an error
+    std::string out;
+    if (GetParam() == Engine::kPostgres) {
+      PGconn* conn = PQconnectdb(pg_url_.c_str());
+      PGresult* r = PQexec(conn, ("SET search_path TO " + schema_ + "; " + text).c_str());
+      if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
+      else if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) out = "error";
+      PQclear(r);
+      PQfinish(conn);
+      return out;
+    }
+    sqlite3* db = nullptr;
+    sqlite3_open((dir_ / "store.db").string().c_str(), &db);
+    auto cb = [](void* o, int, char** v, char**) {
+      if (static_cast<std::string*>(o)->empty() && v[0]) *static_cast<std::string*>(o) = v[0];
+      return 0;
+    };
+    if (sqlite3_exec(db, text.c_str(), cb, &out, nullptr) != SQLITE_OK) out = "error";
+    sqlite3_close(db);
+    return out;
+  };
+  IndexRow code_text{"code:text", IndexValueKind::kString, "blodsukker"};
+  IndexRow subject;
+  subject.param = "subject";
+  subject.kind = IndexValueKind::kReference;
+  subject.ref_type = "Patient";
+  subject.ref_id = "p";
+  IndexRow old_presence{"subject:present", IndexValueKind::kToken, "", "", "1"};
+  IndexRow status{"status", IndexValueKind::kToken, "", "", "final"};
+  ASSERT_TRUE(store_->runTransaction(ctx(), [&](WriteTransaction& t) -> Status {
+                      RETURN_IF_ERROR(t.create("Observation", {"{}", {}}, std::string_view("o1")).status());
+                      RETURN_IF_ERROR(t.create("Observation", {"{}", {}}, std::string_view("o2")).status());
+                      RETURN_IF_ERROR(t.addIndex("Observation", "o1", {code_text, subject, old_presence}));
+                      return t.addIndex("Observation", "o2", {status});
+                    }).isOk());
+  store_.reset();
+  ASSERT_NE(sql("UPDATE schema_version SET version = 3"), "error");
+  auto reopened = open();
+  ASSERT_TRUE(reopened.isOk()) << reopened.status().message();
+  EXPECT_EQ(sql("SELECT version FROM schema_version"), "4");
+  auto present = [&](const std::string& param) {
+    IndexQuery q;
+    q.type = "Observation";
+    q.all_of = {{IndexPredicate{param + ":present", IndexValueKind::kToken, IndexPredicate::Match::kExact, false,
+                                std::nullopt, "1"}}};
+    auto page = (*reopened)->searchIndex(q);
+    EXPECT_TRUE(page.isOk());
+    return page.isOk() ? page->ids : std::vector<std::string>{};
+  };
+  EXPECT_EQ(present("code"), std::vector<std::string>{"o1"});
+  EXPECT_EQ(present("subject"), std::vector<std::string>{"o1"});
+  EXPECT_EQ(present("status"), std::vector<std::string>{"o2"});
+  EXPECT_EQ(sql("SELECT COUNT(*) FROM search_index WHERE param = 'subject:present'"), "1");
+}
+
 TEST(PostgresStore, RecoversWhenTheServerDropsItsConnections) {
   const char* url = std::getenv("PLANBRO_TEST_PG_URL");
   if (url == nullptr || *url == '\0') {
@@ -986,6 +1256,57 @@ TEST(SqliteStore, OpeningANewerSchemaFailsInsteadOfGuessing) {
   auto future = openSqliteStore(o);
   EXPECT_EQ(future.status().code(), StatusCode::kFailedPrecondition);
   std::filesystem::remove_all(dir);
+}
+
+// Issue 14: the database holds health data; its files must not be readable by other users, whatever the umask.
+TEST(SqliteStore, DatabaseWalShmAndLockFilesAreTheOwnersOnly) {
+  const auto dir = std::filesystem::temp_directory_path() / ("planbro-store-modes-" + uniqueSuffix());
+  std::filesystem::create_directories(dir);
+  const mode_t old_umask = ::umask(022);
+  SqliteStoreOptions o;
+  o.path = (dir / "s.db").string();
+  auto modeOf = [](const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 0777;
+  };
+  {
+    auto s = openSqliteStore(o);
+    ASSERT_TRUE(s.isOk()) << s.status().message();
+    ASSERT_TRUE((*s)->runTransaction({}, [](WriteTransaction& t) {
+                     return t.create("Patient", {"{}", {}}, std::string_view("x")).status();
+                   }).isOk());
+    for (const char* suffix : {"", "-wal", "-shm", ".lock"}) {
+      EXPECT_EQ(modeOf(o.path + suffix), 0600u) << suffix;
+    }
+  }
+  // A database an older version left world-readable is narrowed when it opens.
+  ASSERT_EQ(::chmod(o.path.c_str(), 0644), 0);
+  ASSERT_TRUE(openSqliteStore(o).isOk());
+  EXPECT_EQ(modeOf(o.path), 0600u);
+  ::umask(old_umask);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(StatementCache, EvictsLeastRecentlyUsedBeyondItsByteBoundAndReleasesEachOnce) {
+  internal::StatementCache<int> cache(/*max_bytes=*/100, /*max_count=*/10);
+  std::vector<int> released;
+  auto release = [&](int& h) { released.push_back(h); };
+  cache.insert("a", 1, 40, release);
+  cache.insert("b", 2, 40, release);
+  ASSERT_NE(cache.find("a"), nullptr);  // a is now the most recently used
+  cache.insert("c", 3, 40, release);    // 120 bytes: b goes
+  EXPECT_EQ(released, std::vector<int>{2});
+  EXPECT_EQ(cache.find("b"), nullptr);
+  EXPECT_EQ(cache.bytes(), 80u);
+  cache.insert("huge", 4, 500, release);  // alone above the bound: kept, everything else goes
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(*cache.find("huge"), 4);
+  for (int i = 0; i < 50; ++i) cache.insert("s" + std::to_string(i), 10 + i, 1, release);
+  EXPECT_LE(cache.size(), 10u);
+  cache.clear(release);
+  EXPECT_EQ(released.size(), 54u);
+  EXPECT_EQ(cache.bytes(), 0u);
 }
 
 // The read cache (SqliteStoreOptions::read_cache_bytes): reads by id from memory, coherent because the store is the

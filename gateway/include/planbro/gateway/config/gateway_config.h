@@ -35,6 +35,19 @@ struct ServerConfig {
   TlsConfig tls;
 };
 
+/** `limits.search.*`: bounds on one search (docs/security.md, "Search and store"). */
+struct SearchLimitsConfig {
+  uint32_t max_parameters = 100;        // parameters in one search; beyond: 400
+  uint32_t max_or_values = 1000;        // comma-separated values of one parameter; beyond: 400
+  uint32_t max_chain_depth = 3;         // levels of a chain or of nested _has; beyond: 400
+  uint64_t max_work_rows = 250000;      // rows of work one search may take; beyond: 400 (includes: partial + warning)
+  uint32_t max_included = 500;          // _include/_revinclude resources per page; beyond: dropped with a warning
+  uint32_t max_chain_matches = 1000;    // ids one chain or _has level may collect; beyond: 400
+  uint32_t max_sort_candidates = 5000;  // matches a _sort other than _id may order; beyond: 400
+  uint32_t max_total = 100000;          // _total=accurate counts at most this many
+  uint64_t max_query_steps = 200000000; // SQLite: engine steps one index query may take; beyond: 400
+};
+
 /** `limits.*`: bounds on what one client may send or hold. */
 struct LimitsConfig {
   uint32_t max_header_bytes = 16 * 1024;      // request line + headers; beyond: 431
@@ -47,6 +60,7 @@ struct LimitsConfig {
   uint32_t json_max_number_length = 64;       // `limits.json.max_number_length`
   uint32_t json_max_string_bytes = 32u << 20; // `limits.json.max_string_bytes`
   uint64_t max_bundle_response_bytes = 64ull << 20;  // a batch/transaction response; entries beyond: error entries
+  SearchLimitsConfig search;                  // `limits.search.*`
 };
 
 enum class StoreEngine : uint8_t { kSqlite, kPostgresql };
@@ -59,6 +73,7 @@ struct StoreConfig {
   std::string postgres_url;                // libpq connection string or URI; required for postgresql
   uint32_t pool_size = 0;                  // database connections; 0 = fit the threads (ServeSetup)
   uint32_t read_cache_mb = 64;             // SQLite: current versions kept in memory for reads (0 = none)
+  uint32_t statement_cache_kb = 4096;      // prepared statements kept per database connection (bytes bound)
 
   /** The SQLite database path: sqlite_file when absolute, else data_dir/sqlite_file. */
   std::string sqlitePath() const;

@@ -90,6 +90,8 @@ struct OperationsOptions {
   std::chrono::milliseconds transaction_writer_budget{10000};
   /** The clock the writer budget is measured with. Empty: the system clock. */
   store::Clock clock;
+  /** Bounds on the searches of conditional requests (parameters, OR values, chain depth), as for REST searches. */
+  search::ParseOptions search_parse;
 };
 
 /**

@@ -25,6 +25,9 @@ struct RestOptions {
   fhir::JsonLimits json_limits;
   WriterOptions writer;
   search::ExecutorOptions search;
+  /** Limits for parsing searches (max_parameters, max_or_values, max_chain_depth); handling and counts are set
+   *  per request. */
+  search::ParseOptions search_parse;
   std::shared_ptr<AccessPolicy> access;   // nullptr: allow all
   std::string source_system = "rest";     // recorded with every version and outbox event
   size_t max_bundle_entries = 1000;       // batch/transaction entries; beyond: 413

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "planbro/fhir-model/json.h"
@@ -25,9 +26,12 @@ inline constexpr std::string_view kExactSuffix = ":exact";
 inline constexpr std::string_view kTextSuffix = ":text";
 /** Token rows (system = Quantity.system, code = Quantity.code or unit) beside a quantity's number row. */
 inline constexpr std::string_view kUnitSuffix = ":unit";
-/** One token row (code "1") per reference parameter that has any value: `:missing` for references, which the
- *  store's reference predicate cannot express as "any value". */
+/** One token row (code "1") per parameter whose expression yields anything, whether or not it has a searchable
+ *  value (a CodeableConcept with text only, a reference to a contained resource): what `:missing` asks. */
 inline constexpr std::string_view kPresentSuffix = ":present";
+/** Token rows of Identifier.type codings for `identifier:of-type=type-system|type-code|value`: system = the
+ *  coding's system, code = ofTypeCode(coding code, identifier value). */
+inline constexpr std::string_view kOfTypeSuffix = ":of-type";
 
 /** A parameter whose evaluation failed and was skipped (the write still succeeds). */
 struct IndexIssue {
@@ -39,6 +43,9 @@ struct IndexOptions {
   /** When set, `_lastUpdated` is indexed from this instant (the store's version timestamp) instead of
    *  meta.lastUpdated in the JSON, which the store does not write into the bytes. */
   std::optional<store::Timestamp> last_updated;
+  /** The server's own base URL without a trailing slash (ExecutorOptions::own_base_url): absolute references under
+   *  it are indexed as the relative references they stand for. Empty: none. */
+  std::string own_base_url;
 };
 
 /**
@@ -67,6 +74,24 @@ const fhir::SearchParamDef* findSearchParam(std::string_view type, std::string_v
  * Whitespace runs collapse to one space; leading/trailing space is dropped.
  */
 std::string normalizeString(std::string_view text);
+
+/** The token code of an `:of-type` row: the type code ('|' and '\\' escaped with '\\'), '|', the value. */
+std::string ofTypeCode(std::string_view type_code, std::string_view value);
+
+/** The system a token row and a token query use for `system`: the OID of a Norwegian identifier named by an alias
+ *  (`http://hl7.no/fhir/NamingSystem/FNR` → `urn:oid:2.16.578.1.12.4.1.4.1`), else `system` itself. */
+std::string_view canonicalTokenSystem(std::string_view system);
+
+/** {type, id} of an absolute reference `base/Type/id[/_history/n]` when `base` (no trailing slash) is not empty
+ *  and Type is a resource type; nullopt otherwise. */
+std::optional<std::pair<std::string, std::string>> relativeToBase(std::string_view url, std::string_view base);
+
+/** The row parameter of a composite (`code-value-quantity`) whose first component has the key `key`
+ *  (compositeKeys): "<code>$<key>". The second component's rows are stored under it, its derived suffixes kept. */
+std::string compositeParam(std::string_view code, std::string_view key);
+/** The keys a first-component row is found by: a token (s, c) by "c" and by "s|c" (or "|c" without a system); a
+ *  reference by "Type/id" and "id", or its text. '|', '$' and '\\' inside values are escaped with '\\'. */
+std::vector<std::string> compositeKeys(const store::IndexRow& first_component_row);
 
 /** An inclusive range of microseconds since the epoch, UTC. */
 struct DateRange {

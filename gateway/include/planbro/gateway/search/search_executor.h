@@ -19,6 +19,16 @@ struct ExecutorOptions {
   size_t max_chain_matches = 1000;  // target ids a chain or _has may collect; beyond: kInvalidArgument (narrow it)
   size_t max_sort_candidates = 5000;  // matches a _sort other than _id may order; beyond: kInvalidArgument
   size_t max_total = 100000;        // _total=accurate counts at most this many (then reports it as the total)
+  /** Work budget of one search, in rows: every index query counts 1 plus the ids it returns, every resource read
+   *  counts 1. Beyond it the search is kInvalidArgument ("narrow the search"); while resolving includes, the page
+   *  is returned without the rest of them and with a warning. */
+  size_t max_work_rows = 250000;
+  /** SQLite: engine steps one index query may take (IndexQuery::max_engine_steps), a bound on the rows a single
+   *  query examines; beyond: kInvalidArgument. 0: none. */
+  int64_t max_query_steps = 200'000'000;
+  /** The server's own base URL without a trailing slash ("https://host/fhir"), empty when unknown. A reference
+   *  value under it (`subject=https://host/fhir/Patient/x`) is searched as the relative reference it stands for. */
+  std::string own_base_url;
 };
 
 struct SearchResult {
@@ -28,12 +38,14 @@ struct SearchResult {
   std::optional<std::string> prev_cursor;        // only for sorted searches (offset pages)
   std::optional<size_t> total;                   // with _total=accurate or _summary=count
   std::vector<std::string> warnings;             // the request's warnings plus execution ones
+  size_t work_rows = 0;                          // the work the search took, as counted against max_work_rows
 };
 
 /**
  * Executes searches. Thread-safe if the store is (it keeps no state besides options); blocking (waits on the
- * store). The store must outlive the executor. Errors: kInvalidArgument for a bad cursor or too broad a chain / sort,
- * store errors as the store returns them.
+ * store). The store must outlive the executor. Errors: kInvalidArgument for a bad cursor, too broad a chain / sort or
+ * a search beyond the work budget; a store failure keeps its code (kUnavailable: 503, else 500) but gets a generic
+ * message: the store's detail goes to the server log only, never to the client.
  */
 class SearchExecutor {
  public:

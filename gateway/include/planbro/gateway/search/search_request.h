@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "planbro/fhir-model/model_info.h"
 #include "planbro/fhir-model/status.h"
 #include "planbro/gateway/store/resource_store.h"
 
@@ -23,11 +24,14 @@ enum class Handling { kStrict, kLenient };
 enum class SummaryMode { kNone, kTrue, kFalse, kCount, kData, kText };
 enum class TotalMode { kNone, kEstimate, kAccurate };
 
+struct Criterion;
+
 /** `subject:Patient.identifier=…`: the searched type's reference parameter must point at a resource of one of the
  *  target types that matches the target predicates. */
 struct ChainTarget {
   std::string type;                                // "Patient"
-  std::vector<store::IndexPredicate> any_of;       // on `type`, OR-ed
+  std::vector<store::IndexPredicate> any_of;       // on `type`, OR-ed; empty when `nested` holds the condition
+  std::vector<Criterion> nested;                   // a further chain level (`subject.organization.name`), AND-ed
 };
 struct Chain {
   std::string reference_param;                     // "subject"
@@ -39,7 +43,8 @@ struct Chain {
 struct ReverseChain {
   std::string source_type;                         // "Observation"
   std::string reference_param;                     // "patient"
-  std::vector<store::IndexPredicate> any_of;       // on source_type, OR-ed
+  std::vector<store::IndexPredicate> any_of;       // on source_type, OR-ed; empty when `nested` holds the condition
+  std::vector<Criterion> nested;                   // a nested `_has` on source_type, AND-ed
 };
 
 /** One AND-ed condition: exactly one of direct predicates (OR-ed), a chain, or a reverse chain. */
@@ -88,6 +93,9 @@ struct ParseOptions {
   Handling handling = Handling::kStrict;
   size_t default_count = kDefaultPageSize;
   size_t max_count = store::kMaxPageSize;          // larger _count values are clamped to this
+  size_t max_parameters = 100;                     // parameters in one search (more: kInvalidArgument)
+  size_t max_or_values = 1000;                     // comma-separated values of one parameter (more: kInvalidArgument)
+  size_t max_chain_depth = 3;                      // levels of a chain (`a.b.c`) or of nested `_has`
   /** "now" for the `ap` date prefix; the system clock when unset. */
   std::optional<store::Timestamp> now;
 };
@@ -96,10 +104,17 @@ struct ParseOptions {
  * Parses decoded search parameters for `type`. Errors: kInvalidArgument naming the parameter (ready for an
  * OperationOutcome) for an unknown type, a malformed value, or — under strict handling — an unknown or unsupported
  * parameter or modifier. Under lenient handling those are dropped and listed in SearchRequest::warnings; a malformed
- * value of a known parameter is still an error (never a silently unfiltered result).
+ * value of a known parameter is still an error (never a silently unfiltered result). Control characters (U+0000 to
+ * U+001F, U+007F) in a name or value, more than max_parameters parameters, more than max_or_values values of one
+ * parameter or a chain deeper than max_chain_depth are kInvalidArgument under either handling.
  */
 Result<SearchRequest> parseSearch(std::string_view type, const QueryParams& params, Handling handling);
 Result<SearchRequest> parseSearch(std::string_view type, const QueryParams& params, const ParseOptions& options);
+
+/** Whether parseSearch accepts `p` as a search parameter of `type` (for the CapabilityStatement): every parameter
+ *  with an expression, except special ones and composites other than two components with a token or reference
+ *  first. */
+bool isSupportedSearchParam(std::string_view type, const fhir::SearchParamDef& p);
 
 /**
  * Splits and percent-decodes a query string or an application/x-www-form-urlencoded body ("a=1&b=x%7Cy").

@@ -247,17 +247,30 @@ struct IndexPredicate {
 /**
  * Finds current, non-deleted resources of `type` matching every group of `all_of`, where a group matches when any
  * of its predicates does (FHIR: '&' between parameters, ',' between values). Results by id ascending, keyset paged.
+ *
+ * Cost: the predicates of a group that differ only in their value (codes of one token parameter, ids of one
+ * reference parameter and type, exact texts) are one index lookup over a list bound as a single parameter, so a
+ * group of n such values costs O(n log n + matches), not n correlated subqueries, and the SQL text (and so the
+ * prepared-statement cache) does not depend on n. Such a group, or a single positive predicate, drives the query
+ * from the index (docs/search.md, "The store's query plan"). Values must not contain NUL (kInvalidArgument).
  */
 struct IndexQuery {
   std::string type;
   std::vector<std::vector<IndexPredicate>> all_of;
   size_t count = 50;                     // 1..kMaxPageSize
   std::optional<std::string> after_id;   // continue after this id
+  /** SQLite: the query stops with kInvalidArgument ("narrow the search") once it has taken this many virtual
+   *  machine steps, a bound on the rows it examines however the plan goes. 0: no bound. PostgreSQL: not enforced
+   *  here (its statement_timeout is the operator's tool). */
+  int64_t max_engine_steps = 0;
 };
 
 struct IndexPage {
   std::vector<std::string> ids;
   std::optional<std::string> next_after_id;  // set when more ids may follow
+  /** The engine's own count of the work the query took where it has one (SQLite: virtual machine steps), else 0.
+   *  For tests and diagnostics that bound work, never for results. */
+  int64_t engine_steps = 0;
 };
 
 inline constexpr size_t kMaxPageSize = 1000;
@@ -310,11 +323,19 @@ class ResourceStore {
   virtual Result<IndexPage> searchIndex(const IndexQuery& query) = 0;
 
   /**
-   * A secret of this deployment named `name`: kServerSecretSize random bytes made on first use and the same ever
-   * after, for every gateway node on the database (two nodes asking at once agree: the first insert wins). For keys
-   * such as the one sealing search page tokens. Callers should cache it.
+   * A secret of this deployment named `name`: kServerSecretSize bytes, the same ever after for every gateway node on
+   * the database. Derived (HMAC-SHA-256 over the name) from the deployment's master secret, which the store creates
+   * when it opens (race-free across nodes: under the migration lock, the first insert wins), so this only reads:
+   * it never needs a write transaction or the SQLite writer, and may be called inside one. A secret stored under
+   * `name` by an older version (made lazily then) is returned as it is, so sealed links stay valid. For keys such
+   * as the one sealing search page tokens. Callers should cache it.
    */
   virtual Result<std::string> serverSecret(std::string_view name) = 0;
+
+  /** Bytes the prepared-statement caches of the store's idle connections hold (SQLite: the statements' memory as
+   *  SQLite reports it; PostgreSQL: an estimate from their text). Bounded per connection by the options'
+   *  statement_cache_bytes. For metrics and tests; 0 for stores without such caches. */
+  virtual size_t cachedStatementBytes() { return 0; }
 
   /**
    * Runs `body` in a transaction and commits it; when the transaction failed retryably (see
@@ -336,6 +357,8 @@ struct SqliteStoreOptions {
   // process) fails to open with kFailedPrecondition, as does a cached store while others are open. Stores without
   // a cache share the database with each other.
   size_t read_cache_bytes = 0;
+  // Prepared statements kept per connection, least recently used dropped beyond this (bytes, as SQLite counts them).
+  size_t statement_cache_bytes = 4u << 20;
 };
 
 /** Opens (creating or migrating the schema) a SQLite store. */
@@ -347,6 +370,8 @@ struct PostgresStoreOptions {
   size_t pool_size = 4;
   std::chrono::milliseconds acquire_timeout{10000};
   Clock clock;                         // empty: systemClock()
+  // Prepared statements kept per connection, least recently used deallocated beyond this (estimated bytes).
+  size_t statement_cache_bytes = 4u << 20;
 };
 
 /** Connects to PostgreSQL and creates or migrates the schema (serialised across processes by an advisory lock). */
