@@ -412,7 +412,8 @@ Reply RestHandler::Impl::patch(Call& call, const std::string& type, const std::s
     }
     auto doc = JsonDocument::parse(current->json);
     if (!doc.isOk()) return statusReply(doc.status());
-    auto patched = json_patch ? applyJsonPatch(*doc, doc->root(), patch) : applyFhirPathPatch(*doc, doc->root(), patch);
+    auto patched = json_patch ? applyJsonPatch(*doc, doc->root(), patch, options_.json_limits)
+                               : applyFhirPathPatch(*doc, doc->root(), patch, options_.json_limits);
     if (!patched.isOk()) {
       if (patched.status().code() == StatusCode::kUnprocessable) return errorReply(422, "processing", patched.status().message());
       return errorReply(400, "invalid", patched.status().message());
