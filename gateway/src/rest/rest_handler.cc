@@ -144,6 +144,8 @@ std::optional<http::Response> RestHandler::Impl::handle(const http::Request& req
 
   Reply reply = dispatch(call);
   if (reply.declined) return std::nullopt;
+  if (reply.format) format = *reply.format;
+  if (reply.pretty) pretty = *reply.pretty;
   return finish(std::move(reply), format, pretty);
 }
 

@@ -35,6 +35,10 @@ struct Reply {
   std::optional<OperationOutcome> outcome;   // an OperationOutcome body (errors and informational answers)
   bool retry_transaction = false;           // a conditional create lost a race inside a transaction
   bool declined = false;                    // StoreAccess::kMemoryOnly and the answer needs the database
+  // _format / _pretty the interaction found beyond the URL's query (a POST _search form, a sealed page token): they
+  // win over the query's and the Accept header.
+  std::optional<Format> format;
+  std::optional<bool> pretty;
 };
 
 /** What a request may ask of the store: anything, or only what it answers from memory (on an I/O thread). */
