@@ -3,6 +3,7 @@
 // RestHandler::Impl, whose interactions are defined by concern across rest_handler.cc (pipeline and routing),
 // instance_interactions.cc, search_interactions.cc and bundle_interactions.cc.
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -128,10 +129,15 @@ class RestHandler::Impl {
       : store_(store),
         options_(std::move(options)),
         writer_(options_.writer),
-        executor_(store, options_.search),
+        base_url_(std::make_shared<const std::string>(normalizedBaseUrl(options_.base_url))),
+        executor_(store, executorOptions(options_)),
         access_(options_.access ? options_.access : makeAllowAllPolicy()) {
     (void)detail::capabilityStatementJson();  // built once, up front, not on the first request
   }
+
+  /** `base` without trailing '/', or "http://localhost" when empty. */
+  static std::string normalizedBaseUrl(std::string base);
+  void setBaseUrl(std::string base) { base_url_.store(std::make_shared<const std::string>(normalizedBaseUrl(std::move(base)))); }
 
   /** nullopt only under StoreAccess::kMemoryOnly, when the answer needs the database. */
   std::optional<http::Response> handle(const http::Request& request, http::RequestContext& context,
@@ -175,12 +181,14 @@ class RestHandler::Impl {
   }
   Result<const PageTokenSealer*> pageTokenSealer();
   Status openPageToken(Call& call, const std::string& type);
+  static search::ExecutorOptions executorOptions(const RestOptions& options);
   std::string bundleBody(Call& call, std::string_view type_name, const std::vector<std::string>& entries,
                          const std::vector<std::pair<std::string, std::string>>& links, std::optional<size_t> total);
 
   store::ResourceStore& store_;
   RestOptions options_;
   ResourceWriter writer_;
+  std::atomic<std::shared_ptr<const std::string>> base_url_;  // absolute, no trailing '/'
   search::SearchExecutor executor_;
   std::shared_ptr<AccessPolicy> access_;
   std::mutex sealer_mutex_;

@@ -68,7 +68,16 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     RestOptions rest;
     rest.json_limits = cfg.jsonLimits();
     rest.writer.validation.json_limits = rest.json_limits;
+    // Location, fullUrl and links: the configured base, else the listening scheme, host and port.
+    rest.base_url = config::effectiveBaseUrl(cfg, cfg.server.port);
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
+    if (cfg.server.base_url.empty() && cfg.server.port == 0) {
+      // `listen: HOST:0`: the port is known once the server listens.
+      std::weak_ptr<RestHandler> weak = parts->handler;
+      components.on_listening = [weak, cfg](uint16_t port) {
+        if (auto handler = weak.lock()) handler->setBaseUrl(config::effectiveBaseUrl(cfg, port));
+      };
+    }
 
     if (cfg.demo_data.load_once) {
       std::string path = options.demo_bundle_path.empty() ? PLANBRO_DEMO_BUNDLE_PATH : options.demo_bundle_path;

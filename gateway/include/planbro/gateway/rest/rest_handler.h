@@ -18,8 +18,10 @@
 namespace planbro::gateway::rest {
 
 struct RestOptions {
-  /** The absolute base URL used in Location, fullUrl and links ("https://fhir.example.no/fhir"); empty: derived
-   *  per request from the Host header ("http://HOST"). */
+  /** The absolute base URL used in Location, fullUrl and links ("https://fhir.example.no/fhir"; trailing '/'
+   *  ignored), and given to the search executor as its own base (ExecutorOptions::own_base_url, unless set there);
+   *  empty: "http://localhost". Never taken from a request's Host header. `planbro serve` sets it from
+   *  config::effectiveBaseUrl. */
   std::string base_url;
   fhir::JsonLimits json_limits;
   WriterOptions writer;
@@ -51,6 +53,12 @@ class RestHandler : public http::RequestHandler {
    * data and for adapters. Returns the HTTP response the REST client would get.
    */
   http::Response processBundle(std::string bundle_json, http::RequestContext& context);
+
+  /**
+   * Replaces RestOptions::base_url for the requests that follow (for a server listening on port 0, whose port is
+   * known only once it listens). Thread-safe. The search executor keeps the base it was built with.
+   */
+  void setBaseUrl(std::string base_url);
 
   class Impl;
 

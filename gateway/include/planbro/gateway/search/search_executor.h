@@ -19,6 +19,7 @@ struct ExecutorOptions {
   size_t max_chain_matches = 1000;  // target ids a chain or _has may collect; beyond: kInvalidArgument (narrow it)
   size_t max_sort_candidates = 5000;  // matches a _sort other than _id may order; beyond: kInvalidArgument
   size_t max_total = 100000;        // _total=accurate counts at most this many (then reports it as the total)
+  std::string own_base_url;         // the server's own base ("https://fhir.example.no/fhir"), no trailing '/'
 };
 
 struct SearchResult {
