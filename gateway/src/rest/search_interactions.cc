@@ -115,7 +115,7 @@ Reply RestHandler::Impl::searchType(Call& call, const std::string& type) {
     search::QueryParams p = req->link_params;
     if (cursor) p.emplace_back("_cursor", *cursor);
     if (sealer) p = {{std::string(kPageTokenParam), sealer->seal(type, p, now)}};
-    std::string q = search::encodeQuery(p);
+    std::string q = detail::encodeLinkQuery(p);
     return q.empty() ? self_base : self_base + "?" + q;
   };
   std::vector<std::pair<std::string, std::string>> links{{"self", link(req->cursor)}};
@@ -188,7 +188,7 @@ Reply RestHandler::Impl::history(Call& call, std::optional<std::string> type, st
   auto link = [&](const std::optional<store::HistoryCursor>& cursor) {
     search::QueryParams p = link_params;
     if (cursor) p.emplace_back("_cursor", cursor->toToken());
-    std::string qs = search::encodeQuery(p);
+    std::string qs = detail::encodeLinkQuery(p);
     return qs.empty() ? self_base : self_base + "?" + qs;
   };
   std::vector<std::pair<std::string, std::string>> links{{"self", link(q.after)}};
