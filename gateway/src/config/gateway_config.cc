@@ -170,13 +170,14 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
 
   if (YAML::Node n = root["limits"]; r.mapping(n, "limits", {"max_header_bytes", "max_body_bytes", "max_connections",
                                                               "read_timeout_ms", "write_timeout_ms", "idle_timeout_ms",
-                                                              "json"})) {
+                                                              "json", "max_patch_operations"})) {
     r.integer(n, "max_header_bytes", "limits", c.limits.max_header_bytes, 1024, 1u << 20);
     r.integer(n, "max_body_bytes", "limits", c.limits.max_body_bytes, 1, 1ull << 32);
     r.integer(n, "max_connections", "limits", c.limits.max_connections, 1, 1'000'000);
     r.integer(n, "read_timeout_ms", "limits", c.limits.read_timeout_ms, 1, 3'600'000);
     r.integer(n, "write_timeout_ms", "limits", c.limits.write_timeout_ms, 1, 3'600'000);
     r.integer(n, "idle_timeout_ms", "limits", c.limits.idle_timeout_ms, 1, 86'400'000);
+    r.integer(n, "max_patch_operations", "limits", c.limits.max_patch_operations, 1, 1'000'000);
     if (YAML::Node j = n["json"];
         r.mapping(j, "limits.json", {"max_depth", "max_number_length", "max_string_bytes"})) {
       r.integer(j, "max_depth", "limits.json", c.limits.json_max_depth, 1, 10'000);

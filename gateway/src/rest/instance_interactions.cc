@@ -397,6 +397,12 @@ Reply RestHandler::Impl::patch(Call& call, const std::string& type, const std::s
     if (!parameters.isOk()) return errorReply(400, "invalid", "malformed FHIRPath Patch: " + parameters.status().message());
     patch = *parameters;
   }
+  // Each operation may walk the whole resource (a FHIRPath path, a rebuilt spine): their number bounds the work.
+  const JsonValue* operations = json_patch ? &patch : patch.find("parameter");
+  if (operations && operations->size() > options_.max_patch_operations) {
+    return errorReply(422, "too-costly", "the patch has " + std::to_string(operations->size()) + " operations (limit " +
+                                             std::to_string(options_.max_patch_operations) + ", limits.max_patch_operations)");
+  }
   auto expected = ifMatch(call);
   if (!expected.isOk()) return statusReply(expected.status());
   for (int attempt = 1;; ++attempt) {
@@ -416,6 +422,7 @@ Reply RestHandler::Impl::patch(Call& call, const std::string& type, const std::s
                                : applyFhirPathPatch(*doc, doc->root(), patch, options_.json_limits);
     if (!patched.isOk()) {
       if (patched.status().code() == StatusCode::kUnprocessable) return errorReply(422, "processing", patched.status().message());
+      if (patched.status().code() == StatusCode::kResourceExhausted) return errorReply(422, "too-costly", patched.status().message());
       return errorReply(400, "invalid", patched.status().message());
     }
     const JsonValue* pid = patched->find("id");

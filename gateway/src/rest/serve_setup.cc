@@ -68,6 +68,7 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     RestOptions rest;
     rest.json_limits = cfg.jsonLimits();
     rest.writer.validation.json_limits = rest.json_limits;
+    rest.max_patch_operations = cfg.limits.max_patch_operations;
     // Location, fullUrl and links: the configured base, else the listening scheme, host and port.
     rest.base_url = config::effectiveBaseUrl(cfg, cfg.server.port);
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);

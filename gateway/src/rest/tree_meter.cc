@@ -133,7 +133,7 @@ TreeMeasure TreeMeter::measure(const JsonValue& root) {
 
 Status TreeMeter::check(const JsonValue& root, std::string_view where) {
   const TreeMeasure m = measure(root);
-  auto fail = [&](std::string what) { return Status(StatusCode::kUnprocessable, std::string(where) + ": " + what); };
+  auto fail = [&](std::string what) { return Status(StatusCode::kResourceExhausted, std::string(where) + ": " + what); };
   if (m.depth > limits_.max_depth) {
     return fail("the result would nest " + std::to_string(m.depth) + " levels deep (limit " +
                 std::to_string(limits_.max_depth) + ", limits.json.max_depth)");

@@ -64,5 +64,13 @@ TEST(BaseUrlConfig, EffectiveBaseWithoutConfigurationIsTheListeningSchemeHostAnd
   EXPECT_EQ(effectiveBaseUrl(c, 8443), "https://[::1]:8443");
 }
 
+TEST(PatchLimitsConfig, ReadsMaxPatchOperationsWithinItsRange) {
+  Result<GatewayConfig> c = parseConfig("limits: {max_patch_operations: 50}\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->limits.max_patch_operations, 50u);
+  EXPECT_EQ(defaultConfig().limits.max_patch_operations, 1000u);
+  EXPECT_EQ(errorOf("limits: {max_patch_operations: 0}"), "limits.max_patch_operations: must be between 1 and 1000000 (got 0)");
+}
+
 }  // namespace
 }  // namespace planbro::gateway::config

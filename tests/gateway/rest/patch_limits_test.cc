@@ -75,7 +75,7 @@ TEST(TreeMeter, CountsASharedSubtreeOnceEachTimeItAppearsWithoutWalkingItAgain) 
   EXPECT_GT(m.bytes, uint64_t{1} << 60);
   EXPECT_EQ(m.depth, 61u);
   Status s = meter.check(v, "here");
-  EXPECT_EQ(s.code(), StatusCode::kUnprocessable);
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
   EXPECT_LT(s.message().size(), 300u) << s.message();
 }
 
@@ -85,7 +85,7 @@ TEST(PatchLimits, JsonPatchNestingCopiesStopAtTheDepthLimitNamingTheOperation) {
   fhir::JsonLimits limits;  // max_depth 256
   auto r = applyJsonPatch(doc, doc.root(), patch.root(), limits);
   ASSERT_FALSE(r.isOk());
-  EXPECT_EQ(r.status().code(), StatusCode::kUnprocessable);
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
   // After operation k the chain is 2^(k+1) extensions, 2 levels each: operation 6 (128 extensions) crosses 256.
   EXPECT_NE(r.status().message().find("operation 6 (copy)"), std::string::npos) << r.status().message();
   EXPECT_NE(r.status().message().find("limits.json.max_depth"), std::string::npos) << r.status().message();
@@ -108,7 +108,7 @@ TEST(PatchLimits, JsonPatchDoublingCopiesStopAtTheSizeLimitBeforeTheTreeIsWritte
   limits.max_depth = 1000;  // only the size stops it
   auto r = applyJsonPatch(doc, doc.root(), patch.root(), limits);
   ASSERT_FALSE(r.isOk());
-  EXPECT_EQ(r.status().code(), StatusCode::kUnprocessable);
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
   // 1,023 bytes of contact double to 1,047,552 after operation 9 and past 1 MiB at operation 10.
   EXPECT_NE(r.status().message().find("operation 10 (copy)"), std::string::npos) << r.status().message();
   EXPECT_NE(r.status().message().find("limits.max_body_bytes"), std::string::npos) << r.status().message();
@@ -164,7 +164,7 @@ TEST(PatchLimits, FhirPathPatchNestingStopsAtTheDepthLimitNamingTheOperation) {
   JsonDocument patch = parse(params);
   auto r = applyFhirPathPatch(doc, doc.root(), patch.root(), fhir::JsonLimits{});
   ASSERT_FALSE(r.isOk());
-  EXPECT_EQ(r.status().code(), StatusCode::kUnprocessable);
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
   EXPECT_NE(r.status().message().find("Parameters.parameter[2] (add)"), std::string::npos) << r.status().message();
   EXPECT_NE(r.status().message().find("limits.json.max_depth"), std::string::npos) << r.status().message();
 }
@@ -211,7 +211,13 @@ class PatchLimitsOverHttp : public testing::RestServerTest {
   RestOptions restOptions() override {
     RestOptions o;
     o.json_limits.max_bytes = 256 * 1024;
+    o.max_patch_operations = 40;
     return o;
+  }
+  static std::string issueCode(const testing::HttpResult& r) {
+    const fhir::JsonValue* issues = r.root().find("issue");
+    const fhir::JsonValue* code = issues && issues->size() ? issues->items()[0].find("code") : nullptr;
+    return code ? std::string(code->text()) : std::string();
   }
   std::string createNestable() {
     testing::HttpResult r = post("/Patient", R"({"resourceType":"Patient","extension":[{"url":"http://example.org/x","valueString":"x"}],
@@ -235,8 +241,32 @@ TEST_P(PatchLimitsOverHttp, TwelveNestingCopiesAnswer422NamingTheOperation) {
   EXPECT_EQ(r.status, 422) << r.body.substr(0, 500);
   EXPECT_EQ(r.str("resourceType"), "OperationOutcome");
   EXPECT_NE(r.body.find("operation 6 (copy)"), std::string::npos) << r.body.substr(0, 500);
+  EXPECT_EQ(issueCode(r), "too-costly");
   EXPECT_LT(r.body.size(), 2000u);
   expectUnchanged(id);
+}
+
+TEST_P(PatchLimitsOverHttp, MoreOperationsThanTheLimitAnswer422BeforeAnyIsApplied) {
+  std::string id = createNestable();
+  auto ops = [](int n) {
+    std::string patch = "[";
+    for (int k = 0; k < n; ++k) patch += std::string(k ? "," : "") + R"({"op":"test","path":"/resourceType","value":"Patient"})";
+    return patch + "]";
+  };
+  EXPECT_EQ(jsonPatch(id, ops(40)).status, 200);
+  testing::HttpResult r = jsonPatch(id, ops(41));
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(issueCode(r), "too-costly");
+  EXPECT_NE(r.body.find("limits.max_patch_operations"), std::string::npos) << r.body;
+
+  std::string params = R"({"resourceType":"Parameters","parameter":[)";
+  for (int k = 0; k < 41; ++k) {
+    params += std::string(k ? "," : "") +
+              R"({"name":"operation","part":[{"name":"type","valueCode":"delete"},{"name":"path","valueString":"Patient.birthDate"}]})";
+  }
+  testing::HttpResult f = testing::request(port_, "PATCH", "/Patient/" + id, params + "]}");
+  EXPECT_EQ(f.status, 422) << f.body;
+  EXPECT_NE(f.body.find("limits.max_patch_operations"), std::string::npos) << f.body;
 }
 
 TEST_P(PatchLimitsOverHttp, DoublingCopiesAnswer422BeforeAnythingIsStored) {

@@ -50,6 +50,7 @@ struct LimitsConfig {
   uint32_t json_max_depth = 256;              // `limits.json.max_depth`
   uint32_t json_max_number_length = 64;       // `limits.json.max_number_length`
   uint32_t json_max_string_bytes = 32u << 20; // `limits.json.max_string_bytes`
+  uint32_t max_patch_operations = 1000;       // operations in one JSON Patch or FHIRPath Patch; beyond: 422
 };
 
 enum class StoreEngine : uint8_t { kSqlite, kPostgresql };

@@ -30,6 +30,7 @@ struct RestOptions {
   std::string source_system = "rest";     // recorded with every version and outbox event
   size_t max_bundle_entries = 1000;       // batch/transaction entries; beyond: 413
   int max_transaction_attempts = 5;       // retries of a transaction the database reports as retryable
+  size_t max_patch_operations = 1000;     // operations in one JSON Patch or FHIRPath Patch; beyond: 422 too-costly
   /** How long the sealed page links of a POST _search stay valid (page_token.h). */
   std::chrono::seconds page_token_lifetime{std::chrono::hours(1)};
 };

@@ -34,8 +34,8 @@ class TreeMeter {
 
   /**
    * Ok when `root` is within the limits: compact size at most JsonLimits::max_bytes, depth at most max_depth, no
-   * string longer than max_string_bytes. Otherwise kUnprocessable: "`where`: the result would be ..." (short,
-   * whatever the size of the tree).
+   * string longer than max_string_bytes. Otherwise kResourceExhausted: "`where`: the result would be ..." (short,
+   * whatever the size of the tree, naming the config key).
    */
   Status check(const fhir::JsonValue& root, std::string_view where);
 
