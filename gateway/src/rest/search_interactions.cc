@@ -124,7 +124,9 @@ Reply RestHandler::Impl::searchType(Call& call, const std::string& type) {
   std::vector<std::string> entries;
   detail::Presentation presentation;
   presentation.summary = req->summary;
-  presentation.elements = req->elements;
+  for (const std::string& e : req->elements) {
+    if (std::string_view item = trim(e); !item.empty()) presentation.elements.emplace_back(item);  // "a, b" as GET
+  }
   bool count_only = presentation.summary == search::SummaryMode::kCount;
   if (!count_only) {
     auto add = [&](const store::ResourceVersion& v, std::string_view mode) {

@@ -63,7 +63,7 @@ class PostSearchPresentation : public testing::RestServerTest {
 };
 
 TEST_P(PostSearchPresentation, ElementsInTheFormBodyApplyToTheFirstAndTheSealedNextPages) {
-  HttpResult page = post("/Patient/_search", "family=Presentasjon&_count=1&_elements=gender", kForm);
+  HttpResult page = post("/Patient/_search", "family=Presentasjon&_count=1&_elements=gender,%20active", kForm);
   int pages = 0;
   while (pages < 5) {
     ASSERT_EQ(page.status, 200) << page.body;
