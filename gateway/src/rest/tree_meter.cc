@@ -15,6 +15,10 @@ using fhir::JsonValue;
 // Strings at least this long are remembered: a copied long string is counted once, short ones are cheaper to
 // count again than to look up.
 constexpr size_t kRememberedStringBytes = 64;
+// Containers at least this large (written) are remembered. Walking a smaller one again costs at most this many
+// bytes' worth of nodes, while remembering every `{"system":..,"code":..}` of a large resource would cost more memory
+// than its tree; every container a shared subtree can multiply is above it.
+constexpr uint64_t kRememberedContainerBytes = 256;
 
 uint64_t saturatingAdd(uint64_t a, uint64_t b) {
   return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max() : a + b;
@@ -98,6 +102,7 @@ TreeMeasure TreeMeter::measure(const JsonValue& root) {
   };
   std::vector<Frame> stack;
   stack.push_back({&root, 0, emptyContainer(root)});
+  ++walked_;
   TreeMeasure result;
   while (!stack.empty()) {
     Frame& top = stack.back();
@@ -116,6 +121,7 @@ TreeMeasure TreeMeter::measure(const JsonValue& root) {
           fold(top.sum, *r);
         } else {
           stack.push_back({child, 0, emptyContainer(*child)});  // `top` is not used after this
+          ++walked_;
         }
         continue;
       }
@@ -123,7 +129,9 @@ TreeMeasure TreeMeter::measure(const JsonValue& root) {
       continue;
     }
     TreeMeasure done = top.sum;
-    memo_[Key{dataOf(*top.value), top.value->size(), top.value->kind()}] = done;
+    if (done.bytes >= kRememberedContainerBytes || stack.size() == 1) {
+      memo_[Key{dataOf(*top.value), top.value->size(), top.value->kind()}] = done;
+    }
     stack.pop_back();
     if (stack.empty()) result = done;
     else fold(stack.back().sum, done);

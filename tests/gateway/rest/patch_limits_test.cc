@@ -79,6 +79,25 @@ TEST(TreeMeter, CountsASharedSubtreeOnceEachTimeItAppearsWithoutWalkingItAgain) 
   EXPECT_LT(s.message().size(), 300u) << s.message();
 }
 
+TEST(TreeMeter, MeasuringAfterOneEditWalksOnlyTheNewNodes) {
+  std::string text = R"({"resourceType":"Patient","id":"p","extension":[)";
+  for (int i = 0; i < 10000; ++i) {
+    text += std::string(i ? "," : "") + R"({"url":"http://example.org/x","valueString":")" + std::string(300, 'a') + "\"}";
+  }
+  JsonDocument doc = parse(text + "]}");
+  TreeMeter meter(fhir::JsonLimits{});
+  const uint64_t first = meter.measure(doc.root()).bytes;
+  EXPECT_EQ(first, fhir::writeJson(doc.root()).size());
+  const uint64_t walked_once = meter.containersWalked();
+  EXPECT_GE(walked_once, 10002u);
+  // Replace one extension: a new root, a new list and a new extension; 9,999 extensions are shared.
+  JsonDocument patch = parse(R"([{"op":"replace","path":"/extension/5000/valueString","value":"b"}])");
+  auto edited = applyJsonPatch(doc, doc.root(), patch.root());
+  ASSERT_TRUE(edited.isOk());
+  EXPECT_EQ(meter.measure(*edited).bytes, first - 299);
+  EXPECT_LE(meter.containersWalked() - walked_once, 3u);
+}
+
 TEST(PatchLimits, JsonPatchNestingCopiesStopAtTheDepthLimitNamingTheOperation) {
   JsonDocument doc = parse(std::string(kNestable));
   JsonDocument patch = parse(nestingCopyPatch());

@@ -21,9 +21,10 @@ struct TreeMeasure {
 };
 
 /**
- * Measures immutable JSON trees without recursion, remembering every container and long string it has measured
- * (values share subtrees, and a JSON value never changes), so measuring a tree that differs from one measured
- * before by one edit walks only the new nodes: cheap to call after every patch operation. The values measured must
+ * Measures immutable JSON trees without recursion, remembering the containers (from 256 bytes written) and long
+ * strings it has measured (values share subtrees, and a JSON value never changes), so measuring a tree that differs
+ * from one measured before by one edit walks only the new nodes and their small children: cheap to call after
+ * every patch operation, and a shared subtree is counted each time it appears without being walked again. The values measured must
  * outlive the meter (it keys on their addresses). Not thread-safe; one per patch.
  */
 class TreeMeter {
@@ -38,6 +39,9 @@ class TreeMeter {
    * whatever the size of the tree, naming the config key).
    */
   Status check(const fhir::JsonValue& root, std::string_view where);
+
+  /** Containers walked so far (not looked up): the work done, for tests that bound it. */
+  uint64_t containersWalked() const { return walked_; }
 
  private:
   struct Key {
@@ -54,6 +58,7 @@ class TreeMeter {
 
   fhir::JsonLimits limits_;
   std::unordered_map<Key, TreeMeasure, KeyHash> memo_;
+  uint64_t walked_ = 0;
 };
 
 }  // namespace planbro::gateway::rest
