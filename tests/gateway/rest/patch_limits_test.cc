@@ -327,6 +327,25 @@ TEST_P(PatchLimitsOverHttp, APatchEntryBeyondTheLimitsFailsTheWholeTransaction) 
   EXPECT_EQ(get("/Goal?subject=Patient/" + id + "&_summary=count").root().find("total")->text(), "0");
 }
 
+TEST_P(PatchLimitsOverHttp, AFhirPathPatchEntryBeyondTheLimitsFailsTheWholeTransaction) {
+  std::string id = createNestable();
+  std::string params = R"({"resourceType":"Parameters","parameter":[)";
+  for (int k = 0; k < 4; ++k) {
+    if (k) params += ',';
+    params += fhirPathAdd("Patient" + repeat(".extension", size_t(k) * 51 + 1), nestedExtension(50));
+  }
+  params += "]}";
+  std::string tx = R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"fullUrl":"urn:uuid:9d8f4c2e-0000-4000-8000-000000000002","resource":{"resourceType":"Goal","lifecycleStatus":"active",
+     "description":{"text":"x"},"subject":{"reference":"Patient/)" + id + R"("}},"request":{"method":"POST","url":"Goal"}},
+    {"resource":)" + params + R"(,"request":{"method":"PATCH","url":"Patient/)" + id + R"("}}]})";
+  testing::HttpResult r = post("/", tx);
+  EXPECT_EQ(r.status, 422) << r.body.substr(0, 500);
+  EXPECT_NE(r.body.find("limits.json.max_depth"), std::string::npos) << r.body.substr(0, 500);
+  expectUnchanged(id);
+  EXPECT_EQ(get("/Goal?subject=Patient/" + id + "&_summary=count").root().find("total")->text(), "0");
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, PatchLimitsOverHttp, ::testing::ValuesIn(testing::engines()),
                          [](const auto& info) { return info.param; });
 
