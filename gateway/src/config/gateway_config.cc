@@ -3,9 +3,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "planbro/gateway/config/tls_files.h"
@@ -167,7 +169,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
 
   if (YAML::Node n = root["server"];
       r.mapping(n, "server", {"listen", "io_threads", "worker_threads", "write_threads", "shutdown_timeout_ms",
-                              "gzip_min_bytes", "tls"})) {
+                              "gzip_min_bytes", "tls", "base_url"})) {
     if (YAML::Node t = n["tls"]; r.mapping(t, "server.tls", {"certificate_file", "private_key_file", "min_version"})) {
       r.string(t, "certificate_file", "server.tls", c.server.tls.certificate_file);
       r.string(t, "private_key_file", "server.tls", c.server.tls.private_key_file);
@@ -183,11 +185,12 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     r.integer(n, "write_threads", "server", c.server.write_threads, 0, 1024);
     r.integer(n, "shutdown_timeout_ms", "server", c.server.shutdown_timeout_ms, 0, 3'600'000);
     r.integer(n, "gzip_min_bytes", "server", c.server.gzip_min_bytes, 0, std::numeric_limits<uint32_t>::max());
+    r.string(n, "base_url", "server", c.server.base_url);  // checked in validateConfig
   }
 
   if (YAML::Node n = root["limits"]; r.mapping(n, "limits", {"max_header_bytes", "max_body_bytes", "max_connections",
                                                               "read_timeout_ms", "write_timeout_ms", "idle_timeout_ms",
-                                                              "json", "max_bundle_response_bytes", "search"})) {
+                                                              "json", "max_bundle_response_bytes", "search", "max_patch_operations"})) {
     r.integer(n, "max_header_bytes", "limits", c.limits.max_header_bytes, 1024, 1u << 20);
     r.integer(n, "max_body_bytes", "limits", c.limits.max_body_bytes, 1, 1ull << 32);
     r.integer(n, "max_connections", "limits", c.limits.max_connections, 1, 1'000'000);
@@ -195,6 +198,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     r.integer(n, "write_timeout_ms", "limits", c.limits.write_timeout_ms, 1, 3'600'000);
     r.integer(n, "idle_timeout_ms", "limits", c.limits.idle_timeout_ms, 1, 86'400'000);
     r.integer(n, "max_bundle_response_bytes", "limits", c.limits.max_bundle_response_bytes, 4096, 1ull << 34);
+    r.integer(n, "max_patch_operations", "limits", c.limits.max_patch_operations, 1, 1'000'000);
     if (YAML::Node j = n["json"];
         r.mapping(j, "limits.json", {"max_depth", "max_number_length", "max_string_bytes"})) {
       r.integer(j, "max_depth", "limits.json", c.limits.json_max_depth, 1, 10'000);
@@ -361,7 +365,76 @@ std::vector<std::string> validateConfig(const GatewayConfig& c) {
     errors.push_back("server.tls.min_version: must be \"1.2\" or \"1.3\" (got \"" + shown_version + "\")");
   }
   if (c.limits.idle_timeout_ms < 1) errors.push_back("limits.idle_timeout_ms: must be between 1 and 86400000 (got 0)");
+  if (!c.server.base_url.empty()) {
+    if (Status s = checkBaseUrl(c.server.base_url); !s.isOk()) {
+      std::string got = c.server.base_url.size() > 60 ? c.server.base_url.substr(0, 57) + "..." : c.server.base_url;
+      errors.push_back("server.base_url: " + s.message() + " (got \"" + got + "\")");
+    }
+  }
   return errors;
+}
+
+Status checkBaseUrl(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else {
+    return invalidArgument("must be an absolute URL starting with http:// or https://");
+  }
+  for (char ch : url) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c >= 0x7F) return invalidArgument("must not contain spaces, control or non-ASCII characters");
+    if (ch == '?' || ch == '#') return invalidArgument("must not have a query or a fragment");
+    if (ch == '\\' || ch == '"' || ch == '<' || ch == '>' || ch == '`' || ch == '{' || ch == '}' || ch == '|' || ch == '^') {
+      return invalidArgument("must not contain the character '" + std::string(1, ch) + "'");
+    }
+  }
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  if (authority.find('@') != std::string_view::npos) return invalidArgument("must not carry user info (user@)");
+  std::string_view host = authority;
+  std::optional<std::string_view> port;
+  bool host_ok = true;
+  if (authority.starts_with('[')) {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return invalidArgument("an IPv6 host must be closed with ']'");
+    host = authority.substr(1, close - 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return invalidArgument("must have only a port after the IPv6 host");
+    if (!after.empty()) port = after.substr(1);
+    for (char ch : host) host_ok = host_ok && (std::isxdigit(static_cast<unsigned char>(ch)) || ch == ':' || ch == '.');
+  } else {
+    if (size_t colon = authority.find(':'); colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+    }
+    for (char ch : host) host_ok = host_ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-');
+  }
+  if (host.empty()) return invalidArgument("must name a host");
+  if (!host_ok) return invalidArgument("the host must be a host name or an IP address");
+  if (port) {
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(port->data(), port->data() + port->size(), v);
+    if (port->empty() || ec != std::errc() || end != port->data() + port->size() || v < 1 || v > 65535) {
+      return invalidArgument("the port must be an integer between 1 and 65535");
+    }
+  }
+  return Status::ok();
+}
+
+std::string effectiveBaseUrl(const GatewayConfig& config, uint16_t port) {
+  if (!config.server.base_url.empty()) {
+    std::string base = config.server.base_url;
+    while (base.ends_with('/')) base.pop_back();
+    return base;
+  }
+  const bool https = config.server.tls.enabled();
+  std::string base = https ? "https://" : "http://";
+  const std::string& host = config.server.host;
+  base += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port != (https ? 443 : 80)) base += ":" + std::to_string(port);
+  return base;
 }
 
 namespace {

@@ -206,6 +206,7 @@ Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValu
   out.json = canonicalJson(final_resource);
   search::IndexOptions index_options;
   index_options.last_updated = store::Timestamp{};
+  index_options.own_base_url = options_.own_base_url;
   auto rows = search::indexResource(final_resource, nullptr, index_options);
   if (!rows.isOk()) return rows.status();
   out.rows = std::move(rows).value();

@@ -255,14 +255,14 @@ Reply RestHandler::Impl::transaction(Call& call, const JsonValue& root) {
       t.kind = K::kPatch;
       t.id = segments[1];
       if (isFhirPathPatch(t.resource)) {
-        t.patch = patcherFor(false, *t.resource);
+        t.patch = patcherFor(false, *t.resource, options_.json_limits);
       } else {
         std::string body;
         if (Status s = patchBodyOf(t.resource, body); !s.isOk()) return fail(i, statusReply(s));
         auto parsed = JsonDocument::parse(body, options_.json_limits);
         if (!parsed.isOk()) return fail(i, errorReply(400, "invalid", "malformed JSON Patch: " + parsed.status().message()));
         patch_docs.push_back(std::move(parsed).value());
-        t.patch = patcherFor(true, patch_docs.back().root());
+        t.patch = patcherFor(true, patch_docs.back().root(), options_.json_limits);
       }
       t.resource = nullptr;
     } else {

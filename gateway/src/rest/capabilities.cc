@@ -1,9 +1,12 @@
 // The CapabilityStatement is generated from the same tables the handler and the search parser use, so it lists
 // exactly what works: every concrete R4 resource type, the interactions the router implements, and each type's
-// search parameters that the search parser accepts (composite, special and expression-less ones are left out).
+// search parameters that the search parser accepts (composite, special and expression-less ones are left out), the
+// `_include` values of its own reference parameters and the `_revinclude` values of the others' that point at it.
 
 #include <chrono>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "planbro/fhir-model/model_info.h"
 #include "planbro/gateway/search/indexer.h"
@@ -12,8 +15,43 @@
 namespace planbro::gateway::rest::detail {
 namespace {
 
+bool advertised(const fhir::SearchParamDef& p) {
+  return p.type != fhir::SearchParamType::kComposite && p.type != fhir::SearchParamType::kSpecial && !p.expression.empty();
+}
+
+// For each resource type, the `_revinclude` values that can bring resources pointing at it: every reference
+// parameter of every type whose targets name it (a parameter without targets may point anywhere).
+std::map<std::string, std::vector<std::string>, std::less<>> reverseIncludes(const fhir::ModelInfo& model) {
+  std::map<std::string, std::vector<std::string>, std::less<>> out;
+  for (const fhir::TypeDef* source : model.resourceTypes()) {
+    for (const fhir::SearchParamDef* p : search::searchParamsFor(source->name)) {
+      if (p->type != fhir::SearchParamType::kReference || !advertised(*p)) continue;
+      std::string value = source->name + ":" + p->code;
+      if (p->target.empty()) {
+        for (const fhir::TypeDef* t : model.resourceTypes()) out[t->name].push_back(value);
+      } else {
+        for (const std::string& t : p->target) out[t].push_back(value);
+      }
+    }
+  }
+  return out;
+}
+
+void appendStringArray(std::string& out, std::string_view name, const std::vector<std::string>& values) {
+  if (values.empty()) return;
+  out += ",\"";
+  out += name;
+  out += "\":[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    appendJsonString(out, values[i]);
+  }
+  out += ']';
+}
+
 std::string build() {
   const fhir::ModelInfo& model = fhir::ModelInfo::r4();
+  const auto revincludes = reverseIncludes(model);
   std::string out;
   out.reserve(1u << 20);
   out += R"({"resourceType":"CapabilityStatement","status":"active","date":)";
@@ -36,23 +74,15 @@ std::string build() {
            R"("conditionalDelete":"single","referencePolicy":["literal","local"])";
     std::vector<const fhir::SearchParamDef*> params;
     for (const fhir::SearchParamDef* p : search::searchParamsFor(type->name)) {
-      if (p->type == fhir::SearchParamType::kComposite || p->type == fhir::SearchParamType::kSpecial ||
-          p->expression.empty()) {
-        continue;
-      }
-      params.push_back(p);
+      if (advertised(*p)) params.push_back(p);
     }
     std::vector<std::string> includes;
     for (const fhir::SearchParamDef* p : params) {
       if (p->type == fhir::SearchParamType::kReference) includes.push_back(type->name + ":" + p->code);
     }
-    if (!includes.empty()) {
-      out += R"(,"searchInclude":[)";
-      for (size_t i = 0; i < includes.size(); ++i) {
-        if (i) out += ',';
-        appendJsonString(out, includes[i]);
-      }
-      out += ']';
+    appendStringArray(out, "searchInclude", includes);
+    if (auto rev = revincludes.find(type->name); rev != revincludes.end()) {
+      appendStringArray(out, "searchRevInclude", rev->second);
     }
     if (!params.empty()) {
       out += R"(,"searchParam":[)";

@@ -12,6 +12,7 @@
 
 #include "planbro/fhir-model/fhirpath.h"
 #include "planbro/fhir-model/model_info.h"
+#include "planbro/gateway/rest/tree_meter.h"
 
 namespace planbro::gateway::rest {
 namespace {
@@ -133,63 +134,86 @@ Result<std::vector<Operation>> readOperations(JsonDocument& doc, const JsonValue
   return ops;
 }
 
-// The outcome of looking for the edited address inside one value.
-enum class Found { kNo, kRebuilt, kRemoved };
+// One step on the way from the root down to the edited address: a container and the index of the child taken.
+struct Step {
+  const JsonValue* node;
+  uint32_t index;
+};
 
-// Rebuilds `v` with the value at `target` replaced by `replacement`, or removed when it is unset. Removing an object
-// member also removes its `_name` twin; removing a list item removes the same item of the twin list, and the
-// member itself when the list becomes empty.
-Found rebuild(JsonDocument& doc, const JsonValue& v, const JsonValue* target, const std::optional<JsonValue>& replacement,
-              JsonValue& out) {
-  if (&v == target) {
-    if (!replacement) return Found::kRemoved;
-    out = *replacement;
-    return Found::kRebuilt;
+const JsonValue& childAt(const JsonValue& v, uint32_t i) { return v.isArray() ? v.items()[i] : v.members()[i].value; }
+
+// The steps from `root` to the value at address `target` (empty when it is the root); false when it is not in the
+// tree. A depth-first search with an explicit stack: the depth of the tree is the client's to choose.
+bool findPath(const JsonValue& root, const JsonValue* target, std::vector<Step>& path) {
+  path.clear();
+  if (&root == target) return true;
+  path.push_back({&root, 0});
+  while (!path.empty()) {
+    Step& top = path.back();
+    if (top.index >= top.node->size()) {
+      path.pop_back();
+      if (!path.empty()) ++path.back().index;
+      continue;
+    }
+    const JsonValue& child = childAt(*top.node, top.index);
+    if (&child == target) return true;
+    if (child.size() > 0) {
+      path.push_back({&child, 0});
+    } else {
+      ++top.index;
+    }
   }
-  if (v.isArray()) {
-    auto items = v.items();
-    for (size_t i = 0; i < items.size(); ++i) {
-      JsonValue child;
-      Found f = rebuild(doc, items[i], target, replacement, child);
-      if (f == Found::kNo) continue;
-      // Only the target itself comes back kRemoved from an item (objects rebuild around a removal below them).
-      std::vector<JsonValue> copy(items.begin(), items.end());
-      if (f == Found::kRemoved) {
+  return false;
+}
+
+// Rebuilds `root` with the value at address `target` replaced by `replacement`, or removed when it is unset, sharing
+// every subtree off the path. Removing an object member also removes its `_name` twin; removing a list item removes
+// the same item of the twin list, and the member itself when the list becomes empty.
+Result<JsonValue> edit(JsonDocument& doc, const JsonValue& root, const JsonValue* target,
+                       const std::optional<JsonValue>& replacement, const std::string& where) {
+  std::vector<Step> path;
+  if (!findPath(root, target, path)) return internalError(where + ": the selected element is not in the resource");
+  if (path.empty()) {
+    if (!replacement) return unprocessable(where + ": cannot remove the resource itself");
+    return *replacement;
+  }
+  JsonValue out;
+  bool removed = !replacement;  // the value below the current step is gone
+  if (replacement) out = *replacement;
+  for (size_t step = path.size(); step-- > 0;) {
+    const JsonValue& v = *path[step].node;
+    const uint32_t i = path[step].index;
+    if (v.isArray()) {
+      std::vector<JsonValue> copy(v.items().begin(), v.items().end());
+      if (removed) {
         copy.erase(copy.begin() + static_cast<std::ptrdiff_t>(i));
-        if (copy.empty()) return Found::kRemoved;
+        if (copy.empty()) continue;  // FHIR JSON has no empty lists: the list goes too
       } else {
-        copy[i] = child;
+        copy[i] = out;
       }
       out = doc.makeArray(copy);
-      return Found::kRebuilt;
+      removed = false;
+      continue;
     }
-    return Found::kNo;
-  }
-  if (!v.isObject()) return Found::kNo;
-  auto members = v.members();
-  for (size_t i = 0; i < members.size(); ++i) {
-    JsonValue child;
-    Found f = rebuild(doc, members[i].value, target, replacement, child);
-    if (f == Found::kNo) continue;
-    std::string_view key = members[i].key;
-    std::string twin = "_" + std::string(key);
-    std::vector<JsonMember> copy;
+    auto members = v.members();
+    std::string twin = "_" + std::string(members[i].key);
     // Which list item went, to drop the same one from the twin list.
     std::optional<size_t> removed_item;
-    if (members[i].value.isArray()) {
+    if (!replacement && members[i].value.isArray()) {
       auto items = members[i].value.items();
       for (size_t j = 0; j < items.size(); ++j) {
         if (&items[j] == target) removed_item = j;
       }
     }
+    std::vector<JsonMember> copy;
     for (size_t k = 0; k < members.size(); ++k) {
       const JsonMember& m = members[k];
       if (k == i) {
-        if (f == Found::kRebuilt) copy.push_back({m.key, child});
+        if (!removed) copy.push_back({m.key, out});
         continue;
       }
       if (m.key == twin && !replacement) {
-        if (f == Found::kRemoved) continue;  // the element went: its twin goes too
+        if (removed) continue;  // the element went: its twin goes too
         if (removed_item && m.value.isArray() && *removed_item < m.value.size()) {
           std::vector<JsonValue> twin_items(m.value.items().begin(), m.value.items().end());
           twin_items.erase(twin_items.begin() + static_cast<std::ptrdiff_t>(*removed_item));
@@ -201,17 +225,9 @@ Found rebuild(JsonDocument& doc, const JsonValue& v, const JsonValue* target, co
       copy.push_back(m);
     }
     out = doc.makeObject(copy);
-    return Found::kRebuilt;
+    removed = false;
   }
-  return Found::kNo;
-}
-
-Result<JsonValue> edit(JsonDocument& doc, const JsonValue& root, const JsonValue* target,
-                       const std::optional<JsonValue>& replacement, const std::string& where) {
-  JsonValue out;
-  Found f = rebuild(doc, root, target, replacement, out);
-  if (f == Found::kNo) return internalError(where + ": the selected element is not in the resource");
-  if (f == Found::kRemoved) return unprocessable(where + ": cannot remove the resource itself");
+  if (removed) return unprocessable(where + ": cannot remove the resource itself");
   return out;
 }
 
@@ -337,12 +353,16 @@ Result<JsonValue> apply(JsonDocument& doc, const JsonValue& root, const Operatio
 
 }  // namespace
 
-Result<JsonValue> applyFhirPathPatch(JsonDocument& doc, const JsonValue& resource, const JsonValue& parameters) {
+Result<JsonValue> applyFhirPathPatch(JsonDocument& doc, const JsonValue& resource, const JsonValue& parameters,
+                                     const fhir::JsonLimits& limits) {
   ASSIGN_OR_RETURN(std::vector<Operation> ops, readOperations(doc, parameters));
   // Each operation sees the result of the ones before it; `current` stays put so node addresses stay valid.
   JsonValue current = resource;
+  TreeMeter meter(limits);
   for (const Operation& op : ops) {
     ASSIGN_OR_RETURN(JsonValue next, apply(doc, current, op));
+    // After every operation, as parsed input would be: the next one evaluates FHIRPath over this tree.
+    RETURN_IF_ERROR(meter.check(next, op.where + " (" + op.type + ")"));
     current = next;
   }
   return current;

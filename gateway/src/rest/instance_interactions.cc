@@ -18,6 +18,7 @@ namespace planbro::gateway::rest {
 ops::OperationsOptions RestHandler::Impl::operationsOptions(const RestOptions& options) {
   ops::OperationsOptions o;
   o.writer = options.writer;
+  if (o.writer.own_base_url.empty()) o.writer.own_base_url = executorOptions(options).own_base_url;
   if (options.unique_person_numbers) o.writer.hooks.push_back(ops::makePatientIdentityHook());
   o.check_references = options.check_references;
   o.max_attempts = options.max_transaction_attempts;
@@ -185,10 +186,11 @@ Reply RestHandler::Impl::vread(Call& call, const std::string& type, const std::s
 // create / update / delete / patch
 
 // A patch that does not apply is the client's: 422 when it is well-formed but fails on this resource, else 400.
-ops::Patcher patcherFor(bool json_patch, JsonValue patch) {
-  return [json_patch, patch](JsonDocument& doc, const JsonValue& current) -> Result<JsonValue> {
-    auto patched = json_patch ? applyJsonPatch(doc, current, patch) : applyFhirPathPatch(doc, current, patch);
-    if (!patched.isOk() && patched.status().code() != StatusCode::kUnprocessable) {
+ops::Patcher patcherFor(bool json_patch, JsonValue patch, fhir::JsonLimits limits) {
+  return [json_patch, patch, limits](JsonDocument& doc, const JsonValue& current) -> Result<JsonValue> {
+    auto patched = json_patch ? applyJsonPatch(doc, current, patch, limits) : applyFhirPathPatch(doc, current, patch, limits);
+    if (!patched.isOk() && patched.status().code() != StatusCode::kUnprocessable &&
+        patched.status().code() != StatusCode::kResourceExhausted) {
       return invalidArgument(patched.status().message());
     }
     return patched;
@@ -288,11 +290,22 @@ Reply RestHandler::Impl::patch(Call& call, const std::string& type, const std::s
     if (!parameters.isOk()) return errorReply(400, "invalid", "malformed FHIRPath Patch: " + parameters.status().message());
     patch = *parameters;
   }
+  // Each operation may walk the whole resource (a FHIRPath path, a rebuilt spine): their number bounds the work.
+  const JsonValue* operations = json_patch ? &patch : patch.find("parameter");
+  if (operations && operations->size() > options_.max_patch_operations) {
+    return errorReply(422, "too-costly", "the patch has " + std::to_string(operations->size()) + " operations (limit " +
+                                             std::to_string(options_.max_patch_operations) + ", limits.max_patch_operations)");
+  }
   auto expected = ifMatch(call);
   if (!expected.isOk()) return statusReply(expected.status());
   OperationOutcome outcome;
-  return writeReply(call, ops_.patch(writeContext(call), type, id, patcherFor(json_patch, patch), *expected, &outcome),
-                    outcome);
+  auto written = ops_.patch(writeContext(call), type, id, patcherFor(json_patch, patch, options_.json_limits), *expected,
+                            &outcome);
+  // A patch whose result outgrows the parse limits (depth, size) is the client's request, not a server limit.
+  if (!written.isOk() && written.status().code() == StatusCode::kResourceExhausted) {
+    return errorReply(422, "too-costly", written.status().message());
+  }
+  return writeReply(call, written, outcome);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

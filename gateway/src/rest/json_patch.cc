@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "planbro/gateway/rest/tree_meter.h"
+
 namespace planbro::gateway::rest {
 namespace {
 
@@ -69,49 +71,74 @@ const JsonValue* resolve(const JsonValue& root, const std::vector<std::string>& 
 
 enum class Edit { kAdd, kRemove, kReplace };
 
-// Rebuilds the path from `node` down to tokens[depth..] with one edit at the end; copies only the spine.
-Result<JsonValue> edit(JsonDocument& doc, const JsonValue& node, const std::vector<std::string>& tokens, size_t depth,
-                       Edit op, const JsonValue& value, const std::string& path) {
-  const std::string& tok = tokens[depth];
-  bool last = depth + 1 == tokens.size();
-  if (node.isObject()) {
-    const JsonValue* child = node.find(tok);
-    if (last) {
-      if (op == Edit::kRemove) {
-        if (!child) return unprocessable("path '" + path + "' does not exist");
-        return doc.withoutMember(node, tok);
-      }
-      if (op == Edit::kReplace && !child) return unprocessable("path '" + path + "' does not exist");
-      return doc.withMember(node, tok, value);
+// Applies one edit at the end of `tokens` (at least one) and rebuilds the path from the root down to it, copying only
+// that spine and sharing every other subtree. Walks down and back up with a vector, not recursion: the depth of the
+// tree is the client's to choose.
+Result<JsonValue> edit(JsonDocument& doc, const JsonValue& root, const std::vector<std::string>& tokens, Edit op,
+                       const JsonValue& value, const std::string& path) {
+  std::vector<const JsonValue*> spine{&root};
+  std::vector<size_t> indexes;  // the array index taken at each array on the spine
+  spine.reserve(tokens.size());
+  for (size_t depth = 0; depth + 1 < tokens.size(); ++depth) {
+    const JsonValue& node = *spine.back();
+    const std::string& tok = tokens[depth];
+    if (node.isObject()) {
+      const JsonValue* child = node.find(tok);
+      if (!child) return unprocessable("path '" + path + "' does not exist");
+      spine.push_back(child);
+      indexes.push_back(0);
+    } else if (node.isArray()) {
+      auto idx = arrayIndex(tok, node.size(), false);
+      if (!idx) return unprocessable("'" + tok + "' is not an array index in '" + path + "'");
+      if (*idx >= node.size()) return unprocessable("array index out of range in '" + path + "'");
+      spine.push_back(&node.items()[*idx]);
+      indexes.push_back(*idx);
+    } else {
+      return unprocessable("path '" + path + "' does not exist");
     }
-    if (!child) return unprocessable("path '" + path + "' does not exist");
-    auto sub = edit(doc, *child, tokens, depth + 1, op, value, path);
-    if (!sub.isOk()) return sub.status();
-    return doc.withMember(node, tok, *sub);
   }
-  if (node.isArray()) {
-    auto items = node.items();
-    auto idx = arrayIndex(tok, items.size(), last && op == Edit::kAdd);
+
+  const JsonValue& parent = *spine.back();
+  const std::string& tok = tokens.back();
+  JsonValue built;
+  if (parent.isObject()) {
+    const JsonValue* child = parent.find(tok);
+    if (op == Edit::kRemove) {
+      if (!child) return unprocessable("path '" + path + "' does not exist");
+      built = doc.withoutMember(parent, tok);
+    } else {
+      if (op == Edit::kReplace && !child) return unprocessable("path '" + path + "' does not exist");
+      built = doc.withMember(parent, tok, value);
+    }
+  } else if (parent.isArray()) {
+    auto items = parent.items();
+    auto idx = arrayIndex(tok, items.size(), op == Edit::kAdd);
     if (!idx) return unprocessable("'" + tok + "' is not an array index in '" + path + "'");
     std::vector<JsonValue> out(items.begin(), items.end());
-    if (last) {
-      if (op == Edit::kAdd) {
-        if (*idx > out.size()) return unprocessable("array index out of range in '" + path + "'");
-        out.insert(out.begin() + static_cast<std::ptrdiff_t>(*idx), value);
-      } else {
-        if (*idx >= out.size()) return unprocessable("array index out of range in '" + path + "'");
-        if (op == Edit::kRemove) out.erase(out.begin() + static_cast<std::ptrdiff_t>(*idx));
-        else out[*idx] = value;
-      }
-      return doc.makeArray(out);
+    if (op == Edit::kAdd) {
+      if (*idx > out.size()) return unprocessable("array index out of range in '" + path + "'");
+      out.insert(out.begin() + static_cast<std::ptrdiff_t>(*idx), value);
+    } else {
+      if (*idx >= out.size()) return unprocessable("array index out of range in '" + path + "'");
+      if (op == Edit::kRemove) out.erase(out.begin() + static_cast<std::ptrdiff_t>(*idx));
+      else out[*idx] = value;
     }
-    if (*idx >= out.size()) return unprocessable("array index out of range in '" + path + "'");
-    auto sub = edit(doc, out[*idx], tokens, depth + 1, op, value, path);
-    if (!sub.isOk()) return sub.status();
-    out[*idx] = *sub;
-    return doc.makeArray(out);
+    built = doc.makeArray(out);
+  } else {
+    return unprocessable("path '" + path + "' does not exist");
   }
-  return unprocessable("path '" + path + "' does not exist");
+
+  for (size_t depth = spine.size() - 1; depth-- > 0;) {
+    const JsonValue& node = *spine[depth];
+    if (node.isObject()) {
+      built = doc.withMember(node, tokens[depth], built);
+    } else {
+      std::vector<JsonValue> out(node.items().begin(), node.items().end());
+      out[indexes[depth]] = built;
+      built = doc.makeArray(out);
+    }
+  }
+  return built;
 }
 
 Result<JsonValue> applyEdit(JsonDocument& doc, const JsonValue& root, const std::vector<std::string>& tokens, Edit op,
@@ -120,7 +147,7 @@ Result<JsonValue> applyEdit(JsonDocument& doc, const JsonValue& root, const std:
     if (op == Edit::kRemove) return unprocessable("cannot remove the whole document");
     return value;
   }
-  return edit(doc, root, tokens, 0, op, value, path);
+  return edit(doc, root, tokens, op, value, path);
 }
 
 std::string_view stringMember(const JsonValue& op, std::string_view name, bool* present) {
@@ -131,9 +158,11 @@ std::string_view stringMember(const JsonValue& op, std::string_view name, bool* 
 
 }  // namespace
 
-Result<JsonValue> applyJsonPatch(JsonDocument& doc, const JsonValue& target, const JsonValue& patch) {
+Result<JsonValue> applyJsonPatch(JsonDocument& doc, const JsonValue& target, const JsonValue& patch,
+                                 const fhir::JsonLimits& limits) {
   if (!patch.isArray()) return invalidArgument("a JSON Patch document must be an array of operations");
   JsonValue cur = target;
+  TreeMeter meter(limits);
   size_t index = 0;
   for (const JsonValue& op : patch.items()) {
     std::string where = "operation " + std::to_string(index++);
@@ -183,6 +212,9 @@ Result<JsonValue> applyJsonPatch(JsonDocument& doc, const JsonValue& target, con
       return invalidArgument(where + ": unknown op '" + std::string(name) + "'");
     }
     if (!next.isOk()) return Status(next.status().code(), where + " (" + std::string(name) + "): " + next.status().message());
+    // Checked after every operation, not only at the end: a `copy` shares its subtree, so the tree an operation
+    // builds can be exponentially larger than the patch, and the next operation would walk it.
+    RETURN_IF_ERROR(meter.check(*next, where + " (" + std::string(name) + ")"));
     cur = *next;
   }
   return cur;

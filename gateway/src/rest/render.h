@@ -42,6 +42,14 @@ std::string renderResource(const store::ResourceVersion& v, const Presentation& 
 fhir::JsonValue applyPresentation(fhir::JsonDocument& doc, const fhir::JsonValue& resource,
                                   const Presentation& presentation);
 
+/**
+ * The query string of a link the gateway generates (self, next, previous, history pages): every name and value
+ * percent-encoded per RFC 3986 §3.4, leaving only unreserved characters and ':', '/', ',' and '@' as they are, so
+ * strict URI parsers (Java's java.net.URI) accept it and search::decodeQuery gives back exactly `params`. Unlike
+ * search::encodeQuery, which keeps '|' (and whose output is a stored key: it must not change).
+ */
+std::string encodeLinkQuery(const search::QueryParams& params);
+
 /** Appends `s` as a JSON string literal. */
 void appendJsonString(std::string& out, std::string_view s);
 

@@ -118,13 +118,9 @@ std::optional<http::Response> RestHandler::Impl::handle(const http::Request& req
     if (slash == std::string_view::npos) break;
     path.remove_prefix(slash + 1);
   }
-  if (!options_.base_url.empty()) {
-    call.base = options_.base_url;
-    while (call.base.ends_with('/')) call.base.pop_back();
-  } else {
-    std::string_view host = request.headers.get("Host");
-    call.base = "http://" + std::string(validHostHeader(host) ? host : std::string_view("localhost"));
-  }
+  // Fixed by configuration, never the client's Host header: a Location or link must not point where the client
+  // says (cache poisoning, links to another host), and must keep the scheme it was reached by.
+  call.base = *base_url_.load();
   call.prefer = parsePrefer(request.headers);
   if (const std::string* s = call.param("_summary")) {
     if (*s == "true") call.presentation.summary = search::SummaryMode::kTrue;
@@ -146,6 +142,8 @@ std::optional<http::Response> RestHandler::Impl::handle(const http::Request& req
 
   Reply reply = dispatch(call);
   if (reply.declined) return std::nullopt;
+  if (reply.format) format = *reply.format;
+  if (reply.pretty) pretty = *reply.pretty;
   return finish(std::move(reply), format, pretty);
 }
 
@@ -291,6 +289,18 @@ Reply RestHandler::Impl::routeType(Call& call, const std::string& type) {
   return errorReply(404, "not-found", "no such endpoint");
 }
 
+std::string RestHandler::Impl::normalizedBaseUrl(std::string base) {
+  while (base.ends_with('/')) base.pop_back();
+  return base.empty() ? std::string("http://localhost") : base;
+}
+
+search::ExecutorOptions RestHandler::Impl::executorOptions(const RestOptions& options) {
+  search::ExecutorOptions o = options.search;
+  if (o.own_base_url.empty()) o.own_base_url = normalizedBaseUrl(options.base_url);
+  while (o.own_base_url.ends_with('/')) o.own_base_url.pop_back();
+  return o;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 RestHandler::RestHandler(store::ResourceStore& store, RestOptions options)
@@ -314,6 +324,8 @@ http::Response RestHandler::processBundle(std::string bundle_json, http::Request
                                           std::string source_system) {
   return impl_->processBundleText(std::move(bundle_json), context, std::move(source_system));
 }
+
+void RestHandler::setBaseUrl(std::string base_url) { impl_->setBaseUrl(std::move(base_url)); }
 
 Status loadBundleIfEmpty(RestHandler& handler, store::ResourceStore& store, const std::string& path,
                          BundleLoadReport* report) {

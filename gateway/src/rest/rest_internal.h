@@ -3,6 +3,7 @@
 // RestHandler::Impl, whose interactions are defined by concern across rest_handler.cc (pipeline and routing),
 // instance_interactions.cc, search_interactions.cc and bundle_interactions.cc.
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,6 +36,10 @@ struct Reply {
   std::string json;                         // compact JSON body; empty: none (unless outcome)
   std::optional<OperationOutcome> outcome;   // an OperationOutcome body (errors and informational answers)
   bool declined = false;                    // StoreAccess::kMemoryOnly and the answer needs the database
+  // _format / _pretty the interaction found beyond the URL's query (a POST _search form, a sealed page token): they
+  // win over the query's and the Accept header.
+  std::optional<Format> format;
+  std::optional<bool> pretty;
 };
 
 /** What a request may ask of the store: anything, or only what it answers from memory (on an I/O thread). */
@@ -94,7 +99,7 @@ bool isConditionalUrl(std::string_view s);
 
 /** The Patcher of a JSON Patch (`json_patch`) or FHIRPath Patch document `patch` (which must outlive it). A patch
  *  that fails on the resource is kUnprocessable (422); any other failure is the request's (kInvalidArgument). */
-ops::Patcher patcherFor(bool json_patch, JsonValue patch);
+ops::Patcher patcherFor(bool json_patch, JsonValue patch, fhir::JsonLimits limits);
 
 /** One interaction request after routing: what every interaction function receives. */
 struct Call {
@@ -127,7 +132,8 @@ class RestHandler::Impl {
   Impl(store::ResourceStore& store, RestOptions options)
       : store_(store),
         options_(std::move(options)),
-        executor_(store, options_.search),
+        base_url_(std::make_shared<const std::string>(normalizedBaseUrl(options_.base_url))),
+        executor_(store, executorOptions(options_)),
         ops_(store, executor_, operationsOptions(options_)),
         access_(options_.access ? options_.access : makeAllowAllPolicy()) {
     if (!options_.clock) options_.clock = store::systemClock();
@@ -137,6 +143,10 @@ class RestHandler::Impl {
     // down now is asked again on first use.
     (void)pageTokenSealer();
   }
+
+  /** `base` without trailing '/', or "http://localhost" when empty. */
+  static std::string normalizedBaseUrl(std::string base);
+  void setBaseUrl(std::string base) { base_url_.store(std::make_shared<const std::string>(normalizedBaseUrl(std::move(base)))); }
 
   /** nullopt only under StoreAccess::kMemoryOnly, when the answer needs the database. */
   /** `source_system`: who writes through this request; empty: RestOptions::source_system. */
@@ -183,11 +193,13 @@ class RestHandler::Impl {
   }
   Result<const PageTokenSealer*> pageTokenSealer();
   Status openPageToken(Call& call, const std::string& type);
+  static search::ExecutorOptions executorOptions(const RestOptions& options);
   std::string bundleBody(Call& call, std::string_view type_name, const std::vector<std::string>& entries,
                          const std::vector<std::pair<std::string, std::string>>& links, std::optional<size_t> total);
 
   store::ResourceStore& store_;
   RestOptions options_;
+  std::atomic<std::shared_ptr<const std::string>> base_url_;  // absolute, no trailing '/'
   search::SearchExecutor executor_;
   ops::Operations ops_;
   std::shared_ptr<AccessPolicy> access_;

@@ -53,7 +53,7 @@ Result<const PageTokenSealer*> RestHandler::Impl::pageTokenSealer() {
 }
 
 // A `_page` token stands for the whole parameter list of the search it came from; only the output format may be
-// given beside it. The reopened search keeps sealing its links.
+// given beside it, and wins over the sealed one. The reopened search keeps sealing its links.
 Status RestHandler::Impl::openPageToken(Call& call, const std::string& type) {
   const std::string* token = call.param(kPageTokenParam);
   if (!token) return Status::ok();
@@ -70,7 +70,8 @@ Status RestHandler::Impl::openPageToken(Call& call, const std::string& type) {
   ASSIGN_OR_RETURN(search::QueryParams sealed,
                    sealer->open(type, *token, now()));
   for (auto& p : sealed) {
-    if (p.first != "_format" && p.first != "_pretty") kept.push_back(std::move(p));
+    if ((p.first == "_format" || p.first == "_pretty") && call.param(p.first)) continue;
+    kept.push_back(std::move(p));
   }
   call.params = std::move(kept);
   call.seal_links = true;
@@ -92,6 +93,13 @@ Reply RestHandler::Impl::searchType(Call& call, const std::string& type) {
   po.handling = call.prefer.handling;
   auto req = search::parseSearch(type, call.params, po);
   if (!req.isOk()) return badRequest(req.status());
+  // The presentation comes from the parsed search, not the URL: a POST _search has it in its form body, and a
+  // sealed page link in its token.
+  std::optional<Format> format;
+  if (req->format) {
+    format = formatOfMediaType(mediaType(*req->format));
+    if (!format) return errorReply(406, "not-supported", "unsupported _format '" + *req->format + "' (use json or xml)");
+  }
   auto result = executor_.execute(*req);
   if (!result.isOk()) {
     if (result.status().code() == StatusCode::kInvalidArgument || result.status().code() == StatusCode::kUnsupported) {
@@ -105,14 +113,18 @@ Reply RestHandler::Impl::searchType(Call& call, const std::string& type) {
     search::QueryParams p = req->link_params;
     if (cursor) p.emplace_back("_cursor", *cursor);
     if (sealer) p = {{std::string(kPageTokenParam), sealer->seal(type, p, sealed_at)}};
-    std::string q = search::encodeQuery(p);
+    std::string q = detail::encodeLinkQuery(p);
     return q.empty() ? self_base : self_base + "?" + q;
   };
   std::vector<std::pair<std::string, std::string>> links{{"self", link(req->cursor)}};
   if (result->next_cursor) links.emplace_back("next", link(result->next_cursor));
   if (result->prev_cursor) links.emplace_back("previous", link(result->prev_cursor));
   std::vector<std::string> entries;
-  detail::Presentation presentation = call.presentation;
+  detail::Presentation presentation;
+  presentation.summary = req->summary;
+  for (const std::string& e : req->elements) {
+    if (std::string_view item = trim(e); !item.empty()) presentation.elements.emplace_back(item);  // "a, b" as GET
+  }
   bool count_only = presentation.summary == search::SummaryMode::kCount;
   if (!count_only) {
     auto add = [&](const store::ResourceVersion& v, std::string_view mode) {
@@ -134,6 +146,8 @@ Reply RestHandler::Impl::searchType(Call& call, const std::string& type) {
   }
   Reply r;
   r.json = bundleBody(call, "searchset", entries, links, result->total);
+  r.format = format;
+  if (req->pretty) r.pretty = *req->pretty == "true";
   return r;
 }
 
@@ -174,7 +188,7 @@ Reply RestHandler::Impl::history(Call& call, std::optional<std::string> type, st
   auto link = [&](const std::optional<store::HistoryCursor>& cursor) {
     search::QueryParams p = link_params;
     if (cursor) p.emplace_back("_cursor", cursor->toToken());
-    std::string qs = search::encodeQuery(p);
+    std::string qs = detail::encodeLinkQuery(p);
     return qs.empty() ? self_base : self_base + "?" + qs;
   };
   std::vector<std::pair<std::string, std::string>> links{{"self", link(q.after)}};

@@ -94,7 +94,17 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     rest.search_parse.max_parameters = sl.max_parameters;
     rest.search_parse.max_or_values = sl.max_or_values;
     rest.search_parse.max_chain_depth = sl.max_chain_depth;
+    rest.max_patch_operations = cfg.limits.max_patch_operations;
+    // Location, fullUrl and links: the configured base, else the listening scheme, host and port.
+    rest.base_url = config::effectiveBaseUrl(cfg, cfg.server.port);
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
+    if (cfg.server.base_url.empty() && cfg.server.port == 0) {
+      // `listen: HOST:0`: the port is known once the server listens.
+      std::weak_ptr<RestHandler> weak = parts->handler;
+      components.on_listening = [weak, cfg](uint16_t port) {
+        if (auto handler = weak.lock()) handler->setBaseUrl(config::effectiveBaseUrl(cfg, port));
+      };
+    }
 
     // Said either way, so an operator can tell from the log whether synthetic data may be in the store.
     if (cfg.demo_data.load_once) {

@@ -158,6 +158,10 @@ int runServe(const ServeOptions& options, std::ostream& err) {
     err << "planbro serve: " << s.message() << '\n';
     return 1;
   }
+  if (components.on_listening) components.on_listening(server.port());
+  const std::string base_url = config::effectiveBaseUrl(cfg, server.port());
+  log->info("FHIR base URL {}{}", base_url,
+            cfg.server.base_url.empty() ? " (from server.listen; set server.base_url to the URL clients use)" : "");
   log->info("listening on {}:{} ({}, {} I/O threads, {} workers, {} write threads, store {} at {})",
             cfg.server.host, server.port(),
             cfg.server.tls.enabled() ? "https, TLS >= " + cfg.server.tls.min_version : std::string("http"),

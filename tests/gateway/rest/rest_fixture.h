@@ -142,7 +142,9 @@ class RestServerTest : public ::testing::TestWithParam<std::string> {
       ASSERT_TRUE(s.isOk()) << s.status().message();
       store_ = std::move(s).value();
     }
-    handler_ = std::make_shared<RestHandler>(*store_, restOptions());
+    RestOptions rest = restOptions();
+    if (rest.base_url.empty()) rest.base_url = "http://fhir.test";  // the base the tests' links are checked against
+    handler_ = std::make_shared<RestHandler>(*store_, rest);
     http::ServerOptions options;
     options.port = 0;
     options.io_threads = 1;

@@ -28,6 +28,9 @@ struct ServeComponents {
   std::vector<std::shared_ptr<http::RequestFilter>> filters;
   std::vector<http::ReadinessCheck> readiness;
   std::shared_ptr<void> keep_alive;  // anything that must live as long as the server (the store, pools)
+  /** Called once the server listens, with the bound port, before it is announced (e.g. to fix the base URL of a
+   *  server on `listen: HOST:0`). May be empty. */
+  std::function<void(uint16_t port)> on_listening;
 };
 
 /**

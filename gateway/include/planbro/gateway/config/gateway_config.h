@@ -33,6 +33,10 @@ struct ServerConfig {
   uint32_t shutdown_timeout_ms = 10000;  // graceful shutdown: how long in-flight requests may take to finish
   uint32_t gzip_min_bytes = 1024;        // responses at least this large are gzipped when the client accepts gzip
   TlsConfig tls;
+  /** The absolute http(s) URL clients reach the FHIR endpoint by ("https://fhir.example.no/fhir"), used in Location,
+   *  Bundle fullUrl and every link; empty: the listening scheme, host and port (effectiveBaseUrl). Never the
+   *  client's Host header. */
+  std::string base_url;
 };
 
 /** `limits.search.*`: bounds on one search (docs/security.md, "Search and store"). */
@@ -61,6 +65,7 @@ struct LimitsConfig {
   uint32_t json_max_string_bytes = 32u << 20; // `limits.json.max_string_bytes`
   uint64_t max_bundle_response_bytes = 64ull << 20;  // a batch/transaction response; entries beyond: error entries
   SearchLimitsConfig search;                  // `limits.search.*`
+  uint32_t max_patch_operations = 1000;       // operations in one JSON Patch or FHIRPath Patch; beyond: 422
 };
 
 enum class StoreEngine : uint8_t { kSqlite, kPostgresql };
@@ -148,6 +153,20 @@ Status applyOverrides(GatewayConfig& config, const ConfigOverrides& overrides);
 
 /** Parses `HOST:PORT` or `[IPv6]:PORT` into host and port. Errors: kInvalidArgument with a plain-words rule. */
 Status parseListen(std::string_view listen, std::string& host, uint16_t& port);
+
+/**
+ * Checks a `server.base_url`: an absolute `http://` or `https://` URL with a host (name, IPv4 or [IPv6]) and an
+ * optional port and path, without user info, query or fragment; a trailing '/' is allowed. Errors:
+ * kInvalidArgument with the rule broken, in plain words.
+ */
+Status checkBaseUrl(std::string_view url);
+
+/**
+ * The base URL the gateway puts in Location, fullUrl and links, without a trailing '/': server.base_url when set,
+ * else `https://` (server.tls on) or `http://`, the listen host (IPv6 in brackets) and `port` (the bound port,
+ * for `listen: HOST:0`), the port left out when it is the scheme's default.
+ */
+std::string effectiveBaseUrl(const GatewayConfig& config, uint16_t port);
 
 /** For `planbro --validate-config FILE`: ok, or the error listing every problem, the TLS files' included
  * (checkTlsFilesReadable; tls_files.h has the overload taking another check). */

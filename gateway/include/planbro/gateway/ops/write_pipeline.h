@@ -138,6 +138,9 @@ struct WriterOptions {
   std::shared_ptr<const ResourceTransform> transform;      // nullptr: none
   std::shared_ptr<BusinessRules> rules;                    // nullptr: none
   std::vector<std::shared_ptr<const TransactionHook>> hooks;
+  /** The server's own base URL, no trailing '/': absolute references under it are indexed as relative ones, so
+   *  searches match both forms (search::IndexOptions::own_base_url). Empty: none. */
+  std::string own_base_url;
 };
 
 /** Stateless apart from its options; thread-safe. */

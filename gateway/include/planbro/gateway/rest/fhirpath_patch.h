@@ -16,10 +16,12 @@ namespace planbro::gateway::rest {
  * Errors: kInvalidArgument when the Parameters are malformed (unknown type, a missing or extra part, a path that
  * does not compile); kUnprocessable when an operation cannot be applied (add/replace on a path that does not select
  * exactly one element, delete on one that selects several, an index out of range, add of a single element that
- * is already there). Messages name the operation (`Parameters.parameter[2]`). The result still has to pass
- * validation: the write path checks it like any update.
+ * is already there); kResourceExhausted when the result of an operation is outside `limits` (it must stay inside
+ * them as if it had been parsed: nesting, longest string, compact JSON size). Messages name the operation
+ * (`Parameters.parameter[2]`). No recursion on the depth of the resource. The result still has to pass validation:
+ * the write path checks it like any update.
  */
 Result<fhir::JsonValue> applyFhirPathPatch(fhir::JsonDocument& doc, const fhir::JsonValue& resource,
-                                           const fhir::JsonValue& parameters);
+                                           const fhir::JsonValue& parameters, const fhir::JsonLimits& limits = {});
 
 }  // namespace planbro::gateway::rest

@@ -19,8 +19,10 @@
 namespace planbro::gateway::rest {
 
 struct RestOptions {
-  /** The absolute base URL used in Location, fullUrl and links ("https://fhir.example.no/fhir"); empty: derived
-   *  per request from the Host header ("http://HOST"). */
+  /** The absolute base URL used in Location, fullUrl and links ("https://fhir.example.no/fhir"; trailing '/'
+   *  ignored), and given to the search executor as its own base (ExecutorOptions::own_base_url, unless set there);
+   *  empty: "http://localhost". Never taken from a request's Host header. `planbro serve` sets it from
+   *  config::effectiveBaseUrl. */
   std::string base_url;
   fhir::JsonLimits json_limits;
   WriterOptions writer;
@@ -44,6 +46,7 @@ struct RestOptions {
   bool unique_person_numbers = true;
   /** The clock of the REST layer (writer budget, page-token lifetimes). Empty: the system clock. */
   store::Clock clock;
+  size_t max_patch_operations = 1000;     // operations in one JSON Patch or FHIRPath Patch; beyond: 422 too-costly
   /** How long the sealed page links of a POST _search stay valid (page_token.h). */
   std::chrono::seconds page_token_lifetime{std::chrono::hours(1)};
 };
@@ -69,6 +72,12 @@ class RestHandler : public http::RequestHandler {
   http::Response processBundle(std::string bundle_json, http::RequestContext& context);
   /** As above, recording `source_system` (e.g. "demo-loader") with every version and outbox event it writes. */
   http::Response processBundle(std::string bundle_json, http::RequestContext& context, std::string source_system);
+
+  /**
+   * Replaces RestOptions::base_url for the requests that follow (for a server listening on port 0, whose port is
+   * known only once it listens). Thread-safe. The search executor keeps the base it was built with.
+   */
+  void setBaseUrl(std::string base_url);
 
   class Impl;
 
