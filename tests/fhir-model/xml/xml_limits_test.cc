@@ -72,3 +72,27 @@ TEST(XmlLimits, MalformedTextIsLeftToTheParser) {
 
 }  // namespace
 }  // namespace planbro::fhir
+
+namespace planbro::fhir {
+namespace {
+
+TEST(XmlToJsonCollecting, ReportsEveryContentErrorAndConvertsTheRest) {
+  const std::string xml = "<Patient xmlns=\"http://hl7.org/fhir\" bogus=\"1\">\n<active value=\"yes\"/>\n<foo/>\n"
+                          "<name><family value=\"A\"/><bar/></name>\n<birthDate value=\"2000-01-01\"/>\n"
+                          "<multipleBirthInteger value=\"1.5\"/><contained><Unknown/></contained></Patient>";
+  OperationOutcome issues;
+  auto r = fhirXmlToJson(xml, XmlLimits{}, issues);
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(writeJson(r->root()), R"({"resourceType":"Patient","name":[{"family":"A"}],"birthDate":"2000-01-01"})");
+  ASSERT_EQ(issues.issues().size(), 6u) << issues.toJson();
+  EXPECT_NE(issues.issues()[0].diagnostics.find("unknown attribute 'bogus'"), std::string::npos);
+  EXPECT_NE(issues.issues()[1].diagnostics.find("invalid boolean 'yes' (line 2)"), std::string::npos);
+  EXPECT_EQ(issues.issues()[1].location, "Patient.active");
+  EXPECT_EQ(issues.issues()[3].location, "Patient.name[0]");
+  for (const Issue& issue : issues.issues()) EXPECT_EQ(issue.severity, Severity::kError);
+  // The stopping form still stops at the first.
+  EXPECT_FALSE(fhirXmlToJson(xml).isOk());
+}
+
+}  // namespace
+}  // namespace planbro::fhir

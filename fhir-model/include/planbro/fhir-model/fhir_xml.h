@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/fhir-model/status.h"
 
 namespace planbro::fhir {
@@ -38,6 +39,15 @@ struct XmlLimits {
  * the line ("unknown element 'foo' at Patient.name[0] (line 12)"). Thread-safe; no I/O.
  */
 Result<JsonDocument> fhirXmlToJson(std::string_view xml, const XmlLimits& limits = {});
+
+/**
+ * The same conversion for validation, which must report every issue, not the first: a content error (unknown
+ * element or attribute, invalid primitive value, stray text, an element repeated that allows one) is added to
+ * `issues` (error, code "structure", the element path as location, the line in the diagnostics) and the offending
+ * element or attribute is left out of the result, and the conversion goes on. Fails like fhirXmlToJson only for
+ * what leaves nothing to validate: malformed XML, a DOCTYPE, a crossed limit, a root that is not a FHIR resource.
+ */
+Result<JsonDocument> fhirXmlToJson(std::string_view xml, const XmlLimits& limits, OperationOutcome& issues);
 
 /**
  * Writes one FHIR resource (a JSON object with "resourceType") as FHIR XML: elements in definition order,
