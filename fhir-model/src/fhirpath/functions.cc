@@ -884,6 +884,8 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
       if (n.function == FunctionId::kLength) {
         out.push_back(Value::integer(static_cast<int64_t>(utf8Chars(*s).size())));
       } else if (n.function == FunctionId::kToChars) {
+        // One item per character: refuse before building what the collection limit would reject anyway.
+        if (s->size() > ctx.env.limits.max_collection_items) return err(n, "result exceeds the collection limit");
         for (auto c : utf8Chars(*s)) out.push_back(Value::string(std::string(c)));
       } else if (n.function == FunctionId::kTrim) {
         size_t b = s->find_first_not_of(" \t\r\n"), e = s->find_last_not_of(" \t\r\n");
@@ -1185,11 +1187,13 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
       RETURN_IF_ERROR(argString(n, 0, focus, ctx, sep));
       if (!s || !sep) return Status::ok();
       if (sep->empty()) {
+        if (s->size() > ctx.env.limits.max_collection_items) return err(n, "result exceeds the collection limit");
         for (auto c : utf8Chars(*s)) out.push_back(Value::string(std::string(c)));
         return Status::ok();
       }
       size_t pos = 0;
-      while (true) {
+      for (size_t parts = 0;; ++parts) {
+        if (parts > ctx.env.limits.max_collection_items) return err(n, "result exceeds the collection limit");
         size_t f = s->find(*sep, pos);
         out.push_back(Value::string(s->substr(pos, f == std::string::npos ? std::string::npos : f - pos)));
         if (f == std::string::npos) break;

@@ -30,6 +30,15 @@ limits:
     max_depth: 256
     max_number_length: 64
     max_string_bytes: 33554432
+  fhirpath:
+    max_steps: 5000000
+    max_collection_items: 500000
+    max_string_bytes: 4194304
+  xml:
+    max_attributes: 64
+    max_name_bytes: 256
+  validation:
+    max_issues: 1000
 store:
   engine: sqlite
   data_dir: ./data
@@ -167,7 +176,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
 
   if (YAML::Node n = root["limits"]; r.mapping(n, "limits", {"max_header_bytes", "max_body_bytes", "max_connections",
                                                               "read_timeout_ms", "write_timeout_ms", "idle_timeout_ms",
-                                                              "json"})) {
+                                                              "json", "fhirpath", "xml", "validation"})) {
     r.integer(n, "max_header_bytes", "limits", c.limits.max_header_bytes, 1024, 1u << 20);
     r.integer(n, "max_body_bytes", "limits", c.limits.max_body_bytes, 1, 1ull << 32);
     r.integer(n, "max_connections", "limits", c.limits.max_connections, 1, 1'000'000);
@@ -180,6 +189,19 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
       r.integer(j, "max_number_length", "limits.json", c.limits.json_max_number_length, 1, 10'000);
       r.integer(j, "max_string_bytes", "limits.json", c.limits.json_max_string_bytes, 1,
                 std::numeric_limits<uint32_t>::max());
+    }
+    if (YAML::Node f = n["fhirpath"];
+        r.mapping(f, "limits.fhirpath", {"max_steps", "max_collection_items", "max_string_bytes"})) {
+      r.integer(f, "max_steps", "limits.fhirpath", c.limits.fhirpath_max_steps, 1000, 1'000'000'000);
+      r.integer(f, "max_collection_items", "limits.fhirpath", c.limits.fhirpath_max_collection_items, 100, 100'000'000);
+      r.integer(f, "max_string_bytes", "limits.fhirpath", c.limits.fhirpath_max_string_bytes, 1024, 1u << 30);
+    }
+    if (YAML::Node x = n["xml"]; r.mapping(x, "limits.xml", {"max_attributes", "max_name_bytes"})) {
+      r.integer(x, "max_attributes", "limits.xml", c.limits.xml_max_attributes, 4, 100'000);
+      r.integer(x, "max_name_bytes", "limits.xml", c.limits.xml_max_name_bytes, 16, 1u << 20);
+    }
+    if (YAML::Node v = n["validation"]; r.mapping(v, "limits.validation", {"max_issues"})) {
+      r.integer(v, "max_issues", "limits.validation", c.limits.validation_max_issues, 1, 1'000'000);
     }
   }
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "planbro/fhir-model/fhirpath.h"
 #include "planbro/gateway/http/logging.h"
 #include "planbro/gateway/rest/rest_handler.h"
 #include "planbro/gateway/store/resource_store.h"
@@ -68,6 +69,12 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     RestOptions rest;
     rest.json_limits = cfg.jsonLimits();
     rest.writer.validation.json_limits = rest.json_limits;
+    rest.writer.validation.max_issues = cfg.limits.validation_max_issues;
+    rest.xml_limits.max_bytes = static_cast<size_t>(cfg.limits.max_body_bytes);
+    rest.xml_limits.max_attributes = cfg.limits.xml_max_attributes;
+    rest.xml_limits.max_name_bytes = cfg.limits.xml_max_name_bytes;
+    fhir::fhirpath::setDefaultEvaluationLimits({cfg.limits.fhirpath_max_steps, cfg.limits.fhirpath_max_collection_items,
+                                                cfg.limits.fhirpath_max_string_bytes});
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
 
     if (cfg.demo_data.load_once) {

@@ -140,6 +140,17 @@ TEST(FhirPathBudget, StringGrowthIsBounded) {
   EXPECT_NE(r.status().message().find("exceed"), std::string::npos) << r.status().message();
 }
 
+TEST(FhirPathBudget, ItemPerCharacterFunctionsRespectTheCollectionLimit) {
+  JsonDocument doc = patientWithFamily(std::string(600000, 'a') + ",b");
+  for (const char* e : {"name.family.toChars().count()", "name.family.split('').count()",
+                        "name.family.replace('a', 'a,').split(',').count()"}) {
+    auto r = run(e, doc);
+    ASSERT_FALSE(r.isOk()) << e;
+    EXPECT_NE(r.status().message().find("limit"), std::string::npos) << r.status().message();
+  }
+  EXPECT_EQ(runJson("name.family.split(',').count()", doc), "[2]");
+}
+
 TEST(FhirPathBudget, ConfiguredLimitsApply) {
   JsonDocument doc = parseOrDie(R"({"resourceType":"Patient"})");
   Environment tight;

@@ -46,6 +46,12 @@ struct LimitsConfig {
   uint32_t json_max_depth = 256;              // `limits.json.max_depth`
   uint32_t json_max_number_length = 64;       // `limits.json.max_number_length`
   uint32_t json_max_string_bytes = 32u << 20; // `limits.json.max_string_bytes`
+  uint64_t fhirpath_max_steps = 5'000'000;          // `limits.fhirpath.max_steps`: work of one evaluation
+  uint32_t fhirpath_max_collection_items = 500'000; // `limits.fhirpath.max_collection_items`
+  uint32_t fhirpath_max_string_bytes = 4u << 20;    // `limits.fhirpath.max_string_bytes`
+  uint32_t xml_max_attributes = 64;                 // `limits.xml.max_attributes`: per element
+  uint32_t xml_max_name_bytes = 256;                // `limits.xml.max_name_bytes`: element or attribute name
+  uint32_t validation_max_issues = 1000;            // `limits.validation.max_issues`: per OperationOutcome
 };
 
 enum class StoreEngine : uint8_t { kSqlite, kPostgresql };

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "planbro/fhir-model/fhir_xml.h"
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/status.h"
 #include "planbro/gateway/http/handler.h"
@@ -22,6 +23,7 @@ struct RestOptions {
    *  per request from the Host header ("http://HOST"). */
   std::string base_url;
   fhir::JsonLimits json_limits;
+  fhir::XmlLimits xml_limits;  // FHIR XML request bodies
   WriterOptions writer;
   search::ExecutorOptions search;
   std::shared_ptr<AccessPolicy> access;   // nullptr: allow all
