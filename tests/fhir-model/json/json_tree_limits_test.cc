@@ -33,6 +33,16 @@ TEST(JsonTreeLimits, AcceptsATreeWithinTheLimits) {
   std::string text = writeJson(v);
   EXPECT_TRUE(checkTreeLimits(v, JsonLimits{}, text.size()).isOk());
   EXPECT_FALSE(checkTreeLimits(v, JsonLimits{}, text.size() - 1).isOk());
+  // Escapes count as written: quotes, backslashes, named and \u00XX control characters, in any position of a
+  // string longer than the eight bytes the scan skips at a time.
+  std::string tricky = "plain text, then \"quoted\" and a \\ back\nslash\t\x01\x1f and more plain text \x7f";
+  for (size_t cut = 0; cut < tricky.size(); cut += 3) {
+    std::vector<JsonMember> m{{"k\x02y", doc.makeString(tricky.substr(cut))}, {"n", doc.makeNumber("1.50")}};
+    JsonValue object = doc.makeObject(m);
+    std::string written = writeJson(object);
+    EXPECT_TRUE(checkTreeLimits(object, JsonLimits{}, written.size()).isOk()) << cut;
+    EXPECT_FALSE(checkTreeLimits(object, JsonLimits{}, written.size() - 1).isOk()) << cut;
+  }
 }
 
 TEST(JsonTreeLimits, RejectsDeepNestingWithoutRecursionAndWithAShortPath) {
