@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <atomic>
 #include <list>
 #include <mutex>
 #include <string>
@@ -156,6 +157,28 @@ void expandSubstitution(std::string_view substitution, const std::vector<re2::St
 }
 
 }  // namespace
+
+namespace {
+
+std::atomic<size_t> default_max_pattern_bytes{RegexLimits{}.max_pattern_bytes};
+std::atomic<int64_t> default_max_memory_bytes{RegexLimits{}.max_memory_bytes};
+std::atomic<int> default_max_program_size{RegexLimits{}.max_program_size};
+
+}  // namespace
+
+RegexLimits defaultRegexLimits() {
+  return {default_max_pattern_bytes.load(std::memory_order_relaxed),
+          default_max_memory_bytes.load(std::memory_order_relaxed),
+          default_max_program_size.load(std::memory_order_relaxed)};
+}
+
+void setDefaultRegexLimits(const RegexLimits& limits) {
+  default_max_pattern_bytes.store(limits.max_pattern_bytes, std::memory_order_relaxed);
+  default_max_memory_bytes.store(limits.max_memory_bytes, std::memory_order_relaxed);
+  default_max_program_size.store(limits.max_program_size, std::memory_order_relaxed);
+}
+
+Result<RegexPtr> Regex::compile(std::string_view pattern) { return compile(pattern, defaultRegexLimits()); }
 
 Regex::Regex(std::string pattern, std::unique_ptr<re2::RE2> re) : pattern_(std::move(pattern)), re_(std::move(re)) {}
 Regex::~Regex() = default;

@@ -39,6 +39,9 @@ limits:
     max_name_bytes: 256
   validation:
     max_issues: 1000
+  regex:
+    max_pattern_bytes: 4096
+    max_program_size: 100000
 store:
   engine: sqlite
   data_dir: ./data
@@ -176,7 +179,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
 
   if (YAML::Node n = root["limits"]; r.mapping(n, "limits", {"max_header_bytes", "max_body_bytes", "max_connections",
                                                               "read_timeout_ms", "write_timeout_ms", "idle_timeout_ms",
-                                                              "json", "fhirpath", "xml", "validation"})) {
+                                                              "json", "fhirpath", "xml", "validation", "regex"})) {
     r.integer(n, "max_header_bytes", "limits", c.limits.max_header_bytes, 1024, 1u << 20);
     r.integer(n, "max_body_bytes", "limits", c.limits.max_body_bytes, 1, 1ull << 32);
     r.integer(n, "max_connections", "limits", c.limits.max_connections, 1, 1'000'000);
@@ -202,6 +205,10 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     }
     if (YAML::Node v = n["validation"]; r.mapping(v, "limits.validation", {"max_issues"})) {
       r.integer(v, "max_issues", "limits.validation", c.limits.validation_max_issues, 1, 1'000'000);
+    }
+    if (YAML::Node x = n["regex"]; r.mapping(x, "limits.regex", {"max_pattern_bytes", "max_program_size"})) {
+      r.integer(x, "max_pattern_bytes", "limits.regex", c.limits.regex_max_pattern_bytes, 16, 1u << 20);
+      r.integer(x, "max_program_size", "limits.regex", c.limits.regex_max_program_size, 100, 10'000'000);
     }
   }
 

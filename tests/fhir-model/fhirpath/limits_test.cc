@@ -78,6 +78,18 @@ TEST(FhirPathRegex, FollowsFhirPathSemantics) {
   EXPECT_EQ(runJson("'ab[c'.matches('[[]')", doc), "[true]");
 }
 
+TEST(RegexLimitsDefault, ConfiguredDefaultAppliesToPatternsFromData) {
+  JsonDocument doc = patientWithFamily("aaa", std::string(200, 'a'));
+  EXPECT_EQ(runJson("name.family.matches(name.given.first())", doc), "[false]");
+  RegexLimits tight;
+  tight.max_pattern_bytes = 100;
+  setDefaultRegexLimits(tight);
+  auto r = run("name.family.matches(name.given.first())", doc);
+  setDefaultRegexLimits(RegexLimits{});
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("exceeds the limit of 100"), std::string::npos) << r.status().message();
+}
+
 TEST(RegexCache, ReturnsTheSameCompilationAndStaysBounded) {
   auto a = Regex::compile("^cache-test-[0-9]+$");
   auto b = Regex::compile("^cache-test-[0-9]+$");

@@ -209,7 +209,8 @@ namespace {
 
 TEST(GatewayConfig, FhirModelLimitsAreReadAndChecked) {
   auto c = parseConfig("limits:\n  fhirpath: {max_steps: 20000, max_collection_items: 1000, max_string_bytes: 4096}\n"
-                       "  xml: {max_attributes: 8, max_name_bytes: 64}\n  validation: {max_issues: 50}\n");
+                       "  xml: {max_attributes: 8, max_name_bytes: 64}\n  validation: {max_issues: 50}\n"
+                       "  regex: {max_pattern_bytes: 128, max_program_size: 500}\n");
   ASSERT_TRUE(c.isOk()) << c.status().message();
   EXPECT_EQ(c->limits.fhirpath_max_steps, 20000u);
   EXPECT_EQ(c->limits.fhirpath_max_collection_items, 1000u);
@@ -217,6 +218,8 @@ TEST(GatewayConfig, FhirModelLimitsAreReadAndChecked) {
   EXPECT_EQ(c->limits.xml_max_attributes, 8u);
   EXPECT_EQ(c->limits.xml_max_name_bytes, 64u);
   EXPECT_EQ(c->limits.validation_max_issues, 50u);
+  EXPECT_EQ(c->limits.regex_max_pattern_bytes, 128u);
+  EXPECT_EQ(c->limits.regex_max_program_size, 500u);
   GatewayConfig d = defaultConfig();
   EXPECT_EQ(d.limits.fhirpath_max_steps, 5'000'000u);
   EXPECT_EQ(d.limits.xml_max_attributes, 64u);

@@ -24,6 +24,11 @@ struct RegexLimits {
   int max_program_size = 100000;            // RE2 instructions after compiling; larger: kResourceExhausted
 };
 
+/** The limits Regex::compile uses when none are given: RegexLimits{} unless setDefaultRegexLimits() changed them. */
+RegexLimits defaultRegexLimits();
+/** Sets the process-wide default (from the configuration, once at start-up). Thread-safe. */
+void setDefaultRegexLimits(const RegexLimits& limits);
+
 /**
  * One compiled regular expression with FHIRPath semantics (FHIRPath §5.6.9: PCRE syntax as far as a linear-time
  * engine allows, single-line mode so '.' matches a newline; `(?<name>...)` groups accepted). Backreferences and
@@ -40,7 +45,9 @@ class Regex {
    * most kRegexCacheEntries patterns (least recently used evicted). Errors: kInvalidArgument with RE2's reason for
    * a syntax error or an unsupported construct; kResourceExhausted when a RegexLimits bound is crossed.
    */
-  static Result<std::shared_ptr<const Regex>> compile(std::string_view pattern, const RegexLimits& limits = {});
+  static Result<std::shared_ptr<const Regex>> compile(std::string_view pattern, const RegexLimits& limits);
+  /** compile() with defaultRegexLimits(). */
+  static Result<std::shared_ptr<const Regex>> compile(std::string_view pattern);
 
   /** True when some part of `text` matches (FHIRPath matches()). */
   bool search(std::string_view text) const;

@@ -52,6 +52,8 @@ struct LimitsConfig {
   uint32_t xml_max_attributes = 64;                 // `limits.xml.max_attributes`: per element
   uint32_t xml_max_name_bytes = 256;                // `limits.xml.max_name_bytes`: element or attribute name
   uint32_t validation_max_issues = 1000;            // `limits.validation.max_issues`: per OperationOutcome
+  uint32_t regex_max_pattern_bytes = 4096;          // `limits.regex.max_pattern_bytes`: one regular expression
+  uint32_t regex_max_program_size = 100'000;        // `limits.regex.max_program_size`: RE2 instructions
 };
 
 enum class StoreEngine : uint8_t { kSqlite, kPostgresql };
