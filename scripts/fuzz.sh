@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
-# Builds fuzz/json_validate_fuzzer with clang (libFuzzer + ASan + UBSan) in build/fuzz and runs it for the given
-# number of seconds (default 60) on a seed corpus of the official R4 examples.
-#   scripts/fuzz.sh [seconds] [extra libFuzzer flags...]
-# Crashes are written to build/fuzz/artifacts/; the corpus grows in build/fuzz/corpus/ and is kept between runs.
-# Crashes that were found are kept in fuzz/regressions/ and replayed first.
+# Builds one libFuzzer target of fuzz/ with clang (libFuzzer + ASan + UBSan) in build/fuzz and runs it for the given
+# number of seconds (default 60) on a seed corpus:
+#   json_validate_fuzzer (the default)  JSON bytes -> parse -> validate -> serialise; seeds: the official R4 examples
+#   fhirpath_fuzzer                     FHIRPath expressions over a fixed Patient; seeds: the official FHIRPath suite
+#   json_patch_fuzzer                   JSON Patch documents applied repeatedly; seeds: written below
+#   scripts/fuzz.sh [target] [seconds] [extra libFuzzer flags...]
+# Crashes are written to build/fuzz/artifacts/; the corpus grows in build/fuzz/corpus/ (corpus-<target>/ for the
+# others) and is kept between runs. Crashes that were found are kept in fuzz/regressions/ (regressions-<target>/ for
+# the others) and replayed first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target=json_validate_fuzzer
+if [[ $# -gt 0 && ! $1 =~ ^[0-9]+$ ]]; then
+  target=$1
+  shift
+fi
+case "$target" in
+  json_validate_fuzzer|fhirpath_fuzzer|json_patch_fuzzer) ;;
+  *) echo "fuzz.sh: unknown target '$target'" >&2; exit 2 ;;
+esac
 seconds=${1:-60}
 shift || true
 command -v clang++ >/dev/null || { echo "fuzz.sh: needs clang++ and libclang-rt-14-dev (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
@@ -15,21 +28,46 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S . -B build/fuzz "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_ASM_COMPILER=clang \
   -DPLANBRO_FUZZ=ON -DPLANBRO_BUILD_TESTS=OFF -DPLANBRO_BUILD_BENCH=OFF >/dev/null
-cmake --build build/fuzz --target json_validate_fuzzer -j "$(nproc)"
+cmake --build build/fuzz --target "$target" -j "$(nproc)"
 
-corpus=build/fuzz/corpus
+if [[ $target == json_validate_fuzzer ]]; then
+  corpus=build/fuzz/corpus
+  regressions=fuzz/regressions
+else
+  corpus=build/fuzz/corpus-$target
+  regressions=fuzz/regressions-$target
+fi
 mkdir -p "$corpus" build/fuzz/artifacts
-shared=../shared/fhir-r4/examples
-# Seeds: the official examples up to 64 KiB (larger ones slow every mutation down without adding structure).
-find "$shared" -name '*.json' -size -64k -exec cp -n {} "$corpus"/ \;
-cp -n tests/data/bench/*.json "$corpus"/ 2>/dev/null || true
+dict=(-dict=fuzz/json.dict)
+case "$target" in
+  json_validate_fuzzer)
+    shared=../shared/fhir-r4/examples
+    # Seeds: the official examples up to 64 KiB (larger ones slow every mutation down without adding structure).
+    find "$shared" -name '*.json' -size -64k -exec cp -n {} "$corpus"/ \;
+    cp -n tests/data/bench/*.json "$corpus"/ 2>/dev/null || true
+    ;;
+  fhirpath_fuzzer)
+    dict=()
+    # Seeds: every expression of the official FHIRPath R4 suite, one per file.
+    n=0
+    grep -o '<expression[^>]*>[^<]*</expression>' tests/data/fhirpath/tests-fhir-r4.xml | sed -e 's/<[^>]*>//g' \
+      -e 's/&lt;/</g' -e 's/&gt;/>/g' -e "s/&apos;/'/g" -e 's/&quot;/"/g' -e 's/&amp;/\&/g' |
+      while IFS= read -r line; do n=$((n + 1)); printf '%s' "$line" > "$corpus/suite-$n"; done
+    ;;
+  json_patch_fuzzer)
+    printf '%s' '[{"op":"copy","from":"/extension","path":"/extension/0/extension"}]' > "$corpus/copy-into-self"
+    printf '%s' '[{"op":"add","path":"/name/0/given/-","value":"x"},{"op":"test","path":"/active","value":true}]' > "$corpus/add-test"
+    printf '%s' '[{"op":"move","from":"/name","path":"/contact"},{"op":"remove","path":"/identifier/0"}]' > "$corpus/move-remove"
+    printf '%s' '[{"op":"replace","path":"/id","value":"p2"},{"op":"copy","from":"/name/0","path":"/name/-"}]' > "$corpus/replace-copy"
+    ;;
+esac
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$PWD/fuzz/ubsan.supp}
-# Known crashers first (fuzz/regressions/): a fix must hold before new inputs are worth looking for.
-if compgen -G "fuzz/regressions/*" >/dev/null; then
-  build/fuzz/fuzz/json_validate_fuzzer -runs=1 fuzz/regressions/* || {
-    echo "fuzz.sh: a known crasher in fuzz/regressions/ still fails (see above)" >&2; exit 1; }
+# Known crashers first: a fix must hold before new inputs are worth looking for.
+if compgen -G "$regressions/*" >/dev/null; then
+  build/fuzz/fuzz/"$target" -runs=1 "$regressions"/* || {
+    echo "fuzz.sh: a known crasher in $regressions/ still fails (see above)" >&2; exit 1; }
 fi
-exec build/fuzz/fuzz/json_validate_fuzzer -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-  -dict=fuzz/json.dict -artifact_prefix=build/fuzz/artifacts/ -print_final_stats=1 "$@" "$corpus"
+exec build/fuzz/fuzz/"$target" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+  "${dict[@]}" -artifact_prefix=build/fuzz/artifacts/"$target"- -print_final_stats=1 "$@" "$corpus"

@@ -3,11 +3,11 @@
 // evaluating, so one Expression serves any number of threads.
 
 #include <memory>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "planbro/fhir-model/fhirpath.h"
+#include "planbro/fhir-model/regex.h"
 
 namespace planbro::fhir::fhirpath {
 
@@ -50,7 +50,7 @@ struct AstNode {
   std::unique_ptr<AstNode> base;                  // the focus expression (null: the input focus / $this)
   std::vector<std::unique_ptr<AstNode>> args;     // function arguments, or the right operand / index
   size_t position = 0;                            // offset in the source text, for messages
-  std::shared_ptr<const std::regex> regex;        // matches()/replaceMatches() with a literal pattern, compiled once
+  RegexPtr regex;                                 // matches()/replaceMatches() with a literal pattern, compiled once
   const TypeDef* type_def = nullptr;              // a leading member that names a FHIR type (`Patient.name`)
 };
 

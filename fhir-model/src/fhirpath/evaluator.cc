@@ -3,10 +3,12 @@
 // temporaries; single items are passed on as spans over existing storage.
 #include "evaluator.h"
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 
 #include "functions.h"
+#include "item_set.h"
 
 namespace planbro::fhir::fhirpath {
 namespace {
@@ -729,27 +731,66 @@ Status arithmetic(BinaryOp op, const Collection& l, const Collection& r, Collect
 
 }  // namespace
 
-Status unionInto(Items l, Items r, Collection& out) {
-  size_t start = out.size();
-  auto add = [&](const Value& v) {
-    for (size_t i = start; i < out.size(); ++i) {
-      auto e = itemsEqual(out[i], v);
-      if (e && *e) return;
+Status unionInto(Items l, Items r, Context& ctx, Collection& out) {
+  ItemSet seen(ctx);
+  for (Items side : {l, r}) {
+    for (const Value& v : side) {
+      if (seen.insert(v)) out.push_back(v);
+      RETURN_IF_ERROR(ctx.charge(1));
     }
-    out.push_back(v);
-  };
-  for (const Value& v : l) add(v);
-  for (const Value& v : r) add(v);
+  }
   return Status::ok();
 }
 
+namespace {
+
+Status evalNode(const AstNode& node, Items focus, Context& ctx, Collection& out);
+
+}  // namespace
+
+Status Context::charge(uint64_t n) {
+  steps += n;
+  if (steps > env.limits.max_steps) {
+    return invalidArgument("FHIRPath: evaluation budget of " + std::to_string(env.limits.max_steps) +
+                           " steps exceeded");
+  }
+  return Status::ok();
+}
+
+// Every node evaluation passes here, so the step budget and the size bounds hold for all operators and functions
+// without each one counting for itself: a node costs one step per input item and one per item it produces.
 Status eval(const AstNode& node, Items focus, Context& ctx, Collection& out) {
   if (++ctx.depth > kMaxEvalDepth) return resourceExhausted("FHIRPath: evaluation nested too deeply");
   struct DepthGuard {
     Context& c;
     ~DepthGuard() { --c.depth; }
   } guard{ctx};
+  RETURN_IF_ERROR(ctx.charge(1 + focus.size()));
+  size_t before = out.size();
+  RETURN_IF_ERROR(evalNode(node, focus, ctx, out));
+  const EvaluationLimits& limits = ctx.env.limits;
+  if (out.size() > limits.max_collection_items) {
+    return invalidArgument("FHIRPath: a collection of " + std::to_string(out.size()) +
+                           " items exceeds the limit of " + std::to_string(limits.max_collection_items));
+  }
+  // Strings the expression made cost by their length too (copying, hashing, comparing them is work), so
+  // `repeat($this & 'a')` runs out of budget instead of doing quadratic work below the size limit.
+  uint64_t string_bytes = 0;
+  for (size_t i = before; i < out.size(); ++i) {
+    if (out[i].kind() != ValueKind::kString) continue;
+    size_t size = out[i].asString().size();
+    if (size > limits.max_string_bytes) {
+      return invalidArgument("FHIRPath: a string of " + std::to_string(size) + " bytes exceeds the limit of " +
+                             std::to_string(limits.max_string_bytes));
+    }
+    string_bytes += size;
+  }
+  return ctx.charge(out.size() - before + string_bytes / kStringBytesPerStep);
+}
 
+namespace {
+
+Status evalNode(const AstNode& node, Items focus, Context& ctx, Collection& out) {
   switch (node.kind) {
     case NodeKind::kLiteral:
       out.push_back(node.literal);
@@ -970,6 +1011,8 @@ Status eval(const AstNode& node, Items focus, Context& ctx, Collection& out) {
         std::vector<bool> used(r.size(), false);
         for (const Value& a : l) {
           bool found = false;
+          // Equivalence ignores case, whitespace and precision, which no hash respects: pairwise, but paid for.
+          RETURN_IF_ERROR(ctx.charge(r.size()));
           for (size_t j = 0; j < r.size() && !found; ++j) {
             if (!used[j] && itemsEquivalent(a, r[j])) found = used[j] = true;
           }
@@ -988,7 +1031,7 @@ Status eval(const AstNode& node, Items focus, Context& ctx, Collection& out) {
     case BinaryOp::kGe:
       return compareOp(op, l, r, out);
     case BinaryOp::kUnion:
-      return unionInto(l, r, out);
+      return unionInto(l, r, ctx, out);
     case BinaryOp::kConcat: {
       if (l.size() > 1 || r.size() > 1) return invalidArgument("FHIRPath: '&' operands must be single items");
       std::string s;
@@ -1022,6 +1065,8 @@ Status eval(const AstNode& node, Items focus, Context& ctx, Collection& out) {
       return arithmetic(op, l, r, out);
   }
 }
+
+}  // namespace
 
 // -------------------------------------------------------------------------------------------- public API
 
@@ -1062,11 +1107,35 @@ Result<Collection> run(const Expression& expression, const Value& focus, const J
   Context ctx{env, ModelInfo::r4(), root, env.root_resource ? Value::node(resourceNode(*env.root_resource)) : root,
               focus};
   Collection out;
-  RETURN_IF_ERROR(eval(expression.root(), Items(&focus, 1), ctx, out));
+  Status status = eval(expression.root(), Items(&focus, 1), ctx, out);
+  if (env.stats) {
+    env.stats->steps += ctx.steps;
+    env.stats->comparisons += ctx.comparisons;
+  }
+  if (!status.isOk()) return status;
   return out;
 }
 
 }  // namespace
+
+namespace {
+
+std::atomic<uint64_t> default_max_steps{EvaluationLimits{}.max_steps};
+std::atomic<size_t> default_max_collection_items{EvaluationLimits{}.max_collection_items};
+std::atomic<size_t> default_max_string_bytes{EvaluationLimits{}.max_string_bytes};
+
+}  // namespace
+
+EvaluationLimits defaultEvaluationLimits() {
+  return {default_max_steps.load(std::memory_order_relaxed), default_max_collection_items.load(std::memory_order_relaxed),
+          default_max_string_bytes.load(std::memory_order_relaxed)};
+}
+
+void setDefaultEvaluationLimits(const EvaluationLimits& limits) {
+  default_max_steps.store(limits.max_steps, std::memory_order_relaxed);
+  default_max_collection_items.store(limits.max_collection_items, std::memory_order_relaxed);
+  default_max_string_bytes.store(limits.max_string_bytes, std::memory_order_relaxed);
+}
 
 Result<Collection> evaluate(const Expression& expression, const JsonValue& resource, const Environment& env) {
   return run(expression, Value::node(resourceNode(resource)), resource, env);

@@ -20,12 +20,17 @@ struct Context {
   const Collection* total = nullptr;  // $total inside aggregate
   std::optional<DateTime> now_cache;  // read the clock once per evaluation, and only when asked
   int depth = 0;
+  uint64_t steps = 0;
+  uint64_t comparisons = 0;
 
   DateTime now();
+  /** Adds `n` steps; an error once EvaluationLimits::max_steps is crossed. */
+  Status charge(uint64_t n);
 };
 
 constexpr int kMaxEvalDepth = 400;
-constexpr size_t kMaxRepeatItems = 100000;
+/** A string an expression builds costs one step per this many bytes (on top of one step per item). */
+constexpr uint64_t kStringBytesPerStep = 2;
 
 /** Evaluates `node` with `focus` as the input (and $this). Appends to `out`. */
 Status eval(const AstNode& node, Items focus, Context& ctx, Collection& out);
@@ -35,8 +40,9 @@ Status evalFunction(const AstNode& node, Items input, Items focus, Context& ctx,
 std::optional<Value> systemOf(const Value& v);
 /** FHIRPath `=` on two items: nullopt when precision makes it unknown or the items are not comparable. */
 std::optional<bool> itemsEqual(const Value& a, const Value& b);
-/** Appends the items of `l` then `r` to `out`, skipping any equal to one already appended (FHIRPath union). */
-Status unionInto(Items l, Items r, Collection& out);
+/** Appends the items of `l` then `r` to `out`, skipping any equal to one already appended (FHIRPath union).
+ * Linear work (hashed); errors when the step budget runs out. */
+Status unionInto(Items l, Items r, Context& ctx, Collection& out);
 bool itemsEquivalent(const Value& a, const Value& b);
 /** Appends the children (all members; arrays flattened) of a node item. */
 void childrenOf(const Value& v, const ModelInfo& model, Collection& out);

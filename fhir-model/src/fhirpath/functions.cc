@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <regex>
 
 #include "evaluator.h"
+#include "item_set.h"
 #include "planbro/fhir-model/base64.h"
 
 namespace planbro::fhir::fhirpath {
@@ -192,13 +192,6 @@ Status inputValue(const AstNode& n, Items input, std::optional<Value>& out) {
   return Status::ok();
 }
 
-bool contains(const Collection& c, const Value& v) {
-  for (const Value& x : c) {
-    auto e = itemsEqual(x, v);
-    if (e && *e) return true;
-  }
-  return false;
-}
 
 std::optional<bool> stringToBool(std::string_view s) {
   std::string l;
@@ -344,29 +337,7 @@ FunctionId conversionTarget(FunctionId id) {
 
 }  // namespace
 
-// FHIRPath regexes follow PCRE-ish syntax; std::regex ECMAScript covers what the specification's examples use.
-std::optional<std::regex> compileRegex(const std::string& pattern) {
-  // Single-line mode (FHIRPath §5.6.9): '.' also matches newlines, which ECMAScript's '.' does not.
-  std::string p;
-  bool in_class = false;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    char c = pattern[i];
-    if (c == '\\' && i + 1 < pattern.size()) {
-      p += c;
-      p += pattern[++i];
-      continue;
-    }
-    if (c == '[') in_class = true;
-    if (c == ']') in_class = false;
-    if (c == '.' && !in_class) p += "[\\s\\S]";
-    else p += c;
-  }
-  try {
-    return std::regex(p, std::regex::ECMAScript);
-  } catch (const std::regex_error&) {  // std::regex reports errors only by throwing
-    return std::nullopt;
-  }
-}
+Result<RegexPtr> compileRegex(std::string_view pattern) { return Regex::compile(pattern); }
 
 namespace {
 
@@ -651,12 +622,18 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
     case FunctionId::kSupersetOf: {
       Collection other;
       RETURN_IF_ERROR(arg(n, 0, focus, ctx, other));
-      Collection in(input.begin(), input.end());
-      const Collection& sub = n.function == FunctionId::kSubsetOf ? in : other;
-      const Collection& super = n.function == FunctionId::kSubsetOf ? other : in;
+      Items sub = n.function == FunctionId::kSubsetOf ? input : Items(other);
+      Items super = n.function == FunctionId::kSubsetOf ? Items(other) : input;
+      ItemSet super_set(ctx);
+      for (const Value& v : super) {
+        super_set.insert(v);
+        RETURN_IF_ERROR(ctx.charge(1));
+      }
       bool res = true;
       for (const Value& v : sub) {
-        if (!contains(super, v)) {
+        bool found = super_set.contains(v);
+        RETURN_IF_ERROR(ctx.charge(1));
+        if (!found) {
           res = false;
           break;
         }
@@ -670,8 +647,10 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
     case FunctionId::kDistinct:
     case FunctionId::kIsDistinct: {
       Collection d;
+      ItemSet seen(ctx);
       for (const Value& v : input) {
-        if (!contains(d, v)) d.push_back(v);
+        if (seen.insert(v)) d.push_back(v);
+        RETURN_IF_ERROR(ctx.charge(1));
       }
       if (n.function == FunctionId::kIsDistinct) {
         out.push_back(Value::boolean(d.size() == input.size()));
@@ -681,18 +660,24 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
       return Status::ok();
     }
     case FunctionId::kRepeat: {
+      // Breadth first; each distinct item is expanded once, so the work is linear in the items reached. The loop
+      // ends when no new item appears, or with an error once the collection or step limit is crossed.
       Collection seen;
+      ItemSet seen_set(ctx);
       Collection frontier(input.begin(), input.end());
       Collection next;
-      while (!frontier.empty() && seen.size() < kMaxRepeatItems) {
+      while (!frontier.empty()) {
         next.clear();
         for (const Value& v : frontier) RETURN_IF_ERROR(eval(*n.args[0], Items(&v, 1), ctx, next));
         frontier.clear();
         for (const Value& v : next) {
-          if (contains(seen, v)) continue;
+          bool added = seen_set.insert(v);
+          RETURN_IF_ERROR(ctx.charge(1));
+          if (!added) continue;
           seen.push_back(v);
           frontier.push_back(v);
         }
+        if (seen.size() > ctx.env.limits.max_collection_items) return err(n, "result exceeds the collection limit");
       }
       out.insert(out.end(), seen.begin(), seen.end());
       return Status::ok();
@@ -748,27 +733,27 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
     case FunctionId::kExclude: {
       Collection other;
       RETURN_IF_ERROR(arg(n, 0, focus, ctx, other));
-      size_t start = out.size();
+      ItemSet other_set(ctx);
+      for (const Value& v : other) {
+        other_set.insert(v);
+        RETURN_IF_ERROR(ctx.charge(1));
+      }
+      ItemSet emitted(ctx);  // intersect() returns distinct items; exclude() keeps duplicates
       for (const Value& v : input) {
-        bool in_other = contains(other, v);
+        bool in_other = other_set.contains(v);
         if (n.function == FunctionId::kIntersect) {
-          if (!in_other) continue;
-          bool dup = false;
-          for (size_t i = start; i < out.size() && !dup; ++i) {
-            auto e = itemsEqual(out[i], v);
-            dup = e && *e;
-          }
-          if (!dup) out.push_back(v);
+          if (in_other && emitted.insert(v)) out.push_back(v);
         } else if (!in_other) {
           out.push_back(v);
         }
+        RETURN_IF_ERROR(ctx.charge(1));
       }
       return Status::ok();
     }
     case FunctionId::kUnion: {
       Collection other;
       RETURN_IF_ERROR(arg(n, 0, focus, ctx, other));
-      return unionInto(input, other, out);
+      return unionInto(input, other, ctx, out);
     }
     case FunctionId::kCombine: {
       Collection other;
@@ -899,6 +884,8 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
       if (n.function == FunctionId::kLength) {
         out.push_back(Value::integer(static_cast<int64_t>(utf8Chars(*s).size())));
       } else if (n.function == FunctionId::kToChars) {
+        // One item per character: refuse before building what the collection limit would reject anyway.
+        if (s->size() > ctx.env.limits.max_collection_items) return err(n, "result exceeds the collection limit");
         for (auto c : utf8Chars(*s)) out.push_back(Value::string(std::string(c)));
       } else if (n.function == FunctionId::kTrim) {
         size_t b = s->find_first_not_of(" \t\r\n"), e = s->find_last_not_of(" \t\r\n");
@@ -944,23 +931,25 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
       RETURN_IF_ERROR(argString(n, 0, focus, ctx, pattern));
       if (n.function == FunctionId::kReplaceMatches) RETURN_IF_ERROR(argString(n, 1, focus, ctx, with));
       if (!s || !pattern) return Status::ok();
-      std::optional<std::regex> compiled;
-      if (!n.regex) {
-        compiled = compileRegex(*pattern);
-        if (!compiled) return err(n, "invalid regular expression");
+      RegexPtr re = n.regex;
+      if (!re) {
+        auto compiled = compileRegex(*pattern);
+        if (!compiled.isOk()) return err(n, compiled.status().message());
+        re = std::move(compiled).value();
       }
-      const std::regex& re = n.regex ? *n.regex : *compiled;
       if (n.function == FunctionId::kMatches) {
-        out.push_back(Value::boolean(std::regex_search(*s, re)));
+        out.push_back(Value::boolean(re->search(*s)));
       } else if (n.function == FunctionId::kMatchesFull) {
-        out.push_back(Value::boolean(std::regex_match(*s, re)));
+        out.push_back(Value::boolean(re->fullMatch(*s)));
       } else {
         if (!with) return Status::ok();
         if (pattern->empty()) {
           out.push_back(Value::string(*s));
           return Status::ok();
         }
-        out.push_back(Value::string(std::regex_replace(*s, re, *with)));
+        auto replaced = re->replaceAll(*s, *with, ctx.env.limits.max_string_bytes);
+        if (!replaced.isOk()) return err(n, replaced.status().message());
+        out.push_back(Value::string(std::move(replaced).value()));
       }
       return Status::ok();
     }
@@ -1053,12 +1042,14 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
       return Status::ok();
     case FunctionId::kDescendants: {
       Collection frontier(input.begin(), input.end()), next;
-      size_t guard = 0;
-      while (!frontier.empty() && guard < kMaxRepeatItems) {
+      size_t produced = 0;
+      while (!frontier.empty()) {
         next.clear();
         for (const Value& v : frontier) childrenOf(v, ctx.model, next);
         out.insert(out.end(), next.begin(), next.end());
-        guard += next.size();
+        produced += next.size();
+        if (produced > ctx.env.limits.max_collection_items) return err(n, "result exceeds the collection limit");
+        RETURN_IF_ERROR(ctx.charge(next.size()));
         frontier.swap(next);
       }
       return Status::ok();
@@ -1196,11 +1187,13 @@ Status evalFunction(const AstNode& n, Items input, Items focus, Context& ctx, Co
       RETURN_IF_ERROR(argString(n, 0, focus, ctx, sep));
       if (!s || !sep) return Status::ok();
       if (sep->empty()) {
+        if (s->size() > ctx.env.limits.max_collection_items) return err(n, "result exceeds the collection limit");
         for (auto c : utf8Chars(*s)) out.push_back(Value::string(std::string(c)));
         return Status::ok();
       }
       size_t pos = 0;
-      while (true) {
+      for (size_t parts = 0;; ++parts) {
+        if (parts > ctx.env.limits.max_collection_items) return err(n, "result exceeds the collection limit");
         size_t f = s->find(*sep, pos);
         out.push_back(Value::string(s->substr(pos, f == std::string::npos ? std::string::npos : f - pos)));
         if (f == std::string::npos) break;

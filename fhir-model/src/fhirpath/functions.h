@@ -2,7 +2,6 @@
 // The function table: names resolved to ids and arity checked at compile time, so evaluation never looks up a name.
 
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 
@@ -32,7 +31,8 @@ struct FunctionInfo {
 
 std::optional<FunctionInfo> lookupFunction(std::string_view name);
 
-/** Compiles a FHIRPath regular expression (single-line mode: '.' matches newlines). nullopt when invalid. */
-std::optional<std::regex> compileRegex(const std::string& pattern);
+/** Compiles a FHIRPath regular expression (single-line mode: '.' matches newlines) with RE2, through its bounded
+ * cache. Errors as Regex::compile. */
+Result<RegexPtr> compileRegex(std::string_view pattern);
 
 }  // namespace planbro::fhir::fhirpath

@@ -425,8 +425,8 @@ class Parser {
          info->id == FunctionId::kReplaceMatches) &&
         n->args[0]->kind == NodeKind::kLiteral && n->args[0]->literal.kind() == ValueKind::kString) {
       auto re = compileRegex(n->args[0]->literal.asString());
-      if (!re) return syntaxError(pos, "invalid regular expression in " + n->name + "()");
-      n->regex = std::make_shared<const std::regex>(std::move(*re));
+      if (!re.isOk()) return syntaxError(pos, "invalid regular expression in " + n->name + "(): " + re.status().message());
+      n->regex = std::move(re).value();
     }
     // Type arguments are specifiers, not expressions.
     if (info->id == FunctionId::kOfType || info->id == FunctionId::kAs || info->id == FunctionId::kIs) {

@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 #include <string>
 #include <vector>
+
+#include "planbro/fhir-model/regex.h"
 
 namespace planbro::fhir::validation {
 namespace {
@@ -35,7 +36,7 @@ struct SimpleInvariant::Node {
   std::vector<Step> path;
   std::string literal;
   bool literal_is_bool = false;
-  std::optional<std::regex> regex;  // kMatches: compiled once here, never per evaluation
+  RegexPtr regex;  // kMatches: compiled once here (linear-time RE2), never per evaluation
 };
 
 namespace {
@@ -212,11 +213,9 @@ class Parser {
           if (!n->path.back().primitive) return fail();
           n->op = Op::kMatches;
           if (!eat("(") || !literal(*n) || n->literal_is_bool || !eat(")")) return fail();
-          try {
-            n->regex.emplace(n->literal, std::regex::ECMAScript | std::regex::optimize);
-          } catch (const std::regex_error&) {
-            return fail();  // left to the engine, which reports it
-          }
+          auto re = Regex::compile(n->literal);
+          if (!re.isOk()) return fail();  // left to the engine, which reports it
+          n->regex = std::move(re).value();
         } else {
           return fail();
         }
@@ -392,7 +391,7 @@ Tri evalNode(const Node& n, const JsonValue& focus) {
       if (n.op == Op::kMatches) {
         if (!found->isString()) return std::nullopt;
         std::string_view text = found->text();
-        return std::regex_search(text.begin(), text.end(), *n.regex);
+        return n.regex->search(text);
       }
       if (n.op == Op::kContains) {
         if (!found->isString()) return std::nullopt;

@@ -18,6 +18,7 @@
 #include "name_hash.h"
 #include "narrative.h"
 #include "planbro/fhir-model/fhirpath.h"
+#include "planbro/fhir-model/json_tree_limits.h"
 #include "planbro/fhir-model/model_info.h"
 #include "planbro/fhir-model/norwegian_ids.h"
 #include "primitive_checks.h"
@@ -100,6 +101,16 @@ class Walker {
   // ---- locations and issues ----
 
   std::string location() const {
+    std::string s = fullLocation();
+    const size_t max = options_.max_location_bytes;
+    if (s.size() <= max || max < 16) return s;
+    // Keep where the path starts and where it ends, the parts a reader needs.
+    size_t head = max / 4;
+    size_t tail = max - head - 5;
+    return s.substr(0, head) + " ... " + s.substr(s.size() - tail);
+  }
+
+  std::string fullLocation() const {
     std::string s;
     for (size_t i = 0; i < path_.size(); ++i) {
       const Segment& seg = path_[i];
@@ -120,8 +131,17 @@ class Walker {
   }
 
   void report(Severity severity, std::string_view code, std::string diagnostics) {
+    if (out_.issues().size() >= options_.max_issues) {
+      ++dropped_issues_;
+      return;
+    }
     out_.add(severity, std::string(code), std::move(diagnostics), location());
   }
+
+ public:
+  size_t droppedIssues() const { return dropped_issues_; }
+
+ private:
 
   void reportAtChild(Severity severity, std::string_view code, std::string diagnostics, std::string_view child,
                      int32_t index = -1) {
@@ -1134,14 +1154,30 @@ class Walker {
   std::vector<Segment> path_;
   ResourceScope* scope_ = nullptr;
   const JsonValue* resource_ = nullptr;
+  size_t dropped_issues_ = 0;
 };
 
 }  // namespace
 
 OperationOutcome validateResource(const JsonValue& resource, const ValidationOptions& options) {
   OperationOutcome out;
+  // The walk recurses per level of nesting: whatever depth the configuration lets the parser accept, the walk's
+  // stack stays bounded by kMaxValidationDepth.
+  JsonLimits limits_for_walk = options.json_limits;
+  limits_for_walk.max_depth = std::min(limits_for_walk.max_depth, kMaxValidationDepth);
+  std::string violation;
+  Status limits = checkTreeLimits(resource, limits_for_walk, limits_for_walk.max_bytes, &violation);
+  if (!limits.isOk()) {
+    out.add(Severity::kFatal, "too-costly", limits.message(), std::move(violation));
+    return out;
+  }
   Walker walker(ModelInfo::r4(), options, out);
   walker.validateRoot(resource);
+  if (walker.droppedIssues() > 0) {
+    out.add(Severity::kInformation, "too-costly",
+            std::to_string(walker.droppedIssues()) + " more issues were found and not reported (the limit is " +
+                std::to_string(options.max_issues) + ")");
+  }
   return out;
 }
 

@@ -1,4 +1,5 @@
 #include "xml_common.h"
+#include "xml_prescan.h"
 
 #include <libxml/parser.h>
 #include <libxml/SAX2.h>
@@ -124,6 +125,7 @@ Result<XmlDocPtr> parseHardened(std::string_view xml, const XmlLimits& limits) {
     return resourceExhausted("XML document of " + std::to_string(xml.size()) + " bytes exceeds the limit of " +
                              std::to_string(limits.max_bytes) + " bytes");
   }
+  RETURN_IF_ERROR(prescanXml(xml, limits));
   initOnce();
   std::unique_ptr<xmlParserCtxt, CtxtDeleter> ctxt(xmlNewParserCtxt());
   if (ctxt == nullptr || ctxt->sax == nullptr) return internalError("cannot allocate an XML parser");

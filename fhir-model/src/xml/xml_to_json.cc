@@ -46,7 +46,9 @@ bool isBlank(std::string_view text) {
 
 class XmlToJson {
  public:
-  XmlToJson(const ModelInfo& model, JsonDocument& out) : model_(model), out_(out) {}
+  /** With `issues`, content errors are collected there and the offending part is left out (see fhir_xml.h). */
+  XmlToJson(const ModelInfo& model, JsonDocument& out, OperationOutcome* issues)
+      : model_(model), out_(out), issues_(issues) {}
 
   Result<JsonValue> resource(xmlNode* element) {
     if (!inNamespace(element, kFhirNs)) {
@@ -55,11 +57,14 @@ class XmlToJson {
     const std::string_view type_name = toView(element->name);
     const TypeDef* type = model_.isResourceType(type_name) ? model_.type(type_name) : nullptr;
     if (type == nullptr || type->elements.empty()) {
-      return fail(element, "unknown resource type '" + std::string(type_name) + "'");
+      // A contained resource of an unknown type is left out when collecting; the root cannot be.
+      if (path_.empty()) return fail(element, "unknown resource type '" + std::string(type_name) + "'");
+      RETURN_IF_ERROR(problem(element, "unknown resource type '" + std::string(type_name) + "'"));
+      return JsonValue();
     }
     for (xmlAttr* attr = element->properties; attr != nullptr; attr = attr->next) {
       if (attr->ns == nullptr || toView(attr->ns->href) == kFhirNs) {
-        return fail(element, "unknown attribute '" + std::string(toView(attr->name)) + "'");
+        RETURN_IF_ERROR(problem(element, "unknown attribute '" + std::string(toView(attr->name)) + "'"));
       }
     }
     // The top-level resource names the path; a contained one continues its container's path.
@@ -83,6 +88,14 @@ class XmlToJson {
     return invalidArgument(std::move(message));
   }
 
+  // A content error the conversion can step over: collected (and ok returned, the caller then leaves the part out)
+  // when collecting, else the error that stops the conversion.
+  Status problem(const xmlNode* node, const std::string& what) const {
+    if (issues_ == nullptr) return fail(node, what);
+    issues_->add(Severity::kError, "structure", what + " (line " + std::to_string(lineOf(node)) + ")", path_.str());
+    return Status::ok();
+  }
+
   // An attribute's text; the common single-text-node case needs no copy.
   static std::string_view attrText(xmlAttr* attr, std::string& scratch) {
     const xmlNode* text = attr->children;
@@ -102,18 +115,20 @@ class XmlToJson {
       switch (child->type) {
         case XML_ELEMENT_NODE:
           if (!inNamespace(child, kFhirNs) && !(allow_xhtml && inNamespace(child, kXhtmlNs))) {
-            return fail(child, "element '" + std::string(toView(child->name)) + "' is not in the FHIR namespace");
+            RETURN_IF_ERROR(
+                problem(child, "element '" + std::string(toView(child->name)) + "' is not in the FHIR namespace"));
+            break;
           }
           RETURN_IF_ERROR(on_element(child));
           break;
         case XML_TEXT_NODE:
-          if (!isBlank(toView(child->content))) return fail(child, "unexpected text content");
+          if (!isBlank(toView(child->content))) RETURN_IF_ERROR(problem(child, "unexpected text content"));
           break;
         case XML_COMMENT_NODE:
         case XML_PI_NODE:
           break;
         default:
-          return fail(child, "unexpected XML content");
+          RETURN_IF_ERROR(problem(child, "unexpected XML content"));
       }
     }
     return Status::ok();
@@ -127,15 +142,15 @@ class XmlToJson {
       const bool attribute_only = (!resource_root && name == "id") || (is_extension && name == "url");
       const std::optional<ModelInfo::ChildMatch> match = attribute_only ? std::nullopt : model_.matchChild(defs, name);
       if (!match || match->element == nullptr) {
-        return fail(child, "unknown element '" + std::string(name) + "'");
+        return problem(child, "unknown element '" + std::string(name) + "'");
       }
       const ElementDef& def = *match->element;
       if (def.is_choice && match->type_code.empty()) {
-        return fail(child, "unknown element '" + std::string(name) + "'");
+        return problem(child, "unknown element '" + std::string(name) + "'");
       }
       const std::string_view type_code = def.is_choice ? match->type_code : elementTypeCode(def);
       if (inNamespace(child, kXhtmlNs) && type_code != "xhtml") {
-        return fail(child, "element '" + std::string(name) + "' is not in the FHIR namespace");
+        return problem(child, "element '" + std::string(name) + "' is not in the FHIR namespace");
       }
 
       Group* group = nullptr;
@@ -143,14 +158,15 @@ class XmlToJson {
         if (g.name == name) {
           group = &g;
         } else if (g.def == &def) {
-          return fail(child, "element '" + std::string(name) + "' conflicts with '" + std::string(g.name) + "'");
+          return problem(child, "element '" + std::string(name) + "' conflicts with '" + std::string(g.name) + "'");
         }
+      }
+      if (group != nullptr && !def.isArray() && !group->values.empty()) {
+        return problem(child, "element '" + std::string(name) + "' repeats but allows at most one");
       }
       if (group == nullptr) {
         groups.push_back(Group{name, {}, &def, {}, {}, false, false});
         group = &groups.back();
-      } else if (!def.isArray()) {
-        return fail(child, "element '" + std::string(name) + "' repeats but allows at most one");
       }
       ElementPath::Scope scope(path_, name, def.isArray() ? group->values.size() : ElementPath::kNoIndex);
 
@@ -173,6 +189,7 @@ class XmlToJson {
           break;
         }
       }
+      if (value.isNull() && twin.isNull()) return Status::ok();  // left out after a collected problem
       group->any_value = group->any_value || !value.isNull();
       if (!twin.isNull() && !group->any_twin) {
         group->any_twin = true;
@@ -206,28 +223,33 @@ class XmlToJson {
         std::string scratch;
         members.push_back({name == "id" ? "id" : "url", out_.makeString(attrText(attr, scratch))});
       } else {
-        return fail(element, "unknown attribute '" + std::string(name) + "'");
+        RETURN_IF_ERROR(problem(element, "unknown attribute '" + std::string(name) + "'"));
       }
     }
     std::vector<Group> groups;
     RETURN_IF_ERROR(readChildren(element, defs, /*resource_root=*/false, is_extension, groups));
     appendGroups(groups, members);
-    if (members.empty()) return fail(element, "element has no content");
+    if (members.empty()) {
+      RETURN_IF_ERROR(problem(element, "element has no content"));
+      return JsonValue();
+    }
     return out_.makeObject(members);
   }
 
   Status readPrimitive(xmlNode* element, std::string_view type_code, JsonValue& value, JsonValue& twin) {
     std::vector<JsonMember> twin_members;
+    bool has_value_attribute = false;
     for (xmlAttr* attr = element->properties; attr != nullptr; attr = attr->next) {
       if (attr->ns != nullptr && toView(attr->ns->href) != kFhirNs) continue;
       const std::string_view name = toView(attr->name);
       std::string scratch;
       if (name == "value") {
+        has_value_attribute = true;
         ASSIGN_OR_RETURN(value, primitiveValue(element, type_code, attrText(attr, scratch)));
       } else if (name == "id") {
         twin_members.push_back({"id", out_.makeString(attrText(attr, scratch))});
       } else {
-        return fail(element, "unknown attribute '" + std::string(name) + "'");
+        RETURN_IF_ERROR(problem(element, "unknown attribute '" + std::string(name) + "'"));
       }
     }
     if (extension_defs_.empty()) {
@@ -238,16 +260,18 @@ class XmlToJson {
     std::vector<JsonValue> extensions;
     RETURN_IF_ERROR(forEachChildElement(element, [&](xmlNode* child) -> Status {
       if (toView(child->name) != "extension") {
-        return fail(child, "unknown element '" + std::string(toView(child->name)) + "'");
+        return problem(child, "unknown element '" + std::string(toView(child->name)) + "'");
       }
       ElementPath::Scope scope(path_, "extension", extensions.size());
       ASSIGN_OR_RETURN(JsonValue extension, readComplex(child, extension_defs_, true));
-      extensions.push_back(extension);
+      if (!extension.isNull()) extensions.push_back(extension);
       return Status::ok();
     }));
     if (!extensions.empty()) twin_members.push_back({"extension", out_.makeArray(extensions)});
     if (!twin_members.empty()) twin = out_.makeObject(twin_members);
-    if (value.isNull() && twin.isNull()) return fail(element, "primitive element has no value and no extensions");
+    if (value.isNull() && twin.isNull() && !has_value_attribute) {
+      return problem(element, "primitive element has no value and no extensions");
+    }
     return Status::ok();
   }
 
@@ -256,10 +280,12 @@ class XmlToJson {
       case PrimitiveJson::kBool:
         if (text == "true") return JsonDocument::makeBool(true);
         if (text == "false") return JsonDocument::makeBool(false);
-        return fail(element, "invalid boolean '" + std::string(text) + "'");
+        RETURN_IF_ERROR(problem(element, "invalid boolean '" + std::string(text) + "'"));
+        return JsonValue();
       case PrimitiveJson::kNumber:
         if (!isValidNumber(text, isIntegerCode(type_code))) {
-          return fail(element, "invalid " + std::string(type_code) + " '" + std::string(text) + "'");
+          RETURN_IF_ERROR(problem(element, "invalid " + std::string(type_code) + " '" + std::string(text) + "'"));
+          return JsonValue();
         }
         return out_.makeNumber(text);
       case PrimitiveJson::kString:
@@ -271,22 +297,26 @@ class XmlToJson {
   Result<JsonValue> readContainer(xmlNode* element) {
     for (xmlAttr* attr = element->properties; attr != nullptr; attr = attr->next) {
       if (attr->ns == nullptr || toView(attr->ns->href) == kFhirNs) {
-        return fail(element, "unknown attribute '" + std::string(toView(attr->name)) + "'");
+        RETURN_IF_ERROR(problem(element, "unknown attribute '" + std::string(toView(attr->name)) + "'"));
       }
     }
     xmlNode* inner = nullptr;
     RETURN_IF_ERROR(forEachChildElement(element, [&](xmlNode* child) -> Status {
-      if (inner != nullptr) return fail(child, "a resource container holds exactly one resource");
+      if (inner != nullptr) return problem(child, "a resource container holds exactly one resource");
       inner = child;
       return Status::ok();
     }));
-    if (inner == nullptr) return fail(element, "a resource container holds exactly one resource");
+    if (inner == nullptr) {
+      RETURN_IF_ERROR(problem(element, "a resource container holds exactly one resource"));
+      return JsonValue();
+    }
     return resource(inner);
   }
 
   Result<JsonValue> readXhtml(xmlNode* element) {
     if (toView(element->name) != "div" || !inNamespace(element, kXhtmlNs)) {
-      return fail(element, "narrative must be an XHTML div element");
+      RETURN_IF_ERROR(problem(element, "narrative must be an XHTML div element"));
+      return JsonValue();
     }
     ASSIGN_OR_RETURN(std::string text, serializeElement(element));
     return out_.makeString(text);
@@ -296,17 +326,30 @@ class XmlToJson {
   JsonDocument& out_;
   std::span<const ElementDef* const> extension_defs_;
   ElementPath path_;
+  OperationOutcome* issues_ = nullptr;
 };
 
 }  // namespace
 
-Result<JsonDocument> fhirXmlToJson(std::string_view xml, const XmlLimits& limits) {
+namespace {
+
+Result<JsonDocument> convert(std::string_view xml, const XmlLimits& limits, OperationOutcome* issues) {
   ASSIGN_OR_RETURN(XmlDocPtr xml_doc, parseHardened(xml, limits));
   JsonDocument out;
-  XmlToJson converter(ModelInfo::r4(), out);
+  XmlToJson converter(ModelInfo::r4(), out, issues);
   ASSIGN_OR_RETURN(JsonValue root, converter.resource(xmlDocGetRootElement(xml_doc.get())));
   out.setRoot(root);
   return out;
+}
+
+}  // namespace
+
+Result<JsonDocument> fhirXmlToJson(std::string_view xml, const XmlLimits& limits) {
+  return convert(xml, limits, nullptr);
+}
+
+Result<JsonDocument> fhirXmlToJson(std::string_view xml, const XmlLimits& limits, OperationOutcome& issues) {
+  return convert(xml, limits, &issues);
 }
 
 }  // namespace planbro::fhir

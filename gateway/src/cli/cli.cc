@@ -53,14 +53,15 @@ std::string locationOf(const fhir::JsonErrorPosition& position) {
 
 // Reads and parses one input; on failure fills `outcome` with the reason.
 std::optional<fhir::JsonDocument> load(const std::string& path, const CommonOptions& options, std::istream& in,
-                                       fhir::OperationOutcome& outcome) {
+                                       fhir::OperationOutcome& outcome,
+                                       fhir::OperationOutcome* xml_issues = nullptr) {
   auto bytes = readInput(path, options.max_bytes, in);
   if (!bytes.isOk()) {
     outcome = fhir::outcomeFromStatus(bytes.status());
     return std::nullopt;
   }
   fhir::JsonErrorPosition position;
-  auto document = parseResource(std::move(bytes).value(), options.limits(), &position);
+  auto document = parseResource(std::move(bytes).value(), options.limits(), &position, xml_issues);
   if (!document.isOk()) {
     outcome = fhir::outcomeFromStatus(document.status(), locationOf(position));
     return std::nullopt;
@@ -129,7 +130,11 @@ int runValidate(const ValidateArgs& args, std::istream& in, std::ostream& out, s
   int exit_code = kExitOk;
   for (const auto& file : args.files) {
     fhir::OperationOutcome outcome;
-    if (auto document = load(file, args.common, in, outcome)) outcome = fhir::validateResource(document->root(), options);
+    fhir::OperationOutcome xml_issues;  // XML content errors, reported with the validation's, not instead of them
+    if (auto document = load(file, args.common, in, outcome, &xml_issues)) {
+      outcome = std::move(xml_issues);
+      outcome.append(fhir::validateResource(document->root(), options));
+    }
     out << outcomeForFile(outcome, file, args.common.pretty) << '\n';
     if (outcome.hasErrors()) {
       exit_code = kExitFailure;

@@ -102,12 +102,13 @@ bool looksLikeXml(std::string_view bytes) {
 }
 
 Result<fhir::JsonDocument> parseResource(std::string bytes, const InputLimits& limits,
-                                         fhir::JsonErrorPosition* position) {
+                                         fhir::JsonErrorPosition* position, fhir::OperationOutcome* xml_issues) {
   if (looksLikeXml(bytes)) {
 #ifdef PLANBRO_CLI_HAVE_XML
     fhir::XmlLimits xml_limits;
     xml_limits.max_bytes = limits.max_bytes;
     if (limits.max_depth != 0) xml_limits.max_depth = limits.max_depth;
+    if (xml_issues != nullptr) return fhir::fhirXmlToJson(bytes, xml_limits, *xml_issues);
     return fhir::fhirXmlToJson(bytes, xml_limits);
 #else
     return Status(StatusCode::kUnsupported, "FHIR XML input is not supported by this build");

@@ -46,6 +46,18 @@ limits:
     max_sort_candidates: 5000
     max_total: 100000
     max_query_steps: 200000000
+  fhirpath:
+    max_steps: 5000000
+    max_collection_items: 500000
+    max_string_bytes: 4194304
+  xml:
+    max_attributes: 64
+    max_name_bytes: 256
+  validation:
+    max_issues: 1000
+  regex:
+    max_pattern_bytes: 4096
+    max_program_size: 100000
 store:
   engine: sqlite
   data_dir: ./data
@@ -190,7 +202,8 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
 
   if (YAML::Node n = root["limits"]; r.mapping(n, "limits", {"max_header_bytes", "max_body_bytes", "max_connections",
                                                               "read_timeout_ms", "write_timeout_ms", "idle_timeout_ms",
-                                                              "json", "max_bundle_response_bytes", "search", "max_patch_operations"})) {
+                                                              "json", "max_bundle_response_bytes", "search", "max_patch_operations",
+                                                              "fhirpath", "xml", "validation", "regex"})) {
     r.integer(n, "max_header_bytes", "limits", c.limits.max_header_bytes, 1024, 1u << 20);
     r.integer(n, "max_body_bytes", "limits", c.limits.max_body_bytes, 1, 1ull << 32);
     r.integer(n, "max_connections", "limits", c.limits.max_connections, 1, 1'000'000);
@@ -220,6 +233,23 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
       r.integer(q, "max_sort_candidates", "limits.search", sl.max_sort_candidates, 1, 10'000'000);
       r.integer(q, "max_total", "limits.search", sl.max_total, 1, 1'000'000'000);
       r.integer(q, "max_query_steps", "limits.search", sl.max_query_steps, 0, 1'000'000'000'000);
+    }
+    if (YAML::Node f = n["fhirpath"];
+        r.mapping(f, "limits.fhirpath", {"max_steps", "max_collection_items", "max_string_bytes"})) {
+      r.integer(f, "max_steps", "limits.fhirpath", c.limits.fhirpath_max_steps, 1000, 1'000'000'000);
+      r.integer(f, "max_collection_items", "limits.fhirpath", c.limits.fhirpath_max_collection_items, 100, 100'000'000);
+      r.integer(f, "max_string_bytes", "limits.fhirpath", c.limits.fhirpath_max_string_bytes, 1024, 1u << 30);
+    }
+    if (YAML::Node x = n["xml"]; r.mapping(x, "limits.xml", {"max_attributes", "max_name_bytes"})) {
+      r.integer(x, "max_attributes", "limits.xml", c.limits.xml_max_attributes, 4, 100'000);
+      r.integer(x, "max_name_bytes", "limits.xml", c.limits.xml_max_name_bytes, 16, 1u << 20);
+    }
+    if (YAML::Node v = n["validation"]; r.mapping(v, "limits.validation", {"max_issues"})) {
+      r.integer(v, "max_issues", "limits.validation", c.limits.validation_max_issues, 1, 1'000'000);
+    }
+    if (YAML::Node x = n["regex"]; r.mapping(x, "limits.regex", {"max_pattern_bytes", "max_program_size"})) {
+      r.integer(x, "max_pattern_bytes", "limits.regex", c.limits.regex_max_pattern_bytes, 16, 1u << 20);
+      r.integer(x, "max_program_size", "limits.regex", c.limits.regex_max_program_size, 100, 10'000'000);
     }
   }
 

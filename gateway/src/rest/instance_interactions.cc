@@ -50,7 +50,7 @@ Result<JsonValue> RestHandler::Impl::bodyResource(Call& call, JsonDocument& doc)
   std::optional<Format> fmt = ct.empty() ? std::optional<Format>(Format::kJson) : formatOfMediaType(ct);
   if (!fmt) return Status(StatusCode::kUnsupported, "unsupported Content-Type '" + ct + "' (use application/fhir+json or application/fhir+xml)");
   if (*fmt == Format::kXml) {
-    auto converted = fhir::fhirXmlToJson(call.body);
+    auto converted = fhir::fhirXmlToJson(call.body, options_.xml_limits);
     if (!converted.isOk()) return invalidArgument("malformed FHIR XML: " + converted.status().message());
     doc = std::move(converted).value();
     return doc.root();

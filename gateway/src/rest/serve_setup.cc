@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <memory>
 
+#include "planbro/fhir-model/fhirpath.h"
+#include "planbro/fhir-model/regex.h"
 #include "planbro/gateway/http/logging.h"
 #include "planbro/gateway/ops/identity_keys.h"
 #include "planbro/gateway/rest/rest_handler.h"
@@ -97,6 +99,16 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     rest.max_patch_operations = cfg.limits.max_patch_operations;
     // Location, fullUrl and links: the configured base, else the listening scheme, host and port.
     rest.base_url = config::effectiveBaseUrl(cfg, cfg.server.port);
+    rest.writer.validation.max_issues = cfg.limits.validation_max_issues;
+    rest.xml_limits.max_bytes = static_cast<size_t>(cfg.limits.max_body_bytes);
+    rest.xml_limits.max_attributes = cfg.limits.xml_max_attributes;
+    rest.xml_limits.max_name_bytes = cfg.limits.xml_max_name_bytes;
+    fhir::RegexLimits regex_limits;
+    regex_limits.max_pattern_bytes = cfg.limits.regex_max_pattern_bytes;
+    regex_limits.max_program_size = static_cast<int>(cfg.limits.regex_max_program_size);
+    fhir::setDefaultRegexLimits(regex_limits);
+    fhir::fhirpath::setDefaultEvaluationLimits({cfg.limits.fhirpath_max_steps, cfg.limits.fhirpath_max_collection_items,
+                                                cfg.limits.fhirpath_max_string_bytes});
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
     if (cfg.server.base_url.empty() && cfg.server.port == 0) {
       // `listen: HOST:0`: the port is known once the server listens.

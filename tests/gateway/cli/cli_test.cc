@@ -286,6 +286,19 @@ TEST_F(PlanbroCli, ReadsFhirXmlWhenTheInputStartsWithAngleBracket) {
   EXPECT_EQ(p.out, "[\"Kari\"]\n") << p.err;
 }
 
+TEST_F(PlanbroCli, XmlValidationReportsEveryIssueWithItsLocation) {
+  // Two conversion problems and one validation problem: all three are reported, as for JSON.
+  auto r = run({"validate", "-"}, "<Patient xmlns=\"http://hl7.org/fhir\"><active value=\"yes\"/><bogus/>"
+                                  "<name><family value=\"A\"/><nonsense value=\"1\"/></name>"
+                                  "<gender value=\"not-a-gender\"/></Patient>");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("invalid boolean 'yes'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("unknown element 'bogus'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("unknown element 'nonsense'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"Patient.name[0]\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"Patient.gender\""), std::string::npos) << r.out;
+}
+
 TEST_F(PlanbroCli, XmlWithDoctypeIsRejected) {
   auto r = run({"validate", "-"}, "<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY a \"b\">]>\n"
                                   "<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"&a;\"/></Patient>");

@@ -246,3 +246,34 @@ TEST(GatewayConfig, LoadsFromAFile) {
 
 }  // namespace
 }  // namespace planbro::gateway::config
+
+namespace planbro::gateway::config {
+namespace {
+
+TEST(GatewayConfig, FhirModelLimitsAreReadAndChecked) {
+  auto c = parseConfig("limits:\n  fhirpath: {max_steps: 20000, max_collection_items: 1000, max_string_bytes: 4096}\n"
+                       "  xml: {max_attributes: 8, max_name_bytes: 64}\n  validation: {max_issues: 50}\n"
+                       "  regex: {max_pattern_bytes: 128, max_program_size: 500}\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->limits.fhirpath_max_steps, 20000u);
+  EXPECT_EQ(c->limits.fhirpath_max_collection_items, 1000u);
+  EXPECT_EQ(c->limits.fhirpath_max_string_bytes, 4096u);
+  EXPECT_EQ(c->limits.xml_max_attributes, 8u);
+  EXPECT_EQ(c->limits.xml_max_name_bytes, 64u);
+  EXPECT_EQ(c->limits.validation_max_issues, 50u);
+  EXPECT_EQ(c->limits.regex_max_pattern_bytes, 128u);
+  EXPECT_EQ(c->limits.regex_max_program_size, 500u);
+  GatewayConfig d = defaultConfig();
+  EXPECT_EQ(d.limits.fhirpath_max_steps, 5'000'000u);
+  EXPECT_EQ(d.limits.xml_max_attributes, 64u);
+  EXPECT_EQ(d.limits.validation_max_issues, 1000u);
+  auto bad = parseConfig("limits: {fhirpath: {max_steps: 0}, xml: {max_attrs: 3}}\n");
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("limits.fhirpath.max_steps: must be between 1000"),
+            std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("limits.xml.max_attrs: unknown key"), std::string::npos)
+      << bad.status().message();
+}
+
+}  // namespace
+}  // namespace planbro::gateway::config

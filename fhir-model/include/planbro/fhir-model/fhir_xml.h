@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/fhir-model/status.h"
 
 namespace planbro::fhir {
@@ -17,6 +18,8 @@ namespace planbro::fhir {
 struct XmlLimits {
   size_t max_bytes = 16u << 20;  // whole document
   uint32_t max_depth = 128;      // element nesting, counting the resource root as 1 (XHTML included)
+  uint32_t max_attributes = 64;  // attributes of one element, namespace declarations included (FHIR uses 1-3)
+  uint32_t max_name_bytes = 256; // one element or attribute name, prefix included
 };
 
 /**
@@ -30,11 +33,21 @@ struct XmlLimits {
  * Lenient where the meaning is clear: elements out of definition order, comments, processing instructions and
  * attributes in other namespaces (xsi:schemaLocation) are accepted and dropped.
  *
- * Errors: kResourceExhausted when a limit is crossed (size, depth); kInvalidArgument for malformed XML, a DOCTYPE,
+ * Errors: kResourceExhausted when a limit is crossed (size, depth, attributes per element, name length; the last
+ * three are checked by a linear pre-scan before libxml2, whose duplicate-attribute check is quadratic); kInvalidArgument for malformed XML, a DOCTYPE,
  * an unknown element or attribute, a wrong namespace, or a bad primitive value; messages name the element path and
  * the line ("unknown element 'foo' at Patient.name[0] (line 12)"). Thread-safe; no I/O.
  */
 Result<JsonDocument> fhirXmlToJson(std::string_view xml, const XmlLimits& limits = {});
+
+/**
+ * The same conversion for validation, which must report every issue, not the first: a content error (unknown
+ * element or attribute, invalid primitive value, stray text, an element repeated that allows one) is added to
+ * `issues` (error, code "structure", the element path as location, the line in the diagnostics) and the offending
+ * element or attribute is left out of the result, and the conversion goes on. Fails like fhirXmlToJson only for
+ * what leaves nothing to validate: malformed XML, a DOCTYPE, a crossed limit, a root that is not a FHIR resource.
+ */
+Result<JsonDocument> fhirXmlToJson(std::string_view xml, const XmlLimits& limits, OperationOutcome& issues);
 
 /**
  * Writes one FHIR resource (a JSON object with "resourceType") as FHIR XML: elements in definition order,

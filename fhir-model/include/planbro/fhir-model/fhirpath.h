@@ -128,7 +128,33 @@ using Resolver = std::function<const JsonValue*(std::string_view reference)>;
 using MembershipCheck =
     std::function<std::optional<bool>(std::string_view value_set, std::string_view system, std::string_view code)>;
 
+/**
+ * Bounds on one evaluation, so a runaway expression (nested repeat()/combine(), aggregate() doubling a string) ends
+ * in an evaluation error instead of a hang or an allocation the process cannot survive. A step is one evaluation of
+ * an expression node, one input item it is applied to, one item it produces (plus one per 2 bytes of a string it
+ * builds), or one item comparison.
+ */
+struct EvaluationLimits {
+  uint64_t max_steps = 5'000'000;          // beyond: kInvalidArgument "evaluation budget exceeded"
+  size_t max_collection_items = 500'000;   // items in any one intermediate collection
+  size_t max_string_bytes = 4u << 20;      // bytes of any one string the expression builds
+};
+
+/** What one evaluation cost; filled when Environment::stats is set (for tests and metrics). */
+struct EvaluationStats {
+  uint64_t steps = 0;
+  uint64_t comparisons = 0;  // item equality tests made by distinct(), repeat(), union and the other set functions
+};
+
+/** The limits an Environment starts with: EvaluationLimits{} unless setDefaultEvaluationLimits() changed them. */
+EvaluationLimits defaultEvaluationLimits();
+/** Sets the process-wide default limits (from the configuration, once at start-up, before evaluations run). */
+void setDefaultEvaluationLimits(const EvaluationLimits& limits);
+
 struct Environment {
+  EvaluationLimits limits = defaultEvaluationLimits();
+  /** When set, receives the cost of the evaluation (also when it fails). Not shared between threads. */
+  EvaluationStats* stats = nullptr;
   Resolver resolver;  // tried after contained resources ("#id"); then Bundle entries of %rootResource
   /** %rootResource when it differs from %resource (e.g. the Bundle around an entry being validated); must outlive
    * the evaluation. */

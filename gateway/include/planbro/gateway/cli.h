@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/fhir-model/status.h"
 
 namespace planbro::gateway::cli {
@@ -45,9 +46,11 @@ bool looksLikeXml(std::string_view bytes);
 
 /**
  * Parses a resource from JSON, or from FHIR XML when looksLikeXml(). Errors as JsonDocument::parse (with
- * `position` filled for JSON syntax errors) or fhirXmlToJson.
+ * `position` filled for JSON syntax errors) or fhirXmlToJson. With `xml_issues`, XML content errors are collected
+ * there and the conversion goes on (fhirXmlToJson's collecting form), so validation reports every issue.
  */
 Result<fhir::JsonDocument> parseResource(std::string bytes, const InputLimits& limits,
-                                         fhir::JsonErrorPosition* position = nullptr);
+                                         fhir::JsonErrorPosition* position = nullptr,
+                                         fhir::OperationOutcome* xml_issues = nullptr);
 
 }  // namespace planbro::gateway::cli

@@ -66,6 +66,14 @@ struct LimitsConfig {
   uint64_t max_bundle_response_bytes = 64ull << 20;  // a batch/transaction response; entries beyond: error entries
   SearchLimitsConfig search;                  // `limits.search.*`
   uint32_t max_patch_operations = 1000;       // operations in one JSON Patch or FHIRPath Patch; beyond: 422
+  uint64_t fhirpath_max_steps = 5'000'000;          // `limits.fhirpath.max_steps`: work of one evaluation
+  uint32_t fhirpath_max_collection_items = 500'000; // `limits.fhirpath.max_collection_items`
+  uint32_t fhirpath_max_string_bytes = 4u << 20;    // `limits.fhirpath.max_string_bytes`
+  uint32_t xml_max_attributes = 64;                 // `limits.xml.max_attributes`: per element
+  uint32_t xml_max_name_bytes = 256;                // `limits.xml.max_name_bytes`: element or attribute name
+  uint32_t validation_max_issues = 1000;            // `limits.validation.max_issues`: per OperationOutcome
+  uint32_t regex_max_pattern_bytes = 4096;          // `limits.regex.max_pattern_bytes`: one regular expression
+  uint32_t regex_max_program_size = 100'000;        // `limits.regex.max_program_size`: RE2 instructions
 };
 
 enum class StoreEngine : uint8_t { kSqlite, kPostgresql };

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "planbro/fhir-model/fhir_xml.h"
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/status.h"
 #include "planbro/gateway/http/handler.h"
@@ -25,6 +26,7 @@ struct RestOptions {
    *  config::effectiveBaseUrl. */
   std::string base_url;
   fhir::JsonLimits json_limits;
+  fhir::XmlLimits xml_limits;  // FHIR XML request bodies
   WriterOptions writer;
   search::ExecutorOptions search;
   /** Limits for parsing searches (max_parameters, max_or_values, max_chain_depth); handling and counts are set

@@ -1,0 +1,160 @@
+#include "planbro/fhir-model/json_tree_limits.h"
+
+#include <cstring>
+#include <vector>
+
+namespace planbro::fhir {
+namespace {
+
+uint64_t escapedExtra(unsigned char c) {
+  if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') return 1;
+  return c < 0x20 ? 5 : 0;
+}
+
+// Bytes writeJson() spends on a string: quotes, escapes (two bytes, or six for \u00XX) and the rest as is. Runs on
+// every string of every validated resource, so it skips eight bytes at a time when none of them needs escaping.
+uint64_t serialisedStringBytes(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  auto hasZeroByte = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  uint64_t n = 2 + s.size();
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    const uint64_t control = (w - kOnes * 0x20) & ~w & kHighs;  // some byte < 0x20
+    if ((control | hasZeroByte(w ^ (kOnes * '"')) | hasZeroByte(w ^ (kOnes * '\\'))) == 0) continue;
+    for (size_t k = i; k < i + 8; ++k) n += escapedExtra(static_cast<unsigned char>(s[k]));
+  }
+  for (; i < s.size(); ++i) n += escapedExtra(static_cast<unsigned char>(s[i]));
+  return n;
+}
+
+// A string's serialised size exactly, or (when not `exact`) an upper bound without reading its bytes: at most six
+// bytes per byte (\u00XX) plus the quotes.
+uint64_t stringBytes(std::string_view s, bool exact) { return exact ? serialisedStringBytes(s) : 2 + 6 * s.size(); }
+
+uint64_t scalarBytes(const JsonValue& v, bool exact) {
+  switch (v.kind()) {
+    case JsonKind::kNull: return 4;
+    case JsonKind::kTrue: return 4;
+    case JsonKind::kFalse: return 5;
+    case JsonKind::kNumber: return v.text().size();
+    case JsonKind::kString: return stringBytes(v.text(), exact);
+    default: return 2;  // the brackets of an array or object
+  }
+}
+
+// One open array or object on the walk, with the position of the next child to visit.
+struct Frame {
+  const JsonValue* value;
+  uint32_t next = 0;
+};
+
+// Renders the path of the frames, keeping the first and last segments when it is long: the location of a
+// violation 4,000 levels down must not itself be a 60 KB string.
+std::string pathOf(const JsonValue& root, const std::vector<Frame>& frames) {
+  constexpr size_t kHead = 8, kTail = 8;
+  std::string root_name = "$";
+  if (root.isObject()) {
+    if (const JsonValue* type = root.find("resourceType"); type && type->isString() && type->text().size() <= 64) {
+      root_name = std::string(type->text());
+    }
+  }
+  std::string out = root_name;
+  // Frame i's `next - 1` is the child of frame i that frame i+1 (or the violation) sits in.
+  size_t n = frames.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (n > kHead + kTail && i == kHead) {
+      out += ".(" + std::to_string(n - kHead - kTail) + " levels)";
+      i = n - kTail - 1;
+      continue;
+    }
+    const Frame& f = frames[i];
+    if (f.next == 0) continue;
+    uint32_t child = f.next - 1;
+    if (f.value->isArray()) {
+      out += '[' + std::to_string(child) + ']';
+    } else if (f.value->isObject()) {
+      std::string_view key = f.value->members()[child].key;
+      out += '.';
+      out += key.size() <= 64 ? key : key.substr(0, 64);
+    }
+  }
+  return out;
+}
+
+// One walk. With `exact` false, sizes are upper bounds (no string is read byte by byte); crossing max_bytes then
+// only sets `maybe_too_large` and stops, and the caller walks again exactly.
+Status walk(const JsonValue& value, const JsonLimits& limits, uint64_t max_bytes, bool exact, bool& maybe_too_large,
+            std::string* violation_path) {
+  std::vector<Frame> frames;
+  uint64_t bytes = 0;
+  auto fail = [&](std::string what) {
+    std::string path = pathOf(value, frames);
+    if (violation_path) *violation_path = path;
+    return resourceExhausted(what + " at " + path);
+  };
+  auto visit = [&](const JsonValue& v) -> Status {
+    bytes += scalarBytes(v, exact);
+    if (v.isString() && v.text().size() > limits.max_string_bytes) {
+      return fail("a string of " + std::to_string(v.text().size()) + " bytes exceeds the limit of " +
+                  std::to_string(limits.max_string_bytes));
+    }
+    if (v.isNumber() && v.text().size() > limits.max_number_length) {
+      return fail("a number of " + std::to_string(v.text().size()) + " characters exceeds the limit of " +
+                  std::to_string(limits.max_number_length));
+    }
+    if (v.isArray() || v.isObject()) {
+      if (frames.size() + 1 > limits.max_depth) {
+        return fail("nesting deeper than the limit of " + std::to_string(limits.max_depth));
+      }
+      frames.push_back({&v});
+    }
+    if (bytes > max_bytes) {
+      if (!exact) {
+        maybe_too_large = true;
+        return resourceExhausted("");
+      }
+      return fail("the resource exceeds the size limit of " + std::to_string(max_bytes) + " bytes");
+    }
+    return Status::ok();
+  };
+
+  RETURN_IF_ERROR(visit(value));
+  while (!frames.empty()) {
+    Frame& top = frames.back();
+    const JsonValue& v = *top.value;
+    if (top.next >= v.size()) {
+      frames.pop_back();
+      continue;
+    }
+    uint32_t i = top.next++;
+    if (i > 0) ++bytes;  // the comma
+    if (v.isArray()) {
+      RETURN_IF_ERROR(visit(v.items()[i]));
+    } else {
+      const JsonMember& m = v.members()[i];
+      if (m.key.size() > limits.max_string_bytes) {
+        return fail("a member name of " + std::to_string(m.key.size()) + " bytes exceeds the limit of " +
+                    std::to_string(limits.max_string_bytes));
+      }
+      bytes += stringBytes(m.key, exact) + 1;  // the name and the colon
+      RETURN_IF_ERROR(visit(m.value));
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+// Most trees are far below the size limit, and reading every string byte for escapes cost a sixth of validating a
+// resource: a first walk with upper bounds settles those; only a tree that might be too large is walked exactly.
+Status checkTreeLimits(const JsonValue& value, const JsonLimits& limits, uint64_t max_bytes,
+                       std::string* violation_path) {
+  bool maybe_too_large = false;
+  Status bounded = walk(value, limits, max_bytes, /*exact=*/false, maybe_too_large, violation_path);
+  if (!maybe_too_large) return bounded;
+  return walk(value, limits, max_bytes, /*exact=*/true, maybe_too_large, violation_path);
+}
+
+}  // namespace planbro::fhir
