@@ -281,7 +281,14 @@ Reply RestHandler::Impl::transaction(Call& call, const JsonValue& root) {
   if (!done.isOk()) {
     int status = fhir::httpStatusFor(done.status().code());
     if (outcome.hasErrors()) return outcomeReply(status, std::move(outcome));
-    if (failure.index < entries.size()) return fail(failure.index, statusReply(done.status()));
+    if (failure.index < entries.size()) {
+      // A patch whose result outgrows the parse limits is the client's request (422, as for a PATCH on its own),
+      // not the transaction's writer budget (413).
+      if (done.status().code() == StatusCode::kResourceExhausted && typed[failure.index].kind == K::kPatch) {
+        return fail(failure.index, errorReply(422, "too-costly", done.status().message()));
+      }
+      return fail(failure.index, statusReply(done.status()));
+    }
     return statusReply(done.status());
   }
 
