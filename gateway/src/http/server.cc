@@ -65,6 +65,23 @@ bool saneRequestId(std::string_view id) {
 
 bool iequals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
 
+/**
+ * A response's buffers (head, body) as a plain buffer sequence that is not a std::array, so asio::async_write takes
+ * its generic path (consumed and empty buffers skipped) rather than its two-buffer special case; see sendResponse.
+ */
+class WriteBuffers {
+ public:
+  using value_type = asio::const_buffer;
+  using const_iterator = const asio::const_buffer*;
+  WriteBuffers(const asio::const_buffer* first, size_t count) : first_(first), count_(count) {}
+  const_iterator begin() const { return first_; }
+  const_iterator end() const { return first_ + count_; }
+
+ private:
+  const asio::const_buffer* first_;
+  size_t count_;
+};
+
 // A header a handler set is written only if it cannot break the framing: a token name and no CR, LF or NUL.
 bool safeHeader(std::string_view name, std::string_view value) {
   if (name.empty()) return false;
@@ -541,11 +558,25 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     out_head_ += "\r\n";
     out_body_ = head_ || no_body ? std::string() : std::move(response.body);
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_), asio::buffer(out_body_)};
+    // Not a std::array of two buffers: asio's write loop for that type hands the stream an empty first buffer once
+    // the head is out, Beast's ssl_stream (flat_stream) then writes a prefix of zero bytes, and asio takes a
+    // zero-byte write as the end: every TLS body that did not fit one 16 KB flattened write was dropped (issue 14).
+    // The generic sequence skips consumed buffers, so every write the stream sees starts with unsent bytes.
+    out_buffers_[0] = asio::buffer(out_head_);
+    out_buffers_[1] = asio::buffer(out_body_);
+    const size_t expected = out_head_.size() + out_body_.size();
     tcp_().expires_after(server_.options.write_timeout);
-    asio::async_write(stream_, buffers, [self = this->shared_from_this(), keep](beast::error_code ec, size_t) {
-      self->onWritten(ec, keep);
-    });
+    asio::async_write(stream_, WriteBuffers(out_buffers_.data(), out_buffers_.size()),
+                      [self = this->shared_from_this(), keep, expected](beast::error_code ec, size_t written) {
+                        // A write that ends short without an error must never pass for a response sent: the client
+                        // would wait for the rest for ever. Close instead.
+                        if (!ec && written != expected) {
+                          appLogger()->error("response to request {} ended after {} of {} bytes; closing",
+                                             self->request_id_, written, expected);
+                          ec = asio::error::broken_pipe;
+                        }
+                        self->onWritten(ec, keep);
+                      });
   }
 
   void onWritten(const beast::error_code& ec, bool keep) {
@@ -649,6 +680,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   size_t bytes_out_ = 0;
   std::string out_head_;
   std::string out_body_;
+  std::array<asio::const_buffer, 2> out_buffers_;
   size_t drained_ = 0;
 };
 

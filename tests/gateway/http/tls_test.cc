@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "planbro/gateway/http/server.h"
 #include "test_client.h"
@@ -177,6 +179,129 @@ TEST_F(TlsServerTest, StartFailsWithAClearMessageForAMissingOrMismatchedKey) {
   std::error_code ec;
   fs::remove_all(other.dir, ec);
 }
+
+// A body of exactly `size` bytes whose content depends on the position, so a lost or repeated record shows.
+std::string patternedBody(size_t size) {
+  std::string body(size, ' ');
+  for (size_t i = 0; i < size; ++i) body[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
+  return body;
+}
+
+// GET /size/N answers N patterned bytes; the server gzips them when asked (gzip_min_bytes 1024).
+class SizedHandler : public RequestHandler {
+ public:
+  Response handle(const Request& request, RequestContext&) override {
+    Response r;
+    r.headers.set("Content-Type", "text/plain");
+    r.body = patternedBody(std::stoull(request.path.substr(std::string_view("/size/").size())));
+    return r;
+  }
+};
+
+// One keep-alive HTTPS connection. Every exchange is asynchronous under a deadline (kDeadline) on the TCP layer, so
+// a server that stops sending fails the test instead of hanging it (Beast's timeouts apply to async operations only).
+class TlsClient {
+ public:
+  TlsClient(uint16_t port, const std::string& ca_file) : ctx_(asio::ssl::context::tls_client), stream_(ioc_, ctx_) {
+    ctx_.load_verify_file(ca_file);
+    ctx_.set_verify_mode(asio::ssl::verify_peer);
+    beast::get_lowest_layer(stream_).expires_after(testing::kDeadline);
+    beast::get_lowest_layer(stream_).async_connect(
+        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), [this](beast::error_code ec) {
+          if (ec) return fail("connect", ec);
+          stream_.async_handshake(asio::ssl::stream_base::client, [this](beast::error_code hec) {
+            if (hec) fail("handshake", hec);
+          });
+        });
+    run();
+  }
+
+  const std::string& error() const { return error_; }
+
+  /** One GET on this connection; nullopt (and error()) when the exchange failed or ran past the deadline. */
+  std::optional<bhttp::response<bhttp::string_body>> get(const std::string& target, bool gzip) {
+    if (!error_.empty()) return std::nullopt;
+    auto req = std::make_shared<bhttp::request<bhttp::empty_body>>(bhttp::verb::get, target, 11);
+    req->set(bhttp::field::host, "127.0.0.1");
+    if (gzip) req->set(bhttp::field::accept_encoding, "gzip");
+    parser_.emplace();
+    parser_->body_limit(64u << 20);
+    beast::get_lowest_layer(stream_).expires_after(testing::kDeadline);
+    bhttp::async_write(stream_, *req, [this, req](beast::error_code ec, size_t) {
+      if (ec) return fail("write", ec);
+      bhttp::async_read(stream_, buffer_, *parser_, [this](beast::error_code rec, size_t) {
+        if (rec) fail("read", rec);
+      });
+    });
+    run();
+    if (!error_.empty()) return std::nullopt;
+    return parser_->release();
+  }
+
+ private:
+  void fail(const char* what, const beast::error_code& ec) { error_ = std::string(what) + ": " + ec.message(); }
+  void run() {
+    ioc_.restart();
+    ioc_.run();
+  }
+
+  asio::io_context ioc_;
+  asio::ssl::context ctx_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+  std::string error_;
+};
+
+// The body as sent, decoded when the server gzipped it.
+std::string decodedBody(const bhttp::response<bhttp::string_body>& res) {
+  if (res[bhttp::field::content_encoding] == "gzip") return testing::gunzip(res.body()).value_or("<bad gzip>");
+  return res.body();
+}
+
+class TlsSizeTest : public TlsServerTest, public ::testing::WithParamInterface<bool> {};
+
+// Issue 14: every body above about 16 KB was lost over TLS (headers sent, then nothing). Every size class around
+// the 16 KB TLS record and Beast's 16 KB flattening limit, gzip and not, TLS 1.2 and 1.3, on one keep-alive
+// connection each so several large responses follow one another.
+TEST_P(TlsSizeTest, EveryResponseSizeArrivesWholeOnOneKeepAliveConnection) {
+  const bool tls13_only = GetParam();
+  ServerOptions o;
+  o.tls_certificate_file = pem_.cert.string();
+  o.tls_private_key_file = pem_.key.string();
+  o.tls_min_version_1_3 = tls13_only;
+  o.access_log = false;
+  server_ = std::make_unique<Server>(o, std::make_shared<SizedHandler>());
+  ASSERT_TRUE(server_->start().isOk());
+  const size_t sizes[] = {0, 1, 1024, 16383, 16384, 16385, 16 * 1024 * 2 + 7, 1u << 20, 16u << 20};
+  for (bool gzip : {false, true}) {
+    TlsClient client(server_->port(), pem_.cert.string());
+    ASSERT_EQ(client.error(), "");
+    for (size_t size : sizes) {
+      SCOPED_TRACE("size " + std::to_string(size) + (gzip ? " gzip" : ""));
+      auto res = client.get("/size/" + std::to_string(size), gzip);
+      ASSERT_TRUE(res.has_value()) << client.error();
+      EXPECT_EQ(res->result_int(), 200u);
+      std::string body = decodedBody(*res);
+      EXPECT_EQ(body.size(), size);
+      EXPECT_TRUE(body == patternedBody(size));
+      if (gzip && size >= 1024) {
+        EXPECT_EQ((*res)[bhttp::field::content_encoding], "gzip");
+      }
+    }
+    // And the same large body several times in a row on the same connection.
+    for (int i = 0; i < 3; ++i) {
+      auto res = client.get("/size/100000", gzip);
+      ASSERT_TRUE(res.has_value()) << client.error();
+      EXPECT_TRUE(decodedBody(*res) == patternedBody(100000));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tls12And13, TlsSizeTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? std::string("Tls13Only") : std::string("Tls12Or13");
+                         });
 
 }  // namespace
 }  // namespace planbro::gateway::http
