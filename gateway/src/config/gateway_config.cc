@@ -26,6 +26,7 @@ limits:
   read_timeout_ms: 30000
   write_timeout_ms: 30000
   idle_timeout_ms: 60000
+  max_inflight_body_bytes: 268435456
   json:
     max_depth: 256
     max_number_length: 64
@@ -167,13 +168,14 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
 
   if (YAML::Node n = root["limits"]; r.mapping(n, "limits", {"max_header_bytes", "max_body_bytes", "max_connections",
                                                               "read_timeout_ms", "write_timeout_ms", "idle_timeout_ms",
-                                                              "json"})) {
+                                                              "json", "max_inflight_body_bytes"})) {
     r.integer(n, "max_header_bytes", "limits", c.limits.max_header_bytes, 1024, 1u << 20);
     r.integer(n, "max_body_bytes", "limits", c.limits.max_body_bytes, 1, 1ull << 32);
     r.integer(n, "max_connections", "limits", c.limits.max_connections, 1, 1'000'000);
     r.integer(n, "read_timeout_ms", "limits", c.limits.read_timeout_ms, 1, 3'600'000);
     r.integer(n, "write_timeout_ms", "limits", c.limits.write_timeout_ms, 1, 3'600'000);
     r.integer(n, "idle_timeout_ms", "limits", c.limits.idle_timeout_ms, 1, 86'400'000);
+    r.integer(n, "max_inflight_body_bytes", "limits", c.limits.max_inflight_body_bytes, 1, 1ull << 40);
     if (YAML::Node j = n["json"];
         r.mapping(j, "limits.json", {"max_depth", "max_number_length", "max_string_bytes"})) {
       r.integer(j, "max_depth", "limits.json", c.limits.json_max_depth, 1, 10'000);
@@ -315,6 +317,11 @@ std::vector<std::string> validateConfig(const GatewayConfig& c) {
   }
   if (tls.min_version != "1.2" && tls.min_version != "1.3") {
     errors.push_back("server.tls.min_version: must be \"1.2\" or \"1.3\" (got \"" + tls.min_version + "\")");
+  }
+  if (c.limits.max_inflight_body_bytes < c.limits.max_body_bytes) {
+    errors.push_back("limits.max_inflight_body_bytes: must be at least limits.max_body_bytes (" +
+                     std::to_string(c.limits.max_body_bytes) + "), or no maximal request could ever be read (got " +
+                     std::to_string(c.limits.max_inflight_body_bytes) + ")");
   }
   if (c.limits.idle_timeout_ms < 1) errors.push_back("limits.idle_timeout_ms: must be between 1 and 86400000 (got 0)");
   return errors;

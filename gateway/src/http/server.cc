@@ -18,6 +18,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "body_budget.h"
 #include "gzip.h"
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/operation_outcome.h"
@@ -93,6 +94,56 @@ bool safeHeader(std::string_view name, std::string_view value) {
   return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
+// The comma-separated tokens of every `name` field of a request, trimmed, in order ("a, b" and a second field "c"
+// give a, b, c). Empty tokens are kept, so "chunked," is not taken for "chunked".
+template <typename Fields>
+std::vector<std::string> headerTokens(const Fields& fields, bhttp::field name) {
+  std::vector<std::string> tokens;
+  for (auto it = fields.find(name); it != fields.end() && it->name() == name; ++it) {
+    std::string_view value(it->value().data(), it->value().size());
+    for (;;) {
+      size_t comma = value.find(',');
+      std::string_view token = value.substr(0, comma);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+      tokens.emplace_back(token);
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  return tokens;
+}
+
+// How a request's body is framed, judged on its header before any body byte is read. Framing the server and a
+// proxy in front of it could read differently is how a second request is smuggled inside the first (RFC 9112
+// §6.1, §6.3), so only one reading is accepted: no Transfer-Encoding, or exactly `chunked` without Content-Length.
+// Returns the refusal, or nullopt when the framing is sound. The connection is closed after a refusal.
+template <typename Fields>
+std::optional<Response> framingRefusal(const Fields& req, unsigned version) {
+  std::vector<std::string> codings = headerTokens(req, bhttp::field::transfer_encoding);
+  if (!codings.empty()) {
+    if (codings.size() != 1 || !beast::iequals(codings.front(), "chunked") || version < 11) {
+      return outcomeResponse(400, "not-supported",
+                             "Transfer-Encoding other than a single \"chunked\" (HTTP/1.1) is not accepted");
+    }
+    if (req.count(bhttp::field::content_length) > 0) {
+      return outcomeResponse(400, "structure", "Transfer-Encoding and Content-Length together are not accepted");
+    }
+  }
+  for (const std::string& coding : headerTokens(req, bhttp::field::content_encoding)) {
+    if (!beast::iequals(coding, "identity")) {
+      return outcomeResponse(415, "not-supported",
+                             "Content-Encoding of a request body is not supported; send it unencoded (identity)");
+    }
+  }
+  for (const std::string& expectation : headerTokens(req, bhttp::field::expect)) {
+    if (!beast::iequals(expectation, "100-continue")) {
+      return outcomeResponse(417, "not-supported", "Expect: only 100-continue is supported");
+    }
+  }
+  return std::nullopt;
+}
+
 // Reads: the methods whose handlers may answer from memory on the I/O thread and otherwise run on the worker pool.
 bool isRead(std::string_view method) { return method == "GET" || method == "HEAD"; }
 
@@ -136,6 +187,10 @@ class Server::Impl {
                                    "Requests waiting for a worker thread").get();
     tls_failures = &metrics->counter("planbro_http_tls_handshake_failures_total",
                                      "TLS handshakes that failed or timed out (HTTPS only)").get();
+    body_budget = std::make_unique<BodyBudget>(options.max_inflight_body_bytes);
+    body_budget_refusals = &metrics->counter("planbro_http_body_budget_refusals_total",
+                                             "Requests answered 503 because limits.max_inflight_body_bytes was "
+                                             "taken by the bodies of other requests in flight").get();
     access_log = options.access_logger ? options.access_logger : spdlog::get("access");
     if (!options.access_log) access_log.reset();
     std::random_device rd;
@@ -177,6 +232,8 @@ class Server::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<uint16_t> bound_port{0};
   std::atomic<size_t> connections{0};
+  std::unique_ptr<BodyBudget> body_budget;  // limits.max_inflight_body_bytes, shared by every connection
+  Counter* body_budget_refusals = nullptr;
   std::mutex sessions_mutex;
   std::condition_variable drained;
   std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions;
@@ -215,6 +272,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   template <typename... StreamArgs>
   Session(Server::Impl& server, uint64_t id, StreamArgs&&... stream_args)
       : server_(server), stream_(std::forward<StreamArgs>(stream_args)...), id_(id) {
+    // A chunked body's size is known a chunk at a time: each chunk is reserved before it is read.
+    chunk_header_ = [this](uint64_t size, beast::string_view, beast::error_code& cec) {
+      if (!body_reservation_.grow(size)) cec = asio::error::no_buffer_space;
+    };
     beast::error_code ec;
     auto ep = tcp_().socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
@@ -284,6 +345,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void readHeader() {
     state_ = State::kReading;
     started_ = Clock::now();
+    // One deadline from the request's first byte to its last, headers and body alike: a client that trickles its
+    // body cannot restart the clock (issue 8: 45 s trickled in under a 30 s limit).
+    read_deadline_ = started_ + server_.options.read_timeout;
+    body_reservation_ = BodyReservation(server_.body_budget.get());
     method_ = "-";
     path_ = "-";
     interaction_ = "malformed";
@@ -292,7 +357,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     parser_.emplace();
     parser_->header_limit(server_.options.max_header_bytes);
     parser_->body_limit(server_.options.max_body_bytes);
-    tcp_().expires_after(server_.options.read_timeout);
+    parser_->on_chunk_header(chunk_header_);
+    tcp_().expires_at(read_deadline_);
     bhttp::async_read_header(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       self->onHeader(ec);
     });
@@ -308,6 +374,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return sendError(outcomeResponse(413, "too-long", "request body larger than limits.max_body_bytes (" +
                                                             std::to_string(server_.options.max_body_bytes) + ")"));
     }
+    if (ec == asio::error::no_buffer_space) return refuseForBodyBudget();
     if (ec == beast::error::timeout) {
       server_.timeouts->withLabels({"read"}).inc();
       return closeNow();
@@ -324,9 +391,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     method_ = std::string(req.method_string());
     path_ = maskPathForLog(std::string_view(req.target().data(), req.target().size()));
     version_ = req.version();
+    if (std::optional<Response> refusal = framingRefusal(req, version_)) return sendError(std::move(*refusal));
     if (auto len = parser_->content_length(); len && *len > server_.options.max_body_bytes) {
       return onReadError(bhttp::error::body_limit);
     }
+    if (auto len = parser_->content_length(); len && !body_reservation_.grow(*len)) return refuseForBodyBudget();
     if (parser_->is_done()) return onRequest();
     if (iequals(std::string_view(req[bhttp::field::expect].data(), req[bhttp::field::expect].size()),
                 "100-continue")) {
@@ -341,8 +410,19 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     readBody();
   }
 
+  // The body would take memory the bodies of other requests in flight already hold: 503, and close (the body is
+  // not read, so the stream cannot go on).
+  void refuseForBodyBudget() {
+    body_reservation_.reset();
+    server_.body_budget_refusals->inc();
+    Response r = outcomeResponse(503, "transient",
+                                 "too many request bodies in flight (limits.max_inflight_body_bytes); try again later");
+    r.headers.set("Retry-After", "1");
+    sendError(std::move(r));
+  }
+
   void readBody() {
-    tcp_().expires_after(server_.options.read_timeout);
+    tcp_().expires_at(read_deadline_);
     bhttp::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->onReadError(ec);
       self->onRequest();
@@ -355,7 +435,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     parser_.reset();
     keep_alive_ = raw.keep_alive();
 
-    auto request = std::make_shared<Request>();
+    // The request owns its body's reservation: the budget gets it back when the last user of the body is done.
+    struct RequestWithReservation {
+      Request request;
+      BodyReservation reservation;
+    };
+    auto owner = std::make_shared<RequestWithReservation>();
+    owner->reservation = std::move(body_reservation_);
+    std::shared_ptr<Request> request(owner, &owner->request);
     request->method = std::string(raw.method_string());
     request->target = std::string(raw.target());
     size_t q = request->target.find('?');
@@ -666,6 +753,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool head_ = false;
   unsigned version_ = 11;
   Clock::time_point started_;
+  Clock::time_point read_deadline_;
+  BodyReservation body_reservation_;  // the body being read; moved into the Request in onRequest
+  std::function<void(uint64_t, beast::string_view, beast::error_code&)> chunk_header_;
   std::string method_;
   std::string path_;
   struct MetricChildren {  // record(): the children for the last (interaction, status) on this connection
@@ -809,6 +899,7 @@ ServerOptions ServerOptions::fromConfig(const config::GatewayConfig& c) {
   o.max_header_bytes = c.limits.max_header_bytes;
   o.max_body_bytes = c.limits.max_body_bytes;
   o.max_connections = c.limits.max_connections;
+  o.max_inflight_body_bytes = c.limits.max_inflight_body_bytes;
   o.read_timeout = std::chrono::milliseconds(c.limits.read_timeout_ms);
   o.write_timeout = std::chrono::milliseconds(c.limits.write_timeout_ms);
   o.idle_timeout = std::chrono::milliseconds(c.limits.idle_timeout_ms);

@@ -201,5 +201,17 @@ TEST(GatewayConfig, LoadsFromAFile) {
   EXPECT_EQ(c->server.port, 1234);
 }
 
+TEST(GatewayConfig, InflightBodyBudgetIsReadAndMustHoldOneMaximalBody) {
+  Result<GatewayConfig> c = parseConfig("limits:\n  max_inflight_body_bytes: 33554432\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->limits.max_inflight_body_bytes, 33554432u);
+  EXPECT_EQ(defaultConfig().limits.max_inflight_body_bytes, 256ull << 20);
+  Result<GatewayConfig> small = parseConfig("limits:\n  max_body_bytes: 2000\n  max_inflight_body_bytes: 1000\n");
+  ASSERT_FALSE(small.isOk());
+  EXPECT_NE(small.status().message().find("limits.max_inflight_body_bytes: must be at least limits.max_body_bytes"),
+            std::string::npos)
+      << small.status().message();
+}
+
 }  // namespace
 }  // namespace planbro::gateway::config

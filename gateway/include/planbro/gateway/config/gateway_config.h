@@ -46,6 +46,7 @@ struct LimitsConfig {
   uint32_t json_max_depth = 256;              // `limits.json.max_depth`
   uint32_t json_max_number_length = 64;       // `limits.json.max_number_length`
   uint32_t json_max_string_bytes = 32u << 20; // `limits.json.max_string_bytes`
+  uint64_t max_inflight_body_bytes = 256ull << 20;  // request bodies of all connections together; beyond: 503
 };
 
 enum class StoreEngine : uint8_t { kSqlite, kPostgresql };

@@ -34,6 +34,8 @@ struct ServerOptions {
   uint32_t max_header_bytes = 16 * 1024;
   uint64_t max_body_bytes = 16ull << 20;
   uint32_t max_connections = 16384;
+  /** Request bodies of all connections together; a body that does not fit is answered 503 (Retry-After). */
+  uint64_t max_inflight_body_bytes = 256ull << 20;
   std::chrono::milliseconds read_timeout{30000};
   std::chrono::milliseconds write_timeout{30000};
   std::chrono::milliseconds idle_timeout{60000};
