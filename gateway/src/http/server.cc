@@ -388,7 +388,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void onHeader(const beast::error_code& ec) {
     if (ec) return onReadError(ec);
     const auto& req = parser_->get();
-    method_ = std::string(req.method_string());
+    method_ = maskForLog(std::string_view(req.method_string().data(), req.method_string().size()), 32);
     path_ = maskPathForLog(std::string_view(req.target().data(), req.target().size()));
     version_ = req.version();
     if (std::optional<Response> refusal = framingRefusal(req, version_)) return sendError(std::move(*refusal));
@@ -537,9 +537,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     try {
       return stage();
     } catch (const std::exception& e) {
-      appLogger()->error("request {} failed with an exception: {}", context.request_id, e.what());
+      appLogger()->error("request {} failed with an exception: {}", maskForLog(context.request_id, 64), e.what());
     } catch (...) {
-      appLogger()->error("request {} failed with an unknown exception", context.request_id);
+      appLogger()->error("request {} failed with an unknown exception", maskForLog(context.request_id, 64));
     }
     return outcomeResponse(500, "exception", "internal error; see the server log for request " + context.request_id);
   }
@@ -659,7 +659,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                         // would wait for the rest for ever. Close instead.
                         if (!ec && written != expected) {
                           appLogger()->error("response to request {} ended after {} of {} bytes; closing",
-                                             self->request_id_, written, expected);
+                                             maskForLog(self->request_id_, 64), written, expected);
                           ec = asio::error::broken_pipe;
                         }
                         self->onWritten(ec, keep);
@@ -694,7 +694,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     std::string line;
     line.reserve(256);
     line += R"("msg":"request","request_id":)";
-    fhir::writeJsonString(request_id_, line);
+    fhir::writeJsonString(maskForLog(request_id_, 64), line);
     line += R"(,"method":)";
     fhir::writeJsonString(method_, line);
     line += R"(,"path":)";

@@ -504,6 +504,45 @@ TEST_F(ServerTest, StartFailsCleanlyWhenTheAddressIsTaken) {
   EXPECT_EQ(s.code(), StatusCode::kUnavailable);
 }
 
+// Issue 8: every field taken from the request is masked after percent-decoding and before it is cut.
+TEST_F(ServerTest, AccessLogMasksFodselsnummerInEveryFieldAndEveryEncoding) {
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  auto logger = std::make_shared<spdlog::logger>("access-test", sink);
+  logger->set_pattern("%v");
+  ServerOptions o = testOptions();
+  o.access_log = true;
+  o.access_logger = logger;
+  start(o);
+  {
+    TestClient c(server_->port());
+    ASSERT_TRUE(c.get("/echo/15858%3512066"));                              // %35 is '5'
+    ASSERT_TRUE(c.get("/echo/" + std::string(250, 'a') + "13097248022"));   // across the 256-byte cut
+    ASSERT_TRUE(c.get("/echo/x", "X-Request-Id: req-28031561584\r\n"));     // a sane id holding one
+    ASSERT_TRUE(c.send("28031561584 /echo/y HTTP/1.1\r\nHost: t\r\n\r\n"));  // the method token
+    ASSERT_TRUE(c.read());
+  }
+  server_->stop();
+  logger->flush();
+  std::string log = captured.str();
+  for (const char* leaked : {"15858512066", "15858%3512066", "1309724", "28031561584"}) {
+    EXPECT_EQ(log.find(leaked), std::string::npos) << leaked << " in " << log;
+  }
+  EXPECT_NE(log.find("\"path\":\"/echo/***********\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"request_id\":\"req-***********\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"method\":\"***********\""), std::string::npos) << log;
+}
+
+TEST(MaskForLog, DecodesThenMasksThenCuts) {
+  EXPECT_EQ(maskForLog("/Patient/15858%3512066", 256), "/Patient/***********");
+  EXPECT_EQ(maskForLog("/Patient/15858%253512066", 256), "/Patient/***********");  // encoded twice
+  EXPECT_EQ(maskForLog("158585 12066 and 158585-12066", 256), "****** ***** and ******-*****");
+  EXPECT_EQ(maskForLog(std::string(250, 'a') + "13097248022", 256), std::string(250, 'a') + "******");
+  EXPECT_EQ(maskForLog("a\r\nb%0Ac\xc3", 256), "a??b?c?");
+  EXPECT_EQ(maskForLog("1234567890123", 256), "1234567890123");  // 13 digits: not a person number
+  EXPECT_EQ(maskForLog("100%", 256), "100%");
+}
+
 TEST(MaskPathForLog, DropsQueryAndMasksElevenDigitRuns) {
   EXPECT_EQ(maskPathForLog("/Patient/13097248022/_history/2?x=1"), "/Patient/***********/_history/2");
   EXPECT_EQ(maskPathForLog("/Patient/123456789012"), "/Patient/123456789012");  // 12 digits: not an fnr
