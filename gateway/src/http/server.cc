@@ -23,6 +23,7 @@
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/gateway/http/logging.h"
+#include "planbro/gateway/http/tls_files.h"
 
 namespace planbro::gateway::http {
 
@@ -811,8 +812,19 @@ Status Server::Impl::makeTlsContext() {
   const std::string& cert = options.tls_certificate_file;
   const std::string& key = options.tls_private_key_file;
   if (cert.empty() || key.empty()) return invalidArgument("TLS needs both a certificate file and a private key file");
+  // Every problem with the files at once, in the words --validate-config uses.
+  config::TlsConfig files;
+  files.certificate_file = cert;
+  files.private_key_file = key;
+  if (std::vector<std::string> problems = checkTlsFiles(files); !problems.empty()) {
+    std::string message;
+    for (const std::string& p : problems) message += (message.empty() ? "" : "; ") + p;
+    return invalidArgument(message);
+  }
   tls.emplace(asio::ssl::context::tls_server);
   SSL_CTX* ctx = tls->native_handle();
+  // An encrypted key fails here rather than waiting at OpenSSL's pass-phrase prompt on a terminal.
+  SSL_CTX_set_default_passwd_cb(ctx, refusePassphrase);
   SSL_CTX_set_min_proto_version(ctx, options.tls_min_version_1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                SSL_OP_NO_TICKET);

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "planbro/gateway/http/server.h"
+#include "planbro/gateway/http/tls_files.h"
 #include "test_client.h"
 
 namespace planbro::gateway::http {
@@ -47,7 +48,8 @@ struct PemFiles {
 };
 
 // Writes a fresh key and a self-signed certificate for 127.0.0.1 into a temp directory.
-PemFiles makeSelfSignedCertificate(const std::string& name) {
+PemFiles makeSelfSignedCertificate(const std::string& name, long valid_seconds = 3600,
+                                   const char* passphrase = nullptr) {
   PemFiles out;
   out.dir = fs::temp_directory_path() / ("planbro-tls-test-" + name + "-" + std::to_string(getpid()));
   fs::create_directories(out.dir);
@@ -57,8 +59,8 @@ PemFiles makeSelfSignedCertificate(const std::string& name) {
   X509* x = X509_new();
   X509_set_version(x, 2);
   ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), -60);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_gmtime_adj(X509_getm_notBefore(x), -7200);
+  X509_gmtime_adj(X509_getm_notAfter(x), valid_seconds);
   X509_set_pubkey(x, pkey);
   X509_NAME* subject = X509_get_subject_name(x);
   X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1,
@@ -75,7 +77,11 @@ PemFiles makeSelfSignedCertificate(const std::string& name) {
   PEM_write_X509(f, x);
   std::fclose(f);
   f = std::fopen(out.key.c_str(), "w");
-  PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+  if (passphrase) {
+    PEM_write_PrivateKey(f, pkey, EVP_aes_256_cbc(), nullptr, 0, nullptr, const_cast<char*>(passphrase));
+  } else {
+    PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+  }
   std::fclose(f);
   X509_free(x);
   EVP_PKEY_free(pkey);
@@ -175,9 +181,74 @@ TEST_F(TlsServerTest, StartFailsWithAClearMessageForAMissingOrMismatchedKey) {
   Server mismatched(o, std::make_shared<HelloHandler>());
   s = mismatched.start();
   ASSERT_FALSE(s.isOk());
-  EXPECT_NE(s.message().find("not the certificate's key"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("is not the key of the certificate"), std::string::npos) << s.message();
   std::error_code ec;
   fs::remove_all(other.dir, ec);
+}
+
+// An encrypted key is refused with a message that says so, at once: no pass-phrase prompt (a terminal would wait).
+TEST_F(TlsServerTest, AnEncryptedKeyIsRefusedWithoutAPrompt) {
+  PemFiles encrypted = makeSelfSignedCertificate("encrypted", 3600, "secret-pass");
+  ServerOptions o;
+  o.tls_certificate_file = encrypted.cert.string();
+  o.tls_private_key_file = encrypted.key.string();
+  Server server(o, std::make_shared<HelloHandler>());
+  Status s = server.start();
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("server.tls.private_key_file"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("is encrypted"), std::string::npos) << s.message();
+  std::error_code ec;
+  fs::remove_all(encrypted.dir, ec);
+}
+
+// checkTlsFiles (for --validate-config): every problem at once, each naming its key; nothing for a usable pair.
+TEST_F(TlsServerTest, CheckTlsFilesReportsEveryProblemWithItsKey) {
+  config::TlsConfig good;
+  good.certificate_file = pem_.cert.string();
+  good.private_key_file = pem_.key.string();
+  EXPECT_TRUE(checkTlsFiles(good).empty());
+  EXPECT_TRUE(checkTlsFiles(config::TlsConfig{}).empty());  // TLS off
+
+  auto joined = [](const std::vector<std::string>& v) {
+    std::string all;
+    for (const auto& m : v) all += m + "\n";
+    return all;
+  };
+  config::TlsConfig missing;
+  missing.certificate_file = (pem_.dir / "nope-cert.pem").string();
+  missing.private_key_file = (pem_.dir / "nope-key.pem").string();
+  std::vector<std::string> problems = checkTlsFiles(missing);
+  ASSERT_EQ(problems.size(), 2u) << joined(problems);
+  EXPECT_EQ(problems[0].rfind("server.tls.certificate_file: cannot read", 0), 0u) << joined(problems);
+  EXPECT_EQ(problems[1].rfind("server.tls.private_key_file: cannot read", 0), 0u) << joined(problems);
+
+  config::TlsConfig swapped;  // the key file as certificate and the other way round: neither parses
+  swapped.certificate_file = pem_.key.string();
+  swapped.private_key_file = pem_.cert.string();
+  problems = checkTlsFiles(swapped);
+  ASSERT_EQ(problems.size(), 2u) << joined(problems);
+  EXPECT_NE(problems[0].find("holds no PEM certificate"), std::string::npos) << joined(problems);
+  EXPECT_NE(problems[1].find("holds no PEM private key"), std::string::npos) << joined(problems);
+
+  PemFiles expired = makeSelfSignedCertificate("expired", -3600);
+  PemFiles encrypted = makeSelfSignedCertificate("encrypted2", 3600, "secret-pass");
+  config::TlsConfig old_and_locked;
+  old_and_locked.certificate_file = expired.cert.string();
+  old_and_locked.private_key_file = encrypted.key.string();
+  problems = checkTlsFiles(old_and_locked);
+  ASSERT_EQ(problems.size(), 2u) << joined(problems);
+  EXPECT_NE(problems[0].find("has expired"), std::string::npos) << joined(problems);
+  EXPECT_NE(problems[1].find("is encrypted"), std::string::npos) << joined(problems);
+
+  config::TlsConfig mismatched;
+  mismatched.certificate_file = pem_.cert.string();
+  mismatched.private_key_file = expired.key.string();
+  problems = checkTlsFiles(mismatched);
+  ASSERT_EQ(problems.size(), 1u) << joined(problems);
+  EXPECT_NE(problems[0].find("is not the key of the certificate"), std::string::npos) << joined(problems);
+  std::error_code ec;
+  fs::remove_all(expired.dir, ec);
+  fs::remove_all(encrypted.dir, ec);
 }
 
 // A body of exactly `size` bytes whose content depends on the position, so a lost or repeated record shows.
