@@ -456,6 +456,21 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (const std::string* id = request->headers.find("X-Request-Id"); id && saneRequestId(*id)) request_id_ = *id;
     head_ = request->method == "HEAD";
 
+    if (request->path == "/readyz" && isRead(request->method) && server_.workers) {
+      // Readiness checks may touch the database: on a worker thread, never on the I/O thread whose other
+      // connections would wait for them (issue 9).
+      interaction_ = "readyz";
+      tcp_().expires_never();
+      server_.worker_queue->inc();
+      asio::post(*server_.workers, [self = this->shared_from_this(), request, queue = server_.worker_queue] {
+        queue->dec();
+        Response r = self->readinessResponse();
+        compressIfAsked(r, request->headers.get("Accept-Encoding"), self->server_.options.gzip_min_bytes);
+        asio::dispatch(self->stream_.get_executor(),
+                       [self, r = std::move(r)]() mutable { self->sendResponse(std::move(r)); });
+      });
+      return;
+    }
     if (std::optional<Response> builtin = builtinResponse(*request)) {
       compressIfAsked(*builtin, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
       return sendResponse(std::move(*builtin));
@@ -566,6 +581,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       r.body = R"({"status":"ok"})";
       return r;
     }
+    return readinessResponse();
+  }
+
+  // /readyz: every readiness check run now. Touches no session state, so it may run on a worker thread.
+  Response readinessResponse() {
+    Response r;
+    r.headers.set("Content-Type", "application/json");
+    r.headers.set("Cache-Control", "no-store");
     std::string failed;
     if (server_.stopping.load()) {
       failed = R"({"check":"server","message":"shutting down"})";

@@ -387,6 +387,33 @@ TEST_F(ServerTest, ReadyzReflectsRegisteredChecks) {
   EXPECT_EQ(r->result_int(), 200u);
 }
 
+// Issue 9: a readiness check that blocks (a database ping) must not hold the I/O thread: with one I/O thread, the
+// other connections are served while a check waits.
+TEST_F(ServerTest, ABlockingReadinessCheckDoesNotStallTheIoThread) {
+  ServerOptions o = testOptions();
+  o.io_threads = 1;
+  start(o);
+  auto entered = std::make_shared<std::promise<void>>();
+  auto release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> released = release->get_future().share();
+  server_->addReadinessCheck({"slow", [entered, released] {
+                                entered->set_value();
+                                released.wait_for(testing::kDeadline);
+                                return Status::ok();
+                              }});
+  TestClient waiting(server_->port());
+  ASSERT_TRUE(waiting.send("GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_EQ(entered->get_future().wait_for(testing::kDeadline), std::future_status::ready);
+  TestClient other(server_->port());
+  auto r = other.get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200u);
+  release->set_value();
+  auto ready = waiting.read();
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->result_int(), 200u);
+}
+
 TEST_F(ServerTest, HandlerExceptionIsAnswered500AndTheServerStaysUp) {
   start();
   TestClient c(server_->port());

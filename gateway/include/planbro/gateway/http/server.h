@@ -52,7 +52,8 @@ struct ServerOptions {
   static ServerOptions fromConfig(const config::GatewayConfig& config);
 };
 
-/** A named readiness check for /readyz; must be thread-safe and quick (it runs on an I/O thread). */
+/** A named readiness check for /readyz; must be thread-safe. It runs on a worker thread (an I/O thread only when
+ * worker_threads is 0), so it may block briefly (a database ping), never for long: /readyz waits for it. */
 struct ReadinessCheck {
   std::string name;
   std::function<Status()> check;
