@@ -145,6 +145,26 @@ std::optional<Response> framingRefusal(const Fields& req, unsigned version) {
   return std::nullopt;
 }
 
+// The code of the first issue of an OperationOutcome body ("not-found", "invalid", "too-long", ...), for the
+// access log: a token of FHIR's fixed IssueType value set, so it never carries data, unlike the diagnostics. ""
+// when the body is not an OperationOutcome. Only the start of the body is scanned (the issue code comes first).
+std::string outcomeIssueCode(const Response& r) {
+  std::string_view body(r.body);
+  body = body.substr(0, 64 * 1024);
+  if (body.find(R"("resourceType":"OperationOutcome")") == std::string_view::npos) return {};
+  size_t issue = body.find(R"("issue")");
+  if (issue == std::string_view::npos) return {};
+  size_t code = body.find(R"("code")", issue);
+  if (code == std::string_view::npos) return {};
+  size_t at = code + 6;
+  while (at < body.size() && (body[at] == ' ' || body[at] == ':')) ++at;
+  if (at >= body.size() || body[at] != '"') return {};
+  size_t end = ++at;
+  while (end < body.size() && end - at < 40 && ((body[end] >= 'a' && body[end] <= 'z') || body[end] == '-')) ++end;
+  if (end == at || end >= body.size() || body[end] != '"') return {};
+  return std::string(body.substr(at, end - at));
+}
+
 // Reads: the methods whose handlers may answer from memory on the I/O thread and otherwise run on the worker pool.
 bool isRead(std::string_view method) { return method == "GET" || method == "HEAD"; }
 
@@ -387,10 +407,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void onHeader(const beast::error_code& ec) {
-    if (ec) return onReadError(ec);
     const auto& req = parser_->get();
-    method_ = maskForLog(std::string_view(req.method_string().data(), req.method_string().size()), 32);
-    path_ = maskPathForLog(std::string_view(req.target().data(), req.target().size()));
+    if (parser_->is_header_done()) {  // also when the header announced a body too large: the log names the request
+      method_ = maskForLog(std::string_view(req.method_string().data(), req.method_string().size()), 32);
+      path_ = maskPathForLog(std::string_view(req.target().data(), req.target().size()));
+    }
+    if (ec) return onReadError(ec);
     version_ = req.version();
     if (std::optional<Response> refusal = framingRefusal(req, version_)) return sendError(std::move(*refusal));
     if (auto len = parser_->content_length(); len && *len > server_.options.max_body_bytes) {
@@ -465,15 +487,17 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       asio::post(*server_.workers, [self = this->shared_from_this(), request, queue = server_.worker_queue] {
         queue->dec();
         Response r = self->readinessResponse();
-        compressIfAsked(r, request->headers.get("Accept-Encoding"), self->server_.options.gzip_min_bytes);
-        asio::dispatch(self->stream_.get_executor(),
-                       [self, r = std::move(r)]() mutable { self->sendResponse(std::move(r)); });
+        std::string reason = finishResponse(r, request->headers.get("Accept-Encoding"),
+                                            self->server_.options.gzip_min_bytes);
+        asio::dispatch(self->stream_.get_executor(), [self, r = std::move(r), reason = std::move(reason)]() mutable {
+          self->sendResponse(std::move(r), std::move(reason));
+        });
       });
       return;
     }
     if (std::optional<Response> builtin = builtinResponse(*request)) {
-      compressIfAsked(*builtin, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
-      return sendResponse(std::move(*builtin));
+      std::string reason = finishResponse(*builtin, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
+      return sendResponse(std::move(*builtin), std::move(reason));
     }
 
     auto context = std::make_shared<RequestContext>();
@@ -488,9 +512,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         now = guarded(*context, [&] { return server_.handler->handleWithoutBlocking(*request, *context); });
       }
       if (now) {
-        compressIfAsked(*now, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
+        std::string reason = finishResponse(*now, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
         interaction_ = context->interaction;
-        return sendResponse(std::move(*now));
+        return sendResponse(std::move(*now), std::move(reason));
       }
     }
     tcp_().expires_never();  // the handler may take its time; the write timeout starts with the response
@@ -499,11 +523,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         return std::optional<Response>(filtered ? self->runHandler(*request, *context)
                                                 : self->runPipeline(*request, *context));
       }).value();
-      compressIfAsked(response, request->headers.get("Accept-Encoding"), self->server_.options.gzip_min_bytes);
+      std::string reason = finishResponse(response, request->headers.get("Accept-Encoding"),
+                                          self->server_.options.gzip_min_bytes);
       asio::dispatch(self->stream_.get_executor(),
-                     [self, context, response = std::move(response)]() mutable {
+                     [self, context, response = std::move(response), reason = std::move(reason)]() mutable {
                        self->interaction_ = context->interaction;
-                       self->sendResponse(std::move(response));
+                       self->sendResponse(std::move(response), std::move(reason));
                      });
     };
     if (asio::thread_pool* pool = handlerPool(request->method)) {
@@ -614,6 +639,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     return r;
   }
 
+  // Before a response leaves the handler's thread: its reason for the access log is read while the body is still
+  // plain, then the body is gzipped when the client asked. Returns the reason (see outcomeIssueCode).
+  static std::string finishResponse(Response& r, std::string_view accept_encoding, uint32_t min_bytes) {
+    std::string reason = r.status >= 400 ? outcomeIssueCode(r) : std::string();
+    compressIfAsked(r, accept_encoding, min_bytes);
+    return reason;
+  }
+
   static void compressIfAsked(Response& r, std::string_view accept_encoding, uint32_t min_bytes) {
     if (r.body.size() < min_bytes || r.body.empty() || r.status == 204 || r.status == 304) return;
     if (r.headers.find("Content-Encoding")) return;
@@ -631,9 +664,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     sendResponse(std::move(response));
   }
 
-  void sendResponse(Response response) {
+  void sendResponse(Response response, std::string log_reason = {}) {
     if (state_ == State::kClosed) return;
     state_ = State::kWriting;
+    if (log_reason.empty() && response.status >= 400 && !response.headers.find("Content-Encoding")) {
+      log_reason = outcomeIssueCode(response);
+    }
+    reason_ = std::move(log_reason);
     bool keep = keep_alive_ && !server_.stopping.load();
     status_ = response.status;
     bytes_out_ = response.body.size();
@@ -715,6 +752,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     metrics_.requests->inc();
     metrics_.latency->observe(seconds);
     if (!server_.access_log) return;
+    if (server_.options.access_log_text) return recordText(elapsed);
     std::string line;
     line.reserve(256);
     line += R"("msg":"request","request_id":)";
@@ -731,6 +769,37 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     fhir::writeJsonString(interaction_, line);
     line += R"(,"remote":)";
     fhir::writeJsonString(remote_, line);
+    if (status_ >= 400) {
+      line += R"(,"reason":)";
+      fhir::writeJsonString(reason_.empty() ? std::string_view("-") : std::string_view(reason_), line);
+    }
+    server_.access_log->log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
+  }
+
+  // logging.format: text — the same fields as one line for people:
+  //   GET /Patient/1 200 1.234ms 512B read 127.0.0.1 id=abc-1 [reason=not-found]
+  void recordText(Clock::duration elapsed) {
+    std::string line;
+    line.reserve(160);
+    line += method_;
+    line += ' ';
+    line += path_;
+    line += ' ';
+    line += std::to_string(status_);
+    line += ' ';
+    appendMillis(line, std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
+    line += "ms ";
+    line += std::to_string(bytes_out_);
+    line += "B ";
+    line += interaction_;
+    line += ' ';
+    line += remote_;
+    line += " id=";
+    line += maskForLog(request_id_, 64);
+    if (status_ >= 400) {
+      line += " reason=";
+      line += reason_.empty() ? std::string_view("-") : std::string_view(reason_);
+    }
     server_.access_log->log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
   }
 
@@ -790,6 +859,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   } metrics_;
   std::string request_id_;
   std::string interaction_;
+  std::string reason_;  // the answer's OperationOutcome issue code (4xx/5xx), for the access log
   int status_ = 0;
   size_t bytes_out_ = 0;
   std::string out_head_;
@@ -941,6 +1011,7 @@ ServerOptions ServerOptions::fromConfig(const config::GatewayConfig& c) {
   o.shutdown_timeout = std::chrono::milliseconds(c.server.shutdown_timeout_ms);
   o.gzip_min_bytes = c.server.gzip_min_bytes;
   o.access_log = c.logging.access_log;
+  o.access_log_text = c.logging.format == config::LogFormat::kText;
   o.tls_certificate_file = c.server.tls.certificate_file;
   o.tls_private_key_file = c.server.tls.private_key_file;
   o.tls_min_version_1_3 = c.server.tls.min_version == "1.3";

@@ -560,6 +560,53 @@ TEST_F(ServerTest, AccessLogMasksFodselsnummerInEveryFieldAndEveryEncoding) {
   EXPECT_NE(log.find("\"method\":\"***********\""), std::string::npos) << log;
 }
 
+// Issue 14: a 4xx/5xx line says why with the OperationOutcome's issue code, never its diagnostics (which may
+// quote request data); logging.format: text gives text lines with the same fields.
+TEST_F(ServerTest, AccessLogGivesTheIssueCodeOfErrorsAndHasATextForm) {
+  for (bool text : {false, true}) {
+    SCOPED_TRACE(text ? "text" : "json");
+    std::ostringstream captured;
+    auto logger = std::make_shared<spdlog::logger>("access-test",
+                                                   std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+    logger->set_pattern("%v");
+    ServerOptions o = testOptions();
+    o.access_log = true;
+    o.access_logger = logger;
+    o.access_log_text = text;
+    o.max_body_bytes = 10;
+    start(o);
+    {
+      TestClient c(server_->port());
+      ASSERT_TRUE(c.get("/echo/fine"));
+      ASSERT_TRUE(c.get("/unknown"));  // 404 without an OperationOutcome
+    }
+    {
+      TestClient c(server_->port());
+      ASSERT_TRUE(c.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 99\r\n\r\n"));
+      ASSERT_TRUE(c.read());  // 413 too-long, whose diagnostics name the limit
+    }
+    server_->stop();
+    logger->flush();
+    std::string log = captured.str();
+    if (text) {
+      EXPECT_NE(log.find("GET /echo/fine 200 "), std::string::npos) << log;
+      EXPECT_NE(log.find("GET /unknown 404 "), std::string::npos) << log;
+      EXPECT_NE(log.find(" reason=-"), std::string::npos) << log;
+      EXPECT_NE(log.find(" 413 "), std::string::npos) << log;
+      EXPECT_NE(log.find(" reason=too-long"), std::string::npos) << log;
+      EXPECT_EQ(log.find('{'), std::string::npos) << log;
+    } else {
+      EXPECT_NE(log.find(R"("status":404)"), std::string::npos) << log;
+      EXPECT_NE(log.find(R"("reason":"-")"), std::string::npos) << log;
+      EXPECT_NE(log.find(R"("reason":"too-long")"), std::string::npos) << log;
+      EXPECT_EQ(log.find(R"("status":200,"duration_ms":)"), log.rfind(R"("status":200,"duration_ms":)")) << log;
+    }
+    EXPECT_EQ(log.find("max_body_bytes"), std::string::npos) << log;  // no diagnostics text
+    EXPECT_EQ(log.find("fine 200 reason"), std::string::npos) << log;
+    server_.reset();
+  }
+}
+
 TEST(MaskForLog, DecodesThenMasksThenCuts) {
   EXPECT_EQ(maskForLog("/Patient/15858%3512066", 256), "/Patient/***********");
   EXPECT_EQ(maskForLog("/Patient/15858%253512066", 256), "/Patient/***********");  // encoded twice

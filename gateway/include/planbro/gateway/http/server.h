@@ -42,6 +42,7 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_timeout{10000};
   uint32_t gzip_min_bytes = 1024;
   bool access_log = true;
+  bool access_log_text = false;  // logging.format: text (one line for people) rather than JSON members
   /** HTTPS when both are set (PEM files, read at start()); plain HTTP otherwise. */
   std::string tls_certificate_file;
   std::string tls_private_key_file;
