@@ -123,6 +123,31 @@ class Reader {
     }
   }
 
+  // A list of exact web origins ("https://host" or "http://host:port": scheme and authority, nothing after).
+  void origins(const YAML::Node& parent, std::string_view key, const std::string& path, std::vector<std::string>& out) {
+    YAML::Node node = parent[std::string(key)];
+    if (!node.IsDefined() || node.IsNull()) return;
+    std::string full = path + "." + std::string(key);
+    if (!node.IsSequence()) return error(full, "must be a list of origins such as https://www.example.no", shown(node));
+    out.clear();
+    for (size_t i = 0; i < node.size(); ++i) {
+      std::string item = full + "[" + std::to_string(i) + "]";
+      if (!node[i].IsScalar()) {
+        error(item, "must be an origin such as https://www.example.no", shown(node[i]));
+        continue;
+      }
+      const std::string& o = node[i].Scalar();
+      size_t scheme = o.rfind("https://", 0) == 0 ? 8 : o.rfind("http://", 0) == 0 ? 7 : 0;
+      bool ok = scheme > 0 && o.size() > scheme &&
+                o.find_first_of("/?#* \t", scheme) == std::string::npos;
+      if (!ok) {
+        error(item, "must be an exact origin: http(s)://host[:port], no path, no wildcard", shown(node[i]));
+        continue;
+      }
+      out.push_back(o);
+    }
+  }
+
   // Returns false (and records an error) when present but not a scalar; `out` untouched when absent.
   bool string(const YAML::Node& parent, std::string_view key, const std::string& path, std::string& out) {
     YAML::Node node = parent[std::string(key)];
@@ -148,7 +173,10 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
 
   if (YAML::Node n = root["server"];
       r.mapping(n, "server", {"listen", "io_threads", "worker_threads", "write_threads", "shutdown_timeout_ms",
-                              "gzip_min_bytes", "tls"})) {
+                              "gzip_min_bytes", "tls", "cors"})) {
+    if (YAML::Node cors = n["cors"]; r.mapping(cors, "server.cors", {"allowed_origins"})) {
+      r.origins(cors, "allowed_origins", "server.cors", c.server.cors.allowed_origins);
+    }
     if (YAML::Node t = n["tls"]; r.mapping(t, "server.tls", {"certificate_file", "private_key_file", "min_version"})) {
       r.string(t, "certificate_file", "server.tls", c.server.tls.certificate_file);
       r.string(t, "private_key_file", "server.tls", c.server.tls.private_key_file);

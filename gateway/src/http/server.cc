@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -372,6 +373,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     body_reservation_ = BodyReservation(server_.body_budget.get());
     method_ = "-";
     path_ = "-";
+    cors_origin_.clear();
     interaction_ = "malformed";
     request_id_ = server_.nextRequestId();
     version_ = 11;
@@ -478,6 +480,16 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (const std::string* id = request->headers.find("X-Request-Id"); id && saneRequestId(*id)) request_id_ = *id;
     head_ = request->method == "HEAD";
 
+    if (!server_.options.cors_allowed_origins.empty()) {
+      if (const std::string* origin = request->headers.find("Origin")) {
+        const auto& allowed = server_.options.cors_allowed_origins;
+        if (std::find(allowed.begin(), allowed.end(), *origin) != allowed.end()) cors_origin_ = *origin;
+        if (request->method == "OPTIONS" && request->headers.find("Access-Control-Request-Method")) {
+          interaction_ = "cors-preflight";
+          return sendResponse(preflightResponse());
+        }
+      }
+    }
     if (request->path == "/readyz" && isRead(request->method) && server_.workers) {
       // Readiness checks may touch the database: on a worker thread, never on the I/O thread whose other
       // connections would wait for them (issue 9).
@@ -639,6 +651,20 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     return r;
   }
 
+  // A CORS preflight (RFC: Fetch standard): answered here, before filters, as it carries no credentials. A listed
+  // origin learns what it may send; any other gets 403 and no CORS headers, so its browser refuses the call.
+  Response preflightResponse() {
+    if (cors_origin_.empty()) return outcomeResponse(403, "forbidden", "origin not in server.cors.allowed_origins");
+    Response r;
+    r.status = 204;
+    r.headers.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE");
+    r.headers.set("Access-Control-Allow-Headers",
+                  "Authorization, Content-Type, Accept, If-Match, If-None-Match, If-None-Exist, If-Modified-Since, "
+                  "Prefer, X-Request-Id");
+    r.headers.set("Access-Control-Max-Age", "600");
+    return r;
+  }
+
   // Before a response leaves the handler's thread: its reason for the access log is read while the body is still
   // plain, then the body is gzipped when the client asked. Returns the reason (see outcomeIssueCode).
   static std::string finishResponse(Response& r, std::string_view accept_encoding, uint32_t min_bytes) {
@@ -690,6 +716,16 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       out_head_ += ": ";
       out_head_ += value;
       out_head_ += "\r\n";
+    }
+    if (!server_.options.cors_allowed_origins.empty()) {
+      // Answers differ by Origin once CORS is on, so caches must key on it, listed origin or not.
+      out_head_ += "Vary: Origin\r\n";
+      if (!cors_origin_.empty() && safeHeader("Access-Control-Allow-Origin", cors_origin_)) {
+        out_head_ += "Access-Control-Allow-Origin: ";
+        out_head_ += cors_origin_;
+        out_head_ += "\r\nAccess-Control-Expose-Headers: Location, Content-Location, ETag, Last-Modified, "
+                     "X-Request-Id\r\n";
+      }
     }
     out_head_ += "X-Request-Id: ";
     out_head_ += request_id_;
@@ -859,6 +895,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   } metrics_;
   std::string request_id_;
   std::string interaction_;
+  std::string cors_origin_;  // the request's Origin when it is in server.cors.allowed_origins
   std::string reason_;  // the answer's OperationOutcome issue code (4xx/5xx), for the access log
   int status_ = 0;
   size_t bytes_out_ = 0;
@@ -1015,6 +1052,7 @@ ServerOptions ServerOptions::fromConfig(const config::GatewayConfig& c) {
   o.tls_certificate_file = c.server.tls.certificate_file;
   o.tls_private_key_file = c.server.tls.private_key_file;
   o.tls_min_version_1_3 = c.server.tls.min_version == "1.3";
+  o.cors_allowed_origins = c.server.cors.allowed_origins;
   return o;
 }
 

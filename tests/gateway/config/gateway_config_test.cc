@@ -201,6 +201,20 @@ TEST(GatewayConfig, LoadsFromAFile) {
   EXPECT_EQ(c->server.port, 1234);
 }
 
+TEST(GatewayConfig, CorsOriginsAreExactOrigins) {
+  Result<GatewayConfig> c = parseConfig(
+      "server:\n  cors:\n    allowed_origins: [\"https://www.helsenorge.no\", \"http://localhost:3000\"]\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->server.cors.allowed_origins,
+            (std::vector<std::string>{"https://www.helsenorge.no", "http://localhost:3000"}));
+  EXPECT_TRUE(defaultConfig().server.cors.allowed_origins.empty());
+  Result<GatewayConfig> bad = parseConfig("server:\n  cors:\n    allowed_origins: [\"*\", \"https://a.no/path\"]\n");
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("server.cors.allowed_origins[0]: must be an exact origin"), std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("server.cors.allowed_origins[1]"), std::string::npos);
+}
+
 TEST(GatewayConfig, InflightBodyBudgetIsReadAndMustHoldOneMaximalBody) {
   Result<GatewayConfig> c = parseConfig("limits:\n  max_inflight_body_bytes: 33554432\n");
   ASSERT_TRUE(c.isOk()) << c.status().message();

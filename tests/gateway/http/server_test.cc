@@ -607,6 +607,47 @@ TEST_F(ServerTest, AccessLogGivesTheIssueCodeOfErrorsAndHasATextForm) {
   }
 }
 
+// Issue 14: CORS for configured origins only (helsenorge.no's web client); none configured means no CORS at all.
+TEST_F(ServerTest, CorsAnswersListedOriginsOnly) {
+  ServerOptions o = testOptions();
+  o.cors_allowed_origins = {"https://www.helsenorge.no"};
+  start(o);
+  TestClient c(server_->port());
+  auto r = c.get("/echo/x", "Origin: https://www.helsenorge.no\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["Access-Control-Allow-Origin"], "https://www.helsenorge.no");
+  EXPECT_NE((*r)["Access-Control-Expose-Headers"].find("ETag"), std::string::npos);
+  EXPECT_EQ((*r)["Vary"], "Origin");
+  r = c.get("/echo/x", "Origin: https://evil.example\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->count("Access-Control-Allow-Origin"), 0u);
+  EXPECT_EQ((*r)["Vary"], "Origin");
+
+  ASSERT_TRUE(c.send("OPTIONS /Patient HTTP/1.1\r\nHost: t\r\nOrigin: https://www.helsenorge.no\r\n"
+                     "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n\r\n"));
+  r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 204u);
+  EXPECT_EQ((*r)["Access-Control-Allow-Origin"], "https://www.helsenorge.no");
+  EXPECT_NE((*r)["Access-Control-Allow-Methods"].find("POST"), std::string::npos);
+  EXPECT_NE((*r)["Access-Control-Allow-Headers"].find("Content-Type"), std::string::npos);
+  ASSERT_TRUE(c.send("OPTIONS /Patient HTTP/1.1\r\nHost: t\r\nOrigin: https://evil.example\r\n"
+                     "Access-Control-Request-Method: DELETE\r\n\r\n"));
+  r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 403u);
+  EXPECT_EQ(r->count("Access-Control-Allow-Origin"), 0u);
+  EXPECT_EQ(handler_->handled.load(), 2);  // preflights never reach the handler
+
+  server_->stop();
+  start();  // no origins configured
+  TestClient plain(server_->port());
+  r = plain.get("/echo/x", "Origin: https://www.helsenorge.no\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->count("Access-Control-Allow-Origin"), 0u);
+  EXPECT_EQ(r->count("Vary"), 0u);
+}
+
 TEST(MaskForLog, DecodesThenMasksThenCuts) {
   EXPECT_EQ(maskForLog("/Patient/15858%3512066", 256), "/Patient/***********");
   EXPECT_EQ(maskForLog("/Patient/15858%253512066", 256), "/Patient/***********");  // encoded twice

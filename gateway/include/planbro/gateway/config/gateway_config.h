@@ -23,6 +23,11 @@ struct TlsConfig {
   bool enabled() const { return !certificate_file.empty() || !private_key_file.empty(); }
 };
 
+/** `server.cors`: browsers on these origins may call the API (e.g. a web client on https://www.helsenorge.no). */
+struct CorsConfig {
+  std::vector<std::string> allowed_origins;  // exact origins, "https://host[:port]"; empty (default): no CORS
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";  // from `listen: HOST:PORT` (IPv6 as `[::1]:8080`)
   uint16_t port = 8080;            // 0 = any free port (tests)
@@ -33,6 +38,7 @@ struct ServerConfig {
   uint32_t shutdown_timeout_ms = 10000;  // graceful shutdown: how long in-flight requests may take to finish
   uint32_t gzip_min_bytes = 1024;        // responses at least this large are gzipped when the client accepts gzip
   TlsConfig tls;
+  CorsConfig cors;
 };
 
 /** `limits.*`: bounds on what one client may send or hold. */

@@ -47,6 +47,8 @@ struct ServerOptions {
   std::string tls_certificate_file;
   std::string tls_private_key_file;
   bool tls_min_version_1_3 = false;  // false: TLS 1.2 and 1.3
+  /** server.cors.allowed_origins: exact origins whose browsers may call; empty: no CORS headers at all. */
+  std::vector<std::string> cors_allowed_origins;
   /** Where access lines go; nullptr: the logger named "access" if registered, else none. */
   std::shared_ptr<spdlog::logger> access_logger;
 
