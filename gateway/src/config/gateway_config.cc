@@ -173,7 +173,11 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
 
   if (YAML::Node n = root["server"];
       r.mapping(n, "server", {"listen", "io_threads", "worker_threads", "write_threads", "shutdown_timeout_ms",
-                              "gzip_min_bytes", "tls", "cors"})) {
+                              "gzip_min_bytes", "tls", "cors", "metrics_listen"})) {
+    if (r.string(n, "metrics_listen", "server", c.server.metrics_listen) && !c.server.metrics_listen.empty()) {
+      Status s = parseListen(c.server.metrics_listen, c.server.metrics_host, c.server.metrics_port);
+      if (!s.isOk()) r.error("server.metrics_listen", s.message(), "\"" + c.server.metrics_listen + "\"");
+    }
     if (YAML::Node cors = n["cors"]; r.mapping(cors, "server.cors", {"allowed_origins"})) {
       r.origins(cors, "allowed_origins", "server.cors", c.server.cors.allowed_origins);
     }

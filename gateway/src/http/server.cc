@@ -222,11 +222,12 @@ class Server::Impl {
   }
 
   void accept();
+  void acceptMetrics();
   void onAccept(const beast::error_code& ec, Socket socket);
   void refuse(Socket socket);
   std::string nextRequestId() { return id_prefix + "-" + std::to_string(++request_counter); }
   template <typename AsyncStream, typename... StreamArgs>
-  void openSession(StreamArgs&&... stream_args);
+  void openSession(bool metrics_only, StreamArgs&&... stream_args);
   void sessionOpened(uint64_t id, const std::shared_ptr<SessionBase>& s);
   void sessionClosed(uint64_t id);
   template <typename F>
@@ -276,6 +277,8 @@ class Server::Impl {
   std::optional<asio::ssl::context> tls;  // set when the server speaks HTTPS
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_retry;
+  std::optional<tcp::acceptor> metrics_acceptor;  // server.metrics_listen: /metrics only, plain HTTP
+  std::atomic<uint16_t> metrics_port{0};
   std::vector<std::thread> io_threads;
 };
 
@@ -308,6 +311,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     server_.open_connections->dec();
     server_.sessionClosed(id_);
   }
+
+  bool metrics_only = false;  // a connection to server.metrics_listen: answers /metrics, nothing else
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -480,6 +485,17 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (const std::string* id = request->headers.find("X-Request-Id"); id && saneRequestId(*id)) request_id_ = *id;
     head_ = request->method == "HEAD";
 
+    if (metrics_only || (server_.options.metrics_listen && request->path == "/metrics")) {
+      // With a metrics listener, /metrics lives there only (kept off the public port); the listener serves nothing
+      // else.
+      std::optional<Response> r;
+      if (metrics_only && request->path == "/metrics") r = builtinResponse(*request);
+      if (!r) r = outcomeResponse(404, "not-found", metrics_only ? "the metrics listener serves /metrics only"
+                                                                 : "/metrics is served on server.metrics_listen");
+      interaction_ = "metrics";
+      std::string reason = finishResponse(*r, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
+      return sendResponse(std::move(*r), std::move(reason));
+    }
     if (!server_.options.cors_allowed_origins.empty()) {
       if (const std::string* origin = request->headers.find("Origin")) {
         const auto& allowed = server_.options.cors_allowed_origins;
@@ -995,22 +1011,39 @@ void Server::Impl::onAccept(const beast::error_code& ec, Socket socket) {
     refuse(std::move(socket));
   } else {
     if (tls) {
-      openSession<TlsStream>(std::move(socket), *tls);
+      openSession<TlsStream>(false, std::move(socket), *tls);
     } else {
-      openSession<Stream>(std::move(socket));
+      openSession<Stream>(false, std::move(socket));
     }
   }
   accept();
 }
 
+// The metrics listener: few connections (a scraper), so no retry timer; an error other than closing is logged and
+// the next accept is armed at once.
+void Server::Impl::acceptMetrics() {
+  metrics_acceptor->async_accept(nextLoop().get_executor(), [this](beast::error_code ec, Socket socket) {
+    if (stopping.load() || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      appLogger()->warn("metrics listener: accept failed: {}", ec.message());
+    } else if (connections.load() >= options.max_connections) {
+      refuse(std::move(socket));
+    } else {
+      openSession<Stream>(true, std::move(socket));
+    }
+    acceptMetrics();
+  });
+}
+
 template <typename AsyncStream, typename... StreamArgs>
-void Server::Impl::openSession(StreamArgs&&... stream_args) {
+void Server::Impl::openSession(bool metrics_only, StreamArgs&&... stream_args) {
   uint64_t id;
   {
     std::lock_guard lock(sessions_mutex);
     id = ++next_session_id;
   }
   auto session = std::make_shared<Session<AsyncStream>>(*this, id, std::forward<StreamArgs>(stream_args)...);
+  session->metrics_only = metrics_only;
   sessionOpened(id, session);
   session->start();
 }
@@ -1053,6 +1086,9 @@ ServerOptions ServerOptions::fromConfig(const config::GatewayConfig& c) {
   o.tls_private_key_file = c.server.tls.private_key_file;
   o.tls_min_version_1_3 = c.server.tls.min_version == "1.3";
   o.cors_allowed_origins = c.server.cors.allowed_origins;
+  o.metrics_listen = !c.server.metrics_listen.empty();
+  o.metrics_host = c.server.metrics_host;
+  o.metrics_port = c.server.metrics_port;
   return o;
 }
 
@@ -1069,6 +1105,7 @@ void Server::addReadinessCheck(ReadinessCheck check) {
 }
 
 uint16_t Server::port() const { return impl_->bound_port.load(); }
+uint16_t Server::metricsPort() const { return impl_->metrics_port.load(); }
 MetricsRegistry& Server::metrics() { return *impl_->metrics; }
 size_t Server::openConnections() const { return impl_->connections.load(); }
 
@@ -1097,11 +1134,32 @@ Status Server::start() {
   }
   s.bound_port = s.acceptor->local_endpoint(ec).port();
   s.accept_retry.emplace(s.acceptor->get_executor());
+  if (s.options.metrics_listen) {
+    std::string mwhere = s.options.metrics_host + ":" + std::to_string(s.options.metrics_port);
+    auto mends = resolver.resolve(s.options.metrics_host, std::to_string(s.options.metrics_port),
+                                  tcp::resolver::numeric_service | tcp::resolver::passive, ec);
+    if (ec || mends.empty()) {
+      s.acceptor.reset();
+      return unavailable("cannot resolve server.metrics_listen " + mwhere + ": " + ec.message());
+    }
+    s.metrics_acceptor.emplace(*s.loops[0]);
+    s.metrics_acceptor->open(mends.begin()->endpoint().protocol(), ec);
+    if (!ec) s.metrics_acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) s.metrics_acceptor->bind(mends.begin()->endpoint(), ec);
+    if (!ec) s.metrics_acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      s.metrics_acceptor.reset();
+      s.acceptor.reset();
+      return unavailable("cannot listen on server.metrics_listen " + mwhere + ": " + ec.message());
+    }
+    s.metrics_port = s.metrics_acceptor->local_endpoint(ec).port();
+  }
   for (auto& loop : s.loops) s.work.push_back(asio::make_work_guard(*loop));
   if (s.options.worker_threads > 0) s.workers = std::make_unique<asio::thread_pool>(s.options.worker_threads);
   if (s.options.write_threads > 0) s.writers = std::make_unique<asio::thread_pool>(s.options.write_threads);
   s.running = true;
   s.accept();
+  if (s.metrics_acceptor) s.acceptMetrics();
   for (auto& loop : s.loops) {
     s.io_threads.emplace_back([l = loop.get()] { l->run(); });
   }
@@ -1117,6 +1175,7 @@ void Server::stop() {
     beast::error_code ec;
     s.acceptor->close(ec);
     s.accept_retry->cancel();
+    if (s.metrics_acceptor) s.metrics_acceptor->close(ec);
   });
   s.forEachSession([](SessionBase& session) { session.shutdownSoft(); });
   if (!s.waitDrained(Clock::now() + s.options.shutdown_timeout)) {

@@ -215,6 +215,17 @@ TEST(GatewayConfig, CorsOriginsAreExactOrigins) {
   EXPECT_NE(bad.status().message().find("server.cors.allowed_origins[1]"), std::string::npos);
 }
 
+TEST(GatewayConfig, MetricsListenIsHostColonPortOrEmpty) {
+  EXPECT_TRUE(defaultConfig().server.metrics_listen.empty());
+  Result<GatewayConfig> c = parseConfig("server:\n  metrics_listen: 127.0.0.1:9464\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->server.metrics_host, "127.0.0.1");
+  EXPECT_EQ(c->server.metrics_port, 9464);
+  Result<GatewayConfig> bad = parseConfig("server:\n  metrics_listen: nope\n");
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("server.metrics_listen:"), std::string::npos) << bad.status().message();
+}
+
 TEST(GatewayConfig, InflightBodyBudgetIsReadAndMustHoldOneMaximalBody) {
   Result<GatewayConfig> c = parseConfig("limits:\n  max_inflight_body_bytes: 33554432\n");
   ASSERT_TRUE(c.isOk()) << c.status().message();

@@ -648,6 +648,34 @@ TEST_F(ServerTest, CorsAnswersListedOriginsOnly) {
   EXPECT_EQ(r->count("Vary"), 0u);
 }
 
+// Issue 14: metrics optionally on a listener of their own, kept off the public port.
+TEST_F(ServerTest, MetricsListenerServesMetricsOnlyAndTheMainPortNoLonger) {
+  ServerOptions o = testOptions();
+  o.metrics_listen = true;
+  o.metrics_host = "127.0.0.1";
+  o.metrics_port = 0;
+  start(o);
+  ASSERT_NE(server_->metricsPort(), 0);
+  ASSERT_NE(server_->metricsPort(), server_->port());
+  TestClient main_port(server_->port());
+  auto r = main_port.get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 404u);
+  r = main_port.get("/echo/x");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200u);
+  TestClient metrics_port(server_->metricsPort());
+  r = metrics_port.get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200u);
+  EXPECT_NE(r->body().find("planbro_http_requests_total{interaction=\"echo\",status=\"200\"} 1"), std::string::npos)
+      << r->body();
+  r = metrics_port.get("/echo/x");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 404u);
+  EXPECT_EQ(handler_->handled.load(), 1);
+}
+
 TEST(MaskForLog, DecodesThenMasksThenCuts) {
   EXPECT_EQ(maskForLog("/Patient/15858%3512066", 256), "/Patient/***********");
   EXPECT_EQ(maskForLog("/Patient/15858%253512066", 256), "/Patient/***********");  // encoded twice

@@ -39,6 +39,9 @@ struct ServerConfig {
   uint32_t gzip_min_bytes = 1024;        // responses at least this large are gzipped when the client accepts gzip
   TlsConfig tls;
   CorsConfig cors;
+  std::string metrics_listen;        // `server.metrics_listen: HOST:PORT`: /metrics on its own listener ("" = main)
+  std::string metrics_host;          // parsed from metrics_listen
+  uint16_t metrics_port = 0;
 };
 
 /** `limits.*`: bounds on what one client may send or hold. */

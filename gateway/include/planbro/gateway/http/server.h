@@ -49,6 +49,11 @@ struct ServerOptions {
   bool tls_min_version_1_3 = false;  // false: TLS 1.2 and 1.3
   /** server.cors.allowed_origins: exact origins whose browsers may call; empty: no CORS headers at all. */
   std::vector<std::string> cors_allowed_origins;
+  /** server.metrics_listen: when set, /metrics is served on this second, plain-HTTP listener only (404 on the main
+   * port), and that listener serves nothing else. */
+  bool metrics_listen = false;
+  std::string metrics_host = "127.0.0.1";
+  uint16_t metrics_port = 0;
   /** Where access lines go; nullptr: the logger named "access" if registered, else none. */
   std::shared_ptr<spdlog::logger> access_logger;
 
@@ -85,6 +90,8 @@ class Server {
   Status start();
   /** The bound port (useful with port 0). 0 before start(). */
   uint16_t port() const;
+  /** The metrics listener's bound port; 0 when there is none or before start(). */
+  uint16_t metricsPort() const;
   MetricsRegistry& metrics();
 
   /**
