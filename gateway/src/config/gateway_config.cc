@@ -31,6 +31,7 @@ limits:
   read_timeout_ms: 30000
   write_timeout_ms: 30000
   idle_timeout_ms: 60000
+  max_inflight_body_bytes: 268435456
   json:
     max_depth: 256
     max_number_length: 64
@@ -156,6 +157,31 @@ class Reader {
     }
   }
 
+  // A list of exact web origins ("https://host" or "http://host:port": scheme and authority, nothing after).
+  void origins(const YAML::Node& parent, std::string_view key, const std::string& path, std::vector<std::string>& out) {
+    YAML::Node node = parent[std::string(key)];
+    if (!node.IsDefined() || node.IsNull()) return;
+    std::string full = path + "." + std::string(key);
+    if (!node.IsSequence()) return error(full, "must be a list of origins such as https://www.example.no", shown(node));
+    out.clear();
+    for (size_t i = 0; i < node.size(); ++i) {
+      std::string item = full + "[" + std::to_string(i) + "]";
+      if (!node[i].IsScalar()) {
+        error(item, "must be an origin such as https://www.example.no", shown(node[i]));
+        continue;
+      }
+      const std::string& o = node[i].Scalar();
+      size_t scheme = o.rfind("https://", 0) == 0 ? 8 : o.rfind("http://", 0) == 0 ? 7 : 0;
+      bool ok = scheme > 0 && o.size() > scheme &&
+                o.find_first_of("/?#* \t", scheme) == std::string::npos;
+      if (!ok) {
+        error(item, "must be an exact origin: http(s)://host[:port], no path, no wildcard", shown(node[i]));
+        continue;
+      }
+      out.push_back(o);
+    }
+  }
+
   // Returns false (and records an error) when present but not a scalar; `out` untouched when absent.
   bool string(const YAML::Node& parent, std::string_view key, const std::string& path, std::string& out) {
     YAML::Node node = parent[std::string(key)];
@@ -181,7 +207,14 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
 
   if (YAML::Node n = root["server"];
       r.mapping(n, "server", {"listen", "io_threads", "worker_threads", "write_threads", "shutdown_timeout_ms",
-                              "gzip_min_bytes", "tls", "base_url"})) {
+                              "gzip_min_bytes", "tls", "base_url", "cors", "metrics_listen"})) {
+    if (r.string(n, "metrics_listen", "server", c.server.metrics_listen) && !c.server.metrics_listen.empty()) {
+      Status s = parseListen(c.server.metrics_listen, c.server.metrics_host, c.server.metrics_port);
+      if (!s.isOk()) r.error("server.metrics_listen", s.message(), "\"" + c.server.metrics_listen + "\"");
+    }
+    if (YAML::Node cors = n["cors"]; r.mapping(cors, "server.cors", {"allowed_origins"})) {
+      r.origins(cors, "allowed_origins", "server.cors", c.server.cors.allowed_origins);
+    }
     if (YAML::Node t = n["tls"]; r.mapping(t, "server.tls", {"certificate_file", "private_key_file", "min_version"})) {
       r.string(t, "certificate_file", "server.tls", c.server.tls.certificate_file);
       r.string(t, "private_key_file", "server.tls", c.server.tls.private_key_file);
@@ -203,7 +236,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
   if (YAML::Node n = root["limits"]; r.mapping(n, "limits", {"max_header_bytes", "max_body_bytes", "max_connections",
                                                               "read_timeout_ms", "write_timeout_ms", "idle_timeout_ms",
                                                               "json", "max_bundle_response_bytes", "search", "max_patch_operations",
-                                                              "fhirpath", "xml", "validation", "regex"})) {
+                                                              "fhirpath", "xml", "validation", "regex", "max_inflight_body_bytes"})) {
     r.integer(n, "max_header_bytes", "limits", c.limits.max_header_bytes, 1024, 1u << 20);
     r.integer(n, "max_body_bytes", "limits", c.limits.max_body_bytes, 1, 1ull << 32);
     r.integer(n, "max_connections", "limits", c.limits.max_connections, 1, 1'000'000);
@@ -212,6 +245,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     r.integer(n, "idle_timeout_ms", "limits", c.limits.idle_timeout_ms, 1, 86'400'000);
     r.integer(n, "max_bundle_response_bytes", "limits", c.limits.max_bundle_response_bytes, 4096, 1ull << 34);
     r.integer(n, "max_patch_operations", "limits", c.limits.max_patch_operations, 1, 1'000'000);
+    r.integer(n, "max_inflight_body_bytes", "limits", c.limits.max_inflight_body_bytes, 1, 1ull << 40);
     if (YAML::Node j = n["json"];
         r.mapping(j, "limits.json", {"max_depth", "max_number_length", "max_string_bytes"})) {
       r.integer(j, "max_depth", "limits.json", c.limits.json_max_depth, 1, 10'000);
@@ -393,6 +427,11 @@ std::vector<std::string> validateConfig(const GatewayConfig& c) {
     const std::string shown_version =
         tls.min_version.size() > 60 ? tls.min_version.substr(0, 57) + "..." : tls.min_version;
     errors.push_back("server.tls.min_version: must be \"1.2\" or \"1.3\" (got \"" + shown_version + "\")");
+  }
+  if (c.limits.max_inflight_body_bytes < c.limits.max_body_bytes) {
+    errors.push_back("limits.max_inflight_body_bytes: must be at least limits.max_body_bytes (" +
+                     std::to_string(c.limits.max_body_bytes) + "), or no maximal request could ever be read (got " +
+                     std::to_string(c.limits.max_inflight_body_bytes) + ")");
   }
   if (c.limits.idle_timeout_ms < 1) errors.push_back("limits.idle_timeout_ms: must be between 1 and 86400000 (got 0)");
   if (!c.server.base_url.empty()) {

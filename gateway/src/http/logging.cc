@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -241,23 +242,90 @@ std::shared_ptr<spdlog::logger> appLogger() {
   return logger;
 }
 
-std::string maskPathForLog(std::string_view target) {
-  std::string_view path = target.substr(0, target.find('?'));
-  constexpr size_t kMaxLogged = 256;
-  if (path.size() > kMaxLogged) path = path.substr(0, kMaxLogged);
-  std::string out(path);
+namespace {
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// One round of percent-decoding; `changed` tells whether anything was decoded.
+std::string percentDecodeOnce(std::string_view in, bool& changed) {
+  std::string out;
+  out.reserve(in.size());
+  changed = false;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size()) {
+      int hi = hexValue(in[i + 1]);
+      int lo = hexValue(in[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        changed = true;
+        continue;
+      }
+    }
+    out += in[i];
+  }
+  return out;
+}
+
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+void maskRange(std::string& s, size_t from, size_t to) {
+  std::fill(s.begin() + static_cast<std::ptrdiff_t>(from), s.begin() + static_cast<std::ptrdiff_t>(to), '*');
+}
+
+}  // namespace
+
+std::string maskForLog(std::string_view text, size_t max_bytes) {
+  // Decoded until nothing changes (a few rounds at most: each one shortens the text), so neither `%35` nor a
+  // doubly encoded `%2535` hides a digit from the masking below.
+  std::string out(text);
+  for (int round = 0; round < 4; ++round) {
+    bool changed = false;
+    out = percentDecodeOnce(out, changed);
+    if (!changed) break;
+  }
+  // Runs of exactly 11 digits (fødselsnummer, D-nummer, H-nummer), and the written form with one separator after
+  // the birth date ("DDMMYY NNNNN", "DDMMYY-NNNNN").
   size_t i = 0;
   while (i < out.size()) {
-    if (!std::isdigit(static_cast<unsigned char>(out[i]))) {
+    if (!isDigit(out[i])) {
       ++i;
       continue;
     }
     size_t j = i;
-    while (j < out.size() && std::isdigit(static_cast<unsigned char>(out[j]))) ++j;
-    if (j - i == 11) std::fill(out.begin() + static_cast<std::ptrdiff_t>(i), out.begin() + static_cast<std::ptrdiff_t>(j), '*');
+    while (j < out.size() && isDigit(out[j])) ++j;
+    if (j - i == 11) {
+      maskRange(out, i, j);
+    } else if (j - i == 6 && j + 6 <= out.size() && (out[j] == ' ' || out[j] == '-' || out[j] == '.')) {
+      size_t k = j + 1;
+      while (k < out.size() && isDigit(out[k])) ++k;
+      if (k - (j + 1) == 5) {
+        maskRange(out, i, j);
+        maskRange(out, j + 1, k);
+        j = k;
+      }
+    }
     i = j;
   }
+  // Control bytes and bytes outside ASCII (possibly half a UTF-8 sequence after decoding or cutting) as '?', so a
+  // logged field is always one printable line.
+  for (char& c : out) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) c = '?';
+  }
+  // Cut last: a number across the cut has been masked whole already.
+  if (out.size() > max_bytes) out.resize(max_bytes);
   return out;
+}
+
+std::string maskPathForLog(std::string_view target) {
+  constexpr size_t kMaxLogged = 256;
+  return maskForLog(target.substr(0, target.find('?')), kMaxLogged);
 }
 
 }  // namespace planbro::gateway::http

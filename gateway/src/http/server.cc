@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -18,10 +19,12 @@
 #include <thread>
 #include <unordered_map>
 
+#include "body_budget.h"
 #include "gzip.h"
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/gateway/http/logging.h"
+#include "planbro/gateway/http/tls_files.h"
 
 namespace planbro::gateway::http {
 
@@ -65,6 +68,23 @@ bool saneRequestId(std::string_view id) {
 
 bool iequals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
 
+/**
+ * A response's buffers (head, body) as a plain buffer sequence that is not a std::array, so asio::async_write takes
+ * its generic path (consumed and empty buffers skipped) rather than its two-buffer special case; see sendResponse.
+ */
+class WriteBuffers {
+ public:
+  using value_type = asio::const_buffer;
+  using const_iterator = const asio::const_buffer*;
+  WriteBuffers(const asio::const_buffer* first, size_t count) : first_(first), count_(count) {}
+  const_iterator begin() const { return first_; }
+  const_iterator end() const { return first_ + count_; }
+
+ private:
+  const asio::const_buffer* first_;
+  size_t count_;
+};
+
 // A header a handler set is written only if it cannot break the framing: a token name and no CR, LF or NUL.
 bool safeHeader(std::string_view name, std::string_view value) {
   if (name.empty()) return false;
@@ -74,6 +94,76 @@ bool safeHeader(std::string_view name, std::string_view value) {
     if (!token) return false;
   }
   return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+// The comma-separated tokens of every `name` field of a request, trimmed, in order ("a, b" and a second field "c"
+// give a, b, c). Empty tokens are kept, so "chunked," is not taken for "chunked".
+template <typename Fields>
+std::vector<std::string> headerTokens(const Fields& fields, bhttp::field name) {
+  std::vector<std::string> tokens;
+  for (auto it = fields.find(name); it != fields.end() && it->name() == name; ++it) {
+    std::string_view value(it->value().data(), it->value().size());
+    for (;;) {
+      size_t comma = value.find(',');
+      std::string_view token = value.substr(0, comma);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+      tokens.emplace_back(token);
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  return tokens;
+}
+
+// How a request's body is framed, judged on its header before any body byte is read. Framing the server and a
+// proxy in front of it could read differently is how a second request is smuggled inside the first (RFC 9112
+// §6.1, §6.3), so only one reading is accepted: no Transfer-Encoding, or exactly `chunked` without Content-Length.
+// Returns the refusal, or nullopt when the framing is sound. The connection is closed after a refusal.
+template <typename Fields>
+std::optional<Response> framingRefusal(const Fields& req, unsigned version) {
+  std::vector<std::string> codings = headerTokens(req, bhttp::field::transfer_encoding);
+  if (!codings.empty()) {
+    if (codings.size() != 1 || !beast::iequals(codings.front(), "chunked") || version < 11) {
+      return outcomeResponse(400, "not-supported",
+                             "Transfer-Encoding other than a single \"chunked\" (HTTP/1.1) is not accepted");
+    }
+    if (req.count(bhttp::field::content_length) > 0) {
+      return outcomeResponse(400, "structure", "Transfer-Encoding and Content-Length together are not accepted");
+    }
+  }
+  for (const std::string& coding : headerTokens(req, bhttp::field::content_encoding)) {
+    if (!beast::iequals(coding, "identity")) {
+      return outcomeResponse(415, "not-supported",
+                             "Content-Encoding of a request body is not supported; send it unencoded (identity)");
+    }
+  }
+  for (const std::string& expectation : headerTokens(req, bhttp::field::expect)) {
+    if (!beast::iequals(expectation, "100-continue")) {
+      return outcomeResponse(417, "not-supported", "Expect: only 100-continue is supported");
+    }
+  }
+  return std::nullopt;
+}
+
+// The code of the first issue of an OperationOutcome body ("not-found", "invalid", "too-long", ...), for the
+// access log: a token of FHIR's fixed IssueType value set, so it never carries data, unlike the diagnostics. ""
+// when the body is not an OperationOutcome. Only the start of the body is scanned (the issue code comes first).
+std::string outcomeIssueCode(const Response& r) {
+  std::string_view body(r.body);
+  body = body.substr(0, 64 * 1024);
+  if (body.find(R"("resourceType":"OperationOutcome")") == std::string_view::npos) return {};
+  size_t issue = body.find(R"("issue")");
+  if (issue == std::string_view::npos) return {};
+  size_t code = body.find(R"("code")", issue);
+  if (code == std::string_view::npos) return {};
+  size_t at = code + 6;
+  while (at < body.size() && (body[at] == ' ' || body[at] == ':')) ++at;
+  if (at >= body.size() || body[at] != '"') return {};
+  size_t end = ++at;
+  while (end < body.size() && end - at < 40 && ((body[end] >= 'a' && body[end] <= 'z') || body[end] == '-')) ++end;
+  if (end == at || end >= body.size() || body[end] != '"') return {};
+  return std::string(body.substr(at, end - at));
 }
 
 // Reads: the methods whose handlers may answer from memory on the I/O thread and otherwise run on the worker pool.
@@ -119,6 +209,10 @@ class Server::Impl {
                                    "Requests waiting for a worker thread").get();
     tls_failures = &metrics->counter("planbro_http_tls_handshake_failures_total",
                                      "TLS handshakes that failed or timed out (HTTPS only)").get();
+    body_budget = std::make_unique<BodyBudget>(options.max_inflight_body_bytes);
+    body_budget_refusals = &metrics->counter("planbro_http_body_budget_refusals_total",
+                                             "Requests answered 503 because limits.max_inflight_body_bytes was "
+                                             "taken by the bodies of other requests in flight").get();
     access_log = options.access_logger ? options.access_logger : spdlog::get("access");
     if (!options.access_log) access_log.reset();
     std::random_device rd;
@@ -128,11 +222,12 @@ class Server::Impl {
   }
 
   void accept();
+  void acceptMetrics();
   void onAccept(const beast::error_code& ec, Socket socket);
   void refuse(Socket socket);
   std::string nextRequestId() { return id_prefix + "-" + std::to_string(++request_counter); }
   template <typename AsyncStream, typename... StreamArgs>
-  void openSession(StreamArgs&&... stream_args);
+  void openSession(bool metrics_only, StreamArgs&&... stream_args);
   void sessionOpened(uint64_t id, const std::shared_ptr<SessionBase>& s);
   void sessionClosed(uint64_t id);
   template <typename F>
@@ -160,6 +255,8 @@ class Server::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<uint16_t> bound_port{0};
   std::atomic<size_t> connections{0};
+  std::unique_ptr<BodyBudget> body_budget;  // limits.max_inflight_body_bytes, shared by every connection
+  Counter* body_budget_refusals = nullptr;
   std::mutex sessions_mutex;
   std::condition_variable drained;
   std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions;
@@ -180,6 +277,8 @@ class Server::Impl {
   std::optional<asio::ssl::context> tls;  // set when the server speaks HTTPS
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_retry;
+  std::optional<tcp::acceptor> metrics_acceptor;  // server.metrics_listen: /metrics only, plain HTTP
+  std::atomic<uint16_t> metrics_port{0};
   std::vector<std::thread> io_threads;
 };
 
@@ -198,6 +297,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   template <typename... StreamArgs>
   Session(Server::Impl& server, uint64_t id, StreamArgs&&... stream_args)
       : server_(server), stream_(std::forward<StreamArgs>(stream_args)...), id_(id) {
+    // A chunked body's size is known a chunk at a time: each chunk is reserved before it is read.
+    chunk_header_ = [this](uint64_t size, beast::string_view, beast::error_code& cec) {
+      if (!body_reservation_.grow(size)) cec = asio::error::no_buffer_space;
+    };
     beast::error_code ec;
     auto ep = tcp_().socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
@@ -208,6 +311,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     server_.open_connections->dec();
     server_.sessionClosed(id_);
   }
+
+  bool metrics_only = false;  // a connection to server.metrics_listen: answers /metrics, nothing else
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -267,15 +372,21 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void readHeader() {
     state_ = State::kReading;
     started_ = Clock::now();
+    // One deadline from the request's first byte to its last, headers and body alike: a client that trickles its
+    // body cannot restart the clock (issue 8: 45 s trickled in under a 30 s limit).
+    read_deadline_ = started_ + server_.options.read_timeout;
+    body_reservation_ = BodyReservation(server_.body_budget.get());
     method_ = "-";
     path_ = "-";
+    cors_origin_.clear();
     interaction_ = "malformed";
     request_id_ = server_.nextRequestId();
     version_ = 11;
     parser_.emplace();
     parser_->header_limit(server_.options.max_header_bytes);
     parser_->body_limit(server_.options.max_body_bytes);
-    tcp_().expires_after(server_.options.read_timeout);
+    parser_->on_chunk_header(chunk_header_);
+    tcp_().expires_at(read_deadline_);
     bhttp::async_read_header(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       self->onHeader(ec);
     });
@@ -291,6 +402,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return sendError(outcomeResponse(413, "too-long", "request body larger than limits.max_body_bytes (" +
                                                             std::to_string(server_.options.max_body_bytes) + ")"));
     }
+    if (ec == asio::error::no_buffer_space) return refuseForBodyBudget();
     if (ec == beast::error::timeout) {
       server_.timeouts->withLabels({"read"}).inc();
       return closeNow();
@@ -302,14 +414,18 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void onHeader(const beast::error_code& ec) {
-    if (ec) return onReadError(ec);
     const auto& req = parser_->get();
-    method_ = std::string(req.method_string());
-    path_ = maskPathForLog(std::string_view(req.target().data(), req.target().size()));
+    if (parser_->is_header_done()) {  // also when the header announced a body too large: the log names the request
+      method_ = maskForLog(std::string_view(req.method_string().data(), req.method_string().size()), 32);
+      path_ = maskPathForLog(std::string_view(req.target().data(), req.target().size()));
+    }
+    if (ec) return onReadError(ec);
     version_ = req.version();
+    if (std::optional<Response> refusal = framingRefusal(req, version_)) return sendError(std::move(*refusal));
     if (auto len = parser_->content_length(); len && *len > server_.options.max_body_bytes) {
       return onReadError(bhttp::error::body_limit);
     }
+    if (auto len = parser_->content_length(); len && !body_reservation_.grow(*len)) return refuseForBodyBudget();
     if (parser_->is_done()) return onRequest();
     if (iequals(std::string_view(req[bhttp::field::expect].data(), req[bhttp::field::expect].size()),
                 "100-continue")) {
@@ -324,8 +440,19 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     readBody();
   }
 
+  // The body would take memory the bodies of other requests in flight already hold: 503, and close (the body is
+  // not read, so the stream cannot go on).
+  void refuseForBodyBudget() {
+    body_reservation_.reset();
+    server_.body_budget_refusals->inc();
+    Response r = outcomeResponse(503, "transient",
+                                 "too many request bodies in flight (limits.max_inflight_body_bytes); try again later");
+    r.headers.set("Retry-After", "1");
+    sendError(std::move(r));
+  }
+
   void readBody() {
-    tcp_().expires_after(server_.options.read_timeout);
+    tcp_().expires_at(read_deadline_);
     bhttp::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->onReadError(ec);
       self->onRequest();
@@ -338,7 +465,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     parser_.reset();
     keep_alive_ = raw.keep_alive();
 
-    auto request = std::make_shared<Request>();
+    // The request owns its body's reservation: the budget gets it back when the last user of the body is done.
+    struct RequestWithReservation {
+      Request request;
+      BodyReservation reservation;
+    };
+    auto owner = std::make_shared<RequestWithReservation>();
+    owner->reservation = std::move(body_reservation_);
+    std::shared_ptr<Request> request(owner, &owner->request);
     request->method = std::string(raw.method_string());
     request->target = std::string(raw.target());
     size_t q = request->target.find('?');
@@ -351,9 +485,47 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (const std::string* id = request->headers.find("X-Request-Id"); id && saneRequestId(*id)) request_id_ = *id;
     head_ = request->method == "HEAD";
 
+    if (metrics_only || (server_.options.metrics_listen && request->path == "/metrics")) {
+      // With a metrics listener, /metrics lives there only (kept off the public port); the listener serves nothing
+      // else.
+      std::optional<Response> r;
+      if (metrics_only && request->path == "/metrics") r = builtinResponse(*request);
+      if (!r) r = outcomeResponse(404, "not-found", metrics_only ? "the metrics listener serves /metrics only"
+                                                                 : "/metrics is served on server.metrics_listen");
+      interaction_ = "metrics";
+      std::string reason = finishResponse(*r, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
+      return sendResponse(std::move(*r), std::move(reason));
+    }
+    if (!server_.options.cors_allowed_origins.empty()) {
+      if (const std::string* origin = request->headers.find("Origin")) {
+        const auto& allowed = server_.options.cors_allowed_origins;
+        if (std::find(allowed.begin(), allowed.end(), *origin) != allowed.end()) cors_origin_ = *origin;
+        if (request->method == "OPTIONS" && request->headers.find("Access-Control-Request-Method")) {
+          interaction_ = "cors-preflight";
+          return sendResponse(preflightResponse());
+        }
+      }
+    }
+    if (request->path == "/readyz" && isRead(request->method) && server_.workers) {
+      // Readiness checks may touch the database: on a worker thread, never on the I/O thread whose other
+      // connections would wait for them (issue 9).
+      interaction_ = "readyz";
+      tcp_().expires_never();
+      server_.worker_queue->inc();
+      asio::post(*server_.workers, [self = this->shared_from_this(), request, queue = server_.worker_queue] {
+        queue->dec();
+        Response r = self->readinessResponse();
+        std::string reason = finishResponse(r, request->headers.get("Accept-Encoding"),
+                                            self->server_.options.gzip_min_bytes);
+        asio::dispatch(self->stream_.get_executor(), [self, r = std::move(r), reason = std::move(reason)]() mutable {
+          self->sendResponse(std::move(r), std::move(reason));
+        });
+      });
+      return;
+    }
     if (std::optional<Response> builtin = builtinResponse(*request)) {
-      compressIfAsked(*builtin, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
-      return sendResponse(std::move(*builtin));
+      std::string reason = finishResponse(*builtin, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
+      return sendResponse(std::move(*builtin), std::move(reason));
     }
 
     auto context = std::make_shared<RequestContext>();
@@ -368,9 +540,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         now = guarded(*context, [&] { return server_.handler->handleWithoutBlocking(*request, *context); });
       }
       if (now) {
-        compressIfAsked(*now, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
+        std::string reason = finishResponse(*now, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
         interaction_ = context->interaction;
-        return sendResponse(std::move(*now));
+        return sendResponse(std::move(*now), std::move(reason));
       }
     }
     tcp_().expires_never();  // the handler may take its time; the write timeout starts with the response
@@ -379,11 +551,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         return std::optional<Response>(filtered ? self->runHandler(*request, *context)
                                                 : self->runPipeline(*request, *context));
       }).value();
-      compressIfAsked(response, request->headers.get("Accept-Encoding"), self->server_.options.gzip_min_bytes);
+      std::string reason = finishResponse(response, request->headers.get("Accept-Encoding"),
+                                          self->server_.options.gzip_min_bytes);
       asio::dispatch(self->stream_.get_executor(),
-                     [self, context, response = std::move(response)]() mutable {
+                     [self, context, response = std::move(response), reason = std::move(reason)]() mutable {
                        self->interaction_ = context->interaction;
-                       self->sendResponse(std::move(response));
+                       self->sendResponse(std::move(response), std::move(reason));
                      });
     };
     if (asio::thread_pool* pool = handlerPool(request->method)) {
@@ -433,9 +606,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     try {
       return stage();
     } catch (const std::exception& e) {
-      appLogger()->error("request {} failed with an exception: {}", context.request_id, e.what());
+      appLogger()->error("request {} failed with an exception: {}", maskForLog(context.request_id, 64), e.what());
     } catch (...) {
-      appLogger()->error("request {} failed with an unknown exception", context.request_id);
+      appLogger()->error("request {} failed with an unknown exception", maskForLog(context.request_id, 64));
     }
     return outcomeResponse(500, "exception", "internal error; see the server log for request " + context.request_id);
   }
@@ -461,6 +634,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       r.body = R"({"status":"ok"})";
       return r;
     }
+    return readinessResponse();
+  }
+
+  // /readyz: every readiness check run now. Touches no session state, so it may run on a worker thread.
+  Response readinessResponse() {
+    Response r;
+    r.headers.set("Content-Type", "application/json");
+    r.headers.set("Cache-Control", "no-store");
     std::string failed;
     if (server_.stopping.load()) {
       failed = R"({"check":"server","message":"shutting down"})";
@@ -486,6 +667,28 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     return r;
   }
 
+  // A CORS preflight (RFC: Fetch standard): answered here, before filters, as it carries no credentials. A listed
+  // origin learns what it may send; any other gets 403 and no CORS headers, so its browser refuses the call.
+  Response preflightResponse() {
+    if (cors_origin_.empty()) return outcomeResponse(403, "forbidden", "origin not in server.cors.allowed_origins");
+    Response r;
+    r.status = 204;
+    r.headers.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE");
+    r.headers.set("Access-Control-Allow-Headers",
+                  "Authorization, Content-Type, Accept, If-Match, If-None-Match, If-None-Exist, If-Modified-Since, "
+                  "Prefer, X-Request-Id");
+    r.headers.set("Access-Control-Max-Age", "600");
+    return r;
+  }
+
+  // Before a response leaves the handler's thread: its reason for the access log is read while the body is still
+  // plain, then the body is gzipped when the client asked. Returns the reason (see outcomeIssueCode).
+  static std::string finishResponse(Response& r, std::string_view accept_encoding, uint32_t min_bytes) {
+    std::string reason = r.status >= 400 ? outcomeIssueCode(r) : std::string();
+    compressIfAsked(r, accept_encoding, min_bytes);
+    return reason;
+  }
+
   static void compressIfAsked(Response& r, std::string_view accept_encoding, uint32_t min_bytes) {
     if (r.body.size() < min_bytes || r.body.empty() || r.status == 204 || r.status == 304) return;
     if (r.headers.find("Content-Encoding")) return;
@@ -503,9 +706,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     sendResponse(std::move(response));
   }
 
-  void sendResponse(Response response) {
+  void sendResponse(Response response, std::string log_reason = {}) {
     if (state_ == State::kClosed) return;
     state_ = State::kWriting;
+    if (log_reason.empty() && response.status >= 400 && !response.headers.find("Content-Encoding")) {
+      log_reason = outcomeIssueCode(response);
+    }
+    reason_ = std::move(log_reason);
     bool keep = keep_alive_ && !server_.stopping.load();
     status_ = response.status;
     bytes_out_ = response.body.size();
@@ -526,6 +733,16 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       out_head_ += value;
       out_head_ += "\r\n";
     }
+    if (!server_.options.cors_allowed_origins.empty()) {
+      // Answers differ by Origin once CORS is on, so caches must key on it, listed origin or not.
+      out_head_ += "Vary: Origin\r\n";
+      if (!cors_origin_.empty() && safeHeader("Access-Control-Allow-Origin", cors_origin_)) {
+        out_head_ += "Access-Control-Allow-Origin: ";
+        out_head_ += cors_origin_;
+        out_head_ += "\r\nAccess-Control-Expose-Headers: Location, Content-Location, ETag, Last-Modified, "
+                     "X-Request-Id\r\n";
+      }
+    }
     out_head_ += "X-Request-Id: ";
     out_head_ += request_id_;
     out_head_ += "\r\n";
@@ -541,11 +758,25 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     out_head_ += "\r\n";
     out_body_ = head_ || no_body ? std::string() : std::move(response.body);
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_), asio::buffer(out_body_)};
+    // Not a std::array of two buffers: asio's write loop for that type hands the stream an empty first buffer once
+    // the head is out, Beast's ssl_stream (flat_stream) then writes a prefix of zero bytes, and asio takes a
+    // zero-byte write as the end: every TLS body that did not fit one 16 KB flattened write was dropped (issue 14).
+    // The generic sequence skips consumed buffers, so every write the stream sees starts with unsent bytes.
+    out_buffers_[0] = asio::buffer(out_head_);
+    out_buffers_[1] = asio::buffer(out_body_);
+    const size_t expected = out_head_.size() + out_body_.size();
     tcp_().expires_after(server_.options.write_timeout);
-    asio::async_write(stream_, buffers, [self = this->shared_from_this(), keep](beast::error_code ec, size_t) {
-      self->onWritten(ec, keep);
-    });
+    asio::async_write(stream_, WriteBuffers(out_buffers_.data(), out_buffers_.size()),
+                      [self = this->shared_from_this(), keep, expected](beast::error_code ec, size_t written) {
+                        // A write that ends short without an error must never pass for a response sent: the client
+                        // would wait for the rest for ever. Close instead.
+                        if (!ec && written != expected) {
+                          appLogger()->error("response to request {} ended after {} of {} bytes; closing",
+                                             maskForLog(self->request_id_, 64), written, expected);
+                          ec = asio::error::broken_pipe;
+                        }
+                        self->onWritten(ec, keep);
+                      });
   }
 
   void onWritten(const beast::error_code& ec, bool keep) {
@@ -573,10 +804,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     metrics_.requests->inc();
     metrics_.latency->observe(seconds);
     if (!server_.access_log) return;
+    if (server_.options.access_log_text) return recordText(elapsed);
     std::string line;
     line.reserve(256);
     line += R"("msg":"request","request_id":)";
-    fhir::writeJsonString(request_id_, line);
+    fhir::writeJsonString(maskForLog(request_id_, 64), line);
     line += R"(,"method":)";
     fhir::writeJsonString(method_, line);
     line += R"(,"path":)";
@@ -589,6 +821,37 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     fhir::writeJsonString(interaction_, line);
     line += R"(,"remote":)";
     fhir::writeJsonString(remote_, line);
+    if (status_ >= 400) {
+      line += R"(,"reason":)";
+      fhir::writeJsonString(reason_.empty() ? std::string_view("-") : std::string_view(reason_), line);
+    }
+    server_.access_log->log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
+  }
+
+  // logging.format: text — the same fields as one line for people:
+  //   GET /Patient/1 200 1.234ms 512B read 127.0.0.1 id=abc-1 [reason=not-found]
+  void recordText(Clock::duration elapsed) {
+    std::string line;
+    line.reserve(160);
+    line += method_;
+    line += ' ';
+    line += path_;
+    line += ' ';
+    line += std::to_string(status_);
+    line += ' ';
+    appendMillis(line, std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
+    line += "ms ";
+    line += std::to_string(bytes_out_);
+    line += "B ";
+    line += interaction_;
+    line += ' ';
+    line += remote_;
+    line += " id=";
+    line += maskForLog(request_id_, 64);
+    if (status_ >= 400) {
+      line += " reason=";
+      line += reason_.empty() ? std::string_view("-") : std::string_view(reason_);
+    }
     server_.access_log->log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
   }
 
@@ -635,6 +898,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool head_ = false;
   unsigned version_ = 11;
   Clock::time_point started_;
+  Clock::time_point read_deadline_;
+  BodyReservation body_reservation_;  // the body being read; moved into the Request in onRequest
+  std::function<void(uint64_t, beast::string_view, beast::error_code&)> chunk_header_;
   std::string method_;
   std::string path_;
   struct MetricChildren {  // record(): the children for the last (interaction, status) on this connection
@@ -645,10 +911,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   } metrics_;
   std::string request_id_;
   std::string interaction_;
+  std::string cors_origin_;  // the request's Origin when it is in server.cors.allowed_origins
+  std::string reason_;  // the answer's OperationOutcome issue code (4xx/5xx), for the access log
   int status_ = 0;
   size_t bytes_out_ = 0;
   std::string out_head_;
   std::string out_body_;
+  std::array<asio::const_buffer, 2> out_buffers_;
   size_t drained_ = 0;
 };
 
@@ -689,8 +958,19 @@ Status Server::Impl::makeTlsContext() {
   const std::string& cert = options.tls_certificate_file;
   const std::string& key = options.tls_private_key_file;
   if (cert.empty() || key.empty()) return invalidArgument("TLS needs both a certificate file and a private key file");
+  // Every problem with the files at once, in the words --validate-config uses.
+  config::TlsConfig files;
+  files.certificate_file = cert;
+  files.private_key_file = key;
+  if (std::vector<std::string> problems = checkTlsFiles(files); !problems.empty()) {
+    std::string message;
+    for (const std::string& p : problems) message += (message.empty() ? "" : "; ") + p;
+    return invalidArgument(message);
+  }
   tls.emplace(asio::ssl::context::tls_server);
   SSL_CTX* ctx = tls->native_handle();
+  // An encrypted key fails here rather than waiting at OpenSSL's pass-phrase prompt on a terminal.
+  SSL_CTX_set_default_passwd_cb(ctx, refusePassphrase);
   SSL_CTX_set_min_proto_version(ctx, options.tls_min_version_1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                SSL_OP_NO_TICKET);
@@ -731,22 +1011,39 @@ void Server::Impl::onAccept(const beast::error_code& ec, Socket socket) {
     refuse(std::move(socket));
   } else {
     if (tls) {
-      openSession<TlsStream>(std::move(socket), *tls);
+      openSession<TlsStream>(false, std::move(socket), *tls);
     } else {
-      openSession<Stream>(std::move(socket));
+      openSession<Stream>(false, std::move(socket));
     }
   }
   accept();
 }
 
+// The metrics listener: few connections (a scraper), so no retry timer; an error other than closing is logged and
+// the next accept is armed at once.
+void Server::Impl::acceptMetrics() {
+  metrics_acceptor->async_accept(nextLoop().get_executor(), [this](beast::error_code ec, Socket socket) {
+    if (stopping.load() || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      appLogger()->warn("metrics listener: accept failed: {}", ec.message());
+    } else if (connections.load() >= options.max_connections) {
+      refuse(std::move(socket));
+    } else {
+      openSession<Stream>(true, std::move(socket));
+    }
+    acceptMetrics();
+  });
+}
+
 template <typename AsyncStream, typename... StreamArgs>
-void Server::Impl::openSession(StreamArgs&&... stream_args) {
+void Server::Impl::openSession(bool metrics_only, StreamArgs&&... stream_args) {
   uint64_t id;
   {
     std::lock_guard lock(sessions_mutex);
     id = ++next_session_id;
   }
   auto session = std::make_shared<Session<AsyncStream>>(*this, id, std::forward<StreamArgs>(stream_args)...);
+  session->metrics_only = metrics_only;
   sessionOpened(id, session);
   session->start();
 }
@@ -777,15 +1074,21 @@ ServerOptions ServerOptions::fromConfig(const config::GatewayConfig& c) {
   o.max_header_bytes = c.limits.max_header_bytes;
   o.max_body_bytes = c.limits.max_body_bytes;
   o.max_connections = c.limits.max_connections;
+  o.max_inflight_body_bytes = c.limits.max_inflight_body_bytes;
   o.read_timeout = std::chrono::milliseconds(c.limits.read_timeout_ms);
   o.write_timeout = std::chrono::milliseconds(c.limits.write_timeout_ms);
   o.idle_timeout = std::chrono::milliseconds(c.limits.idle_timeout_ms);
   o.shutdown_timeout = std::chrono::milliseconds(c.server.shutdown_timeout_ms);
   o.gzip_min_bytes = c.server.gzip_min_bytes;
   o.access_log = c.logging.access_log;
+  o.access_log_text = c.logging.format == config::LogFormat::kText;
   o.tls_certificate_file = c.server.tls.certificate_file;
   o.tls_private_key_file = c.server.tls.private_key_file;
   o.tls_min_version_1_3 = c.server.tls.min_version == "1.3";
+  o.cors_allowed_origins = c.server.cors.allowed_origins;
+  o.metrics_listen = !c.server.metrics_listen.empty();
+  o.metrics_host = c.server.metrics_host;
+  o.metrics_port = c.server.metrics_port;
   return o;
 }
 
@@ -802,6 +1105,7 @@ void Server::addReadinessCheck(ReadinessCheck check) {
 }
 
 uint16_t Server::port() const { return impl_->bound_port.load(); }
+uint16_t Server::metricsPort() const { return impl_->metrics_port.load(); }
 MetricsRegistry& Server::metrics() { return *impl_->metrics; }
 size_t Server::openConnections() const { return impl_->connections.load(); }
 
@@ -830,11 +1134,32 @@ Status Server::start() {
   }
   s.bound_port = s.acceptor->local_endpoint(ec).port();
   s.accept_retry.emplace(s.acceptor->get_executor());
+  if (s.options.metrics_listen) {
+    std::string mwhere = s.options.metrics_host + ":" + std::to_string(s.options.metrics_port);
+    auto mends = resolver.resolve(s.options.metrics_host, std::to_string(s.options.metrics_port),
+                                  tcp::resolver::numeric_service | tcp::resolver::passive, ec);
+    if (ec || mends.empty()) {
+      s.acceptor.reset();
+      return unavailable("cannot resolve server.metrics_listen " + mwhere + ": " + ec.message());
+    }
+    s.metrics_acceptor.emplace(*s.loops[0]);
+    s.metrics_acceptor->open(mends.begin()->endpoint().protocol(), ec);
+    if (!ec) s.metrics_acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) s.metrics_acceptor->bind(mends.begin()->endpoint(), ec);
+    if (!ec) s.metrics_acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      s.metrics_acceptor.reset();
+      s.acceptor.reset();
+      return unavailable("cannot listen on server.metrics_listen " + mwhere + ": " + ec.message());
+    }
+    s.metrics_port = s.metrics_acceptor->local_endpoint(ec).port();
+  }
   for (auto& loop : s.loops) s.work.push_back(asio::make_work_guard(*loop));
   if (s.options.worker_threads > 0) s.workers = std::make_unique<asio::thread_pool>(s.options.worker_threads);
   if (s.options.write_threads > 0) s.writers = std::make_unique<asio::thread_pool>(s.options.write_threads);
   s.running = true;
   s.accept();
+  if (s.metrics_acceptor) s.acceptMetrics();
   for (auto& loop : s.loops) {
     s.io_threads.emplace_back([l = loop.get()] { l->run(); });
   }
@@ -850,6 +1175,7 @@ void Server::stop() {
     beast::error_code ec;
     s.acceptor->close(ec);
     s.accept_retry->cancel();
+    if (s.metrics_acceptor) s.metrics_acceptor->close(ec);
   });
   s.forEachSession([](SessionBase& session) { session.shutdownSoft(); });
   if (!s.waitDrained(Clock::now() + s.options.shutdown_timeout)) {

@@ -10,6 +10,7 @@
 #include <ostream>
 
 #include "planbro/gateway/config/tls_files.h"
+#include "planbro/gateway/http/tls_files.h"
 #include "planbro/gateway/http/logging.h"
 #include "planbro/gateway/version.h"
 
@@ -37,7 +38,13 @@ class PlaceholderHandler : public http::RequestHandler {
 // The one place the TLS files are checked before start-up and by --validate-config. Until the HTTP server's loader
 // (which also parses both files and matches the key to the certificate) is callable from here, the checks that
 // need no OpenSSL: point this at it then.
-std::vector<std::string> tlsFileProblems(const config::TlsConfig& tls) { return config::checkTlsFilesReadable(tls); }
+// The files first (present, readable, PEM, key not encrypted), then what only loading them tells (the key is the
+// certificate's, the certificate has not expired).
+std::vector<std::string> tlsFileProblems(const config::TlsConfig& tls) {
+  std::vector<std::string> problems = config::checkTlsFilesReadable(tls);
+  if (problems.empty()) problems = http::checkTlsFiles(tls);
+  return problems;
+}
 
 // 127.0.0.0/8 written as an address (a host name "127.example" is not one), ::1, or localhost.
 bool isLoopbackHost(std::string_view host) {

@@ -244,6 +244,43 @@ TEST(GatewayConfig, LoadsFromAFile) {
   EXPECT_EQ(c->server.port, 1234);
 }
 
+TEST(GatewayConfig, CorsOriginsAreExactOrigins) {
+  Result<GatewayConfig> c = parseConfig(
+      "server:\n  cors:\n    allowed_origins: [\"https://www.helsenorge.no\", \"http://localhost:3000\"]\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->server.cors.allowed_origins,
+            (std::vector<std::string>{"https://www.helsenorge.no", "http://localhost:3000"}));
+  EXPECT_TRUE(defaultConfig().server.cors.allowed_origins.empty());
+  Result<GatewayConfig> bad = parseConfig("server:\n  cors:\n    allowed_origins: [\"*\", \"https://a.no/path\"]\n");
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("server.cors.allowed_origins[0]: must be an exact origin"), std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("server.cors.allowed_origins[1]"), std::string::npos);
+}
+
+TEST(GatewayConfig, MetricsListenIsHostColonPortOrEmpty) {
+  EXPECT_TRUE(defaultConfig().server.metrics_listen.empty());
+  Result<GatewayConfig> c = parseConfig("server:\n  metrics_listen: 127.0.0.1:9464\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->server.metrics_host, "127.0.0.1");
+  EXPECT_EQ(c->server.metrics_port, 9464);
+  Result<GatewayConfig> bad = parseConfig("server:\n  metrics_listen: nope\n");
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("server.metrics_listen:"), std::string::npos) << bad.status().message();
+}
+
+TEST(GatewayConfig, InflightBodyBudgetIsReadAndMustHoldOneMaximalBody) {
+  Result<GatewayConfig> c = parseConfig("limits:\n  max_inflight_body_bytes: 33554432\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->limits.max_inflight_body_bytes, 33554432u);
+  EXPECT_EQ(defaultConfig().limits.max_inflight_body_bytes, 256ull << 20);
+  Result<GatewayConfig> small = parseConfig("limits:\n  max_body_bytes: 2000\n  max_inflight_body_bytes: 1000\n");
+  ASSERT_FALSE(small.isOk());
+  EXPECT_NE(small.status().message().find("limits.max_inflight_body_bytes: must be at least limits.max_body_bytes"),
+            std::string::npos)
+      << small.status().message();
+}
+
 }  // namespace
 }  // namespace planbro::gateway::config
 

@@ -387,6 +387,33 @@ TEST_F(ServerTest, ReadyzReflectsRegisteredChecks) {
   EXPECT_EQ(r->result_int(), 200u);
 }
 
+// Issue 9: a readiness check that blocks (a database ping) must not hold the I/O thread: with one I/O thread, the
+// other connections are served while a check waits.
+TEST_F(ServerTest, ABlockingReadinessCheckDoesNotStallTheIoThread) {
+  ServerOptions o = testOptions();
+  o.io_threads = 1;
+  start(o);
+  auto entered = std::make_shared<std::promise<void>>();
+  auto release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> released = release->get_future().share();
+  server_->addReadinessCheck({"slow", [entered, released] {
+                                entered->set_value();
+                                released.wait_for(testing::kDeadline);
+                                return Status::ok();
+                              }});
+  TestClient waiting(server_->port());
+  ASSERT_TRUE(waiting.send("GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_EQ(entered->get_future().wait_for(testing::kDeadline), std::future_status::ready);
+  TestClient other(server_->port());
+  auto r = other.get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200u);
+  release->set_value();
+  auto ready = waiting.read();
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->result_int(), 200u);
+}
+
 TEST_F(ServerTest, HandlerExceptionIsAnswered500AndTheServerStaysUp) {
   start();
   TestClient c(server_->port());
@@ -502,6 +529,161 @@ TEST_F(ServerTest, StartFailsCleanlyWhenTheAddressIsTaken) {
   Status s = second.start();
   EXPECT_FALSE(s.isOk());
   EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+}
+
+// Issue 8: every field taken from the request is masked after percent-decoding and before it is cut.
+TEST_F(ServerTest, AccessLogMasksFodselsnummerInEveryFieldAndEveryEncoding) {
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  auto logger = std::make_shared<spdlog::logger>("access-test", sink);
+  logger->set_pattern("%v");
+  ServerOptions o = testOptions();
+  o.access_log = true;
+  o.access_logger = logger;
+  start(o);
+  {
+    TestClient c(server_->port());
+    ASSERT_TRUE(c.get("/echo/15858%3512066"));                              // %35 is '5'
+    ASSERT_TRUE(c.get("/echo/" + std::string(250, 'a') + "13097248022"));   // across the 256-byte cut
+    ASSERT_TRUE(c.get("/echo/x", "X-Request-Id: req-28031561584\r\n"));     // a sane id holding one
+    ASSERT_TRUE(c.send("28031561584 /echo/y HTTP/1.1\r\nHost: t\r\n\r\n"));  // the method token
+    ASSERT_TRUE(c.read());
+  }
+  server_->stop();
+  logger->flush();
+  std::string log = captured.str();
+  for (const char* leaked : {"15858512066", "15858%3512066", "1309724", "28031561584"}) {
+    EXPECT_EQ(log.find(leaked), std::string::npos) << leaked << " in " << log;
+  }
+  EXPECT_NE(log.find("\"path\":\"/echo/***********\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"request_id\":\"req-***********\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"method\":\"***********\""), std::string::npos) << log;
+}
+
+// Issue 14: a 4xx/5xx line says why with the OperationOutcome's issue code, never its diagnostics (which may
+// quote request data); logging.format: text gives text lines with the same fields.
+TEST_F(ServerTest, AccessLogGivesTheIssueCodeOfErrorsAndHasATextForm) {
+  for (bool text : {false, true}) {
+    SCOPED_TRACE(text ? "text" : "json");
+    std::ostringstream captured;
+    auto logger = std::make_shared<spdlog::logger>("access-test",
+                                                   std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+    logger->set_pattern("%v");
+    ServerOptions o = testOptions();
+    o.access_log = true;
+    o.access_logger = logger;
+    o.access_log_text = text;
+    o.max_body_bytes = 10;
+    start(o);
+    {
+      TestClient c(server_->port());
+      ASSERT_TRUE(c.get("/echo/fine"));
+      ASSERT_TRUE(c.get("/unknown"));  // 404 without an OperationOutcome
+    }
+    {
+      TestClient c(server_->port());
+      ASSERT_TRUE(c.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 99\r\n\r\n"));
+      ASSERT_TRUE(c.read());  // 413 too-long, whose diagnostics name the limit
+    }
+    server_->stop();
+    logger->flush();
+    std::string log = captured.str();
+    if (text) {
+      EXPECT_NE(log.find("GET /echo/fine 200 "), std::string::npos) << log;
+      EXPECT_NE(log.find("GET /unknown 404 "), std::string::npos) << log;
+      EXPECT_NE(log.find(" reason=-"), std::string::npos) << log;
+      EXPECT_NE(log.find(" 413 "), std::string::npos) << log;
+      EXPECT_NE(log.find(" reason=too-long"), std::string::npos) << log;
+      EXPECT_EQ(log.find('{'), std::string::npos) << log;
+    } else {
+      EXPECT_NE(log.find(R"("status":404)"), std::string::npos) << log;
+      EXPECT_NE(log.find(R"("reason":"-")"), std::string::npos) << log;
+      EXPECT_NE(log.find(R"("reason":"too-long")"), std::string::npos) << log;
+      EXPECT_EQ(log.find(R"("status":200,"duration_ms":)"), log.rfind(R"("status":200,"duration_ms":)")) << log;
+    }
+    EXPECT_EQ(log.find("max_body_bytes"), std::string::npos) << log;  // no diagnostics text
+    EXPECT_EQ(log.find("fine 200 reason"), std::string::npos) << log;
+    server_.reset();
+  }
+}
+
+// Issue 14: CORS for configured origins only (helsenorge.no's web client); none configured means no CORS at all.
+TEST_F(ServerTest, CorsAnswersListedOriginsOnly) {
+  ServerOptions o = testOptions();
+  o.cors_allowed_origins = {"https://www.helsenorge.no"};
+  start(o);
+  TestClient c(server_->port());
+  auto r = c.get("/echo/x", "Origin: https://www.helsenorge.no\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["Access-Control-Allow-Origin"], "https://www.helsenorge.no");
+  EXPECT_NE((*r)["Access-Control-Expose-Headers"].find("ETag"), std::string::npos);
+  EXPECT_EQ((*r)["Vary"], "Origin");
+  r = c.get("/echo/x", "Origin: https://evil.example\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->count("Access-Control-Allow-Origin"), 0u);
+  EXPECT_EQ((*r)["Vary"], "Origin");
+
+  ASSERT_TRUE(c.send("OPTIONS /Patient HTTP/1.1\r\nHost: t\r\nOrigin: https://www.helsenorge.no\r\n"
+                     "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n\r\n"));
+  r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 204u);
+  EXPECT_EQ((*r)["Access-Control-Allow-Origin"], "https://www.helsenorge.no");
+  EXPECT_NE((*r)["Access-Control-Allow-Methods"].find("POST"), std::string::npos);
+  EXPECT_NE((*r)["Access-Control-Allow-Headers"].find("Content-Type"), std::string::npos);
+  ASSERT_TRUE(c.send("OPTIONS /Patient HTTP/1.1\r\nHost: t\r\nOrigin: https://evil.example\r\n"
+                     "Access-Control-Request-Method: DELETE\r\n\r\n"));
+  r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 403u);
+  EXPECT_EQ(r->count("Access-Control-Allow-Origin"), 0u);
+  EXPECT_EQ(handler_->handled.load(), 2);  // preflights never reach the handler
+
+  server_->stop();
+  start();  // no origins configured
+  TestClient plain(server_->port());
+  r = plain.get("/echo/x", "Origin: https://www.helsenorge.no\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->count("Access-Control-Allow-Origin"), 0u);
+  EXPECT_EQ(r->count("Vary"), 0u);
+}
+
+// Issue 14: metrics optionally on a listener of their own, kept off the public port.
+TEST_F(ServerTest, MetricsListenerServesMetricsOnlyAndTheMainPortNoLonger) {
+  ServerOptions o = testOptions();
+  o.metrics_listen = true;
+  o.metrics_host = "127.0.0.1";
+  o.metrics_port = 0;
+  start(o);
+  ASSERT_NE(server_->metricsPort(), 0);
+  ASSERT_NE(server_->metricsPort(), server_->port());
+  TestClient main_port(server_->port());
+  auto r = main_port.get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 404u);
+  r = main_port.get("/echo/x");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200u);
+  TestClient metrics_port(server_->metricsPort());
+  r = metrics_port.get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 200u);
+  EXPECT_NE(r->body().find("planbro_http_requests_total{interaction=\"echo\",status=\"200\"} 1"), std::string::npos)
+      << r->body();
+  r = metrics_port.get("/echo/x");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 404u);
+  EXPECT_EQ(handler_->handled.load(), 1);
+}
+
+TEST(MaskForLog, DecodesThenMasksThenCuts) {
+  EXPECT_EQ(maskForLog("/Patient/15858%3512066", 256), "/Patient/***********");
+  EXPECT_EQ(maskForLog("/Patient/15858%253512066", 256), "/Patient/***********");  // encoded twice
+  EXPECT_EQ(maskForLog("158585 12066 and 158585-12066", 256), "****** ***** and ******-*****");
+  EXPECT_EQ(maskForLog(std::string(250, 'a') + "13097248022", 256), std::string(250, 'a') + "******");
+  EXPECT_EQ(maskForLog("a\r\nb%0Ac\xc3", 256), "a??b?c?");
+  EXPECT_EQ(maskForLog("1234567890123", 256), "1234567890123");  // 13 digits: not a person number
+  EXPECT_EQ(maskForLog("100%", 256), "100%");
 }
 
 TEST(MaskPathForLog, DropsQueryAndMasksElevenDigitRuns) {

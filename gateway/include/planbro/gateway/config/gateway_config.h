@@ -23,6 +23,11 @@ struct TlsConfig {
   bool enabled() const { return !certificate_file.empty() || !private_key_file.empty(); }
 };
 
+/** `server.cors`: browsers on these origins may call the API (e.g. a web client on https://www.helsenorge.no). */
+struct CorsConfig {
+  std::vector<std::string> allowed_origins;  // exact origins, "https://host[:port]"; empty (default): no CORS
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";  // from `listen: HOST:PORT` (IPv6 as `[::1]:8080`)
   uint16_t port = 8080;            // 0 = any free port (tests)
@@ -37,6 +42,10 @@ struct ServerConfig {
    *  Bundle fullUrl and every link; empty: the listening scheme, host and port (effectiveBaseUrl). Never the
    *  client's Host header. */
   std::string base_url;
+  CorsConfig cors;
+  std::string metrics_listen;        // `server.metrics_listen: HOST:PORT`: /metrics on its own listener ("" = main)
+  std::string metrics_host;          // parsed from metrics_listen
+  uint16_t metrics_port = 0;
 };
 
 /** `limits.search.*`: bounds on one search (docs/security.md, "Search and store"). */
@@ -74,6 +83,7 @@ struct LimitsConfig {
   uint32_t validation_max_issues = 1000;            // `limits.validation.max_issues`: per OperationOutcome
   uint32_t regex_max_pattern_bytes = 4096;          // `limits.regex.max_pattern_bytes`: one regular expression
   uint32_t regex_max_program_size = 100'000;        // `limits.regex.max_program_size`: RE2 instructions
+  uint64_t max_inflight_body_bytes = 256ull << 20;  // request bodies of all connections together; beyond: 503
 };
 
 enum class StoreEngine : uint8_t { kSqlite, kPostgresql };

@@ -1,7 +1,7 @@
 #pragma once
 // Process logging (spdlog): a "planbro" application logger and an "access" logger, both one JSON object per line
 // (or plain text), on stderr. Logs never carry a request body, a query string or an 11-digit number (a
-// fødselsnummer or D-number): paths are masked with maskPathForLog() before they are written.
+// fødselsnummer or D-number): every field taken from a request is masked with maskForLog() before it is written.
 
 #include <memory>
 #include <string>
@@ -34,8 +34,15 @@ std::shared_ptr<spdlog::logger> makeLogger(const std::string& name, std::shared_
 /** The "planbro" application logger (a stderr logger if configureLogging() was not called). */
 std::shared_ptr<spdlog::logger> appLogger();
 
-/** The path without its query string, with every run of exactly 11 digits replaced by "***********", and cut
- * to 256 bytes. */
+/**
+ * `text` fit for a log line: percent-decoded (repeatedly, so nothing encoded hides), then every run of exactly 11
+ * digits and every "DDMMYY NNNNN" / "DDMMYY-NNNNN" replaced by '*' (a fødselsnummer, D-nummer or H-nummer), then
+ * control and non-ASCII bytes replaced by '?', and only then cut to `max_bytes`. Use it for every field taken from
+ * a request (method, path, request id, ...).
+ */
+std::string maskForLog(std::string_view text, size_t max_bytes);
+
+/** The path without its query string, through maskForLog() with a limit of 256 bytes. */
 std::string maskPathForLog(std::string_view target);
 
 }  // namespace planbro::gateway::http

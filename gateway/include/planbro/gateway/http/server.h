@@ -34,23 +34,34 @@ struct ServerOptions {
   uint32_t max_header_bytes = 16 * 1024;
   uint64_t max_body_bytes = 16ull << 20;
   uint32_t max_connections = 16384;
+  /** Request bodies of all connections together; a body that does not fit is answered 503 (Retry-After). */
+  uint64_t max_inflight_body_bytes = 256ull << 20;
   std::chrono::milliseconds read_timeout{30000};
   std::chrono::milliseconds write_timeout{30000};
   std::chrono::milliseconds idle_timeout{60000};
   std::chrono::milliseconds shutdown_timeout{10000};
   uint32_t gzip_min_bytes = 1024;
   bool access_log = true;
+  bool access_log_text = false;  // logging.format: text (one line for people) rather than JSON members
   /** HTTPS when both are set (PEM files, read at start()); plain HTTP otherwise. */
   std::string tls_certificate_file;
   std::string tls_private_key_file;
   bool tls_min_version_1_3 = false;  // false: TLS 1.2 and 1.3
+  /** server.cors.allowed_origins: exact origins whose browsers may call; empty: no CORS headers at all. */
+  std::vector<std::string> cors_allowed_origins;
+  /** server.metrics_listen: when set, /metrics is served on this second, plain-HTTP listener only (404 on the main
+   * port), and that listener serves nothing else. */
+  bool metrics_listen = false;
+  std::string metrics_host = "127.0.0.1";
+  uint16_t metrics_port = 0;
   /** Where access lines go; nullptr: the logger named "access" if registered, else none. */
   std::shared_ptr<spdlog::logger> access_logger;
 
   static ServerOptions fromConfig(const config::GatewayConfig& config);
 };
 
-/** A named readiness check for /readyz; must be thread-safe and quick (it runs on an I/O thread). */
+/** A named readiness check for /readyz; must be thread-safe. It runs on a worker thread (an I/O thread only when
+ * worker_threads is 0), so it may block briefly (a database ping), never for long: /readyz waits for it. */
 struct ReadinessCheck {
   std::string name;
   std::function<Status()> check;
@@ -79,6 +90,8 @@ class Server {
   Status start();
   /** The bound port (useful with port 0). 0 before start(). */
   uint16_t port() const;
+  /** The metrics listener's bound port; 0 when there is none or before start(). */
+  uint16_t metricsPort() const;
   MetricsRegistry& metrics();
 
   /**
