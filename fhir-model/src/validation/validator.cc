@@ -21,6 +21,7 @@
 #include "planbro/fhir-model/model_info.h"
 #include "planbro/fhir-model/norwegian_ids.h"
 #include "primitive_checks.h"
+#include "profile_checker.h"
 
 namespace planbro::fhir {
 namespace {
@@ -80,8 +81,9 @@ constexpr std::string_view kNotFound = "not-found";
 
 class Walker {
  public:
-  Walker(const ModelInfo& model, const ValidationOptions& options, OperationOutcome& out)
-      : model_(model), options_(options), out_(out) {
+  Walker(const ModelInfo& model, const ValidationOptions& options, OperationOutcome& out,
+         validation::ProfileChecker* profiles = nullptr)
+      : model_(model), options_(options), out_(out), profiles_(profiles) {
     const TypeDef* element = model_.type("Element");
     if (element != nullptr) element_children_ = element->rootChildren();
     if (options_.check_invariants) constraints_ = &validation::ConstraintCache::get();
@@ -173,6 +175,9 @@ class Walker {
       scope_ = &scope;
     }
     resource_ = &resource;
+    // Where this resource's element paths start, for extension contexts ("Patient.address").
+    const ElementScope previous_element_scope = element_scope_;
+    element_scope_ = ElementScope{type->name, path_.size(), type->name, {}, path_.size()};
 
     validateObject(resource, type->rootChildren(), /*is_resource=*/true);
 
@@ -190,6 +195,8 @@ class Walker {
     node.json = &resource;
     node.type = type->name;
     runConstraints(type->root().constraints, node);
+    if (profiles_ != nullptr) profiles_->checkResource(resource, type_name, location());
+    element_scope_ = previous_element_scope;
 
     if (!is_contained) {
       checkContainedReferenced();
@@ -650,7 +657,10 @@ class Walker {
       } else if (twin->size() == 0) {
         report(Severity::kError, kStructure, "object cannot be empty: the property should be absent");
       } else {
+        std::string_view previous_type = element_scope_.current_type;
+        element_scope_.current_type = type_code;
         validateObject(*twin, element_children_, false);
+        element_scope_.current_type = previous_type;
       }
     }
     if (!eff.constraints.empty() && constraints_ != nullptr) {
@@ -767,7 +777,19 @@ class Walker {
     }
     std::span<const ElementDef* const> children = eff.children;
     if (children.empty() && type != nullptr) children = type->rootChildren();
+    const ElementScope outer_scope = element_scope_;
+    if (profiles_ != nullptr && type_code == "Extension") checkKnownExtension(value);
+    element_scope_.current_type = type_code;
+    if (type != nullptr && type->kind == TypeKind::kComplex && eff.children.empty()) {
+      element_scope_.datatype = type_code;
+      element_scope_.datatype_start = path_.size();
+    }
+    if (type_code == "Extension") {
+      const JsonValue* url = value.find("url");
+      element_scope_.extension_url = url != nullptr && url->isString() ? url->text() : std::string_view();
+    }
     validateObject(value, children, false);
+    element_scope_ = outer_scope;
 
     if (type_code == "Reference") {
       checkReference(eff, value);
@@ -803,6 +825,27 @@ class Walker {
       return;
     }
     validateResource(value, false, false);
+  }
+
+  // ---- profiles: known extensions ----
+
+  // The element an extension sits on, as a path from its resource ("Patient.address") and from the data type it is
+  // part of ("Address.line"), for the extension's context.
+  void checkKnownExtension(const JsonValue& extension) {
+    const ElementScope& scope = element_scope_;
+    auto pathFrom = [&](std::string_view root, size_t start) {
+      std::string s(root);
+      for (size_t i = start; i + 1 < path_.size(); ++i) {
+        s += '.';
+        s += path_[i].name;
+      }
+      return s;
+    };
+    std::string resource_path = pathFrom(scope.resource_type, scope.resource_start);
+    std::string datatype_path =
+        scope.datatype.empty() ? std::string() : pathFrom(scope.datatype, scope.datatype_start);
+    profiles_->checkExtension(extension, resource_path, datatype_path, scope.current_type, scope.extension_url,
+                              location(), resource_ != nullptr ? *resource_ : extension);
   }
 
   // ---- data-type rules ----
@@ -1134,6 +1177,17 @@ class Walker {
   std::vector<Segment> path_;
   ResourceScope* scope_ = nullptr;
   const JsonValue* resource_ = nullptr;
+  validation::ProfileChecker* profiles_ = nullptr;
+  // Where the walk is, for extension contexts: the resource and the data type the current object belongs to.
+  struct ElementScope {
+    std::string_view resource_type;
+    size_t resource_start = 0;       // first path_ segment below the resource
+    std::string_view current_type;   // type of the object being walked
+    std::string_view extension_url;  // when that object is an extension: its url
+    size_t datatype_start = 0;
+    std::string_view datatype;       // innermost complex data type entered below the resource, or empty
+  };
+  ElementScope element_scope_;
 };
 
 }  // namespace
@@ -1159,6 +1213,103 @@ OperationOutcome validateJsonText(std::string text, const ValidationOptions& opt
     return out;
   }
   return validateResource(doc->root(), options);
+}
+
+}  // namespace planbro::fhir
+
+// ---- Validator objects ----
+
+namespace planbro::fhir {
+namespace {
+
+// Resolves references inside the document being validated: "#id" to the containing resource's contained
+// resources, anything else to the entries of the Bundle at the root (by fullUrl, or "Type/id" against an entry's
+// resource type and id).
+class DocumentResolver : public validation::ReferenceResolver {
+ public:
+  explicit DocumentResolver(const JsonValue& root) : root_(root) {}
+
+  const JsonValue* resolve(std::string_view reference, const JsonValue& from_resource) const override {
+    if (reference.starts_with('#')) {
+      const JsonValue* contained = from_resource.find("contained");
+      if (contained == nullptr) return nullptr;
+      for (const JsonValue& c : contained->items()) {
+        const JsonValue* id = c.find("id");
+        if (id != nullptr && id->isString() && id->text() == reference.substr(1)) return &c;
+      }
+      return nullptr;
+    }
+    const JsonValue* rt = root_.find("resourceType");
+    if (rt == nullptr || rt->text() != "Bundle") return nullptr;
+    const JsonValue* entries = root_.find("entry");
+    if (entries == nullptr) return nullptr;
+    std::string_view plain = reference;
+    if (size_t h = plain.find("/_history/"); h != std::string_view::npos) plain = plain.substr(0, h);
+    for (const JsonValue& entry : entries->items()) {
+      const JsonValue* resource = entry.find("resource");
+      if (resource == nullptr || !resource->isObject()) continue;
+      const JsonValue* full_url = entry.find("fullUrl");
+      if (full_url != nullptr && full_url->isString() && (full_url->text() == reference || full_url->text() == plain)) {
+        return resource;
+      }
+      const JsonValue* type = resource->find("resourceType");
+      const JsonValue* id = resource->find("id");
+      if (type == nullptr || id == nullptr || !type->isString() || !id->isString()) continue;
+      if (plain.size() == type->text().size() + 1 + id->text().size() && plain.starts_with(type->text()) &&
+          plain[type->text().size()] == '/' && plain.ends_with(id->text())) {
+        return resource;
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  const JsonValue& root_;
+};
+
+}  // namespace
+
+Validator::Validator(std::shared_ptr<const ProfileSet> profiles, ValidatorOptions options)
+    : profiles_(profiles != nullptr ? std::move(profiles) : ProfileSet::core()), options_(std::move(options)) {}
+
+Result<std::shared_ptr<const Validator>> Validator::create(std::shared_ptr<const ProfileSet> profiles,
+                                                           ValidatorOptions options) {
+  auto validator = std::make_shared<const Validator>(std::move(profiles), std::move(options));
+  for (const auto& [type, urls] : validator->options().required_profiles) {
+    for (const std::string& url : urls) {
+      const Profile* p = validator->profiles().find(url);
+      if (p == nullptr) return invalidArgument("required profile '" + url + "' for " + type + " is not loaded");
+      if (p->type != type) {
+        return invalidArgument("required profile '" + url + "' is for " + p->type + ", not " + type);
+      }
+    }
+  }
+  return validator;
+}
+
+OperationOutcome Validator::validate(const JsonValue& resource) const {
+  OperationOutcome out;
+  DocumentResolver resolver(resource);
+  validation::ProfileChecker checker(*profiles_, options_.required_profiles, out, &resolver);
+  Walker walker(profiles_->model(), options_.base, out, &checker);
+  walker.validateRoot(resource);
+  return out;
+}
+
+OperationOutcome Validator::validateJsonText(std::string text) const {
+  JsonErrorPosition position;
+  Result<JsonDocument> doc = JsonDocument::parse(std::move(text), options_.base.json_limits, &position);
+  if (!doc.isOk()) {
+    OperationOutcome out;
+    std::string location;
+    if (position.line > 0) {
+      location = "line " + std::to_string(position.line) + ", col " + std::to_string(position.column);
+    }
+    out.add(Severity::kFatal, doc.status().code() == StatusCode::kResourceExhausted ? "too-costly" : "structure",
+            "invalid JSON: " + doc.status().message(), std::move(location));
+    return out;
+  }
+  return validate(doc->root());
 }
 
 }  // namespace planbro::fhir

@@ -3,11 +3,17 @@
 // formats, required bindings, references, narrative XHTML, FHIR's JSON rules, Norwegian identifiers, and the
 // definitions' invariants through FHIRPath. Owner of the implementation: fhir-model/src/validation/.
 
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/operation_outcome.h"
+#include "planbro/fhir-model/profile_set.h"
+#include "planbro/fhir-model/status.h"
 
 namespace planbro::fhir {
 
@@ -29,5 +35,38 @@ OperationOutcome validateResource(const JsonValue& resource, const ValidationOpt
 
 /** Parses then validates JSON text; a parse failure is reported as a fatal/error "structure" issue. */
 OperationOutcome validateJsonText(std::string text, const ValidationOptions& options = {});
+
+/** What a Validator object adds to ValidationOptions. */
+struct ValidatorOptions {
+  ValidationOptions base;
+  /** Profiles every resource of a type must conform to, whether it claims them or not: "CarePlan" → [url, ...]. */
+  std::map<std::string, std::vector<std::string>, std::less<>> required_profiles;
+};
+
+/**
+ * Validation against a ProfileSet: everything validateResource() checks, plus the profiles a resource claims in
+ * meta.profile (an unknown one is a warning) and those required for its type, the definitions of known extensions
+ * wherever they occur (context, value type, cardinality, nested extensions; unknown extensions pass), and the
+ * profiles of contained resources and Bundle entries. Immutable and thread-safe: build one at start-up and share it.
+ */
+class Validator {
+ public:
+  /** A validator over `profiles` (the core package's profiles when null). */
+  explicit Validator(std::shared_ptr<const ProfileSet> profiles = nullptr, ValidatorOptions options = {});
+  /** As the constructor, but kInvalidArgument when a required profile is not in the set or is for another type. */
+  static Result<std::shared_ptr<const Validator>> create(std::shared_ptr<const ProfileSet> profiles,
+                                                         ValidatorOptions options);
+
+  OperationOutcome validate(const JsonValue& resource) const;
+  /** Parses then validates; a parse failure is a fatal "structure" (or "too-costly") issue, as validateJsonText. */
+  OperationOutcome validateJsonText(std::string text) const;
+
+  const ProfileSet& profiles() const { return *profiles_; }
+  const ValidatorOptions& options() const { return options_; }
+
+ private:
+  std::shared_ptr<const ProfileSet> profiles_;
+  ValidatorOptions options_;
+};
 
 }  // namespace planbro::fhir
