@@ -603,7 +603,6 @@ bool ProfileChecker::matchesSlice(const ProfileElement& sliced, const ProfileEle
     }
     if (d.type == "value" || d.type == "pattern") {
       std::optional<std::string_view> expected_url = where.extension_url;
-      if (where.element == nullptr && !expected_url) return false;
       const JsonValue* fixed = nullptr;
       const JsonValue* pattern = nullptr;
       if (where.element != nullptr) {
@@ -611,11 +610,12 @@ bool ProfileChecker::matchesSlice(const ProfileElement& sliced, const ProfileEle
         if (where.element->pattern) pattern = &where.element->pattern->root();
       }
       // Extension slices: the url is fixed by the extension's definition, named as the slice's type profile.
-      if (fixed == nullptr && pattern == nullptr && where.element != nullptr && d.path == "url") {
+      if (fixed == nullptr && pattern == nullptr && d.path == "url") {
         for (const TypeRef& t : slice.def->types) {
           if (!t.profiles.empty()) expected_url = t.profiles.front();
         }
       }
+      if (where.element == nullptr && !expected_url) return false;
       if (fixed == nullptr && pattern == nullptr && expected_url) {
         bool any = false;
         for (const PathValue& v : values) any = any || (v.json->isString() && v.json->text() == *expected_url);

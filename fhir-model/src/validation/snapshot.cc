@@ -201,13 +201,29 @@ class SnapshotBuilder {
       std::string slice = last.substr(colon + 1);
       int sliced = ensure(parent_id + "." + name, nullptr, depth + 1);
       if (sliced < 0 || slice.empty()) return -1;
+      // A slice starts as a copy of the sliced element with its constrained descendants ("Bundle.entry.resource"
+      // becomes "Bundle.entry:patient.resource"), but not its other slices.
+      const std::string sliced_id = elements_[static_cast<size_t>(sliced)].id;
+      std::vector<ElementDef> copies;
       ElementDef copy = elements_[static_cast<size_t>(sliced)];
       copy.children.clear();
-      copy.id = id;
+      copy.id = parent_id + "." + last;
       copy.slice_name = slice;
       copy.slicing.reset();
+      copies.push_back(std::move(copy));
+      for (size_t i = static_cast<size_t>(sliced) + 1; i < elements_.size(); ++i) {
+        const ElementDef& e = elements_[i];
+        if (!e.id.starts_with(sliced_id) || e.id.size() <= sliced_id.size()) break;
+        if (e.id[sliced_id.size()] == ':') continue;
+        if (e.id[sliced_id.size()] != '.') break;
+        ElementDef child = e;
+        child.children.clear();
+        child.id = copies.front().id + e.id.substr(sliced_id.size());
+        copies.push_back(std::move(child));
+      }
       size_t where = subtreeEnd(static_cast<size_t>(sliced));
-      elements_.insert(elements_.begin() + static_cast<std::ptrdiff_t>(where), std::move(copy));
+      elements_.insert(elements_.begin() + static_cast<std::ptrdiff_t>(where), std::make_move_iterator(copies.begin()),
+                       std::make_move_iterator(copies.end()));
       return static_cast<int>(where);
     }
     if (!hasChildren(static_cast<size_t>(parent)) && !expand(static_cast<size_t>(parent))) return -1;
