@@ -35,8 +35,8 @@ class ProfileChecker {
   void checkResource(const JsonValue& resource, std::string_view type, const std::string& location);
 
   /** Checks an extension with a known definition: its context (`resource_path` is the element it sits on from its
-   * resource, such as "Patient.address", `datatype_path` the same from the innermost data type, such as
-   * "HumanName.family" (may be empty), `context_type` that element's type, `parent_extension_url` the URL of the
+   * resource, such as "Patient.address", `datatype_path` the path of its definition, such as "HumanName.family"
+   * or "Questionnaire.item" (nested items), `context_type` that element's type, `parent_extension_url` the URL of the
    * extension it is nested in, if any), then the definition's value type, cardinality and nested extensions.
    * Unknown URLs pass. */
   void checkExtension(const JsonValue& extension, std::string_view resource_path, std::string_view datatype_path,

@@ -412,7 +412,7 @@ Result<std::shared_ptr<const ProfileSet>> ProfileSetBuilder::build() {
     profile->name = def->name;
     profile->type = def->constrained_type;
     profile->def = def;
-    profile->contexts = {};
+    for (const auto& [type, expression] : def->contexts) profile->contexts.push_back({type, expression});
     built[profile->url] = profile.get();
     impl->owned.push_back(std::move(profile));
   }

@@ -177,7 +177,7 @@ class Walker {
     resource_ = &resource;
     // Where this resource's element paths start, for extension contexts ("Patient.address").
     const ElementScope previous_element_scope = element_scope_;
-    element_scope_ = ElementScope{type->name, path_.size(), type->name, {}, path_.size()};
+    element_scope_ = ElementScope{type->name, path_.size(), type->name, {}, type->name};
 
     validateObject(resource, type->rootChildren(), /*is_resource=*/true);
 
@@ -657,10 +657,11 @@ class Walker {
       } else if (twin->size() == 0) {
         report(Severity::kError, kStructure, "object cannot be empty: the property should be absent");
       } else {
-        std::string_view previous_type = element_scope_.current_type;
+        const ElementScope outer_scope = element_scope_;
         element_scope_.current_type = type_code;
+        element_scope_.element_path = eff.path;
         validateObject(*twin, element_children_, false);
-        element_scope_.current_type = previous_type;
+        element_scope_ = outer_scope;
       }
     }
     if (!eff.constraints.empty() && constraints_ != nullptr) {
@@ -780,10 +781,7 @@ class Walker {
     const ElementScope outer_scope = element_scope_;
     if (profiles_ != nullptr && type_code == "Extension") checkKnownExtension(value);
     element_scope_.current_type = type_code;
-    if (type != nullptr && type->kind == TypeKind::kComplex && eff.children.empty()) {
-      element_scope_.datatype = type_code;
-      element_scope_.datatype_start = path_.size();
-    }
+    element_scope_.element_path = eff.path;
     if (type_code == "Extension") {
       const JsonValue* url = value.find("url");
       element_scope_.extension_url = url != nullptr && url->isString() ? url->text() : std::string_view();
@@ -829,8 +827,8 @@ class Walker {
 
   // ---- profiles: known extensions ----
 
-  // The element an extension sits on, as a path from its resource ("Patient.address") and from the data type it is
-  // part of ("Address.line"), for the extension's context.
+  // The element an extension sits on, as a path of JSON names from its resource ("Patient.address") and as the path
+  // of its definition ("HumanName.family", "Questionnaire.item" for nested items), for the extension's context.
   void checkKnownExtension(const JsonValue& extension) {
     const ElementScope& scope = element_scope_;
     auto pathFrom = [&](std::string_view root, size_t start) {
@@ -842,9 +840,9 @@ class Walker {
       return s;
     };
     std::string resource_path = pathFrom(scope.resource_type, scope.resource_start);
-    std::string datatype_path =
-        scope.datatype.empty() ? std::string() : pathFrom(scope.datatype, scope.datatype_start);
-    profiles_->checkExtension(extension, resource_path, datatype_path, scope.current_type, scope.extension_url,
+    std::string definition_path(scope.element_path);
+    if (size_t x = definition_path.find("[x]"); x != std::string::npos) definition_path.erase(x, 3);
+    profiles_->checkExtension(extension, resource_path, definition_path, scope.current_type, scope.extension_url,
                               location(), resource_ != nullptr ? *resource_ : extension);
   }
 
@@ -1184,8 +1182,7 @@ class Walker {
     size_t resource_start = 0;       // first path_ segment below the resource
     std::string_view current_type;   // type of the object being walked
     std::string_view extension_url;  // when that object is an extension: its url
-    size_t datatype_start = 0;
-    std::string_view datatype;       // innermost complex data type entered below the resource, or empty
+    std::string_view element_path;   // definition path of that object's element ("HumanName.family")
   };
   ElementScope element_scope_;
 };
