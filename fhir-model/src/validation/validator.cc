@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bundle_rules.h"
 #include "constraint_cache.h"
 #include "name_hash.h"
 #include "narrative.h"
@@ -189,7 +190,11 @@ class Walker {
                     "id");
     }
     if (is_contained) checkContainedRules(resource);
-    if (type_name == "Bundle") checkBundle(resource);
+    if (type_name == "Bundle") {
+      checkBundle(resource);
+      validation::checkBundleRules(resource, location(), out_);
+    }
+    if (options_.check_narrative) validation::checkNarrativeLinks(resource, location(), out_);
 
     fhirpath::Node node;
     node.json = &resource;
@@ -800,6 +805,8 @@ class Walker {
       checkExtension(value);
     } else if (type_code == "Identifier") {
       if (options_.check_norwegian_identifiers) checkNorwegianIdentifier(value);
+    } else if (type_code == "Attachment") {
+      validation::checkAttachment(value, location(), out_);
     }
 
     if (constraints_ != nullptr) {

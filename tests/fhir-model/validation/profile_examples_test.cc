@@ -27,6 +27,19 @@ TEST(ProfileExamples, EveryOfficialExampleIsValidAgainstTheCoreProfiles) {
   }
 }
 
+TEST(ProfileExamples, TheCoreProfilesAddNoErrorsToFurtherOfficialExamples) {
+  // tests/data/r4-examples-extra/: more official examples, a few with errata the base validation reports.
+  auto files = testing::jsonFilesIn(std::filesystem::path(PLANBRO_TEST_DATA_DIR) / "r4-examples-extra");
+  ASSERT_GE(files.size(), 100u);
+  Validator validator;
+  for (const auto& file : files) {
+    std::string text = testing::readFile(file);
+    size_t base = testing::errorCount(validateJsonText(text));
+    OperationOutcome outcome = validator.validateJsonText(text);
+    EXPECT_EQ(testing::errorCount(outcome), base) << file.filename().string() << ":\n" << testing::describe(outcome);
+  }
+}
+
 // Whether the reference validator found errors in a case (nullopt when the copy has no expected outcome).
 std::optional<bool> referenceHasErrors(const JsonValue& test_case, std::string name) {
   const JsonValue* java = test_case.find("java");
