@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "planbro/fhir-model/base64.h"
@@ -96,6 +97,9 @@ class BundleChecker {
       }
       entries_.push_back(entry);
     }
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (!entries_[i].full_url.empty()) by_full_url_.emplace(entries_[i].full_url, i);
+    }
     checkIdentities();
     checkReferences();
   }
@@ -155,15 +159,16 @@ class BundleChecker {
       if (!base) return std::nullopt;  // relative to the server, not to this Bundle
       absolute = std::string(*base) + std::string(plain);
     }
+    // Hashed: a transaction of N entries with R references costs O(N + R), not O(N * R).
     std::optional<size_t> found;
-    for (size_t i = 0; i < entries_.size(); ++i) {
-      if (entries_[i].full_url != absolute) continue;
+    auto [first, last] = by_full_url_.equal_range(absolute);
+    for (auto it = first; it != last; ++it) {
+      size_t i = it->second;
       if (!version.empty() && entries_[i].version != version) {
         version_mismatch = true;
         continue;
       }
-      found = i;
-      break;
+      if (!found || i < *found) found = i;
     }
     if (found) version_mismatch = false;
     return found;
@@ -241,6 +246,7 @@ class BundleChecker {
   OperationOutcome& out_;
   std::string_view type_;
   std::vector<Entry> entries_;
+  std::unordered_multimap<std::string_view, size_t> by_full_url_;
 };
 
 std::optional<std::string> sha1(std::string_view bytes) {
@@ -290,7 +296,7 @@ void checkNarrativeLinks(const JsonValue& resource, const std::string& location,
   std::string_view xhtml = div->text();
   if (xhtml.find("href=\"#") == std::string_view::npos && xhtml.find("href='#") == std::string_view::npos) return;
   // Attribute values of the div: id="..." and name="..." are link targets; href="#..." are links.
-  std::vector<std::string_view> targets;
+  std::unordered_set<std::string_view> targets;  // hashed: many links and many ids stay linear
   std::vector<std::string_view> links;
   for (size_t at = 0; at < xhtml.size();) {
     size_t eq = xhtml.find('=', at);
@@ -308,29 +314,25 @@ void checkNarrativeLinks(const JsonValue& resource, const std::string& location,
     if (end == std::string_view::npos) break;
     std::string_view value = xhtml.substr(eq + 2, end - eq - 2);
     at = end + 1;
-    if (name == "id" || name == "name") targets.push_back(value);
+    if (name == "id" || name == "name") targets.insert(value);
     if (name == "href" && value.size() > 1 && value[0] == '#') links.push_back(value.substr(1));
   }
   // Element ids anywhere in the resource and the ids of contained resources are targets too.
   std::vector<const JsonValue*> stack{&resource};
-  size_t visited = 0;
-  while (!stack.empty() && visited < 100000) {
+  while (!stack.empty()) {  // linear in the resource, which the JSON limits bound
     const JsonValue* v = stack.back();
     stack.pop_back();
-    ++visited;
     if (v->isArray()) {
       for (const JsonValue& i : v->items()) stack.push_back(&i);
     } else if (v->isObject()) {
       for (const JsonMember& m : v->members()) {
-        if (m.key == "id" && m.value.isString()) targets.push_back(m.value.text());
+        if (m.key == "id" && m.value.isString()) targets.insert(m.value.text());
         if (!m.value.isPrimitive()) stack.push_back(&m.value);
       }
     }
   }
   for (std::string_view link : links) {
-    bool found = false;
-    for (std::string_view t : targets) found = found || t == link;
-    if (!found) {
+    if (targets.count(link) == 0) {
       out.add(Severity::kWarning, "not-found",
               "the narrative links to '#" + truncated(link) +
                   "', which is no id in the narrative, no contained resource and no element id",

@@ -14,10 +14,6 @@ constexpr std::string_view kCodeInvalid = "code-invalid";
 constexpr std::string_view kInvariant = "invariant";
 constexpr std::string_view kNotSupported = "not-supported";
 
-// Nested profiles (a type profile inside a type profile) and slices checked against slices: bounded, so a profile
-// set whose profiles refer to each other cannot recurse without end.
-constexpr int kMaxDepth = 24;
-
 std::string_view text(const JsonValue* v) { return v != nullptr && v->isString() ? v->text() : std::string_view(); }
 
 std::string shortJson(const JsonValue& v) {
@@ -53,8 +49,8 @@ struct LocationGuard {
 }  // namespace
 
 ProfileChecker::ProfileChecker(const ProfileSet& profiles, const RequiredProfiles& required, OperationOutcome& out,
-                               const ReferenceResolver* resolver)
-    : profiles_(profiles), required_(required), out_(&out), resolver_(resolver) {}
+                               const ReferenceResolver* resolver, uint32_t max_nesting)
+    : profiles_(profiles), required_(required), out_(&out), resolver_(resolver), max_nesting_(max_nesting) {}
 
 void ProfileChecker::report(Severity severity, std::string_view code, std::string message) {
   out_->add(severity, std::string(code), std::move(message), location_);
@@ -159,7 +155,17 @@ void ProfileChecker::checkExtension(const JsonValue& extension, std::string_view
 // ---- the walk ----
 
 void ProfileChecker::conformTo(const Profile& profile, const JsonValue& value, std::string_view type_code) {
-  if (depth_ >= kMaxDepth) return;
+  // Profiles that name each other (a data-type profile whose element names the first again) must not recurse
+  // without end.
+  if (depth_ >= max_nesting_) {
+    if (!nesting_reported_) {
+      nesting_reported_ = true;
+      report(Severity::kWarning, "too-costly",
+             "profiles nest deeper than " + std::to_string(max_nesting_) + " here; " + profile.url +
+                 " was not checked");
+    }
+    return;
+  }
   ++depth_;
   const Profile* previous = profile_;
   profile_ = &profile;

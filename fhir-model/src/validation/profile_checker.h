@@ -27,8 +27,9 @@ class ProfileChecker {
  public:
   using RequiredProfiles = std::map<std::string, std::vector<std::string>, std::less<>>;
 
+  /** `max_nesting` bounds how deep profiles nest while one value is checked (ValidatorOptions). */
   ProfileChecker(const ProfileSet& profiles, const RequiredProfiles& required, OperationOutcome& out,
-                 const ReferenceResolver* resolver);
+                 const ReferenceResolver* resolver, uint32_t max_nesting);
 
   /** Holds `resource` (of type `type`, found at `location`) to the profiles it claims in meta.profile and to those
    * required for its type. An unknown claimed profile is a warning. */
@@ -79,7 +80,9 @@ class ProfileChecker {
   const JsonValue* resource_ = nullptr;
   const Profile* profile_ = nullptr;
   std::string location_;
-  int depth_ = 0;
+  uint32_t depth_ = 0;
+  uint32_t max_nesting_;
+  bool nesting_reported_ = false;
 };
 
 }  // namespace planbro::fhir::validation

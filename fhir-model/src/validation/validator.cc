@@ -1294,7 +1294,8 @@ Result<std::shared_ptr<const Validator>> Validator::create(std::shared_ptr<const
 OperationOutcome Validator::validate(const JsonValue& resource) const {
   OperationOutcome out;
   DocumentResolver resolver(resource);
-  validation::ProfileChecker checker(*profiles_, options_.required_profiles, out, &resolver);
+  validation::ProfileChecker checker(*profiles_, options_.required_profiles, out, &resolver,
+                                     options_.max_profile_nesting);
   Walker walker(profiles_->model(), options_.base, out, &checker);
   walker.validateRoot(resource);
   return out;

@@ -7,7 +7,10 @@
 
 #include <string>
 
+#include <filesystem>
+
 #include "profile_test_support.h"
+#include "test_files.h"
 
 namespace planbro::fhir {
 namespace {
@@ -226,6 +229,33 @@ TEST(ProfileSetLoading, CoreProfilesAreEnforced) {
     "subject":{"reference":"Patient/1"},"effectiveDateTime":"2020-01-01","valueQuantity":{"value":70,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}})");
   // The category (VSCat slice, 1..1) is missing.
   EXPECT_TRUE(hasIssue(out, Severity::kError, "Observation.category", "minimum required = 1")) << describe(out);
+  // The bench's body weight (after the specification's example) conforms.
+  OperationOutcome good = Validator().validateJsonText(
+      testing::readFile(std::filesystem::path(PLANBRO_TEST_DATA_DIR) / "bench" / "Observation-bodyweight.json"));
+  EXPECT_EQ(errorCount(good), 0u) << describe(good);
+}
+
+}  // namespace
+}  // namespace planbro::fhir
+
+namespace planbro::fhir {
+namespace {
+
+TEST(ProfileNesting, ProfilesThatReferToEachOtherAreBounded) {
+  // Two Patients linking to each other, both held to a profile whose link target must conform to the same profile:
+  // checking one checks the other, which checks the first... The nesting bound (ValidatorOptions) ends it.
+  auto set = testing::profileSetOf({profile(kUrl, "Patient", R"(
+    {"id":"Patient.link.other","path":"Patient.link.other","type":[{"code":"Reference","targetProfile":["http://example.org/fhir/StructureDefinition/test"]}]})")});
+  std::string bundle = R"({"resourceType":"Bundle","type":"collection","entry":[
+    {"fullUrl":"http://example.org/fhir/Patient/a","resource":{"resourceType":"Patient","id":"a","meta":{"profile":["http://example.org/fhir/StructureDefinition/test"]},
+     "link":[{"other":{"reference":"Patient/b"},"type":"seealso"}]}},
+    {"fullUrl":"http://example.org/fhir/Patient/b","resource":{"resourceType":"Patient","id":"b","meta":{"profile":["http://example.org/fhir/StructureDefinition/test"]},
+     "link":[{"other":{"reference":"Patient/a"},"type":"seealso"}]}}]})";
+  ValidatorOptions options;
+  options.max_profile_nesting = 4;
+  OperationOutcome out = validateWith(set, bundle, options);
+  EXPECT_EQ(errorCount(out), 0u) << describe(out);
+  EXPECT_LT(out.issues().size(), 10u) << describe(out);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // formats, required bindings, references, narrative XHTML, FHIR's JSON rules, Norwegian identifiers, and the
 // definitions' invariants through FHIRPath. Owner of the implementation: fhir-model/src/validation/.
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,6 +42,10 @@ struct ValidatorOptions {
   ValidationOptions base;
   /** Profiles every resource of a type must conform to, whether it claims them or not: "CarePlan" → [url, ...]. */
   std::map<std::string, std::vector<std::string>, std::less<>> required_profiles;
+  /** How deep profiles may nest while one value is checked (a data-type profile inside a resource profile, an
+   * extension's definition, a target profile, a slice's profile, ...). Deeper nesting is not followed and gives a
+   * warning: profiles that name each other cannot make validation recurse without end. */
+  uint32_t max_profile_nesting = 24;
 };
 
 /**
