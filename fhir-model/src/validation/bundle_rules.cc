@@ -41,39 +41,53 @@ std::optional<std::string_view> restfulBase(std::string_view full_url) {
 }
 
 struct Reference {
-  std::string_view value;
-  std::string location;
+  const JsonValue* value;  // the Reference.reference string
   size_t from_entry;
 };
 
-// Every Reference.reference string below `value` (not into nested Bundles, whose own rules apply to them).
-void collectReferences(const JsonValue& value, std::string& path, size_t entry, std::vector<Reference>& out,
-                       int depth) {
+// Every Reference.reference string below `value` (not into nested Bundles, whose own rules apply to them). No
+// paths are built here: locations are worked out only for references that are reported (pathTo).
+void collectReferences(const JsonValue& value, size_t entry, std::vector<Reference>& out, int depth) {
   if (depth > 64) return;
   if (value.isArray()) {
-    auto items = value.items();
-    size_t size = path.size();
-    for (size_t i = 0; i < items.size(); ++i) {
-      path += '[' + std::to_string(i) + ']';
-      collectReferences(items[i], path, entry, out, depth + 1);
-      path.resize(size);
+    for (const JsonValue& item : value.items()) {
+      if (!item.isPrimitive()) collectReferences(item, entry, out, depth + 1);
     }
     return;
   }
   if (!value.isObject()) return;
   if (depth > 0 && text(value.find("resourceType")) == "Bundle") return;
   for (const JsonMember& m : value.members()) {
-    if (m.key.starts_with('_') || m.key == "text") continue;
+    if (m.key.size() == 9 && m.key == "reference" && m.value.isString()) {
+      if (depth > 0) out.push_back({&m.value, entry});
+    } else if (!m.value.isPrimitive() && !(m.key.size() == 4 && m.key == "text")) {
+      collectReferences(m.value, entry, out, depth + 1);
+    }
+  }
+}
+
+// The location of `target` below `value` ("subject.reference" appended to `path`); false when it is not there.
+bool pathTo(const JsonValue& value, const JsonValue* target, std::string& path, int depth) {
+  if (depth > 64) return false;
+  if (value.isArray()) {
+    auto items = value.items();
+    for (size_t i = 0; i < items.size(); ++i) {
+      size_t size = path.size();
+      path += '[' + std::to_string(i) + ']';
+      if (pathTo(items[i], target, path, depth + 1)) return true;
+      path.resize(size);
+    }
+    return false;
+  }
+  for (const JsonMember& m : value.members()) {
     size_t size = path.size();
     path += '.';
     path += m.key;
-    if (m.key == "reference" && m.value.isString() && value.find("resourceType") == nullptr) {
-      out.push_back({m.value.text(), path, entry});
-    } else if (!m.value.isPrimitive()) {
-      collectReferences(m.value, path, entry, out, depth + 1);
-    }
+    if (&m.value == target) return true;
+    if (!m.value.isPrimitive() && pathTo(m.value, target, path, depth + 1)) return true;
     path.resize(size);
   }
+  return false;
 }
 
 class BundleChecker {
@@ -177,15 +191,13 @@ class BundleChecker {
   void checkReferences() {
     std::vector<Reference> references;
     for (size_t i = 0; i < entries_.size(); ++i) {
-      if (entries_[i].resource == nullptr) continue;
-      std::string path = entryLocation(i) + ".resource";
-      collectReferences(*entries_[i].resource, path, i, references, 0);
+      if (entries_[i].resource != nullptr) collectReferences(*entries_[i].resource, i, references, 0);
     }
     const bool document = type_ == "document";
     const bool strict_urn = document || type_ == "message" || type_ == "transaction" || type_ == "batch";
     std::vector<std::vector<size_t>> links(entries_.size());
     for (const Reference& ref : references) {
-      std::string_view r = ref.value;
+      std::string_view r = ref.value->text();
       if (r.empty() || r.starts_with('#')) continue;
       if (r.find('?') != std::string_view::npos) continue;  // a conditional reference (transactions)
       bool version_mismatch = false;
@@ -197,24 +209,26 @@ class BundleChecker {
       }
       bool urn = r.starts_with("urn:");
       bool relative = r.find(':') == std::string_view::npos;
+      std::string location = entryLocation(ref.from_entry) + ".resource";
+      if (!pathTo(*entries_[ref.from_entry].resource, ref.value, location, 0)) location = entryLocation(ref.from_entry);
       if (version_mismatch) {
         out_.add(Severity::kError, "not-found",
                  "the Bundle has '" + truncated(r.substr(0, r.find("/_history/"))) +
                      "', but not the version the reference asks for ('" + truncated(r) + "')",
-                 ref.location);
+                 location);
       } else if (urn && strict_urn) {
         out_.add(Severity::kError, "not-found",
                  "the reference '" + truncated(r) + "' does not resolve to an entry of this " + std::string(type_) +
                      " Bundle (no entry has it as fullUrl)",
-                 ref.location);
+                 location);
       } else if (urn) {
         out_.add(Severity::kWarning, "not-found",
-                 "the reference '" + truncated(r) + "' does not resolve to an entry of the Bundle", ref.location);
+                 "the reference '" + truncated(r) + "' does not resolve to an entry of the Bundle", location);
       } else if (document && relative && restfulBase(entries_[ref.from_entry].full_url)) {
         out_.add(Severity::kError, "not-found",
                  "the reference '" + truncated(r) + "' does not resolve to an entry of the document (a document "
                  "carries what it references)",
-                 ref.location);
+                 location);
       }
     }
     if (!document || entries_.empty()) return;

@@ -337,8 +337,9 @@ bool ProfileChecker::checkType(const ProfileElement& element, const Item& item) 
   const TypeRef* matched = nullptr;
   const ModelInfo& model = profiles_.model();
   std::string_view resource_type;
-  if (item.value != nullptr && item.value->isObject() && (code == "Resource" || model.isResourceType(code))) {
-    resource_type = text(item.value->find("resourceType"));
+  if (item.value != nullptr && item.value->isObject() && (code == "Resource" || (!code.empty() && code[0] >= 'A' &&
+                                                                                 code[0] <= 'Z'))) {
+    resource_type = text(item.value->find("resourceType"));  // contained resources, Bundle.entry.resource
   }
   for (const TypeRef& t : def.types) {
     if (t.code == code) matched = &t;

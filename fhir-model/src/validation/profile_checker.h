@@ -35,6 +35,12 @@ class ProfileChecker {
    * required for its type. An unknown claimed profile is a warning. */
   void checkResource(const JsonValue& resource, std::string_view type, const std::string& location);
 
+  /** True when the set has an extension definition with this URL (callers skip building contexts otherwise). */
+  bool knowsExtension(std::string_view url) const {
+    const Profile* p = profiles_.find(url);
+    return p != nullptr && p->isExtension();
+  }
+
   /** Checks an extension with a known definition: its context (`resource_path` is the element it sits on from its
    * resource, such as "Patient.address", `datatype_path` the path of its definition, such as "HumanName.family"
    * or "Questionnaire.item" (nested items), `context_type` that element's type, `parent_extension_url` the URL of the

@@ -10,30 +10,41 @@ namespace {
 
 char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
 
-// Splits "extension('http://x.y/z').value" at the dots outside parentheses and quotes.
-std::vector<std::string_view> steps(std::string_view path) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  int depth = 0;
-  char quote = 0;
-  for (size_t i = 0; i < path.size(); ++i) {
-    char c = path[i];
-    if (quote != 0) {
-      if (c == quote) quote = 0;
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-    } else if (c == '(') {
-      ++depth;
-    } else if (c == ')') {
-      --depth;
-    } else if (c == '.' && depth == 0) {
-      out.push_back(path.substr(start, i - start));
-      start = i + 1;
+// Steps of "extension('http://x.y/z').value", split at the dots outside parentheses and quotes, without
+// allocating (discriminators are evaluated per element and slice).
+class Steps {
+ public:
+  explicit Steps(std::string_view path) : path_(path) {}
+  bool next(std::string_view& step) {
+    if (done_) return false;
+    int depth = 0;
+    char quote = 0;
+    for (size_t i = pos_; i < path_.size(); ++i) {
+      char c = path_[i];
+      if (quote != 0) {
+        if (c == quote) quote = 0;
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (c == '(') {
+        ++depth;
+      } else if (c == ')') {
+        --depth;
+      } else if (c == '.' && depth == 0) {
+        step = path_.substr(pos_, i - pos_);
+        pos_ = i + 1;
+        return true;
+      }
     }
+    step = path_.substr(pos_);
+    done_ = true;
+    return true;
   }
-  out.push_back(path.substr(start));
-  return out;
-}
+
+ private:
+  std::string_view path_;
+  size_t pos_ = 0;
+  bool done_ = false;
+};
 
 // The argument of "name(arg)" without quotes; nullopt when the step is not a call of `name`.
 std::optional<std::string_view> callArgument(std::string_view step, std::string_view name) {
@@ -106,7 +117,8 @@ std::vector<PathValue> evaluateSlicePath(const JsonValue* value, std::string_vie
                                          const JsonValue* resource) {
   std::vector<PathValue> current;
   if (value != nullptr) current.push_back({value, type});
-  for (std::string_view step : steps(path)) {
+  Steps steps(path);
+  for (std::string_view step; steps.next(step);) {
     if (step == "$this" || step.empty()) continue;
     std::vector<PathValue> next;
     if (step == "resolve()") {
@@ -176,7 +188,8 @@ std::vector<PathValue> evaluateSlicePath(const JsonValue* value, std::string_vie
 SliceTarget sliceElementAt(const ProfileElement& slice, std::string_view path) {
   SliceTarget out;
   const ProfileElement* at = &slice;
-  for (std::string_view step : steps(path)) {
+  Steps steps(path);
+  for (std::string_view step; steps.next(step);) {
     if (at == nullptr) break;
     if (step == "$this" || step.empty()) continue;
     if (step == "resolve()") {

@@ -837,6 +837,8 @@ class Walker {
   // The element an extension sits on, as a path of JSON names from its resource ("Patient.address") and as the path
   // of its definition ("HumanName.family", "Questionnaire.item" for nested items), for the extension's context.
   void checkKnownExtension(const JsonValue& extension) {
+    const JsonValue* url = extension.find("url");
+    if (url == nullptr || !url->isString() || !profiles_->knowsExtension(url->text())) return;
     const ElementScope& scope = element_scope_;
     auto pathFrom = [&](std::string_view root, size_t start) {
       std::string s(root);
