@@ -29,22 +29,34 @@ std::string_view lastSegment(std::string_view url) {
   return slash == std::string_view::npos ? url : url.substr(slash + 1);
 }
 
-struct LocationGuard {
-  LocationGuard(std::string& location, std::string_view name, int32_t index) : location_(location), size_(location.size()) {
-    if (!location_.empty()) location_ += '.';
-    location_ += name;
-    if (index >= 0) {
-      location_ += '[';
-      location_ += std::to_string(index);
-      location_ += ']';
-    }
+}  // namespace
+
+// Segments are views of JSON names and definitions, rendered only when an issue is reported.
+struct ProfileChecker::LocationGuard {
+  LocationGuard(Location& location, std::string_view name, int32_t index) : location_(location) {
+    location_.segments.emplace_back(name, index);
   }
-  ~LocationGuard() { location_.resize(size_); }
+  ~LocationGuard() { location_.segments.pop_back(); }
   LocationGuard(const LocationGuard&) = delete;
   LocationGuard& operator=(const LocationGuard&) = delete;
-  std::string& location_;
-  size_t size_;
+  Location& location_;
 };
+
+std::string ProfileChecker::Location::render() const {
+  std::string s = base;
+  for (const auto& [name, index] : segments) {
+    if (!s.empty()) s += '.';
+    s += name;
+    if (index >= 0) {
+      s += '[';
+      s += std::to_string(index);
+      s += ']';
+    }
+  }
+  return s;
+}
+
+namespace {
 
 }  // namespace
 
@@ -53,7 +65,7 @@ ProfileChecker::ProfileChecker(const ProfileSet& profiles, const RequiredProfile
     : profiles_(profiles), required_(required), out_(&out), resolver_(resolver), max_nesting_(max_nesting) {}
 
 void ProfileChecker::report(Severity severity, std::string_view code, std::string message) {
-  out_->add(severity, std::string(code), std::move(message), location_);
+  out_->add(severity, std::string(code), std::move(message), location_.render());
 }
 
 std::string ProfileChecker::profileName() const {
@@ -65,8 +77,8 @@ std::string ProfileChecker::profileName() const {
 
 void ProfileChecker::checkResource(const JsonValue& resource, std::string_view type, const std::string& location) {
   std::vector<const Profile*> to_check;
-  std::string saved = std::move(location_);
-  location_ = location;
+  Location saved = std::move(location_);
+  location_ = Location{location, {}};
   if (const JsonValue* meta = resource.find("meta"); meta != nullptr) {
     if (const JsonValue* claims = meta->find("profile"); claims != nullptr && claims->isArray()) {
       auto items = claims->items();
@@ -116,8 +128,8 @@ void ProfileChecker::checkExtension(const JsonValue& extension, std::string_view
   if (url.empty()) return;
   const Profile* profile = profiles_.find(url);
   if (profile == nullptr || !profile->isExtension()) return;  // unknown extensions pass (vendor, national ones)
-  std::string saved = std::move(location_);
-  location_ = location;
+  Location saved = std::move(location_);
+  location_ = Location{location, {}};
   const JsonValue* previous_resource = resource_;
   resource_ = &resource;
   if (!profile->contexts.empty()) {
@@ -319,7 +331,7 @@ void ProfileChecker::checkValue(const ProfileElement& element, const Item& item)
              "the value must match the pattern " + shortJson(element.pattern->root()) + profileName());
     }
   }
-  if (element.binding != nullptr) checkBinding(*element.binding, item);
+  if (element.binding != nullptr) checkBinding(*element.binding, element.value_set, item);
   if (!element.invariants.empty()) checkInvariants(element, item);
   for (const ProfileElement* c : element.children) {
     if (c->relevant) {
@@ -437,9 +449,8 @@ void ProfileChecker::checkTargetProfiles(const TypeRef& type, const JsonValue& r
 
 // ---- bindings ----
 
-void ProfileChecker::checkBinding(const Binding& binding, const Item& item) {
+void ProfileChecker::checkBinding(const Binding& binding, const ValueSetCodes* vs, const Item& item) {
   if (item.value == nullptr) return;
-  const ValueSetCodes* vs = profiles_.valueSet(binding.value_set);
   if (vs == nullptr || vs->codes.empty()) return;  // not expandable here (a terminology server's job)
   Severity severity = binding.strength == BindingStrength::kRequired ? Severity::kError : Severity::kWarning;
   // A code missing from an incomplete expansion is unknown, not wrong.

@@ -73,7 +73,7 @@ class ProfileChecker {
   bool checkType(const ProfileElement& element, const Item& item);
   void checkTypeProfiles(const TypeRef& type, const Item& item);
   void checkTargetProfiles(const TypeRef& type, const JsonValue& reference);
-  void checkBinding(const Binding& binding, const Item& item);
+  void checkBinding(const Binding& binding, const ValueSetCodes* value_set, const Item& item);
   void checkInvariants(const ProfileElement& element, const Item& item);
 
   void report(Severity severity, std::string_view code, std::string message);
@@ -85,7 +85,13 @@ class ProfileChecker {
   const ReferenceResolver* resolver_;
   const JsonValue* resource_ = nullptr;
   const Profile* profile_ = nullptr;
-  std::string location_;
+  struct Location {
+    std::string base;  // the resource's or extension's location from the structural walk
+    std::vector<std::pair<std::string_view, int32_t>> segments;
+    std::string render() const;
+  };
+  struct LocationGuard;
+  Location location_;
   uint32_t depth_ = 0;
   uint32_t max_nesting_;
   bool nesting_reported_ = false;

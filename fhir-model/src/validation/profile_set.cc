@@ -104,7 +104,8 @@ std::optional<JsonDocument> parseValue(const std::string& json) {
 }
 
 // Fills a Profile's precomputed elements from its snapshot (`profile.def`).
-void precompute(const ModelInfo& model, Profile& profile, std::vector<std::string>& warnings) {
+void precompute(const ModelInfo& model, Profile& profile, std::vector<std::string>& warnings,
+                const std::function<const ValueSetCodes*(std::string_view)>& value_set) {
   const TypeDef& def = *profile.def;
   profile.elements.resize(def.elements.size());
   std::unordered_map<std::string_view, size_t> by_id;
@@ -125,6 +126,7 @@ void precompute(const ModelInfo& model, Profile& profile, std::vector<std::strin
     pe.fixed = parseValue(e.fixed_json);
     pe.pattern = parseValue(e.pattern_json);
     pe.binding = addedBinding(e, pe.core);
+    if (pe.binding != nullptr) pe.value_set = value_set(pe.binding->value_set);
     pe.types_narrowed = typesNarrowed(e, pe.core);
     std::set<std::string_view> known;
     if (pe.core != nullptr) {
@@ -470,14 +472,17 @@ Result<std::shared_ptr<const ProfileSet>> ProfileSetBuilder::build() {
   for (const auto& p : pending_) {
     if (p->kind == "StructureDefinition") RETURN_IF_ERROR(buildOne(*p));
   }
-  for (auto& profile : impl->owned) precompute(model_, *profile, warnings);
-
   ValueSetExpander expander(model_, code_systems, value_sets);
   for (const auto& [url, vs] : value_sets) {
     (void)vs;
     impl->value_sets.push_back(expander.expand(url));
   }
   for (const auto& vs : impl->value_sets) impl->value_set_by_url.emplace(vs->url, vs.get());
+  auto lookup = [&](std::string_view url) -> const ValueSetCodes* {
+    if (auto it = impl->value_set_by_url.find(url); it != impl->value_set_by_url.end()) return it->second;
+    return model_.valueSet(url);
+  };
+  for (auto& profile : impl->owned) precompute(model_, *profile, warnings, lookup);
 
   for (const auto& p : impl->owned) {
     impl->sorted.push_back(p.get());

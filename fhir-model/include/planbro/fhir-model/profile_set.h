@@ -35,6 +35,7 @@ struct ProfileElement {
   std::optional<JsonDocument> pattern;  // pattern[x], parsed
   /** The profile's binding, when it adds to the core one (another value set or a stronger strength). */
   const Binding* binding = nullptr;
+  const ValueSetCodes* value_set = nullptr;  // the binding's value set, when it could be expanded here
   bool types_narrowed = false;  // fewer types than the core element, or type profiles / target profiles added
   struct Invariant {
     const Constraint* constraint;
