@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "simple_invariant.h"
 #include "slice_paths.h"
 
 namespace planbro::fhir::validation {
@@ -501,10 +502,15 @@ void ProfileChecker::checkInvariants(const ProfileElement& element, const Item& 
   node.type = item.type_code;
   node.element = element.def;
   node.name = item.json_name;
-  fhirpath::Environment env;
   for (const ProfileElement::Invariant& inv : element.invariants) {
+    if (inv.simple && item.value != nullptr && item.value->isObject()) {
+      if (inv.simple->evaluate(*item.value) == false) {
+        report(inv.constraint->severity, kInvariant, inv.constraint->key + ": " + inv.constraint->human + profileName());
+      }
+      continue;
+    }
     if (!inv.expression) continue;
-    Result<bool> r = fhirpath::evaluateBoolean(*inv.expression, node, *resource_, env, /*empty_is=*/true);
+    Result<bool> r = fhirpath::evaluateBoolean(*inv.expression, node, *resource_, env_, /*empty_is=*/true);
     if (!r.isOk()) {
       report(Severity::kWarning, kInvariant,
              "could not evaluate " + inv.constraint->key + " (" + inv.constraint->expression +

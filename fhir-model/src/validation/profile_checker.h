@@ -83,6 +83,7 @@ class ProfileChecker {
   const RequiredProfiles& required_;
   OperationOutcome* out_;
   const ReferenceResolver* resolver_;
+  fhirpath::Environment env_;
   const JsonValue* resource_ = nullptr;
   const Profile* profile_ = nullptr;
   struct Location {

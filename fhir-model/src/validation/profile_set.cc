@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "planbro/fhir-model/fhir_xml.h"
+#include "simple_invariant.h"
 #include "snapshot.h"
 
 namespace planbro::fhir {
@@ -145,7 +146,20 @@ void precompute(const ModelInfo& model, Profile& profile, std::vector<std::strin
                            compiled.status().message());
         continue;
       }
-      pe.invariants.push_back({&c, std::move(compiled).value()});
+      // The same fast path as the core invariants: evaluated directly on the JSON when in its subset.
+      std::span<const ElementDef* const> children;
+      const TypeDef* focus_type = nullptr;
+      if (i == 0) {
+        focus_type = model.type(profile.type);
+      } else if (pe.core != nullptr) {
+        const ElementDef& eff = pe.core->content_reference != nullptr ? *pe.core->content_reference : *pe.core;
+        children = eff.children;
+        if (children.empty() && eff.types.size() == 1) focus_type = model.type(eff.types.front().code);
+      }
+      if (focus_type != nullptr) children = focus_type->rootChildren();
+      std::shared_ptr<const validation::SimpleInvariant> simple;
+      if (!children.empty()) simple = validation::SimpleInvariant::compile(c.expression, children, model);
+      pe.invariants.push_back({&c, std::move(compiled).value(), std::move(simple)});
     }
   }
   for (size_t i = 1; i < def.elements.size(); ++i) {

@@ -25,6 +25,10 @@
 
 namespace planbro::fhir {
 
+namespace validation {
+class SimpleInvariant;  // the validator's direct evaluator for simple invariants (src/validation/)
+}
+
 /** One element of a profile's snapshot, with what the validator needs precomputed. */
 struct ProfileElement {
   const ElementDef* def = nullptr;   // the snapshot definition (owned by the Profile)
@@ -40,6 +44,7 @@ struct ProfileElement {
   struct Invariant {
     const Constraint* constraint;
     fhirpath::ExpressionPtr expression;  // null when it did not compile (reported as a load warning)
+    std::shared_ptr<const validation::SimpleInvariant> simple;  // the fast path, when in its subset
   };
   std::vector<Invariant> invariants;  // constraints the core element does not already have
   std::vector<const ProfileElement*> children;  // unsliced children, in definition order
