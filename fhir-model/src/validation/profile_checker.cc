@@ -373,15 +373,15 @@ bool ProfileChecker::checkType(const ProfileElement& element, const Item& item) 
       (code == "Reference" || code == "canonical")) {
     if (code == "Reference") checkTargetProfiles(*matched, *item.value);
   }
-  if (!matched->profiles.empty() && item.value != nullptr) checkTypeProfiles(*matched, item);
+  if (!matched->profiles.empty() && item.value != nullptr) {
+    checkTypeProfiles(element.type_profiles[static_cast<size_t>(matched - def.types.data())], item);
+  }
   return true;
 }
 
-void ProfileChecker::checkTypeProfiles(const TypeRef& type, const Item& item) {
+void ProfileChecker::checkTypeProfiles(std::span<const Profile* const> profiles, const Item& item) {
   std::vector<const Profile*> known;
-  for (const std::string& url : type.profiles) {
-    const Profile* p = profiles_.find(url);
-    if (p == nullptr) continue;
+  for (const Profile* p : profiles) {
     // A known extension is checked by checkExtension wherever it occurs, with its context.
     if (p->isExtension() && item.value->isObject() && text(item.value->find("url")) == p->url) return;
     known.push_back(p);

@@ -6,6 +6,7 @@
 // well-formed FHIR; this pass only walks the parts of a resource its profiles constrain (ProfileElement::relevant).
 
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,7 +72,7 @@ class ProfileChecker {
   bool conformsQuietly(const ProfileElement& element, const Item& item);
   bool conformsQuietly(const Profile& profile, const JsonValue& value, std::string_view type_code);
   bool checkType(const ProfileElement& element, const Item& item);
-  void checkTypeProfiles(const TypeRef& type, const Item& item);
+  void checkTypeProfiles(std::span<const Profile* const> profiles, const Item& item);
   void checkTargetProfiles(const TypeRef& type, const JsonValue& reference);
   void checkBinding(const Binding& binding, const ValueSetCodes* value_set, const Item& item);
   void checkInvariants(const ProfileElement& element, const Item& item);

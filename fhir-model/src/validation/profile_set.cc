@@ -106,7 +106,8 @@ std::optional<JsonDocument> parseValue(const std::string& json) {
 
 // Fills a Profile's precomputed elements from its snapshot (`profile.def`).
 void precompute(const ModelInfo& model, Profile& profile, std::vector<std::string>& warnings,
-                const std::function<const ValueSetCodes*(std::string_view)>& value_set) {
+                const std::function<const ValueSetCodes*(std::string_view)>& value_set,
+                const std::function<const Profile*(std::string_view)>& find_profile) {
   const TypeDef& def = *profile.def;
   profile.elements.resize(def.elements.size());
   std::unordered_map<std::string_view, size_t> by_id;
@@ -129,6 +130,12 @@ void precompute(const ModelInfo& model, Profile& profile, std::vector<std::strin
     pe.binding = addedBinding(e, pe.core);
     if (pe.binding != nullptr) pe.value_set = value_set(pe.binding->value_set);
     pe.types_narrowed = typesNarrowed(e, pe.core);
+    pe.type_profiles.resize(e.types.size());
+    for (size_t t = 0; t < e.types.size(); ++t) {
+      for (const std::string& url : e.types[t].profiles) {
+        if (const Profile* p = find_profile(url)) pe.type_profiles[t].push_back(p);
+      }
+    }
     std::set<std::string_view> known;
     if (pe.core != nullptr) {
       for (const Constraint& c : pe.core->constraints) known.insert(c.key);
@@ -496,7 +503,11 @@ Result<std::shared_ptr<const ProfileSet>> ProfileSetBuilder::build() {
     if (auto it = impl->value_set_by_url.find(url); it != impl->value_set_by_url.end()) return it->second;
     return model_.valueSet(url);
   };
-  for (auto& profile : impl->owned) precompute(model_, *profile, warnings, lookup);
+  auto find_profile = [&](std::string_view url) -> const Profile* {
+    auto it = built.find(stripVersion(url));
+    return it == built.end() ? nullptr : it->second;
+  };
+  for (auto& profile : impl->owned) precompute(model_, *profile, warnings, lookup, find_profile);
 
   for (const auto& p : impl->owned) {
     impl->sorted.push_back(p.get());

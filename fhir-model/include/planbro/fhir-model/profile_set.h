@@ -29,6 +29,8 @@ namespace validation {
 class SimpleInvariant;  // the validator's direct evaluator for simple invariants (src/validation/)
 }
 
+struct Profile;
+
 /** One element of a profile's snapshot, with what the validator needs precomputed. */
 struct ProfileElement {
   const ElementDef* def = nullptr;   // the snapshot definition (owned by the Profile)
@@ -41,6 +43,8 @@ struct ProfileElement {
   const Binding* binding = nullptr;
   const ValueSetCodes* value_set = nullptr;  // the binding's value set, when it could be expanded here
   bool types_narrowed = false;  // fewer types than the core element, or type profiles / target profiles added
+  /** Per entry of def->types: the type profiles (TypeRef::profiles) this set knows, resolved at load. */
+  std::vector<std::vector<const Profile*>> type_profiles;
   struct Invariant {
     const Constraint* constraint;
     fhirpath::ExpressionPtr expression;  // null when it did not compile (reported as a load warning)
