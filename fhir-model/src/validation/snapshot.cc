@@ -107,7 +107,12 @@ class SnapshotBuilder {
   void apply(const JsonValue& diff) {
     if (diff.isObject()) {
       std::string id(text(diff.find("id")));
-      if (id.empty()) id = std::string(text(diff.find("path")));
+      if (id.empty()) {
+        // Differentials written before element ids: the path, and a slice's name on its last segment.
+        id = std::string(text(diff.find("path")));
+        std::string_view slice = text(diff.find("sliceName"));
+        if (!id.empty() && !slice.empty()) id += ":" + std::string(slice);
+      }
       if (id.empty()) return;
       std::string choice_code;
       int at = ensure(id, &choice_code);

@@ -260,3 +260,34 @@ TEST(ProfileNesting, ProfilesThatReferToEachOtherAreBounded) {
 
 }  // namespace
 }  // namespace planbro::fhir
+
+namespace planbro::fhir {
+namespace {
+
+TEST(ProfileSetLoading, MalformedDifferentialsNeverCrash) {
+  // Hostile or broken packages: wrong JSON kinds everywhere, paths outside the type, huge numbers, slices of
+  // nothing. Building must succeed or fail with a Status, and validation with the result must not crash.
+  const char* elements[] = {
+      R"({"id":"Patient.name","path":"Patient.name","min":"one","max":7,"type":"HumanName"})",
+      R"({"id":"Patient.name","path":"Patient.name","min":99999999999999999999,"max":"99999999999999999999"})",
+      R"({"id":"Patient.name:","path":"Patient.name","sliceName":""})",
+      R"({"id":"Patient.x:y.z","path":"Patient.x.z"})",
+      R"({"id":"Patient.identifier","path":"Patient.identifier","slicing":{"discriminator":[{"type":"bogus","path":"((("}],"rules":7}})",
+      R"({"id":"Patient.identifier:a","path":"Patient.identifier","sliceName":"a","min":1})",
+      R"({"id":"Patient.identifier:a.value","path":"Patient.identifier.value","patternString":{"not":"a string"}})",
+      R"({"id":"Patient","path":"Patient","constraint":[{"key":"x-1","severity":"error","human":"h","expression":"((("}]})",
+      R"({"id":"Patient.contact.contact.contact","path":"Patient.contact.contact.contact","min":1})",
+      R"({"path":"Patient.telecom","sliceName":"old-style","min":1})",
+      R"("not an object")",
+  };
+  for (const char* e : elements) {
+    auto set = testing::profileSetOf({profile(kUrl, "Patient", e)});
+    ASSERT_NE(set, nullptr) << e;
+    OperationOutcome out = validateWith(set, claiming(kUrl, "Patient",
+        R"("identifier":[{"value":"a"}],"name":[{"family":"x"}],"contact":[{"name":{"family":"y"}}])"));
+    (void)out;
+  }
+}
+
+}  // namespace
+}  // namespace planbro::fhir
