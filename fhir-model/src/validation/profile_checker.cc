@@ -612,8 +612,18 @@ bool ProfileChecker::conformsQuietly(const Profile& profile, const JsonValue& va
 bool ProfileChecker::matchesSlice(const ProfileElement& sliced, const ProfileElement& slice, const Item& item) {
   const ElementDef& def = *sliced.def;
   if (!def.slicing || def.slicing->discriminators.empty()) return conformsQuietly(slice, item);
-  for (const Slicing::Discriminator& d : def.slicing->discriminators) {
-    SliceTarget where = sliceElementAt(slice, d.path);
+  const auto& discriminators = def.slicing->discriminators;
+  for (size_t k = 0; k < discriminators.size(); ++k) {
+    const Slicing::Discriminator& d = discriminators[k];
+    SliceTarget where;
+    if (k < slice.discriminator_targets.size()) {
+      const ProfileElement::DiscriminatorTarget& t = slice.discriminator_targets[k];
+      where.element = t.element;
+      if (t.has_extension_url) where.extension_url = t.extension_url;
+      where.through_resolve = t.through_resolve;
+    } else {
+      where = sliceElementAt(slice, d.path);
+    }
     std::vector<PathValue> values = evaluateSlicePath(item.value, item.type_code, d.path, profiles_.model(),
                                                       resolver_, resource_);
     if (d.type == "exists") {

@@ -10,6 +10,7 @@
 
 #include "planbro/fhir-model/fhir_xml.h"
 #include "simple_invariant.h"
+#include "slice_paths.h"
 #include "snapshot.h"
 
 namespace planbro::fhir {
@@ -185,6 +186,17 @@ void precompute(const ModelInfo& model, Profile& profile, std::vector<std::strin
     std::string sliced = e.id.substr(0, dot + 1 + colon);
     auto base = by_id.find(sliced);
     if (base != by_id.end()) profile.elements[base->second].slices.push_back(&profile.elements[i]);
+  }
+  for (ProfileElement& pe : profile.elements) {
+    if (!pe.def->slicing) continue;
+    for (const ProfileElement* slice_const : pe.slices) {
+      ProfileElement& slice = profile.elements[static_cast<size_t>(slice_const - profile.elements.data())];
+      for (const Slicing::Discriminator& d : pe.def->slicing->discriminators) {
+        validation::SliceTarget t = validation::sliceElementAt(slice, d.path);
+        slice.discriminator_targets.push_back(
+            {t.element, t.extension_url.value_or(std::string_view()), t.extension_url.has_value(), t.through_resolve});
+      }
+    }
   }
   // Bottom-up: descendants follow their ancestors in snapshot order.
   for (size_t i = def.elements.size(); i-- > 0;) {

@@ -53,6 +53,15 @@ struct ProfileElement {
   std::vector<Invariant> invariants;  // constraints the core element does not already have
   std::vector<const ProfileElement*> children;  // unsliced children, in definition order
   std::vector<const ProfileElement*> slices;    // for a sliced element: its slices, in definition order
+  /** For a slice: where each discriminator of the sliced element's slicing ends in the slice's elements, worked
+   * out at load (see src/validation/slice_paths.h). */
+  struct DiscriminatorTarget {
+    const ProfileElement* element = nullptr;
+    std::string_view extension_url;  // the URL of an extension('url') step, when there was one
+    bool has_extension_url = false;
+    bool through_resolve = false;
+  };
+  std::vector<DiscriminatorTarget> discriminator_targets;
   /** Anything to check here or below (children, slices). The validator skips subtrees where this is false. */
   bool relevant = false;
 };
