@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "planbro/fhir-model/fhir_xml.h"
 #include "planbro/fhir-model/profile_set.h"
@@ -116,6 +118,41 @@ TEST(NoBasisProfiles, ClaimOfAProfileForAnotherType) {
   OperationOutcome out = testing::validateWith(set, R"({"resourceType":"Organization",
     "meta":{"profile":["http://hl7.no/fhir/StructureDefinition/no-basis-Patient"]}})");
   EXPECT_TRUE(hasIssue(out, Severity::kError, "Organization.meta.profile[0]", "is for Patient")) << describe(out);
+}
+
+}  // namespace
+}  // namespace planbro::fhir
+
+namespace planbro::fhir {
+namespace {
+
+TEST(NoBasisProfiles, OneValidatorSharedByThreadsGivesTheSameOutcomes) {
+  auto set = noBasis();
+  ASSERT_NE(set, nullptr);
+  ValidatorOptions options;
+  options.required_profiles["Patient"] = {std::string(kPatient)};
+  const Validator validator(set, options);
+  const std::vector<std::string> texts = {
+      R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.2"}]})",
+      R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"13116900216"}]})",
+      R"({"resourceType":"Patient","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-citizenship",
+          "extension":[{"url":"code","valueString":"NO"}]}]})"};
+  std::vector<size_t> expected;
+  for (const std::string& t : texts) expected.push_back(validator.validateJsonText(t).issues().size());
+  std::vector<std::vector<size_t>> got(2);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        for (const std::string& text : texts) got[t].push_back(validator.validateJsonText(text).issues().size());
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < 2; ++t) {
+    ASSERT_EQ(got[t].size(), texts.size() * 20);
+    for (size_t i = 0; i < got[t].size(); ++i) EXPECT_EQ(got[t][i], expected[i % texts.size()]);
+  }
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 #pragma once
 // Validation of FHIR R4 JSON against the core definitions (ModelInfo): structure, cardinality, types, primitive
 // formats, required bindings, references, narrative XHTML, FHIR's JSON rules, Norwegian identifiers, and the
-// definitions' invariants through FHIRPath. Owner of the implementation: fhir-model/src/validation/.
+// definitions' invariants through FHIRPath, Bundle reference resolution, Attachment size/hash and narrative links;
+// and, through a Validator object, against the profiles of a ProfileSet (profile_set.h; docs/conformance.md).
+// Owner of the implementation: fhir-model/src/validation/.
 
 #include <cstdint>
 #include <functional>
