@@ -14,6 +14,7 @@ fhir-model/src/model/model_info.cc:
   {"v": 1, "fhir": "4.0.1",
    "types": [{"n": name, "u": url, "k": "p|c|r|l", "a": 1 (abstract), "b": base name (profiles: base URL),
               "ty": constrained type (profiles only), "rx": primitive value regex,
+              "cx": [[context type, expression], ...] (extension definitions: where they may be used),
               "e": [element, ...]}],
    "profiles": [same shape as types: the constraint profiles of the core package],
    "vs": [{"u": url, "i": 1 (incomplete), "g": [[system, [[code, display], ...]], ...]}],
@@ -146,6 +147,8 @@ def compile_structure(sd, bound):
                     rx = ext_value(t.get('extension'), REGEX_EXT)
                     if rx:
                         out['rx'] = rx
+    if sd.get('derivation') == 'constraint' and sd.get('context'):
+        out['cx'] = [[c.get('type', ''), c.get('expression', '')] for c in sd['context']]
     out['e'] = [compile_element(e, bound) for e in elements]
     return out
 

@@ -170,6 +170,12 @@ Result<std::unique_ptr<TypeDef>> parseType(const RjValue& t, bool is_profile) {
   def->constrained_type = stringMember(t, "ty");
   if (is_profile && def->constrained_type.empty()) return formatError("profile without type: " + def->url);
   def->value_regex = stringMember(t, "rx");
+  if (const RjValue* cx = member(t, "cx"); cx != nullptr && cx->IsArray()) {
+    for (const RjValue& c : cx->GetArray()) {
+      if (!c.IsArray() || c.Size() != 2) return formatError("bad context of " + def->url);
+      def->contexts.emplace_back(std::string(str(c[0])), std::string(str(c[1])));
+    }
+  }
   const RjValue* elements = member(t, "e");
   if (elements == nullptr || !elements->IsArray() || elements->Empty()) return formatError("type without elements");
   def->elements.reserve(elements->Size());

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bundle_rules.h"
 #include "constraint_cache.h"
 #include "name_hash.h"
 #include "narrative.h"
@@ -22,6 +23,7 @@
 #include "planbro/fhir-model/model_info.h"
 #include "planbro/fhir-model/norwegian_ids.h"
 #include "primitive_checks.h"
+#include "profile_checker.h"
 
 namespace planbro::fhir {
 namespace {
@@ -81,8 +83,9 @@ constexpr std::string_view kNotFound = "not-found";
 
 class Walker {
  public:
-  Walker(const ModelInfo& model, const ValidationOptions& options, OperationOutcome& out)
-      : model_(model), options_(options), out_(out) {
+  Walker(const ModelInfo& model, const ValidationOptions& options, OperationOutcome& out,
+         validation::ProfileChecker* profiles = nullptr)
+      : model_(model), options_(options), out_(out), profiles_(profiles) {
     const TypeDef* element = model_.type("Element");
     if (element != nullptr) element_children_ = element->rootChildren();
     if (options_.check_invariants) constraints_ = &validation::ConstraintCache::get();
@@ -193,6 +196,9 @@ class Walker {
       scope_ = &scope;
     }
     resource_ = &resource;
+    // Where this resource's element paths start, for extension contexts ("Patient.address").
+    const ElementScope previous_element_scope = element_scope_;
+    element_scope_ = ElementScope{type->name, path_.size(), type->name, {}, type->name};
 
     validateObject(resource, type->rootChildren(), /*is_resource=*/true);
 
@@ -204,12 +210,18 @@ class Walker {
                     "id");
     }
     if (is_contained) checkContainedRules(resource);
-    if (type_name == "Bundle") checkBundle(resource);
+    if (type_name == "Bundle") {
+      checkBundle(resource);
+      validation::checkBundleRules(resource, location(), out_);
+    }
+    if (options_.check_narrative) validation::checkNarrativeLinks(resource, location(), out_);
 
     fhirpath::Node node;
     node.json = &resource;
     node.type = type->name;
     runConstraints(type->root().constraints, node);
+    if (profiles_ != nullptr) profiles_->checkResource(resource, type_name, location());
+    element_scope_ = previous_element_scope;
 
     if (!is_contained) {
       checkContainedReferenced();
@@ -670,7 +682,11 @@ class Walker {
       } else if (twin->size() == 0) {
         report(Severity::kError, kStructure, "object cannot be empty: the property should be absent");
       } else {
+        const ElementScope outer_scope = element_scope_;
+        element_scope_.current_type = type_code;
+        element_scope_.element_path = eff.path;
         validateObject(*twin, element_children_, false);
+        element_scope_ = outer_scope;
       }
     }
     if (!eff.constraints.empty() && constraints_ != nullptr) {
@@ -787,7 +803,16 @@ class Walker {
     }
     std::span<const ElementDef* const> children = eff.children;
     if (children.empty() && type != nullptr) children = type->rootChildren();
+    const ElementScope outer_scope = element_scope_;
+    if (profiles_ != nullptr && type_code == "Extension") checkKnownExtension(value);
+    element_scope_.current_type = type_code;
+    element_scope_.element_path = eff.path;
+    if (type_code == "Extension") {
+      const JsonValue* url = value.find("url");
+      element_scope_.extension_url = url != nullptr && url->isString() ? url->text() : std::string_view();
+    }
     validateObject(value, children, false);
+    element_scope_ = outer_scope;
 
     if (type_code == "Reference") {
       checkReference(eff, value);
@@ -800,6 +825,8 @@ class Walker {
       checkExtension(value);
     } else if (type_code == "Identifier") {
       if (options_.check_norwegian_identifiers) checkNorwegianIdentifier(value);
+    } else if (type_code == "Attachment") {
+      validation::checkAttachment(value, location(), out_);
     }
 
     if (constraints_ != nullptr) {
@@ -823,6 +850,29 @@ class Walker {
       return;
     }
     validateResource(value, false, false);
+  }
+
+  // ---- profiles: known extensions ----
+
+  // The element an extension sits on, as a path of JSON names from its resource ("Patient.address") and as the path
+  // of its definition ("HumanName.family", "Questionnaire.item" for nested items), for the extension's context.
+  void checkKnownExtension(const JsonValue& extension) {
+    const JsonValue* url = extension.find("url");
+    if (url == nullptr || !url->isString() || !profiles_->knowsExtension(url->text())) return;
+    const ElementScope& scope = element_scope_;
+    auto pathFrom = [&](std::string_view root, size_t start) {
+      std::string s(root);
+      for (size_t i = start; i + 1 < path_.size(); ++i) {
+        s += '.';
+        s += path_[i].name;
+      }
+      return s;
+    };
+    std::string resource_path = pathFrom(scope.resource_type, scope.resource_start);
+    std::string definition_path(scope.element_path);
+    if (size_t x = definition_path.find("[x]"); x != std::string::npos) definition_path.erase(x, 3);
+    profiles_->checkExtension(extension, resource_path, definition_path, scope.current_type, scope.extension_url,
+                              location(), resource_ != nullptr ? *resource_ : extension);
   }
 
   // ---- data-type rules ----
@@ -1155,6 +1205,16 @@ class Walker {
   ResourceScope* scope_ = nullptr;
   const JsonValue* resource_ = nullptr;
   size_t dropped_issues_ = 0;
+  validation::ProfileChecker* profiles_ = nullptr;
+  // Where the walk is, for extension contexts: the resource and the data type the current object belongs to.
+  struct ElementScope {
+    std::string_view resource_type;
+    size_t resource_start = 0;       // first path_ segment below the resource
+    std::string_view current_type;   // type of the object being walked
+    std::string_view extension_url;  // when that object is an extension: its url
+    std::string_view element_path;   // definition path of that object's element ("HumanName.family")
+  };
+  ElementScope element_scope_;
 };
 
 }  // namespace
@@ -1195,6 +1255,104 @@ OperationOutcome validateJsonText(std::string text, const ValidationOptions& opt
     return out;
   }
   return validateResource(doc->root(), options);
+}
+
+}  // namespace planbro::fhir
+
+// ---- Validator objects ----
+
+namespace planbro::fhir {
+namespace {
+
+// Resolves references inside the document being validated: "#id" to the containing resource's contained
+// resources, anything else to the entries of the Bundle at the root (by fullUrl, or "Type/id" against an entry's
+// resource type and id).
+class DocumentResolver : public validation::ReferenceResolver {
+ public:
+  explicit DocumentResolver(const JsonValue& root) : root_(root) {}
+
+  const JsonValue* resolve(std::string_view reference, const JsonValue& from_resource) const override {
+    if (reference.starts_with('#')) {
+      const JsonValue* contained = from_resource.find("contained");
+      if (contained == nullptr) return nullptr;
+      for (const JsonValue& c : contained->items()) {
+        const JsonValue* id = c.find("id");
+        if (id != nullptr && id->isString() && id->text() == reference.substr(1)) return &c;
+      }
+      return nullptr;
+    }
+    const JsonValue* rt = root_.find("resourceType");
+    if (rt == nullptr || rt->text() != "Bundle") return nullptr;
+    const JsonValue* entries = root_.find("entry");
+    if (entries == nullptr) return nullptr;
+    std::string_view plain = reference;
+    if (size_t h = plain.find("/_history/"); h != std::string_view::npos) plain = plain.substr(0, h);
+    for (const JsonValue& entry : entries->items()) {
+      const JsonValue* resource = entry.find("resource");
+      if (resource == nullptr || !resource->isObject()) continue;
+      const JsonValue* full_url = entry.find("fullUrl");
+      if (full_url != nullptr && full_url->isString() && (full_url->text() == reference || full_url->text() == plain)) {
+        return resource;
+      }
+      const JsonValue* type = resource->find("resourceType");
+      const JsonValue* id = resource->find("id");
+      if (type == nullptr || id == nullptr || !type->isString() || !id->isString()) continue;
+      if (plain.size() == type->text().size() + 1 + id->text().size() && plain.starts_with(type->text()) &&
+          plain[type->text().size()] == '/' && plain.ends_with(id->text())) {
+        return resource;
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  const JsonValue& root_;
+};
+
+}  // namespace
+
+Validator::Validator(std::shared_ptr<const ProfileSet> profiles, ValidatorOptions options)
+    : profiles_(profiles != nullptr ? std::move(profiles) : ProfileSet::core()), options_(std::move(options)) {}
+
+Result<std::shared_ptr<const Validator>> Validator::create(std::shared_ptr<const ProfileSet> profiles,
+                                                           ValidatorOptions options) {
+  auto validator = std::make_shared<const Validator>(std::move(profiles), std::move(options));
+  for (const auto& [type, urls] : validator->options().required_profiles) {
+    for (const std::string& url : urls) {
+      const Profile* p = validator->profiles().find(url);
+      if (p == nullptr) return invalidArgument("required profile '" + url + "' for " + type + " is not loaded");
+      if (p->type != type) {
+        return invalidArgument("required profile '" + url + "' is for " + p->type + ", not " + type);
+      }
+    }
+  }
+  return validator;
+}
+
+OperationOutcome Validator::validate(const JsonValue& resource) const {
+  OperationOutcome out;
+  DocumentResolver resolver(resource);
+  validation::ProfileChecker checker(*profiles_, options_.required_profiles, out, &resolver,
+                                     options_.max_profile_nesting);
+  Walker walker(profiles_->model(), options_.base, out, &checker);
+  walker.validateRoot(resource);
+  return out;
+}
+
+OperationOutcome Validator::validateJsonText(std::string text) const {
+  JsonErrorPosition position;
+  Result<JsonDocument> doc = JsonDocument::parse(std::move(text), options_.base.json_limits, &position);
+  if (!doc.isOk()) {
+    OperationOutcome out;
+    std::string location;
+    if (position.line > 0) {
+      location = "line " + std::to_string(position.line) + ", col " + std::to_string(position.column);
+    }
+    out.add(Severity::kFatal, doc.status().code() == StatusCode::kResourceExhausted ? "too-costly" : "structure",
+            "invalid JSON: " + doc.status().message(), std::move(location));
+    return out;
+  }
+  return validate(doc->root());
 }
 
 }  // namespace planbro::fhir

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "planbro/fhir-model/operation_outcome.h"
@@ -88,6 +89,9 @@ struct TypeDef {
   const TypeDef* base_type = nullptr;  // the TypeDef (core type or profile) named by `base`
   std::string value_regex;  // primitives: the regex of the value (from the definition), may be empty
   std::vector<ElementDef> elements;  // snapshot order; elements[0] is the root (path == name)
+  /** Extension definitions: where the extension may be used, as (context type, expression) pairs
+   * ("element", "Patient"), from StructureDefinition.context. */
+  std::vector<std::pair<std::string, std::string>> contexts;
 
   bool isProfile() const { return !constrained_type.empty(); }
   const ElementDef& root() const { return elements.front(); }

@@ -1,15 +1,23 @@
 #pragma once
 // Validation of FHIR R4 JSON against the core definitions (ModelInfo): structure, cardinality, types, primitive
 // formats, required bindings, references, narrative XHTML, FHIR's JSON rules, Norwegian identifiers, and the
-// definitions' invariants through FHIRPath. Owner of the implementation: fhir-model/src/validation/.
+// definitions' invariants through FHIRPath, Bundle reference resolution, Attachment size/hash and narrative links;
+// and, through a Validator object, against the profiles of a ProfileSet (profile_set.h; docs/conformance.md).
+// Owner of the implementation: fhir-model/src/validation/.
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/operation_outcome.h"
+#include "planbro/fhir-model/profile_set.h"
+#include "planbro/fhir-model/status.h"
 
 namespace planbro::fhir {
 
@@ -42,5 +50,42 @@ inline constexpr uint32_t kMaxValidationDepth = 1024;
 
 /** Parses then validates JSON text; a parse failure is reported as a fatal/error "structure" issue. */
 OperationOutcome validateJsonText(std::string text, const ValidationOptions& options = {});
+
+/** What a Validator object adds to ValidationOptions. */
+struct ValidatorOptions {
+  ValidationOptions base;
+  /** Profiles every resource of a type must conform to, whether it claims them or not: "CarePlan" → [url, ...]. */
+  std::map<std::string, std::vector<std::string>, std::less<>> required_profiles;
+  /** How deep profiles may nest while one value is checked (a data-type profile inside a resource profile, an
+   * extension's definition, a target profile, a slice's profile, ...). Deeper nesting is not followed and gives a
+   * warning: profiles that name each other cannot make validation recurse without end. */
+  uint32_t max_profile_nesting = 24;
+};
+
+/**
+ * Validation against a ProfileSet: everything validateResource() checks, plus the profiles a resource claims in
+ * meta.profile (an unknown one is a warning) and those required for its type, the definitions of known extensions
+ * wherever they occur (context, value type, cardinality, nested extensions; unknown extensions pass), and the
+ * profiles of contained resources and Bundle entries. Immutable and thread-safe: build one at start-up and share it.
+ */
+class Validator {
+ public:
+  /** A validator over `profiles` (the core package's profiles when null). */
+  explicit Validator(std::shared_ptr<const ProfileSet> profiles = nullptr, ValidatorOptions options = {});
+  /** As the constructor, but kInvalidArgument when a required profile is not in the set or is for another type. */
+  static Result<std::shared_ptr<const Validator>> create(std::shared_ptr<const ProfileSet> profiles,
+                                                         ValidatorOptions options);
+
+  OperationOutcome validate(const JsonValue& resource) const;
+  /** Parses then validates; a parse failure is a fatal "structure" (or "too-costly") issue, as validateJsonText. */
+  OperationOutcome validateJsonText(std::string text) const;
+
+  const ProfileSet& profiles() const { return *profiles_; }
+  const ValidatorOptions& options() const { return options_; }
+
+ private:
+  std::shared_ptr<const ProfileSet> profiles_;
+  ValidatorOptions options_;
+};
 
 }  // namespace planbro::fhir

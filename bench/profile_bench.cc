@@ -1,0 +1,167 @@
+// Throughput of parse + validate against profiles (a Validator over a ProfileSet), beside a bare RapidJSON DOM
+// parse and parse + base validation (the free validateResource) of the same bytes. Prints, per input, the ratio of
+// each to the bare parse (target for parse + profile validation: >= 0.5). Inputs:
+//   NoBasisPatient  tests/data/bench/no-basis-Patient-Espen.json, claiming HL7 Norway's no-basis-Patient
+//   IPDemo          conformance/demo/individual-plan-demo.json (the IP transaction Bundle), with no-basis-Patient,
+//                   -Organization and -Practitioner required for its entries
+//   VitalSigns      tests/data/bench/Observation-bodyweight.json, claiming the core bodyweight profile
+// Profiles: tests/data/validation/no-basis/ and the core package's. See docs/performance.md.
+#include <benchmark/benchmark.h>
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/profile_set.h"
+#include "planbro/fhir-model/validator.h"
+
+namespace {
+
+using planbro::fhir::JsonDocument;
+using planbro::fhir::Validator;
+
+struct Input {
+  std::string label;
+  std::string bytes;
+  std::shared_ptr<const Validator> validator;
+};
+
+std::string readFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  return buffer.str();
+}
+
+void bareRapidJson(benchmark::State& state, const Input* input) {
+  for (auto _ : state) {
+    rapidjson::Document doc;
+    doc.Parse(input->bytes.data(), input->bytes.size());
+    benchmark::DoNotOptimize(doc);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * input->bytes.size()));
+}
+
+void parseValidateBase(benchmark::State& state, const Input* input) {
+  for (auto _ : state) {
+    auto doc = JsonDocument::parse(input->bytes);
+    if (!doc.isOk()) {
+      state.SkipWithError(doc.status().message().c_str());
+      break;
+    }
+    auto outcome = planbro::fhir::validateResource(doc->root());
+    benchmark::DoNotOptimize(outcome);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * input->bytes.size()));
+}
+
+void parseValidateProfiles(benchmark::State& state, const Input* input) {
+  for (auto _ : state) {
+    auto doc = JsonDocument::parse(input->bytes);
+    if (!doc.isOk()) {
+      state.SkipWithError(doc.status().message().c_str());
+      break;
+    }
+    auto outcome = input->validator->validate(doc->root());
+    benchmark::DoNotOptimize(outcome);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * input->bytes.size()));
+}
+
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const auto& run : runs) {
+      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
+      seconds_[run.benchmark_name()].push_back(run.GetAdjustedCPUTime());
+    }
+  }
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    std::printf("\nthroughput relative to a bare RapidJSON DOM parse of the same bytes, by CPU time, median of the "
+                "repetitions (higher is better):\n");
+    std::printf("%-16s %22s %26s\n", "input", "parse+validate(base)", "parse+validate(profiles)");
+    for (const auto& label : labels_) {
+      auto ratio = [&](const std::string& kind) -> double {
+        auto bare = seconds_.find("rapidjson_dom/" + label);
+        auto ours = seconds_.find(kind + "/" + label);
+        if (bare == seconds_.end() || ours == seconds_.end()) return 0.0;
+        double m = median(ours->second);
+        return m > 0 ? median(bare->second) / m : 0.0;
+      };
+      std::printf("%-16s %22.2f %26.2f\n", label.c_str(), ratio("parse_validate"), ratio("parse_validate_profiles"));
+    }
+  }
+  std::vector<std::string> labels_;
+
+ private:
+  static double median(std::vector<double> values) {
+    if (values.empty()) return 0.0;
+    std::sort(values.begin(), values.end());
+    const size_t mid = values.size() / 2;
+    return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+  }
+  std::map<std::string, std::vector<double>> seconds_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string data = PLANBRO_TEST_DATA_DIR;
+  planbro::fhir::ProfileSetBuilder builder;
+  if (planbro::Status s = builder.addDirectory(data + "/validation/no-basis"); !s.isOk()) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 1;
+  }
+  auto set = builder.build();
+  if (!set.isOk()) {
+    std::fprintf(stderr, "%s\n", set.status().message().c_str());
+    return 1;
+  }
+  auto claims = std::make_shared<const Validator>(*set);
+  planbro::fhir::ValidatorOptions required;
+  const std::string no = "http://hl7.no/fhir/StructureDefinition/no-basis-";
+  required.required_profiles["Patient"] = {no + "Patient"};
+  required.required_profiles["Organization"] = {no + "Organization"};
+  required.required_profiles["Practitioner"] = {no + "Practitioner"};
+  auto requiring = Validator::create(*set, required);
+  if (!requiring.isOk()) {
+    std::fprintf(stderr, "%s\n", requiring.status().message().c_str());
+    return 1;
+  }
+
+  static std::vector<Input> inputs;
+  inputs.push_back({"NoBasisPatient", readFile(data + "/bench/no-basis-Patient-Espen.json"), claims});
+  inputs.push_back({"IPDemo", readFile(std::string(PLANBRO_SOURCE_DIR) + "/conformance/demo/individual-plan-demo.json"),
+                    *requiring});
+  inputs.push_back({"VitalSigns", readFile(data + "/bench/Observation-bodyweight.json"), claims});
+  RatioReporter reporter;
+  for (const auto& input : inputs) {
+    if (input.bytes.empty()) {
+      std::fprintf(stderr, "cannot read the input %s\n", input.label.c_str());
+      return 1;
+    }
+    const Input* in = &input;
+    reporter.labels_.push_back(input.label);
+    if (auto doc = JsonDocument::parse(in->bytes); doc.isOk()) {  // warm up once-per-process state
+      benchmark::DoNotOptimize(in->validator->validate(doc->root()));
+      benchmark::DoNotOptimize(planbro::fhir::validateResource(doc->root()));
+    }
+    benchmark::RegisterBenchmark(("rapidjson_dom/" + input.label).c_str(), bareRapidJson, in);
+    benchmark::RegisterBenchmark(("parse_validate/" + input.label).c_str(), parseValidateBase, in);
+    benchmark::RegisterBenchmark(("parse_validate_profiles/" + input.label).c_str(), parseValidateProfiles, in);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}

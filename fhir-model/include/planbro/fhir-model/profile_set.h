@@ -1,0 +1,145 @@
+#pragma once
+// A registry of FHIR R4 profiles (constraint StructureDefinitions, extension definitions included) that the
+// validator holds resources to: the core package's own profiles (embedded in ModelInfo), and any package or file of
+// StructureDefinitions loaded at start-up (HL7 Norway's no-basis, planbro's own under conformance/). A profile
+// without a snapshot gets one generated from its differential against its base definition (a core type or another
+// loaded profile), with data types expanded and slices created as the differential names them. ValueSets and
+// CodeSystems of a loaded package are kept so the package's bindings can be checked.
+//
+// Owner of the implementation: fhir-model/src/validation/ (profile_set.cc, snapshot.cc).
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "planbro/fhir-model/fhirpath.h"
+#include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/model_info.h"
+#include "planbro/fhir-model/status.h"
+
+namespace planbro::fhir {
+
+namespace validation {
+class SimpleInvariant;  // the validator's direct evaluator for simple invariants (src/validation/)
+}
+
+struct Profile;
+
+/** One element of a profile's snapshot, with what the validator needs precomputed. */
+struct ProfileElement {
+  const ElementDef* def = nullptr;   // the snapshot definition (owned by the Profile)
+  const ElementDef* core = nullptr;  // the core-type definition this element constrains; null when unknown
+  uint32_t core_min = 0;             // the core cardinality (what the base validator already enforces)
+  uint32_t core_max = kUnbounded;
+  std::optional<JsonDocument> fixed;    // fixed[x], parsed
+  std::optional<JsonDocument> pattern;  // pattern[x], parsed
+  /** The profile's binding, when it adds to the core one (another value set or a stronger strength). */
+  const Binding* binding = nullptr;
+  const ValueSetCodes* value_set = nullptr;  // the binding's value set, when it could be expanded here
+  bool types_narrowed = false;  // fewer types than the core element, or type profiles / target profiles added
+  /** Per entry of def->types: the type profiles (TypeRef::profiles) this set knows, resolved at load. */
+  std::vector<std::vector<const Profile*>> type_profiles;
+  struct Invariant {
+    const Constraint* constraint;
+    fhirpath::ExpressionPtr expression;  // null when it did not compile (reported as a load warning)
+    std::shared_ptr<const validation::SimpleInvariant> simple;  // the fast path, when in its subset
+  };
+  std::vector<Invariant> invariants;  // constraints the core element does not already have
+  std::vector<const ProfileElement*> children;  // unsliced children, in definition order
+  std::vector<const ProfileElement*> slices;    // for a sliced element: its slices, in definition order
+  /** For a slice: where each discriminator of the sliced element's slicing ends in the slice's elements, worked
+   * out at load (see src/validation/slice_paths.h). */
+  struct DiscriminatorTarget {
+    const ProfileElement* element = nullptr;
+    std::string_view extension_url;  // the URL of an extension('url') step, when there was one
+    bool has_extension_url = false;
+    bool through_resolve = false;
+  };
+  std::vector<DiscriminatorTarget> discriminator_targets;
+  /** Anything to check here or below (children, slices). The validator skips subtrees where this is false. */
+  bool relevant = false;
+};
+
+/** Where an extension may be used (StructureDefinition.context). */
+struct ExtensionContext {
+  std::string type;        // "element", "extension", "fhirpath"
+  std::string expression;  // "Patient", "Address", "Element", an extension URL, a FHIRPath expression
+};
+
+/** One profile: its snapshot as a TypeDef (the same shape as the core model's) and the precomputed elements. */
+struct Profile {
+  std::string url;
+  std::string name;
+  std::string type;  // the constrained type: "Patient", "Extension", "HumanName"
+  const TypeDef* def = nullptr;
+  std::vector<ProfileElement> elements;  // parallel to def->elements
+  std::vector<ExtensionContext> contexts;  // extension definitions only
+  bool isExtension() const { return type == "Extension"; }
+  const ProfileElement& root() const { return elements.front(); }
+};
+
+/** Immutable once built; any number of threads may read it. */
+class ProfileSet {
+ public:
+  /** The core package's profiles only (built once, on first use; never freed). */
+  static std::shared_ptr<const ProfileSet> core();
+
+  /** The profile with this canonical URL (a "|version" suffix is ignored), or nullptr. */
+  const Profile* find(std::string_view url) const;
+  /** Every profile, sorted by URL. */
+  std::span<const Profile* const> profiles() const;
+  /** A ValueSet by URL: one expanded from a loaded package, else the core model's. */
+  const ValueSetCodes* valueSet(std::string_view url) const;
+  const ModelInfo& model() const { return *model_; }
+  /** What could not be loaded or compiled (unresolvable differential paths, invariants that did not compile). */
+  std::span<const std::string> warnings() const { return warnings_; }
+
+  struct Impl;
+  ProfileSet(const ModelInfo& model, std::unique_ptr<Impl> impl, std::vector<std::string> warnings);
+  ~ProfileSet();
+
+ private:
+  const ModelInfo* model_;
+  std::unique_ptr<Impl> impl_;
+  std::vector<std::string> warnings_;
+};
+
+/**
+ * Collects conformance resources, then builds a ProfileSet. Not thread-safe (one thread builds, then share the
+ * result). The core profiles of `model` are always included; a loaded profile with the URL of a core one replaces it.
+ */
+class ProfileSetBuilder {
+ public:
+  explicit ProfileSetBuilder(const ModelInfo& model = ModelInfo::r4());
+  ~ProfileSetBuilder();
+  ProfileSetBuilder(const ProfileSetBuilder&) = delete;
+  ProfileSetBuilder& operator=(const ProfileSetBuilder&) = delete;
+
+  /** Adds one resource: a StructureDefinition (constraint derivation), a ValueSet or a CodeSystem; anything else is
+   * ignored. kInvalidArgument when a StructureDefinition has no url, type or base definition. */
+  Status addResource(const JsonValue& resource);
+  /** Adds one file (FHIR JSON, or FHIR XML when the name ends in .xml); a Bundle's entries are added one by one.
+   * kNotFound / kInvalidArgument name the file. */
+  Status addFile(const std::filesystem::path& file);
+  /** Adds every *.json and *.xml file below `dir` (package.json, .index.json and non-conformance resources are
+   * skipped). Stops at the first file that fails to parse. */
+  Status addDirectory(const std::filesystem::path& dir);
+
+  /** Generates missing snapshots (bases first), precomputes every profile. kInvalidArgument when a profile's base
+   * is unknown or the bases form a cycle; problems within one element are warnings, not errors. */
+  Result<std::shared_ptr<const ProfileSet>> build();
+
+  struct Pending;
+
+ private:
+  const ModelInfo& model_;
+  std::vector<std::unique_ptr<Pending>> pending_;
+};
+
+}  // namespace planbro::fhir

@@ -1,0 +1,722 @@
+#include "profile_checker.h"
+
+#include <algorithm>
+
+#include "simple_invariant.h"
+#include "slice_paths.h"
+
+namespace planbro::fhir::validation {
+namespace {
+
+constexpr std::string_view kStructure = "structure";
+constexpr std::string_view kRequired = "required";
+constexpr std::string_view kValue = "value";
+constexpr std::string_view kCodeInvalid = "code-invalid";
+constexpr std::string_view kInvariant = "invariant";
+constexpr std::string_view kNotSupported = "not-supported";
+
+std::string_view text(const JsonValue* v) { return v != nullptr && v->isString() ? v->text() : std::string_view(); }
+
+std::string shortJson(const JsonValue& v) {
+  std::string s = writeJson(v);
+  if (s.size() > 120) s = s.substr(0, 120) + "...";
+  return s;
+}
+
+char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+
+std::string_view lastSegment(std::string_view url) {
+  size_t slash = url.rfind('/');
+  return slash == std::string_view::npos ? url : url.substr(slash + 1);
+}
+
+}  // namespace
+
+// Segments are views of JSON names and definitions, rendered only when an issue is reported.
+struct ProfileChecker::LocationGuard {
+  LocationGuard(Location& location, std::string_view name, int32_t index) : location_(location) {
+    location_.segments.emplace_back(name, index);
+  }
+  ~LocationGuard() { location_.segments.pop_back(); }
+  LocationGuard(const LocationGuard&) = delete;
+  LocationGuard& operator=(const LocationGuard&) = delete;
+  Location& location_;
+};
+
+std::string ProfileChecker::Location::render() const {
+  std::string s = base;
+  for (const auto& [name, index] : segments) {
+    if (!s.empty()) s += '.';
+    s += name;
+    if (index >= 0) {
+      s += '[';
+      s += std::to_string(index);
+      s += ']';
+    }
+  }
+  return s;
+}
+
+namespace {
+
+}  // namespace
+
+ProfileChecker::ProfileChecker(const ProfileSet& profiles, const RequiredProfiles& required, OperationOutcome& out,
+                               const ReferenceResolver* resolver, uint32_t max_nesting)
+    : profiles_(profiles), required_(required), out_(&out), resolver_(resolver), max_nesting_(max_nesting) {}
+
+void ProfileChecker::report(Severity severity, std::string_view code, std::string message) {
+  out_->add(severity, std::string(code), std::move(message), location_.render());
+}
+
+std::string ProfileChecker::profileName() const {
+  if (profile_ == nullptr) return {};
+  return " (profile " + profile_->url + ")";
+}
+
+// ---- entry points ----
+
+void ProfileChecker::checkResource(const JsonValue& resource, std::string_view type, const std::string& location) {
+  std::vector<const Profile*> to_check;
+  Location saved = std::move(location_);
+  location_ = Location{location, {}};
+  if (const JsonValue* meta = resource.find("meta"); meta != nullptr) {
+    if (const JsonValue* claims = meta->find("profile"); claims != nullptr && claims->isArray()) {
+      auto items = claims->items();
+      for (size_t i = 0; i < items.size(); ++i) {
+        std::string_view url = text(&items[i]);
+        if (url.empty()) continue;
+        const Profile* p = profiles_.find(url);
+        LocationGuard g(location_, "meta.profile", static_cast<int32_t>(i));
+        if (p == nullptr) {
+          // A core type's own definition is a valid claim: the base validation already held the resource to it.
+          const TypeDef* core = profiles_.model().type(lastSegment(url));
+          if (core == nullptr || core->url != url) {
+            report(Severity::kWarning, kNotSupported,
+                   "the profile '" + std::string(url) +
+                       "' is not known here; the resource was validated against the base definition only");
+          }
+          continue;
+        }
+        if (p->type != type) {
+          report(Severity::kError, kStructure,
+                 "the profile '" + p->url + "' is for " + p->type + ", not " + std::string(type));
+          continue;
+        }
+        to_check.push_back(p);
+      }
+    }
+  }
+  if (auto it = required_.find(type); it != required_.end()) {
+    for (const std::string& url : it->second) {
+      const Profile* p = profiles_.find(url);
+      if (p != nullptr && p->type == type && std::find(to_check.begin(), to_check.end(), p) == to_check.end()) {
+        to_check.push_back(p);
+      }
+    }
+  }
+  const JsonValue* previous_resource = resource_;
+  resource_ = &resource;
+  for (const Profile* p : to_check) conformTo(*p, resource, type);
+  resource_ = previous_resource;
+  location_ = std::move(saved);
+}
+
+void ProfileChecker::checkExtension(const JsonValue& extension, std::string_view context_path,
+                                    std::string_view datatype_path, std::string_view context_type, std::string_view parent_extension_url,
+                                    const std::string& location, const JsonValue& resource) {
+  std::string_view url = text(extension.find("url"));
+  if (url.empty()) return;
+  const Profile* profile = profiles_.find(url);
+  if (profile == nullptr || !profile->isExtension()) return;  // unknown extensions pass (vendor, national ones)
+  Location saved = std::move(location_);
+  location_ = Location{location, {}};
+  const JsonValue* previous_resource = resource_;
+  resource_ = &resource;
+  if (!profile->contexts.empty()) {
+    const ModelInfo& model = profiles_.model();
+    bool allowed = false;
+    std::string listed;
+    for (const ExtensionContext& ctx : profile->contexts) {
+      std::string expression = ctx.expression;
+      if (size_t x = expression.find("[x]"); x != std::string::npos) expression.erase(x, 3);
+      if (!listed.empty()) listed += ", ";
+      listed += ctx.expression;
+      if (ctx.type == "fhirpath") {
+        allowed = true;  // FHIRPath contexts are not evaluated (docs/conformance.md)
+      } else if (ctx.type == "extension") {
+        allowed = allowed || expression == parent_extension_url;
+      } else {
+        bool at_resource = context_path.find('.') == std::string_view::npos;
+        allowed = allowed || expression == context_path || expression == context_type || expression == "Element" ||
+                  (!datatype_path.empty() && expression == datatype_path) ||
+                  expression == "Base" || model.isA(context_type, expression) ||
+                  (at_resource && (expression == "Resource" || expression == "DomainResource"));
+      }
+    }
+    if (!allowed) {
+      report(Severity::kError, kStructure,
+             "the extension '" + std::string(url) + "' is not allowed on " + std::string(context_path) +
+                 " (its contexts: " + listed + ")");
+    }
+  }
+  conformTo(*profile, extension, "Extension");
+  resource_ = previous_resource;
+  location_ = std::move(saved);
+}
+
+// ---- the walk ----
+
+void ProfileChecker::conformTo(const Profile& profile, const JsonValue& value, std::string_view type_code) {
+  // Profiles that name each other (a data-type profile whose element names the first again) must not recurse
+  // without end.
+  if (depth_ >= max_nesting_) {
+    if (!nesting_reported_) {
+      nesting_reported_ = true;
+      report(Severity::kWarning, "too-costly",
+             "profiles nest deeper than " + std::to_string(max_nesting_) + " here; " + profile.url +
+                 " was not checked");
+    }
+    return;
+  }
+  ++depth_;
+  const Profile* previous = profile_;
+  profile_ = &profile;
+  Item item;
+  item.value = &value;
+  item.type_code = type_code;
+  const ProfileElement& root = profile.root();
+  if (root.relevant) {
+    checkInvariants(root, item);
+    checkChildren(root, item);
+  }
+  profile_ = previous;
+  --depth_;
+}
+
+void ProfileChecker::checkChildren(const ProfileElement& element, const Item& item) {
+  const JsonValue* object = item.value != nullptr && item.value->isObject() ? item.value : nullptr;
+  const JsonValue* twin = item.twin != nullptr && item.twin->isObject() ? item.twin : nullptr;
+  if (object == nullptr && twin == nullptr) return;
+  std::vector<Item> items;
+  for (const ProfileElement* child : element.children) {
+    if (!child->relevant) continue;
+    items.clear();
+    gather(*child, object, twin, items);
+    checkItems(*child, items);
+  }
+}
+
+// The values of `child` in the object: the plain name (and its `_name` twin), or for a choice element every
+// "<name><Type>" member. A primitive's own children (id, extension) live in the twin.
+void ProfileChecker::gather(const ProfileElement& child, const JsonValue* object, const JsonValue* twin_object,
+                            std::vector<Item>& items) const {
+  const ElementDef& def = *child.def;
+  const JsonValue* source = object;
+  if (source == nullptr || (twin_object != nullptr && (def.name == "extension" || def.name == "id") &&
+                            object != nullptr && !object->isObject())) {
+    source = twin_object;
+  }
+  if (source == nullptr) return;
+  auto add = [&](const JsonValue* value, const JsonValue* twin, std::string_view name, std::string_view code) {
+    const JsonValue* v = value != nullptr ? value : twin;
+    if (v == nullptr) return;
+    if (v->isArray()) {
+      auto values = value != nullptr && value->isArray() ? value->items() : std::span<const JsonValue>();
+      auto twins = twin != nullptr && twin->isArray() ? twin->items() : std::span<const JsonValue>();
+      size_t n = std::max(values.size(), twins.size());
+      for (size_t i = 0; i < n; ++i) {
+        Item item;
+        item.value = i < values.size() && !values[i].isNull() ? &values[i] : nullptr;
+        item.twin = i < twins.size() && !twins[i].isNull() ? &twins[i] : nullptr;
+        item.index = static_cast<int32_t>(i);
+        item.json_name = name;
+        item.type_code = code;
+        if (item.value != nullptr || item.twin != nullptr) items.push_back(item);
+      }
+    } else {
+      Item item;
+      item.value = value;
+      item.twin = twin;
+      item.json_name = name;
+      item.type_code = code;
+      items.push_back(item);
+    }
+  };
+  auto twinOf = [&](std::string_view name) -> const JsonValue* {
+    for (const JsonMember& m : source->members()) {
+      if (m.key.size() == name.size() + 1 && m.key[0] == '_' && m.key.substr(1) == name) return &m.value;
+    }
+    return nullptr;
+  };
+  if (!def.is_choice) {
+    const JsonValue* value = source->find(def.name);
+    const JsonValue* twin = twinOf(def.name);
+    std::string_view code;
+    const ElementDef* typed = def.content_reference != nullptr ? def.content_reference : &def;
+    if (typed->types.size() == 1) code = typed->types.front().code;
+    if (code.empty() && child.core != nullptr && child.core->types.size() == 1) code = child.core->types.front().code;
+    if (code.empty()) code = "BackboneElement";
+    add(value, twin, def.name, code);
+    return;
+  }
+  // Choice: the type comes from the JSON name, judged against every type the core element allows (the profile may
+  // have narrowed them: checkType reports a type it does not allow).
+  const std::vector<TypeRef>& all = child.core != nullptr ? child.core->types : def.types;
+  for (const JsonMember& m : source->members()) {
+    std::string_view key = m.key;
+    if (key.starts_with('_')) continue;
+    if (key.size() <= def.name.size() || !key.starts_with(def.name)) continue;
+    std::string_view suffix = key.substr(def.name.size());
+    for (const TypeRef& t : all) {
+      if (t.code.size() == suffix.size() && upper(t.code[0]) == suffix[0] &&
+          std::string_view(t.code).substr(1) == suffix.substr(1)) {
+        add(&m.value, twinOf(key), key, t.code);
+        break;
+      }
+    }
+  }
+  if (items.empty()) {
+    // Only a `_valueX` twin.
+    for (const JsonMember& m : source->members()) {
+      std::string_view key = m.key;
+      if (!key.starts_with('_') || key.size() <= def.name.size() + 1 || key.substr(1, def.name.size()) != def.name) {
+        continue;
+      }
+      std::string_view suffix = key.substr(1 + def.name.size());
+      for (const TypeRef& t : all) {
+        if (t.code.size() == suffix.size() && upper(t.code[0]) == suffix[0] &&
+            std::string_view(t.code).substr(1) == suffix.substr(1)) {
+          add(nullptr, &m.value, key.substr(1), t.code);
+          break;
+        }
+      }
+    }
+  }
+}
+
+void ProfileChecker::checkItems(const ProfileElement& element, std::vector<Item>& items) {
+  const ElementDef& def = *element.def;
+  const uint32_t n = static_cast<uint32_t>(items.size());
+  std::string shown = def.is_choice ? def.name + "[x]" : def.name;
+  if (n < def.min && def.min > element.core_min) {
+    LocationGuard g(location_, def.name, -1);
+    report(Severity::kError, kRequired,
+           "'" + shown + "': minimum required = " + std::to_string(def.min) + ", but only found " + std::to_string(n) +
+               profileName());
+  } else if (def.max != kUnbounded && n > def.max && def.max < element.core_max) {
+    LocationGuard g(location_, def.name, -1);
+    report(Severity::kError, kStructure,
+           "'" + shown + "': maximum allowed = " + std::to_string(def.max) + ", but found " + std::to_string(n) +
+               profileName());
+  }
+  for (const Item& item : items) checkValue(element, item);
+  if (!element.slices.empty() || (def.slicing && def.slicing->rules == "closed")) checkSlices(element, items);
+}
+
+void ProfileChecker::checkValue(const ProfileElement& element, const Item& item) {
+  LocationGuard g(location_, item.json_name.empty() ? std::string_view(element.def->name) : item.json_name,
+                  item.index);
+  if (element.types_narrowed && !checkType(element, item)) return;
+  if (element.fixed) {
+    if (item.value == nullptr || !jsonEqual(*item.value, element.fixed->root())) {
+      report(Severity::kError, kValue,
+             "the value must be exactly " + shortJson(element.fixed->root()) +
+                 (item.value != nullptr ? " (found " + shortJson(*item.value) + ")" : std::string(" (it is absent)")) +
+                 profileName());
+    }
+  }
+  if (element.pattern) {
+    if (item.value == nullptr || !jsonContains(*item.value, element.pattern->root())) {
+      report(Severity::kError, kValue,
+             "the value must match the pattern " + shortJson(element.pattern->root()) + profileName());
+    }
+  }
+  if (element.binding != nullptr) checkBinding(*element.binding, element.value_set, item);
+  if (!element.invariants.empty()) checkInvariants(element, item);
+  for (const ProfileElement* c : element.children) {
+    if (c->relevant) {
+      checkChildren(element, item);
+      break;
+    }
+  }
+}
+
+// ---- types ----
+
+bool ProfileChecker::checkType(const ProfileElement& element, const Item& item) {
+  const ElementDef& def = *element.def;
+  std::string_view code = item.type_code;
+  const TypeRef* matched = nullptr;
+  const ModelInfo& model = profiles_.model();
+  std::string_view resource_type;
+  if (item.value != nullptr && item.value->isObject() && (code == "Resource" || (!code.empty() && code[0] >= 'A' &&
+                                                                                 code[0] <= 'Z'))) {
+    resource_type = text(item.value->find("resourceType"));  // contained resources, Bundle.entry.resource
+  }
+  for (const TypeRef& t : def.types) {
+    if (t.code == code) matched = &t;
+    if (!resource_type.empty() && (t.code == resource_type || model.isA(resource_type, t.code))) matched = &t;
+  }
+  if (matched == nullptr) {
+    std::string allowed;
+    for (const TypeRef& t : def.types) {
+      if (!allowed.empty()) allowed += ", ";
+      allowed += t.code;
+    }
+    report(Severity::kError, kStructure,
+           "the type " + std::string(resource_type.empty() ? code : resource_type) +
+               " is not allowed here (allowed: " + allowed + ")" + profileName());
+    return false;
+  }
+  if (!matched->target_profiles.empty() && item.value != nullptr && item.value->isObject() &&
+      (code == "Reference" || code == "canonical")) {
+    if (code == "Reference") checkTargetProfiles(*matched, *item.value);
+  }
+  if (!matched->profiles.empty() && item.value != nullptr) {
+    checkTypeProfiles(element.type_profiles[static_cast<size_t>(matched - def.types.data())], item);
+  }
+  return true;
+}
+
+void ProfileChecker::checkTypeProfiles(std::span<const Profile* const> profiles, const Item& item) {
+  std::vector<const Profile*> known;
+  for (const Profile* p : profiles) {
+    // A known extension is checked by checkExtension wherever it occurs, with its context.
+    if (p->isExtension() && item.value->isObject() && text(item.value->find("url")) == p->url) return;
+    known.push_back(p);
+  }
+  if (known.empty()) return;  // unknown profiles (national, vendor): the type itself was checked
+  if (known.size() == 1) {
+    conformTo(*known.front(), *item.value, item.type_code);
+    return;
+  }
+  for (const Profile* p : known) {
+    if (conformsQuietly(*p, *item.value, item.type_code)) return;
+  }
+  std::string names;
+  for (const Profile* p : known) names += (names.empty() ? "" : ", ") + p->url;
+  report(Severity::kError, kStructure, "the value conforms to none of the profiles " + names + profileName());
+}
+
+void ProfileChecker::checkTargetProfiles(const TypeRef& type, const JsonValue& reference) {
+  std::string_view ref = text(reference.find("reference"));
+  const JsonValue* target = ref.empty() || resolver_ == nullptr || resource_ == nullptr
+                                ? nullptr
+                                : resolver_->resolve(ref, *resource_);
+  std::string_view target_type = target != nullptr ? text(target->find("resourceType")) : referenceTargetType(ref);
+  if (target_type.empty()) target_type = text(reference.find("type"));
+  if (target_type.empty()) return;
+  const ModelInfo& model = profiles_.model();
+  std::vector<const Profile*> candidates;
+  bool type_allowed = false;
+  for (const std::string& url : type.target_profiles) {
+    if (const Profile* p = profiles_.find(url); p != nullptr) {
+      if (p->type == target_type) {
+        type_allowed = true;
+        candidates.push_back(p);
+      }
+      continue;
+    }
+    std::string_view name = lastSegment(url);
+    if (name == target_type || name == "Resource" || (model.isResourceType(target_type) && model.isA(target_type, name))) {
+      type_allowed = true;
+      candidates.clear();
+      break;  // the core type itself: any resource of the type will do
+    }
+    if (profiles_.model().type(name) == nullptr) {
+      type_allowed = true;  // an unknown profile: its type cannot be judged
+      candidates.clear();
+      break;
+    }
+  }
+  LocationGuard g(location_, "reference", -1);
+  if (!type_allowed) {
+    std::string allowed;
+    for (const std::string& url : type.target_profiles) allowed += (allowed.empty() ? "" : ", ") + url;
+    report(Severity::kError, kStructure,
+           "a reference to a " + std::string(target_type) + " is not allowed here (target profiles: " + allowed + ")" +
+               profileName());
+    return;
+  }
+  if (target == nullptr || candidates.empty()) return;
+  for (const Profile* p : candidates) {
+    if (conformsQuietly(*p, *target, target_type)) return;
+  }
+  report(Severity::kError, kStructure,
+         "the referenced " + std::string(target_type) + " does not conform to the target profile " +
+             candidates.front()->url + profileName());
+}
+
+// ---- bindings ----
+
+void ProfileChecker::checkBinding(const Binding& binding, const ValueSetCodes* vs, const Item& item) {
+  if (item.value == nullptr) return;
+  if (vs == nullptr || vs->codes.empty()) return;  // not expandable here (a terminology server's job)
+  Severity severity = binding.strength == BindingStrength::kRequired ? Severity::kError : Severity::kWarning;
+  // A code missing from an incomplete expansion is unknown, not wrong.
+  if (!vs->complete) return;
+  std::string_view code = item.type_code;
+  auto codingIn = [&](const JsonValue& coding) -> int {
+    std::string_view system = text(coding.find("system"));
+    std::string_view c = text(coding.find("code"));
+    if (c.empty()) return 0;
+    if (system.empty()) return vs->containsCode(c) ? 1 : -1;
+    return vs->contains(system, c) ? 1 : -1;
+  };
+  if (item.value->isString() && (code == "code" || code == "string" || code == "uri")) {
+    if (!vs->containsCode(item.value->text())) {
+      report(severity, kCodeInvalid,
+             "the value '" + std::string(item.value->text()) + "' is not in the value set " + binding.value_set +
+                 profileName());
+    }
+  } else if (code == "Coding" && item.value->isObject()) {
+    if (codingIn(*item.value) < 0) {
+      report(severity, kCodeInvalid, "the Coding is not in the value set " + binding.value_set + profileName());
+    }
+  } else if (code == "CodeableConcept" && item.value->isObject()) {
+    const JsonValue* codings = item.value->find("coding");
+    bool judged = false;
+    if (codings != nullptr) {
+      for (const JsonValue& coding : codings->items()) {
+        int r = codingIn(coding);
+        if (r > 0) return;
+        if (r < 0) judged = true;
+      }
+    }
+    // Extensible: text alone, or codes from elsewhere, are allowed with a warning only.
+    if (judged || (binding.strength == BindingStrength::kRequired && codings == nullptr)) {
+      report(severity, kCodeInvalid,
+             "none of the codings are in the value set " + binding.value_set + profileName());
+    }
+  }
+}
+
+// ---- invariants ----
+
+void ProfileChecker::checkInvariants(const ProfileElement& element, const Item& item) {
+  if (resource_ == nullptr) return;
+  fhirpath::Node node;
+  node.json = item.value;
+  node.extension = item.twin;
+  node.type = item.type_code;
+  node.element = element.def;
+  node.name = item.json_name;
+  for (const ProfileElement::Invariant& inv : element.invariants) {
+    if (inv.simple && item.value != nullptr && item.value->isObject()) {
+      if (inv.simple->evaluate(*item.value) == false) {
+        report(inv.constraint->severity, kInvariant, inv.constraint->key + ": " + inv.constraint->human + profileName());
+      }
+      continue;
+    }
+    if (!inv.expression) continue;
+    Result<bool> r = fhirpath::evaluateBoolean(*inv.expression, node, *resource_, env_, /*empty_is=*/true);
+    if (!r.isOk()) {
+      report(Severity::kWarning, kInvariant,
+             "could not evaluate " + inv.constraint->key + " (" + inv.constraint->expression +
+                 "): " + r.status().message());
+    } else if (!r.value()) {
+      report(inv.constraint->severity, kInvariant, inv.constraint->key + ": " + inv.constraint->human + profileName());
+    }
+  }
+}
+
+// ---- slicing ----
+
+void ProfileChecker::checkSlices(const ProfileElement& element, std::vector<Item>& items) {
+  const ElementDef& def = *element.def;
+  const std::string rules = def.slicing ? def.slicing->rules : std::string("open");
+  const bool ordered = def.slicing && def.slicing->ordered;
+  std::vector<int> assigned(items.size(), -1);
+  for (size_t i = 0; i < items.size(); ++i) {
+    for (size_t s = 0; s < element.slices.size(); ++s) {
+      if (matchesSlice(element, *element.slices[s], items[i])) {
+        assigned[i] = static_cast<int>(s);
+        break;
+      }
+    }
+  }
+  for (size_t s = 0; s < element.slices.size(); ++s) {
+    const ProfileElement& slice = *element.slices[s];
+    uint32_t count = static_cast<uint32_t>(std::count(assigned.begin(), assigned.end(), static_cast<int>(s)));
+    if (count < slice.def->min || (slice.def->max != kUnbounded && count > slice.def->max)) {
+      LocationGuard g(location_, def.name, -1);
+      report(Severity::kError, count < slice.def->min ? kRequired : kStructure,
+             "slice '" + slice.def->slice_name + "' of '" + def.name + "': " +
+                 (count < slice.def->min ? "minimum required = " + std::to_string(slice.def->min)
+                                         : "maximum allowed = " + std::to_string(slice.def->max)) +
+                 ", but found " + std::to_string(count) + profileName());
+    }
+  }
+  bool seen_unsliced = false;
+  int last_slice = -1;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Item& item = items[i];
+    if (assigned[i] < 0) {
+      if (rules == "closed") {
+        LocationGuard g(location_, item.json_name, item.index);
+        report(Severity::kError, kStructure,
+               "this element matches none of the slices of '" + def.name + "', and the slicing is closed" +
+                   profileName());
+      }
+      seen_unsliced = true;
+      continue;
+    }
+    if (rules == "openAtEnd" && seen_unsliced) {
+      LocationGuard g(location_, item.json_name, item.index);
+      report(Severity::kError, kStructure,
+             "slice '" + element.slices[static_cast<size_t>(assigned[i])]->def->slice_name +
+                 "' follows an element that is in no slice, but the slicing of '" + def.name +
+                 "' is open at the end only" + profileName());
+    }
+    if (ordered && assigned[i] < last_slice) {
+      LocationGuard g(location_, item.json_name, item.index);
+      report(Severity::kError, kStructure,
+             "slice '" + element.slices[static_cast<size_t>(assigned[i])]->def->slice_name +
+                 "' is out of order: the slicing of '" + def.name + "' is ordered" + profileName());
+    }
+    last_slice = std::max(last_slice, assigned[i]);
+    checkValue(*element.slices[static_cast<size_t>(assigned[i])], item);
+  }
+}
+
+bool ProfileChecker::conformsQuietly(const ProfileElement& element, const Item& item) {
+  OperationOutcome scratch;
+  OperationOutcome* saved = out_;
+  out_ = &scratch;
+  Item plain = item;
+  plain.index = -1;
+  checkValue(element, plain);
+  out_ = saved;
+  for (const Issue& issue : scratch.issues()) {
+    if (issue.severity == Severity::kError || issue.severity == Severity::kFatal) return false;
+  }
+  return true;
+}
+
+bool ProfileChecker::conformsQuietly(const Profile& profile, const JsonValue& value, std::string_view type_code) {
+  OperationOutcome scratch;
+  OperationOutcome* saved = out_;
+  out_ = &scratch;
+  const JsonValue* saved_resource = resource_;
+  if (value.isObject() && value.find("resourceType") != nullptr) resource_ = &value;
+  conformTo(profile, value, type_code);
+  resource_ = saved_resource;
+  out_ = saved;
+  for (const Issue& issue : scratch.issues()) {
+    if (issue.severity == Severity::kError || issue.severity == Severity::kFatal) return false;
+  }
+  return true;
+}
+
+bool ProfileChecker::matchesSlice(const ProfileElement& sliced, const ProfileElement& slice, const Item& item) {
+  const ElementDef& def = *sliced.def;
+  if (!def.slicing || def.slicing->discriminators.empty()) return conformsQuietly(slice, item);
+  const auto& discriminators = def.slicing->discriminators;
+  for (size_t k = 0; k < discriminators.size(); ++k) {
+    const Slicing::Discriminator& d = discriminators[k];
+    SliceTarget where;
+    if (k < slice.discriminator_targets.size()) {
+      const ProfileElement::DiscriminatorTarget& t = slice.discriminator_targets[k];
+      where.element = t.element;
+      if (t.has_extension_url) where.extension_url = t.extension_url;
+      where.through_resolve = t.through_resolve;
+    } else {
+      where = sliceElementAt(slice, d.path);
+    }
+    std::vector<PathValue> values = evaluateSlicePath(item.value, item.type_code, d.path, profiles_.model(),
+                                                      resolver_, resource_);
+    if (d.type == "exists") {
+      if (where.element == nullptr) return false;
+      bool must = where.element->def->min > 0;
+      bool must_not = where.element->def->max == 0;
+      if (must && values.empty()) return false;
+      if (must_not && !values.empty()) return false;
+      if (!must && !must_not) return false;
+      continue;
+    }
+    if (d.type == "value" || d.type == "pattern") {
+      std::optional<std::string_view> expected_url = where.extension_url;
+      const JsonValue* fixed = nullptr;
+      const JsonValue* pattern = nullptr;
+      if (where.element != nullptr) {
+        if (where.element->fixed) fixed = &where.element->fixed->root();
+        if (where.element->pattern) pattern = &where.element->pattern->root();
+      }
+      // Extension slices: the url is fixed by the extension's definition, named as the slice's type profile.
+      if (fixed == nullptr && pattern == nullptr && d.path == "url") {
+        for (const TypeRef& t : slice.def->types) {
+          if (!t.profiles.empty()) expected_url = t.profiles.front();
+        }
+      }
+      if (where.element == nullptr && !expected_url) return false;
+      if (fixed == nullptr && pattern == nullptr && expected_url) {
+        bool any = false;
+        for (const PathValue& v : values) any = any || (v.json->isString() && v.json->text() == *expected_url);
+        if (!any) return false;
+        continue;
+      }
+      if (fixed == nullptr && pattern == nullptr) {
+        const Binding* binding = where.element != nullptr && where.element->def->binding
+                                     ? &*where.element->def->binding
+                                     : nullptr;
+        const ValueSetCodes* vs = binding != nullptr ? profiles_.valueSet(binding->value_set) : nullptr;
+        if (vs == nullptr || vs->codes.empty()) return false;
+        bool any = false;
+        for (const PathValue& v : values) {
+          if (v.json->isString()) any = any || vs->containsCode(v.json->text());
+          if (v.json->isObject()) {
+            if (const JsonValue* codings = v.json->find("coding"); codings != nullptr) {
+              for (const JsonValue& c : codings->items()) {
+                any = any || vs->contains(text(c.find("system")), text(c.find("code")));
+              }
+            } else {
+              any = any || vs->contains(text(v.json->find("system")), text(v.json->find("code")));
+            }
+          }
+        }
+        if (!any) return false;
+        continue;
+      }
+      bool any = false;
+      for (const PathValue& v : values) {
+        if (fixed != nullptr && jsonEqual(*v.json, *fixed)) any = true;
+        if (pattern != nullptr && jsonContains(*v.json, *pattern)) any = true;
+      }
+      if (!any) return false;
+      continue;
+    }
+    if (d.type == "type") {
+      if (where.element == nullptr || values.empty()) return false;
+      bool any = false;
+      for (const PathValue& v : values) {
+        for (const TypeRef& t : where.element->def->types) {
+          any = any || t.code == v.type || profiles_.model().isA(v.type, t.code);
+        }
+      }
+      if (!any) return false;
+      continue;
+    }
+    if (d.type == "profile") {
+      if (where.element == nullptr || values.empty()) return false;
+      std::vector<const Profile*> wanted;
+      for (const TypeRef& t : where.element->def->types) {
+        const std::vector<std::string>& urls = where.through_resolve ? t.target_profiles : t.profiles;
+        for (const std::string& url : urls) {
+          if (const Profile* p = profiles_.find(url)) wanted.push_back(p);
+        }
+      }
+      if (wanted.empty()) return false;
+      bool any = false;
+      for (const PathValue& v : values) {
+        for (const Profile* p : wanted) any = any || conformsQuietly(*p, *v.json, v.type);
+      }
+      if (!any) return false;
+      continue;
+    }
+    return false;  // an unknown discriminator type
+  }
+  return true;
+}
+
+}  // namespace planbro::fhir::validation

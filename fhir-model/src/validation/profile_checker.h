@@ -1,0 +1,102 @@
+#pragma once
+// Holds resources and extensions to the profiles of a ProfileSet: cardinality narrowing, fixed and pattern values,
+// bindings to the profile's value sets, type, profile and targetProfile narrowing, slicing (every R4 discriminator
+// type and the closed / open / openAtEnd / ordered rules) and the profile's own invariants. Called by the structural
+// walk in validator.cc after it has checked a resource or met an extension, so the JSON is already known to be
+// well-formed FHIR; this pass only walks the parts of a resource its profiles constrain (ProfileElement::relevant).
+
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "planbro/fhir-model/operation_outcome.h"
+#include "planbro/fhir-model/profile_set.h"
+
+namespace planbro::fhir::validation {
+
+/** Finds the resource a reference points at within the resource being validated (contained resources, Bundle
+ * entries), or nullptr. */
+class ReferenceResolver {
+ public:
+  virtual ~ReferenceResolver() = default;
+  virtual const JsonValue* resolve(std::string_view reference, const JsonValue& from_resource) const = 0;
+};
+
+class ProfileChecker {
+ public:
+  using RequiredProfiles = std::map<std::string, std::vector<std::string>, std::less<>>;
+
+  /** `max_nesting` bounds how deep profiles nest while one value is checked (ValidatorOptions). */
+  ProfileChecker(const ProfileSet& profiles, const RequiredProfiles& required, OperationOutcome& out,
+                 const ReferenceResolver* resolver, uint32_t max_nesting);
+
+  /** Holds `resource` (of type `type`, found at `location`) to the profiles it claims in meta.profile and to those
+   * required for its type. An unknown claimed profile is a warning. */
+  void checkResource(const JsonValue& resource, std::string_view type, const std::string& location);
+
+  /** True when the set has an extension definition with this URL (callers skip building contexts otherwise). */
+  bool knowsExtension(std::string_view url) const {
+    const Profile* p = profiles_.find(url);
+    return p != nullptr && p->isExtension();
+  }
+
+  /** Checks an extension with a known definition: its context (`resource_path` is the element it sits on from its
+   * resource, such as "Patient.address", `datatype_path` the path of its definition, such as "HumanName.family"
+   * or "Questionnaire.item" (nested items), `context_type` that element's type, `parent_extension_url` the URL of the
+   * extension it is nested in, if any), then the definition's value type, cardinality and nested extensions.
+   * Unknown URLs pass. */
+  void checkExtension(const JsonValue& extension, std::string_view resource_path, std::string_view datatype_path,
+                      std::string_view context_type,
+                      std::string_view parent_extension_url, const std::string& location,
+                      const JsonValue& resource);
+
+ private:
+  struct Item {
+    const JsonValue* value = nullptr;  // null when only the `_name` twin exists
+    const JsonValue* twin = nullptr;
+    std::string_view type_code;
+    int32_t index = -1;
+    std::string_view json_name;
+  };
+
+  void conformTo(const Profile& profile, const JsonValue& value, std::string_view type_code);
+  void checkChildren(const ProfileElement& element, const Item& item);
+  void gather(const ProfileElement& child, const JsonValue* object, const JsonValue* twin_object,
+              std::vector<Item>& items) const;
+  void checkItems(const ProfileElement& element, std::vector<Item>& items);
+  void checkValue(const ProfileElement& element, const Item& item);
+  void checkSlices(const ProfileElement& element, std::vector<Item>& items);
+  bool matchesSlice(const ProfileElement& sliced, const ProfileElement& slice, const Item& item);
+  bool conformsQuietly(const ProfileElement& element, const Item& item);
+  bool conformsQuietly(const Profile& profile, const JsonValue& value, std::string_view type_code);
+  bool checkType(const ProfileElement& element, const Item& item);
+  void checkTypeProfiles(std::span<const Profile* const> profiles, const Item& item);
+  void checkTargetProfiles(const TypeRef& type, const JsonValue& reference);
+  void checkBinding(const Binding& binding, const ValueSetCodes* value_set, const Item& item);
+  void checkInvariants(const ProfileElement& element, const Item& item);
+
+  void report(Severity severity, std::string_view code, std::string message);
+  std::string profileName() const;
+
+  const ProfileSet& profiles_;
+  const RequiredProfiles& required_;
+  OperationOutcome* out_;
+  const ReferenceResolver* resolver_;
+  fhirpath::Environment env_;
+  const JsonValue* resource_ = nullptr;
+  const Profile* profile_ = nullptr;
+  struct Location {
+    std::string base;  // the resource's or extension's location from the structural walk
+    std::vector<std::pair<std::string_view, int32_t>> segments;
+    std::string render() const;
+  };
+  struct LocationGuard;
+  Location location_;
+  uint32_t depth_ = 0;
+  uint32_t max_nesting_;
+  bool nesting_reported_ = false;
+};
+
+}  // namespace planbro::fhir::validation
