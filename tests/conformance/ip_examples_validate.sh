@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Validates every resource of the individual-plan package with `planbro validate` — the examples
+# (conformance/ip/package/example/) and the definitions (StructureDefinitions, CodeSystems, ValueSets, ConceptMaps
+# in conformance/ip/package/) — and fails when any has an error or fatal issue. As a self-check it also validates a
+# copy of the example patient with one digit of its fødselsnummer changed, which must be judged invalid (so the
+# Norwegian identifier check really runs over the examples).
+# Usage: ip_examples_validate.sh [--bin PLANBRO]   (default: $PLANBRO_BIN, else build/gateway/planbro)
+# Exits 0 (all valid), 1 (a resource invalid, the self-check not caught, or planbro crashed) or 2 (usage).
+set -u
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+pkg=$root/conformance/ip/package
+bin=${PLANBRO_BIN:-$root/build/gateway/planbro}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --bin) bin=$2; shift 2 ;;
+    *) echo "ip_examples_validate: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ -x "$bin" ] || { echo "ip_examples_validate: planbro binary not found at $bin" >&2; exit 2; }
+files=()
+while IFS= read -r f; do files+=("$f"); done < <(find "$pkg/example" "$pkg" -maxdepth 1 -type f -name '*.json' \
+  ! -name '.*' ! -name package.json | LC_ALL=C sort)
+[ ${#files[@]} -gt 0 ] || { echo "ip_examples_validate: no resources found" >&2; exit 2; }
+
+failed=0
+examples=0
+for f in "${files[@]}"; do
+  case "$f" in "$pkg/example/"*) examples=$((examples + 1)) ;; esac
+  out=$("$bin" validate "$f" 2>&1)
+  rc=$?
+  name=${f#"$root"/}
+  if [ $rc -gt 1 ]; then
+    echo "CRASH $name (exit $rc): $out"
+    failed=$((failed + 1))
+  elif [ $rc -ne 0 ] || printf '%s' "$out" | grep -qE '"severity" *: *"(error|fatal)"'; then
+    echo "INVALID $name (exit $rc): $out"
+    failed=$((failed + 1))
+  fi
+done
+echo "ip_examples_validate: ${#files[@]} resources ($examples examples), $failed invalid"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/planbro-ip-validate.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+sed 's/"15038540189"/"15038540180"/' "$pkg/example/Patient-ip-example-patient-kari.json" >"$tmp/bad-fnr.json"
+"$bin" validate "$tmp/bad-fnr.json" >"$tmp/bad.out" 2>&1
+rc=$?
+if [ $rc -ne 1 ] || ! grep -q '"severity":"error"' "$tmp/bad.out"; then
+  echo "ip_examples_validate: self-check failed: a wrong fødselsnummer check digit was not reported (exit $rc)"
+  cat "$tmp/bad.out"
+  failed=$((failed + 1))
+fi
+[ $failed -eq 0 ]
