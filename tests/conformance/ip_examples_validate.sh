@@ -3,7 +3,9 @@
 # (conformance/ip/package/example/) and the definitions (StructureDefinitions, CodeSystems, ValueSets, ConceptMaps
 # in conformance/ip/package/) — and fails when any has an error or fatal issue. As a self-check it also validates a
 # copy of the example patient with one digit of its fødselsnummer changed, which must be judged invalid (so the
-# Norwegian identifier check really runs over the examples).
+# Norwegian identifier check really runs over the examples). Then, when node is installed, ip_invariants.js
+# evaluates every "ip-…" invariant of the profiles on the examples with `planbro fhirpath` (each must be true) and
+# on mutated examples (each must be false).
 # Usage: ip_examples_validate.sh [--bin PLANBRO]   (default: $PLANBRO_BIN, else build/gateway/planbro)
 # Exits 0 (all valid), 1 (a resource invalid, the self-check not caught, or planbro crashed) or 2 (usage).
 set -u
@@ -48,5 +50,10 @@ if [ $rc -ne 1 ] || ! grep -q '"severity":"error"' "$tmp/bad.out"; then
   echo "ip_examples_validate: self-check failed: a wrong fødselsnummer check digit was not reported (exit $rc)"
   cat "$tmp/bad.out"
   failed=$((failed + 1))
+fi
+if command -v node >/dev/null 2>&1; then
+  node "$(dirname "${BASH_SOURCE[0]}")/ip_invariants.js" "$bin" "$pkg" || failed=$((failed + 1))
+else
+  echo "ip_examples_validate: node not installed, the profile invariants are not evaluated"
 fi
 [ $failed -eq 0 ]
