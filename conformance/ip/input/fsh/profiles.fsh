@@ -191,7 +191,7 @@ Description: "The team around an individual plan, or a coordinator-only team («
 * participant.period 1..1 MS
 * participant.period.start 1..1
 * participant.extension contains IPHandoverExt named handover 0..1
-* participant[coordinator].role = $V9034#8 "Koordinator Individuell plan"
+* participant[coordinator].role = $V9034#8
 * participant[coordinator].member only Reference(Practitioner or PractitionerRole)
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -224,7 +224,7 @@ Description: "One of the two consents of an individual plan: to make the plan, o
     loinc 1..1 MS and
     planConsent 0..1 MS and
     sharingConsent 0..1 MS
-* category[loinc] = $LOINC#59284-0 "Patient Consent"
+* category[loinc] = $LOINC#59284-0
 * category[planConsent] = IPConsentKind#plan
 * category[sharingConsent] = IPConsentKind#sharing
 * patient 1..1 MS
