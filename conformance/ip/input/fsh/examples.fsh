@@ -113,6 +113,7 @@ InstanceOf: IPGoal
 Usage: #example
 Title: "Sub-goal"
 * extension[partOf].valueReference = Reference(Goal/ip-example-goal-main)
+* extension[contactPerson].valueReference = Reference(Practitioner/ip-example-practitioner-coordinator)
 * lifecycleStatus = #active
 * category = IPGoalLevel#delmal
 * description.text = "Få en bolig som passer for meg innen sommeren."

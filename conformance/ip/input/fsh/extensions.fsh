@@ -170,3 +170,12 @@ Description: "On a coordinator participant of an IP CareTeam: this coordinator's
 * ^context[0].expression = "CareTeam.participant"
 * value[x] only boolean
 * valueBoolean 1..1
+
+Extension: IPGoalContactPersonExt
+Id: ip-goal-contact-person
+Title: "IP goal contact person"
+Description: "The contact person («Kontaktperson») for a sub-goal or need, who may be the coordinator (D4:155-166; GW-24)."
+* ^context[0].type = #element
+* ^context[0].expression = "Goal"
+* value[x] only Reference(Practitioner or PractitionerRole or RelatedPerson or Organization)
+* valueReference 1..1

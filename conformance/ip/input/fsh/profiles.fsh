@@ -146,7 +146,8 @@ Description: "A goal of an individual plan: main goal, sub-goal, life-domain goa
 * obeys ip-goal-1 and ip-goal-2 and ip-goal-3
 * extension contains
     IPGoalPartOfExt named partOf 0..1 MS and
-    IPLifeDomainExt named lifeDomain 0..1 MS
+    IPLifeDomainExt named lifeDomain 0..1 MS and
+    IPGoalContactPersonExt named contactPerson 0..* MS
 * category 1..1 MS
 * category from IPGoalLevelVS (required)
 * category ^short = "Goal level: hovedmal | delmal | livsomrade-mal | tiltaksmal"
