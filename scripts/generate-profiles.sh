@@ -5,27 +5,29 @@
 # Usage: scripts/generate-profiles.sh [--out DIR]
 #   --out DIR  write the package into DIR instead of conformance/ip/package (the regeneration test uses a temp dir)
 #
-# - SUSHI (npm fsh-sushi, pinned below) is installed once into a local node_modules under the cache dir
-#   ${PLANBRO_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/planbro}/sushi; nothing of it is committed. That needs npm and,
-#   the first time, the npm registry.
+# - SUSHI (npm fsh-sushi 3.21.0, every dependency pinned by conformance/ip/tools/package-lock.json) is installed
+#   with `npm ci` into a local node_modules under the cache dir
+#   ${PLANBRO_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/planbro}/sushi, again whenever the lock file changes;
+#   node_modules is never committed. That needs npm and, the first time, the npm registry.
 # - SUSHI resolves hl7.fhir.r4.core#4.0.1 from the FHIR package cache (~/.fhir/packages). The script copies the R4
 #   core package there from ../shared/fhir-r4/hl7.fhir.r4.core (or $PLANBRO_FHIR_R4_CORE) when it is missing, so no
-#   network is needed for FHIR packages; the terminology and extension packages SUSHI also tries to load then only
-#   warn.
-# - The output is deterministic: the date is pinned in sushi-config.yaml, every JSON file is re-serialised with two
-#   spaces of indentation and a final newline, and package.json and .index.json are written by this script.
+#   network is needed for FHIR packages; the terminology, extension and tools packages SUSHI also tries to load
+#   (hl7.terminology.r4, hl7.fhir.uv.extensions.r4, hl7.fhir.uv.tools.r4, "latest") then only warn. Nothing here
+#   uses them.
+# - The output is deterministic: in FSHOnly mode SUSHI writes no date into the resources, the package date is in
+#   sushi-config.yaml, every JSON file is re-serialised with two spaces of indentation and a final newline, and
+#   package.json and .index.json are written by scripts/ip-package.js.
 # Layout: package/package.json, package/.index.json, the definitions (StructureDefinitions with snapshots,
 # CodeSystems, ValueSets, ConceptMaps) in package/, the examples (ids starting ip-example-) in package/example/.
 set -euo pipefail
 
-sushi_version=3.21.0
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 src=$root/conformance/ip
 out=$src/package
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "generate-profiles: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -35,12 +37,15 @@ command -v npm >/dev/null || { echo "generate-profiles: npm is not installed (sc
 
 cache=${PLANBRO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/planbro}/sushi
 sushi=$cache/node_modules/.bin/sushi
-installed=$(node -p "require('$cache/node_modules/fsh-sushi/package.json').version" 2>/dev/null || true)
-if [ "$installed" != "$sushi_version" ]; then
-  echo "generate-profiles: installing fsh-sushi@$sushi_version into $cache" >&2
+tools=$src/tools
+# $cache/installed.lock is a copy of the lock file the install in $cache was made from, written only on success.
+if [ ! -x "$sushi" ] || ! cmp -s "$tools/package-lock.json" "$cache/installed.lock"; then
+  echo "generate-profiles: installing SUSHI from $tools/package-lock.json into $cache" >&2
   mkdir -p "$cache"
-  [ -f "$cache/package.json" ] || echo '{"private": true}' >"$cache/package.json"
-  npm install --prefix "$cache" --no-audit --no-fund --loglevel=error "fsh-sushi@$sushi_version" >&2
+  rm -f "$cache/installed.lock"
+  cp "$tools/package.json" "$tools/package-lock.json" "$cache/"
+  npm ci --prefix "$cache" --no-audit --no-fund --loglevel=error >&2
+  cp "$tools/package-lock.json" "$cache/installed.lock"
 fi
 
 core_src=${PLANBRO_FHIR_R4_CORE:-$root/../shared/fhir-r4/hl7.fhir.r4.core}
