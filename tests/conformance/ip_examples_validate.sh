@@ -28,21 +28,34 @@ failed=0
 examples=0
 for f in "${files[@]}"; do
   case "$f" in "$pkg/example/"*) examples=$((examples + 1)) ;; esac
-  out=$("$bin" validate "$f" 2>&1)
-  rc=$?
-  name=${f#"$root"/}
-  if [ $rc -gt 1 ]; then
-    echo "CRASH $name (exit $rc): $out"
-    failed=$((failed + 1))
-  elif [ $rc -ne 0 ] || printf '%s' "$out" | grep -qE '"severity" *: *"(error|fatal)"'; then
-    echo "INVALID $name (exit $rc): $out"
-    failed=$((failed + 1))
-  fi
 done
-echo "ip_examples_validate: ${#files[@]} resources ($examples examples), $failed invalid"
-
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/planbro-ip-validate.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+# One process for all files: one OperationOutcome line per file, in argument order.
+"$bin" validate "${files[@]}" >"$tmp/all.out" 2>"$tmp/all.err"
+rc=$?
+if [ $rc -gt 1 ]; then
+  echo "CRASH planbro validate (exit $rc): $(head -c 2000 "$tmp/all.err")"
+  failed=$((failed + 1))
+else
+  k=0
+  while IFS= read -r line; do
+    if printf '%s' "$line" | grep -qE '"severity" *: *"(error|fatal)"'; then
+      echo "INVALID ${files[$k]#"$root"/}: $line"
+      failed=$((failed + 1))
+    fi
+    k=$((k + 1))
+  done <"$tmp/all.out"
+  if [ $k -ne ${#files[@]} ]; then
+    echo "planbro validate printed $k outcomes for ${#files[@]} files"
+    failed=$((failed + 1))
+  elif [ $failed -eq 0 ] && [ $rc -ne 0 ]; then
+    echo "planbro validate exited $rc without an error issue: $(head -c 2000 "$tmp/all.err")"
+    failed=$((failed + 1))
+  fi
+fi
+echo "ip_examples_validate: ${#files[@]} resources ($examples examples), $failed invalid"
+
 sed 's/"15038540189"/"15038540180"/' "$pkg/example/Patient-ip-example-patient-kari.json" >"$tmp/bad-fnr.json"
 "$bin" validate "$tmp/bad-fnr.json" >"$tmp/bad.out" 2>&1
 rc=$?
