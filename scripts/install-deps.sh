@@ -18,6 +18,9 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# npm regenerates the individual-plan FHIR package (scripts/generate-profiles.sh). NodeSource's nodejs bundles it;
+# Debian's does not, so the Debian npm package is added only when there is no npm at all.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""
