@@ -86,6 +86,23 @@ std::shared_ptr<const ResourceValidator> makeBaseValidator(fhir::ValidationOptio
   return std::make_shared<BaseValidator>(std::move(options));
 }
 
+namespace {
+
+class ProfileValidator final : public ResourceValidator {
+ public:
+  explicit ProfileValidator(std::shared_ptr<const fhir::Validator> validator) : validator_(std::move(validator)) {}
+  fhir::OperationOutcome validate(const JsonValue& resource) const override { return validator_->validate(resource); }
+
+ private:
+  std::shared_ptr<const fhir::Validator> validator_;
+};
+
+}  // namespace
+
+std::shared_ptr<const ResourceValidator> makeProfileValidator(std::shared_ptr<const fhir::Validator> validator) {
+  return std::make_shared<ProfileValidator>(std::move(validator));
+}
+
 std::vector<LocalReference> localReferences(std::string_view type, const JsonValue& resource) {
   std::vector<LocalReference> out;
   collectReferences(resource, std::string(type), out);

@@ -7,14 +7,20 @@
 #include <memory>
 
 #include "planbro/fhir-model/fhirpath.h"
+#include "planbro/fhir-model/profile_set.h"
+#include "planbro/fhir-model/validator.h"
 #include "planbro/fhir-model/regex.h"
 #include "planbro/gateway/http/logging.h"
 #include "planbro/gateway/ops/identity_keys.h"
+#include "planbro/gateway/ops/write_pipeline.h"
 #include "planbro/gateway/rest/rest_handler.h"
 #include "planbro/gateway/store/resource_store.h"
 
 #ifndef PLANBRO_DEMO_BUNDLE_PATH
 #define PLANBRO_DEMO_BUNDLE_PATH "conformance/demo/individual-plan-demo.json"
+#endif
+#ifndef PLANBRO_IP_PACKAGE_DIR
+#define PLANBRO_IP_PACKAGE_DIR "conformance/ip/package"
 #endif
 
 namespace planbro::gateway::rest {
@@ -41,6 +47,28 @@ size_t defaultPoolSize(const config::GatewayConfig& cfg) {
     pool += std::min<size_t>(cfg.server.write_threads, kPostgresWriteConnections);
   }
   return std::max<size_t>(pool, 1);
+}
+
+// The validator of every write and of $validate: the R4 core profiles and the individual-plan package, built once.
+Result<std::shared_ptr<const fhir::Validator>> profileValidator(const RestServeOptions& options,
+                                                                const fhir::ValidationOptions& base) {
+  std::string dir = options.profile_package_dir.empty() ? PLANBRO_IP_PACKAGE_DIR : options.profile_package_dir;
+  fhir::ProfileSetBuilder builder;
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) {
+    if (Status s = builder.addDirectory(dir); !s.isOk()) {
+      return Status(s.code(), "profiles: the package in " + dir + " does not load: " + s.message());
+    }
+  } else {
+    http::appLogger()->warn("profiles: no package folder at {}; validating against the R4 core profiles only", dir);
+  }
+  auto set = builder.build();
+  if (!set.isOk()) return Status(set.status().code(), "profiles: " + set.status().message());
+  for (const std::string& w : (*set)->warnings()) http::appLogger()->warn("profiles: {}", w);
+  http::appLogger()->info("profiles: {} loaded (R4 core and {})", (*set)->profiles().size(), dir);
+  fhir::ValidatorOptions vo;
+  vo.base = base;
+  return fhir::Validator::create(std::move(set).value(), std::move(vo));
 }
 
 }  // namespace
@@ -109,6 +137,9 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     fhir::setDefaultRegexLimits(regex_limits);
     fhir::fhirpath::setDefaultEvaluationLimits({cfg.limits.fhirpath_max_steps, cfg.limits.fhirpath_max_collection_items,
                                                 cfg.limits.fhirpath_max_string_bytes});
+    auto validator = profileValidator(options, rest.writer.validation);
+    if (!validator.isOk()) return validator.status();
+    rest.writer.validator = ops::makeProfileValidator(std::move(validator).value());
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
     if (cfg.server.base_url.empty() && cfg.server.port == 0) {
       // `listen: HOST:0`: the port is known once the server listens.

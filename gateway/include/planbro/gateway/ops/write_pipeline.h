@@ -47,6 +47,10 @@ class ResourceValidator {
 /** The R4 base validator (fhir::validateResource) with `options`. */
 std::shared_ptr<const ResourceValidator> makeBaseValidator(fhir::ValidationOptions options = {});
 
+/** A validator holding resources to the profiles of `validator`'s set as well (meta.profile claims, required
+ *  profiles, known extensions): fhir::Validator. Shares `validator`, which must not be null. */
+std::shared_ptr<const ResourceValidator> makeProfileValidator(std::shared_ptr<const fhir::Validator> validator);
+
 /**
  * A transform run before validation (generated narrative, normalisation). Returns the resource to validate and
  * store, built in `doc`, or an error Status. Pure; thread-safe.

@@ -11,6 +11,11 @@ struct RestServeOptions {
   /** The transaction Bundle loaded into an empty store when demo_data.load_once is set; empty: the repository's
    *  conformance/demo/individual-plan-demo.json (path fixed at build time). A missing file is logged, not fatal. */
   std::string demo_bundle_path;
+  /** A folder of conformance resources (StructureDefinitions, ValueSets, CodeSystems) writes are validated against
+   *  besides the R4 core profiles, when a resource claims them in meta.profile; empty: the repository's
+   *  individual-plan package, conformance/ip/package (path fixed at build time). A missing folder is logged, and
+   *  the core profiles are used alone; a folder that does not load stops the start. */
+  std::string profile_package_dir;
 };
 
 /**
