@@ -9,7 +9,9 @@ packages=(
   libsqlite3-dev libpq-dev postgresql libmimalloc-dev
   libcli11-dev libspdlog-dev libcurl4-openssl-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl nodejs  # the system tests drive the running gateway with curl and node (docs/testing.md)
+  # The system tests drive the running gateway with curl, node and python3, over TLS with throw-away certificates
+  # made by the openssl command (docs/testing.md).
+  curl nodejs python3 openssl
 )
 
 missing=()

@@ -1,6 +1,7 @@
 // The binary's own commands and start-up: --version, the help listing serve, validate naming each file,
 // --validate-config reporting every problem at once, and what `planbro serve` says first (the kind of start, and
 // whether demo data was asked for).
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -88,8 +89,12 @@ TEST_F(PlanbroCli, ValidateConfigReportsEveryProblemAtOnce) {
 }
 
 TEST_F(PlanbroCli, ValidateConfigWarnsOfAWorldReadableKeyButPasses) {
-  const fs::path key = file("tls.key", "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n");
-  const fs::path cert = file("tls.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  // A real pair: --validate-config loads both and checks the key is the certificate's.
+  const fs::path key = file("tls.key", "");
+  const fs::path cert = file("tls.crt", "");
+  const std::string make = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout '" +
+                           key.string() + "' -out '" + cert.string() + "' >/dev/null 2>&1";
+  ASSERT_EQ(std::system(make.c_str()), 0) << "the openssl command is needed for this test";
   fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
   const fs::path config = file("tls.yaml", "server:\n  tls:\n    certificate_file: " + cert.string() +
                                                "\n    private_key_file: " + key.string() + "\n");
