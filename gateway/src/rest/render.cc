@@ -118,33 +118,7 @@ std::optional<int64_t> parseEtag(std::string_view text) {
 
 void appendJsonString(std::string& out, std::string_view s) { fhir::writeJsonString(s, out); }
 
-std::string encodeLinkQuery(const search::QueryParams& params) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  // '&', '=', '+', '|', '%' and every non-ASCII byte are encoded: they are delimiters, a form's space, not allowed in
-  // a URI, or the escape itself.
-  auto encode = [](std::string_view s, std::string& out) {
-    for (char c : s) {
-      const auto u = static_cast<unsigned char>(c);
-      const bool keep = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' ||
-                        c == '.' || c == '_' || c == '~' || c == ':' || c == '/' || c == ',' || c == '@';
-      if (keep) {
-        out += c;
-      } else {
-        out += '%';
-        out += kHex[u >> 4];
-        out += kHex[u & 0xF];
-      }
-    }
-  };
-  std::string out;
-  for (const auto& [name, value] : params) {
-    if (!out.empty()) out += '&';
-    encode(name, out);
-    out += '=';
-    encode(value, out);
-  }
-  return out;
-}
+std::string encodeLinkQuery(const search::QueryParams& params) { return search::encodeQueryKeeping(params, ":/,@"); }
 
 namespace {
 

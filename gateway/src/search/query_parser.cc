@@ -886,13 +886,13 @@ Result<QueryParams> decodeQuery(std::string_view text, bool form) {
   return out;
 }
 
-std::string encodeQuery(const QueryParams& params) {
+std::string encodeQueryKeeping(const QueryParams& params, std::string_view also_kept) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  auto encode = [](std::string_view s, std::string& out) {
+  auto encode = [also_kept](std::string_view s, std::string& out) {
     for (char c : s) {
       auto u = static_cast<unsigned char>(c);
-      if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':' || c == '|' || c == ',' ||
-          c == '/') {
+      if ((u < 0x80 && std::isalnum(u)) || c == '-' || c == '_' || c == '.' || c == '~' ||
+          also_kept.find(c) != std::string_view::npos) {
         out += c;
       } else {
         out += '%';
@@ -910,5 +910,7 @@ std::string encodeQuery(const QueryParams& params) {
   }
   return out;
 }
+
+std::string encodeQuery(const QueryParams& params) { return encodeQueryKeeping(params, ":|,/"); }
 
 }  // namespace planbro::gateway::search

@@ -123,7 +123,14 @@ bool isSupportedSearchParam(std::string_view type, const fhir::SearchParamDef& p
  */
 Result<QueryParams> decodeQuery(std::string_view text, bool form);
 
-/** Percent-encodes parameters as a query string (for self/next links). */
+/**
+ * Percent-encodes parameters as a query string: every byte but ASCII letters, digits, '-', '.', '_', '~' and the
+ * characters in `also_kept` becomes %XX.
+ */
+std::string encodeQueryKeeping(const QueryParams& params, std::string_view also_kept);
+
+/** encodeQueryKeeping(params, ":|,/"): the canonical text of a conditional request's parameters. Its output is a
+ *  stored business key (If-None-Exist) and the plaintext of page tokens: it must not change. */
 std::string encodeQuery(const QueryParams& params);
 
 }  // namespace planbro::gateway::search
