@@ -116,6 +116,7 @@ class TimedStore : public store::ResourceStore {
   }
   Result<store::IndexPage> searchIndex(const store::IndexQuery& query) override { return inner_.searchIndex(query); }
   Result<std::string> serverSecret(std::string_view name) override { return inner_.serverSecret(name); }
+  Result<store::OutboxStats> outboxStats() override { return inner_.outboxStats(); }
 
  private:
   store::ResourceStore& inner_;

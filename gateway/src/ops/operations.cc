@@ -3,6 +3,7 @@
 #include "planbro/gateway/ops/operations.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 
@@ -119,21 +120,36 @@ Status Operations::runAttempts(const WriteContext& context, const std::function<
     RETURN_IF_ERROR(plan(attempt > 1));
     auto tx = store_.begin(context.storeContext());
     if (!tx.isOk()) return tx.status();
+    const WriteMetrics* metrics = options_.writer.metrics.get();
+    auto ended = [metrics](bool committed, double seconds) {
+      if (metrics && metrics->transaction_ended) metrics->transaction_ended(committed, seconds);
+    };
     Result<TurnVerdict> verdict = apply(**tx);
     Status s = verdict.isOk() ? Status::ok() : verdict.status();
     if (s.isOk() && *verdict == TurnVerdict::kRollback) {
       (*tx)->rollback();
+      ended(false, 0);
       return Status::ok();
     }
     if (s.isOk() && *verdict == TurnVerdict::kReplan) {
       (*tx)->rollback();
+      ended(false, 0);
       if (attempt < options_.max_attempts) continue;
       return Status(StatusCode::kConflict, std::string(stale_message));
     }
-    if (s.isOk()) s = (*tx)->commit();
-    if (s.isOk()) return s;
+    if (s.isOk()) {
+      const auto commit_start = std::chrono::steady_clock::now();
+      s = (*tx)->commit();
+      if (s.isOk()) {
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - commit_start;
+        tx->reset();  // its connection back to the pool before the callback may read
+        ended(true, took.count());
+        return s;
+      }
+    }
     const bool retry = (*tx)->retryable() && attempt < options_.max_attempts;
     (*tx)->rollback();
+    ended(false, 0);
     if (!retry) return s;
   }
 }

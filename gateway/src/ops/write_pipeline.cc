@@ -1,5 +1,6 @@
 #include "planbro/gateway/ops/write_pipeline.h"
 
+#include <chrono>
 #include <set>
 
 #include "planbro/fhir-model/model_info.h"
@@ -210,7 +211,12 @@ Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValu
   if (options_.transform) {
     ASSIGN_OR_RETURN(final_resource, options_.transform->transform(doc, final_resource));
   }
+  const auto validation_start = std::chrono::steady_clock::now();
   fhir::OperationOutcome issues = validator_->validate(final_resource);
+  if (options_.metrics && options_.metrics->validated) {
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - validation_start;
+    options_.metrics->validated(intent.type, !issues.hasErrors(), took.count());
+  }
   if (issues.hasErrors()) {
     size_t n = issues.errorCount();
     if (outcome) *outcome = std::move(issues);

@@ -43,14 +43,15 @@ ops::WriteContext RestHandler::Impl::writeContext(const Call& call) const {
   return wc;
 }
 
-Result<JsonValue> RestHandler::Impl::bodyResource(Call& call, JsonDocument& doc) {
+Result<JsonValue> RestHandler::Impl::bodyResource(Call& call, JsonDocument& doc, OperationOutcome* xml_issues) {
   if (call.resource) return doc.import(*call.resource);
   if (call.body.empty()) return invalidArgument("the request has no body (a FHIR resource was expected)");
   std::string ct = mediaType(call.header("Content-Type"));
   std::optional<Format> fmt = ct.empty() ? std::optional<Format>(Format::kJson) : formatOfMediaType(ct);
   if (!fmt) return Status(StatusCode::kUnsupported, "unsupported Content-Type '" + ct + "' (use application/fhir+json or application/fhir+xml)");
   if (*fmt == Format::kXml) {
-    auto converted = fhir::fhirXmlToJson(call.body, options_.xml_limits);
+    auto converted = xml_issues ? fhir::fhirXmlToJson(call.body, options_.xml_limits, *xml_issues)
+                                : fhir::fhirXmlToJson(call.body, options_.xml_limits);
     if (!converted.isOk()) return invalidArgument("malformed FHIR XML: " + converted.status().message());
     doc = std::move(converted).value();
     return doc.root();
@@ -314,6 +315,7 @@ Reply RestHandler::Impl::patch(Call& call, const std::string& type, const std::s
 Reply RestHandler::Impl::validate(Call& call, const std::string& type, std::optional<std::string> id) {
   JsonDocument doc;
   JsonValue resource;
+  OperationOutcome xml_issues;  // every XML content error of the body, reported with the validation's
   if (call.method == "GET" || (call.body.empty() && !call.resource)) {
     if (!id) return errorReply(400, "invalid", "$validate needs a resource in the body");
     auto v = store_.read(type, *id);
@@ -325,7 +327,7 @@ Reply RestHandler::Impl::validate(Call& call, const std::string& type, std::opti
     resource = doc.root();
   } else {
     OperationOutcome unused;
-    auto body = bodyResource(call, doc);
+    auto body = bodyResource(call, doc, &xml_issues);
     if (!body.isOk()) return prepareFailure(body.status(), unused);
     resource = *body;
     const JsonValue* rt = resource.find("resourceType");
@@ -348,7 +350,9 @@ Reply RestHandler::Impl::validate(Call& call, const std::string& type, std::opti
       return errorReply(400, "invalid", "$validate on " + type + " needs a " + type + " resource");
     }
   }
-  OperationOutcome oo = ops_.writer().validator().validate(resource);
+  // XML content errors first (their elements were left out of what was validated), then the validator's.
+  OperationOutcome oo = std::move(xml_issues);
+  oo.append(ops_.writer().validator().validate(resource));
   if (!oo.hasErrors() && oo.issues().empty()) oo.add(Severity::kInformation, "informational", "the " + type + " is valid");
   return outcomeReply(200, std::move(oo));
 }

@@ -181,7 +181,10 @@ class RestHandler::Impl {
   static ops::OperationsOptions operationsOptions(const RestOptions& options);
   /** The injected clock (RestOptions::clock): page-token lifetimes, Bundle meta.lastUpdated. */
   store::Timestamp now() const { return options_.clock(); }
-  Result<JsonValue> bodyResource(Call& call, JsonDocument& doc);
+  /** The request's resource, parsed from JSON or FHIR XML into `doc`. With `xml_issues` (for $validate), XML
+   *  content errors are collected there with their locations and the offending parts left out, instead of failing
+   *  on the first; malformed XML still fails. */
+  Result<JsonValue> bodyResource(Call& call, JsonDocument& doc, OperationOutcome* xml_issues = nullptr);
   Reply answerWrite(Call& call, const store::ResourceVersion& version, int status);
   /** The answer to an operation: 201/200/204 with the written version, or the failure with its issues. */
   Reply writeReply(Call& call, const Result<ops::WriteOutcome>& written, OperationOutcome& outcome);

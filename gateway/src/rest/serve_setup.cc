@@ -15,6 +15,7 @@
 #include "planbro/gateway/ops/write_pipeline.h"
 #include "planbro/gateway/rest/rest_handler.h"
 #include "planbro/gateway/store/resource_store.h"
+#include "serve_metrics.h"
 
 #ifndef PLANBRO_DEMO_BUNDLE_PATH
 #define PLANBRO_DEMO_BUNDLE_PATH "conformance/demo/individual-plan-demo.json"
@@ -30,7 +31,11 @@ namespace {
 struct Parts {
   std::unique_ptr<store::ResourceStore> store;
   std::shared_ptr<RestHandler> handler;
-  ~Parts() { handler.reset(); }
+  std::unique_ptr<ServeMetrics> metrics;  // its scrape-time reads stop before the store goes
+  ~Parts() {
+    handler.reset();
+    metrics.reset();
+  }
 };
 
 // Database connections when store.pool_size is not set (opened lazily, up to this many). Every thread that runs
@@ -74,7 +79,7 @@ Result<std::shared_ptr<const fhir::Validator>> profileValidator(const RestServeO
 }  // namespace
 
 ServeSetup makeRestServeSetup(RestServeOptions options) {
-  return [options](const config::GatewayConfig& cfg, http::MetricsRegistry&, ServeComponents& components) -> Status {
+  return [options](const config::GatewayConfig& cfg, http::MetricsRegistry& registry, ServeComponents& components) -> Status {
     auto parts = std::make_shared<Parts>();
     size_t pool = cfg.store.pool_size != 0 ? cfg.store.pool_size : defaultPoolSize(cfg);
     if (cfg.store.engine == config::StoreEngine::kSqlite) {
@@ -108,7 +113,10 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
         http::appLogger()->warn("duplicate Patient registration found: {}; merge them", d);
       }
     }
+    parts->metrics = std::make_unique<ServeMetrics>(registry, *parts->store, options.outbox_refresh_interval);
+    parts->metrics->refreshOutbox();
     RestOptions rest;
+    rest.writer.metrics = parts->metrics->writeMetrics();
     rest.json_limits = cfg.jsonLimits();
     rest.writer.validation.json_limits = rest.json_limits;
     rest.check_references = cfg.rest.check_references;

@@ -76,6 +76,11 @@ size_t ConnectionPool::idleStatementBytes() {
   return total;
 }
 
+size_t ConnectionPool::inUse() {
+  std::lock_guard lock(mutex_);
+  return open_ - idle_.size();
+}
+
 void ConnectionPool::giveBack(std::unique_ptr<SqlConnection> conn) {
   std::lock_guard lock(mutex_);
   if (conn->healthy()) {

@@ -118,6 +118,8 @@ class ConnectionPool {
   Result<PooledConnection> acquire();
   /** The sum of cachedStatementBytes() over the idle connections. */
   size_t idleStatementBytes();
+  /** Connections lent out now. */
+  size_t inUse();
 
  private:
   friend class PooledConnection;

@@ -598,6 +598,18 @@ class SqlStore final : public ResourceStore {
 
   size_t cachedStatementBytes() override { return pool_->idleStatementBytes(); }
 
+  size_t connectionsInUse() override { return pool_->inUse(); }
+
+  Result<OutboxStats> outboxStats() override {
+    ASSIGN_OR_RETURN(SqlResult r, withConnection([](SqlConnection& conn) {
+      return conn.exec("SELECT COALESCE(MAX(position), 0), COUNT(*) FROM outbox", {});
+    }));
+    OutboxStats stats;
+    stats.newest_position = r.rows[0].integer(0);
+    stats.events = r.rows[0].integer(1);
+    return stats;
+  }
+
  private:
   // SQLite: a turn on the single group-commit writer; PostgreSQL: a pooled connection of its own.
   Result<std::unique_ptr<WriteSession>> writeSession() {

@@ -47,6 +47,7 @@ class CountingStore : public store::ResourceStore {
     return inner_.searchIndex(q);
   }
   Result<std::string> serverSecret(std::string_view name) override { return inner_.serverSecret(name); }
+  Result<store::OutboxStats> outboxStats() override { return inner_.outboxStats(); }
   Result<std::unique_ptr<store::WriteTransaction>> begin(const store::WriteContext& context) override;
 
  private:

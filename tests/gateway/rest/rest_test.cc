@@ -575,6 +575,26 @@ TEST_P(RestInteractions, PublishesACapabilityStatementAndValidates) {
   EXPECT_EQ(get("/Patient/" + id + "/$validate").status, 200);
 }
 
+TEST_P(RestInteractions, ValidateOnXmlReportsEveryIssueWithItsLocation) {
+  // Three XML content problems and one validation problem: all four are answered, as for JSON.
+  const std::string xml = "<Patient xmlns=\"http://hl7.org/fhir\"><active value=\"yes\"/><bogus/>"
+                          "<name><family value=\"A\"/><nonsense value=\"1\"/></name>"
+                          "<gender value=\"not-a-gender\"/></Patient>";
+  HttpResult r = post("/Patient/$validate", xml, {{"Content-Type", "application/fhir+xml"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.str("resourceType"), "OperationOutcome");
+  EXPECT_NE(r.body.find("invalid boolean 'yes'"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("unknown element 'bogus'"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("unknown element 'nonsense'"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"Patient.name[0]\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"Patient.gender\""), std::string::npos) << r.body;
+  // A write of the same body still stops at the first XML problem.
+  HttpResult write = post("/Patient", xml, {{"Content-Type", "application/fhir+xml"}});
+  EXPECT_EQ(write.status, 400) << write.body;
+  // Malformed XML leaves nothing to validate.
+  EXPECT_EQ(post("/Patient/$validate", "<Patient", {{"Content-Type", "application/fhir+xml"}}).status, 400);
+}
+
 TEST_P(RestInteractions, ConditionalUpdateAndDeleteBySearch) {
   std::string body = patientJson("01818010083");
   HttpResult created = put("/Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|01818010083", body);

@@ -326,6 +326,28 @@ TEST_P(StoreTest, OutboxHasExactlyOneEventPerCommittedChangeInCommitOrder) {
   EXPECT_EQ((*rest)[0].position, events[2].position);
 }
 
+TEST_P(StoreTest, OutboxStatsCountCommittedEventsAndTheNewestPosition) {
+  auto empty = store_->outboxStats();
+  ASSERT_TRUE(empty.isOk()) << empty.status().message();
+  EXPECT_EQ(empty->events, 0);
+  EXPECT_EQ(empty->newest_position, 0);
+  WriteResult a = write([](WriteTransaction& t) { return t.create("Patient", {"{\"a\":1}", {}}); });
+  write([&](WriteTransaction& t) { return t.update("Patient", a.id, {"{\"a\":2}", {}}); });
+  // A rolled-back change leaves no event.
+  auto tx = store_->begin(ctx());
+  ASSERT_TRUE(tx.isOk());
+  ASSERT_TRUE((*tx)->create("Patient", {"{}", {}}, "gone").isOk());
+  (*tx)->rollback();
+  tx->reset();
+  auto stats = store_->outboxStats();
+  ASSERT_TRUE(stats.isOk()) << stats.status().message();
+  std::vector<OutboxEvent> events = outbox();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(stats->events, 2);
+  EXPECT_EQ(stats->newest_position, events.back().position);
+  EXPECT_EQ(store_->connectionsInUse(), 0u);
+}
+
 TEST_P(StoreTest, HistoryIsNewestFirstAndPagesByKeysetWithoutGapsOrRepeats) {
   WriteResult p = write([](WriteTransaction& t) { return t.create("Patient", {"{\"v\":1}", {}}, "p"); });
   for (int v = 2; v <= 5; ++v) {

@@ -19,6 +19,7 @@
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/fhir-model/validator.h"
+#include "planbro/gateway/ops/write_metrics.h"
 #include "planbro/gateway/store/resource_store.h"
 
 namespace planbro::gateway::ops {
@@ -145,6 +146,8 @@ struct WriterOptions {
   /** The server's own base URL, no trailing '/': absolute references under it are indexed as relative ones, so
    *  searches match both forms (search::IndexOptions::own_base_url). Empty: none. */
   std::string own_base_url;
+  /** Validation and transaction metrics (see write_metrics.h); nullptr: none. */
+  std::shared_ptr<const WriteMetrics> metrics;
 };
 
 /** Stateless apart from its options; thread-safe. */

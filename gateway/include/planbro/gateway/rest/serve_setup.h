@@ -1,6 +1,7 @@
 #pragma once
 // Plugs the FHIR REST layer and the store into `planbro serve` (serve.h's ServeSetup hook).
 
+#include <chrono>
 #include <string>
 
 #include "planbro/gateway/serve.h"
@@ -16,6 +17,9 @@ struct RestServeOptions {
    *  individual-plan package, conformance/ip/package (path fixed at build time). A missing folder is logged, and
    *  the core profiles are used alone; a folder that does not load stops the start. */
   std::string profile_package_dir;
+  /** How often, at most, a commit refreshes the outbox gauges (planbro_outbox_backlog, ..._newest_position) with
+   *  one store query on its write thread; 0: after every commit (tests). */
+  std::chrono::milliseconds outbox_refresh_interval{1000};
 };
 
 /**

@@ -218,6 +218,12 @@ struct OutboxEvent {
   Timestamp occurred_at{};
 };
 
+/** What the outbox holds (ResourceStore::outboxStats). Nothing consumes the outbox yet, so every event is backlog. */
+struct OutboxStats {
+  int64_t newest_position = 0;  // the highest position written (committed or, in PostgreSQL, about to be); 0: none
+  int64_t events = 0;           // events in the outbox
+};
+
 /**
  * One predicate on a search-index parameter; a resource matches when one of its rows for `param` matches
  * (or, with negate, when none does). Only the fields of `kind` are read:
@@ -336,6 +342,15 @@ class ResourceStore {
    *  SQLite reports it; PostgreSQL: an estimate from their text). Bounded per connection by the options'
    *  statement_cache_bytes. For metrics and tests; 0 for stores without such caches. */
   virtual size_t cachedStatementBytes() { return 0; }
+
+  /** Pooled connections lent out now (reads, searches, PostgreSQL write transactions; not the SQLite writer's own
+   *  connection). No I/O: a lock and a subtraction, so a metrics scrape may call it anywhere. 0 without a pool. */
+  virtual size_t connectionsInUse() { return 0; }
+
+  /** The outbox's newest position and event count, read without the outbox barrier (so, unlike readOutbox, it
+   *  never waits for writers). One query on a pooled connection: it blocks on the database like any read, and
+   *  COUNT walks the outbox's primary key, so callers on a request path should cache it. */
+  virtual Result<OutboxStats> outboxStats() = 0;
 
   /**
    * Runs `body` in a transaction and commits it; when the transaction failed retryably (see
