@@ -216,7 +216,20 @@ inline void rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, rapid
 namespace planbro::fhir {
 namespace {
 
-enum class AbortReason { kNone, kDepth, kNumberLength, kStringLength, kDuplicateKey };
+enum class AbortReason { kNone, kDepth, kNumberLength, kStringLength, kDuplicateKey, kLoneSurrogate };
+
+// The text is valid UTF-8 (checked up front), so the encoding of a UTF-16 surrogate (ED A0..BF ..) in a decoded
+// string can only come from a \u escape. RapidJSON 1.1.0 refuses a lone high surrogate but decodes a lone low one
+// (\uDC00-\uDFFF) to those three bytes, which are not UTF-8: stored, they would make the resource unreadable.
+bool hasSurrogateBytes(const char* str, size_t length) {
+  const char* end = str + length;
+  for (const char* p = str; p < end; ++p) {
+    p = static_cast<const char*>(std::memchr(p, 0xED, static_cast<size_t>(end - p)));
+    if (p == nullptr) return false;
+    if (p + 1 < end && static_cast<unsigned char>(p[1]) >= 0xA0) return true;
+  }
+  return false;
+}
 
 class TreeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeHandler> {
  public:
@@ -236,10 +249,12 @@ class TreeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeH
   }
   bool String(const char* str, rapidjson::SizeType length, bool /*copy*/) {
     if (length > limits_.max_string_bytes) return abort(AbortReason::kStringLength);
+    if (hasSurrogateBytes(str, length)) return abort(AbortReason::kLoneSurrogate);
     return add(JsonTreeBuilder::scalar(JsonKind::kString, str, length));
   }
   bool Key(const char* str, rapidjson::SizeType length, bool /*copy*/) {
     if (length > limits_.max_string_bytes) return abort(AbortReason::kStringLength);
+    if (hasSurrogateBytes(str, length)) return abort(AbortReason::kLoneSurrogate);
     stack_.push_back(JsonMember{std::string_view(str, length), JsonValue()});
     return true;
   }
@@ -419,6 +434,9 @@ Result<JsonDocument> JsonDocument::parse(std::string text, const JsonLimits& lim
     case AbortReason::kDuplicateKey:
       return invalidArgument("JSON object has the property " + safeKey(handler.duplicateKey()) +
                              " more than once (object ending at " + positionText(where) + ")");
+    case AbortReason::kLoneSurrogate:
+      return invalidArgument("JSON syntax error at " + positionText(where) +
+                             ": a \\u escape names a lone UTF-16 surrogate (not a character).");
     case AbortReason::kNone:
       break;
   }

@@ -258,5 +258,17 @@ TEST(JsonDocument, RoundTripsEveryOfficialExampleExactly) {
   EXPECT_GT(count, 50);
 }
 
+TEST(JsonDocument, RefusesALoneSurrogateEscapeAndKeepsSurrogatePairs) {
+  // A lone low surrogate used to decode to bytes that are not UTF-8: stored, the resource no longer parsed.
+  for (const char* text : {R"({"a":"x\uDD2Dy"})", R"({"a":"\uDFFF"})", R"({"x\uDC00":1})", R"({"a":"\uD83D"})"}) {
+    auto doc = JsonDocument::parse(text);
+    EXPECT_FALSE(doc.isOk()) << text;
+  }
+  JsonDocument pair = parseOk(R"({"a":"\uD83D\uDE00 \u00E6"})");
+  EXPECT_EQ(pair.root().find("a")->text(), "\xF0\x9F\x98\x80 \xC3\xA6");
+  JsonDocument again = parseOk(writeJson(pair.root()));
+  EXPECT_TRUE(jsonEqual(pair.root(), again.root()));
+}
+
 }  // namespace
 }  // namespace planbro::fhir
