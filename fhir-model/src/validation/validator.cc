@@ -1241,19 +1241,24 @@ OperationOutcome validateResource(const JsonValue& resource, const ValidationOpt
   return out;
 }
 
+namespace {
+
+// The answer of validateJsonText when the text does not parse: one fatal issue located by line and column.
+OperationOutcome parseFailureOutcome(const Status& status, const JsonErrorPosition& position) {
+  OperationOutcome out;
+  std::string location;
+  if (position.line > 0) location = "line " + std::to_string(position.line) + ", col " + std::to_string(position.column);
+  out.add(Severity::kFatal, status.code() == StatusCode::kResourceExhausted ? "too-costly" : "structure",
+          "invalid JSON: " + status.message(), std::move(location));
+  return out;
+}
+
+}  // namespace
+
 OperationOutcome validateJsonText(std::string text, const ValidationOptions& options) {
   JsonErrorPosition position;
   Result<JsonDocument> doc = JsonDocument::parse(std::move(text), options.json_limits, &position);
-  if (!doc.isOk()) {
-    OperationOutcome out;
-    std::string location;
-    if (position.line > 0) {
-      location = "line " + std::to_string(position.line) + ", col " + std::to_string(position.column);
-    }
-    out.add(Severity::kFatal, doc.status().code() == StatusCode::kResourceExhausted ? "too-costly" : "structure",
-            "invalid JSON: " + doc.status().message(), std::move(location));
-    return out;
-  }
+  if (!doc.isOk()) return parseFailureOutcome(doc.status(), position);
   return validateResource(doc->root(), options);
 }
 
@@ -1342,16 +1347,7 @@ OperationOutcome Validator::validate(const JsonValue& resource) const {
 OperationOutcome Validator::validateJsonText(std::string text) const {
   JsonErrorPosition position;
   Result<JsonDocument> doc = JsonDocument::parse(std::move(text), options_.base.json_limits, &position);
-  if (!doc.isOk()) {
-    OperationOutcome out;
-    std::string location;
-    if (position.line > 0) {
-      location = "line " + std::to_string(position.line) + ", col " + std::to_string(position.column);
-    }
-    out.add(Severity::kFatal, doc.status().code() == StatusCode::kResourceExhausted ? "too-costly" : "structure",
-            "invalid JSON: " + doc.status().message(), std::move(location));
-    return out;
-  }
+  if (!doc.isOk()) return parseFailureOutcome(doc.status(), position);
   return validate(doc->root());
 }
 
