@@ -2,7 +2,7 @@
 // RFC 6902 test vectors, which seed it). Checks, besides ASan/UBSan: every failure is one of the documented codes;
 // every result is inside the limits (written, it is at most max_bytes and parses back under the same limits to an
 // equal tree), and the tree meter's size is exactly the written size. A meter that undercounts a shared subtree
-// would make the writer run out of memory or time here. Run by scripts/fuzz-json-patch.sh.
+// would make the writer run out of memory or time here. Run by scripts/fuzz.sh json_patch_meter_fuzzer.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

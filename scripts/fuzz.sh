@@ -4,6 +4,8 @@
 #   json_validate_fuzzer (the default)  JSON bytes -> parse -> validate -> serialise; seeds: the official R4 examples
 #   fhirpath_fuzzer                     FHIRPath expressions over a fixed Patient; seeds: the official FHIRPath suite
 #   json_patch_fuzzer                   JSON Patch documents applied repeatedly; seeds: written below
+#   json_patch_meter_fuzzer             {"doc","patch"} pairs, the patch size meter checked against the written size;
+#                                       seeds: the RFC 6902 vectors and the nesting and doubling copies of issue 8
 #   scripts/fuzz.sh [target] [seconds] [extra libFuzzer flags...]
 # Crashes are written to build/fuzz/artifacts/; the corpus grows in build/fuzz/corpus/ (corpus-<target>/ for the
 # others) and is kept between runs. Crashes that were found are kept in fuzz/regressions/ (regressions-<target>/ for
@@ -16,7 +18,7 @@ if [[ $# -gt 0 && ! $1 =~ ^[0-9]+$ ]]; then
   shift
 fi
 case "$target" in
-  json_validate_fuzzer|fhirpath_fuzzer|json_patch_fuzzer) ;;
+  json_validate_fuzzer|fhirpath_fuzzer|json_patch_fuzzer|json_patch_meter_fuzzer) ;;
   *) echo "fuzz.sh: unknown target '$target'" >&2; exit 2 ;;
 esac
 seconds=${1:-60}
@@ -59,6 +61,22 @@ case "$target" in
     printf '%s' '[{"op":"add","path":"/name/0/given/-","value":"x"},{"op":"test","path":"/active","value":true}]' > "$corpus/add-test"
     printf '%s' '[{"op":"move","from":"/name","path":"/contact"},{"op":"remove","path":"/identifier/0"}]' > "$corpus/move-remove"
     printf '%s' '[{"op":"replace","path":"/id","value":"p2"},{"op":"copy","from":"/name/0","path":"/name/-"}]' > "$corpus/replace-copy"
+    ;;
+  json_patch_meter_fuzzer)
+    dict=(-dict=fuzz/json_patch.dict)
+    python3 - "$corpus" <<'PY'
+import json, sys, os
+out = sys.argv[1]
+for i, t in enumerate(json.load(open("../shared/fhir-r4/fhirpath-tests/json-patch-tests.json"))):
+    with open(os.path.join(out, "rfc-%02d.json" % i), "w") as f:
+        json.dump({"doc": t["doc"], "patch": t["patch"]}, f)
+nest = [{"op": "copy", "from": "/extension", "path": "/extension/0" * (1 << k) + "/extension"} for k in range(6)]
+double = [{"op": "copy", "from": "/contact", "path": "/contact/-"} for _ in range(20)]
+seed = {"resourceType": "Patient", "extension": [{"url": "u"}], "contact": [{"name": {"text": "x" * 100}}]}
+for name, patch in (("nest", nest), ("double", double)):
+    with open(os.path.join(out, name + ".json"), "w") as f:
+        json.dump({"doc": seed, "patch": patch}, f)
+PY
     ;;
 esac
 
