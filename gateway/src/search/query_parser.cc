@@ -450,7 +450,7 @@ class Parser {
     }
     if (modifier == "missing") {
       if (value != "true" && value != "false") return invalidArgument("'" + name + "' must be true or false");
-      // Presence rows (indexer.h, kPresentSuffix) answer it for every parameter type.
+      // Value rows or presence rows (indexer.h, kPresentSuffix) answer it for every parameter type.
       Criterion c;
       c.name = name;
       IndexPredicate any = anyValue(p);
@@ -596,9 +596,16 @@ class Parser {
     return ref.ref_type || !ref.text.empty() ? keys[0] : keys[1];
   }
 
-  // The presence row of the parameter (for :missing).
+  // Presence of the parameter (for :missing): a row of its value kind, or its presence row (kPresentSuffix);
+  // a composite has only the latter.
   static IndexPredicate anyValue(const SearchParamDef& p) {
     IndexPredicate any;
+    if (std::optional<IndexValueKind> kind = valueKindOf(p.type)) {
+      any.kind = *kind;
+      any.param = p.code;
+      any.presence_param = p.code + std::string(kPresentSuffix);
+      return any;
+    }
     any.kind = IndexValueKind::kToken;
     any.param = p.code + std::string(kPresentSuffix);
     any.code = "1";

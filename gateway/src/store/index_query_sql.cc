@@ -47,7 +47,7 @@ void appendJsonString(std::string& out, std::string_view s) {
 enum class ListShape { kNone, kTokenCodes, kTokenPairs, kRefIds, kRefPairs, kRefTexts, kTexts };
 
 ListShape listShape(const IndexPredicate& p) {
-  if (p.negate) return ListShape::kNone;
+  if (p.negate || !p.presence_param.empty()) return ListShape::kNone;
   switch (p.kind) {
     case IndexValueKind::kToken:
       if (!p.code) return ListShape::kNone;
@@ -106,7 +106,7 @@ bool hasNul(std::string_view s) { return s.find('\0') != std::string_view::npos;
 Status checkPredicate(const IndexPredicate& p) {
   if (p.param.empty()) return invalidArgument("index predicate without a parameter code");
   // SQLite's LIKE and several C interfaces end a text at NUL: "%\0x%" would match everything.
-  if (hasNul(p.param) || hasNul(p.text) || hasNul(p.ref_id) || (p.code && hasNul(*p.code)) ||
+  if (hasNul(p.param) || hasNul(p.presence_param) || hasNul(p.text) || hasNul(p.ref_id) || (p.code && hasNul(*p.code)) ||
       (p.system && hasNul(*p.system)) || (p.ref_type && hasNul(*p.ref_type))) {
     return invalidArgument("search values must not contain NUL characters");
   }
@@ -133,7 +133,9 @@ int drivingRank(const IndexPredicate& p) {
 // The rank of a group as the driver (a list ranks just after one equality of its kind), or -1 when it cannot drive.
 int groupRank(const GroupPlan& g) {
   if (g.lists.size() == 1 && g.singles.empty()) return 2 * drivingRank(*g.lists[0].members[0]) + 1;
-  if (g.lists.empty() && g.singles.size() == 1 && !g.singles[0]->negate) return 2 * drivingRank(*g.singles[0]);
+  if (g.lists.empty() && g.singles.size() == 1 && !g.singles[0]->negate && g.singles[0]->presence_param.empty()) {
+    return 2 * drivingRank(*g.singles[0]);
+  }
   return -1;
 }
 
@@ -199,6 +201,16 @@ class Builder {
 
   // Appends the parameter, kind and value conditions of one predicate on the rows of `alias`.
   void valueMatch(const IndexPredicate& p, const std::string& a) {
+    if (!p.presence_param.empty()) {
+      // Any value row of the parameter, or its presence row: the resource's own index (res_id, res_type, param,
+      // kind) answers both terms of the OR in a probe of that resource's rows.
+      out_.sql += " AND ((" + a + ".param = ? AND " + a + ".kind = " + std::to_string(kindCode(p.kind)) + ") OR (" +
+                  a + ".param = ? AND " + a + ".kind = " + std::to_string(kindCode(IndexValueKind::kToken)) + " AND " +
+                  a + ".token_code = '1'))";
+      out_.params.emplace_back(std::string_view(p.param));
+      out_.params.emplace_back(std::string_view(p.presence_param));
+      return;
+    }
     paramAndKind(p, a);
     auto textMatch = [&](const std::string& column, const std::string& value) {
       switch (p.match) {

@@ -120,7 +120,9 @@ TEST(ParseSearch, ReferenceForms) {
   EXPECT_EQ(req.criteria[3].any_of[0].param, std::string("subject") + std::string(kIdentifierSuffix));
   EXPECT_EQ(req.criteria[3].any_of[0].kind, IndexValueKind::kToken);
   EXPECT_TRUE(req.criteria[4].any_of[0].negate);
-  EXPECT_EQ(req.criteria[4].any_of[0].param, std::string("subject") + std::string(kPresentSuffix));
+  EXPECT_EQ(req.criteria[4].any_of[0].param, "subject");
+  EXPECT_EQ(req.criteria[4].any_of[0].kind, IndexValueKind::kReference);
+  EXPECT_EQ(req.criteria[4].any_of[0].presence_param, std::string("subject") + std::string(kPresentSuffix));
 }
 
 TEST(ParseSearch, ChainAndReverseChain) {

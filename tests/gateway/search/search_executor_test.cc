@@ -451,6 +451,22 @@ TEST_P(SearchTest, MissingCountsAnElementWithoutSearchableValuesAsPresent) {
   EXPECT_EQ(ids("Observation", {{"subject:missing", "true"}, {"_id", "obs-2013,obs-contained"}}), Ids({"obs-2013"}));
 }
 
+// Presence comes from value rows where there are any (indexer.h, kPresentSuffix): :missing alone (no other
+// criterion to drive the query), through a chain, and on a composite (which has presence rows only).
+TEST_P(SearchTest, MissingReadsValueRowsAloneThroughAChainAndOnAComposite) {
+  Ids with_team = ids("CarePlan", {{"care-team:missing", "false"}, {"_count", "100"}});
+  Ids without_team = ids("CarePlan", {{"care-team:missing", "true"}, {"_count", "100"}});
+  EXPECT_TRUE(with_team.count("ip1"));
+  EXPECT_FALSE(with_team.count("ip2"));
+  EXPECT_TRUE(without_team.count("ip2"));
+  EXPECT_FALSE(without_team.count("ip1"));
+  EXPECT_EQ(with_team.size() + without_team.size(), ids("CarePlan", {{"_count", "100"}}).size());
+  EXPECT_TRUE(ids("CarePlan", {{"subject.gender:missing", "false"}, {"_count", "100"}}).count("ip1"));
+  EXPECT_FALSE(ids("CarePlan", {{"subject.gender:missing", "true"}, {"_count", "100"}}).count("ip1"));
+  EXPECT_EQ(ids("Observation", {{"code-value-quantity:missing", "false"}, {"_id", "obs-2012"}}), Ids({"obs-2012"}));
+  EXPECT_TRUE(ids("Observation", {{"code-value-quantity:missing", "true"}, {"_id", "obs-2012"}}).empty());
+}
+
 TEST_P(SearchTest, AnAbsoluteReferenceUnderTheServersOwnBaseMatchesTheRelativeOne) {
   const std::string base = "http://host/fhir";
   Status s = store_->runTransaction({"test", "test"}, [&](store::WriteTransaction& t) -> Status {

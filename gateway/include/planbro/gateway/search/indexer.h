@@ -26,8 +26,10 @@ inline constexpr std::string_view kExactSuffix = ":exact";
 inline constexpr std::string_view kTextSuffix = ":text";
 /** Token rows (system = Quantity.system, code = Quantity.code or unit) beside a quantity's number row. */
 inline constexpr std::string_view kUnitSuffix = ":unit";
-/** One token row (code "1") per parameter whose expression yields anything, whether or not it has a searchable
- *  value (a CodeableConcept with text only, a reference to a contained resource): what `:missing` asks. */
+/** What `:missing` asks: a parameter is present in a resource that has a row of it of its value kind
+ *  (valueKindOf), or else this token row (code "1"), which the indexer writes only when the expression yields
+ *  something with no such row (a CodeableConcept with text only, a reference to a contained resource, every
+ *  composite). Most present parameters so cost no extra row per write. */
 inline constexpr std::string_view kPresentSuffix = ":present";
 /** Token rows of Identifier.type codings for `identifier:of-type=type-system|type-code|value`: system = the
  *  coding's system, code = ofTypeCode(coding code, identifier value). */
@@ -60,6 +62,10 @@ Result<std::vector<store::IndexRow>> indexResource(const fhir::JsonValue& resour
 /** The rows of one parameter of `resource` (for _include, _has and sort keys); empty for an unknown code. */
 Result<std::vector<store::IndexRow>> indexParameter(const fhir::JsonValue& resource, std::string_view code,
                                                     std::vector<IndexIssue>* issues = nullptr);
+
+/** The kind of the rows a parameter of `type` stores under its own code (string, token, date, reference, number
+ *  for number and quantity, uri); nullopt for composite and special parameters, whose rows have other names. */
+std::optional<store::IndexValueKind> valueKindOf(fhir::SearchParamType type);
 
 /** The search parameters of `type`, one per code (duplicate definitions such as the spec's `example` _id dropped),
  *  sorted by code. Empty for an unknown type. The reference stays valid for the process lifetime. */

@@ -248,6 +248,11 @@ struct IndexPredicate {
   std::string ref_id;
   std::optional<int64_t> low_ge, low_le, high_ge, high_le;
   std::optional<double> number_ge, number_le;
+  /** Non-empty: a presence test instead of a value match (search `:missing`). It matches a resource with any row
+   *  of `param` and `kind` (whatever its value), or a token row of `presence_param` (the row a parameter gets when
+   *  its element is there without a row of its own value kind); the value fields above are ignored. Never drives
+   *  a query from the index (it spans two index kinds). */
+  std::string presence_param;
 };
 
 /**
