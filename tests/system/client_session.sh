@@ -136,8 +136,10 @@ expect "CarePlans over all pages of POST _search (each once)" \
   "$(printf '%s\n' "${matches[@]}" | sort | paste -sd' ' -)" \
   "$(printf 'CarePlan/%s\n' "${plans[@]}" "$draft" | sort | paste -sd' ' -)"
 [ "$pages" -ge 4 ] || fail_later "POST _search with _count=1 gave $pages pages for 4 CarePlans"
+# From a here-string, not a pipe: under pipefail, `printf … | grep -q` fails at random when grep exits at the first
+# match while printf still writes (SIGPIPE), which read as "did not bring" the first include (pipefail_lint.sh).
 for inc in "CareTeam/$careteam" "Goal/$goal"; do
-  printf '%s\n' "${includes[@]}" | grep -qx "$inc" || fail_later "POST _search: _include did not bring $inc"
+  grep -qxF "$inc" <<<"$(printf '%s\n' "${includes[@]}")" || fail_later "POST _search: _include did not bring $inc"
 done
 extra=$(printf '%s\n' "${includes[@]}" | grep -vx -e "CareTeam/$careteam" -e "Goal/$goal" | sort -u | paste -sd' ' -) || true
 [ -z "$extra" ] || fail_later "POST _search: unexpected included resources: $extra"
