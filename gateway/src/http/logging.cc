@@ -251,23 +251,33 @@ int hexValue(char c) {
   return -1;
 }
 
-// One round of percent-decoding; `changed` tells whether anything was decoded.
+// One round of percent-decoding; `changed` tells whether anything was decoded. The text between escapes is copied
+// in runs: every access-log line masks three fields, most without any '%'.
 std::string percentDecodeOnce(std::string_view in, bool& changed) {
   std::string out;
   out.reserve(in.size());
   changed = false;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size()) {
+  size_t i = 0;
+  while (i < in.size()) {
+    const size_t pct = in.find('%', i);
+    if (pct == std::string_view::npos) {
+      out.append(in.substr(i));
+      break;
+    }
+    out.append(in.substr(i, pct - i));
+    i = pct;
+    if (i + 2 < in.size()) {
       int hi = hexValue(in[i + 1]);
       int lo = hexValue(in[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out += static_cast<char>(hi * 16 + lo);
-        i += 2;
+        i += 3;
         changed = true;
         continue;
       }
     }
-    out += in[i];
+    out += '%';
+    ++i;
   }
   return out;
 }
@@ -284,16 +294,20 @@ std::string maskForLog(std::string_view text, size_t max_bytes) {
   // Decoded until nothing changes (a few rounds at most: each one shortens the text), so neither `%35` nor a
   // doubly encoded `%2535` hides a digit from the masking below.
   std::string out(text);
-  for (int round = 0; round < 4; ++round) {
+  for (int round = 0; round < 4 && out.find('%') != std::string::npos; ++round) {
     bool changed = false;
     out = percentDecodeOnce(out, changed);
     if (!changed) break;
   }
   // Runs of exactly 11 digits (fødselsnummer, D-nummer, H-nummer), and the written form with one separator after
-  // the birth date ("DDMMYY NNNNN", "DDMMYY-NNNNN").
+  // the birth date ("DDMMYY NNNNN", "DDMMYY-NNNNN"). In the same pass, control bytes and bytes outside ASCII
+  // (possibly half a UTF-8 sequence after decoding or cutting) become '?', so a logged field is always one
+  // printable line; the separators a masked number spans are printable, so one pass sees every byte once.
   size_t i = 0;
   while (i < out.size()) {
     if (!isDigit(out[i])) {
+      const auto u = static_cast<unsigned char>(out[i]);
+      if (u < 0x20 || u >= 0x7f) out[i] = '?';
       ++i;
       continue;
     }
@@ -311,12 +325,6 @@ std::string maskForLog(std::string_view text, size_t max_bytes) {
       }
     }
     i = j;
-  }
-  // Control bytes and bytes outside ASCII (possibly half a UTF-8 sequence after decoding or cutting) as '?', so a
-  // logged field is always one printable line.
-  for (char& c : out) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f) c = '?';
   }
   // Cut last: a number across the cut has been masked whole already.
   if (out.size() > max_bytes) out.resize(max_bytes);

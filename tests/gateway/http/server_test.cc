@@ -682,6 +682,8 @@ TEST(MaskForLog, DecodesThenMasksThenCuts) {
   EXPECT_EQ(maskForLog("158585 12066 and 158585-12066", 256), "****** ***** and ******-*****");
   EXPECT_EQ(maskForLog(std::string(250, 'a') + "13097248022", 256), std::string(250, 'a') + "******");
   EXPECT_EQ(maskForLog("a\r\nb%0Ac\xc3", 256), "a??b?c?");
+  EXPECT_EQ(maskForLog("100% and %zz and %4", 256), "100% and %zz and %4");  // not escapes: kept as they are
+  EXPECT_EQ(maskForLog("%zz/x%2F13097248022", 256), "%zz/x/***********");     // an escape after a stray '%'
   EXPECT_EQ(maskForLog("1234567890123", 256), "1234567890123");  // 13 digits: not a person number
   EXPECT_EQ(maskForLog("100%", 256), "100%");
 }

@@ -7,7 +7,7 @@ namespace planbro::gateway::store {
 /**
  * A new server-assigned resource id: a version 7 UUID (RFC 9562) in lower-case text form. The first 48 bits are the
  * Unix time in milliseconds and the next 12 the fraction of that millisecond, so ids sort by creation time; the last
- * 62 bits are random (OpenSSL's generator). Thread-safe.
+ * 62 bits are random (OpenSSL's generator, drawn 64 ids at a time per thread). Thread-safe.
  *
  * Why time-ordered: every table and index that ends in the id (the resource head, the version history, the search
  * index's per-resource and per-value indexes) then receives new rows at its end instead of on a random page. Rows
