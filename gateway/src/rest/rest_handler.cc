@@ -171,7 +171,7 @@ Reply RestHandler::Impl::dispatch(Call& call) {
     if (seg.size() != 1) return errorReply(404, "not-found", "no such endpoint");
     if (m != "GET" && m != "HEAD") return notAllowed("GET");
     Reply r;
-    r.json = detail::capabilityStatementJson();
+    r.json = capabilityStatement();
     return r;
   }
   if (first == "_history") {
