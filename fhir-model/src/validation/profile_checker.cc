@@ -613,6 +613,13 @@ bool ProfileChecker::matchesSlice(const ProfileElement& sliced, const ProfileEle
   const ElementDef& def = *sliced.def;
   if (!def.slicing || def.slicing->discriminators.empty()) return conformsQuietly(slice, item);
   const auto& discriminators = def.slicing->discriminators;
+  if (slice_depth_ == slice_buffers_.size()) slice_buffers_.push_back(std::make_unique<SlicePathBuffers>());
+  SlicePathBuffers& buffers = *slice_buffers_[slice_depth_];
+  struct DepthGuard {
+    size_t& depth;
+    explicit DepthGuard(size_t& d) : depth(d) { ++depth; }
+    ~DepthGuard() { --depth; }
+  } depth_guard(slice_depth_);
   for (size_t k = 0; k < discriminators.size(); ++k) {
     const Slicing::Discriminator& d = discriminators[k];
     SliceTarget where;
@@ -624,8 +631,8 @@ bool ProfileChecker::matchesSlice(const ProfileElement& sliced, const ProfileEle
     } else {
       where = sliceElementAt(slice, d.path);
     }
-    std::vector<PathValue> values = evaluateSlicePath(item.value, item.type_code, d.path, profiles_.model(),
-                                                      resolver_, resource_);
+    evaluateSlicePath(item.value, item.type_code, d.path, profiles_.model(), resolver_, resource_, buffers);
+    const std::vector<PathValue>& values = buffers.values;
     if (d.type == "exists") {
       if (where.element == nullptr) return false;
       bool must = where.element->def->min > 0;

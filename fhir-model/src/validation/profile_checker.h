@@ -6,6 +6,7 @@
 // well-formed FHIR; this pass only walks the parts of a resource its profiles constrain (ProfileElement::relevant).
 
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 
 #include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/fhir-model/profile_set.h"
+#include "slice_paths.h"
 
 namespace planbro::fhir::validation {
 
@@ -96,6 +98,10 @@ class ProfileChecker {
   Location location_;
   uint32_t depth_ = 0;
   uint32_t max_nesting_;
+  // Discriminator values, one set of buffers per level of matchesSlice (a profile discriminator nests it), kept
+  // between calls so that slice matching stops allocating once they have grown.
+  std::vector<std::unique_ptr<SlicePathBuffers>> slice_buffers_;
+  size_t slice_depth_ = 0;
   bool nesting_reported_ = false;
 };
 

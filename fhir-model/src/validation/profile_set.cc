@@ -262,6 +262,25 @@ ProfileSet::ProfileSet(const ModelInfo& model, std::unique_ptr<Impl> impl, std::
     : model_(&model), impl_(std::move(impl)), warnings_(std::move(warnings)) {}
 ProfileSet::~ProfileSet() = default;
 
+namespace {
+
+// Errata of the R4 core package's extension contexts: places where the package's own resources use an extension
+// that its declared context does not cover. structuredefinition-fhir-type declares ElementDefinition.type.code, but
+// every core StructureDefinition (and SUSHI's output, which follows them) puts it on ElementDefinition.type itself
+// (R5 corrected the context to ElementDefinition.type). Without this, the core package's own definitions and
+// planbro's IP package would not validate.
+void applyContextErrata(Profile& profile) {
+  if (profile.url != "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type") return;
+  bool declares_code = false;
+  for (const ExtensionContext& c : profile.contexts) {
+    if (c.type == "element" && c.expression == "ElementDefinition.type") return;
+    declares_code = declares_code || (c.type == "element" && c.expression == "ElementDefinition.type.code");
+  }
+  if (declares_code) profile.contexts.push_back({"element", "ElementDefinition.type"});
+}
+
+}  // namespace
+
 const Profile* ProfileSet::find(std::string_view url) const {
   if (size_t bar = url.find('|'); bar != std::string_view::npos) url = url.substr(0, bar);
   auto it = impl_->by_url.find(url);
@@ -519,7 +538,10 @@ Result<std::shared_ptr<const ProfileSet>> ProfileSetBuilder::build() {
     auto it = built.find(stripVersion(url));
     return it == built.end() ? nullptr : it->second;
   };
-  for (auto& profile : impl->owned) precompute(model_, *profile, warnings, lookup, find_profile);
+  for (auto& profile : impl->owned) {
+    applyContextErrata(*profile);
+    precompute(model_, *profile, warnings, lookup, find_profile);
+  }
 
   for (const auto& p : impl->owned) {
     impl->sorted.push_back(p.get());

@@ -17,9 +17,15 @@ struct Step {
   std::vector<std::string> names;  // JSON names (a choice element has one per type)
   std::vector<std::string> twins;  // the same with a leading '_'
   bool repeats = false;
+  /** Below a choice (value.code), the child is of another type in some of the choice's types (Timing.code is a
+   *  CodeableConcept where Coding.code is a code): a complex value found there compares unequal, as in FHIRPath. */
+  bool mixed = false;
 };
 
-enum class Op { kAnd, kOr, kXor, kImplies, kNot, kExists, kEmpty, kHasValue, kEquals, kNotEquals, kContains, kMatches };
+enum class Op {
+  kAnd, kOr, kXor, kImplies, kNot, kExists, kEmpty, kHasValue, kEquals, kNotEquals, kContains, kMatches,
+  kWhereExists, kWhereEmpty  // path.where(predicate).exists() / .empty(); the predicate is `a`, evaluated per item
+};
 
 std::string upperFirst(std::string_view s) {
   std::string out(s);
@@ -37,6 +43,7 @@ struct SimpleInvariant::Node {
   std::string literal;
   bool literal_is_bool = false;
   RegexPtr regex;  // kMatches: compiled once here (linear-time RE2), never per evaluation
+  bool mixed = false;  // kEquals / kNotEquals on a Step::mixed path
 };
 
 namespace {
@@ -122,7 +129,9 @@ class Parser {
     return ok_ ? std::move(l) : nullptr;
   }
 
-  // '(' expr ')' | path '.' function | path ('=' | '!=') literal; each optionally followed by '.not()'.
+  // '(' expr ')' | path '.' function | path ('=' | '!=') literal
+  //   | path '.where(' expr ')' '.' ('exists' | 'empty') '()', the expr relative to each item of the path;
+  // each optionally followed by '.not()'.
   std::unique_ptr<Node> parseTerm() {
     std::unique_ptr<Node> n;
     if (eat("(")) {
@@ -132,15 +141,19 @@ class Parser {
       std::vector<Step> path;
       std::span<const ElementDef* const> children = root_children_;
       std::string_view function;
+      const ElementDef* last = nullptr;  // the element of the last step
+      int below_choice = 0;  // 1: the next step is a child of a choice's types; 2: it was (nothing deeper)
       while (true) {
         std::string_view ident = identifier();
         if (ident.empty()) return fail();
         if (ident == "exists" || ident == "empty" || ident == "hasValue" || ident == "contains" || ident == "not" ||
-            ident == "matches") {
+            ident == "matches" || ident == "where") {
           if (path.empty()) return fail();
           function = ident;
           break;
         }
+        if (below_choice == 2) return fail();  // only one step below a choice (value.code), never further
+        if (below_choice == 1) below_choice = 2;
         const ElementDef* el = nullptr;
         for (const ElementDef* c : children) {
           if (c->name == ident && c->slice_name.empty()) {
@@ -151,6 +164,8 @@ class Parser {
         if (el == nullptr) return fail();
         const ElementDef& eff = el->content_reference != nullptr ? *el->content_reference : *el;
         Step step;
+        step.mixed = next_step_mixed_;
+        next_step_mixed_ = false;
         step.repeats = el->isArray();
         step.primitive = !el->is_choice && eff.types.size() == 1 && model_.isPrimitiveType(eff.types.front().code);
         if (el->is_choice) {
@@ -160,6 +175,7 @@ class Parser {
         }
         for (const std::string& name : step.names) step.twins.push_back("_" + name);
         path.push_back(std::move(step));
+        last = el;
         if (!eat(".")) break;
         if (peekFunction()) continue;
         // Descend: the next identifier is a child of this element.
@@ -167,6 +183,42 @@ class Parser {
           children = eff.children;
         } else if (!el->is_choice && eff.types.size() == 1) {
           children = model_.childrenOf(eff, eff.types.front().code);
+        } else if (el->is_choice) {
+          // value.code: only the types of value[x] that have a `code` are looked at (valueCoding.code,
+          // valueQuantity.code, ...); in the others FHIRPath finds nothing. Each such child must be the same plain
+          // element (one type, same cardinality), so one Step describes it whichever type is present.
+          size_t save = pos_;
+          std::string_view next = identifier();
+          pos_ = save;
+          if (next.empty()) return fail();
+          Step& choice = path.back();
+          choice.names.clear();
+          choice.twins.clear();
+          const ElementDef* first = nullptr;
+          std::span<const ElementDef* const> first_children;
+          for (const TypeRef& t : eff.types) {
+            std::span<const ElementDef* const> type_children = model_.childrenOf(eff, t.code);
+            const ElementDef* c = nullptr;
+            for (const ElementDef* d : type_children) {
+              if (d->name == next && d->slice_name.empty()) c = d;
+            }
+            if (c == nullptr) continue;
+            if (c->is_choice || c->content_reference != nullptr || c->types.size() != 1) return fail();
+            if (first == nullptr) {
+              first = c;
+              first_children = type_children;
+            } else if (c->isArray() != first->isArray()) {
+              return fail();
+            } else if (c->types.front().code != first->types.front().code) {
+              next_step_mixed_ = true;
+            }
+            choice.names.push_back(el->name + upperFirst(t.code));
+            choice.twins.push_back("_" + el->name + upperFirst(t.code));
+          }
+          if (first == nullptr) return fail();
+          choice.primitive = false;
+          children = first_children;
+          below_choice = 1;
         } else {
           return fail();
         }
@@ -182,12 +234,33 @@ class Parser {
         for (const Step& st : path) {
           if (st.repeats) return fail();
         }
-        if (!path.back().primitive) return fail();
+        if (!path.back().primitive && !path.back().mixed) return fail();
         n = std::make_unique<Node>();
         n->op = not_equals ? Op::kNotEquals : Op::kEquals;
+        n->mixed = path.back().mixed;
         n->path = std::move(path);
         if (!literal(*n)) return fail();
+      } else if (function == "where") {
+        // The predicate is about each item: its paths start at the children of the item's type.
+        if (last == nullptr || path.back().primitive || last->is_choice || below_choice != 0) return fail();
+        const ElementDef& eff = last->content_reference != nullptr ? *last->content_reference : *last;
+        std::span<const ElementDef* const> item_children = eff.children;
+        if (item_children.empty() && eff.types.size() == 1) item_children = model_.childrenOf(eff, eff.types.front().code);
+        if (item_children.empty() || !eat("(")) return fail();
+        std::span<const ElementDef* const> saved = root_children_;
+        root_children_ = item_children;
+        std::unique_ptr<Node> predicate = parseImplies();
+        root_children_ = saved;
+        if (!ok_ || !eat(")") || !eat(".")) return fail();
+        std::string_view then = identifier();
+        if ((then != "exists" && then != "empty") || !eat("(") || !eat(")")) return fail();
+        n = std::make_unique<Node>();
+        n->op = then == "exists" ? Op::kWhereExists : Op::kWhereEmpty;
+        n->path = std::move(path);
+        n->a = std::move(predicate);
       } else {
+        // hasValue, contains and matches need a primitive whatever type the choice has.
+        if (path.back().mixed && function != "exists" && function != "empty") return fail();
         n = std::make_unique<Node>();
         n->path = std::move(path);
         if (function == "exists" || function == "empty" || function == "hasValue") {
@@ -241,7 +314,7 @@ class Parser {
     std::string_view ident = identifier();
     pos_ = save;
     return ident == "exists" || ident == "empty" || ident == "hasValue" || ident == "contains" || ident == "not" ||
-           ident == "matches";
+           ident == "matches" || ident == "where";
   }
 
   std::string_view identifier() {
@@ -287,6 +360,7 @@ class Parser {
   std::string_view s_;
   size_t pos_ = 0;
   bool ok_ = true;
+  bool next_step_mixed_ = false;
   std::span<const ElementDef* const> root_children_;
   const ModelInfo& model_;
 };
@@ -373,6 +447,16 @@ Tri evalNode(const Node& n, const JsonValue& focus) {
       bool found = anyAt(focus, n.path, 0, any);
       return n.op == Op::kExists ? found : !found;
     }
+    case Op::kWhereExists:
+    case Op::kWhereEmpty: {
+      // where() keeps the items its criteria call true (false and empty drop them).
+      const Node& predicate = *n.a;
+      auto kept = [&predicate](const JsonValue* v, const JsonValue*) {
+        return v != nullptr && v->isObject() && evalNode(predicate, *v) == true;
+      };
+      bool found = anyAt(focus, n.path, 0, kept);
+      return n.op == Op::kWhereExists ? found : !found;
+    }
     case Op::kHasValue: {
       auto has = [](const JsonValue* v, const JsonValue*) { return v != nullptr && v->isPrimitive(); };
       return anyAt(focus, n.path, 0, has);
@@ -387,6 +471,7 @@ Tri evalNode(const Node& n, const JsonValue& focus) {
         return v != nullptr;
       };
       anyAt(focus, n.path, 0, first);
+      if (n.mixed && found != nullptr && found->isObject()) return n.op == Op::kNotEquals;  // complex vs a literal
       if (found == nullptr || !found->isPrimitive() || found->isNull()) return std::nullopt;
       if (n.op == Op::kMatches) {
         if (!found->isString()) return std::nullopt;

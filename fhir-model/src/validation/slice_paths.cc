@@ -112,15 +112,16 @@ std::string_view referenceTargetType(std::string_view s) {
   return type;
 }
 
-std::vector<PathValue> evaluateSlicePath(const JsonValue* value, std::string_view type, std::string_view path,
-                                         const ModelInfo& model, const ReferenceResolver* resolver,
-                                         const JsonValue* resource) {
-  std::vector<PathValue> current;
+void evaluateSlicePath(const JsonValue* value, std::string_view type, std::string_view path, const ModelInfo& model,
+                       const ReferenceResolver* resolver, const JsonValue* resource, SlicePathBuffers& buffers) {
+  std::vector<PathValue>& current = buffers.values;
+  current.clear();
   if (value != nullptr) current.push_back({value, type});
   Steps steps(path);
   for (std::string_view step; steps.next(step);) {
     if (step == "$this" || step.empty()) continue;
-    std::vector<PathValue> next;
+    std::vector<PathValue>& next = buffers.next;
+    next.clear();
     if (step == "resolve()") {
       for (const PathValue& v : current) {
         if (!v.json->isObject() || resolver == nullptr || resource == nullptr) continue;
@@ -146,15 +147,25 @@ std::vector<PathValue> evaluateSlicePath(const JsonValue* value, std::string_vie
         if (v.type == *t || model.isA(v.type, *t)) next.push_back(v);
       }
     } else if (step.find('(') != std::string_view::npos) {
-      return {};  // another function: not a discriminator R4 defines
+      current.clear();  // another function: not a discriminator R4 defines
+      return;
     } else {
+      // The values of one step are nearly always of one type: its definition and the step's child in it are
+      // looked up once per type met, not once per value (a hash of the type name and a scan of its children).
+      bool looked_up = false;
+      std::string_view looked_up_type;
+      const ElementDef* child = nullptr;
       for (const PathValue& v : current) {
         if (!v.json->isObject()) continue;
-        const TypeDef* def = v.type.empty() ? nullptr : model.type(v.type);
-        const ElementDef* child = nullptr;
-        if (def != nullptr) {
-          for (const ElementDef* c : def->rootChildren()) {
-            if (c->name == step) child = c;
+        if (!looked_up || v.type != looked_up_type) {
+          looked_up = true;
+          looked_up_type = v.type;
+          child = nullptr;
+          const TypeDef* def = v.type.empty() ? nullptr : model.type(v.type);
+          if (def != nullptr) {
+            for (const ElementDef* c : def->rootChildren()) {
+              if (c->name == step) child = c;
+            }
           }
         }
         if (child != nullptr && child->is_choice) {
@@ -174,15 +185,22 @@ std::vector<PathValue> evaluateSlicePath(const JsonValue* value, std::string_vie
         if (child != nullptr && child->types.size() == 1) child_type = child->types.front().code;
         if (const JsonValue* member = v.json->find(step); member != nullptr) {
           addValues(member, child_type, next);
-          if (member->isObject() && member->find("resourceType") != nullptr) {
-            next.back().type = member->find("resourceType")->text();
+          if (member->isObject()) {
+            if (const JsonValue* rt = member->find("resourceType"); rt != nullptr) next.back().type = rt->text();
           }
         }
       }
     }
-    current = std::move(next);
+    std::swap(current, next);
   }
-  return current;
+}
+
+std::vector<PathValue> evaluateSlicePath(const JsonValue* value, std::string_view type, std::string_view path,
+                                         const ModelInfo& model, const ReferenceResolver* resolver,
+                                         const JsonValue* resource) {
+  SlicePathBuffers buffers;
+  evaluateSlicePath(value, type, path, model, resolver, resource, buffers);
+  return std::move(buffers.values);
 }
 
 SliceTarget sliceElementAt(const ProfileElement& slice, std::string_view path) {

@@ -27,7 +27,19 @@ struct PathValue {
   std::string_view type;  // FHIR type code when known ("Coding", "Patient"), else empty
 };
 
-/** Evaluates a discriminator path on an instance value of type `type`. Unsupported steps give an empty result. */
+/** Buffers evaluateSlicePath reuses, so that matching every item against every slice does not allocate once the
+ * buffers have grown: after a call, `values` holds the result. */
+struct SlicePathBuffers {
+  std::vector<PathValue> values;
+  std::vector<PathValue> next;
+};
+
+/** Evaluates a discriminator path on an instance value of type `type` into `buffers.values`. Unsupported steps give
+ * an empty result. */
+void evaluateSlicePath(const JsonValue* value, std::string_view type, std::string_view path, const ModelInfo& model,
+                       const ReferenceResolver* resolver, const JsonValue* resource, SlicePathBuffers& buffers);
+
+/** The same, returning a fresh vector. */
 std::vector<PathValue> evaluateSlicePath(const JsonValue* value, std::string_view type, std::string_view path,
                                          const ModelInfo& model, const ReferenceResolver* resolver,
                                          const JsonValue* resource);

@@ -13,6 +13,7 @@
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/fhir-model/validator.h"
+#include "planbro/gateway/rest/profile_loading.h"
 #include "planbro/gateway/rest/serve_setup.h"
 #include "planbro/gateway/serve.h"
 #include "planbro/gateway/version.h"
@@ -116,6 +117,8 @@ struct ValidateArgs {
   bool no_invariants = false;
   bool no_narrative = false;
   bool no_norwegian_ids = false;
+  std::vector<std::string> profiles;  // --profile URL: required for every resource of the profile's type
+  std::vector<std::string> packages;  // --package DIR: loaded besides the IP package and core
 };
 
 int runValidate(const ValidateArgs& args, std::istream& in, std::ostream& out, std::ostream& err) {
@@ -127,13 +130,32 @@ int runValidate(const ValidateArgs& args, std::istream& in, std::ostream& out, s
   if (args.common.max_depth != 0) options.json_limits.max_depth = args.common.max_depth;
   if (args.common.max_number_length != 0) options.json_limits.max_number_length = args.common.max_number_length;
 
+  // The same profiles as `planbro serve` (core and the IP package), plus what the command line adds.
+  rest::ProfilePackages packages;
+  packages.extra = args.packages;
+  packages.required = args.profiles;
+  fhir::ValidatorOptions validator_options;
+  validator_options.base = options;
+  auto loaded = rest::loadProfileValidator(packages, std::move(validator_options));
+  if (!loaded.isOk()) {
+    err << "planbro validate: " << loaded.status().message() << '\n';
+    // What --profile and --package name is part of the command line: a URL no package defines or a package that
+    // does not load is a wrong argument. Without them the default packages failed, which is no fault of the caller.
+    return args.profiles.empty() && args.packages.empty() ? kExitFailure : kExitUsage;
+  }
+  if (loaded->ip_package_missing && !args.profiles.empty()) {
+    err << "planbro validate: note: no individual-plan package at " << loaded->ip_package_dir
+        << "; using the R4 core profiles and --package only\n";
+  }
+  const fhir::Validator& validator = *loaded->validator;
+
   int exit_code = kExitOk;
   for (const auto& file : args.files) {
     fhir::OperationOutcome outcome;
     fhir::OperationOutcome xml_issues;  // XML content errors, reported with the validation's, not instead of them
     if (auto document = load(file, args.common, in, outcome, &xml_issues)) {
       outcome = std::move(xml_issues);
-      outcome.append(fhir::validateResource(document->root(), options));
+      outcome.append(validator.validate(document->root()));
     }
     out << outcomeForFile(outcome, file, args.common.pretty) << '\n';
     if (outcome.hasErrors()) {
@@ -212,6 +234,17 @@ int runCli(int argc, const char* const* argv, std::istream& in, std::ostream& ou
   validate->add_flag("--no-narrative", validate_args.no_narrative, "Skip the XHTML checks of Narrative.div");
   validate->add_flag("--no-norwegian-ids", validate_args.no_norwegian_ids,
                      "Skip the checks of Norwegian identifiers (fødselsnummer, HPR, orgnr, ...)");
+  validate->add_option("--profile", validate_args.profiles,
+                       "Canonical URL of a profile every resource of its type must conform to (repeatable); "
+                       "claims in meta.profile are honoured either way")
+      ->type_name("URL")
+      ->allow_extra_args(false);  // one URL per --profile: the files that follow are not profiles
+  validate->add_option("--package", validate_args.packages,
+                       "Folder (or file) of StructureDefinitions, ValueSets and CodeSystems to load besides the R4 "
+                       "core and the individual-plan package (repeatable)")
+      ->type_name("DIR")
+      ->allow_extra_args(false)
+      ->check(CLI::ExistingPath);
   addLimitOptions(validate, validate_args.common);
 
   FmtArgs fmt_args;

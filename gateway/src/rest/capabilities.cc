@@ -2,8 +2,9 @@
 // exactly what works: every concrete R4 resource type, the interactions the router implements, and each type's
 // search parameters that the search parser accepts (composite, special and expression-less ones are left out), the
 // `_include` values of its own reference parameters and the `_revinclude` values of the others' that point at it.
+// The tables do not change while the process runs, so the body is built once; only its `date` (when this server's
+// statement was published: the handler's start, by the REST layer's injected clock) differs per handler.
 
-#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -49,14 +50,12 @@ void appendStringArray(std::string& out, std::string_view name, const std::vecto
   out += ']';
 }
 
-std::string build() {
+// Everything after the `date` value.
+std::string buildAfterDate() {
   const fhir::ModelInfo& model = fhir::ModelInfo::r4();
   const auto revincludes = reverseIncludes(model);
   std::string out;
   out.reserve(1u << 20);
-  out += R"({"resourceType":"CapabilityStatement","status":"active","date":)";
-  appendJsonString(out, formatInstant(std::chrono::time_point_cast<std::chrono::microseconds>(
-                            std::chrono::system_clock::now())));
   out += R"(,"publisher":"planbro","kind":"instance","software":{"name":"planbro","version":"0.1.0"},)"
          R"("implementation":{"description":"planbro FHIR R4 gateway"},"fhirVersion":"4.0.1",)"
          R"("format":["json","xml"],"patchFormat":["application/json-patch+json","application/fhir+json","application/fhir+xml"],)"
@@ -109,9 +108,14 @@ std::string build() {
 
 }  // namespace
 
-const std::string& capabilityStatementJson() {
-  static const std::string json = build();
-  return json;
+std::string capabilityStatementJson(store::Timestamp date) {
+  static const std::string after_date = buildAfterDate();
+  std::string out;
+  out.reserve(after_date.size() + 96);
+  out += R"({"resourceType":"CapabilityStatement","status":"active","date":)";
+  appendJsonString(out, formatInstant(date));
+  out += after_date;
+  return out;
 }
 
 }  // namespace planbro::gateway::rest::detail

@@ -53,7 +53,8 @@ std::string encodeLinkQuery(const search::QueryParams& params);
 /** Appends `s` as a JSON string literal. */
 void appendJsonString(std::string& out, std::string_view s);
 
-/** The CapabilityStatement (compact JSON) for what the REST layer supports; computed once. */
-const std::string& capabilityStatementJson();
+/** The CapabilityStatement (compact JSON) for what the REST layer supports, with `date` as its date. The body
+ * apart from the date is computed once per process. */
+std::string capabilityStatementJson(store::Timestamp date);
 
 }  // namespace planbro::gateway::rest::detail

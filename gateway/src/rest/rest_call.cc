@@ -80,32 +80,10 @@ PreferHeader parsePrefer(const http::Headers& headers) {
 }
 
 std::string percentDecode(std::string_view s, bool* ok) {
-  std::string out;
-  *ok = true;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-      };
-      if (i + 2 >= s.size()) {
-        *ok = false;
-        return {};
-      }
-      int h = hex(s[i + 1]), l = hex(s[i + 2]);
-      if (h < 0 || l < 0) {
-        *ok = false;
-        return {};
-      }
-      out += static_cast<char>(h * 16 + l);
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
+  // The query's decoder (search::percentDecode): a path segment gets the same escapes and UTF-8 check.
+  auto decoded = search::percentDecode(s, false);
+  *ok = decoded.isOk();
+  return decoded.isOk() ? std::move(decoded).value() : std::string();
 }
 
 bool validHostHeader(std::string_view host) {

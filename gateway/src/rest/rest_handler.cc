@@ -122,23 +122,13 @@ std::optional<http::Response> RestHandler::Impl::handle(const http::Request& req
   // says (cache poisoning, links to another host), and must keep the scheme it was reached by.
   call.base = *base_url_.load();
   call.prefer = parsePrefer(request.headers);
+  // The presentation parameters, parsed once per request by the same parsers a search uses (search_request.h).
   if (const std::string* s = call.param("_summary")) {
-    if (*s == "true") call.presentation.summary = search::SummaryMode::kTrue;
-    else if (*s == "text") call.presentation.summary = search::SummaryMode::kText;
-    else if (*s == "data") call.presentation.summary = search::SummaryMode::kData;
-    else if (*s == "count") call.presentation.summary = search::SummaryMode::kCount;
-    else if (*s == "false") call.presentation.summary = search::SummaryMode::kFalse;
-    else return finish(errorReply(400, "invalid", "_summary must be true, false, text, data or count"), format, pretty);
+    auto mode = search::parseSummaryParam(*s);
+    if (!mode.isOk()) return finish(errorReply(400, "invalid", mode.status().message()), format, pretty);
+    call.presentation.summary = *mode;
   }
-  if (const std::string* e = call.param("_elements")) {
-    std::string_view rest = *e;
-    while (!rest.empty()) {
-      size_t comma = rest.find(',');
-      std::string_view item = trim(rest.substr(0, comma));
-      if (!item.empty()) call.presentation.elements.emplace_back(item);
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    }
-  }
+  if (const std::string* e = call.param("_elements")) call.presentation.elements = search::parseElementsParam(*e);
 
   Reply reply = dispatch(call);
   if (reply.declined) return std::nullopt;
@@ -171,7 +161,7 @@ Reply RestHandler::Impl::dispatch(Call& call) {
     if (seg.size() != 1) return errorReply(404, "not-found", "no such endpoint");
     if (m != "GET" && m != "HEAD") return notAllowed("GET");
     Reply r;
-    r.json = detail::capabilityStatementJson();
+    r.json = capabilityStatement();
     return r;
   }
   if (first == "_history") {

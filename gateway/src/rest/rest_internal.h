@@ -137,7 +137,8 @@ class RestHandler::Impl {
         ops_(store, executor_, operationsOptions(options_)),
         access_(options_.access ? options_.access : makeAllowAllPolicy()) {
     if (!options_.clock) options_.clock = store::systemClock();
-    (void)detail::capabilityStatementJson();  // built once, up front, not on the first request
+    // Built once, up front, not on the first request; dated when this handler starts, by the injected clock.
+    capability_statement_ = detail::capabilityStatementJson(options_.clock());
     // The page-token secret is made now, not on the first POST _search (which may come while this thread's
     // transaction holds the store's single writer: the secret's insert would wait for itself). A store that is
     // down now is asked again on first use.
@@ -181,6 +182,8 @@ class RestHandler::Impl {
   static ops::OperationsOptions operationsOptions(const RestOptions& options);
   /** The injected clock (RestOptions::clock): page-token lifetimes, Bundle meta.lastUpdated. */
   store::Timestamp now() const { return options_.clock(); }
+  /** GET /metadata: built at construction (detail::capabilityStatementJson). */
+  const std::string& capabilityStatement() const { return capability_statement_; }
   /** The request's resource, parsed from JSON or FHIR XML into `doc`. With `xml_issues` (for $validate), XML
    *  content errors are collected there with their locations and the offending parts left out, instead of failing
    *  on the first; malformed XML still fails. */
@@ -208,6 +211,7 @@ class RestHandler::Impl {
   std::shared_ptr<AccessPolicy> access_;
   std::mutex sealer_mutex_;
   std::unique_ptr<PageTokenSealer> sealer_;  // made on first use from the store's secret
+  std::string capability_statement_;         // GET /metadata, dated by options_.clock at construction
 };
 
 }  // namespace planbro::gateway::rest

@@ -120,11 +120,9 @@ Reply RestHandler::Impl::searchType(Call& call, const std::string& type) {
   if (result->next_cursor) links.emplace_back("next", link(result->next_cursor));
   if (result->prev_cursor) links.emplace_back("previous", link(result->prev_cursor));
   std::vector<std::string> entries;
-  detail::Presentation presentation;
+  detail::Presentation presentation;  // one for every entry of the page
   presentation.summary = req->summary;
-  for (const std::string& e : req->elements) {
-    if (std::string_view item = trim(e); !item.empty()) presentation.elements.emplace_back(item);  // "a, b" as GET
-  }
+  presentation.elements = req->elements;  // trimmed by search::parseElementsParam, as a read's
   bool count_only = presentation.summary == search::SummaryMode::kCount;
   if (!count_only) {
     auto add = [&](const store::ResourceVersion& v, std::string_view mode) {

@@ -13,15 +13,13 @@
 #include "planbro/gateway/http/logging.h"
 #include "planbro/gateway/ops/identity_keys.h"
 #include "planbro/gateway/ops/write_pipeline.h"
+#include "planbro/gateway/rest/profile_loading.h"
 #include "planbro/gateway/rest/rest_handler.h"
 #include "planbro/gateway/store/resource_store.h"
 #include "serve_metrics.h"
 
 #ifndef PLANBRO_DEMO_BUNDLE_PATH
 #define PLANBRO_DEMO_BUNDLE_PATH "conformance/demo/individual-plan-demo.json"
-#endif
-#ifndef PLANBRO_IP_PACKAGE_DIR
-#define PLANBRO_IP_PACKAGE_DIR "conformance/ip/package"
 #endif
 
 namespace planbro::gateway::rest {
@@ -54,26 +52,23 @@ size_t defaultPoolSize(const config::GatewayConfig& cfg) {
   return std::max<size_t>(pool, 1);
 }
 
-// The validator of every write and of $validate: the R4 core profiles and the individual-plan package, built once.
+// The validator of every write and of $validate: the R4 core profiles and the individual-plan package, built once
+// (profile_loading.h: `planbro validate` loads the same way).
 Result<std::shared_ptr<const fhir::Validator>> profileValidator(const RestServeOptions& options,
                                                                 const fhir::ValidationOptions& base) {
-  std::string dir = options.profile_package_dir.empty() ? PLANBRO_IP_PACKAGE_DIR : options.profile_package_dir;
-  fhir::ProfileSetBuilder builder;
-  std::error_code ec;
-  if (std::filesystem::is_directory(dir, ec)) {
-    if (Status s = builder.addDirectory(dir); !s.isOk()) {
-      return Status(s.code(), "profiles: the package in " + dir + " does not load: " + s.message());
-    }
-  } else {
-    http::appLogger()->warn("profiles: no package folder at {}; validating against the R4 core profiles only", dir);
-  }
-  auto set = builder.build();
-  if (!set.isOk()) return Status(set.status().code(), "profiles: " + set.status().message());
-  for (const std::string& w : (*set)->warnings()) http::appLogger()->warn("profiles: {}", w);
-  http::appLogger()->info("profiles: {} loaded (R4 core and {})", (*set)->profiles().size(), dir);
+  ProfilePackages packages;
+  packages.ip_package_dir = options.profile_package_dir;
   fhir::ValidatorOptions vo;
   vo.base = base;
-  return fhir::Validator::create(std::move(set).value(), std::move(vo));
+  auto loaded = loadProfileValidator(packages, std::move(vo));
+  if (!loaded.isOk()) return loaded.status();
+  if (loaded->ip_package_missing) {
+    http::appLogger()->warn("profiles: no package folder at {}; validating against the R4 core profiles only",
+                            loaded->ip_package_dir);
+  }
+  for (const std::string& w : loaded->warnings) http::appLogger()->warn("profiles: {}", w);
+  http::appLogger()->info("profiles: {} loaded (R4 core and {})", loaded->profile_count, loaded->ip_package_dir);
+  return std::move(loaded->validator);
 }
 
 }  // namespace

@@ -239,16 +239,8 @@ class Parser {
       return include(name, value);
     }
     if (name == "_summary") {
-      static constexpr std::pair<std::string_view, SummaryMode> kModes[] = {
-          {"true", SummaryMode::kTrue}, {"false", SummaryMode::kFalse}, {"count", SummaryMode::kCount},
-          {"data", SummaryMode::kData}, {"text", SummaryMode::kText}};
-      for (auto [text, mode] : kModes) {
-        if (value == text) {
-          req_.summary = mode;
-          return Status::ok();
-        }
-      }
-      return invalidArgument("_summary must be true, false, count, data or text (got '" + value + "')");
+      ASSIGN_OR_RETURN(req_.summary, parseSummaryParam(value));
+      return Status::ok();
     }
     if (name == "_total") {
       if (value == "none") req_.total = TotalMode::kNone;
@@ -258,9 +250,7 @@ class Parser {
       return Status::ok();
     }
     if (name == "_elements") {
-      for (std::string& e : splitEscaped(value, ',')) {
-        if (!e.empty()) req_.elements.push_back(std::move(e));
-      }
+      for (std::string& e : parseElementsParam(value)) req_.elements.push_back(std::move(e));
       return Status::ok();
     }
     if (name == "_format") {
@@ -817,7 +807,7 @@ int hexValue(char c) {
   return -1;
 }
 
-Result<std::string> percentDecode(std::string_view s, bool form) {
+Result<std::string> decodeComponent(std::string_view s, bool form) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
@@ -872,6 +862,29 @@ Result<SearchRequest> parseSearch(std::string_view type, const QueryParams& para
   return parseSearch(type, params, options);
 }
 
+Result<std::string> percentDecode(std::string_view s, bool form) { return decodeComponent(s, form); }
+
+Result<SummaryMode> parseSummaryParam(std::string_view value) {
+  static constexpr std::pair<std::string_view, SummaryMode> kModes[] = {
+      {"true", SummaryMode::kTrue}, {"false", SummaryMode::kFalse}, {"count", SummaryMode::kCount},
+      {"data", SummaryMode::kData}, {"text", SummaryMode::kText}};
+  for (auto [text, mode] : kModes) {
+    if (value == text) return mode;
+  }
+  return invalidArgument("_summary must be true, false, count, data or text (got '" + std::string(value) + "')");
+}
+
+std::vector<std::string> parseElementsParam(std::string_view value) {
+  std::vector<std::string> out;
+  for (std::string& e : splitEscaped(value, ',')) {
+    size_t first = e.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    size_t last = e.find_last_not_of(" \t");
+    out.push_back(e.substr(first, last - first + 1));
+  }
+  return out;
+}
+
 Result<QueryParams> decodeQuery(std::string_view text, bool form) {
   QueryParams out;
   size_t start = 0;
@@ -881,10 +894,10 @@ Result<QueryParams> decodeQuery(std::string_view text, bool form) {
     std::string_view pair = text.substr(start, amp - start);
     if (!pair.empty()) {
       size_t eq = pair.find('=');
-      ASSIGN_OR_RETURN(std::string name, percentDecode(pair.substr(0, eq), form));
+      ASSIGN_OR_RETURN(std::string name, decodeComponent(pair.substr(0, eq), form));
       std::string value;
       if (eq != std::string_view::npos) {
-        ASSIGN_OR_RETURN(value, percentDecode(pair.substr(eq + 1), form));
+        ASSIGN_OR_RETURN(value, decodeComponent(pair.substr(eq + 1), form));
       }
       out.emplace_back(std::move(name), std::move(value));
     }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "profile_test_support.h"
@@ -104,6 +106,33 @@ TEST(KnownExtensions, LoadedExtensionDefinitionsAreCheckedToo) {
     "subject":{"reference":"Patient/1"},"extension":[{"url":"http://example.org/ext/level","valueString":"2"}]})");
   EXPECT_TRUE(hasIssue(bad, Severity::kError, "CarePlan.extension[0]", "is not allowed on CarePlan")) << describe(bad);
   EXPECT_TRUE(hasIssue(bad, Severity::kError, "CarePlan.extension[0].valueString", "not allowed")) << describe(bad);
+}
+
+}  // namespace
+}  // namespace planbro::fhir
+
+namespace planbro::fhir {
+namespace {
+
+// The R4 core package's own StructureDefinitions carry structuredefinition-fhir-type on ElementDefinition.type,
+// outside its declared context (ElementDefinition.type.code): an erratum of the package, corrected at load so that
+// definitions that follow the package (SUSHI's output: the IP package's snapshots) validate. Elsewhere the context
+// still holds.
+TEST(KnownExtensions, TheFhirTypeExtensionIsAllowedWhereTheCorePackageUsesIt) {
+  const std::string package = std::string(PLANBRO_TEST_DATA_DIR) + "/../../conformance/ip/package/";
+  for (const char* name : {"StructureDefinition-ip-situation-description.json", "StructureDefinition-ip-careplan.json"}) {
+    std::ifstream file(package + name, std::ios::binary);
+    std::stringstream bytes;
+    bytes << file.rdbuf();
+    ASSERT_FALSE(bytes.str().empty()) << name;
+    ASSERT_NE(bytes.str().find("structuredefinition-fhir-type"), std::string::npos) << name;
+    OperationOutcome out = Validator().validateJsonText(bytes.str());
+    EXPECT_EQ(errorCount(out), 0u) << name << ": " << describe(out);
+  }
+  OperationOutcome misplaced = Validator().validateJsonText(R"({"resourceType":"Patient","extension":[
+    {"url":"http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type","valueUrl":"string"}]})");
+  EXPECT_TRUE(hasIssue(misplaced, Severity::kError, "Patient.extension[0]", "is not allowed on Patient"))
+      << describe(misplaced);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The invariant fast path must give FHIRPath's answers (three-valued logic) on the expressions it accepts, and
 // refuse what it cannot do exactly.
 
+#include <set>
 #include <gtest/gtest.h>
 
 #include "../../../fhir-model/src/validation/simple_invariant.h"
@@ -99,6 +100,120 @@ TEST(SimpleInvariant, AgreesWithFhirPathEngineOnOfficialExamples) {
     }
   }
   EXPECT_GT(compared, 50u);
+}
+
+}  // namespace
+}  // namespace planbro::fhir::validation
+
+#include "planbro/fhir-model/profile_set.h"
+
+namespace planbro::fhir::validation {
+namespace {
+
+// where(...).exists() / .empty() and one step below a choice (value.code), as the individual-plan invariants use
+// them: the items the criteria call true are kept; false and empty drop an item.
+TEST(SimpleInvariant, WhereKeepsTheItemsItsCriteriaCallTrue) {
+  const std::string lifecycle = "http://planbro.no/fhir/StructureDefinition/ip-plan-lifecycle";
+  const std::string cp1 = "extension.where(url = '" + lifecycle +
+                          "' and (value.code = 'need-reported' or value.code = 'consented')).exists() implies "
+                          "status = 'draft'";
+  auto plan = [&](std::string value, std::string status) {
+    return R"({"resourceType":"CarePlan","status":")" + status + R"(","extension":[{"url":"http://x","valueCode":"consented"},
+      {"url":")" + lifecycle + R"(",)" + value + "}]}";
+  };
+  EXPECT_EQ(run("CarePlan", cp1, plan(R"("valueCoding":{"code":"consented"})", "draft")), true);
+  EXPECT_EQ(run("CarePlan", cp1, plan(R"("valueCoding":{"code":"consented"})", "active")), false);
+  EXPECT_EQ(run("CarePlan", cp1, plan(R"("valueCoding":{"code":"started"})", "active")), true);
+  // A valueCode has no `code`: value.code is empty, the item is dropped, so the left side is false.
+  EXPECT_EQ(run("CarePlan", cp1, plan(R"("valueCode":"consented")", "active")), true);
+  EXPECT_EQ(run("CarePlan", cp1, plan(R"("valueQuantity":{"code":"consented"})", "active")), false);
+  EXPECT_EQ(run("CarePlan", cp1, R"({"resourceType":"CarePlan","status":"active"})"), true);
+  // valueTiming.code is a CodeableConcept: unequal to a string, as the engine has it.
+  EXPECT_EQ(run("CarePlan", "extension.where(value.code = 'x').exists()",
+                R"({"extension":[{"url":"u","valueTiming":{"code":{"text":"x"}}}]})"), false);
+  EXPECT_EQ(run("CarePlan", "extension.where(value.code != 'x').exists()",
+                R"({"extension":[{"url":"u","valueTiming":{"code":{"text":"x"}}}]})"), true);
+  EXPECT_EQ(run("Goal", "category.coding.where(code = 'delmal').exists() implies extension.where(url = 'u').exists()",
+                R"({"category":[{"text":"x"},{"coding":[{"code":"a"},{"code":"delmal"}]}]})"), false);
+  EXPECT_EQ(run("Goal", "category.coding.where(code = 'delmal').empty()",
+                R"({"category":[{"coding":[{"code":"a"},{"system":"s"}]}]})"), true);
+  const ModelInfo& model = ModelInfo::r4();
+  auto children = model.type("CarePlan")->rootChildren();
+  EXPECT_EQ(SimpleInvariant::compile("extension.where(value.code.id = 'x').exists()", children, model), nullptr);
+  EXPECT_EQ(SimpleInvariant::compile("status.where(true).exists()", children, model), nullptr);
+  EXPECT_EQ(SimpleInvariant::compile("extension.where(url = 'a').count() = 1", children, model), nullptr);
+  EXPECT_EQ(SimpleInvariant::compile("extension.where($this.url = 'a').exists()", children, model), nullptr);
+}
+
+// Differential check on the individual-plan package: every invariant of its profiles with a fast-path form gives the
+// engine's answer on each IP example and on variants of it with each status and each plan-lifecycle / measure-status
+// code (both sides of every implication).
+TEST(SimpleInvariant, AgreesWithFhirPathEngineOnTheIndividualPlanProfiles) {
+  ProfileSetBuilder builder;
+  const std::filesystem::path package = std::filesystem::path(PLANBRO_TEST_DATA_DIR) / ".." / ".." / "conformance" /
+                                        "ip" / "package";
+  ASSERT_TRUE(builder.addDirectory(package).isOk());
+  auto set = builder.build();
+  ASSERT_TRUE(set.isOk()) << set.status().message();
+  std::vector<std::string> documents;
+  for (const auto& file : testing::jsonFilesIn(package / "example")) documents.push_back(testing::readFile(file));
+  const std::vector<std::string> codes = {"need-reported", "consented", "started", "finished", "under-revision",
+                                          "on-hold", "ended", "wished", "planned", "applied-for", "hovedmal", "delmal",
+                                          "livsomrade-mal", "sharing", "plan"};
+  const std::vector<std::string> statuses = {"draft", "active", "on-hold", "completed", "revoked", "not-started",
+                                             "in-progress", "stopped", "cancelled"};
+  const size_t originals = documents.size();
+  for (size_t d = 0; d < originals; ++d) {
+    for (const std::string& code : codes) {
+      for (const std::string& status : statuses) {
+        std::string text = documents[d];
+        for (const char* key : {"\"code\": \"", "\"code\":\""}) {
+          for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
+            size_t start = at + std::string_view(key).size();
+            size_t end = text.find('"', start);
+            if (end != std::string::npos) text.replace(start, end - start, code);
+          }
+        }
+        for (const char* key : {"\"status\": \"", "\"status\":\""}) {
+          for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
+            size_t start = at + std::string_view(key).size();
+            size_t end = text.find('"', start);
+            if (end != std::string::npos) text.replace(start, end - start, status);
+          }
+        }
+        documents.push_back(std::move(text));
+      }
+    }
+  }
+  size_t with_fast_path = 0;
+  size_t compared = 0;
+  size_t both_answers = 0;
+  std::set<std::pair<std::string, bool>> answers;
+  for (const Profile* profile : (*set)->profiles()) {
+    if (profile->url.find("planbro.no") == std::string::npos || profile->isExtension()) continue;
+    const ProfileElement& root = profile->root();
+    for (const ProfileElement::Invariant& inv : root.invariants) {
+      if (!inv.simple || !inv.expression) continue;
+      ++with_fast_path;
+      for (const std::string& text : documents) {
+        auto doc = JsonDocument::parse(text);
+        ASSERT_TRUE(doc.isOk());
+        const JsonValue* rt = doc->root().find("resourceType");
+        if (rt == nullptr || rt->text() != profile->type) continue;
+        auto engine = fhirpath::evaluate(*inv.expression, doc->root());
+        ASSERT_TRUE(engine.isOk()) << inv.constraint->key;
+        auto expected = fhirpath::toBoolean(engine.value());
+        ASSERT_TRUE(expected.isOk());
+        EXPECT_EQ(inv.simple->evaluate(doc->root()), expected.value()) << inv.constraint->key << " on " << text;
+        if (expected.value()) answers.emplace(inv.constraint->key, *expected.value());
+        ++compared;
+      }
+    }
+  }
+  for (const auto& [key, answer] : answers) both_answers += answer == false && answers.count({key, true}) ? 1 : 0;
+  EXPECT_GE(with_fast_path, 10u);  // ip-cp-1..5, ip-cons-2 and -3, ip-goal-1..3 (ip-cons-1 counts: the engine)
+  EXPECT_GT(compared, 1000u);
+  EXPECT_GE(both_answers, 8u) << "the variants must make most invariants both true and false";
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 #include <string>
 
@@ -92,6 +93,29 @@ TEST_P(CapabilityIncludes, AnAdvertisedRevIncludeWorksInASearch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, CapabilityIncludes, ::testing::ValuesIn(engines()),
+                         [](const auto& info) { return info.param; });
+
+// The statement's date comes from the REST layer's injected clock (issue 9: REST reads the injected clock), not
+// from the system clock: a handler whose clock stands at 2031-05-17 publishes that date.
+class CapabilityDate : public RestServerTest {
+ protected:
+  RestOptions restOptions() override {
+    RestOptions o;
+    o.clock = [] { return store::Timestamp(std::chrono::sys_days(std::chrono::year{2031} / 5 / 17)) +
+                          std::chrono::hours(8) + std::chrono::microseconds(250000); };
+    return o;
+  }
+};
+
+TEST_P(CapabilityDate, TheStatementIsDatedByTheInjectedClock) {
+  HttpResult metadata = get("/metadata");
+  ASSERT_EQ(metadata.status, 200) << metadata.body;
+  EXPECT_EQ(metadata.str("date").substr(0, 19), "2031-05-17T08:00:00") << metadata.body.substr(0, 200);
+  EXPECT_EQ(metadata.str("resourceType"), "CapabilityStatement");
+  EXPECT_NE(metadata.root().find("rest"), nullptr);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, CapabilityDate, ::testing::ValuesIn(engines()),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -137,6 +137,47 @@ TEST_P(PostSearchPresentation, PrettyInTheFormBodyApplies) {
   EXPECT_NE(pretty.body.find("\n  "), std::string::npos) << pretty.body.substr(0, 200);
 }
 
+// _summary and _elements have one parser (search::parseSummaryParam / parseElementsParam), used once per request by
+// reads, history and searches alike: the same text selects the same elements and a bad value gets the same answer.
+TEST_P(PostSearchPresentation, ReadHistoryAndSearchParseThePresentationTheSameWay) {
+  HttpResult found = get("/Patient?family=Presentasjon&_count=1");
+  ASSERT_EQ(found.status, 200) << found.body;
+  ASSERT_EQ(resources(found).size(), 1u) << found.body;
+  const std::string id(resources(found)[0]->find("id")->text());
+  const std::string elements = "_elements=%20gender%20,,birthDate%20";  // spaces and an empty item
+  for (const std::string& target : {"/Patient/" + id + "?" + elements, "/Patient/" + id + "/_history/1?" + elements,
+                                    "/Patient?_id=" + id + "&" + elements, "/Patient/" + id + "/_history?" + elements}) {
+    HttpResult r = get(target);
+    ASSERT_EQ(r.status, 200) << target << ": " << r.body;
+    const fhir::JsonValue* resource = r.root().find("resourceType")->text() == "Bundle" ? resources(r).at(0) : &r.root();
+    EXPECT_NE(resource->find("gender"), nullptr) << target << ": " << r.body;
+    EXPECT_NE(resource->find("birthDate"), nullptr) << target << ": " << r.body;
+    EXPECT_EQ(resource->find("name"), nullptr) << target << ": " << r.body;
+    EXPECT_TRUE(subsetted(*resource)) << target << ": " << r.body;
+  }
+  HttpResult bad_read = get("/Patient/" + id + "?_summary=sometimes");
+  HttpResult bad_search = get("/Patient?_summary=sometimes");
+  ASSERT_EQ(bad_read.status, 400) << bad_read.body;
+  ASSERT_EQ(bad_search.status, 400) << bad_search.body;
+  auto diagnostics = [](const HttpResult& r) {
+    const fhir::JsonValue* issues = r.root().find("issue");
+    const fhir::JsonValue* d = issues && issues->size() > 0 ? issues->items()[0].find("diagnostics") : nullptr;
+    return d ? std::string(d->text()) : std::string();
+  };
+  EXPECT_EQ(diagnostics(bad_read), diagnostics(bad_search)) << bad_read.body << "\n" << bad_search.body;
+  EXPECT_NE(diagnostics(bad_read).find("sometimes"), std::string::npos) << bad_read.body;
+}
+
+// A path segment is percent-decoded by the query's decoder: a bad escape and an escape that decodes to invalid
+// UTF-8 are a 400, as they are in the query.
+TEST_P(PostSearchPresentation, PathSegmentsAreDecodedAsTheQueryIs) {
+  for (const std::string target : {"/Patient/%FFabc", "/Patient/%C3", "/Patient/ab%4", "/Patient/ab%zz"}) {
+    HttpResult r = get(target);
+    EXPECT_EQ(r.status, 400) << target << ": " << r.body;
+  }
+  EXPECT_EQ(get("/Patient?name=%FF").status, 400);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, PostSearchPresentation, ::testing::ValuesIn(testing::engines()),
                          [](const auto& info) { return info.param; });
 

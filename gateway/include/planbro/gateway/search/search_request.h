@@ -123,6 +123,18 @@ bool isSupportedSearchParam(std::string_view type, const fhir::SearchParamDef& p
  */
 Result<QueryParams> decodeQuery(std::string_view text, bool form);
 
+/** One percent-encoded component (a query name or value, a path segment) decoded as decodeQuery decodes it: the one
+ *  decoder of the REST layer. kInvalidArgument for a bad escape or invalid UTF-8. */
+Result<std::string> percentDecode(std::string_view s, bool form);
+
+/** The value of `_summary` (true, false, count, data, text); kInvalidArgument naming the allowed values. The one
+ *  parser of it, for searches and for reads, history and operations alike. */
+Result<SummaryMode> parseSummaryParam(std::string_view value);
+
+/** The value of `_elements`: the comma-separated element names, FHIR escapes (`\,`) removed, each trimmed of spaces,
+ *  empty ones dropped. The one parser of it, for searches and reads alike. */
+std::vector<std::string> parseElementsParam(std::string_view value);
+
 /**
  * Percent-encodes parameters as a query string: every byte but ASCII letters, digits, '-', '.', '_', '~' and the
  * characters in `also_kept` becomes %XX.
