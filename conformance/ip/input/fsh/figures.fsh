@@ -41,7 +41,7 @@ Title: "Pasienter med individuell plan per tertial og fagområde"
 * definition[1] = "Counting unit: the patient (CarePlan.subject.identifier system|value, else subject.reference), each counted once per cut-off. Clinical area: the Organization.type coding from ip-clinical-area of the plan owner (CarePlan.author); none: «ikke angitt». A patient with two counted plans at one cut-off is counted once, in the area of the plan that started last (GW-67). Aggregation: pooled counts over all plans in the store, no averaging."
 * scoring = $measureScoring#cohort
 * group[0].code.text = "patients-with-ip"
-* group[0].description = "Distinct patients counted at one or more cut-offs of the period; the strata give each tertial and area."
+* group[0].description = "Distinct patients counted at one or more cut-offs of the period; the strata give each tertial, each area, and each tertial and area together (the third stratifier: the table of D4:264-285, reported with the code tertial-clinical-area)."
 * group[0].population[0].code = $measurePopulation#initial-population
 * group[0].population[0].description = "Patients with an IP at a cut-off of the period, by the D4 inclusion rule."
 * group[0].population[0].criteria.language = #text/fhirpath
@@ -54,8 +54,9 @@ Title: "Pasienter med individuell plan per tertial og fagområde"
 * group[0].stratifier[1].description = "The clinical area (ip-clinical-area code, or «ikke angitt»): distinct patients of the period per area."
 * group[0].stratifier[1].criteria.language = #text/fhirpath
 * group[0].stratifier[1].criteria.expression = "author.resolve().type.coding.where(system = 'http://planbro.no/fhir/CodeSystem/ip-clinical-area').code"
-* group[0].stratifier[2].code.text = "tertial-clinical-area"
-* group[0].stratifier[2].description = "Tertial and clinical area together: the table of D4:264-285."
+// The third stratifier, tertial and clinical area together (the table of D4:264-285), has components only: a
+// stratifier is a single criterion or a set of components, never both (mea-1). Its MeasureReport code is
+// "tertial-clinical-area".
 * group[0].stratifier[2].component[0].code.text = "tertial"
 * group[0].stratifier[2].component[0].criteria.language = #text/plain
 * group[0].stratifier[2].component[0].criteria.expression = "the tertial of the cut-off"
