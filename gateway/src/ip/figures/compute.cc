@@ -390,41 +390,60 @@ class Computation {
     return static_cast<int64_t>(patients.size());
   }
 
-  // GW-65 via GW-50: whether every change of `plan` recorded by the period end was made by one of its
-  // coordinators; nullopt when no change is recorded (the plan is then outside the denominator).
-  Result<std::optional<bool>> editedOnlyByCoordinator(const PlanFacts& plan) {
-    std::unordered_set<std::string> coordinators;
-    for (const Coordinator& c : plan.coordinators) coordinators.insert(c.member);
-    store::IndexPredicate target;
-    target.param = "target";
-    target.kind = store::IndexValueKind::kReference;
-    target.ref_type = "CarePlan";
-    target.ref_id = plan.id;
-    store::IndexQuery q;
-    q.type = "Provenance";
-    q.all_of = {{target}};
-    bool any = false;
-    bool only = true;
-    Status s = forEachId(q, [&](const std::string& id) -> Status {
-      auto doc = read("Provenance", id);
-      if (!doc.isOk()) return doc.status();
-      if (!*doc) return Status::ok();
-      const JsonValue& prov = (*doc)->root();
-      auto recorded = search::parseDateRange(str(prov.find("recorded")));
-      if (recorded && recorded->low > period_.end_us) return Status::ok();
-      any = true;
-      const auto agents = items(prov.find("agent"));
-      if (agents.empty()) only = false;
-      for (const JsonValue& agent : agents) {
-        const JsonValue* who = agent.find("who");
-        std::string ref = who ? localRef(str(who->find("reference"))) : std::string();
-        if (ref.empty() || !coordinators.count(ref)) only = false;
+  // GW-65 via GW-50: for each active plan, whether every change recorded by the period end was made by one of
+  // its coordinators (absent from the map: no change recorded, so outside the denominator). The Provenances are
+  // found by one index query per kMaxPageSize plans (the plan ids are one OR-ed group: a single index lookup over
+  // the list), not one query per plan.
+  Result<std::unordered_map<std::string, bool>> editedOnlyByCoordinator(const std::vector<const PlanFacts*>& active) {
+    std::unordered_map<std::string, const PlanFacts*> by_id;
+    for (const PlanFacts* p : active) by_id.emplace(p->id, p);
+    std::unordered_map<std::string, bool> only;  // plan id -> every change by a coordinator so far
+    std::unordered_set<std::string> seen;        // Provenances already judged (one may target several plans)
+    for (size_t first = 0; first < active.size(); first += store::kMaxPageSize) {
+      std::vector<store::IndexPredicate> targets;
+      for (size_t i = first; i < std::min(active.size(), first + store::kMaxPageSize); ++i) {
+        store::IndexPredicate target;
+        target.param = "target";
+        target.kind = store::IndexValueKind::kReference;
+        target.ref_type = "CarePlan";
+        target.ref_id = active[i]->id;
+        targets.push_back(std::move(target));
       }
-      return Status::ok();
-    });
-    if (!s.isOk()) return s;
-    if (!any) return std::optional<bool>();
-    return std::optional<bool>(only);
+      store::IndexQuery q;
+      q.type = "Provenance";
+      q.all_of = {std::move(targets)};
+      Status s = forEachId(q, [&](const std::string& id) -> Status {
+        if (!seen.insert(id).second) return Status::ok();
+        auto doc = read("Provenance", id);
+        if (!doc.isOk()) return doc.status();
+        if (!*doc) return Status::ok();
+        const JsonValue& prov = (*doc)->root();
+        auto recorded = search::parseDateRange(str(prov.find("recorded")));
+        if (recorded && recorded->low > period_.end_us) return Status::ok();
+        std::vector<std::string> agents;
+        for (const JsonValue& agent : items(prov.find("agent"))) {
+          const JsonValue* who = agent.find("who");
+          agents.push_back(who ? localRef(str(who->find("reference"))) : std::string());
+        }
+        for (const JsonValue& t : items(prov.find("target"))) {
+          std::string ref = localRef(str(t.find("reference")));
+          if (!ref.starts_with("CarePlan/")) continue;
+          auto plan = by_id.find(ref.substr(9));
+          if (plan == by_id.end()) continue;
+          bool by_coordinators = !agents.empty();
+          for (const std::string& a : agents) {
+            bool coordinator = !a.empty() && std::any_of(plan->second->coordinators.begin(), plan->second->coordinators.end(),
+                                                         [&](const Coordinator& c) { return c.member == a; });
+            by_coordinators = by_coordinators && coordinator;
+          }
+          auto [it, fresh] = only.emplace(plan->first, by_coordinators);
+          if (!fresh) it->second = it->second && by_coordinators;
+        }
+        return Status::ok();
+      });
+      if (!s.isOk()) return s;
+    }
+    return only;
   }
 
   Result<std::vector<FigureReport>> run(int64_t now_us) {
@@ -445,15 +464,11 @@ class Computation {
     co.code = "coordinator-only";
     co.populations.push_back({"initial-population", *coordinator_only});
     out.push_back({"ip-coordinator-only", {std::move(co)}});
-    int64_t with_changes = 0;
+    auto edited = editedOnlyByCoordinator(active);
+    if (!edited.isOk()) return edited.status();
+    const int64_t with_changes = static_cast<int64_t>(edited->size());
     int64_t only_coordinator = 0;
-    for (const PlanFacts* p : active) {
-      auto only = editedOnlyByCoordinator(*p);
-      if (!only.isOk()) return only.status();
-      if (!*only) continue;
-      ++with_changes;
-      if (**only) ++only_coordinator;
-    }
+    for (const auto& [plan, only] : *edited) only_coordinator += only ? 1 : 0;
     out.push_back({"ip-edited-only-by-coordinator", {proportion("edited-only-by-coordinator", with_changes, only_coordinator)}});
     // Overdue: dates that ended before the reference day (the period end, or now when that comes first).
     const int64_t reference = std::min(period_.end_us, now_us);
