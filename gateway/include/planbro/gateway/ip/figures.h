@@ -3,9 +3,9 @@
 // search index, one MeasureReport per Measure of the IP package (conformance/ip/input/fsh/figures.fsh, whose
 // descriptions state each aggregation rule; docs/ip-figures.md explains them with their sources).
 //
-// Cost: one index query (paged) per candidate set — IP CarePlans whose period overlaps the reporting period, IP
-// CarePlans without a period, active «Enkelt samspill» CareTeams, and the Provenances of each active plan — plus one
-// read per candidate and per distinct owner Organization and CareTeam. Nothing else in the store is touched; the
+// Cost: one index query (paged) per candidate set — IP CarePlans whose period has not ended before the reporting
+// period, IP CarePlans without a period, active «Enkelt samspill» CareTeams, and the Provenances of the active plans
+// (one OR-ed query per 1,000 plans) — plus one read per candidate and per distinct owner Organization and CareTeam. Nothing else in the store is touched; the
 // whole computation is bounded by FiguresOptions::max_work_rows.
 
 #include <cstddef>
