@@ -10,8 +10,9 @@ scripts/build.sh release planbro
 cat <<'TXT'
 planbro is starting on http://127.0.0.1:8080 (Ctrl-C stops it). Try:
   curl -s 'http://127.0.0.1:8080/CarePlan?status=active&_include=CarePlan:care-team'
-  curl -s -X POST --data 'subject:Patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|15858512066' \
+  curl -s -X POST --data 'subject:Patient.identifier=urn:oid:2.16.578.1.12.4.1.4.1|12868441060' \
        http://127.0.0.1:8080/CarePlan/_search
+  curl -s 'http://127.0.0.1:8080/$ip-figures?periodStart=2026&periodEnd=2026'
   curl -s http://127.0.0.1:8080/metadata
 TXT
 exec build/release/gateway/planbro serve --demo-data "$@"

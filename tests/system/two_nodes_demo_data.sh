@@ -12,15 +12,17 @@ sys_launch b "$config"
 sys_ready a
 sys_ready b
 
-fnr="urn:oid:2.16.578.1.12.4.1.4.1|15858512066"
-for query in "Patient?identifier=$fnr" "Organization?identifier=urn:oid:2.16.578.1.12.4.1.4.101|987654325" \
-    "Practitioner?identifier=urn:oid:2.16.578.1.12.4.1.4.4|9144900" "CareTeam?subject:Patient.identifier=$fnr" \
-    "Goal?subject:Patient.identifier=$fnr" "CarePlan?subject:Patient.identifier=$fnr" \
-    "Consent?patient:Patient.identifier=$fnr"; do
+fnr="urn:oid:2.16.578.1.12.4.1.4.1|12868441060"  # Ingrid Testlien, the demo's main case (conformance/demo/README.md)
+# query=expected: one of each resource, Ingrid's five goals, her plan and crisis plan, her two consents.
+for pair in "Patient?identifier=$fnr=1" "Organization?identifier=urn:oid:2.16.578.1.12.4.1.4.101|999700306=1" \
+    "Practitioner?identifier=urn:oid:2.16.578.1.12.4.1.4.4|9900102=1" "CareTeam?subject:Patient.identifier=$fnr=1" \
+    "Goal?subject:Patient.identifier=$fnr=5" "CarePlan?subject:Patient.identifier=$fnr=2" \
+    "Consent?patient:Patient.identifier=$fnr=2"; do
+  query=${pair%=*}
   code=$(req GET "$(base b)/$query&_total=accurate")
   expect_status "GET $query" "$code" 200
   expect "${query%%\?*}s of the demo plan after two nodes started at once on an empty database" \
-    "$(jsonq "$SYS_TMP/body.json" 'r.total')" 1
+    "$(jsonq "$SYS_TMP/body.json" 'r.total')" "${pair##*=}"
 done
 
 # Each node says what it did with the demo data, and between them they created each resource once.
@@ -31,7 +33,7 @@ for n in a b; do
   [ -n "$line" ] || fail_later "node $n did not log what it did with the requested demo data"
   if [[ $line =~ loaded\ ([0-9]+) ]]; then created=$((created + BASH_REMATCH[1])); fi
 done
-expect "demo resources created by the two nodes together (from their logs)" "$created" 7
+expect "demo resources created by the two nodes together (from their logs)" "$created" 32
 
 sys_stop a
 sys_stop b

@@ -102,7 +102,8 @@ std::string buildAfterDate() {
     out += R"(,"operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"}]})";
   }
   out += R"(],"interaction":[{"code":"transaction"},{"code":"batch"},{"code":"history-system"}],)"
-         R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"}]}]})";
+         R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"},)"
+         R"({"name":"ip-figures","definition":"http://planbro.no/fhir/OperationDefinition/ip-figures"}]}]})";
   return out;
 }
 

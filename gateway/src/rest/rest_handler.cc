@@ -170,6 +170,10 @@ Reply RestHandler::Impl::dispatch(Call& call) {
     if (m != "GET") return notAllowed("GET");
     return history(call, std::nullopt, std::nullopt);
   }
+  if (first == "$ip-figures" && seg.size() == 1) {
+    ctx.interaction = "ip-figures";
+    return ipFigures(call);
+  }
   if (first.starts_with('_') || first.starts_with('$')) {
     ctx.interaction = "unsupported";
     return errorReply(400, "not-supported", "system-level '" + first + "' is not supported");

@@ -173,6 +173,8 @@ class RestHandler::Impl {
   Reply searchType(Call& call, const std::string& type);
   Reply history(Call& call, std::optional<std::string> type, std::optional<std::string> id);
   Reply validate(Call& call, const std::string& type, std::optional<std::string> id);
+  /** `[base]/$ip-figures` (GET, or POST with a Parameters body): the IP figures as MeasureReports (ip/figures.h). */
+  Reply ipFigures(Call& call);
   Reply bundle(Call& call);
   Reply transaction(Call& call, const JsonValue& bundle_root);
   Reply batch(Call& call, const JsonValue& bundle_root);

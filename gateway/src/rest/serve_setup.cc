@@ -128,6 +128,8 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     rest.search_parse.max_or_values = sl.max_or_values;
     rest.search_parse.max_chain_depth = sl.max_chain_depth;
     rest.max_patch_operations = cfg.limits.max_patch_operations;
+    rest.ip_figures.max_work_rows = static_cast<size_t>(cfg.ip_figures.max_work_rows);
+    rest.ip_figures.max_period_years = static_cast<int>(cfg.ip_figures.max_period_years);
     // Location, fullUrl and links: the configured base, else the listening scheme, host and port.
     rest.base_url = config::effectiveBaseUrl(cfg, cfg.server.port);
     rest.writer.validation.max_issues = cfg.limits.validation_max_issues;

@@ -156,7 +156,7 @@ TEST_F(PlanbroCli, DemoDataLoadsOnlyWhenAskedAndOnlyIntoAnEmptyStore) {
   auto first = serve({"--listen", "127.0.0.1:0", "--data-dir", data, "--demo-data"});
   EXPECT_TRUE(first.saw_line) << first.log;
   EXPECT_EQ(first.exit_code, 0) << first.log;
-  EXPECT_NE(first.log.find("demo data: loaded 7 resources"), std::string::npos) << first.log;
+  EXPECT_NE(first.log.find("demo data: loaded 32 resources"), std::string::npos) << first.log;
   auto second = serve({"--listen", "127.0.0.1:0", "--data-dir", data, "--demo-data"});
   EXPECT_TRUE(second.saw_line) << second.log;
   EXPECT_NE(second.log.find("demo data: requested; the store already holds data, nothing loaded"),
@@ -165,7 +165,7 @@ TEST_F(PlanbroCli, DemoDataLoadsOnlyWhenAskedAndOnlyIntoAnEmptyStore) {
   const fs::path config = file("demo.yaml", "demo_data:\n  load_once: true\nstore:\n  data_dir: " +
                                                 (dir_ / "data2").string() + "\nserver:\n  listen: 127.0.0.1:0\n");
   auto by_config = serve({"--config", config.string()});
-  EXPECT_NE(by_config.log.find("demo data: loaded 7 resources"), std::string::npos) << by_config.log;
+  EXPECT_NE(by_config.log.find("demo data: loaded 32 resources"), std::string::npos) << by_config.log;
 }
 
 }  // namespace

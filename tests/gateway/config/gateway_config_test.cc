@@ -314,3 +314,28 @@ TEST(GatewayConfig, FhirModelLimitsAreReadAndChecked) {
 
 }  // namespace
 }  // namespace planbro::gateway::config
+
+namespace planbro::gateway::config {
+namespace {
+
+TEST(GatewayConfig, IpFiguresLimitsAreTypedBoundedAndNamed) {
+  GatewayConfig d;
+  EXPECT_EQ(d.ip_figures.max_work_rows, 2'000'000u);
+  EXPECT_EQ(d.ip_figures.max_period_years, 10u);
+  Result<GatewayConfig> c = parseConfig("ip_figures:\n  max_work_rows: 5000\n  max_period_years: 2\n", "test");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->ip_figures.max_work_rows, 5000u);
+  EXPECT_EQ(c->ip_figures.max_period_years, 2u);
+  for (const char* bad : {"ip_figures:\n  max_work_rows: 0\n", "ip_figures:\n  max_period_years: 0\n",
+                          "ip_figures:\n  max_period_years: 101\n"}) {
+    Result<GatewayConfig> r = parseConfig(bad, "test");
+    ASSERT_FALSE(r.isOk()) << bad;
+    EXPECT_NE(r.status().message().find("ip_figures.max_"), std::string::npos) << r.status().message();
+  }
+  Result<GatewayConfig> unknown = parseConfig("ip_figures:\n  max_rows: 1\n", "test");
+  ASSERT_FALSE(unknown.isOk());
+  EXPECT_NE(unknown.status().message().find("ip_figures.max_rows: unknown key"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace planbro::gateway::config

@@ -10,7 +10,7 @@
 namespace planbro::gateway::rest::testing {
 namespace {
 
-constexpr const char* kFnr = "15858512066";  // synthetic fødselsnummer (the demo's Kari Testesen)
+constexpr const char* kFnr = "15858512066";  // synthetic fødselsnummer (the earlier demo's Kari Testesen)
 
 std::string patientJson(const std::string& fnr = kFnr) {
   return R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":")" + fnr +
@@ -300,14 +300,14 @@ TEST_P(RestInteractions, TwentyConcurrentConditionalCreatesMakeExactlyOneResourc
 TEST_P(RestInteractions, TransactionWithOneInvalidEntryWritesNothingAndNamesTheEntry) {
   std::string bundle = readFile(std::string(PLANBRO_TEST_DATA_DIR) + "/../../conformance/demo/individual-plan-demo.json");
   ASSERT_FALSE(bundle.empty());
-  // Entry 4 is the Goal: give it a lifecycleStatus outside its required binding.
+  // Entry 16 is the first Goal: give it a lifecycleStatus outside its required binding.
   size_t at = bundle.find("\"lifecycleStatus\": \"active\"");
   ASSERT_NE(at, std::string::npos);
   bundle.replace(at, std::string("\"lifecycleStatus\": \"active\"").size(), "\"lifecycleStatus\": \"bogus\"");
   HttpResult r = post("/", bundle);
   EXPECT_EQ(r.status, 422) << r.body;
   EXPECT_EQ(r.str("resourceType"), "OperationOutcome");
-  EXPECT_NE(r.body.find("Bundle.entry[4]"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("Bundle.entry[16]"), std::string::npos) << r.body;
   HttpResult history = get("/_history");
   ASSERT_EQ(history.status, 200);
   EXPECT_EQ(history.root().find("entry"), nullptr) << history.body;
@@ -320,7 +320,7 @@ TEST_P(RestInteractions, TransactionResolvesPlaceholdersAndIsIdempotentWithIfNon
   EXPECT_EQ(r.str("type"), "transaction-response");
   const fhir::JsonValue* entries = r.root().find("entry");
   ASSERT_NE(entries, nullptr);
-  ASSERT_EQ(entries->size(), 7u);
+  ASSERT_EQ(entries->size(), 32u);  // conformance/demo/README.md
   for (const fhir::JsonValue& e : entries->items()) {
     EXPECT_EQ(e.find("response")->find("status")->text(), "201 Created");
     EXPECT_NE(e.find("response")->find("location"), nullptr);
@@ -328,8 +328,9 @@ TEST_P(RestInteractions, TransactionResolvesPlaceholdersAndIsIdempotentWithIfNon
   std::string patientLoc(entries->items()[0].find("response")->find("location")->text());
   std::string patientId = patientLoc.substr(patientLoc.find("/Patient/") + 9);
   patientId = patientId.substr(0, patientId.find('/'));
+  // Ingrid's individual plan and her crisis plan.
   HttpResult plans = get("/CarePlan?subject=Patient/" + patientId);
-  ASSERT_EQ(entryIds(plans).size(), 1u) << plans.body;
+  ASSERT_EQ(entryIds(plans).size(), 2u) << plans.body;
   EXPECT_EQ(plans.body.find("urn:uuid:"), std::string::npos);
 
   // Every entry is conditional (If-None-Exist on its identifier): a second run finds them all rather than
@@ -339,9 +340,9 @@ TEST_P(RestInteractions, TransactionResolvesPlaceholdersAndIsIdempotentWithIfNon
   for (const fhir::JsonValue& e : again.root().find("entry")->items()) {
     EXPECT_EQ(e.find("response")->find("status")->text(), "200 OK");
   }
-  HttpResult patients = get("/Patient?identifier=" + std::string(kFnr));
+  HttpResult patients = get("/Patient?identifier=12868441060");  // Ingrid Testlien, the demo's main case
   EXPECT_EQ(entryIds(patients).size(), 1u);
-  EXPECT_EQ(entryIds(get("/CarePlan?subject=Patient/" + patientId)).size(), 1u);
+  EXPECT_EQ(entryIds(get("/CarePlan?subject=Patient/" + patientId)).size(), 2u);
 }
 
 TEST_P(RestInteractions, TransactionResolvesConditionalReferencesAndFailsWholeOnAStaleIfMatch) {

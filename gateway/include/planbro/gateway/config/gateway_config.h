@@ -123,6 +123,12 @@ struct RestConfig {
   uint32_t transaction_writer_budget_ms = 10000;  // the longest a transaction may hold the store's writer turn
 };
 
+/** `ip_figures.*`: the limits of `[base]/$ip-figures` (docs/ip-figures.md). */
+struct IpFiguresConfig {
+  uint64_t max_work_rows = 2'000'000;  // index rows + resource reads of one computation; beyond: 422 too-costly
+  uint32_t max_period_years = 10;      // the longest period one request may ask for; longer: 400
+};
+
 /** The whole configuration. Copyable value type. */
 struct GatewayConfig {
   ServerConfig server;
@@ -131,6 +137,7 @@ struct GatewayConfig {
   LoggingConfig logging;
   DemoDataConfig demo_data;
   RestConfig rest;
+  IpFiguresConfig ip_figures;
 
   /** The JSON parser limits for request bodies (max_bytes = limits.max_body_bytes). */
   fhir::JsonLimits jsonLimits() const;

@@ -12,6 +12,7 @@
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/status.h"
 #include "planbro/gateway/http/handler.h"
+#include "planbro/gateway/ip/figures.h"
 #include "planbro/gateway/rest/access_policy.h"
 #include "planbro/gateway/rest/write_path.h"
 #include "planbro/gateway/search/search_executor.h"
@@ -51,6 +52,8 @@ struct RestOptions {
   size_t max_patch_operations = 1000;     // operations in one JSON Patch or FHIRPath Patch; beyond: 422 too-costly
   /** How long the sealed page links of a POST _search stay valid (page_token.h). */
   std::chrono::seconds page_token_lifetime{std::chrono::hours(1)};
+  /** `ip_figures.*`: the limits of `[base]/$ip-figures` (ip/figures.h). */
+  ip::FiguresOptions ip_figures;
 };
 
 /**

@@ -1,0 +1,521 @@
+// Computes the IP figures from the store. Every candidate set comes from an index query (the IP category, the plan
+// period, the CareTeam category, the Provenance target), so the cost follows the plans of the period, never the
+// size of the store; each candidate is then read once and reduced to the few facts the rules need (PlanFacts), so
+// memory follows the number of plans, not their size. The rules themselves are stated in the Measures of
+// figures.fsh; the comments here say how each reads the data.
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "figures_internal.h"
+#include "planbro/fhir-model/json.h"
+#include "planbro/gateway/ip/figures.h"
+#include "planbro/gateway/search/indexer.h"
+
+namespace planbro::gateway::ip {
+namespace {
+
+using fhir::JsonDocument;
+using fhir::JsonValue;
+
+constexpr std::string_view kIpCategory = "http://planbro.no/fhir/CodeSystem/ip-category";
+constexpr std::string_view kClinicalArea = "http://planbro.no/fhir/CodeSystem/ip-clinical-area";
+constexpr std::string_view kV9034 = "urn:oid:2.16.578.1.12.4.1.1.9034";
+constexpr std::string_view kLifecycleUrl = "http://planbro.no/fhir/StructureDefinition/ip-plan-lifecycle";
+constexpr std::string_view kNextRevisionUrl = "http://planbro.no/fhir/StructureDefinition/ip-next-revision";
+constexpr std::string_view kInPlanUrl = "http://planbro.no/fhir/StructureDefinition/ip-in-plan";
+constexpr std::string_view kMeasureStatusUrl = "http://planbro.no/fhir/StructureDefinition/ip-measure-status";
+constexpr std::string_view kEvaluationDateUrl = "http://planbro.no/fhir/StructureDefinition/ip-evaluation-date";
+constexpr std::string_view kNoArea = "ikke-angitt";
+constexpr int64_t kMinTime = std::numeric_limits<int64_t>::min();
+constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
+
+std::string_view str(const JsonValue* v) { return v && v->isString() ? v->text() : std::string_view(); }
+
+const JsonValue* extension(const JsonValue& element, std::string_view url) {
+  const JsonValue* exts = element.find("extension");
+  if (!exts) return nullptr;
+  for (const JsonValue& e : exts->items()) {
+    if (str(e.find("url")) == url) return &e;
+  }
+  return nullptr;
+}
+
+std::span<const JsonValue> items(const JsonValue* v) { return v ? v->items() : std::span<const JsonValue>{}; }
+
+// "Type/id" of a literal reference, relative or absolute, without its version.
+std::string localRef(std::string_view ref) {
+  if (size_t h = ref.find("/_history/"); h != std::string_view::npos) ref = ref.substr(0, h);
+  size_t last = ref.rfind('/');
+  if (last == std::string_view::npos || last == 0) return std::string(ref);
+  size_t prev = ref.rfind('/', last - 1);
+  return std::string(prev == std::string_view::npos ? ref : ref.substr(prev + 1));
+}
+
+bool hasCoding(const JsonValue* codeable, std::string_view system, std::string_view code) {
+  for (const JsonValue& c : items(codeable ? codeable->find("coding") : nullptr)) {
+    if (str(c.find("system")) == system && str(c.find("code")) == code) return true;
+  }
+  return false;
+}
+
+struct Coordinator {
+  std::string member;  // "Practitioner/x"
+  int64_t start = kMinTime;
+  int64_t end = kMaxTime;
+  bool covers(int64_t t) const { return start <= t && t <= end; }
+  bool overlaps(int64_t lo, int64_t hi) const { return start <= hi && end >= lo; }
+};
+
+struct MeasureFacts {
+  bool in_plan = false;
+  std::string status;
+  std::optional<int64_t> evaluation_end;  // the last microsecond of the evaluation date
+};
+
+struct PlanFacts {
+  std::string id;
+  std::string status;
+  std::string lifecycle;
+  std::string patient;
+  bool has_period = false;
+  int64_t start = kMinTime;
+  int64_t end = kMaxTime;
+  std::string area;
+  std::vector<Coordinator> coordinators;
+  std::optional<int64_t> next_revision_end;
+  std::vector<MeasureFacts> measures;
+  bool covers(int64_t t) const { return has_period && start <= t && t <= end; }
+};
+
+std::vector<Coordinator> coordinatorsOf(const JsonValue& care_team) {
+  std::vector<Coordinator> out;
+  for (const JsonValue& p : items(care_team.find("participant"))) {
+    bool coordinator = false;
+    for (const JsonValue& role : items(p.find("role"))) coordinator = coordinator || hasCoding(&role, kV9034, "8");
+    const JsonValue* member = p.find("member");
+    if (!coordinator || !member) continue;
+    Coordinator c;
+    c.member = localRef(str(member->find("reference")));
+    if (const JsonValue* period = p.find("period")) {
+      if (auto s = search::parseDateRange(str(period->find("start")))) c.start = s->low;
+      if (auto e = search::parseDateRange(str(period->find("end")))) c.end = e->high;
+    }
+    if (!c.member.empty()) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// The counting unit "patient": the subject's identifier (the Norwegian person number the profiles require), else
+// its literal reference; so a patient stored twice under one fødselsnummer is still one patient.
+std::string patientKey(const JsonValue* subject) {
+  if (!subject) return {};
+  if (const JsonValue* id = subject->find("identifier")) {
+    std::string_view value = str(id->find("value"));
+    if (!value.empty()) return std::string(search::canonicalTokenSystem(str(id->find("system")))) + "|" + std::string(value);
+  }
+  return localRef(str(subject->find("reference")));
+}
+
+class Computation {
+ public:
+  Computation(store::ResourceStore& store, const FiguresPeriod& period, const FiguresOptions& options)
+      : store_(store), period_(period), options_(options) {}
+
+  size_t workRows() const { return rows_; }
+
+  Status charge(size_t n) {
+    rows_ += n;
+    if (rows_ > options_.max_work_rows) {
+      return resourceExhausted("the figures would take more than " + std::to_string(options_.max_work_rows) +
+                               " rows of work (ip_figures.max_work_rows): narrow the period");
+    }
+    return Status::ok();
+  }
+
+  // Every id of `query`, page by page; each page is charged, so the loop ends within the budget.
+  template <typename Fn>
+  Status forEachId(store::IndexQuery query, Fn&& fn) {
+    query.count = store::kMaxPageSize;
+    while (true) {
+      auto page = store_.searchIndex(query);
+      if (!page.isOk()) return page.status();
+      if (Status s = charge(1 + page->ids.size()); !s.isOk()) return s;
+      for (const std::string& id : page->ids) {
+        if (Status s = fn(id); !s.isOk()) return s;
+      }
+      if (!page->next_after_id) return Status::ok();
+      query.after_id = page->next_after_id;
+    }
+  }
+
+  // The current version, parsed; nullopt when it is missing or deleted (a dangling reference counts as absent).
+  Result<std::optional<JsonDocument>> read(std::string_view type, std::string_view id) {
+    if (Status s = charge(1); !s.isOk()) return s;
+    auto v = store_.read(type, id);
+    if (!v.isOk()) {
+      if (v.status().code() == StatusCode::kNotFound || v.status().code() == StatusCode::kGone) return std::optional<JsonDocument>();
+      return v.status();
+    }
+    auto doc = JsonDocument::parse(std::move(v->json));
+    if (!doc.isOk()) return std::optional<JsonDocument>();  // stored bytes are valid JSON; never fail a report on one
+    return std::optional<JsonDocument>(std::move(doc).value());
+  }
+
+  // The clinical area of a plan owner: its Organization.type coding from ip-clinical-area (cached per owner).
+  Result<std::string> areaOf(const JsonValue& plan) {
+    const JsonValue* author = plan.find("author");  // 0..1 in R4
+    std::string owner = author ? localRef(str(author->find("reference"))) : std::string();
+    if (!owner.starts_with("Organization/")) return std::string(kNoArea);
+    if (auto it = areas_.find(owner); it != areas_.end()) return it->second;
+    std::string area(kNoArea);
+    auto org = read("Organization", owner.substr(13));
+    if (!org.isOk()) return org.status();
+    if (*org) {
+      for (const JsonValue& t : items((*org)->root().find("type"))) {
+        for (const JsonValue& c : items(t.find("coding"))) {
+          if (str(c.find("system")) == kClinicalArea && !str(c.find("code")).empty()) area = std::string(str(c.find("code")));
+        }
+      }
+    }
+    areas_.emplace(owner, area);
+    return area;
+  }
+
+  Result<std::vector<Coordinator>> teamCoordinators(const std::string& ref) {
+    if (auto it = teams_.find(ref); it != teams_.end()) return it->second;
+    std::vector<Coordinator> out;
+    if (ref.starts_with("CareTeam/")) {
+      auto team = read("CareTeam", ref.substr(9));
+      if (!team.isOk()) return team.status();
+      if (*team) out = coordinatorsOf((*team)->root());
+    }
+    teams_.emplace(ref, out);
+    return out;
+  }
+
+  Result<PlanFacts> facts(std::string id, const JsonValue& plan) {
+    PlanFacts f;
+    f.id = std::move(id);
+    f.status = std::string(str(plan.find("status")));
+    if (const JsonValue* lc = extension(plan, kLifecycleUrl)) {
+      if (const JsonValue* coding = lc->find("valueCoding")) f.lifecycle = std::string(str(coding->find("code")));
+    }
+    f.patient = patientKey(plan.find("subject"));
+    if (f.patient.empty()) f.patient = "CarePlan/" + f.id;
+    if (const JsonValue* period = plan.find("period")) {
+      auto s = search::parseDateRange(str(period->find("start")));
+      auto e = search::parseDateRange(str(period->find("end")));
+      f.has_period = s || e;
+      if (s) f.start = s->low;
+      if (e) f.end = e->high;
+    }
+    auto area = areaOf(plan);
+    if (!area.isOk()) return area.status();
+    f.area = std::move(area).value();
+    for (const JsonValue& ct : items(plan.find("careTeam"))) {
+      auto coordinators = teamCoordinators(localRef(str(ct.find("reference"))));
+      if (!coordinators.isOk()) return coordinators.status();
+      f.coordinators.insert(f.coordinators.end(), coordinators->begin(), coordinators->end());
+    }
+    if (const JsonValue* nr = extension(plan, kNextRevisionUrl)) {
+      if (auto d = search::parseDateRange(str(nr->find("valueDate")))) f.next_revision_end = d->high;
+    }
+    for (const JsonValue& activity : items(plan.find("activity"))) {
+      MeasureFacts m;
+      if (const JsonValue* in = extension(activity, kInPlanUrl)) {
+        const JsonValue* b = in->find("valueBoolean");
+        m.in_plan = b && b->boolean();
+      }
+      if (const JsonValue* detail = activity.find("detail")) {
+        if (const JsonValue* st = extension(*detail, kMeasureStatusUrl)) {
+          if (const JsonValue* coding = st->find("valueCoding")) m.status = std::string(str(coding->find("code")));
+        }
+        if (const JsonValue* ed = extension(*detail, kEvaluationDateUrl)) {
+          if (auto d = search::parseDateRange(str(ed->find("valueDate")))) m.evaluation_end = d->high;
+        }
+      }
+      f.measures.push_back(std::move(m));
+    }
+    return f;
+  }
+
+  // IP CarePlans whose period overlaps the reporting period, and those without a period: the registered plans
+  // (and the only plans any figure looks at).
+  Status loadPlans() {
+    store::IndexPredicate category;
+    category.param = "category";
+    category.kind = store::IndexValueKind::kToken;
+    category.system = std::string(kIpCategory);
+    category.code = "individuell-plan";
+    // Not ended before the period: one bound only. With both bounds (low_le = period end too) SQLite's plan for
+    // the date range made every page of 1,000 ids cost about a second at 10,000 plans (docs/performance.md); the
+    // other bound, a start after the period end, is checked on the plan read anyway.
+    store::IndexPredicate overlaps;
+    overlaps.param = "date";
+    overlaps.kind = store::IndexValueKind::kDate;
+    overlaps.high_ge = period_.start_us;
+    store::IndexPredicate no_period;
+    no_period.param = std::string("date") + std::string(search::kPresentSuffix);
+    no_period.kind = store::IndexValueKind::kToken;
+    no_period.code = "1";
+    no_period.negate = true;
+    for (const auto& second : {overlaps, no_period}) {
+      store::IndexQuery q;
+      q.type = "CarePlan";
+      q.all_of = {{category}, {second}};
+      Status s = forEachId(q, [&](const std::string& id) -> Status {
+        auto doc = read("CarePlan", id);
+        if (!doc.isOk()) return doc.status();
+        if (!*doc) return Status::ok();
+        auto f = facts(id, (*doc)->root());
+        if (!f.isOk()) return f.status();
+        if (f->status == "entered-in-error" || (f->has_period && f->start > period_.end_us)) return Status::ok();
+        plans_.push_back(std::move(f).value());
+        return Status::ok();
+      });
+      if (!s.isOk()) return s;
+    }
+    return Status::ok();
+  }
+
+  // D4's inclusion rule at cut-off `t`: the plan exists (finished, under revision, on hold, ended) or the planning
+  // work has started with a binding cooperation, read as a coordinator appointed in the plan's team at `t`.
+  static bool countsAt(const PlanFacts& p, int64_t t) {
+    if (!p.covers(t)) return false;
+    if (p.lifecycle == "finished" || p.lifecycle == "under-revision" || p.lifecycle == "on-hold" || p.lifecycle == "ended") return true;
+    if (p.lifecycle != "started") return false;
+    return std::any_of(p.coordinators.begin(), p.coordinators.end(), [&](const Coordinator& c) { return c.covers(t); });
+  }
+
+  struct Cutoff {
+    std::string label;  // "2026-T2"
+    int64_t at = 0;
+  };
+  std::vector<Cutoff> cutoffs() const {
+    using namespace std::chrono;
+    std::vector<Cutoff> out;
+    const int first = static_cast<int>(detail::dayOf(period_.start_us).year());
+    const int last = static_cast<int>(detail::dayOf(period_.end_us).year());
+    for (int y = first; y <= last; ++y) {
+      const year_month_day starts[3] = {year(y) / January / 1, year(y) / May / 1, year(y) / September / 1};
+      const year_month_day ends[3] = {year(y) / April / 30, year(y) / August / 31, year(y) / December / 31};
+      for (int t = 0; t < 3; ++t) {
+        const int64_t lo = detail::dayStart(starts[t]);
+        const int64_t hi = detail::dayEnd(ends[t]);
+        if (hi < period_.start_us || lo > period_.end_us) continue;
+        out.push_back({std::to_string(y) + "-T" + std::to_string(t + 1), std::min(hi, period_.end_us)});
+      }
+    }
+    return out;
+  }
+
+  // Patients counted per cut-off, by `rule`, stratified by tertial, clinical area and both (GW-62, GW-63).
+  template <typename Rule>
+  FigureReport tertialFigure(std::string measure_id, std::string group_code, Rule&& rule) const {
+    std::map<std::string, std::string> area_of_patient;  // in the last cut-off the patient counts at
+    std::map<std::string, int64_t> by_tertial;
+    std::map<std::pair<std::string, std::string>, int64_t> by_both;
+    for (const Cutoff& c : cutoffs()) {
+      std::unordered_map<std::string, const PlanFacts*> counted;  // patient -> the plan that started last
+      for (const PlanFacts& p : plans_) {
+        if (!rule(p, c.at)) continue;
+        auto [it, fresh] = counted.emplace(p.patient, &p);
+        if (!fresh && p.start > it->second->start) it->second = &p;
+      }
+      by_tertial[c.label] = static_cast<int64_t>(counted.size());
+      for (const auto& [patient, plan] : counted) {
+        ++by_both[{c.label, plan->area}];
+        area_of_patient[patient] = plan->area;
+      }
+    }
+    std::map<std::string, int64_t> by_area;
+    for (const auto& [patient, area] : area_of_patient) ++by_area[area];
+    Group g;
+    g.code = std::move(group_code);
+    g.populations.push_back({"initial-population", static_cast<int64_t>(area_of_patient.size())});
+    Stratifier tertial{"tertial", {}};
+    for (const auto& [label, n] : by_tertial) tertial.strata.push_back({label, {}, n});
+    Stratifier area{"clinical-area", {}};
+    for (const auto& [a, n] : by_area) area.strata.push_back({a, {}, n});
+    g.stratifiers.push_back(std::move(tertial));
+    g.stratifiers.push_back(std::move(area));
+    if (measure_id == "ip-patients-with-plan") {
+      Stratifier both{"tertial-clinical-area", {}};
+      for (const auto& [key, n] : by_both) both.strata.push_back({{}, {{"tertial", key.first}, {"clinical-area", key.second}}, n});
+      g.stratifiers.push_back(std::move(both));
+    }
+    return FigureReport{std::move(measure_id), {std::move(g)}};
+  }
+
+  static Group proportion(std::string code, int64_t denominator, int64_t numerator) {
+    Group g;
+    g.code = std::move(code);
+    g.populations.push_back({"denominator", denominator});
+    g.populations.push_back({"numerator", numerator});
+    if (denominator > 0) g.score = static_cast<double>(numerator) / static_cast<double>(denominator);
+    return g;
+  }
+
+  // GW-07, GW-66: active «Enkelt samspill» teams with a coordinator in the period, for patients without an IP.
+  Result<int64_t> coordinatorOnlyPatients() {
+    std::unordered_set<std::string> with_plan;
+    for (const PlanFacts& p : plans_) with_plan.insert(p.patient);
+    store::IndexPredicate category;
+    category.param = "category";
+    category.kind = store::IndexValueKind::kToken;
+    category.system = std::string(kIpCategory);
+    category.code = "enkelt-samspill";
+    store::IndexPredicate active;
+    active.param = "status";
+    active.kind = store::IndexValueKind::kToken;
+    active.code = "active";
+    store::IndexQuery q;
+    q.type = "CareTeam";
+    q.all_of = {{category}, {active}};
+    std::set<std::string> patients;
+    Status s = forEachId(q, [&](const std::string& id) -> Status {
+      auto doc = read("CareTeam", id);
+      if (!doc.isOk()) return doc.status();
+      if (!*doc) return Status::ok();
+      const JsonValue& team = (*doc)->root();
+      auto coordinators = coordinatorsOf(team);
+      bool in_period = std::any_of(coordinators.begin(), coordinators.end(),
+                                   [&](const Coordinator& c) { return c.overlaps(period_.start_us, period_.end_us); });
+      std::string patient = patientKey(team.find("subject"));
+      if (in_period && !patient.empty() && !with_plan.count(patient)) patients.insert(patient);
+      return Status::ok();
+    });
+    if (!s.isOk()) return s;
+    return static_cast<int64_t>(patients.size());
+  }
+
+  // GW-65 via GW-50: for each active plan, whether every change recorded by the period end was made by one of
+  // its coordinators (absent from the map: no change recorded, so outside the denominator). The Provenances are
+  // found by one index query per kMaxPageSize plans (the plan ids are one OR-ed group: a single index lookup over
+  // the list), not one query per plan.
+  Result<std::unordered_map<std::string, bool>> editedOnlyByCoordinator(const std::vector<const PlanFacts*>& active) {
+    std::unordered_map<std::string, const PlanFacts*> by_id;
+    for (const PlanFacts* p : active) by_id.emplace(p->id, p);
+    std::unordered_map<std::string, bool> only;  // plan id -> every change by a coordinator so far
+    std::unordered_set<std::string> seen;        // Provenances already judged (one may target several plans)
+    for (size_t first = 0; first < active.size(); first += store::kMaxPageSize) {
+      std::vector<store::IndexPredicate> targets;
+      for (size_t i = first; i < std::min(active.size(), first + store::kMaxPageSize); ++i) {
+        store::IndexPredicate target;
+        target.param = "target";
+        target.kind = store::IndexValueKind::kReference;
+        target.ref_type = "CarePlan";
+        target.ref_id = active[i]->id;
+        targets.push_back(std::move(target));
+      }
+      store::IndexQuery q;
+      q.type = "Provenance";
+      q.all_of = {std::move(targets)};
+      Status s = forEachId(q, [&](const std::string& id) -> Status {
+        if (!seen.insert(id).second) return Status::ok();
+        auto doc = read("Provenance", id);
+        if (!doc.isOk()) return doc.status();
+        if (!*doc) return Status::ok();
+        const JsonValue& prov = (*doc)->root();
+        auto recorded = search::parseDateRange(str(prov.find("recorded")));
+        if (recorded && recorded->low > period_.end_us) return Status::ok();
+        std::vector<std::string> agents;
+        for (const JsonValue& agent : items(prov.find("agent"))) {
+          const JsonValue* who = agent.find("who");
+          agents.push_back(who ? localRef(str(who->find("reference"))) : std::string());
+        }
+        for (const JsonValue& t : items(prov.find("target"))) {
+          std::string ref = localRef(str(t.find("reference")));
+          if (!ref.starts_with("CarePlan/")) continue;
+          auto plan = by_id.find(ref.substr(9));
+          if (plan == by_id.end()) continue;
+          bool by_coordinators = !agents.empty();
+          for (const std::string& a : agents) {
+            bool coordinator = !a.empty() && std::any_of(plan->second->coordinators.begin(), plan->second->coordinators.end(),
+                                                         [&](const Coordinator& c) { return c.member == a; });
+            by_coordinators = by_coordinators && coordinator;
+          }
+          auto [it, fresh] = only.emplace(plan->first, by_coordinators);
+          if (!fresh) it->second = it->second && by_coordinators;
+        }
+        return Status::ok();
+      });
+      if (!s.isOk()) return s;
+    }
+    return only;
+  }
+
+  Result<std::vector<FigureReport>> run(int64_t now_us) {
+    if (Status s = loadPlans(); !s.isOk()) return s;
+    std::vector<FigureReport> out;
+    out.push_back(tertialFigure("ip-patients-with-plan", "patients-with-ip", countsAt));
+    out.push_back(tertialFigure("ip-finished-plans", "patients-with-finished-ip",
+                                [](const PlanFacts& p, int64_t t) { return p.covers(t) && p.lifecycle == "finished"; }));
+    std::vector<const PlanFacts*> active;
+    for (const PlanFacts& p : plans_) {
+      if (p.status == "active") active.push_back(&p);
+    }
+    out.push_back({"ip-registered-active", {proportion("registered-vs-active", static_cast<int64_t>(plans_.size()),
+                                                       static_cast<int64_t>(active.size()))}});
+    auto coordinator_only = coordinatorOnlyPatients();
+    if (!coordinator_only.isOk()) return coordinator_only.status();
+    Group co;
+    co.code = "coordinator-only";
+    co.populations.push_back({"initial-population", *coordinator_only});
+    out.push_back({"ip-coordinator-only", {std::move(co)}});
+    auto edited = editedOnlyByCoordinator(active);
+    if (!edited.isOk()) return edited.status();
+    const int64_t with_changes = static_cast<int64_t>(edited->size());
+    int64_t only_coordinator = 0;
+    for (const auto& [plan, only] : *edited) only_coordinator += only ? 1 : 0;
+    out.push_back({"ip-edited-only-by-coordinator", {proportion("edited-only-by-coordinator", with_changes, only_coordinator)}});
+    // Overdue: dates that ended before the reference day (the period end, or now when that comes first).
+    const int64_t reference = std::min(period_.end_us, now_us);
+    int64_t plans_overdue = 0;
+    int64_t measures_overdue = 0;
+    for (const PlanFacts* p : active) {
+      if (p->next_revision_end && *p->next_revision_end < reference) ++plans_overdue;
+      for (const MeasureFacts& m : p->measures) {
+        if (m.in_plan && m.status != "ended" && m.evaluation_end && *m.evaluation_end < reference) ++measures_overdue;
+      }
+    }
+    Group revision;
+    revision.code = "plans-revision-overdue";
+    revision.populations.push_back({"initial-population", plans_overdue});
+    Group evaluation;
+    evaluation.code = "measures-evaluation-overdue";
+    evaluation.populations.push_back({"initial-population", measures_overdue});
+    out.push_back({"ip-overdue-evaluations", {std::move(revision), std::move(evaluation)}});
+    return out;
+  }
+
+ private:
+  store::ResourceStore& store_;
+  const FiguresPeriod& period_;
+  const FiguresOptions& options_;
+  size_t rows_ = 0;
+  std::vector<PlanFacts> plans_;
+  std::unordered_map<std::string, std::string> areas_;
+  std::unordered_map<std::string, std::vector<Coordinator>> teams_;
+};
+
+}  // namespace
+
+Result<Figures> computeFigures(store::ResourceStore& store, const FiguresPeriod& period, const store::Clock& clock,
+                               const FiguresOptions& options) {
+  Figures f;
+  f.period = period;
+  f.computed_at = clock ? clock() : store::systemClock()();
+  Computation c(store, period, options);
+  auto reports = c.run(f.computed_at.time_since_epoch().count());
+  if (!reports.isOk()) return reports.status();
+  f.reports = std::move(reports).value();
+  f.work_rows = c.workRows();
+  return f;
+}
+
+}  // namespace planbro::gateway::ip
