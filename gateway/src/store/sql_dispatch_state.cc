@@ -141,39 +141,44 @@ class SqlDispatchState final : public DispatchState {
     });
   }
 
-  Status commitProgress(const PartitionProgress& progress) override {
-    RETURN_IF_ERROR(checkName(progress.subscriber));
-    return write([&](SqlConnection& conn) -> Status {
-      const auto part = static_cast<int64_t>(progress.partition);
-      // The fence: only the lease's owner moves the partition, and never backwards (a replay lowers it and clears
-      // the lease, so the old holder lands here with 0 rows).
-      ASSIGN_OR_RETURN(SqlResult moved,
-                       conn.exec("UPDATE dispatch_partition SET position = CASE WHEN position > ? THEN position "
-                                 "ELSE ? END WHERE subscriber = ? AND part = ? AND lease_owner = ?",
-                                 {progress.position, progress.position, progress.subscriber, part, progress.owner}));
-      if (moved.affected != 1) {
-        return failedPrecondition("the lease on " + progress.subscriber + " partition " +
-                                  std::to_string(progress.partition) + " is no longer held by " + progress.owner);
-      }
-      for (const DeliveryRecord& r : progress.upserts) {
-        RETURN_IF_ERROR(
-            conn.exec("INSERT INTO dispatch_delivery (subscriber, position, part, attempts, first_attempt, "
-                      "next_attempt, status, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                      "ON CONFLICT (subscriber, position) DO UPDATE SET attempts = excluded.attempts, "
-                      "first_attempt = excluded.first_attempt, next_attempt = excluded.next_attempt, "
-                      "status = excluded.status, last_error = excluded.last_error",
-                      {progress.subscriber, r.position, part, static_cast<int64_t>(r.attempts),
-                       micros(r.first_attempt), micros(r.next_attempt), static_cast<int64_t>(r.status),
-                       std::string_view(r.last_error)})
-                .status());
-      }
-      for (int64_t position : progress.delivered) {
-        RETURN_IF_ERROR(conn.exec("DELETE FROM dispatch_delivery WHERE subscriber = ? AND position = ?",
-                                  {progress.subscriber, position})
-                            .status());
+  using DispatchState::commitProgress;
+  Result<std::vector<bool>> commitProgress(std::span<const PartitionProgress> all) override {
+    for (const PartitionProgress& progress : all) RETURN_IF_ERROR(checkName(progress.subscriber));
+    std::vector<bool> done;
+    RETURN_IF_ERROR(write([&](SqlConnection& conn) -> Status {
+      done.assign(all.size(), false);
+      for (size_t i = 0; i < all.size(); ++i) {
+        const PartitionProgress& progress = all[i];
+        const auto part = static_cast<int64_t>(progress.partition);
+        // The fence: only the lease's owner moves the partition, and never backwards (a replay lowers it and
+        // clears the lease, so the old holder lands here with 0 rows).
+        ASSIGN_OR_RETURN(SqlResult moved,
+                         conn.exec("UPDATE dispatch_partition SET position = CASE WHEN position > ? THEN position "
+                                   "ELSE ? END WHERE subscriber = ? AND part = ? AND lease_owner = ?",
+                                   {progress.position, progress.position, progress.subscriber, part, progress.owner}));
+        if (moved.affected != 1) continue;
+        done[i] = true;
+        for (const DeliveryRecord& r : progress.upserts) {
+          RETURN_IF_ERROR(
+              conn.exec("INSERT INTO dispatch_delivery (subscriber, position, part, attempts, first_attempt, "
+                        "next_attempt, status, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (subscriber, position) DO UPDATE SET attempts = excluded.attempts, "
+                        "first_attempt = excluded.first_attempt, next_attempt = excluded.next_attempt, "
+                        "status = excluded.status, last_error = excluded.last_error",
+                        {progress.subscriber, r.position, part, static_cast<int64_t>(r.attempts),
+                         micros(r.first_attempt), micros(r.next_attempt), static_cast<int64_t>(r.status),
+                         std::string_view(r.last_error)})
+                  .status());
+        }
+        for (int64_t position : progress.delivered) {
+          RETURN_IF_ERROR(conn.exec("DELETE FROM dispatch_delivery WHERE subscriber = ? AND position = ?",
+                                    {progress.subscriber, position})
+                              .status());
+        }
       }
       return Status::ok();
-    });
+    }));
+    return done;
   }
 
   Result<std::vector<DeliveryRecord>> deliveries(std::string_view subscriber, int partition, int64_t after) override {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,9 +88,22 @@ class DispatchState {
   /** Gives up every lease `owner` holds on `subscriber` (a clean stop). */
   virtual Status releaseLeases(std::string_view subscriber, std::string_view owner) = 0;
 
-  /** Commits `progress`. kFailedPrecondition, writing nothing, when the partition's lease is no longer the owner's
-   *  (taken over, or cleared by a replay): the caller must drop what it holds of that partition. */
-  virtual Status commitProgress(const PartitionProgress& progress) = 0;
+  /**
+   * Commits the progress of several partitions in one transaction (one fsync). Per entry: true when committed, false
+   * when the partition's lease is no longer the owner's (taken over, or cleared by a replay); nothing of that entry
+   * is written then, and the caller must drop what it holds of that partition.
+   */
+  virtual Result<std::vector<bool>> commitProgress(std::span<const PartitionProgress> progress) = 0;
+
+  /** One partition's progress: kFailedPrecondition, writing nothing, when the lease is no longer the owner's. */
+  Status commitProgress(const PartitionProgress& progress) {
+    ASSIGN_OR_RETURN(std::vector<bool> done, commitProgress(std::span<const PartitionProgress>(&progress, 1)));
+    if (!done[0]) {
+      return failedPrecondition("the lease on " + progress.subscriber + " partition " +
+                                std::to_string(progress.partition) + " is no longer held by " + progress.owner);
+    }
+    return Status::ok();
+  }
 
   /** The delivery records of one partition with position > after, by position (a new lease holder resumes with them). */
   virtual Result<std::vector<DeliveryRecord>> deliveries(std::string_view subscriber, int partition, int64_t after) = 0;
