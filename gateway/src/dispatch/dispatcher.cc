@@ -76,14 +76,8 @@ void Dispatcher::wake() {
 }
 
 std::vector<SubscriberMetrics> Dispatcher::metrics() const {
-  int64_t newest = 0;
-  if (auto stats = store_.outboxStats(); stats.isOk()) newest = stats->newest_position;
   std::vector<SubscriberMetrics> out;
-  for (const auto& w : workers_) {
-    SubscriberMetrics m = w->metrics();
-    m.lag_events = m.held_partitions > 0 ? std::max<int64_t>(0, newest - m.lag_events) : 0;
-    out.push_back(std::move(m));
-  }
+  for (const auto& w : workers_) out.push_back(w->metrics());
   return out;
 }
 

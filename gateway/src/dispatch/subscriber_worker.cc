@@ -42,6 +42,13 @@ Status SubscriberWorker::round() {
   if (worked.isOk()) worked = deliverDue(now);
   // Commit what was done even when a later step failed: deliveries already made must not be sent again needlessly.
   Status committed = commit();
+  // The lag gauge needs the outbox's head even when the read-ahead is full: asked at most once a second.
+  if (now - newest_checked_ >= std::chrono::seconds(1)) {
+    newest_checked_ = now;
+    if (auto stats = store_.outboxStats(); stats.isOk()) {
+      newest_position_ = std::max<int64_t>(newest_position_, stats->newest_position);
+    }
+  }
   return worked.isOk() ? committed : worked;
 }
 
@@ -180,6 +187,7 @@ Status SubscriberWorker::readAhead(Timestamp now) {
       }
       cursor = e.position;
     }
+    if (!events.empty()) newest_position_ = std::max<int64_t>(newest_position_, events.back().position);
     if (events.size() < want) break;
   }
   read_ahead_full_ = queued >= options_.max_queued;
@@ -246,6 +254,10 @@ Status SubscriberWorker::deliverDue(Timestamp now) {
       case DeliveryOutcome::Kind::kDelivered:
         item.done = true;
         ++delivered_;
+        if (options_.on_delivered) {
+          options_.on_delivered(spec_.name, std::chrono::duration_cast<std::chrono::microseconds>(
+                                                options_.clock() - item.event.occurred_at));
+        }
         if (item.has_record) part.finished.push_back(item.event.position);
         break;
       case DeliveryOutcome::Kind::kFailed:
@@ -409,7 +421,7 @@ SubscriberMetrics SubscriberWorker::metrics() const {
   m.dead_letters = dead_letters_;
   m.filtered = filtered_;
   m.held_partitions = held_count_;
-  m.lag_events = lowest_position_;  // Dispatcher::metrics subtracts it from the newest position
+  m.lag_events = m.held_partitions > 0 ? std::max<int64_t>(0, newest_position_ - lowest_position_) : 0;
   if (const int64_t oldest = oldest_pending_us_; oldest != 0) {
     const int64_t now = options_.clock().time_since_epoch().count();
     m.lag_seconds = std::max<double>(0, static_cast<double>(now - oldest) / 1e6);

@@ -84,6 +84,8 @@ class SubscriberWorker {
   std::atomic<int64_t> delivered_{0}, failures_{0}, retries_{0}, dead_letters_{0}, filtered_{0};
   std::atomic<int> held_count_{0};
   std::atomic<int64_t> lowest_position_{0};
+  std::atomic<int64_t> newest_position_{0};  // the outbox's newest position as last seen (read, or outboxStats)
+  store::Timestamp newest_checked_{};
   std::atomic<int64_t> oldest_pending_us_{0};  // occurred_at of the oldest undelivered event held, 0: none
   mutable std::mutex error_mutex_;
   std::string last_error_;

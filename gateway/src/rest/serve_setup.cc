@@ -10,6 +10,7 @@
 #include "planbro/fhir-model/profile_set.h"
 #include "planbro/fhir-model/validator.h"
 #include "planbro/fhir-model/regex.h"
+#include "planbro/gateway/dispatch/dispatch_service.h"
 #include "planbro/gateway/http/logging.h"
 #include "planbro/gateway/ops/identity_keys.h"
 #include "planbro/gateway/ops/write_pipeline.h"
@@ -32,6 +33,7 @@ struct Parts {
   std::unique_ptr<store::ResourceStore> store;
   std::shared_ptr<RestHandler> handler;
   std::unique_ptr<ServeMetrics> metrics;  // its scrape-time reads stop before the store goes
+  std::shared_ptr<dispatch::DispatchService> dispatch;  // declared after the store: stopped before it closes
   ~Parts() {
     handler.reset();
     metrics.reset();
@@ -184,6 +186,10 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       return r.status();
     }});
     components.handler = parts->handler;
+    // The dispatcher over the outbox (on when dispatch.subscribers lists any) and its admin API (docs/dispatch.md).
+    auto dispatch = dispatch::DispatchService::start(cfg, *parts->store, registry, components);
+    if (!dispatch.isOk()) return dispatch.status();
+    parts->dispatch = std::move(dispatch).value();
     components.keep_alive = parts;
     return Status::ok();
   };

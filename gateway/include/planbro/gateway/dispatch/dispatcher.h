@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -68,6 +69,9 @@ struct DispatcherOptions {
   store::Clock clock;                           // empty: the system clock
   RandomSource random;                          // empty: systemRandom()
   std::shared_ptr<const AccessPolicy> access;   // null: AllowAllPolicy
+  /** Called on a worker's thread for each delivered event with the time from its commit (occurred_at) to the
+   *  receiver's answer: for the latency histogram. May be empty. */
+  std::function<void(const std::string& subscriber, std::chrono::microseconds latency)> on_delivered;
 };
 
 /** A subscriber's counters (since this process started) and its lag as this node sees it. */
