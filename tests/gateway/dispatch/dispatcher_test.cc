@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "planbro/gateway/dispatch/dispatch_service.h"
 #include "planbro/gateway/dispatch/dispatcher.h"
 #include "planbro/gateway/dispatch/ordering_key.h"
 #include "planbro/gateway/dispatch/rest_hook_transport.h"
@@ -439,6 +440,27 @@ TEST_F(DispatcherTest, InFlightAndReadAheadAreBounded) {
                     }).isOk());
   runUntil(*d, [&] { return counting->total == 100; }, 40);
   EXPECT_EQ(counting->largest, 7u);
+}
+
+}  // namespace
+}  // namespace planbro::gateway::dispatch
+
+namespace planbro::gateway::dispatch {
+namespace {
+
+TEST(DispatchReadiness, FailsNamingTheSubscriberStuckBeyondTheThreshold) {
+  SubscriberMetrics fine;
+  fine.name = "fine";
+  fine.lag_seconds = 10;
+  SubscriberMetrics stuck;
+  stuck.name = "helsenorge";
+  stuck.lag_seconds = 301;
+  stuck.last_error = "HTTP 503";
+  EXPECT_TRUE(dispatchReadiness({fine}, std::chrono::seconds(300)).isOk());
+  Status s = dispatchReadiness({fine, stuck}, std::chrono::seconds(300));
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("helsenorge"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("HTTP 503"), std::string::npos) << s.message();
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -64,6 +66,16 @@ class TestReceiver {
     std::lock_guard lock(mutex_);
     return requests_;
   }
+  /** Waits until `n` requests were answered 2xx or `limit` passed (a guard against a hang, not a pacing sleep). */
+  bool waitForAccepted(size_t n, std::chrono::seconds limit = std::chrono::seconds(60)) {
+    std::unique_lock lock(mutex_);
+    return arrived_.wait_for(lock, limit, [&] {
+      size_t ok = 0;
+      for (const auto& r : requests_) ok += (r.answered >= 200 && r.answered < 300) ? 1 : 0;
+      return ok >= n;
+    });
+  }
+
   /** Requests answered 2xx, in arrival order. */
   std::vector<ReceivedRequest> accepted() const {
     std::lock_guard lock(mutex_);
@@ -156,6 +168,7 @@ class TestReceiver {
         r.answered = status;
         requests_.push_back(r);
       }
+      arrived_.notify_all();
       const std::string response = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n\r\n";
       if (::write(fd, response.data(), response.size()) < 0) break;
     }
@@ -167,6 +180,7 @@ class TestReceiver {
   std::atomic<bool> stopping_{false};
   std::atomic<int> status_{200};
   mutable std::mutex mutex_;
+  std::condition_variable arrived_;
   std::map<std::string, int> per_prefix_;
   std::vector<ReceivedRequest> requests_;
   std::thread acceptor_;
