@@ -1,7 +1,8 @@
 // The system tests' rest-hook receiver and writer (tests/system/dispatch_sigkill.sh), plain node, no packages.
 //   node dispatch_receiver.js receive PORTFILE [DELAY_MS]   an idempotent FHIR rest-hook receiver on 127.0.0.1:0;
 //        GET /_state answers {requests, effects, byPath: {path: [seq...]}} (effects: once per Idempotency-Key)
-//   node dispatch_receiver.js write BASE PLANS PER_PLAN      PUTs Goal/g<plan> PER_PLAN times per plan, note = seq
+//   node dispatch_receiver.js write BASE PLANS PER_PLAN      PUTs Patient/p<plan>, then Goal/g<plan> PER_PLAN times
+//        per plan (note = seq): PLANS * (PER_PLAN + 1) changes
 "use strict";
 const http = require("http");
 const fs = require("fs");
@@ -42,9 +43,10 @@ if (mode === "receive") {
   const plans = Number(plansArg), perPlan = Number(perPlanArg);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   const put = (plan, seq) => new Promise((resolve, reject) => {
-    const body = JSON.stringify({ resourceType: "Goal", id: "g" + plan, lifecycleStatus: "active",
-      description: { text: "goal" }, subject: { reference: "Patient/p" + plan }, note: [{ text: String(seq) }] });
-    const req = http.request(base + "/Goal/g" + plan, { method: "PUT", agent, timeout: 30000,
+    const body = seq < 0 ? JSON.stringify({ resourceType: "Patient", id: "p" + plan })
+      : JSON.stringify({ resourceType: "Goal", id: "g" + plan, lifecycleStatus: "active",
+        description: { text: "goal" }, subject: { reference: "Patient/p" + plan }, note: [{ text: String(seq) }] });
+    const req = http.request(base + (seq < 0 ? "/Patient/p" : "/Goal/g") + plan, { method: "PUT", agent, timeout: 30000,
       headers: { "Content-Type": "application/fhir+json" } }, (res) => {
       res.resume();
       res.on("end", () => (res.statusCode < 300 ? resolve() : reject(new Error("HTTP " + res.statusCode))));
@@ -53,7 +55,7 @@ if (mode === "receive") {
     req.end(body);
   });
   (async () => {
-    for (let seq = 0; seq < perPlan; seq++) {
+    for (let seq = -1; seq < perPlan; seq++) {  // -1: the plan's Patient
       await Promise.all(Array.from({ length: plans }, (_, plan) => put(plan, seq)));
     }
     agent.destroy();
