@@ -391,10 +391,17 @@ void SubscriberWorker::wake() {
 void SubscriberWorker::loop() {
   for (;;) {
     Status s = round();
+    // A database that is down fails every round: said once per distinct failure, and once when it recovers.
     if (!s.isOk()) {
       std::lock_guard lock(error_mutex_);
       last_error_ = s.message();
-      spdlog::warn("dispatch: round of {} failed: {}", spec_.name, s.message());
+      if (s.message() != last_logged_failure_) {
+        spdlog::warn("dispatch: round of {} failed: {}", spec_.name, s.message());
+        last_logged_failure_ = s.message();
+      }
+    } else if (!last_logged_failure_.empty()) {
+      spdlog::info("dispatch: {} works again", spec_.name);
+      last_logged_failure_.clear();
     }
     std::unique_lock lock(wake_mutex_);
     if (stopping_) break;

@@ -89,6 +89,7 @@ class SubscriberWorker {
   std::atomic<int64_t> oldest_pending_us_{0};  // occurred_at of the oldest undelivered event held, 0: none
   mutable std::mutex error_mutex_;
   std::string last_error_;
+  std::string last_logged_failure_;  // the worker thread's own
 
   std::mutex wake_mutex_;
   std::condition_variable wake_cv_;

@@ -65,8 +65,10 @@ TEST(TwoNodes, ShareThePartitionsWithNoneLostNoneTwiceAndPerPlanOrderKept) {
   auto a = node(*store_a, "node-a");
   auto b = node(*store_b, "node-b");
 
+  // 1,200 changes by default; PLANBRO_DISPATCH_TWO_NODES_PER_PLAN=250 makes it the 10,000 (a longer run).
   constexpr int kPlans = 40;
-  constexpr int kPerPlan = 30;  // 1,200 events
+  const char* per_plan_env = std::getenv("PLANBRO_DISPATCH_TWO_NODES_PER_PLAN");
+  const int kPerPlan = per_plan_env != nullptr ? std::max(1, std::atoi(per_plan_env)) : 30;
   std::atomic<bool> writing{true};
   std::thread writer([&] {
     std::vector<std::thread> threads;
@@ -95,7 +97,7 @@ TEST(TwoNodes, ShareThePartitionsWithNoneLostNoneTwiceAndPerPlanOrderKept) {
     return true;
   };
   int rounds = 0;
-  for (; rounds < 5000 && (writing || !all_delivered()); ++rounds) {
+  for (; rounds < 50000 && (writing || !all_delivered()); ++rounds) {
     Status sa, sb;
     std::thread ta([&] { sa = a->runOnce(); });
     std::thread tb([&] { sb = b->runOnce(); });
