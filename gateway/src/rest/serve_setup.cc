@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <memory>
 
@@ -119,6 +120,15 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     parts->metrics->refreshOutbox();
     RestOptions rest;
     rest.writer.metrics = parts->metrics->writeMetrics();
+    // A commit wakes the dispatcher (once it runs) instead of leaving the change to its next poll.
+    auto dispatch_to_wake = std::make_shared<std::atomic<dispatch::DispatchService*>>(nullptr);
+    auto waking = rest.writer.metrics ? std::make_shared<ops::WriteMetrics>(*rest.writer.metrics)
+                                      : std::make_shared<ops::WriteMetrics>();
+    waking->transaction_ended = [ended = waking->transaction_ended, dispatch_to_wake](bool committed, double seconds) {
+      if (ended) ended(committed, seconds);
+      if (dispatch::DispatchService* d = committed ? dispatch_to_wake->load() : nullptr) d->dispatcher().wake();
+    };
+    rest.writer.metrics = std::move(waking);
     rest.json_limits = cfg.jsonLimits();
     rest.writer.validation.json_limits = rest.json_limits;
     rest.check_references = cfg.rest.check_references;
@@ -190,6 +200,7 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     auto dispatch = dispatch::DispatchService::start(cfg, *parts->store, registry, components);
     if (!dispatch.isOk()) return dispatch.status();
     parts->dispatch = std::move(dispatch).value();
+    dispatch_to_wake->store(parts->dispatch.get());
     components.keep_alive = parts;
     return Status::ok();
   };
