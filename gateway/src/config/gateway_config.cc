@@ -79,6 +79,22 @@ rest:
 ip_figures:
   max_work_rows: 2000000
   max_period_years: 10
+dispatch:
+  node_id: ""
+  partitions: 16
+  max_in_flight: 64
+  max_queued: 10000
+  read_batch: 500
+  max_attempts: 10
+  max_age_s: 86400
+  backoff_initial_ms: 500
+  backoff_max_ms: 300000
+  lease_ttl_ms: 30000
+  poll_interval_ms: 50
+  stuck_after_s: 300
+  admin_api: false
+  admin_scope: system/planbro.dispatch-admin
+  subscribers: []
 )yaml";
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -185,6 +201,22 @@ class Reader {
     }
   }
 
+  // A list of strings; `out` untouched when absent.
+  void strings(const YAML::Node& parent, std::string_view key, const std::string& path, std::vector<std::string>& out) {
+    YAML::Node node = parent[std::string(key)];
+    if (!node.IsDefined() || node.IsNull()) return;
+    const std::string full = path + "." + std::string(key);
+    if (!node.IsSequence()) return error(full, "must be a list of strings", shown(node));
+    out.clear();
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (!node[i].IsScalar()) {
+        error(full + "[" + std::to_string(i) + "]", "must be a string", shown(node[i]));
+        continue;
+      }
+      out.push_back(node[i].Scalar());
+    }
+  }
+
   // Returns false (and records an error) when present but not a scalar; `out` untouched when absent.
   bool string(const YAML::Node& parent, std::string_view key, const std::string& path, std::string& out) {
     YAML::Node node = parent[std::string(key)];
@@ -205,8 +237,61 @@ class Reader {
   std::vector<std::string> errors_;
 };
 
+// `dispatch.*` (docs/dispatch.md): the dispatcher's bounds and its rest-hook subscribers.
+void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
+  if (!r.mapping(n, "dispatch", {"node_id", "partitions", "max_in_flight", "max_queued", "read_batch", "max_attempts",
+                                 "max_age_s", "backoff_initial_ms", "backoff_max_ms", "lease_ttl_ms",
+                                 "poll_interval_ms", "stuck_after_s", "admin_api", "admin_scope", "subscribers"})) {
+    return;
+  }
+  r.string(n, "node_id", "dispatch", d.node_id);
+  r.integer(n, "partitions", "dispatch", d.partitions, 1, 4096);
+  r.integer(n, "max_in_flight", "dispatch", d.max_in_flight, 1, 10'000);
+  r.integer(n, "max_queued", "dispatch", d.max_queued, 1, 1'000'000);
+  r.integer(n, "read_batch", "dispatch", d.read_batch, 1, 1000);
+  r.integer(n, "max_attempts", "dispatch", d.max_attempts, 1, 1000);
+  r.integer(n, "max_age_s", "dispatch", d.max_age_s, 1, 30u * 86400);
+  r.integer(n, "backoff_initial_ms", "dispatch", d.backoff_initial_ms, 1, 3'600'000);
+  r.integer(n, "backoff_max_ms", "dispatch", d.backoff_max_ms, 1, 86'400'000);
+  r.integer(n, "lease_ttl_ms", "dispatch", d.lease_ttl_ms, 1000, 3'600'000);
+  r.integer(n, "poll_interval_ms", "dispatch", d.poll_interval_ms, 1, 60'000);
+  r.integer(n, "stuck_after_s", "dispatch", d.stuck_after_s, 1, 30u * 86400);
+  r.boolean(n, "admin_api", "dispatch", d.admin_api);
+  r.string(n, "admin_scope", "dispatch", d.admin_scope);
+  YAML::Node subs = n["subscribers"];
+  if (!subs.IsDefined() || subs.IsNull()) return;
+  if (!subs.IsSequence()) return r.error("dispatch.subscribers", "must be a list of subscribers", shown(subs));
+  d.subscribers.clear();
+  for (size_t i = 0; i < subs.size(); ++i) {
+    const std::string path = "dispatch.subscribers[" + std::to_string(i) + "]";
+    DispatchSubscriberConfig s;
+    if (!r.mapping(subs[i], path, {"name", "endpoint", "payload", "headers", "source_system", "types", "start",
+                                   "ca_file", "client_cert_file", "client_key_file", "timeout_ms",
+                                   "connect_timeout_ms", "max_parallel", "allow_plain_http"})) {
+      r.error(path, "must be a mapping with at least name and endpoint", shown(subs[i]));
+      continue;
+    }
+    const YAML::Node& e = subs[i];
+    r.string(e, "name", path, s.name);
+    r.string(e, "endpoint", path, s.endpoint);
+    r.string(e, "payload", path, s.payload);
+    r.strings(e, "headers", path, s.headers);
+    r.string(e, "source_system", path, s.source_system);
+    r.strings(e, "types", path, s.types);
+    r.string(e, "start", path, s.start);
+    r.string(e, "ca_file", path, s.ca_file);
+    r.string(e, "client_cert_file", path, s.client_cert_file);
+    r.string(e, "client_key_file", path, s.client_key_file);
+    r.integer(e, "timeout_ms", path, s.timeout_ms, 100, 600'000);
+    r.integer(e, "connect_timeout_ms", path, s.connect_timeout_ms, 100, 600'000);
+    r.integer(e, "max_parallel", path, s.max_parallel, 1, 256);
+    r.boolean(e, "allow_plain_http", path, s.allow_plain_http);
+    d.subscribers.push_back(std::move(s));
+  }
+}
+
 void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
-  if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data", "rest", "ip_figures"})) return;
+  if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data", "rest", "ip_figures", "dispatch"})) return;
 
   if (YAML::Node n = root["server"];
       r.mapping(n, "server", {"listen", "io_threads", "worker_threads", "write_threads", "shutdown_timeout_ms",
@@ -346,6 +431,60 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     r.integer(n, "max_work_rows", "ip_figures", c.ip_figures.max_work_rows, 1, 1'000'000'000);
     r.integer(n, "max_period_years", "ip_figures", c.ip_figures.max_period_years, 1, 100);
   }
+
+  readDispatch(root["dispatch"], r, c.dispatch);
+}
+
+// Cross-field rules of `dispatch.*`. Header values are never shown: they carry the receivers' credentials.
+void validateDispatch(const DispatchConfig& d, std::vector<std::string>& errors) {
+  if (d.backoff_initial_ms > d.backoff_max_ms) {
+    errors.push_back("dispatch.backoff_initial_ms: must not exceed dispatch.backoff_max_ms (got " +
+                     std::to_string(d.backoff_initial_ms) + ")");
+  }
+  if (d.read_batch > d.max_queued) {
+    errors.push_back("dispatch.read_batch: must not exceed dispatch.max_queued (got " + std::to_string(d.read_batch) + ")");
+  }
+  if (static_cast<uint64_t>(d.poll_interval_ms) * 3 > d.lease_ttl_ms) {
+    errors.push_back("dispatch.poll_interval_ms: must be at most a third of dispatch.lease_ttl_ms, or leases lapse "
+                     "between rounds (got " + std::to_string(d.poll_interval_ms) + ")");
+  }
+  std::vector<std::string> names;
+  for (size_t i = 0; i < d.subscribers.size(); ++i) {
+    const DispatchSubscriberConfig& s = d.subscribers[i];
+    const std::string path = "dispatch.subscribers[" + std::to_string(i) + "]";
+    auto shownText = [](const std::string& v) { return "\"" + (v.size() > 60 ? v.substr(0, 57) + "..." : v) + "\""; };
+    if (s.name.empty() || s.name.size() > 200) {
+      errors.push_back(path + ".name: must be 1..200 characters (got " + shownText(s.name) + ")");
+    } else if (std::find(names.begin(), names.end(), s.name) != names.end()) {
+      errors.push_back(path + ".name: must be unique among the subscribers (got " + shownText(s.name) + ")");
+    }
+    names.push_back(s.name);
+    const bool https = s.endpoint.rfind("https://", 0) == 0;
+    const bool http = s.endpoint.rfind("http://", 0) == 0;
+    if (!https && !(http && s.allow_plain_http)) {
+      errors.push_back(path + ".endpoint: must be an https:// URL (http:// only with allow_plain_http: true) (got " +
+                       shownText(s.endpoint) + ")");
+    } else if (s.endpoint.find_first_of(" \r\n\t") != std::string::npos) {
+      errors.push_back(path + ".endpoint: must not contain spaces or line breaks (got " + shownText(s.endpoint) + ")");
+    }
+    if (s.payload != "full" && s.payload != "id-only" && s.payload != "empty") {
+      errors.push_back(path + ".payload: must be one of full, id-only, empty (got " + shownText(s.payload) + ")");
+    }
+    if (s.start != "now" && s.start != "beginning") {
+      errors.push_back(path + ".start: must be one of now, beginning (got " + shownText(s.start) + ")");
+    }
+    for (size_t h = 0; h < s.headers.size(); ++h) {
+      const std::string& header = s.headers[h];
+      const size_t colon = header.find(':');
+      if (colon == std::string::npos || colon == 0 || header.find_first_of("\r\n") != std::string::npos) {
+        errors.push_back(path + ".headers[" + std::to_string(h) +
+                         "]: must be 'Name: value' on one line (value not shown: it may be a credential)");
+      }
+    }
+    if (s.client_cert_file.empty() != s.client_key_file.empty()) {
+      errors.push_back(path + ".client_cert_file: must be set together with client_key_file (mutual TLS)");
+    }
+  }
 }
 
 Status joined(const std::vector<std::string>& errors) {
@@ -448,6 +587,7 @@ std::vector<std::string> validateConfig(const GatewayConfig& c) {
       errors.push_back("server.base_url: " + s.message() + " (got \"" + got + "\")");
     }
   }
+  validateDispatch(c.dispatch, errors);
   return errors;
 }
 

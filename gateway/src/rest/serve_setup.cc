@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <memory>
 
@@ -10,6 +11,7 @@
 #include "planbro/fhir-model/profile_set.h"
 #include "planbro/fhir-model/validator.h"
 #include "planbro/fhir-model/regex.h"
+#include "planbro/gateway/dispatch/dispatch_service.h"
 #include "planbro/gateway/http/logging.h"
 #include "planbro/gateway/ops/identity_keys.h"
 #include "planbro/gateway/ops/write_pipeline.h"
@@ -30,6 +32,7 @@ struct Parts {
   std::unique_ptr<store::ResourceStore> store;
   std::shared_ptr<RestHandler> handler;
   std::unique_ptr<ServeMetrics> metrics;  // its scrape-time reads stop before the store goes
+  std::shared_ptr<dispatch::DispatchService> dispatch;  // declared after the store: stopped before it closes
   ~Parts() {
     handler.reset();
     metrics.reset();
@@ -112,6 +115,15 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     parts->metrics->refreshOutbox();
     RestOptions rest;
     rest.writer.metrics = parts->metrics->writeMetrics();
+    // A commit wakes the dispatcher (once it runs) instead of leaving the change to its next poll.
+    auto dispatch_to_wake = std::make_shared<std::atomic<dispatch::DispatchService*>>(nullptr);
+    auto waking = rest.writer.metrics ? std::make_shared<ops::WriteMetrics>(*rest.writer.metrics)
+                                      : std::make_shared<ops::WriteMetrics>();
+    waking->transaction_ended = [ended = waking->transaction_ended, dispatch_to_wake](bool committed, double seconds) {
+      if (ended) ended(committed, seconds);
+      if (dispatch::DispatchService* d = committed ? dispatch_to_wake->load() : nullptr) d->dispatcher().wake();
+    };
+    rest.writer.metrics = std::move(waking);
     rest.json_limits = cfg.jsonLimits();
     rest.writer.validation.json_limits = rest.json_limits;
     rest.check_references = cfg.rest.check_references;
@@ -181,6 +193,11 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       return r.status();
     }});
     components.handler = parts->handler;
+    // The dispatcher over the outbox (on when dispatch.subscribers lists any) and its admin API (docs/dispatch.md).
+    auto dispatch = dispatch::DispatchService::start(cfg, *parts->store, registry, components);
+    if (!dispatch.isOk()) return dispatch.status();
+    parts->dispatch = std::move(dispatch).value();
+    dispatch_to_wake->store(parts->dispatch.get());
     components.keep_alive = parts;
     return Status::ok();
   };

@@ -39,7 +39,8 @@ constexpr internal::Dialect kPostgresDialect{"postgresql", "BEGIN", " FOR UPDATE
                                              "SELECT pg_advisory_xact_lock_shared(7215104735202)",
                                              "SELECT pg_advisory_xact_lock(7215104735202)", "INSERT",
                                              "SELECT json_array_elements_text(CAST(? AS json))",
-                                             "SELECT e->>0, e->>1 FROM json_array_elements(CAST(? AS json)) e"};
+                                             "SELECT e->>0, e->>1 FROM json_array_elements(CAST(? AS json)) e",
+                                             " FOR UPDATE SKIP LOCKED"};
 constexpr std::string_view kMigrationLock = "SELECT pg_advisory_xact_lock(7215104735201)";
 
 // Besides the byte bound (PostgresStoreOptions::statement_cache_bytes), at most this many statements per connection.
@@ -131,7 +132,7 @@ FROM search_index;
 )sql";
 
 constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder,
-                                            kSchemaV4PresenceRows};
+                                            kSchemaV4PresenceRows, internal::kSchemaV5DispatchState};
 
 // Network byte order by shifting, independent of the host's endianness.
 template <typename T>

@@ -26,4 +26,37 @@ CREATE INDEX search_index_reference ON search_index (res_type, param, ref_id, re
 CREATE INDEX search_index_date ON search_index (res_type, param, date_low, date_high, res_id) WHERE kind = 2;
 )sql";
 
+// Schema version 5, the same SQL in both engines: the dispatcher's consumer state (store/dispatch_state.h). A
+// partition row per subscriber and partition (position, lease), a node row per live dispatcher node (fair share of
+// leases), and a delivery row per event that failed at least once (status: 0 retrying, 1 dead, 2 redelivery
+// requested). Timestamps are microseconds like everywhere else. IF NOT EXISTS: the step is safe to run again on a
+// database whose version row was set back (the version-4 migration test does that).
+inline constexpr std::string_view kSchemaV5DispatchState = R"sql(
+CREATE TABLE IF NOT EXISTS dispatch_partition (
+  subscriber TEXT NOT NULL,
+  part BIGINT NOT NULL,
+  position BIGINT NOT NULL,
+  lease_owner TEXT NOT NULL,
+  lease_expires BIGINT NOT NULL,
+  PRIMARY KEY (subscriber, part)
+);
+CREATE TABLE IF NOT EXISTS dispatch_node (
+  owner TEXT NOT NULL PRIMARY KEY,
+  seen BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dispatch_delivery (
+  subscriber TEXT NOT NULL,
+  position BIGINT NOT NULL,
+  part BIGINT NOT NULL,
+  attempts BIGINT NOT NULL,
+  first_attempt BIGINT NOT NULL,
+  next_attempt BIGINT NOT NULL,
+  status BIGINT NOT NULL,
+  last_error TEXT NOT NULL,
+  PRIMARY KEY (subscriber, position)
+);
+CREATE INDEX IF NOT EXISTS dispatch_delivery_status ON dispatch_delivery (subscriber, status, position);
+CREATE INDEX IF NOT EXISTS dispatch_delivery_partition ON dispatch_delivery (subscriber, part, position);
+)sql";
+
 }  // namespace planbro::gateway::store::internal

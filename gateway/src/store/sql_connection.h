@@ -85,6 +85,9 @@ struct Dialect {
   // one parameter, so the statement text does not depend on the length.
   std::string_view json_values;
   std::string_view json_pairs;
+  // Ends a SELECT that locks the rows it returns and skips rows other transactions hold (dispatcher leases).
+  // PostgreSQL: " FOR UPDATE SKIP LOCKED"; SQLite: "" (writers are serial).
+  std::string_view for_update_skip_locked;
 };
 
 class ConnectionPool;

@@ -11,6 +11,7 @@
 #include "planbro/gateway/store/resource_id.h"
 #include "index_query_sql.h"
 #include "sql_connection.h"
+#include "sql_dispatch_state.h"
 #include "version_cache.h"
 
 namespace planbro::gateway::store::internal {
@@ -442,7 +443,8 @@ class SqlStore final : public ResourceStore {
         pool_(std::move(pool)),
         writer_(std::move(writer)),
         clock_(clock ? std::move(clock) : systemClock()),
-        cache_(std::move(cache)) {}
+        cache_(std::move(cache)),
+        dispatch_state_(makeSqlDispatchState(dialect_, *pool_, [this] { return writeSession(); })) {}
 
   std::string_view engine() const override { return dialect_.engine; }
 
@@ -600,6 +602,8 @@ class SqlStore final : public ResourceStore {
 
   size_t connectionsInUse() override { return pool_->inUse(); }
 
+  DispatchState* dispatchState() override { return dispatch_state_.get(); }
+
   Result<OutboxStats> outboxStats() override {
     ASSIGN_OR_RETURN(SqlResult r, withConnection([](SqlConnection& conn) {
       return conn.exec("SELECT COALESCE(MAX(position), 0), COUNT(*) FROM outbox", {});
@@ -665,6 +669,7 @@ class SqlStore final : public ResourceStore {
   std::unique_ptr<GroupCommitWriter> writer_;  // SQLite only
   Clock clock_;
   std::unique_ptr<VersionCache> cache_;  // may be null
+  std::unique_ptr<DispatchState> dispatch_state_;  // uses pool_ and writer_, so declared after them
 };
 
 }  // namespace

@@ -30,7 +30,7 @@ using internal::SqlRow;
 
 constexpr internal::Dialect kSqliteDialect{
     "sqlite", "BEGIN IMMEDIATE", "", "", "", "INSERT OR FAIL", "SELECT value FROM json_each(?)",
-    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"};
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)", ""};
 
 // Besides the byte bound (SqliteStoreOptions::statement_cache_bytes), at most this many statements per connection.
 constexpr size_t kMaxCachedStatements = 512;
@@ -118,7 +118,7 @@ FROM search_index;
 )sql";
 
 constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder,
-                                            kSchemaV4PresenceRows};
+                                            kSchemaV4PresenceRows, internal::kSchemaV5DispatchState};
 
 Status sqliteError(sqlite3* db, int rc, std::string_view what) {
   const std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

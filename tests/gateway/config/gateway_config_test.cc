@@ -337,5 +337,57 @@ TEST(GatewayConfig, IpFiguresLimitsAreTypedBoundedAndNamed) {
   EXPECT_NE(unknown.status().message().find("ip_figures.max_rows: unknown key"), std::string::npos);
 }
 
+TEST(DispatchConfig, ReadsSubscribersAndRejectsUnsafeOnesNamingTheKeyButNeverAHeaderValue) {
+  auto c = parseConfig(R"(
+dispatch:
+  partitions: 8
+  max_attempts: 3
+  subscribers:
+    - name: helsenorge
+      endpoint: https://fhir.example.no/fhir
+      payload: id-only
+      headers: ["Authorization: Bearer abc"]
+      source_system: adapter:helsenorge
+      types: [CarePlan, Goal]
+      start: beginning
+)");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->dispatch.partitions, 8u);
+  EXPECT_EQ(c->dispatch.max_attempts, 3u);
+  ASSERT_EQ(c->dispatch.subscribers.size(), 1u);
+  const DispatchSubscriberConfig& s = c->dispatch.subscribers[0];
+  EXPECT_EQ(s.name, "helsenorge");
+  EXPECT_EQ(s.payload, "id-only");
+  EXPECT_EQ(s.headers, std::vector<std::string>{"Authorization: Bearer abc"});
+  EXPECT_EQ(s.types, (std::vector<std::string>{"CarePlan", "Goal"}));
+  EXPECT_EQ(s.start, "beginning");
+  EXPECT_TRUE(defaultConfig().dispatch.subscribers.empty());  // off by default
+
+  auto bad = parseConfig(R"(
+dispatch:
+  poll_interval_ms: 20000
+  subscribers:
+    - name: a
+      endpoint: http://insecure.example.no/
+      payload: everything
+      headers: ["Authorization: Bearer top-secret\nX: y", "no-colon"]
+    - name: a
+      endpoint: https://x.example.no
+      client_cert_file: /c.pem
+      colour: blue
+)");
+  ASSERT_FALSE(bad.isOk());
+  const std::string& m = bad.status().message();
+  EXPECT_NE(m.find("dispatch.subscribers[0].endpoint: must be an https:// URL"), std::string::npos) << m;
+  EXPECT_NE(m.find("dispatch.subscribers[0].payload: must be one of full, id-only, empty"), std::string::npos) << m;
+  EXPECT_NE(m.find("dispatch.subscribers[0].headers[0]: must be 'Name: value'"), std::string::npos) << m;
+  EXPECT_NE(m.find("dispatch.subscribers[0].headers[1]"), std::string::npos) << m;
+  EXPECT_NE(m.find("dispatch.subscribers[1].name: must be unique"), std::string::npos) << m;
+  EXPECT_NE(m.find("dispatch.subscribers[1].client_cert_file"), std::string::npos) << m;
+  EXPECT_NE(m.find("dispatch.subscribers[1].colour: unknown key"), std::string::npos) << m;
+  EXPECT_NE(m.find("dispatch.poll_interval_ms: must be at most a third"), std::string::npos) << m;
+  EXPECT_EQ(m.find("top-secret"), std::string::npos) << "a credential leaked into the message: " << m;
+}
+
 }  // namespace
 }  // namespace planbro::gateway::config

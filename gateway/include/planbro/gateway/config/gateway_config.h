@@ -129,6 +129,43 @@ struct IpFiguresConfig {
   uint32_t max_period_years = 10;      // the longest period one request may ask for; longer: 400
 };
 
+/** One `dispatch.subscribers[]` entry: a FHIR rest-hook receiver of every committed change (docs/dispatch.md). */
+struct DispatchSubscriberConfig {
+  std::string name;                 // stable: its positions and dead letters are kept under it
+  std::string endpoint;             // https:// (http:// only with allow_plain_http)
+  std::string payload = "full";     // full (PUT/DELETE [endpoint]/[type]/[id]), id-only, empty (POST, no body)
+  std::vector<std::string> headers; // "Name: value", e.g. "Authorization: Bearer ..."
+  std::string source_system;        // changes made through this system are never sent back to it
+  std::vector<std::string> types;   // resource types it receives; empty: all
+  std::string start = "now";        // now | beginning: where a subscriber new to the store starts
+  std::string ca_file;              // empty: the system trust store
+  std::string client_cert_file;     // mutual TLS (with client_key_file)
+  std::string client_key_file;
+  uint32_t timeout_ms = 10000;
+  uint32_t connect_timeout_ms = 5000;
+  uint32_t max_parallel = 8;        // plans delivered to it at once
+  bool allow_plain_http = false;
+};
+
+/** `dispatch.*`: the dispatcher over the outbox. On when a subscriber is configured. */
+struct DispatchConfig {
+  std::string node_id;                 // lease owner name, unique per node; "" = host:pid:random
+  uint32_t partitions = 16;            // per new subscriber
+  uint32_t max_in_flight = 64;         // events handed to one subscriber's transport at once
+  uint32_t max_queued = 10000;         // events read ahead per subscriber (memory bound)
+  uint32_t read_batch = 500;           // outbox events per read
+  uint32_t max_attempts = 10;          // failed tries before a dead letter
+  uint32_t max_age_s = 86400;          // or this long since the first failed try
+  uint32_t backoff_initial_ms = 500;
+  uint32_t backoff_max_ms = 300000;
+  uint32_t lease_ttl_ms = 30000;       // a dead node's partitions are taken over after this
+  uint32_t poll_interval_ms = 50;      // idle wait between rounds
+  uint32_t stuck_after_s = 300;        // /readyz fails while a subscriber's oldest undelivered change is older
+  bool admin_api = false;              // /admin/dispatch/... (dead letters, replay)
+  std::string admin_scope = "system/planbro.dispatch-admin";  // the scope a principal needs for the admin API
+  std::vector<DispatchSubscriberConfig> subscribers;
+};
+
 /** The whole configuration. Copyable value type. */
 struct GatewayConfig {
   ServerConfig server;
@@ -138,6 +175,7 @@ struct GatewayConfig {
   DemoDataConfig demo_data;
   RestConfig rest;
   IpFiguresConfig ip_figures;
+  DispatchConfig dispatch;
 
   /** The JSON parser limits for request bodies (max_bytes = limits.max_body_bytes). */
   fhir::JsonLimits jsonLimits() const;

@@ -23,6 +23,8 @@
 
 namespace planbro::gateway::store {
 
+class DispatchState;  // dispatch_state.h
+
 /** Microseconds since the Unix epoch, UTC: meta.lastUpdated and outbox timestamps. */
 using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 /** The injected clock. Must be callable from any thread. */
@@ -356,6 +358,10 @@ class ResourceStore {
    *  never waits for writers). One query on a pooled connection: it blocks on the database like any read, and
    *  COUNT walks the outbox's primary key, so callers on a request path should cache it. */
   virtual Result<OutboxStats> outboxStats() = 0;
+
+  /** The dispatcher's consumer state in this store's database (dispatch_state.h); null for stores without one.
+   *  Lives as long as the store. */
+  virtual DispatchState* dispatchState() { return nullptr; }
 
   /**
    * Runs `body` in a transaction and commits it; when the transaction failed retryably (see

@@ -1,0 +1,54 @@
+#pragma once
+// The dispatcher's seam towards receivers: a subscriber is a named Transport with its own codec (FHIR rest-hook,
+// a PLO message, a vendor adapter). The dispatcher knows nothing of any receiver; a transport knows nothing of the
+// outbox, leases or retries.
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "planbro/gateway/store/resource_store.h"
+
+namespace planbro::gateway::dispatch {
+
+/** One event for one receiver. */
+struct Delivery {
+  store::OutboxEvent event;
+  /** The ordering key (the patient's compartment, e.g. "Patient/123"; else "Type/id"). */
+  std::string ordering_key;
+  /** Stable per event and receiver: the same on every attempt, on every node, after a restart. A receiver that
+   *  remembers it applies the effect once. */
+  std::string idempotency_key;
+  /** The version's JSON (create / update), empty for a delete or when the transport needs no resource. */
+  std::shared_ptr<const std::string> resource;
+};
+
+struct DeliveryOutcome {
+  enum class Kind {
+    kDelivered,
+    kFailed,        // the receiver refused or could not be reached: the dispatcher retries with backoff
+    kNotAttempted,  // not sent (an earlier event of the same ordering key failed in this batch)
+  };
+  Kind kind = Kind::kNotAttempted;
+  std::string error;  // for kFailed: what went wrong ("HTTP 503", "connect timeout"), for logs and dead letters
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  /** "rest-hook", ...: for metrics and the admin API. */
+  virtual std::string_view kind() const = 0;
+  /** Whether deliveries carry the resource JSON (a payload-less rest-hook does not: no read for it). */
+  virtual bool needsResource() const { return true; }
+  /**
+   * Delivers `batch` and returns one outcome per item, in batch order. Items of one ordering key come in their
+   * order and must reach the receiver in it: once one of them fails, the later ones of that key are kNotAttempted.
+   * Items of different keys may go in parallel. Blocks (a worker thread per subscriber calls it); must return in
+   * bounded time (its own timeouts).
+   */
+  virtual std::vector<DeliveryOutcome> deliver(std::span<const Delivery> batch) = 0;
+};
+
+}  // namespace planbro::gateway::dispatch
