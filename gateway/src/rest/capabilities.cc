@@ -3,6 +3,7 @@
 // search parameters that the search parser accepts (composite, special and expression-less ones are left out), the
 // `_include` values of its own reference parameters and the `_revinclude` values of the others' that point at it.
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <string>
@@ -49,7 +50,19 @@ void appendStringArray(std::string& out, std::string_view name, const std::vecto
   out += ']';
 }
 
-std::string build() {
+// The registered operations of one level: `type` empty for the system level.
+void appendOperations(std::string& out, const CapabilityExtras& extras, std::string_view type) {
+  for (const CapabilityExtras::OperationEntry& op : extras.operations) {
+    if (op.type != type) continue;
+    out += R"(,{"name":)";
+    appendJsonString(out, op.name);
+    out += R"(,"definition":)";
+    appendJsonString(out, op.definition);
+    out += '}';
+  }
+}
+
+std::string build(const CapabilityExtras& extras) {
   const fhir::ModelInfo& model = fhir::ModelInfo::r4();
   const auto revincludes = reverseIncludes(model);
   std::string out;
@@ -67,11 +80,28 @@ std::string build() {
     first_type = false;
     out += R"({"type":)";
     appendJsonString(out, type->name);
+    const bool read_only = std::find(extras.read_only_types.begin(), extras.read_only_types.end(), type->name) !=
+                           extras.read_only_types.end();
+    if (read_only) {
+      // Served from the loaded conformance package: read and search only, by the catalog's own parameters.
+      out += R"(,"documentation":"Served read-only from the conformance package the gateway enforces",)"
+             R"("interaction":[{"code":"read"},{"code":"search-type"}],"versioning":"no-version",)"
+             R"("searchParam":[{"name":"_id","type":"token"},{"name":"url","type":"uri"},{"name":"version","type":"token"},)"
+             R"({"name":"name","type":"string"},{"name":"title","type":"string"},{"name":"status","type":"token"})";
+      if (type->name == "StructureDefinition") {
+        out += R"(,{"name":"type","type":"token"},{"name":"derivation","type":"token"},{"name":"kind","type":"token"})";
+      }
+      out += "]}";
+      continue;
+    }
     out += R"(,"interaction":[{"code":"read"},{"code":"vread"},{"code":"update"},{"code":"patch"},)"
            R"({"code":"delete"},{"code":"history-instance"},{"code":"history-type"},{"code":"create"},)"
            R"({"code":"search-type"}],"versioning":"versioned-update","readHistory":true,"updateCreate":true,)"
            R"("conditionalCreate":true,"conditionalRead":"full-support","conditionalUpdate":true,)"
            R"("conditionalDelete":"single","referencePolicy":["literal","local"])";
+    if (auto profiles = extras.supported_profiles.find(type->name); profiles != extras.supported_profiles.end()) {
+      appendStringArray(out, "supportedProfile", profiles->second);
+    }
     std::vector<const fhir::SearchParamDef*> params;
     for (const fhir::SearchParamDef* p : search::searchParamsFor(type->name)) {
       if (advertised(*p)) params.push_back(p);
@@ -100,18 +130,24 @@ std::string build() {
       }
       out += ']';
     }
-    out += R"(,"operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"}]})";
+    out += R"(,"operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"})";
+    appendOperations(out, extras, type->name);
+    out += "]}";
   }
   out += R"(],"interaction":[{"code":"transaction"},{"code":"batch"},{"code":"history-system"}],)"
-         R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"}]}]})";
+         R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"})";
+  appendOperations(out, extras, "");
+  out += "]}]}";
   return out;
 }
 
 }  // namespace
 
 const std::string& capabilityStatementJson() {
-  static const std::string json = build();
+  static const std::string json = build({});
   return json;
 }
+
+std::string capabilityStatementJson(const CapabilityExtras& extras) { return build(extras); }
 
 }  // namespace planbro::gateway::rest::detail

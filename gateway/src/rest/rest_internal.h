@@ -137,7 +137,7 @@ class RestHandler::Impl {
         ops_(store, executor_, operationsOptions(options_)),
         access_(options_.access ? options_.access : makeAllowAllPolicy()) {
     if (!options_.clock) options_.clock = store::systemClock();
-    (void)detail::capabilityStatementJson();  // built once, up front, not on the first request
+    capability_json_ = detail::capabilityStatementJson(capabilityExtras());  // built once, up front
     // The page-token secret is made now, not on the first POST _search (which may come while this thread's
     // transaction holds the store's single writer: the secret's insert would wait for itself). A store that is
     // down now is asked again on first use.
@@ -173,6 +173,12 @@ class RestHandler::Impl {
   Reply history(Call& call, std::optional<std::string> type, std::optional<std::string> id);
   Reply validate(Call& call, const std::string& type, std::optional<std::string> id);
   Reply bundle(Call& call);
+  /** A registered operation at `type`/`id` (empty at system level): method check, Parameters body, invoke. */
+  Reply invokeOperation(Call& call, const Operation& op, std::string_view type, std::string_view id);
+  /** Read and search of a type served from RestOptions::conformance; every write is 405. */
+  Reply conformanceRoute(Call& call, const std::string& type);
+  /** The profiles and operations the CapabilityStatement lists beyond the R4 tables. */
+  detail::CapabilityExtras capabilityExtras() const;
   Reply transaction(Call& call, const JsonValue& bundle_root);
   Reply batch(Call& call, const JsonValue& bundle_root);
   Reply batchEntry(Call& call, const JsonValue& entry, const std::string& method);
@@ -208,6 +214,7 @@ class RestHandler::Impl {
   std::shared_ptr<AccessPolicy> access_;
   std::mutex sealer_mutex_;
   std::unique_ptr<PageTokenSealer> sealer_;  // made on first use from the store's secret
+  std::string capability_json_;              // the CapabilityStatement, built at construction
 };
 
 }  // namespace planbro::gateway::rest

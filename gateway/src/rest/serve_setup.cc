@@ -11,6 +11,8 @@
 #include "planbro/fhir-model/validator.h"
 #include "planbro/fhir-model/regex.h"
 #include "planbro/gateway/http/logging.h"
+#include "planbro/gateway/ip/conformance_catalog.h"
+#include "planbro/gateway/ip/ip_read_operations.h"
 #include "planbro/gateway/ops/identity_keys.h"
 #include "planbro/gateway/ops/write_pipeline.h"
 #include "planbro/gateway/rest/rest_handler.h"
@@ -148,6 +150,24 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     auto validator = profileValidator(options, rest.writer.validation);
     if (!validator.isOk()) return validator.status();
     rest.writer.validator = ops::makeProfileValidator(std::move(validator).value());
+    // The conformance resources served at GET [base]/StructureDefinition/... come from the same folder the
+    // validator was built from, so a client reads exactly what its writes are held to.
+    {
+      std::string dir = options.profile_package_dir.empty() ? PLANBRO_IP_PACKAGE_DIR : options.profile_package_dir;
+      std::error_code ec;
+      if (std::filesystem::is_directory(dir, ec)) {
+        auto catalog = ip::ConformanceCatalog::loadDirectory(dir);
+        if (!catalog.isOk()) return catalog.status();
+        http::appLogger()->info("conformance: {} resources served read-only from {}", (*catalog)->size(), dir);
+        rest.conformance = std::move(catalog).value();
+      }
+    }
+    {
+      auto registry = std::make_shared<OperationRegistry>();
+      ip::IpReadOptions ip_read;
+      if (Status s = ip::registerIpReadOperations(*registry, ip_read); !s.isOk()) return s;
+      rest.operations = std::move(registry);
+    }
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
     if (cfg.server.base_url.empty() && cfg.server.port == 0) {
       // `listen: HOST:0`: the port is known once the server listens.

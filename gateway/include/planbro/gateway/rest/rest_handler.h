@@ -12,7 +12,9 @@
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/status.h"
 #include "planbro/gateway/http/handler.h"
+#include "planbro/gateway/ip/conformance_catalog.h"
 #include "planbro/gateway/rest/access_policy.h"
+#include "planbro/gateway/rest/operation_registry.h"
 #include "planbro/gateway/rest/write_path.h"
 #include "planbro/gateway/search/search_executor.h"
 #include "planbro/gateway/store/resource_store.h"
@@ -51,6 +53,13 @@ struct RestOptions {
   size_t max_patch_operations = 1000;     // operations in one JSON Patch or FHIRPath Patch; beyond: 422 too-costly
   /** How long the sealed page links of a POST _search stay valid (page_token.h). */
   std::chrono::seconds page_token_lifetime{std::chrono::hours(1)};
+  /** Operations beyond the built-in $validate ($ip-status, $ip-deadlines, $ip-figures, ...): routed at their level
+   *  and listed in the CapabilityStatement. nullptr: none. */
+  std::shared_ptr<const OperationRegistry> operations;
+  /** The conformance resources of the loaded package, served read-only (read and search) for the types
+   *  ip::ConformanceCatalog::servesType names; their profiles are listed as supportedProfile in the
+   *  CapabilityStatement. nullptr: those types are ordinary stored resources. */
+  std::shared_ptr<const ip::ConformanceCatalog> conformance;
 };
 
 /**
