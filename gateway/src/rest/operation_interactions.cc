@@ -1,6 +1,9 @@
 // Registered operations (operation_registry.h) and the conformance resources served read-only from the loaded
 // package (ip/conformance_catalog.h).
+#include <spdlog/spdlog.h>
+
 #include "planbro/fhir-model/model_info.h"
+#include "planbro/gateway/http/logging.h"
 #include "rest_internal.h"
 
 namespace planbro::gateway::rest {
@@ -50,6 +53,23 @@ Reply RestHandler::Impl::invokeOperation(Call& call, const Operation& op, std::s
   reply.status = result->status;
   reply.json = std::move(result->json);
   return reply;
+}
+
+std::string RestHandler::Impl::renderPresented(Call& call, const store::ResourceVersion& v,
+                                              const detail::Presentation& presentation) {
+  if (options_.presenter && !v.deleted && options_.presenter->presents(v.type)) {
+    auto presented = options_.presenter->present(v, store_, [&](std::string_view type, std::string_view id, std::string_view json) {
+      return decide(call, AccessAction::kRead, type, id, json).isOk();
+    });
+    if (presented.isOk() && *presented) {
+      store::ResourceVersion copy = v;
+      copy.json = std::move(**presented);
+      return detail::renderResource(copy, presentation);
+    }
+    // The stored version is answered; its narrative was made from the plan alone when it was written.
+    if (!presented.isOk()) http::appLogger()->warn("presenting {}/{}: {}", v.type, v.id, presented.status().message());
+  }
+  return detail::renderResource(v, presentation);
 }
 
 Reply RestHandler::Impl::conformanceRoute(Call& call, const std::string& type) {

@@ -177,6 +177,8 @@ class RestHandler::Impl {
   Reply invokeOperation(Call& call, const Operation& op, std::string_view type, std::string_view id);
   /** Read and search of a type served from RestOptions::conformance; every write is 405. */
   Reply conformanceRoute(Call& call, const std::string& type);
+  /** `v` as answered: through RestOptions::presenter when it presents v's type, then `presentation` applied. */
+  std::string renderPresented(Call& call, const store::ResourceVersion& v, const detail::Presentation& presentation);
   /** The profiles and operations the CapabilityStatement lists beyond the R4 tables. */
   detail::CapabilityExtras capabilityExtras() const;
   Reply transaction(Call& call, const JsonValue& bundle_root);

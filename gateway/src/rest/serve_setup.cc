@@ -13,6 +13,7 @@
 #include "planbro/gateway/http/logging.h"
 #include "planbro/gateway/ip/conformance_catalog.h"
 #include "planbro/gateway/ip/ip_read_operations.h"
+#include "planbro/gateway/ip/plan_narrative_stage.h"
 #include "planbro/gateway/ops/identity_keys.h"
 #include "planbro/gateway/ops/write_pipeline.h"
 #include "planbro/gateway/rest/rest_handler.h"
@@ -168,6 +169,9 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       if (Status s = ip::registerIpReadOperations(*registry, ip_read); !s.isOk()) return s;
       rest.operations = std::move(registry);
     }
+    // The IP CarePlan's narrative: made from the plan on every write, and from what it references on every read.
+    rest.writer.transform = ip::makePlanNarrativeTransform();
+    rest.presenter = ip::makePlanNarrativePresenter(rest.clock);
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
     if (cfg.server.base_url.empty() && cfg.server.port == 0) {
       // `listen: HOST:0`: the port is known once the server listens.

@@ -10,6 +10,8 @@
 #include "planbro/fhir-model/norwegian_ids.h"
 #include "planbro/gateway/ip/conformance_catalog.h"
 #include "planbro/gateway/ip/ip_read_operations.h"
+#include "planbro/gateway/ip/plan_narrative_stage.h"
+#include "planbro/fhir-model/validator.h"
 #include "planbro/gateway/rest/serve_setup.h"
 #include "planbro/gateway/serve.h"
 
@@ -91,6 +93,8 @@ class IpRead : public RestServerTest {
     auto catalog = ip::ConformanceCatalog::loadDirectory(kPackageDir);
     EXPECT_TRUE(catalog.isOk()) << catalog.status().message();
     if (catalog.isOk()) o.conformance = *catalog;
+    o.writer.transform = ip::makePlanNarrativeTransform();
+    o.presenter = ip::makePlanNarrativePresenter(o.clock);
     return o;
   }
   void setToday(store::Timestamp t) { now_us_ = t.time_since_epoch().count(); }
@@ -221,6 +225,111 @@ TEST_P(IpRead, TheNumberNeverTravelsInTheUrl) {
   HttpResult post_call = post("/Patient/$ip-status?identifier=" + std::string(kKariFnr), statusBody(kKariFnr));
   EXPECT_EQ(post_call.status, 400) << post_call.body;
   EXPECT_EQ(post_call.body.find(kKariFnr), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The generated narrative
+
+std::string narrativeOf(const HttpResult& r) {
+  const fhir::JsonValue* text = r.root().find("text");
+  if (!text) return {};
+  EXPECT_EQ(text->find("status")->text(), "generated");
+  return std::string(text->find("div")->text());
+}
+
+// Errors the R4 validator finds in `resource` (the narrative check included: allowed elements, no scripts).
+size_t validationErrors(const fhir::JsonValue& resource, std::string* first = nullptr) {
+  size_t n = 0;
+  const fhir::OperationOutcome outcome = fhir::validateResource(resource);
+  for (const auto& issue : outcome.issues()) {
+    if (issue.severity == fhir::Severity::kError || issue.severity == fhir::Severity::kFatal) {
+      if (n++ == 0 && first) *first = issue.location + ": " + issue.diagnostics;
+    }
+  }
+  return n;
+}
+
+TEST_P(IpRead, ThePlansNarrativeIsMadeFromWhatItReferences) {
+  loadExamples();
+  HttpResult r = get("/CarePlan/ip-example-careplan");
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::string div = narrativeOf(r);
+  EXPECT_TRUE(div.starts_with(R"(<div xmlns="http://www.w3.org/1999/xhtml">)")) << div;
+  EXPECT_NE(div.find("Status: Ferdig utarbeidet."), std::string::npos) << div;
+  EXPECT_NE(div.find("Neste revisjon: 2026-09-01"), std::string::npos) << div;
+  EXPECT_NE(div.find("Jeg vil bo i egen leilighet og klare meg sjøl – med hunden min."), std::string::npos) << div;  // main goal
+  EXPECT_NE(div.find("Få flere venner."), std::string::npos) << div;                                      // life-domain goal
+  EXPECT_NE(div.find("Støttekontakt"), std::string::npos) << div;                                         // a measure
+  EXPECT_NE(div.find("Bydel Eksempel, koordinerende enhet"), std::string::npos) << div;                   // responsible
+  EXPECT_NE(div.find("<td>2026-09-01</td>"), std::string::npos) << div;                                   // next evaluation
+  EXPECT_EQ(div.find("Samtaler med psykolog"), std::string::npos) << div;  // not in the plan (GW-21): not shown
+  EXPECT_NE(div.find("<h3>Koordinator</h3><p>Siri Koordinator, telefon +47 99 99 99 02</p>"), std::string::npos) << div;
+  EXPECT_NE(div.find("Kontaktliste"), std::string::npos) << div;
+  EXPECT_NE(div.find(R"(<a href="CarePlan/ip-example-crisis-plan">)"), std::string::npos) << div;
+  std::string first;
+  EXPECT_EQ(validationErrors(r.root(), &first), 0u) << first;
+
+  // Every way out shows the same narrative: search and history too.
+  HttpResult search = get("/CarePlan?_id=ip-example-careplan");
+  ASSERT_EQ(search.status, 200);
+  EXPECT_NE(search.body.find("Få flere venner."), std::string::npos);
+  HttpResult history = get("/CarePlan/ip-example-careplan/_history");
+  ASSERT_EQ(history.status, 200);
+  EXPECT_NE(history.body.find("Få flere venner."), std::string::npos);
+}
+
+TEST_P(IpRead, AChangedGoalShowsInThePlanWithoutANewPlanVersion) {
+  loadExamples();
+  HttpResult before = get("/CarePlan/ip-example-careplan");
+  ASSERT_EQ(before.status, 200);
+  HttpResult goal = get("/Goal/ip-example-goal-life-domain");
+  ASSERT_EQ(goal.status, 200);
+  std::string changed = goal.body;
+  size_t at = changed.find("Få flere venner.");
+  ASSERT_NE(at, std::string::npos);
+  changed.replace(at, std::string("Få flere venner.").size(), "Bli med i turgruppa.");
+  ASSERT_EQ(put("/Goal/ip-example-goal-life-domain", changed).status, 200);
+  HttpResult after = get("/CarePlan/ip-example-careplan");
+  ASSERT_EQ(after.status, 200);
+  EXPECT_NE(narrativeOf(after).find("Bli med i turgruppa."), std::string::npos);
+  EXPECT_EQ(narrativeOf(after).find("Få flere venner."), std::string::npos);
+  EXPECT_EQ(after.header("etag"), before.header("etag"));  // the plan itself did not change
+}
+
+TEST_P(IpRead, AClientsNarrativeIsReplacedAndUserTextIsEscaped) {
+  loadExamples();
+  std::string goal = R"({"resourceType":"Goal","lifecycleStatus":"active","description":{"text":"<script>alert(1)</script> & \"mine\" <b>ord</b>"},)"
+                     R"("subject":{"reference":"Patient/ip-example-patient-ola"}})";
+  HttpResult g = post("/Goal", goal);
+  ASSERT_EQ(g.status, 201) << g.body;
+  std::string plan = R"({"resourceType":"CarePlan","status":"active","intent":"plan",)"
+                     R"("text":{"status":"additional","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">KLIENTENS TEKST</div>"},)"
+                     R"("title":"Plan <for> Ola & co",)"
+                     R"("category":[{"coding":[{"system":"http://planbro.no/fhir/CodeSystem/ip-category","code":"individuell-plan"}]}],)"
+                     R"("subject":{"reference":"Patient/ip-example-patient-ola"},"period":{"start":"2026-01-01"},)"
+                     R"("goal":[{"reference":"Goal/)" + g.str("id") + R"("}]})";
+  HttpResult created = post("/CarePlan", plan);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string div = narrativeOf(created);
+  EXPECT_EQ(div.find("KLIENTENS TEKST"), std::string::npos) << div;
+  EXPECT_EQ(div.find("<script"), std::string::npos) << div;
+  EXPECT_EQ(div.find("<b>ord"), std::string::npos) << div;
+  EXPECT_NE(div.find("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;mine&quot; &lt;b&gt;ord&lt;/b&gt;"), std::string::npos) << div;
+  EXPECT_NE(div.find("Plan &lt;for&gt; Ola &amp; co"), std::string::npos) << div;
+  std::string first;
+  EXPECT_EQ(validationErrors(created.root(), &first), 0u) << first;
+  // The stored version (as the outbox and every consumer of the store see it) has no client narrative either.
+  auto stored = store_->read("CarePlan", created.str("id"));
+  ASSERT_TRUE(stored.isOk());
+  EXPECT_EQ(stored->json.find("KLIENTENS TEKST"), std::string::npos);
+  EXPECT_NE(stored->json.find("\"status\":\"generated\""), std::string::npos);
+  // A CarePlan that is no IP keeps the narrative it was given.
+  std::string other = R"({"resourceType":"CarePlan","status":"active","intent":"plan",)"
+                      R"("text":{"status":"additional","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">KLIENTENS TEKST</div>"},)"
+                      R"("subject":{"reference":"Patient/ip-example-patient-ola"}})";
+  HttpResult plain = post("/CarePlan", other);
+  ASSERT_EQ(plain.status, 201) << plain.body;
+  EXPECT_NE(plain.body.find("KLIENTENS TEKST"), std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 #include "planbro/gateway/ip/conformance_catalog.h"
 #include "planbro/gateway/rest/access_policy.h"
 #include "planbro/gateway/rest/operation_registry.h"
+#include "planbro/gateway/rest/resource_presenter.h"
 #include "planbro/gateway/rest/write_path.h"
 #include "planbro/gateway/search/search_executor.h"
 #include "planbro/gateway/store/resource_store.h"
@@ -60,6 +61,8 @@ struct RestOptions {
    *  ip::ConformanceCatalog::servesType names; their profiles are listed as supportedProfile in the
    *  CapabilityStatement. nullptr: those types are ordinary stored resources. */
   std::shared_ptr<const ip::ConformanceCatalog> conformance;
+  /** Between the store and the client on every way a resource leaves (the IP CarePlan narrative); nullptr: none. */
+  std::shared_ptr<const ResourcePresenter> presenter;
 };
 
 /**
