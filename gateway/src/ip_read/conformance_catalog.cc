@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
+#include <tuple>
 #include <sstream>
 
 #include "planbro/fhir-model/fhir_xml.h"
@@ -109,6 +111,26 @@ Result<std::shared_ptr<const ConformanceCatalog>> ConformanceCatalog::loadDirect
   return fromEntries(std::move(entries));
 }
 
+namespace {
+
+void collectDisplays(const fhir::JsonValue* concepts, const std::string& system,
+                     std::map<std::string, std::string, std::less<>>& out, int depth) {
+  if (!concepts || depth > 32) return;
+  for (const fhir::JsonValue& c : concepts->items()) {
+    std::string code = textOf(c, "code"), display = textOf(c, "display");
+    if (!code.empty() && !display.empty()) out.emplace(system + "|" + code, display);
+    collectDisplays(c.find("concept"), system, out, depth + 1);
+  }
+}
+
+}  // namespace
+
+std::string_view ConformanceCatalog::display(std::string_view system, std::string_view code) const {
+  std::string key = std::string(system) + "|" + std::string(code);
+  auto it = displays_.find(key);
+  return it == displays_.end() ? std::string_view() : std::string_view(it->second);
+}
+
 Result<std::shared_ptr<const ConformanceCatalog>> ConformanceCatalog::fromEntries(std::vector<ConformanceEntry> entries) {
   std::sort(entries.begin(), entries.end(), [](const ConformanceEntry& a, const ConformanceEntry& b) {
     return std::tie(a.resource_type, a.id) < std::tie(b.resource_type, b.id);
@@ -120,6 +142,11 @@ Result<std::shared_ptr<const ConformanceCatalog>> ConformanceCatalog::fromEntrie
     }
   }
   auto catalog = std::make_shared<ConformanceCatalog>();
+  for (const ConformanceEntry& e : entries) {
+    if (e.resource_type != "CodeSystem" || e.url.empty()) continue;
+    auto doc = fhir::JsonDocument::parse(e.json);
+    if (doc.isOk()) collectDisplays(doc->root().find("concept"), e.url, catalog->displays_, 0);
+  }
   catalog->entries_ = std::move(entries);
   return std::shared_ptr<const ConformanceCatalog>(std::move(catalog));
 }

@@ -57,7 +57,7 @@ std::string_view measureStatusLabel(std::string_view code) {
 }
 
 // A CodeableConcept (or Coding) as words: its text, a coding's display, else its code.
-std::string conceptText(const fhir::JsonValue* codeable) {
+std::string conceptText(const fhir::JsonValue* codeable, const NarrativeSources* sources = nullptr) {
   if (!codeable) return {};
   if (std::string_view t = textOf(codeable, "text"); !t.empty()) return std::string(t);
   if (std::string_view d = textOf(codeable, "display"); !d.empty()) return std::string(d);
@@ -66,16 +66,21 @@ std::string conceptText(const fhir::JsonValue* codeable) {
     if (std::string_view d = textOf(&c, "display"); !d.empty()) return std::string(d);
   }
   for (const fhir::JsonValue& c : codings ? codings->items() : std::span<const fhir::JsonValue>{}) {
-    if (std::string_view code = textOf(&c, "code"); !code.empty()) return std::string(code);
+    std::string_view code = textOf(&c, "code");
+    if (code.empty()) continue;
+    if (sources && sources->display) {
+      if (std::string d = sources->display(textOf(&c, "system"), code); !d.empty()) return d;
+    }
+    return std::string(code);
   }
   if (std::string_view code = textOf(codeable, "code"); !code.empty()) return std::string(code);
   return {};
 }
 
-std::string rolesText(const fhir::JsonValue* roles) {
+std::string rolesText(const fhir::JsonValue* roles, const NarrativeSources* sources) {
   std::string out;
   for (const fhir::JsonValue& r : roles ? roles->items() : std::span<const fhir::JsonValue>{}) {
-    std::string t = conceptText(&r);
+    std::string t = conceptText(&r, sources);
     if (t.empty()) continue;
     if (!out.empty()) out += ", ";
     out += t;
@@ -190,7 +195,7 @@ class Builder {
       if (goal && detail::hasCategory(*goal, kGoalLevelSystem, "hovedmal")) {
         main_goals.push_back(std::move(text));
       } else if (const fhir::JsonValue* domain = goal ? detail::extensionOf(*goal, kLifeDomainUrl) : nullptr) {
-        by_domain[conceptText(domain->find("valueCodeableConcept"))].push_back(std::move(text));
+        by_domain[conceptText(domain->find("valueCodeableConcept"), &sources_)].push_back(std::move(text));
       } else {
         other_goals.push_back(std::move(text));
       }
@@ -237,7 +242,7 @@ class Builder {
       if (flag && flag->isBool() && !flag->boolean()) continue;
       const fhir::JsonValue* d = a.find("detail");
       if (!d) continue;
-      std::string name = conceptText(d->find("code"));
+      std::string name = conceptText(d->find("code"), &sources_);
       std::string responsible;
       const fhir::JsonValue* performers = d->find("performer");
       for (const fhir::JsonValue& p : performers ? performers->items() : std::span<const fhir::JsonValue>{}) {
@@ -250,7 +255,7 @@ class Builder {
       std::string_view status_code = textOf(status ? status->find("valueCoding") : nullptr, "code");
       const fhir::JsonValue* evaluation = detail::extensionOf(*d, detail::kEvaluationDateUrl);
       std::string domain;
-      if (const fhir::JsonValue* e = detail::extensionOf(a, kLifeDomainUrl)) domain = conceptText(e->find("valueCodeableConcept"));
+      if (const fhir::JsonValue* e = detail::extensionOf(a, kLifeDomainUrl)) domain = conceptText(e->find("valueCodeableConcept"), &sources_);
       rows += "<tr><td>";
       escapeInto(rows, name.empty() ? std::string("(uten navn)") : name);
       if (std::string_view content = textOf(d, "description"); !content.empty()) {
@@ -298,7 +303,7 @@ class Builder {
         if (detail::isCurrentCoordinator(p, sources_.today)) {
           coordinators += "<p>" + line + "</p>";
         } else {
-          std::string role = rolesText(p.find("role"));
+          std::string role = rolesText(p.find("role"), &sources_);
           contacts += "<li>";
           if (!role.empty()) contacts += "<b>" + escaped(role) + ":</b> ";
           contacts += line + "</li>";

@@ -15,17 +15,29 @@ fhir::JsonValue withNarrative(fhir::JsonDocument& doc, const fhir::JsonValue& re
   return doc.withMember(resource, "text", doc.makeObject(members));
 }
 
+std::function<std::string(std::string_view, std::string_view)> displays(std::shared_ptr<const ConformanceCatalog> catalog) {
+  if (!catalog) return {};
+  return [catalog](std::string_view system, std::string_view code) { return std::string(catalog->display(system, code)); };
+}
+
 class NarrativeTransform : public ops::ResourceTransform {
  public:
+  explicit NarrativeTransform(std::shared_ptr<const ConformanceCatalog> catalog) : display_(displays(std::move(catalog))) {}
   Result<fhir::JsonValue> transform(fhir::JsonDocument& doc, const fhir::JsonValue& resource) const override {
     if (!isIpCarePlan(resource)) return resource;
-    return withNarrative(doc, resource, planNarrativeXhtml(resource, NarrativeSources{}));
+    NarrativeSources sources;
+    sources.display = display_;
+    return withNarrative(doc, resource, planNarrativeXhtml(resource, sources));
   }
+
+ private:
+  std::function<std::string(std::string_view, std::string_view)> display_;
 };
 
 class NarrativePresenter : public rest::ResourcePresenter {
  public:
-  NarrativePresenter(store::Clock clock, size_t max_references) : clock_(std::move(clock)), max_references_(max_references) {}
+  NarrativePresenter(store::Clock clock, std::shared_ptr<const ConformanceCatalog> catalog, size_t max_references)
+      : clock_(std::move(clock)), display_(displays(std::move(catalog))), max_references_(max_references) {}
 
   bool presents(std::string_view type) const override { return type == "CarePlan"; }
 
@@ -38,6 +50,7 @@ class NarrativePresenter : public rest::ResourcePresenter {
     std::map<std::string, std::optional<fhir::JsonDocument>, std::less<>> read;
     Status failure;
     NarrativeSources sources;
+    sources.display = display_;
     sources.today = detail::isoDate(clock_ ? clock_() : store::systemClock()());
     sources.resolve = [&](std::string_view reference) -> const fhir::JsonValue* {
       if (auto it = read.find(reference); it != read.end()) return it->second ? &it->second->root() : nullptr;
@@ -63,17 +76,22 @@ class NarrativePresenter : public rest::ResourcePresenter {
 
  private:
   store::Clock clock_;
+  std::function<std::string(std::string_view, std::string_view)> display_;
   size_t max_references_;
 };
 
 }  // namespace
 
-std::shared_ptr<const rest::ResourcePresenter> makePlanNarrativePresenter(store::Clock clock, size_t max_references) {
-  return std::make_shared<NarrativePresenter>(std::move(clock), max_references);
+std::shared_ptr<const rest::ResourcePresenter> makePlanNarrativePresenter(store::Clock clock,
+                                                                          std::shared_ptr<const ConformanceCatalog> catalog,
+                                                                          size_t max_references) {
+  return std::make_shared<NarrativePresenter>(std::move(clock), std::move(catalog), max_references);
 }
 
-std::shared_ptr<const ops::ResourceTransform> makePlanNarrativeTransform() {
-  return std::make_shared<NarrativeTransform>();
+std::shared_ptr<const ops::ResourceTransform> makePlanNarrativeTransform(std::shared_ptr<const ConformanceCatalog> catalog) {
+  return std::make_shared<NarrativeTransform>(std::move(catalog));
 }
+
+std::shared_ptr<const ops::ResourceTransform> makePlanNarrativeTransform() { return makePlanNarrativeTransform(nullptr); }
 
 }  // namespace planbro::gateway::ip

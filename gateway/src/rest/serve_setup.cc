@@ -170,8 +170,8 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       rest.operations = std::move(registry);
     }
     // The IP CarePlan's narrative: made from the plan on every write, and from what it references on every read.
-    rest.writer.transform = ip::makePlanNarrativeTransform();
-    rest.presenter = ip::makePlanNarrativePresenter(rest.clock);
+    rest.writer.transform = ip::makePlanNarrativeTransform(rest.conformance);
+    rest.presenter = ip::makePlanNarrativePresenter(rest.clock, rest.conformance);
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
     if (cfg.server.base_url.empty() && cfg.server.port == 0) {
       // `listen: HOST:0`: the port is known once the server listens.

@@ -93,8 +93,8 @@ class IpRead : public RestServerTest {
     auto catalog = ip::ConformanceCatalog::loadDirectory(kPackageDir);
     EXPECT_TRUE(catalog.isOk()) << catalog.status().message();
     if (catalog.isOk()) o.conformance = *catalog;
-    o.writer.transform = ip::makePlanNarrativeTransform();
-    o.presenter = ip::makePlanNarrativePresenter(o.clock);
+    o.writer.transform = ip::makePlanNarrativeTransform(o.conformance);
+    o.presenter = ip::makePlanNarrativePresenter(o.clock, o.conformance);
     return o;
   }
   void setToday(store::Timestamp t) { now_us_ = t.time_since_epoch().count(); }
@@ -258,7 +258,7 @@ TEST_P(IpRead, ThePlansNarrativeIsMadeFromWhatItReferences) {
   EXPECT_NE(div.find("Status: Ferdig utarbeidet."), std::string::npos) << div;
   EXPECT_NE(div.find("Neste revisjon: 2026-09-01"), std::string::npos) << div;
   EXPECT_NE(div.find("Jeg vil bo i egen leilighet og klare meg sjøl – med hunden min."), std::string::npos) << div;  // main goal
-  EXPECT_NE(div.find("Få flere venner."), std::string::npos) << div;                                      // life-domain goal
+  EXPECT_NE(div.find("<li><b>Sosialt fellesskap:</b> Få flere venner.</li>"), std::string::npos) << div;  // by life domain
   EXPECT_NE(div.find("Støttekontakt"), std::string::npos) << div;                                         // a measure
   EXPECT_NE(div.find("Bydel Eksempel, koordinerende enhet"), std::string::npos) << div;                   // responsible
   EXPECT_NE(div.find("<td>2026-09-01</td>"), std::string::npos) << div;                                   // next evaluation

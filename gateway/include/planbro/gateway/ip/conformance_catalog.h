@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,11 +68,15 @@ class ConformanceCatalog {
   /** The OperationDefinition with this canonical URL, or nullptr. */
   const ConformanceEntry* operationDefinition(std::string_view url) const;
 
+  /** The display of `code` in the loaded CodeSystem `system`, or empty. */
+  std::string_view display(std::string_view system, std::string_view code) const;
+
   size_t size() const { return entries_.size(); }
   const std::vector<ConformanceEntry>& entries() const { return entries_; }
 
  private:
   std::vector<ConformanceEntry> entries_;  // sorted by (resource_type, id)
+  std::map<std::string, std::string, std::less<>> displays_;  // "system|code" → display, from the CodeSystems
 };
 
 }  // namespace planbro::gateway::ip

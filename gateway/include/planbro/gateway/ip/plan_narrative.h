@@ -18,6 +18,9 @@ struct NarrativeSources {
   /** The resource a literal reference ("Goal/x") names, or nullptr when it is unknown or not to be shown. The
    *  returned value must stay valid until planNarrativeXhtml() returns. */
   std::function<const fhir::JsonValue*(std::string_view reference)> resolve;
+  /** The display of a code without one in the resource (the package's CodeSystems); empty function or result: the
+   *  code is shown. */
+  std::function<std::string(std::string_view system, std::string_view code)> display;
   /** "YYYY-MM-DD": which coordinators and contacts are current. */
   std::string today;
 };

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <memory>
 
+#include "planbro/gateway/ip/conformance_catalog.h"
 #include "planbro/gateway/ops/write_pipeline.h"
 #include "planbro/gateway/rest/resource_presenter.h"
 #include "planbro/gateway/store/resource_store.h"
@@ -19,9 +20,14 @@ namespace planbro::gateway::ip {
 /** `ip_read.narrative_max_references`: resources one plan's narrative may read; the rest are shown unresolved. */
 inline constexpr size_t kDefaultNarrativeMaxReferences = 200;
 
-/** The read-time stage: IP CarePlans get their narrative from the referenced resources; `clock` gives "today". */
+/** The read-time stage: IP CarePlans get their narrative from the referenced resources; `clock` gives "today";
+ *  `catalog` (may be null) the displays of codes the resources give without one. */
 std::shared_ptr<const rest::ResourcePresenter> makePlanNarrativePresenter(
-    store::Clock clock, size_t max_references = kDefaultNarrativeMaxReferences);
+    store::Clock clock, std::shared_ptr<const ConformanceCatalog> catalog,
+    size_t max_references = kDefaultNarrativeMaxReferences);
+
+/** The write-time stage: as makePlanNarrativeTransform() below, with code displays from `catalog` (may be null). */
+std::shared_ptr<const ops::ResourceTransform> makePlanNarrativeTransform(std::shared_ptr<const ConformanceCatalog> catalog);
 
 /** The write-time stage: an IP CarePlan's `text` is replaced by the narrative made from the plan alone. Other
  *  resources pass unchanged. Pure; thread-safe. */
