@@ -155,16 +155,21 @@ class IpStatus : public rest::Operation {
     // The plans naming the patient by identifier (the IP profile requires subject.identifier) or by reference to a
     // Patient with the number.
     const std::string category = std::string(detail::kIpCategorySystem) + "|individuell-plan";
+    // Too many matches is the data's cost, not the request's fault: 422 too-costly, as for any bounded operation.
+    auto bounded = [&](std::string_view type, search::QueryParams params) -> Result<std::vector<store::ResourceVersion>> {
+      auto found = detail::searchVisible(call, type, params, options_.max_plans_per_patient);
+      if (!found.isOk() && found.status().code() == StatusCode::kResourceExhausted) {
+        outcome.add(fhir::Severity::kError, "too-costly", found.status().message());
+        return Status(StatusCode::kUnprocessable, found.status().message());
+      }
+      return found;
+    };
     std::vector<store::ResourceVersion> plans;
-    ASSIGN_OR_RETURN(plans, detail::searchVisible(call, "CarePlan", {{"subject:identifier", token}, {"category", category}},
-                                                  options_.max_plans_per_patient));
-    ASSIGN_OR_RETURN(std::vector<store::ResourceVersion> patients,
-                     detail::searchVisible(call, "Patient", {{"identifier", token}}, options_.max_plans_per_patient));
+    ASSIGN_OR_RETURN(plans, bounded("CarePlan", {{"subject:identifier", token}, {"category", category}}));
+    ASSIGN_OR_RETURN(std::vector<store::ResourceVersion> patients, bounded("Patient", {{"identifier", token}}));
     for (const store::ResourceVersion& patient : patients) {
       ASSIGN_OR_RETURN(std::vector<store::ResourceVersion> more,
-                       detail::searchVisible(call, "CarePlan",
-                                             {{"subject", "Patient/" + patient.id}, {"category", category}},
-                                             options_.max_plans_per_patient));
+                       bounded("CarePlan", {{"subject", "Patient/" + patient.id}, {"category", category}}));
       for (store::ResourceVersion& v : more) {
         if (std::none_of(plans.begin(), plans.end(), [&](const auto& p) { return p.id == v.id; })) plans.push_back(std::move(v));
       }

@@ -166,12 +166,15 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     {
       auto registry = std::make_shared<OperationRegistry>();
       ip::IpReadOptions ip_read;
+      ip_read.max_plans_per_patient = cfg.ip_read.max_plans_per_patient;
+      ip_read.deadlines_max_within_days = static_cast<int>(cfg.ip_read.deadlines_max_within_days);
+      ip_read.deadlines_max_plans = cfg.ip_read.deadlines_max_plans;
       if (Status s = ip::registerIpReadOperations(*registry, ip_read); !s.isOk()) return s;
       rest.operations = std::move(registry);
     }
     // The IP CarePlan's narrative: made from the plan on every write, and from what it references on every read.
     rest.writer.transform = ip::makePlanNarrativeTransform(rest.conformance);
-    rest.presenter = ip::makePlanNarrativePresenter(rest.clock, rest.conformance);
+    rest.presenter = ip::makePlanNarrativePresenter(rest.clock, rest.conformance, cfg.ip_read.narrative_max_references);
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
     if (cfg.server.base_url.empty() && cfg.server.port == 0) {
       // `listen: HOST:0`: the port is known once the server listens.
