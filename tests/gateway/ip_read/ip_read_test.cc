@@ -3,6 +3,8 @@
 // example plan (conformance/ip/package/example/), loaded as one transaction; the clock is injected.
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <chrono>
 #include <filesystem>
 
@@ -81,13 +83,37 @@ class EchoOperation : public Operation {
   }
 };
 
+// Denies reads and search results of the types in `denied` (for the tests that the operations respect access).
+class DenyTypes : public AccessPolicy {
+ public:
+  Status decide(const http::RequestContext&, const AccessSubject& subject) const override {
+    std::lock_guard lock(mutex_);
+    if (denied_.contains(std::string(subject.type))) return Status(StatusCode::kPermissionDenied, "denied");
+    return Status::ok();
+  }
+  void deny(std::string type) {
+    std::lock_guard lock(mutex_);
+    denied_.insert(std::move(type));
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::set<std::string> denied_;
+};
+
+// Small enough for a test to cross: the examples hold two IP plans.
+constexpr size_t kTestDeadlinesMaxPlans = 4;
+
 class IpRead : public RestServerTest {
  protected:
   RestOptions restOptions() override {
     RestOptions o;
     o.clock = [this] { return store::Timestamp(std::chrono::microseconds(now_us_.load())); };
+    o.access = access_;
     auto registry = std::make_shared<OperationRegistry>();
-    EXPECT_TRUE(ip::registerIpReadOperations(*registry).isOk());
+    ip::IpReadOptions ip_read;
+    ip_read.deadlines_max_plans = kTestDeadlinesMaxPlans;
+    EXPECT_TRUE(ip::registerIpReadOperations(*registry, ip_read).isOk());
     EXPECT_TRUE(registry->add(std::make_shared<EchoOperation>()).isOk());
     o.operations = registry;
     auto catalog = ip::ConformanceCatalog::loadDirectory(kPackageDir);
@@ -122,7 +148,10 @@ class IpRead : public RestServerTest {
   HttpResult ipStatus(const std::string& body) { return post("/Patient/$ip-status", body); }
 
   std::atomic<int64_t> now_us_{day(2026, 4, 1).time_since_epoch().count()};
+  std::shared_ptr<DenyTypes> access_ = std::make_shared<DenyTypes>();
 };
+
+std::string narrativeOf(const HttpResult& r);
 
 // ---------------------------------------------------------------------------------------------------------------
 // $ip-status
@@ -195,6 +224,23 @@ TEST_P(IpRead, AnEndedPlanIsNoPlan) {
   HttpResult r = ipStatus(statusBody(kKariFnr));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(parametersNamed(r.root(), "hasPlan")[0]->find("valueBoolean")->boolean());
+}
+
+TEST_P(IpRead, WhatTheRequesterMayNotReadIsNotShown) {
+  loadExamples();
+  access_->deny("Goal");
+  access_->deny("Practitioner");
+  HttpResult plan = get("/CarePlan/ip-example-careplan");
+  ASSERT_EQ(plan.status, 200);
+  EXPECT_EQ(narrativeOf(plan).find("Få flere venner."), std::string::npos);
+  EXPECT_EQ(narrativeOf(plan).find("Siri Koordinator"), std::string::npos);
+  HttpResult status = ipStatus(statusBody(kKariFnr));
+  ASSERT_EQ(status.status, 200);
+  EXPECT_EQ(status.body.find("Siri Koordinator"), std::string::npos);
+  access_->deny("CarePlan");
+  status = ipStatus(statusBody(kKariFnr));
+  ASSERT_EQ(status.status, 200);
+  EXPECT_FALSE(parametersNamed(status.root(), "hasPlan")[0]->find("valueBoolean")->boolean());
 }
 
 TEST_P(IpRead, IpStatusRejectsBadIdentifiersWithoutRepeatingTheNumber) {
@@ -400,6 +446,17 @@ TEST_P(IpRead, DeadlinesListsRevisionsAndEvaluationsDueWithinTheWindow) {
   due = parametersNamed(r.root(), "deadline");
   EXPECT_EQ(due.size(), 4u) << r.body;
   for (const fhir::JsonValue* d : due) EXPECT_EQ(partText(*d, "overdue", "valueBoolean"), "true");
+}
+
+TEST_P(IpRead, DeadlinesReadsABoundedNumberOfPlans) {
+  loadExamples();
+  EXPECT_EQ(get("/CarePlan/$ip-deadlines?withinDays=30").status, 200);
+  for (size_t i = 2; i <= kTestDeadlinesMaxPlans; ++i) {
+    ASSERT_EQ(post("/CarePlan", deadlinePlan("2026-10-10", "2026-10-05")).status, 201);
+  }
+  HttpResult r = get("/CarePlan/$ip-deadlines?withinDays=30");
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_NE(r.body.find("too-costly"), std::string::npos) << r.body;
 }
 
 TEST_P(IpRead, DeadlinesRejectsABadWindow) {
