@@ -95,6 +95,11 @@ dispatch:
   admin_api: false
   admin_scope: system/planbro.dispatch-admin
   subscribers: []
+ip_read:
+  max_plans_per_patient: 100
+  deadlines_max_within_days: 366
+  deadlines_max_plans: 10000
+  narrative_max_references: 200
 )yaml";
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -291,7 +296,7 @@ void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
 }
 
 void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
-  if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data", "rest", "ip_figures", "dispatch"})) return;
+  if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data", "rest", "ip_figures", "dispatch", "ip_read"})) return;
 
   if (YAML::Node n = root["server"];
       r.mapping(n, "server", {"listen", "io_threads", "worker_threads", "write_threads", "shutdown_timeout_ms",
@@ -425,6 +430,14 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
   if (YAML::Node n = root["rest"]; r.mapping(n, "rest", {"check_references", "transaction_writer_budget_ms"})) {
     r.boolean(n, "check_references", "rest", c.rest.check_references);
     r.integer(n, "transaction_writer_budget_ms", "rest", c.rest.transaction_writer_budget_ms, 1, 3'600'000);
+  }
+
+  if (YAML::Node n = root["ip_read"]; r.mapping(n, "ip_read", {"max_plans_per_patient", "deadlines_max_within_days",
+                                                                 "deadlines_max_plans", "narrative_max_references"})) {
+    r.integer(n, "max_plans_per_patient", "ip_read", c.ip_read.max_plans_per_patient, 1, 100'000);
+    r.integer(n, "deadlines_max_within_days", "ip_read", c.ip_read.deadlines_max_within_days, 0, 3'660);
+    r.integer(n, "deadlines_max_plans", "ip_read", c.ip_read.deadlines_max_plans, 1, 10'000'000);
+    r.integer(n, "narrative_max_references", "ip_read", c.ip_read.narrative_max_references, 1, 100'000);
   }
 
   if (YAML::Node n = root["ip_figures"]; r.mapping(n, "ip_figures", {"max_work_rows", "max_period_years"})) {

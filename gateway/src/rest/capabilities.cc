@@ -2,9 +2,8 @@
 // exactly what works: every concrete R4 resource type, the interactions the router implements, and each type's
 // search parameters that the search parser accepts (composite, special and expression-less ones are left out), the
 // `_include` values of its own reference parameters and the `_revinclude` values of the others' that point at it.
-// The tables do not change while the process runs, so the body is built once; only its `date` (when this server's
-// statement was published: the handler's start, by the REST layer's injected clock) differs per handler.
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -50,12 +49,25 @@ void appendStringArray(std::string& out, std::string_view name, const std::vecto
   out += ']';
 }
 
-// Everything after the `date` value.
-std::string buildAfterDate() {
+// The registered operations of one level: `type` empty for the system level.
+void appendOperations(std::string& out, const CapabilityExtras& extras, std::string_view type) {
+  for (const CapabilityExtras::OperationEntry& op : extras.operations) {
+    if (op.type != type) continue;
+    out += R"(,{"name":)";
+    appendJsonString(out, op.name);
+    out += R"(,"definition":)";
+    appendJsonString(out, op.definition);
+    out += '}';
+  }
+}
+
+std::string build(const CapabilityExtras& extras, store::Timestamp date) {
   const fhir::ModelInfo& model = fhir::ModelInfo::r4();
   const auto revincludes = reverseIncludes(model);
   std::string out;
   out.reserve(1u << 20);
+  out += R"({"resourceType":"CapabilityStatement","status":"active","date":)";
+  appendJsonString(out, formatInstant(date));
   out += R"(,"publisher":"planbro","kind":"instance","software":{"name":"planbro","version":"0.1.0"},)"
          R"("implementation":{"description":"planbro FHIR R4 gateway"},"fhirVersion":"4.0.1",)"
          R"("format":["json","xml"],"patchFormat":["application/json-patch+json","application/fhir+json","application/fhir+xml"],)"
@@ -66,11 +78,28 @@ std::string buildAfterDate() {
     first_type = false;
     out += R"({"type":)";
     appendJsonString(out, type->name);
+    const bool read_only = std::find(extras.read_only_types.begin(), extras.read_only_types.end(), type->name) !=
+                           extras.read_only_types.end();
+    if (read_only) {
+      // Served from the loaded conformance package: read and search only, by the catalog's own parameters.
+      out += R"(,"documentation":"Served read-only from the conformance package the gateway enforces",)"
+             R"("interaction":[{"code":"read"},{"code":"search-type"}],"versioning":"no-version",)"
+             R"("searchParam":[{"name":"_id","type":"token"},{"name":"url","type":"uri"},{"name":"version","type":"token"},)"
+             R"({"name":"name","type":"string"},{"name":"title","type":"string"},{"name":"status","type":"token"})";
+      if (type->name == "StructureDefinition") {
+        out += R"(,{"name":"type","type":"token"},{"name":"derivation","type":"token"},{"name":"kind","type":"token"})";
+      }
+      out += "]}";
+      continue;
+    }
     out += R"(,"interaction":[{"code":"read"},{"code":"vread"},{"code":"update"},{"code":"patch"},)"
            R"({"code":"delete"},{"code":"history-instance"},{"code":"history-type"},{"code":"create"},)"
            R"({"code":"search-type"}],"versioning":"versioned-update","readHistory":true,"updateCreate":true,)"
            R"("conditionalCreate":true,"conditionalRead":"full-support","conditionalUpdate":true,)"
            R"("conditionalDelete":"single","referencePolicy":["literal","local"])";
+    if (auto profiles = extras.supported_profiles.find(type->name); profiles != extras.supported_profiles.end()) {
+      appendStringArray(out, "supportedProfile", profiles->second);
+    }
     std::vector<const fhir::SearchParamDef*> params;
     for (const fhir::SearchParamDef* p : search::searchParamsFor(type->name)) {
       if (advertised(*p)) params.push_back(p);
@@ -99,24 +128,22 @@ std::string buildAfterDate() {
       }
       out += ']';
     }
-    out += R"(,"operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"}]})";
+    out += R"(,"operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"})";
+    appendOperations(out, extras, type->name);
+    out += "]}";
   }
   out += R"(],"interaction":[{"code":"transaction"},{"code":"batch"},{"code":"history-system"}],)"
          R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"},)"
-         R"({"name":"ip-figures","definition":"http://planbro.no/fhir/OperationDefinition/ip-figures"}]}]})";
+         R"({"name":"ip-figures","definition":"http://planbro.no/fhir/OperationDefinition/ip-figures"})";
+  appendOperations(out, extras, "");
+  out += "]}]}";
   return out;
 }
 
 }  // namespace
 
-std::string capabilityStatementJson(store::Timestamp date) {
-  static const std::string after_date = buildAfterDate();
-  std::string out;
-  out.reserve(after_date.size() + 96);
-  out += R"({"resourceType":"CapabilityStatement","status":"active","date":)";
-  appendJsonString(out, formatInstant(date));
-  out += after_date;
-  return out;
+std::string capabilityStatementJson(const CapabilityExtras& extras, store::Timestamp date) {
+  return build(extras, date);
 }
 
 }  // namespace planbro::gateway::rest::detail

@@ -85,7 +85,7 @@ Reply RestHandler::Impl::answerWrite(Call& call, const store::ResourceVersion& v
       break;
     }
     case ReturnPref::kRepresentation:
-      if (decide(call, AccessAction::kRead, v.type, v.id, v.json).isOk()) r.json = detail::renderResource(v);
+      if (decide(call, AccessAction::kRead, v.type, v.id, v.json).isOk()) r.json = renderPresented(call, v, {});
       break;
   }
   return r;
@@ -127,6 +127,7 @@ Reply RestHandler::Impl::writeReply(Call& call, const Result<ops::WriteOutcome>&
 Reply RestHandler::Impl::read(Call& call, const std::string& type, const std::string& id) {
   if (call.store_access == StoreAccess::kMemoryOnly) {
     if (access_->mayBlock()) return declinedReply();
+    if (options_.presenter && options_.presenter->presents(type)) return declinedReply();  // it may read the store
     std::shared_ptr<const store::ResourceVersion> cached = store_.readCached(type, id);
     if (!cached) return declinedReply();
     return readReply(call, *cached);
@@ -162,7 +163,7 @@ Reply RestHandler::Impl::readReply(Call& call, const store::ResourceVersion& v) 
       return r;
     }
   }
-  r.json = detail::renderResource(v, call.presentation);
+  r.json = renderPresented(call, v, call.presentation);
   return r;
 }
 
@@ -179,7 +180,7 @@ Reply RestHandler::Impl::vread(Call& call, const std::string& type, const std::s
   Reply r;
   r.headers.set("ETag", detail::etagFor(v->version));
   r.headers.set("Last-Modified", detail::formatHttpDate(v->last_updated));
-  r.json = detail::renderResource(*v, call.presentation);
+  r.json = renderPresented(call, *v, call.presentation);
   return r;
 }
 

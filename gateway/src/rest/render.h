@@ -1,6 +1,7 @@
 #pragma once
 // Internal helpers of the REST layer: time formats, ETags, resource output with meta, _summary/_elements.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,8 +54,19 @@ std::string encodeLinkQuery(const search::QueryParams& params);
 /** Appends `s` as a JSON string literal. */
 void appendJsonString(std::string& out, std::string_view s);
 
-/** The CapabilityStatement (compact JSON) for what the REST layer supports, with `date` as its date. The body
- * apart from the date is computed once per process. */
-std::string capabilityStatementJson(store::Timestamp date);
+/** What a CapabilityStatement lists beyond the R4 tables: the loaded profiles and the registered operations. */
+struct CapabilityExtras {
+  std::map<std::string, std::vector<std::string>, std::less<>> supported_profiles;  // per resource type
+  struct OperationEntry {
+    std::string name;        // without '$'
+    std::string definition;  // canonical URL of its OperationDefinition
+    std::string type;        // empty: system level
+  };
+  std::vector<OperationEntry> operations;
+  std::vector<std::string> read_only_types;  // served read-only (read, search-type)
+};
+/** The CapabilityStatement (compact JSON) for what the REST layer supports, with `extras`, dated `date` (built on
+ *  every call; the handler builds its own once, at construction, dated by its injected clock). */
+std::string capabilityStatementJson(const CapabilityExtras& extras, store::Timestamp date);
 
 }  // namespace planbro::gateway::rest::detail

@@ -161,7 +161,7 @@ Reply RestHandler::Impl::dispatch(Call& call) {
     if (seg.size() != 1) return errorReply(404, "not-found", "no such endpoint");
     if (m != "GET" && m != "HEAD") return notAllowed("GET");
     Reply r;
-    r.json = capabilityStatement();
+    r.json = capability_json_;
     return r;
   }
   if (first == "_history") {
@@ -173,6 +173,10 @@ Reply RestHandler::Impl::dispatch(Call& call) {
   if (first == "$ip-figures" && seg.size() == 1) {
     ctx.interaction = "ip-figures";
     return ipFigures(call);
+  if (first.starts_with('$') && seg.size() == 1 && options_.operations) {
+    if (const Operation* op = options_.operations->find(OperationLevel::kSystem, "", first.substr(1))) {
+      return invokeOperation(call, *op, "", "");
+    }
   }
   if (first.starts_with('_') || first.starts_with('$')) {
     ctx.interaction = "unsupported";
@@ -190,6 +194,9 @@ Reply RestHandler::Impl::routeType(Call& call, const std::string& type) {
   http::RequestContext& ctx = *call.context;
   const std::string& m = call.method;
   auto notAllowed = [&](std::string allow) { return methodNotAllowed(m, std::move(allow)); };
+  if (options_.conformance && ip::ConformanceCatalog::servesType(type) && !(seg.size() >= 2 && seg.back() == "$validate")) {
+    return conformanceRoute(call, type);
+  }
   if (seg.size() == 1) {
     if (m == "GET" || m == "HEAD") {
       ctx.interaction = "search-type";
@@ -235,6 +242,11 @@ Reply RestHandler::Impl::routeType(Call& call, const std::string& type) {
     if (m != "POST") return notAllowed("POST");
     return validate(call, type, std::nullopt);
   }
+  if (seg.size() == 2 && second.starts_with('$') && options_.operations) {
+    if (const Operation* op = options_.operations->find(OperationLevel::kType, type, second.substr(1))) {
+      return invokeOperation(call, *op, type, "");
+    }
+  }
   if (second.starts_with('$') || second.starts_with('_')) {
     ctx.interaction = "unsupported";
     return errorReply(400, "not-supported", "'" + second + "' is not supported on " + type);
@@ -274,6 +286,11 @@ Reply RestHandler::Impl::routeType(Call& call, const std::string& type) {
     if (m != "POST" && m != "GET") return notAllowed("GET, POST");
     return validate(call, type, id);
   }
+  if (seg.size() == 3 && third.starts_with('$') && options_.operations) {
+    if (const Operation* op = options_.operations->find(OperationLevel::kInstance, type, third.substr(1))) {
+      return invokeOperation(call, *op, type, id);
+    }
+  }
   if (seg.size() == 4 && third == "_history") {
     ctx.interaction = "vread";
     if (m != "GET" && m != "HEAD") return notAllowed("GET");
@@ -281,6 +298,24 @@ Reply RestHandler::Impl::routeType(Call& call, const std::string& type) {
   }
   ctx.interaction = "unknown";
   return errorReply(404, "not-found", "no such endpoint");
+}
+
+detail::CapabilityExtras RestHandler::Impl::capabilityExtras() const {
+  detail::CapabilityExtras extras;
+  if (options_.conformance) {
+    for (const fhir::TypeDef* t : fhir::ModelInfo::r4().resourceTypes()) {
+      if (ip::ConformanceCatalog::servesType(t->name)) extras.read_only_types.push_back(t->name);
+      std::vector<std::string> profiles = options_.conformance->profilesOf(t->name);
+      if (!profiles.empty()) extras.supported_profiles[t->name] = std::move(profiles);
+    }
+  }
+  if (options_.operations) {
+    for (const auto& op : options_.operations->all()) {
+      std::string type = op->level() == OperationLevel::kSystem ? std::string() : std::string(op->resourceType());
+      extras.operations.push_back({std::string(op->name()), std::string(op->definitionUrl()), std::move(type)});
+    }
+  }
+  return extras;
 }
 
 std::string RestHandler::Impl::normalizedBaseUrl(std::string base) {

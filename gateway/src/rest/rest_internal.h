@@ -138,7 +138,7 @@ class RestHandler::Impl {
         access_(options_.access ? options_.access : makeAllowAllPolicy()) {
     if (!options_.clock) options_.clock = store::systemClock();
     // Built once, up front, not on the first request; dated when this handler starts, by the injected clock.
-    capability_statement_ = detail::capabilityStatementJson(options_.clock());
+    capability_json_ = detail::capabilityStatementJson(capabilityExtras(), options_.clock());
     // The page-token secret is made now, not on the first POST _search (which may come while this thread's
     // transaction holds the store's single writer: the secret's insert would wait for itself). A store that is
     // down now is asked again on first use.
@@ -176,6 +176,14 @@ class RestHandler::Impl {
   /** `[base]/$ip-figures` (GET, or POST with a Parameters body): the IP figures as MeasureReports (ip/figures.h). */
   Reply ipFigures(Call& call);
   Reply bundle(Call& call);
+  /** A registered operation at `type`/`id` (empty at system level): method check, Parameters body, invoke. */
+  Reply invokeOperation(Call& call, const Operation& op, std::string_view type, std::string_view id);
+  /** Read and search of a type served from RestOptions::conformance; every write is 405. */
+  Reply conformanceRoute(Call& call, const std::string& type);
+  /** `v` as answered: through RestOptions::presenter when it presents v's type, then `presentation` applied. */
+  std::string renderPresented(Call& call, const store::ResourceVersion& v, const detail::Presentation& presentation);
+  /** The profiles and operations the CapabilityStatement lists beyond the R4 tables. */
+  detail::CapabilityExtras capabilityExtras() const;
   Reply transaction(Call& call, const JsonValue& bundle_root);
   Reply batch(Call& call, const JsonValue& bundle_root);
   Reply batchEntry(Call& call, const JsonValue& entry, const std::string& method);
@@ -185,7 +193,7 @@ class RestHandler::Impl {
   /** The injected clock (RestOptions::clock): page-token lifetimes, Bundle meta.lastUpdated. */
   store::Timestamp now() const { return options_.clock(); }
   /** GET /metadata: built at construction (detail::capabilityStatementJson). */
-  const std::string& capabilityStatement() const { return capability_statement_; }
+  const std::string& capabilityStatement() const { return capability_json_; }
   /** The request's resource, parsed from JSON or FHIR XML into `doc`. With `xml_issues` (for $validate), XML
    *  content errors are collected there with their locations and the offending parts left out, instead of failing
    *  on the first; malformed XML still fails. */
@@ -213,7 +221,7 @@ class RestHandler::Impl {
   std::shared_ptr<AccessPolicy> access_;
   std::mutex sealer_mutex_;
   std::unique_ptr<PageTokenSealer> sealer_;  // made on first use from the store's secret
-  std::string capability_statement_;         // GET /metadata, dated by options_.clock at construction
+  std::string capability_json_;              // GET /metadata, built at construction, dated by options_.clock
 };
 
 }  // namespace planbro::gateway::rest

@@ -130,7 +130,7 @@ Reply RestHandler::Impl::searchType(Call& call, const std::string& type) {
       std::string e = "{\"fullUrl\":";
       detail::appendJsonString(e, call.base + "/" + v.type + "/" + v.id);
       e += ",\"resource\":";
-      e += detail::renderResource(v, presentation);
+      e += renderPresented(call, v, presentation);
       e += ",\"search\":{\"mode\":\"" + std::string(mode) + "\"}}";
       entries.push_back(std::move(e));
     };
@@ -198,7 +198,7 @@ Reply RestHandler::Impl::history(Call& call, std::optional<std::string> type, st
     detail::appendJsonString(e, call.base + "/" + v.type + "/" + v.id);
     if (!v.deleted) {
       e += ",\"resource\":";
-      e += detail::renderResource(v, call.presentation);
+      e += renderPresented(call, v, call.presentation);
     }
     std::string method = v.deleted ? "DELETE" : (v.version == 1 ? "POST" : "PUT");
     std::string url = method == "POST" ? v.type : v.type + "/" + v.id;

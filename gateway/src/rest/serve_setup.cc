@@ -13,6 +13,9 @@
 #include "planbro/fhir-model/regex.h"
 #include "planbro/gateway/dispatch/dispatch_service.h"
 #include "planbro/gateway/http/logging.h"
+#include "planbro/gateway/ip/conformance_catalog.h"
+#include "planbro/gateway/ip/ip_read_operations.h"
+#include "planbro/gateway/ip/plan_narrative_stage.h"
 #include "planbro/gateway/ops/identity_keys.h"
 #include "planbro/gateway/ops/write_pipeline.h"
 #include "planbro/gateway/rest/profile_loading.h"
@@ -157,6 +160,30 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     auto validator = profileValidator(options, rest.writer.validation);
     if (!validator.isOk()) return validator.status();
     rest.writer.validator = ops::makeProfileValidator(std::move(validator).value());
+    // The conformance resources served at GET [base]/StructureDefinition/... come from the same folder the
+    // validator was built from, so a client reads exactly what its writes are held to.
+    {
+      std::string dir = options.profile_package_dir.empty() ? PLANBRO_IP_PACKAGE_DIR : options.profile_package_dir;
+      std::error_code ec;
+      if (std::filesystem::is_directory(dir, ec)) {
+        auto catalog = ip::ConformanceCatalog::loadDirectory(dir);
+        if (!catalog.isOk()) return catalog.status();
+        http::appLogger()->info("conformance: {} resources served read-only from {}", (*catalog)->size(), dir);
+        rest.conformance = std::move(catalog).value();
+      }
+    }
+    {
+      auto registry = std::make_shared<OperationRegistry>();
+      ip::IpReadOptions ip_read;
+      ip_read.max_plans_per_patient = cfg.ip_read.max_plans_per_patient;
+      ip_read.deadlines_max_within_days = static_cast<int>(cfg.ip_read.deadlines_max_within_days);
+      ip_read.deadlines_max_plans = cfg.ip_read.deadlines_max_plans;
+      if (Status s = ip::registerIpReadOperations(*registry, ip_read); !s.isOk()) return s;
+      rest.operations = std::move(registry);
+    }
+    // The IP CarePlan's narrative: made from the plan on every write, and from what it references on every read.
+    rest.writer.transform = ip::makePlanNarrativeTransform(rest.conformance);
+    rest.presenter = ip::makePlanNarrativePresenter(rest.clock, rest.conformance, cfg.ip_read.narrative_max_references);
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
     if (cfg.server.base_url.empty() && cfg.server.port == 0) {
       // `listen: HOST:0`: the port is known once the server listens.

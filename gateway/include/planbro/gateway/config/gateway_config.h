@@ -166,6 +166,14 @@ struct DispatchConfig {
   std::vector<DispatchSubscriberConfig> subscribers;
 };
 
+/** `ip_read.*`: the bounds of reading the individual plan ($ip-status, $ip-deadlines, the generated narrative). */
+struct IpReadConfig {
+  uint32_t max_plans_per_patient = 100;      // IP CarePlans one $ip-status reads for one patient; beyond: 422
+  uint32_t deadlines_max_within_days = 366;  // the largest withinDays $ip-deadlines takes; beyond: 400
+  uint32_t deadlines_max_plans = 10000;      // current IP CarePlans one $ip-deadlines examines; beyond: 422
+  uint32_t narrative_max_references = 200;   // resources one plan's narrative reads; the rest shown unresolved
+};
+
 /** The whole configuration. Copyable value type. */
 struct GatewayConfig {
   ServerConfig server;
@@ -176,6 +184,7 @@ struct GatewayConfig {
   RestConfig rest;
   IpFiguresConfig ip_figures;
   DispatchConfig dispatch;
+  IpReadConfig ip_read;
 
   /** The JSON parser limits for request bodies (max_bytes = limits.max_body_bytes). */
   fhir::JsonLimits jsonLimits() const;

@@ -13,7 +13,10 @@
 #include "planbro/fhir-model/status.h"
 #include "planbro/gateway/http/handler.h"
 #include "planbro/gateway/ip/figures.h"
+#include "planbro/gateway/ip/conformance_catalog.h"
 #include "planbro/gateway/rest/access_policy.h"
+#include "planbro/gateway/rest/operation_registry.h"
+#include "planbro/gateway/rest/resource_presenter.h"
 #include "planbro/gateway/rest/write_path.h"
 #include "planbro/gateway/search/search_executor.h"
 #include "planbro/gateway/store/resource_store.h"
@@ -54,6 +57,15 @@ struct RestOptions {
   std::chrono::seconds page_token_lifetime{std::chrono::hours(1)};
   /** `ip_figures.*`: the limits of `[base]/$ip-figures` (ip/figures.h). */
   ip::FiguresOptions ip_figures;
+  /** Operations beyond the built-in $validate ($ip-status, $ip-deadlines, $ip-figures, ...): routed at their level
+   *  and listed in the CapabilityStatement. nullptr: none. */
+  std::shared_ptr<const OperationRegistry> operations;
+  /** The conformance resources of the loaded package, served read-only (read and search) for the types
+   *  ip::ConformanceCatalog::servesType names; their profiles are listed as supportedProfile in the
+   *  CapabilityStatement. nullptr: those types are ordinary stored resources. */
+  std::shared_ptr<const ip::ConformanceCatalog> conformance;
+  /** Between the store and the client on every way a resource leaves (the IP CarePlan narrative); nullptr: none. */
+  std::shared_ptr<const ResourcePresenter> presenter;
 };
 
 /**
