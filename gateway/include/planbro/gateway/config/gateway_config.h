@@ -123,6 +123,12 @@ struct RestConfig {
   uint32_t transaction_writer_budget_ms = 10000;  // the longest a transaction may hold the store's writer turn
 };
 
+/** `ip.*`: the individual-plan rules (docs/ip-rules.md). */
+struct IpConfig {
+  uint32_t max_handover_overlap_days = 30;  // two current coordinators at most this many days, in a declared handover
+  bool provenance = true;                   // a Provenance for every change of an IP resource (GW-50)
+};
+
 /** The whole configuration. Copyable value type. */
 struct GatewayConfig {
   ServerConfig server;
@@ -131,6 +137,7 @@ struct GatewayConfig {
   LoggingConfig logging;
   DemoDataConfig demo_data;
   RestConfig rest;
+  IpConfig ip;
 
   /** The JSON parser limits for request bodies (max_bytes = limits.max_body_bytes). */
   fhir::JsonLimits jsonLimits() const;
