@@ -179,11 +179,15 @@ int main(int argc, char** argv) {
       options.writer.hooks.push_back(std::move(hook));
     }
     rest::RestHandler handler(**opened, options);
+    // The same, without the IP rule hooks: what the IP profile's validation costs apart from the rules.
+    rest::RestOptions no_rules_options = options;
+    no_rules_options.writer.hooks.clear();
+    rest::RestHandler no_rules(**opened, no_rules_options);
 
     // Every IP plan needs a patient of its own (one active plan each) and her consent; the plain plans get patients too.
     const size_t per_round = static_cast<size_t>(plans);
-    std::vector<std::string> fnrs = personNumbers(per_round * rounds * 2);
-    if (fnrs.size() < per_round * rounds * 2) {
+    std::vector<std::string> fnrs = personNumbers(per_round * rounds * 3);
+    if (fnrs.size() < per_round * rounds * 3) {
       std::fprintf(stderr, "not enough synthetic person numbers\n");
       return 1;
     }
@@ -198,7 +202,7 @@ int main(int argc, char** argv) {
       }
       patient_ids.push_back(idFromLocation(p));
     }
-    for (size_t i = 0; i < fnrs.size(); i += 2) {  // even: IP patients
+    for (size_t i = 0; i < fnrs.size(); ++i) {  // every patient has her plan consent
       http::Response c = call(handler, "POST", "/Consent", consent(patient_ids[i], fnrs[i]));
       if (c.status != 201) {
         std::fprintf(stderr, "consent: HTTP %d: %.400s\n", c.status, c.body.c_str());
@@ -206,34 +210,41 @@ int main(int argc, char** argv) {
       }
       consent_ids.push_back(idFromLocation(c));
     }
-    std::vector<double> ip_rates, plain_rates;
+    std::vector<double> ip_rates, plain_rates, profile_rates;
     for (int round = 0; round < rounds && rc == 0; ++round) {
-      std::vector<std::string> ip_bodies, plain_bodies;
+      std::vector<std::string> ip_bodies, plain_bodies, profile_bodies;
       for (size_t k = 0; k < per_round; ++k) {
-        size_t n = round * per_round + k;
-        ip_bodies.push_back(ipPlan(patient_ids[2 * n], fnrs[2 * n], consent_ids[n]));
-        plain_bodies.push_back(plainPlan(patient_ids[2 * n + 1]));
+        size_t n = 3 * (round * per_round + k);
+        ip_bodies.push_back(ipPlan(patient_ids[n], fnrs[n], consent_ids[n]));
+        plain_bodies.push_back(plainPlan(patient_ids[n + 1]));
+        profile_bodies.push_back(ipPlan(patient_ids[n + 2], fnrs[n + 2], consent_ids[n + 2]));
       }
-      double a = 0, b = 0;
+      double a = 0, b = 0, c = 0;
       if (round % 2 == 0) {
         a = createAll(handler, plain_bodies, threads);
+        c = createAll(no_rules, profile_bodies, threads);
         b = createAll(handler, ip_bodies, threads);
       } else {
         b = createAll(handler, ip_bodies, threads);
+        c = createAll(no_rules, profile_bodies, threads);
         a = createAll(handler, plain_bodies, threads);
       }
-      if (a < 0 || b < 0) {
+      if (a < 0 || b < 0 || c < 0) {
         rc = 1;
         break;
       }
       plain_rates.push_back(a);
       ip_rates.push_back(b);
-      std::printf("round %d: plain %7.0f creates/s, IP with every rule %7.0f creates/s (%.2fx)\n", round, a, b, b / a);
+      profile_rates.push_back(c);
+      std::printf("round %d: plain %6.0f, IP plan without the rules %6.0f, IP plan with every rule %6.0f creates/s "
+                  "(%.2fx plain, %.2fx without the rules)\n",
+                  round, a, c, b, b / a, b / c);
     }
     if (rc == 0) {
-      double a = median(plain_rates), b = median(ip_rates);
-      std::printf("median of %d rounds of %d plans on %d threads: plain %.0f creates/s, IP %.0f creates/s: %.2fx\n",
-                  rounds, plans, threads, a, b, a > 0 ? b / a : 0.0);
+      double a = median(plain_rates), b = median(ip_rates), c = median(profile_rates);
+      std::printf("median of %d rounds of %d plans on %d threads: plain %.0f, IP without the rules %.0f, IP with "
+                  "every rule %.0f creates/s: %.2fx plain, %.2fx IP without the rules\n",
+                  rounds, plans, threads, a, c, b, a > 0 ? b / a : 0.0, c > 0 ? b / c : 0.0);
     }
   }
   std::error_code ec;
