@@ -1,6 +1,7 @@
 // The coordinator rules on IP CareTeams (GW-31, GW-32): one current coordinator, two only in a declared handover
 // of bounded overlap, and the coordinators of earlier versions kept (ended, never erased).
 #include <memory>
+#include <unordered_set>
 
 #include "ip_resource.h"
 #include "planbro/gateway/ip/ip_rules.h"
@@ -80,10 +81,10 @@ class CareTeamRulesHook final : public ops::TransactionHook {
     std::vector<Coordinator> coordinators = coordinatorsOf(*proposed);
     RETURN_IF_ERROR(checkCurrent(context.outcome, coordinators));
     if (current && isIpCareTeam(*current)) {
+      std::unordered_set<std::string> kept_identities;  // O(n): a team may be large, and this runs in the writer turn
+      for (const Coordinator& c : coordinators) kept_identities.insert(c.identity);
       for (const Coordinator& was : coordinatorsOf(*current)) {
-        bool kept = false;
-        for (const Coordinator& c : coordinators) kept = kept || c.identity == was.identity;
-        if (kept) continue;
+        if (kept_identities.count(was.identity) != 0) continue;
         return violation(context.outcome, StatusCode::kUnprocessable, "business-rule", "GW-31", "CareTeam.participant",
                          "a coordinator of the stored team (participant[" + std::to_string(was.index) +
                              "]) is missing: the coordinators' history is kept; end a coordinator's period instead "

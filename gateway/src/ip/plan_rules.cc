@@ -3,6 +3,7 @@
 #include "plan_rules.h"
 
 #include <optional>
+#include <unordered_map>
 
 #include "ip_resource.h"
 
@@ -67,30 +68,44 @@ std::vector<Measure> measuresOf(const JsonValue& plan) {
   return out;
 }
 
-template <typename Field>
-size_t countWith(const std::vector<Measure>& measures, const std::string& value, Field field) {
-  size_t n = 0;
-  for (const Measure& m : measures) n += (m.*field) == value ? 1 : 0;
-  return n;
-}
+// The measures of one version by identity, each kind of identity counted, so matching is O(n), not O(n²): a plan
+// may carry thousands of measures and the match runs inside the writer turn.
+struct MeasureIndex {
+  std::unordered_map<std::string, const Measure*> by_id;
+  std::unordered_map<std::string, std::pair<size_t, const Measure*>> by_code, by_text;  // count, the id-less one
+
+  explicit MeasureIndex(const std::vector<Measure>& measures) {
+    for (const Measure& m : measures) {
+      if (!m.id.empty()) by_id.emplace(m.id, &m);
+      for (auto [map, value] : {std::pair{&by_code, &m.code}, std::pair{&by_text, &m.text}}) {
+        if (value->empty()) continue;
+        auto& entry = (*map)[*value];
+        ++entry.first;
+        if (m.id.empty()) entry.second = &m;
+      }
+    }
+  }
+  static size_t count(const std::unordered_map<std::string, std::pair<size_t, const Measure*>>& map,
+                      const std::string& value) {
+    auto it = map.find(value);
+    return it == map.end() ? 0 : it->second.first;
+  }
+};
 
 // The earlier version of measure `m`: by Element id when it has one; else by its coded name, else by its name as
 // written, each only when it names exactly one measure in both versions (an ambiguous measure is a new one).
-const Measure* previousOf(const Measure& m, const std::vector<Measure>& before, const std::vector<Measure>& after) {
+const Measure* previousOf(const Measure& m, const MeasureIndex& before, const MeasureIndex& after) {
   if (!m.id.empty()) {
-    for (const Measure& b : before) {
-      if (b.id == m.id) return &b;
-    }
-    return nullptr;
+    auto it = before.by_id.find(m.id);
+    return it == before.by_id.end() ? nullptr : it->second;
   }
-  for (std::string Measure::*field : {&Measure::code, &Measure::text}) {
-    const std::string& value = m.*field;
+  for (bool coded : {true, false}) {
+    const std::string& value = coded ? m.code : m.text;
     if (value.empty()) continue;
-    if (countWith(after, value, field) != 1 || countWith(before, value, field) != 1) return nullptr;
-    for (const Measure& b : before) {
-      if (b.*field == value && b.id.empty()) return &b;
-    }
-    return nullptr;
+    const auto& was = coded ? before.by_code : before.by_text;
+    const auto& now = coded ? after.by_code : after.by_text;
+    if (MeasureIndex::count(now, value) != 1 || MeasureIndex::count(was, value) != 1) return nullptr;
+    return was.find(value)->second.second;  // null when the one earlier measure had an id
   }
   return nullptr;
 }
@@ -149,8 +164,9 @@ Status PlanRulesHook::checkMeasures(fhir::OperationOutcome* outcome, const JsonV
   if (!graph_.loaded()) return Status::ok();  // no package: the start-up log says the rule is off
   std::vector<Measure> before = measuresOf(current);
   std::vector<Measure> after = measuresOf(proposed);
+  const MeasureIndex before_index(before), after_index(after);
   for (const Measure& m : after) {
-    const Measure* was = previousOf(m, before, after);
+    const Measure* was = previousOf(m, before_index, after_index);
     if (!was || was->status.empty() || m.status.empty() || graph_.allowed(was->status, m.status)) continue;
     std::string next = graph_.nextOf(was->status);
     std::string name = m.text.empty() ? std::string("#") + std::to_string(m.index) : "'" + m.text + "'";
