@@ -174,19 +174,25 @@ Status ResourceWriter::runHooks(store::WriteTransaction& tx, const PreparedWrite
       return stored.status();
     }
   }
-  std::optional<JsonDocument> proposed;
+  // The proposed version, parsed by prepare() outside the writer turn when it could be.
+  std::optional<JsonDocument> proposed_here;
+  const JsonValue* proposed_root = nullptr;
   if (in.kind != WriteKind::kDelete) {
-    auto parsed = JsonDocument::parse(write.json);
-    if (!parsed.isOk()) return Status(StatusCode::kInternal, "the prepared " + in.type + " cannot be parsed");
-    proposed = std::move(parsed).value();
+    if (write.parsed) {
+      proposed_root = &write.parsed->root();
+    } else {
+      auto parsed = JsonDocument::parse(write.json);
+      if (!parsed.isOk()) return Status(StatusCode::kInternal, "the prepared " + in.type + " cannot be parsed");
+      proposed_here = std::move(parsed).value();
+      proposed_root = &proposed_here->root();
+    }
   }
   const JsonValue* current_root = current ? &current->root() : nullptr;
   std::vector<HookContext::Deferred> own_deferred;
   HookContext context{tx, origin, deferred ? deferred : &own_deferred, outcome};
   for (const auto& hook : options_.hooks) {
     if (!hook || !hook->watches(in.type)) continue;
-    ASSIGN_OR_RETURN(KeyChanges changes, hook->keysInTransaction(context, write, current_root,
-                                                                 proposed ? &proposed->root() : nullptr));
+    ASSIGN_OR_RETURN(KeyChanges changes, hook->keysInTransaction(context, write, current_root, proposed_root));
     for (const store::BusinessKey& key : changes.releases) RETURN_IF_ERROR(tx.releaseKeyHeldBy(key, in.id));
     for (const KeyClaim& claim : changes.claims) {
       ASSIGN_OR_RETURN(store::ClaimResult held, tx.claimKey(claim.key, in.id));
@@ -212,7 +218,7 @@ Status ResourceWriter::runHooks(store::WriteTransaction& tx, const PreparedWrite
   if (result.outcome == store::WriteResult::Outcome::kUnchanged) return Status::ok();
   for (const auto& hook : options_.hooks) {
     if (!hook || !hook->watches(in.type)) continue;
-    RETURN_IF_ERROR(hook->written(context, write, result, current_root, proposed ? &proposed->root() : nullptr));
+    RETURN_IF_ERROR(hook->written(context, write, result, current_root, proposed_root));
   }
   for (const HookContext::Deferred& check : own_deferred) RETURN_IF_ERROR(check(tx, outcome));
   return Status::ok();
@@ -278,6 +284,12 @@ Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValu
   if (!rows.isOk()) return rows.status();
   out.rows = std::move(rows).value();
   out.references = localReferences(intent.type, final_resource);
+  if (hooked(intent.type)) {
+    // Parsed here, not in the writer turn, where every hook of the write needs it.
+    auto parsed = JsonDocument::parse(out.json);
+    if (!parsed.isOk()) return Status(StatusCode::kInternal, "the prepared " + intent.type + " cannot be parsed");
+    out.parsed = std::make_shared<const JsonDocument>(std::move(parsed).value());
+  }
   out.intent = std::move(intent);
   return out;
 }

@@ -184,6 +184,8 @@ struct PreparedWrite {
   std::string json;                   // canonical bytes: definition order, id set, no meta.versionId/lastUpdated
   std::vector<store::IndexRow> rows;  // _lastUpdated rows are fixed to the version's timestamp by apply()
   std::vector<LocalReference> references;  // Type/id references (not contained, not absolute)
+  /** `json` parsed, before the writer turn, for the transaction hooks (null when no hook watches the type). */
+  std::shared_ptr<const fhir::JsonDocument> parsed;
 };
 
 /** The outcome of apply(). */
