@@ -8,6 +8,8 @@ void OperationOutcome::add(Severity severity, std::string code, std::string diag
   issues_.push_back(Issue{severity, std::move(code), std::move(diagnostics), std::move(location)});
 }
 
+void OperationOutcome::add(Issue issue) { issues_.push_back(std::move(issue)); }
+
 void OperationOutcome::append(const OperationOutcome& other) {
   issues_.insert(issues_.end(), other.issues_.begin(), other.issues_.end());
 }
@@ -36,11 +38,17 @@ std::string OperationOutcome::toJson(bool pretty) const {
     std::vector<JsonMember> members;
     members.push_back({"severity", doc.makeString(severityName(issue.severity))});
     members.push_back({"code", doc.makeString(issue.code)});
+    if (!issue.details.empty()) {
+      const JsonMember text[] = {{"text", doc.makeString(issue.details)}};
+      members.push_back({"details", doc.makeObject(text)});
+    }
     if (!issue.diagnostics.empty()) members.push_back({"diagnostics", doc.makeString(issue.diagnostics)});
     if (!issue.location.empty()) {
       const JsonValue location = doc.makeString(issue.location);
       members.push_back({"location", doc.makeArray({&location, 1})});
-      members.push_back({"expression", doc.makeArray({&location, 1})});
+      std::vector<JsonValue> expressions{location};
+      for (const std::string& r : issue.related) expressions.push_back(doc.makeString(r));
+      members.push_back({"expression", doc.makeArray(expressions)});
     }
     return doc.makeObject(members);
   };

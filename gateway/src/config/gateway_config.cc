@@ -100,6 +100,9 @@ ip_read:
   deadlines_max_within_days: 366
   deadlines_max_plans: 10000
   narrative_max_references: 200
+ip:
+  max_handover_overlap_days: 30
+  provenance: true
 )yaml";
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -296,7 +299,7 @@ void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
 }
 
 void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
-  if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data", "rest", "ip_figures", "dispatch", "ip_read"})) return;
+  if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data", "rest", "ip_figures", "dispatch", "ip_read", "ip"})) return;
 
   if (YAML::Node n = root["server"];
       r.mapping(n, "server", {"listen", "io_threads", "worker_threads", "write_threads", "shutdown_timeout_ms",
@@ -430,6 +433,11 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
   if (YAML::Node n = root["rest"]; r.mapping(n, "rest", {"check_references", "transaction_writer_budget_ms"})) {
     r.boolean(n, "check_references", "rest", c.rest.check_references);
     r.integer(n, "transaction_writer_budget_ms", "rest", c.rest.transaction_writer_budget_ms, 1, 3'600'000);
+  }
+
+  if (YAML::Node n = root["ip"]; r.mapping(n, "ip", {"max_handover_overlap_days", "provenance"})) {
+    r.integer(n, "max_handover_overlap_days", "ip", c.ip.max_handover_overlap_days, 0, 366);
+    r.boolean(n, "provenance", "ip", c.ip.provenance);
   }
 
   if (YAML::Node n = root["ip_read"]; r.mapping(n, "ip_read", {"max_plans_per_patient", "deadlines_max_within_days",

@@ -167,7 +167,8 @@ Result<WriteOutcome> Operations::runSingle(const WriteContext& context,
     return Status::ok();
   };
   auto apply = [&](store::WriteTransaction& tx) -> Result<TurnVerdict> {
-    Result<AppliedWrite> applied = writer_.apply(tx, *prepared, outcome);
+    const WriteOrigin origin = context.origin();
+    Result<AppliedWrite> applied = writer_.apply(tx, *prepared, outcome, &origin);
     if (!applied.isOk()) {
       if (replan_when_stale && applied.status().code() == StatusCode::kFailedPrecondition) return TurnVerdict::kReplan;
       return applied.status();

@@ -28,8 +28,10 @@ inline std::string entryLocation(size_t index, std::string_view location) {
 inline void addEntryIssues(OperationOutcome* out, size_t index, const OperationOutcome& issues) {
   if (!out) return;
   for (const fhir::Issue& issue : issues.issues()) {
-    std::string loc = entryLocation(index, issue.location);
-    out->add(issue.severity, issue.code, "Bundle.entry[" + std::to_string(index) + "]: " + issue.diagnostics, loc);
+    fhir::Issue moved = issue;
+    moved.location = entryLocation(index, issue.location);
+    moved.diagnostics = "Bundle.entry[" + std::to_string(index) + "]: " + issue.diagnostics;
+    out->add(std::move(moved));
   }
 }
 

@@ -324,11 +324,16 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
   auto apply = [&](store::WriteTransaction& tx) -> Result<TurnVerdict> {
     results.assign(n, std::nullopt);
     const store::Timestamp started = now();
+    const WriteOrigin origin = context.origin();
+    // The hooks' checks about other resources run once every entry is written: entry order must not matter.
+    std::vector<std::pair<size_t, HookContext::Deferred>> deferred;
     for (size_t i : order) {
       Plan& p = plans[i];
       if (!p.writes) continue;
       OperationOutcome issues;
-      auto applied = writer_.apply(tx, p.prepared, &issues);
+      std::vector<HookContext::Deferred> entry_deferred;
+      auto applied = writer_.apply(tx, p.prepared, &issues, &origin, &entry_deferred);
+      for (auto& d : entry_deferred) deferred.emplace_back(i, std::move(d));
       if (!applied.isOk()) {
         if (applied.status().code() == StatusCode::kFailedPrecondition && p.patch_of_current) return TurnVerdict::kReplan;
         if (!tx.retryable()) addEntryIssues(outcome, i, issues);
@@ -348,6 +353,13 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
                               "the transaction held the store's writer longer than its budget (" +
                                   std::to_string(options_.transaction_writer_budget.count()) +
                                   " ms): send it as smaller transactions"));
+      }
+    }
+    for (auto& [i, check] : deferred) {
+      OperationOutcome issues;
+      if (Status s = check(tx, &issues); !s.isOk()) {
+        if (!tx.retryable()) addEntryIssues(outcome, i, issues);
+        return fail(i, s);
       }
     }
     return TurnVerdict::kCommit;

@@ -135,10 +135,33 @@ bool ResourceWriter::hooked(std::string_view type) const {
   return false;
 }
 
+Result<KeyChanges> TransactionHook::keysInTransaction(HookContext& context, const PreparedWrite& write,
+                                                     const JsonValue* current, const JsonValue* proposed) const {
+  (void)context;
+  return keys(write.intent.type, current, proposed);
+}
+
+namespace {
+
+std::string withHolder(std::string text, const std::string& holder) {
+  for (size_t at = text.find("{holder}"); at != std::string::npos; at = text.find("{holder}", at + holder.size())) {
+    text.replace(at, 8, holder);
+  }
+  return text;
+}
+
+}  // namespace
+
 Status ResourceWriter::runHooks(store::WriteTransaction& tx, const PreparedWrite& write,
-                                fhir::OperationOutcome* outcome) const {
+                                fhir::OperationOutcome* outcome, const WriteOrigin& origin,
+                                std::vector<HookContext::Deferred>* deferred,
+                                const std::function<Result<store::WriteResult>()>& store_write,
+                                store::WriteResult& result) const {
   const WriteIntent& in = write.intent;
-  if (!hooked(in.type)) return Status::ok();
+  if (!hooked(in.type)) {
+    ASSIGN_OR_RETURN(result, store_write());
+    return Status::ok();
+  }
   // The stored version as this transaction sees it: what the hooks release keys of.
   std::optional<JsonDocument> current;
   if (in.kind != WriteKind::kCreate) {
@@ -151,26 +174,53 @@ Status ResourceWriter::runHooks(store::WriteTransaction& tx, const PreparedWrite
       return stored.status();
     }
   }
-  std::optional<JsonDocument> proposed;
+  // The proposed version, parsed by prepare() outside the writer turn when it could be.
+  std::optional<JsonDocument> proposed_here;
+  const JsonValue* proposed_root = nullptr;
   if (in.kind != WriteKind::kDelete) {
-    auto parsed = JsonDocument::parse(write.json);
-    if (!parsed.isOk()) return Status(StatusCode::kInternal, "the prepared " + in.type + " cannot be parsed");
-    proposed = std::move(parsed).value();
+    if (write.parsed) {
+      proposed_root = &write.parsed->root();
+    } else {
+      auto parsed = JsonDocument::parse(write.json);
+      if (!parsed.isOk()) return Status(StatusCode::kInternal, "the prepared " + in.type + " cannot be parsed");
+      proposed_here = std::move(parsed).value();
+      proposed_root = &proposed_here->root();
+    }
   }
+  const JsonValue* current_root = current ? &current->root() : nullptr;
+  std::vector<HookContext::Deferred> own_deferred;
+  HookContext context{tx, origin, deferred ? deferred : &own_deferred, outcome};
   for (const auto& hook : options_.hooks) {
     if (!hook || !hook->watches(in.type)) continue;
-    ASSIGN_OR_RETURN(KeyChanges changes, hook->keys(in.type, current ? &current->root() : nullptr,
-                                                    proposed ? &proposed->root() : nullptr));
+    ASSIGN_OR_RETURN(KeyChanges changes, hook->keysInTransaction(context, write, current_root, proposed_root));
     for (const store::BusinessKey& key : changes.releases) RETURN_IF_ERROR(tx.releaseKeyHeldBy(key, in.id));
     for (const KeyClaim& claim : changes.claims) {
       ASSIGN_OR_RETURN(store::ClaimResult held, tx.claimKey(claim.key, in.id));
       if (held.claimed) continue;
-      std::string message = "the " + claim.description + " is already registered to " + claim.key.type + "/" +
-                            held.owner_id;
+      const std::string holder = claim.key.type + "/" + held.owner_id;
+      if (!claim.rule.empty()) {
+        // A business rule's clash: its own words, in both languages, pointing at the holder.
+        std::string en = claim.rule + ": " + withHolder(claim.conflict_en, holder);
+        if (outcome) {
+          fhir::Issue issue{fhir::Severity::kError, "conflict", en, claim.location};
+          issue.details = claim.rule + ": " + withHolder(claim.conflict_nb, holder);
+          issue.related.push_back(holder);
+          outcome->add(std::move(issue));
+        }
+        return Status(StatusCode::kConflict, en);
+      }
+      std::string message = "the " + claim.description + " is already registered to " + holder;
       if (outcome) outcome->add(fhir::Severity::kError, "duplicate", message, claim.location);
       return Status(StatusCode::kConflict, (claim.location.empty() ? "" : claim.location + ": ") + message);
     }
   }
+  ASSIGN_OR_RETURN(result, store_write());
+  if (result.outcome == store::WriteResult::Outcome::kUnchanged) return Status::ok();
+  for (const auto& hook : options_.hooks) {
+    if (!hook || !hook->watches(in.type)) continue;
+    RETURN_IF_ERROR(hook->written(context, write, result, current_root, proposed_root));
+  }
+  for (const HookContext::Deferred& check : own_deferred) RETURN_IF_ERROR(check(tx, outcome));
   return Status::ok();
 }
 
@@ -234,6 +284,12 @@ Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValu
   if (!rows.isOk()) return rows.status();
   out.rows = std::move(rows).value();
   out.references = localReferences(intent.type, final_resource);
+  if (hooked(intent.type)) {
+    // Parsed here, not in the writer turn, where every hook of the write needs it.
+    auto parsed = JsonDocument::parse(out.json);
+    if (!parsed.isOk()) return Status(StatusCode::kInternal, "the prepared " + intent.type + " cannot be parsed");
+    out.parsed = std::make_shared<const JsonDocument>(std::move(parsed).value());
+  }
   out.intent = std::move(intent);
   return out;
 }
@@ -248,10 +304,13 @@ Result<PreparedWrite> ResourceWriter::prepareDelete(WriteIntent intent) const {
 }
 
 Result<AppliedWrite> ResourceWriter::apply(store::WriteTransaction& tx, const PreparedWrite& write,
-                                           fhir::OperationOutcome* outcome) const {
+                                           fhir::OperationOutcome* outcome, const WriteOrigin* origin,
+                                           std::vector<HookContext::Deferred>* deferred) const {
   const WriteIntent& in = write.intent;
   AppliedWrite applied;
   store::ResourceContent content{write.json, {}};
+  static const WriteOrigin kNoOrigin;
+  const WriteOrigin& who = origin ? *origin : kNoOrigin;
   switch (in.kind) {
     case WriteKind::kCreate: {
       if (in.claim) {
@@ -261,18 +320,18 @@ Result<AppliedWrite> ResourceWriter::apply(store::WriteTransaction& tx, const Pr
           return applied;
         }
       }
-      RETURN_IF_ERROR(runHooks(tx, write, outcome));
-      ASSIGN_OR_RETURN(applied.result, tx.create(in.type, content, in.id));
+      RETURN_IF_ERROR(runHooks(tx, write, outcome, who, deferred, [&] { return tx.create(in.type, content, in.id); },
+                               applied.result));
       break;
     }
     case WriteKind::kUpdate: {
-      RETURN_IF_ERROR(runHooks(tx, write, outcome));
-      ASSIGN_OR_RETURN(applied.result, tx.update(in.type, in.id, content, in.if_match));
+      RETURN_IF_ERROR(runHooks(tx, write, outcome, who, deferred,
+                               [&] { return tx.update(in.type, in.id, content, in.if_match); }, applied.result));
       break;
     }
     case WriteKind::kDelete: {
-      RETURN_IF_ERROR(runHooks(tx, write, outcome));
-      ASSIGN_OR_RETURN(applied.result, tx.remove(in.type, in.id, in.if_match));
+      RETURN_IF_ERROR(runHooks(tx, write, outcome, who, deferred, [&] { return tx.remove(in.type, in.id, in.if_match); },
+                               applied.result));
       return applied;  // the store drops the index rows and business keys itself
     }
   }

@@ -16,6 +16,7 @@
 #include "planbro/gateway/ip/conformance_catalog.h"
 #include "planbro/gateway/ip/ip_read_operations.h"
 #include "planbro/gateway/ip/plan_narrative_stage.h"
+#include "planbro/gateway/ip/ip_rules.h"
 #include "planbro/gateway/ops/identity_keys.h"
 #include "planbro/gateway/ops/write_pipeline.h"
 #include "planbro/gateway/rest/profile_loading.h"
@@ -184,6 +185,33 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     // The IP CarePlan's narrative: made from the plan on every write, and from what it references on every read.
     rest.writer.transform = ip::makePlanNarrativeTransform(rest.conformance);
     rest.presenter = ip::makePlanNarrativePresenter(rest.clock, rest.conformance, cfg.ip_read.narrative_max_references);
+    // The individual-plan rules (docs/ip-rules.md), on every write; their measure-status graph from the package.
+    {
+      std::string dir = options.profile_package_dir.empty() ? PLANBRO_IP_PACKAGE_DIR : options.profile_package_dir;
+      ip::MeasureStatusGraph graph;
+      std::error_code ec;
+      if (std::filesystem::is_directory(dir, ec)) {
+        auto loaded = ip::MeasureStatusGraph::fromPackageDir(dir);
+        if (!loaded.isOk()) return Status(loaded.status().code(), "ip rules: " + loaded.status().message());
+        graph = std::move(loaded).value();
+      } else {
+        http::appLogger()->warn("ip rules: no package folder at {}; measure-status transitions (GW-18) unchecked", dir);
+      }
+      ip::IpRulesOptions ip_options;
+      ip_options.clock = rest.clock;
+      ip_options.max_handover_overlap_days = cfg.ip.max_handover_overlap_days;
+      ip_options.record_provenance = cfg.ip.provenance;
+      for (auto& hook : ip::makeIpRuleHooks(ip_options, std::move(graph))) rest.writer.hooks.push_back(std::move(hook));
+      // Plans stored before one-active-plan-per-patient existed get their keys now, once per database.
+      auto plans = ip::claimStoredActivePlans(*parts->store);
+      if (!plans.isOk()) return plans.status();
+      if (!plans->already_done) {
+        http::appLogger()->info("active-plan keys claimed for {} of {} stored CarePlans", plans->claimed, plans->plans);
+        for (const std::string& d : plans->duplicates) {
+          http::appLogger()->warn("a patient has more than one active individual plan: {}; end one of them", d);
+        }
+      }
+    }
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
     if (cfg.server.base_url.empty() && cfg.server.port == 0) {
       // `listen: HOST:0`: the port is known once the server listens.

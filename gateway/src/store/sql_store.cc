@@ -259,6 +259,15 @@ class SqlWriteTransaction final : public WriteTransaction {
     return oneVersion(r, type, id);
   }
 
+  Result<ResourceVersion> readForUpdate(std::string_view type, std::string_view id) override {
+    RETURN_IF_ERROR(usable());
+    RETURN_IF_ERROR(check(checkTypeAndId(type, id)));
+    // The head row lock (dialect: FOR UPDATE in PostgreSQL) is what every writer of this resource takes first.
+    ASSIGN_OR_RETURN(std::optional<Head> head, selectHead(type, id));
+    if (!head) return notFound(std::string(type) + "/" + std::string(id) + " not found");
+    return read(type, id);
+  }
+
   Status commit() override {
     if (Status s = usable(); !s.isOk()) {
       rollback();  // a poisoned transaction must not keep its locks until the object dies

@@ -19,12 +19,18 @@ struct Issue {
   std::string code;
   std::string diagnostics;
   std::string location;
+  /** issue.details.text: the same finding for the person at the screen, in their language (the gateway's business
+   *  rules give bokmål here and English in diagnostics). Empty: none. */
+  std::string details;
+  /** More issue.expression entries after `location`: e.g. the resource a conflict is with ("CarePlan/abc"). */
+  std::vector<std::string> related;
 };
 
 /** An ordered list of issues. */
 class OperationOutcome {
  public:
   void add(Severity severity, std::string code, std::string diagnostics, std::string location = {});
+  void add(Issue issue);
   void append(const OperationOutcome& other);
   const std::vector<Issue>& issues() const { return issues_; }
   /** True when any issue is fatal or error. */

@@ -174,6 +174,12 @@ struct IpReadConfig {
   uint32_t narrative_max_references = 200;   // resources one plan's narrative reads; the rest shown unresolved
 };
 
+/** `ip.*`: the individual-plan rules (docs/ip-rules.md). */
+struct IpConfig {
+  uint32_t max_handover_overlap_days = 30;  // two current coordinators at most this many days, in a declared handover
+  bool provenance = true;                   // a Provenance for every change of an IP resource (GW-50)
+};
+
 /** The whole configuration. Copyable value type. */
 struct GatewayConfig {
   ServerConfig server;
@@ -185,6 +191,7 @@ struct GatewayConfig {
   IpFiguresConfig ip_figures;
   DispatchConfig dispatch;
   IpReadConfig ip_read;
+  IpConfig ip;
 
   /** The JSON parser limits for request bodies (max_bytes = limits.max_body_bytes). */
   fhir::JsonLimits jsonLimits() const;

@@ -35,6 +35,8 @@ struct WriteContext {
   std::function<Status(const PreparedWrite& write)> authorize;
 
   store::WriteContext storeContext() const { return store::WriteContext{actor, source_system}; }
+  /** What the write pipeline's hooks see of it. */
+  WriteOrigin origin() const { return WriteOrigin{actor, on_behalf_of, source_system, correlation_id}; }
 };
 
 /** What a write did. `version` is the current version afterwards (json: the stored bytes; empty for deletes). */

@@ -10,6 +10,7 @@
 // Split in two so that a transaction Bundle prepares every entry before it takes the store's writer turn.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,11 +74,43 @@ class BusinessRules {
   virtual Status check(const WriteIntent& intent, const fhir::JsonValue* resource) const = 0;
 };
 
+struct PreparedWrite;
+
 /** A unique business key a write asks for, with what to tell the client when another resource holds it. */
 struct KeyClaim {
   store::BusinessKey key;
   std::string location;     // the element that carries the key: "Patient.identifier[0]"
   std::string description;  // what the key is, in words, never its value: "fødselsnummer"
+  /** Optional, for a business rule's key (all three or none): the rule's id ("GW-01"), and the clash in English
+   *  (diagnostics) and bokmål (details.text); "{holder}" in them becomes `Type/id` of the resource holding the key. */
+  std::string rule;
+  std::string conflict_en;
+  std::string conflict_nb;
+};
+
+/** Who makes a write, as the hooks see it: the operations layer's WriteContext without its access policy. */
+struct WriteOrigin {
+  std::string actor;           // the authenticated subject or client id; empty for the system itself
+  std::string on_behalf_of;    // the person the actor acts for, when any
+  std::string source_system;   // "rest", "demo-loader", "adapter:plo", ...
+  std::string correlation_id;  // the request or message id
+};
+
+/** What a hook sees of the write besides the two versions: the store transaction it runs in (reads as the
+ *  transaction sees them, its own earlier writes included; readForUpdate to lock what a rule depends on) and who
+ *  writes. */
+struct HookContext {
+  /** A check run once every write of the store transaction is done (in a transaction Bundle: after its later
+   *  entries too), before the commit: a rule about another resource the same Bundle may write after this one. Its
+   *  issues go to the outcome given; a non-ok Status rejects the whole transaction. */
+  using Deferred = std::function<Status(store::WriteTransaction& tx, fhir::OperationOutcome* outcome)>;
+
+  store::WriteTransaction& tx;
+  const WriteOrigin& origin;
+  std::vector<Deferred>* deferred;  // never null inside a hook
+  fhir::OperationOutcome* outcome;  // where a rule's issues go; may be null
+
+  void defer(Deferred check) { deferred->push_back(std::move(check)); }
 };
 
 /** The keys one write claims and releases. */
@@ -96,8 +129,33 @@ class TransactionHook {
  public:
   virtual ~TransactionHook() = default;
   virtual bool watches(std::string_view type) const = 0;
+  /** The pure form: the keys from the two versions alone. Default: none. */
   virtual Result<KeyChanges> keys(std::string_view type, const fhir::JsonValue* current,
-                                  const fhir::JsonValue* proposed) const = 0;
+                                  const fhir::JsonValue* proposed) const {
+    (void)type;
+    (void)current;
+    (void)proposed;
+    return KeyChanges{};
+  }
+  /** What the pipeline calls: a hook whose rule must read the store (a consent a plan start depends on) overrides
+   *  this one. Default: the pure form. `write` is the prepared write (intent, canonical bytes). */
+  virtual Result<KeyChanges> keysInTransaction(HookContext& context, const PreparedWrite& write,
+                                               const fhir::JsonValue* current, const fhir::JsonValue* proposed) const;
+  /**
+   * Called after the store wrote a version of `write` (created, updated or deleted; not for an unchanged update),
+   * in the same transaction: for what must be recorded with it (a Provenance). A non-ok Status rolls the write
+   * back. `current` is the version replaced (null when none), `proposed` the one written (null for a delete).
+   * Default: nothing.
+   */
+  virtual Status written(HookContext& context, const PreparedWrite& write, const store::WriteResult& result,
+                         const fhir::JsonValue* current, const fhir::JsonValue* proposed) const {
+    (void)context;
+    (void)write;
+    (void)result;
+    (void)current;
+    (void)proposed;
+    return Status::ok();
+  }
 };
 
 /**
@@ -126,6 +184,8 @@ struct PreparedWrite {
   std::string json;                   // canonical bytes: definition order, id set, no meta.versionId/lastUpdated
   std::vector<store::IndexRow> rows;  // _lastUpdated rows are fixed to the version's timestamp by apply()
   std::vector<LocalReference> references;  // Type/id references (not contained, not absolute)
+  /** `json` parsed, before the writer turn, for the transaction hooks (null when no hook watches the type). */
+  std::shared_ptr<const fhir::JsonDocument> parsed;
 };
 
 /** The outcome of apply(). */
@@ -169,10 +229,13 @@ class ResourceWriter {
   /**
    * Runs the store operations of `write` in `tx`, the transaction hooks first. Errors are the store's
    * (kFailedPrecondition, kAlreadyExists, ...) or a hook's; a business key held by another resource is kConflict,
-   * with an issue naming it (its location, and `Type/id` of the holder) added to `outcome` when given.
+   * with an issue naming it (its location, and `Type/id` of the holder) added to `outcome` when given. `origin`:
+   * who writes, for the hooks. `deferred`: the caller runs the hooks' deferred checks once the transaction's other
+   * writes are done (a transaction Bundle); null: apply() runs them itself after this write.
    */
   Result<AppliedWrite> apply(store::WriteTransaction& tx, const PreparedWrite& write,
-                             fhir::OperationOutcome* outcome = nullptr) const;
+                             fhir::OperationOutcome* outcome = nullptr, const WriteOrigin* origin = nullptr,
+                             std::vector<HookContext::Deferred>* deferred = nullptr) const;
 
   /** The validator the pipeline holds (for $validate). Never null. */
   const ResourceValidator& validator() const { return *validator_; }
@@ -182,7 +245,10 @@ class ResourceWriter {
 
  private:
   bool hooked(std::string_view type) const;
-  Status runHooks(store::WriteTransaction& tx, const PreparedWrite& write, fhir::OperationOutcome* outcome) const;
+  /** The hooks' key changes, then (after `store_write`) their written() calls. */
+  Status runHooks(store::WriteTransaction& tx, const PreparedWrite& write, fhir::OperationOutcome* outcome,
+                  const WriteOrigin& origin, std::vector<HookContext::Deferred>* deferred,
+                  const std::function<Result<store::WriteResult>()>& store_write, store::WriteResult& result) const;
 
   WriterOptions options_;
   std::shared_ptr<const ResourceValidator> validator_;

@@ -171,6 +171,15 @@ class WriteTransaction {
   /** Reads the current version as this transaction sees it (its own writes included). kNotFound / kGone. */
   virtual Result<ResourceVersion> read(std::string_view type, std::string_view id) = 0;
 
+  /**
+   * read(), and the resource is locked against concurrent writers until this transaction ends: a write of it in
+   * another transaction waits for this one (PostgreSQL: the head row FOR UPDATE; a write committed meanwhile is
+   * the version returned). For a business rule that depends on another resource staying as it was read (a plan
+   * started on a consent that must not be withdrawn underneath). SQLite writers are serial: a plain read. The
+   * default is read(), for transactions without row locks.
+   */
+  virtual Result<ResourceVersion> readForUpdate(std::string_view type, std::string_view id) { return read(type, id); }
+
   /** Commits. Durable when it returns ok. Afterwards the transaction is finished. */
   virtual Status commit() = 0;
 
