@@ -8,6 +8,8 @@ packages=(
   libboost1.81-dev rapidjson-dev libssl-dev libyaml-cpp-dev libxml2-dev zlib1g-dev
   libsqlite3-dev libpq-dev postgresql libmimalloc-dev
   libcli11-dev libspdlog-dev libcurl4-openssl-dev libre2-dev
+  # JOSE (JWS/JWK) for HelseID access tokens and DPoP proofs (docs/dependencies.md).
+  libjose-dev libjansson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # The system tests drive the running gateway with curl, node and python3, over TLS with throw-away certificates
   # made by the openssl command (docs/testing.md).

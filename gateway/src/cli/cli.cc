@@ -17,6 +17,7 @@
 #include "planbro/gateway/rest/serve_setup.h"
 #include "planbro/gateway/serve.h"
 #include "planbro/gateway/version.h"
+#include "token_command.h"
 
 #if __has_include("planbro/fhir-model/resource_json.h")
 #include "planbro/fhir-model/resource_json.h"
@@ -264,6 +265,8 @@ int runCli(int argc, const char* const* argv, std::istream& in, std::ostream& ou
   // `serve` and `--validate-config` (gateway/src/serve/, docs/server.md).
   const CommandHook serve = addServeCommand(app, rest::makeRestServeSetup());  // FHIR REST over the store
   const CommandHook validate_config = addValidateConfigOption(app);
+  TokenArgs token_args;
+  const TokenCommands token = addTokenCommands(app, token_args);  // development-mode test tokens
 
   try {
     app.parse(argc, argv);
@@ -278,6 +281,7 @@ int runCli(int argc, const char* const* argv, std::istream& in, std::ostream& ou
     if (validate->parsed()) return runValidate(validate_args, in, out, err);
     if (fmt->parsed()) return runFmt(fmt_args, in, out, err);
     if (fhirpath->parsed()) return runFhirPath(fhirpath_args, in, out, err);
+    if (token.token->parsed()) return runToken(token, token_args, out, err);
   } catch (const std::bad_alloc&) {
     err << "planbro: out of memory\n";
     return kExitFailure;

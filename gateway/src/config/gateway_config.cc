@@ -103,6 +103,8 @@ ip_read:
 ip:
   max_handover_overlap_days: 30
   provenance: true
+auth:
+  mode: open
 )yaml";
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -209,16 +211,17 @@ class Reader {
     }
   }
 
-  // A list of strings; `out` untouched when absent.
-  void strings(const YAML::Node& parent, std::string_view key, const std::string& path, std::vector<std::string>& out) {
+  // A list of plain strings (client ids, algorithm names); `out` replaced when present.
+  void stringList(const YAML::Node& parent, std::string_view key, const std::string& path, std::vector<std::string>& out) {
     YAML::Node node = parent[std::string(key)];
-    if (!node.IsDefined() || node.IsNull()) return;
-    const std::string full = path + "." + std::string(key);
-    if (!node.IsSequence()) return error(full, "must be a list of strings", shown(node));
+    if (!node.IsDefined()) return;
+    std::string full = path + "." + std::string(key);
     out.clear();
+    if (node.IsNull()) return;
+    if (!node.IsSequence()) return error(full, "must be a list of strings", shown(node));
     for (size_t i = 0; i < node.size(); ++i) {
-      if (!node[i].IsScalar()) {
-        error(full + "[" + std::to_string(i) + "]", "must be a string", shown(node[i]));
+      if (!node[i].IsScalar() || node[i].Scalar().empty()) {
+        error(full + "[" + std::to_string(i) + "]", "must be a non-empty string", shown(node[i]));
         continue;
       }
       out.push_back(node[i].Scalar());
@@ -283,9 +286,9 @@ void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
     r.string(e, "name", path, s.name);
     r.string(e, "endpoint", path, s.endpoint);
     r.string(e, "payload", path, s.payload);
-    r.strings(e, "headers", path, s.headers);
+    r.stringList(e, "headers", path, s.headers);
     r.string(e, "source_system", path, s.source_system);
-    r.strings(e, "types", path, s.types);
+    r.stringList(e, "types", path, s.types);
     r.string(e, "start", path, s.start);
     r.string(e, "ca_file", path, s.ca_file);
     r.string(e, "client_cert_file", path, s.client_cert_file);
@@ -299,11 +302,12 @@ void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
 }
 
 void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
-  if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data", "rest", "ip_figures", "dispatch", "ip_read", "ip"})) return;
+  if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data", "rest", "ip_figures", "dispatch", "ip_read", "ip", "auth"})) return;
 
   if (YAML::Node n = root["server"];
       r.mapping(n, "server", {"listen", "io_threads", "worker_threads", "write_threads", "shutdown_timeout_ms",
-                              "gzip_min_bytes", "tls", "base_url", "cors", "metrics_listen"})) {
+                              "gzip_min_bytes", "tls", "base_url", "cors", "metrics_listen", "allow_insecure"})) {
+    r.boolean(n, "allow_insecure", "server", c.server.allow_insecure);
     if (r.string(n, "metrics_listen", "server", c.server.metrics_listen) && !c.server.metrics_listen.empty()) {
       Status s = parseListen(c.server.metrics_listen, c.server.metrics_host, c.server.metrics_port);
       if (!s.isOk()) r.error("server.metrics_listen", s.message(), "\"" + c.server.metrics_listen + "\"");
@@ -311,7 +315,10 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     if (YAML::Node cors = n["cors"]; r.mapping(cors, "server.cors", {"allowed_origins"})) {
       r.origins(cors, "allowed_origins", "server.cors", c.server.cors.allowed_origins);
     }
-    if (YAML::Node t = n["tls"]; r.mapping(t, "server.tls", {"certificate_file", "private_key_file", "min_version"})) {
+    if (YAML::Node t = n["tls"]; r.mapping(t, "server.tls", {"certificate_file", "private_key_file", "min_version",
+                                                             "client_ca_file", "client_certificates"})) {
+      r.string(t, "client_ca_file", "server.tls", c.server.tls.client_ca_file);
+      r.string(t, "client_certificates", "server.tls", c.server.tls.client_certificates);
       r.string(t, "certificate_file", "server.tls", c.server.tls.certificate_file);
       r.string(t, "private_key_file", "server.tls", c.server.tls.private_key_file);
       r.string(t, "min_version", "server.tls", c.server.tls.min_version);
@@ -454,6 +461,28 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
   }
 
   readDispatch(root["dispatch"], r, c.dispatch);
+
+  if (YAML::Node n = root["auth"];
+      r.mapping(n, "auth", {"mode", "issuer", "audience", "jwks_file", "jwks_url", "jwks_refresh_interval_s",
+                            "algorithms", "dpop", "dpop_max_age_s", "clock_skew_s", "max_token_bytes",
+                            "min_security_level", "trusted_clients", "token_cache_entries", "replay_cache_entries"})) {
+    AuthConfig& a = c.auth;
+    r.string(n, "mode", "auth", a.mode);
+    r.string(n, "issuer", "auth", a.issuer);
+    r.string(n, "audience", "auth", a.audience);
+    r.string(n, "jwks_file", "auth", a.jwks_file);
+    r.string(n, "jwks_url", "auth", a.jwks_url);
+    r.integer(n, "jwks_refresh_interval_s", "auth", a.jwks_refresh_interval_s, 1, 86'400);
+    r.stringList(n, "algorithms", "auth", a.algorithms);
+    r.string(n, "dpop", "auth", a.dpop);
+    r.integer(n, "dpop_max_age_s", "auth", a.dpop_max_age_s, 1, 3'600);
+    r.integer(n, "clock_skew_s", "auth", a.clock_skew_s, 0, 300);
+    r.integer(n, "max_token_bytes", "auth", a.max_token_bytes, 1024, 65'536);
+    r.integer(n, "min_security_level", "auth", a.min_security_level, 0, 4);
+    r.stringList(n, "trusted_clients", "auth", a.trusted_clients);
+    r.integer(n, "token_cache_entries", "auth", a.token_cache_entries, 0, 10'000'000);
+    r.integer(n, "replay_cache_entries", "auth", a.replay_cache_entries, 1'000, 100'000'000);
+  }
 }
 
 // Cross-field rules of `dispatch.*`. Header values are never shown: they carry the receivers' credentials.
@@ -505,6 +534,57 @@ void validateDispatch(const DispatchConfig& d, std::vector<std::string>& errors)
     if (s.client_cert_file.empty() != s.client_key_file.empty()) {
       errors.push_back(path + ".client_cert_file: must be set together with client_key_file (mutual TLS)");
     }
+  }
+}
+
+
+// Quotes a configured string for an error message, cut like shown().
+std::string quoted(const std::string& v) { return "\"" + (v.size() > 60 ? v.substr(0, 57) + "..." : v) + "\""; }
+
+void validateAuth(const GatewayConfig& c, std::vector<std::string>& errors) {
+  const AuthConfig& a = c.auth;
+  if (a.mode != "open" && a.mode != "token" && a.mode != "development") {
+    errors.push_back("auth.mode: must be \"open\", \"token\" or \"development\" (got " + quoted(a.mode) + ")");
+  }
+  if (a.dpop != "required" && a.dpop != "allowed" && a.dpop != "off") {
+    errors.push_back("auth.dpop: must be \"required\", \"allowed\" or \"off\" (got " + quoted(a.dpop) + ")");
+  }
+  for (const std::string& alg : a.algorithms) {
+    if (alg != "RS256" && alg != "PS256" && alg != "ES256") {
+      errors.push_back("auth.algorithms: each must be RS256, PS256 or ES256 (no \"none\", no HMAC) (got " +
+                       quoted(alg) + ")");
+    }
+  }
+  if (a.algorithms.empty()) errors.push_back("auth.algorithms: must name at least one algorithm (got [])");
+  auto loopbackHttp = [](const std::string& url) {
+    for (std::string_view host : {"http://127.0.0.1", "http://localhost", "http://[::1]"}) {
+      if (url.rfind(host, 0) == 0 && (url.size() == host.size() || url[host.size()] == ':' || url[host.size()] == '/')) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (!a.jwks_url.empty() && a.jwks_url.rfind("https://", 0) != 0 && !loopbackHttp(a.jwks_url)) {
+    errors.push_back("auth.jwks_url: must be an https:// URL (plain http only on loopback) (got " + quoted(a.jwks_url) +
+                     ")");
+  }
+  if (a.mode == "token") {
+    if (a.issuer.empty()) errors.push_back("auth.issuer: must be set when auth.mode is token (got \"\")");
+    if (a.audience.empty()) errors.push_back("auth.audience: must be set when auth.mode is token (got \"\")");
+    if (a.jwks_file.empty() == a.jwks_url.empty()) {
+      errors.push_back("auth.jwks_file: exactly one of auth.jwks_file and auth.jwks_url must be set when auth.mode is "
+                       "token (got " + quoted(a.jwks_file) + " and " + quoted(a.jwks_url) + ")");
+    }
+  }
+  const TlsConfig& tls = c.server.tls;
+  if (tls.client_certificates != "off" && tls.client_certificates != "request" && tls.client_certificates != "require") {
+    errors.push_back("server.tls.client_certificates: must be \"off\", \"request\" or \"require\" (got " +
+                     quoted(tls.client_certificates) + ")");
+  } else if ((tls.client_certificates != "off") != !tls.client_ca_file.empty()) {
+    errors.push_back("server.tls.client_ca_file: must be set exactly when server.tls.client_certificates is request "
+                     "or require (got " + quoted(tls.client_ca_file) + ")");
+  } else if (!tls.client_ca_file.empty() && !tls.enabled()) {
+    errors.push_back("server.tls.client_ca_file: mutual TLS needs server.tls.certificate_file and private_key_file");
   }
 }
 
@@ -572,6 +652,12 @@ Status parseListen(std::string_view listen, std::string& host, uint16_t& port) {
   return Status::ok();
 }
 
+bool isLoopbackHost(std::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  if (!host.starts_with("127.")) return false;
+  return host.find_first_not_of("0123456789.") == std::string_view::npos;
+}
+
 std::vector<std::string> validateConfig(const GatewayConfig& c) {
   std::vector<std::string> errors;
   if (c.server.io_threads < 1 || c.server.io_threads > 256) {
@@ -601,6 +687,7 @@ std::vector<std::string> validateConfig(const GatewayConfig& c) {
                      std::to_string(c.limits.max_body_bytes) + "), or no maximal request could ever be read (got " +
                      std::to_string(c.limits.max_inflight_body_bytes) + ")");
   }
+  validateAuth(c, errors);
   if (c.limits.idle_timeout_ms < 1) errors.push_back("limits.idle_timeout_ms: must be between 1 and 86400000 (got 0)");
   if (!c.server.base_url.empty()) {
     if (Status s = checkBaseUrl(c.server.base_url); !s.isOk()) {

@@ -42,6 +42,8 @@ using Socket = tcp::socket::rebind_executor<LoopExecutor>::other;
 using Stream = beast::basic_stream<tcp, LoopExecutor>;
 using TlsStream = beast::ssl_stream<Stream>;
 
+std::string verifiedPeerThumbprint(SSL* ssl);  // below, with the TLS context
+
 namespace {
 
 /** What the server needs of a connection, whatever its stream: the session map holds these. */
@@ -240,6 +242,7 @@ class Server::Impl {
   std::shared_ptr<RequestHandler> handler;
   std::shared_ptr<MetricsRegistry> metrics;
   std::vector<std::shared_ptr<RequestFilter>> filters;
+  bool filters_may_block = false;  // some filter may block: filters never run on an I/O thread
   std::mutex readiness_mutex;
   std::vector<ReadinessCheck> readiness;
   std::shared_ptr<spdlog::logger> access_log;
@@ -350,6 +353,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         self->server_.tls_failures->inc();
         return self->closeNow();
       }
+      if constexpr (kTls) self->client_certificate_sha256_ = verifiedPeerThumbprint(self->stream_.native_handle());
       self->waitForRequest();
     });
   }
@@ -531,7 +535,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     auto context = std::make_shared<RequestContext>();
     context->request_id = request_id_;
     context->remote_address = remote_;
-    const bool read = isRead(request->method);
+    context->client_certificate_sha256 = client_certificate_sha256_;
+    const bool read = isRead(request->method) && !server_.filters_may_block;
     if (read) {
       // Filters, then an answer from memory if the handler has one, right here on the I/O thread: a cached read
       // then costs no thread hop at all. Only what must block goes to a handler thread.
@@ -540,6 +545,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         now = guarded(*context, [&] { return server_.handler->handleWithoutBlocking(*request, *context); });
       }
       if (now) {
+        addContextHeaders(*now, *context);
         std::string reason = finishResponse(*now, request->headers.get("Accept-Encoding"), server_.options.gzip_min_bytes);
         interaction_ = context->interaction;
         return sendResponse(std::move(*now), std::move(reason));
@@ -551,6 +557,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         return std::optional<Response>(filtered ? self->runHandler(*request, *context)
                                                 : self->runPipeline(*request, *context));
       }).value();
+      addContextHeaders(response, *context);
       std::string reason = finishResponse(response, request->headers.get("Accept-Encoding"),
                                           self->server_.options.gzip_min_bytes);
       asio::dispatch(self->stream_.get_executor(),
@@ -577,6 +584,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   asio::thread_pool* handlerPool(std::string_view method) const {
     if (!isRead(method) && server_.writers) return server_.writers.get();
     return server_.workers.get();
+  }
+
+  // Headers the filters or the handler asked for on whatever response goes out (WWW-Authenticate, DPoP-Nonce).
+  static void addContextHeaders(Response& response, const RequestContext& context) {
+    for (const auto& [name, value] : context.response_headers.fields()) response.headers.add(name, value);
   }
 
   // The filters (authentication, coarse access) in order: the refusal of the first that refuses, else nullopt.
@@ -893,6 +905,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   uint64_t id_;
   std::string remote_;
+  std::string client_certificate_sha256_;  // mutual TLS: the verified client certificate's x5t#S256, else ""
   State state_ = State::kIdle;
   bool keep_alive_ = true;
   bool head_ = false;
@@ -952,6 +965,32 @@ bool Server::Impl::waitDrained(Clock::time_point deadline) {
   return drained.wait_until(lock, deadline, [this] { return connections.load() == 0; });
 }
 
+// RFC 8705 x5t#S256 of the client certificate, when one was presented and verified against the client CA file;
+// "" when none was (server.tls.client_certificates: request) or mutual TLS is off.
+std::string verifiedPeerThumbprint(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return {};
+  std::string out;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (SSL_get_verify_result(ssl) == X509_V_OK && X509_digest(cert, EVP_sha256(), digest, &length) == 1) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint32_t bits = 0;
+    int count = 0;
+    for (unsigned int i = 0; i < length; ++i) {
+      bits = (bits << 8) | digest[i];
+      count += 8;
+      while (count >= 6) {
+        count -= 6;
+        out += kAlphabet[(bits >> count) & 63];
+      }
+    }
+    if (count > 0) out += kAlphabet[(bits << (6 - count)) & 63];
+  }
+  X509_free(cert);
+  return out;
+}
+
 // TLS 1.2 at least (1.3 only when configured), OpenSSL's default cipher list at Debian's security level, no
 // compression, no renegotiation, server cipher preference, session tickets off (no long-lived ticket keys to leak).
 Status Server::Impl::makeTlsContext() {
@@ -986,6 +1025,23 @@ Status Server::Impl::makeTlsContext() {
     tls.reset();
     return invalidArgument("cannot use TLS private key file " + key + " (unreadable, encrypted, or not the "
                            "certificate's key): " + ec.message());
+  }
+  if (!options.tls_client_ca_file.empty()) {
+    // Mutual TLS for system clients: a certificate is asked for (or required) and must chain to the CA file; the
+    // authentication filter binds its thumbprint to the token (RFC 8705 cnf.x5t#S256).
+    if (SSL_CTX_load_verify_locations(ctx, options.tls_client_ca_file.c_str(), nullptr) != 1) {
+      tls.reset();
+      return invalidArgument("cannot use TLS client CA file " + options.tls_client_ca_file);
+    }
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.tls_client_ca_file.c_str())) {
+      SSL_CTX_set_client_CA_list(ctx, names);
+    }
+    static constexpr unsigned char kSessionContext[] = "planbro";
+    SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
+    // `request`: a certificate that does not verify fails the handshake just as with `require`; a client without
+    // one still connects (and gets no thumbprint).
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (options.tls_require_client_certificate ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                       nullptr);
   }
   return Status::ok();
 }
@@ -1085,6 +1141,8 @@ ServerOptions ServerOptions::fromConfig(const config::GatewayConfig& c) {
   o.tls_certificate_file = c.server.tls.certificate_file;
   o.tls_private_key_file = c.server.tls.private_key_file;
   o.tls_min_version_1_3 = c.server.tls.min_version == "1.3";
+  o.tls_client_ca_file = c.server.tls.client_ca_file;
+  o.tls_require_client_certificate = c.server.tls.client_certificates == "require";
   o.cors_allowed_origins = c.server.cors.allowed_origins;
   o.metrics_listen = !c.server.metrics_listen.empty();
   o.metrics_host = c.server.metrics_host;
@@ -1097,7 +1155,10 @@ Server::Server(ServerOptions options, std::shared_ptr<RequestHandler> handler, s
 
 Server::~Server() { stop(); }
 
-void Server::addFilter(std::shared_ptr<RequestFilter> filter) { impl_->filters.push_back(std::move(filter)); }
+void Server::addFilter(std::shared_ptr<RequestFilter> filter) {
+  impl_->filters_may_block = impl_->filters_may_block || filter->mayBlock();
+  impl_->filters.push_back(std::move(filter));
+}
 
 void Server::addReadinessCheck(ReadinessCheck check) {
   std::lock_guard lock(impl_->readiness_mutex);

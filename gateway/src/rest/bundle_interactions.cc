@@ -202,6 +202,16 @@ Reply RestHandler::Impl::transaction(Call& call, const JsonValue& root) {
       return fail(i, errorReply(404, "not-found", "unknown resource type in request.url '" + url + "'"));
     }
     t.type = segments[0];
+    // Writes are decided here, before any entry is prepared or validated (reads pass the gate through dispatch).
+    const bool search_entry = segments.size() == 2 && segments[1] == "_search";
+    const char* write = method == "POST" && !search_entry ? "create"
+                        : method == "PUT"                 ? "update"
+                        : method == "DELETE"              ? "delete"
+                        : method == "PATCH"               ? "patch"
+                                                          : nullptr;
+    if (write != nullptr) {
+      if (auto denied = enterInteraction(call, write, t.type)) return fail(i, std::move(*denied));
+    }
     if (auto im = memberText(request, "ifMatch"); !im.empty()) {
       auto v = detail::parseEtag(im);
       if (!v) return fail(i, errorReply(400, "invalid", "ifMatch must be an ETag such as W/\"3\" (got '" + std::string(im) + "')"));

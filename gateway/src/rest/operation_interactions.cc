@@ -12,6 +12,8 @@ Reply RestHandler::Impl::invokeOperation(Call& call, const Operation& op, std::s
   const std::string& m = call.method;
   // The interaction label stays bounded: one value per registered operation.
   call.context->interaction = "operation-" + std::string(op.name());
+  // Asked first, before the body is parsed: an unauthorised client learns nothing from the operation's errors.
+  if (auto denied = enterInteraction(call, call.context->interaction, type)) return std::move(*denied);
   if (m == "GET" || m == "HEAD") {
     if (!op.allowsGet()) return methodNotAllowed(m, "POST");
   } else if (m != "POST") {

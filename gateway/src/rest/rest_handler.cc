@@ -166,13 +166,15 @@ Reply RestHandler::Impl::dispatch(Call& call) {
   }
   if (first == "_history") {
     ctx.interaction = "history-system";
+    if (auto denied = enterInteraction(call, "history-system", "")) return std::move(*denied);
     if (seg.size() != 1) return errorReply(404, "not-found", "no such endpoint");
     if (m != "GET") return notAllowed("GET");
     return history(call, std::nullopt, std::nullopt);
   }
   if (first == "$ip-figures" && seg.size() == 1) {
-    ctx.interaction = "ip-figures";
+    if (auto denied = enterInteraction(call, "operation-ip-figures", "")) return std::move(*denied);
     return ipFigures(call);
+  }
   if (first.starts_with('$') && seg.size() == 1 && options_.operations) {
     if (const Operation* op = options_.operations->find(OperationLevel::kSystem, "", first.substr(1))) {
       return invokeOperation(call, *op, "", "");
@@ -194,31 +196,37 @@ Reply RestHandler::Impl::routeType(Call& call, const std::string& type) {
   http::RequestContext& ctx = *call.context;
   const std::string& m = call.method;
   auto notAllowed = [&](std::string allow) { return methodNotAllowed(m, std::move(allow)); };
+  // Labels the interaction and asks the access policy first: before the body is parsed or validated.
+  auto gate = [&](const char* interaction) {
+    ctx.interaction = interaction;
+    return enterInteraction(call, interaction, type);
+  };
   if (options_.conformance && ip::ConformanceCatalog::servesType(type) && !(seg.size() >= 2 && seg.back() == "$validate")) {
+    if (auto denied = gate(seg.size() == 1 ? "search-type" : "read")) return std::move(*denied);
     return conformanceRoute(call, type);
   }
   if (seg.size() == 1) {
     if (m == "GET" || m == "HEAD") {
-      ctx.interaction = "search-type";
+      if (auto denied = gate("search-type")) return std::move(*denied);
       return searchType(call, type);
     }
     if (m == "POST") {
-      ctx.interaction = "create";
+      if (auto denied = gate("create")) return std::move(*denied);
       return create(call, type);
     }
     if (m == "PUT") {
-      ctx.interaction = "update";
+      if (auto denied = gate("update")) return std::move(*denied);
       return conditionalUpdate(call, type);
     }
     if (m == "DELETE") {
-      ctx.interaction = "delete";
+      if (auto denied = gate("delete")) return std::move(*denied);
       return conditionalRemove(call, type);
     }
     return notAllowed("GET, POST, PUT, DELETE");
   }
   const std::string& second = seg[1];
   if (seg.size() == 2 && second == "_search") {
-    ctx.interaction = "search-type";
+    if (auto denied = gate("search-type")) return std::move(*denied);
     if (m != "POST" && m != "GET") return notAllowed("GET, POST");
     if (m == "POST" && !call.body.empty()) {
       std::string ct = mediaType(call.header("Content-Type"));
@@ -233,12 +241,12 @@ Reply RestHandler::Impl::routeType(Call& call, const std::string& type) {
     return searchType(call, type);
   }
   if (seg.size() == 2 && second == "_history") {
-    ctx.interaction = "history-type";
+    if (auto denied = gate("history-type")) return std::move(*denied);
     if (m != "GET") return notAllowed("GET");
     return history(call, type, std::nullopt);
   }
   if (seg.size() == 2 && second == "$validate") {
-    ctx.interaction = "validate";
+    if (auto denied = gate("validate")) return std::move(*denied);
     if (m != "POST") return notAllowed("POST");
     return validate(call, type, std::nullopt);
   }
@@ -258,31 +266,31 @@ Reply RestHandler::Impl::routeType(Call& call, const std::string& type) {
   }
   if (seg.size() == 2) {
     if (m == "GET" || m == "HEAD") {
-      ctx.interaction = "read";
+      if (auto denied = gate("read")) return std::move(*denied);
       return read(call, type, id);
     }
     if (m == "PUT") {
-      ctx.interaction = "update";
+      if (auto denied = gate("update")) return std::move(*denied);
       return update(call, type, id);
     }
     if (m == "DELETE") {
-      ctx.interaction = "delete";
+      if (auto denied = gate("delete")) return std::move(*denied);
       return remove(call, type, id);
     }
     if (m == "PATCH") {
-      ctx.interaction = "patch";
+      if (auto denied = gate("patch")) return std::move(*denied);
       return patch(call, type, id);
     }
     return notAllowed("GET, PUT, DELETE, PATCH");
   }
   const std::string& third = seg[2];
   if (seg.size() == 3 && third == "_history") {
-    ctx.interaction = "history-instance";
+    if (auto denied = gate("history-instance")) return std::move(*denied);
     if (m != "GET") return notAllowed("GET");
     return history(call, type, id);
   }
   if (seg.size() == 3 && third == "$validate") {
-    ctx.interaction = "validate";
+    if (auto denied = gate("validate")) return std::move(*denied);
     if (m != "POST" && m != "GET") return notAllowed("GET, POST");
     return validate(call, type, id);
   }
@@ -292,7 +300,7 @@ Reply RestHandler::Impl::routeType(Call& call, const std::string& type) {
     }
   }
   if (seg.size() == 4 && third == "_history") {
-    ctx.interaction = "vread";
+    if (auto denied = gate("vread")) return std::move(*denied);
     if (m != "GET" && m != "HEAD") return notAllowed("GET");
     return vread(call, type, id, seg[3]);
   }
@@ -316,6 +324,21 @@ detail::CapabilityExtras RestHandler::Impl::capabilityExtras() const {
     }
   }
   return extras;
+}
+
+std::optional<Reply> RestHandler::Impl::enterInteraction(Call& call, std::string_view interaction,
+                                                         std::string_view type) {
+  // A policy that may block is never asked on an I/O thread: the server asks again on a handler thread.
+  if (call.store_access == StoreAccess::kMemoryOnly && access_->mayBlock()) return declinedReply();
+  Status s = access_->permitInteraction(*call.context, InteractionSubject{interaction, type});
+  if (s.isOk()) return std::nullopt;
+  Reply denied = statusReply(s);
+  if (s.code() == StatusCode::kPermissionDenied && call.context->principal) {
+    // RFC 6750 §3.1: the token is fine, its scopes are not enough.
+    denied.headers.set("WWW-Authenticate", std::string(call.context->principal->dpop ? "DPoP" : "Bearer") +
+                                               " realm=\"planbro\", error=\"insufficient_scope\"");
+  }
+  return denied;
 }
 
 std::string RestHandler::Impl::normalizedBaseUrl(std::string base) {

@@ -203,6 +203,9 @@ class RestHandler::Impl {
   Reply writeReply(Call& call, const Result<ops::WriteOutcome>& written, OperationOutcome& outcome);
   /** Who writes through `call`, and the access decision every prepared write of it passes. */
   ops::WriteContext writeContext(const Call& call) const;
+  /** The interaction-level access decision (AccessPolicy::permitInteraction): nullopt to go on, else the reply
+   *  (401/403; declined on an I/O thread when the policy may block). */
+  std::optional<Reply> enterInteraction(Call& call, std::string_view interaction, std::string_view type);
   Status decide(const Call& call, AccessAction action, std::string_view type, std::string_view id,
                 std::string_view json) const {
     return access_->decide(*call.context, AccessSubject{action, type, id, json});

@@ -21,6 +21,7 @@
 #include "planbro/gateway/ops/write_pipeline.h"
 #include "planbro/gateway/rest/profile_loading.h"
 #include "planbro/gateway/rest/rest_handler.h"
+#include "planbro/gateway/security/auth_filter.h"
 #include "planbro/gateway/store/resource_store.h"
 #include "serve_metrics.h"
 
@@ -211,13 +212,23 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
           http::appLogger()->warn("a patient has more than one active individual plan: {}; end one of them", d);
         }
       }
+    // auth.mode token: the authentication filter runs before every request, the scope policy inside every
+    // interaction (docs/security.md, Authentication). Open mode keeps the allow-all default.
+    std::shared_ptr<security::AuthFilter> auth_filter;
+    if (cfg.auth.enabled()) {
+      auto auth = security::makeAuthComponents(cfg, rest.base_url);
+      if (!auth.isOk()) return auth.status();
+      auth_filter = auth->filter;
+      rest.access = auth->policy;
+      components.filters.push_back(auth->filter);
     }
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
     if (cfg.server.base_url.empty() && cfg.server.port == 0) {
       // `listen: HOST:0`: the port is known once the server listens.
       std::weak_ptr<RestHandler> weak = parts->handler;
-      components.on_listening = [weak, cfg](uint16_t port) {
+      components.on_listening = [weak, cfg, auth_filter](uint16_t port) {
         if (auto handler = weak.lock()) handler->setBaseUrl(config::effectiveBaseUrl(cfg, port));
+        if (auth_filter) auth_filter->setBaseUrl(config::effectiveBaseUrl(cfg, port));
       };
     }
 

@@ -47,11 +47,7 @@ std::vector<std::string> tlsFileProblems(const config::TlsConfig& tls) {
 }
 
 // 127.0.0.0/8 written as an address (a host name "127.example" is not one), ::1, or localhost.
-bool isLoopbackHost(std::string_view host) {
-  if (host == "localhost" || host == "::1") return true;
-  if (!host.starts_with("127.")) return false;
-  return host.find_first_not_of("0123456789.") == std::string_view::npos;
-}
+bool isLoopbackHost(std::string_view host) { return config::isLoopbackHost(host); }
 
 // Says what kind of start this is before anything else is logged: the embedded default is a trial setup, and a
 // start without TLS or authentication on a network address must not pass unnoticed.
@@ -71,6 +67,10 @@ void logStartKind(const ServeOptions& options, const config::GatewayConfig& cfg,
     return;
   }
   log.info("{} starting with {}", planbroVersionLine(), options.config_path);
+  if (!cfg.auth.enabled()) {
+    log.warn("authentication is off (auth.mode: open): anyone who reaches {} reads and writes everything{}", where,
+             loopback ? " (loopback only)" : "; server.allow_insecure is set, so this is a test rig");
+  }
   if (cfg.server.tls.enabled()) return;
   if (loopback) {
     log.warn("TLS is off (server.tls not set): plain HTTP on loopback ({}); only behind a TLS-terminating reverse "
@@ -110,6 +110,23 @@ int runServe(const ServeOptions& options, std::ostream& err) {
   config::GatewayConfig cfg = std::move(loaded).value();
   if (Status s = config::applyOverrides(cfg, options.overrides); !s.isOk()) {
     err << "planbro serve: invalid option:\n" << s.message() << '\n';
+    return 1;
+  }
+  if (cfg.auth.development() && !isLoopbackHost(cfg.server.host)) {
+    err << "planbro serve: refusing to start: auth.mode development trusts a local test key and listens on loopback "
+           "only (got " << cfg.server.host << ")\n";
+    return 1;
+  }
+  if (!isLoopbackHost(cfg.server.host) && !cfg.server.allow_insecure &&
+      (!cfg.server.tls.enabled() || !cfg.auth.enabled())) {
+    // Health data on a network address needs both transport encryption and token validation, unless the
+    // configuration says plainly that it is a test rig.
+    err << "planbro serve: refusing to start on the network address " << cfg.server.host << ":" << cfg.server.port
+        << (cfg.server.tls.enabled() ? "" : " without TLS (server.tls)")
+        << (cfg.server.tls.enabled() || cfg.auth.enabled() ? "" : " and")
+        << (cfg.auth.enabled() ? "" : " without token validation (auth.mode: open)")
+        << "; configure both, listen on loopback behind a TLS-terminating proxy, or set server.allow_insecure: true "
+           "in a configuration file for a test rig (never production; docs/security.md)\n";
     return 1;
   }
   if (cfg.server.tls.enabled()) {

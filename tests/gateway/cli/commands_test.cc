@@ -133,22 +133,33 @@ TEST_F(PlanbroCli, EmbeddedDefaultStartSaysFirstItIsOpenAndLoopbackOnlyAndLoadsN
   EXPECT_EQ(r.log.find("demo data: loaded"), std::string::npos) << r.log;
 }
 
-TEST_F(PlanbroCli, EmbeddedDefaultOnANetworkAddressSaysItIsReachable) {
+TEST_F(PlanbroCli, EmbeddedDefaultOnANetworkAddressRefusesToStart) {
+  // Open and without TLS: the quick start is for loopback only.
   auto r = serve({"--listen", "0.0.0.0:0", "--data-dir", (dir_ / "data").string()});
-  EXPECT_TRUE(r.saw_line) << r.log;
-  const std::vector<std::string> lines = linesOf(r.log);
-  ASSERT_FALSE(lines.empty());
-  EXPECT_NE(lines[0].find("open (no authentication, no TLS) and NOT loopback-only"), std::string::npos) << r.log;
+  EXPECT_EQ(r.exit_code, 1) << r.log;
+  EXPECT_FALSE(r.saw_line) << r.log;
+  EXPECT_NE(r.log.find("refusing to start on the network address 0.0.0.0:0 without TLS (server.tls) and without token "
+                       "validation (auth.mode: open)"),
+            std::string::npos)
+      << r.log;
 }
 
-TEST_F(PlanbroCli, ConfigFileStartWithoutTlsOnANetworkAddressWarnsLoudly) {
-  const fs::path config =
+TEST_F(PlanbroCli, ConfigFileStartOnANetworkAddressWithoutTlsOrTokensRefusesUnlessAllowedInsecure) {
+  const fs::path plain =
       file("plain.yaml", "server:\n  listen: 0.0.0.0:0\nstore:\n  data_dir: " + (dir_ / "data").string() + "\n");
+  auto refused = serve({"--config", plain.string()});
+  EXPECT_EQ(refused.exit_code, 1) << refused.log;
+  EXPECT_FALSE(refused.saw_line) << refused.log;
+  EXPECT_NE(refused.log.find("server.allow_insecure: true"), std::string::npos) << refused.log;
+
+  const fs::path config = file("insecure.yaml", "server:\n  listen: 0.0.0.0:0\n  allow_insecure: true\nstore:\n"
+                                                "  data_dir: " + (dir_ / "data").string() + "\n");
   auto r = serve({"--config", config.string()});
   EXPECT_TRUE(r.saw_line) << r.log;
   EXPECT_NE(r.log.find("starting with " + config.string()), std::string::npos) << r.log;
   EXPECT_NE(r.log.find("\"level\":\"warning\""), std::string::npos) << r.log;
   EXPECT_NE(r.log.find("TLS IS OFF on a network address"), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("authentication is off (auth.mode: open)"), std::string::npos) << r.log;
 }
 
 TEST_F(PlanbroCli, DemoDataLoadsOnlyWhenAskedAndOnlyIntoAnEmptyStore) {

@@ -151,12 +151,15 @@ class RestServerTest : public ::testing::TestWithParam<std::string> {
     options.worker_threads = 4;
     options.access_log = false;
     server_ = std::make_unique<http::Server>(options, handler_);
+    for (auto& filter : requestFilters()) server_->addFilter(std::move(filter));
     ASSERT_TRUE(server_->start().isOk());
     port_ = server_->port();
   }
 
   /** Options of the handler under test; fixtures override it (e.g. to install an AccessPolicy). */
   virtual RestOptions restOptions() { return {}; }
+  /** Request filters run before the handler (e.g. authentication); none by default. */
+  virtual std::vector<std::shared_ptr<http::RequestFilter>> requestFilters() { return {}; }
 
   void TearDown() override {
     if (server_) server_->stop();

@@ -20,6 +20,8 @@ struct TlsConfig {
   std::string certificate_file;    // the server certificate chain, leaf first
   std::string private_key_file;    // its private key, unencrypted PEM
   std::string min_version = "1.2";  // "1.2" or "1.3"
+  std::string client_ca_file;       // mutual TLS: PEM CA certificates client certificates must chain to ("" = off)
+  std::string client_certificates = "off";  // "off", "request" (optional) or "require"; needs client_ca_file
   bool enabled() const { return !certificate_file.empty() || !private_key_file.empty(); }
 };
 
@@ -43,6 +45,8 @@ struct ServerConfig {
    *  client's Host header. */
   std::string base_url;
   CorsConfig cors;
+  /** Start on a network address with auth.mode open or without TLS anyway (a test rig; never production). */
+  bool allow_insecure = false;
   std::string metrics_listen;        // `server.metrics_listen: HOST:PORT`: /metrics on its own listener ("" = main)
   std::string metrics_host;          // parsed from metrics_listen
   uint16_t metrics_port = 0;
@@ -180,6 +184,30 @@ struct IpConfig {
   bool provenance = true;                   // a Provenance for every change of an IP resource (GW-50)
 };
 
+/** `auth.*`: who may call the FHIR endpoint (HelseID access tokens, DPoP, scopes). docs/security.md, Authentication. */
+struct AuthConfig {
+  /** "open": no authentication (loopback only unless server.allow_insecure); "token": every FHIR request but
+   *  /metadata needs a valid access token; "development": tokens signed by a local key in data_dir that
+   *  `planbro token` mints (loopback only, always). */
+  std::string mode = "open";
+  std::string issuer;                 // `iss` every token must carry (exact match), e.g. "https://helseid-sts.nhn.no"
+  std::string audience;               // a value `aud` must hold, e.g. "nhn:planbro"
+  std::string jwks_file;              // the issuer's signing keys (JWKS) from a file
+  std::string jwks_url;               // ... or fetched over HTTPS, cached, refreshed on an unknown `kid`
+  uint32_t jwks_refresh_interval_s = 300;  // an unknown `kid` refetches the JWKS at most once per interval
+  std::vector<std::string> algorithms = {"RS256", "PS256", "ES256"};  // accepted JWS algorithms (asymmetric only)
+  std::string dpop = "allowed";       // "required", "allowed" or "off" (RFC 9449 proof-of-possession)
+  uint32_t dpop_max_age_s = 60;       // a proof older than this (by its `iat`) is refused
+  uint32_t clock_skew_s = 30;         // tolerance on exp / nbf / iat, in seconds (at most 300)
+  uint32_t max_token_bytes = 16384;   // an Authorization or DPoP header longer than this is refused (401)
+  uint32_t min_security_level = 4;    // a person's token (pid or HPR number) needs at least this security level
+  std::vector<std::string> trusted_clients;  // client ids of integration engines that may write for their org
+  uint32_t token_cache_entries = 10000;      // validated tokens kept (by SHA-256, until `exp`)
+  uint32_t replay_cache_entries = 1000000;   // DPoP proof ids remembered for their lifetime; full: 503
+  bool enabled() const { return mode == "token" || mode == "development"; }
+  bool development() const { return mode == "development"; }
+};
+
 /** The whole configuration. Copyable value type. */
 struct GatewayConfig {
   ServerConfig server;
@@ -192,6 +220,7 @@ struct GatewayConfig {
   DispatchConfig dispatch;
   IpReadConfig ip_read;
   IpConfig ip;
+  AuthConfig auth;
 
   /** The JSON parser limits for request bodies (max_bytes = limits.max_body_bytes). */
   fhir::JsonLimits jsonLimits() const;
@@ -229,6 +258,9 @@ struct ConfigOverrides {
 
 /** Applies overrides, then validates again. Errors: kInvalidArgument naming the option (`--listen: ...`). */
 Status applyOverrides(GatewayConfig& config, const ConfigOverrides& overrides);
+
+/** 127.0.0.0/8 written as an address (a host name "127.example" is not one), ::1, or localhost. */
+bool isLoopbackHost(std::string_view host);
 
 /** Parses `HOST:PORT` or `[IPv6]:PORT` into host and port. Errors: kInvalidArgument with a plain-words rule. */
 Status parseListen(std::string_view listen, std::string& host, uint16_t& port);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "planbro/fhir-model/status.h"
+#include "planbro/gateway/security/principal.h"
 
 namespace planbro::gateway::http {
 
@@ -50,12 +51,8 @@ struct Response {
   std::string body;
 };
 
-/** Who is asking. Empty until authentication (HelseID) lands; then filled by a RequestFilter. */
-struct Principal {
-  std::string subject;   // e.g. HelseID `sub`
-  std::string client_id;
-  std::vector<std::string> scopes;
-};
+/** Who is asking (defined by the security library; filled by the authentication filter). */
+using Principal = security::Principal;
 
 /**
  * What the pipeline knows about one request beyond its bytes. Created by the server per request, passed by
@@ -66,6 +63,12 @@ struct RequestContext {
   std::optional<Principal> principal;   // the single place an access decision reads who is asking
   std::string interaction = "other";    // metrics/log label set by the handler: "read", "search-type", ...
   std::string remote_address;           // peer IP, for audit
+  /** The SHA-256 of the client certificate's DER, base64url without padding (RFC 8705 `x5t#S256`), when the
+   *  client presented one over mutual TLS that verified against server.tls.client_ca_file; "" otherwise. */
+  std::string client_certificate_sha256;
+  /** Headers a filter or policy adds to the response, whatever it is (`WWW-Authenticate` on a refusal,
+   *  `DPoP-Nonce`). The server adds them to the response it sends. */
+  Headers response_headers;
 };
 
 /**
@@ -94,14 +97,17 @@ class RequestHandler {
 /**
  * A stage run before the handler, in registration order: authentication fills context.principal; the access
  * decision for the whole request (coarse) lives here too. A non-ok Status stops the pipeline and is answered with
- * an OperationOutcome whose HTTP status comes from the Status code. Thread-safe. It runs once per request, for GET
- * and HEAD on the I/O thread (so that a handler may answer from memory there), so it must not block: keys and
- * other slow inputs are fetched ahead of time, not per request.
+ * an OperationOutcome whose HTTP status comes from the Status code, carrying context.response_headers (e.g.
+ * WWW-Authenticate). Thread-safe. It runs once per request, for GET and HEAD on the I/O thread (so that a handler
+ * may answer from memory there) unless some registered filter's mayBlock() is true; then on a handler thread.
  */
 class RequestFilter {
  public:
   virtual ~RequestFilter() = default;
   virtual Status apply(const Request& request, RequestContext& context) = 0;
+  /** Whether apply() may block (fetch keys, ask a shared replay cache in a database). When any registered filter
+   *  may, the server runs the filters of every request on a handler thread, never on an I/O thread. */
+  virtual bool mayBlock() const { return false; }
 };
 
 /** A Response whose body is a one-issue OperationOutcome for `status` (HTTP status from the one mapping table). */

@@ -47,6 +47,8 @@ struct ServerOptions {
   std::string tls_certificate_file;
   std::string tls_private_key_file;
   bool tls_min_version_1_3 = false;  // false: TLS 1.2 and 1.3
+  std::string tls_client_ca_file;    // mutual TLS: client certificates must chain to this CA file ("" = off)
+  bool tls_require_client_certificate = false;  // with a CA file: a client without a certificate is refused
   /** server.cors.allowed_origins: exact origins whose browsers may call; empty: no CORS headers at all. */
   std::vector<std::string> cors_allowed_origins;
   /** server.metrics_listen: when set, /metrics is served on this second, plain-HTTP listener only (404 on the main

@@ -1,6 +1,6 @@
-#include "planbro/gateway/rest/access_policy.h"
+#include "planbro/gateway/security/access_policy.h"
 
-namespace planbro::gateway::rest {
+namespace planbro::gateway::security {
 namespace {
 
 class AllowAllPolicy : public AccessPolicy {
@@ -26,4 +26,4 @@ std::string_view accessActionName(AccessAction action) {
 
 std::shared_ptr<AccessPolicy> makeAllowAllPolicy() { return std::make_shared<AllowAllPolicy>(); }
 
-}  // namespace planbro::gateway::rest
+}  // namespace planbro::gateway::security

@@ -1,0 +1,159 @@
+// The cost of access control, in-process, single thread, one run:
+//  1. reads by id through the real RestHandler on SQLite (read cache on, as served): the authentication filter
+//     (Bearer token validated, cached after its first use) + the scope policy, against the same reads with access
+//     control off; the ratio is the throughput kept (issue 11: at least 0.8).
+//  2. the CPU of one DPoP proof check (a fresh proof each time: signature, claims, thumbprint, replay cache) against
+//     one OpenSSL ES256 verification (EVP_DigestVerify over a JWS signing input) measured in the same run (issue 11:
+//     at most 1.3).
+// Keys are made at start with OpenSSL. See docs/performance.md (Authentication).
+//
+//   auth_cost_driver [--reads N] [--proofs N]     (defaults: 20000 reads, 2000 proofs)
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "../tests/gateway/security/test_keys.h"
+#include "planbro/gateway/rest/rest_handler.h"
+#include "planbro/gateway/security/auth_filter.h"
+#include "planbro/gateway/store/resource_store.h"
+
+namespace {
+
+using namespace planbro;
+using namespace planbro::gateway;
+using namespace planbro::gateway::security::testing;
+using SteadyClock = std::chrono::steady_clock;
+
+double secondsSince(SteadyClock::time_point t) {
+  return std::chrono::duration<double>(SteadyClock::now() - t).count();
+}
+
+// Reads per second of GET /Goal/{id} through `handler`, the filters first, as the server runs them.
+double readsPerSecond(rest::RestHandler& handler, security::AuthFilter* filter, const std::string& id,
+                      const std::string& authorization, int reads) {
+  http::Request req;
+  req.method = "GET";
+  req.target = req.path = "/Goal/" + id;
+  if (!authorization.empty()) req.headers.add("Authorization", authorization);
+  auto start = SteadyClock::now();
+  for (int i = 0; i < reads; ++i) {
+    http::RequestContext ctx;
+    if (filter != nullptr && !filter->apply(req, ctx).isOk()) {
+      std::fprintf(stderr, "refused\n");
+      std::exit(1);
+    }
+    http::Response r = handler.handle(req, ctx);
+    if (r.status != 200) {
+      std::fprintf(stderr, "read answered %d: %s\n", r.status, r.body.c_str());
+      std::exit(1);
+    }
+  }
+  return reads / secondsSince(start);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int reads = 20000;
+  int proofs = 2000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--reads") == 0) reads = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--proofs") == 0) proofs = std::atoi(argv[i + 1]);
+  }
+  std::string dir = (std::filesystem::temp_directory_path() / ("planbro-auth-bench-" + std::to_string(getpid()))).string();
+  std::filesystem::create_directories(dir);
+  store::SqliteStoreOptions so;
+  so.path = dir + "/planbro.db";
+  so.pool_size = 2;
+  so.read_cache_bytes = 8 << 20;
+  auto store = store::openSqliteStore(so);
+  if (!store.isOk()) return 1;
+
+  TestKey issuer = makeKey("ES256", "issuer-1");
+  auto jwks = security::Jwks::parse(jwksJson({&issuer}));
+  security::TokenValidatorOptions t;
+  t.issuer = kIssuer;
+  t.audience = kAudience;
+  t.clock = [] { return kNow; };
+  auto validator = std::make_shared<security::TokenValidator>(t, security::staticKeySource(*jwks));
+  security::DpopOptions d;
+  d.clock = [] { return kNow; };
+  auto dpop = std::make_shared<security::DpopVerifier>(d, security::makeMemoryReplayCache(10'000'000));
+  security::AuthFilterOptions fo;
+  fo.base_url = "http://fhir.test";
+  security::AuthFilter filter(fo, validator, dpop);
+
+  rest::RestOptions open_options;
+  open_options.base_url = "http://fhir.test";
+  rest::RestHandler open_handler(**store, open_options);
+  rest::RestOptions scoped_options = open_options;
+  scoped_options.access = security::makeScopePolicy();
+  rest::RestHandler scoped_handler(**store, scoped_options);
+
+  http::Request create;
+  create.method = "POST";
+  create.target = create.path = "/Goal";
+  create.headers.add("Content-Type", "application/fhir+json");
+  create.body = R"({"resourceType":"Goal","lifecycleStatus":"active","description":{"text":"walk"},"subject":{"display":"x"}})";
+  http::RequestContext cctx;
+  http::Response created = open_handler.handle(create, cctx);
+  std::string location = created.headers.get("Location").data();
+  std::string id = location.substr(location.find("/Goal/") + 6);
+  id = id.substr(0, id.find('/'));
+
+  const std::string bearer = "Bearer " + signCompact(issuer, tokenHeader(issuer), practitionerClaims("user/*.rs"));
+  readsPerSecond(open_handler, nullptr, id, "", reads / 10);  // warm the cache and the code
+  double off = readsPerSecond(open_handler, nullptr, id, "", reads);
+  double on = readsPerSecond(scoped_handler, &filter, id, bearer, reads);
+  double off2 = readsPerSecond(open_handler, nullptr, id, "", reads);
+  double on2 = readsPerSecond(scoped_handler, &filter, id, bearer, reads);
+  std::printf("reads by id, access control off: %.0f/s, %.0f/s\n", off, off2);
+  std::printf("reads by id, token + scopes:     %.0f/s, %.0f/s\n", on, on2);
+  std::printf("ratio (on/off, both runs):       %.2f\n", (on + on2) / (off + off2));
+
+  // One ES256 verification with OpenSSL alone, over the signing input of a proof, as the reference.
+  TestKey client = makeKey("ES256", "client");
+  std::vector<std::string> fresh;
+  fresh.reserve(proofs);
+  const std::string token = signCompact(issuer, tokenHeader(issuer), practitionerClaims("user/*.rs"));
+  for (int i = 0; i < proofs; ++i) {
+    fresh.push_back(dpopProof(client, "GET", "http://fhir.test/Goal/" + id, token, kNow, "jti-" + std::to_string(i)));
+  }
+  EVP_PKEY* pkey = EVP_EC_gen("P-256");
+  std::string input = fresh[0].substr(0, fresh[0].rfind('.'));
+  unsigned char der[80];
+  size_t der_len = sizeof der;
+  EVP_MD_CTX* sign = EVP_MD_CTX_new();
+  EVP_DigestSignInit(sign, nullptr, EVP_sha256(), nullptr, pkey);
+  EVP_DigestSign(sign, der, &der_len, reinterpret_cast<const unsigned char*>(input.data()), input.size());
+  EVP_MD_CTX_free(sign);
+  auto start = SteadyClock::now();
+  int ok = 0;
+  for (int i = 0; i < proofs; ++i) {
+    EVP_MD_CTX* v = EVP_MD_CTX_new();
+    EVP_DigestVerifyInit(v, nullptr, EVP_sha256(), nullptr, pkey);
+    ok += EVP_DigestVerify(v, der, der_len, reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
+    EVP_MD_CTX_free(v);
+  }
+  double openssl_us = secondsSince(start) * 1e6 / proofs;
+  EVP_PKEY_free(pkey);
+  start = SteadyClock::now();
+  for (int i = 0; i < proofs; ++i) {
+    auto jkt = dpop->verify(fresh[i], "GET", "http://fhir.test/Goal/" + id, token);
+    ok += jkt.isOk();
+  }
+  double dpop_us = secondsSince(start) * 1e6 / proofs;
+  std::printf("OpenSSL ES256 verify:            %.1f us\n", openssl_us);
+  std::printf("DPoP proof check:                %.1f us\n", dpop_us);
+  std::printf("ratio (DPoP / ES256):            %.2f   (%d of %d checks ok)\n", dpop_us / openssl_us, ok, 2 * proofs);
+  std::filesystem::remove_all(dir);
+  return ok == 2 * proofs ? 0 : 1;
+}

@@ -1,0 +1,232 @@
+#include "planbro/gateway/security/token_validator.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
+
+#include "jose_util.h"
+
+namespace planbro::gateway::security {
+
+using detail::JsonPtr;
+
+int64_t systemNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string sha256Base64Url(std::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  return detail::base64UrlEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+}
+
+Status splitCompactJws(std::string_view jws, std::string_view parts[3]) {
+  size_t first = jws.find('.');
+  size_t second = first == std::string_view::npos ? first : jws.find('.', first + 1);
+  if (second == std::string_view::npos || jws.find('.', second + 1) != std::string_view::npos) {
+    return {StatusCode::kUnauthenticated, "not a compact JWS (three base64url parts)"};
+  }
+  parts[0] = jws.substr(0, first);
+  parts[1] = jws.substr(first + 1, second - first - 1);
+  parts[2] = jws.substr(second + 1);
+  for (int i = 0; i < 3; ++i) {
+    if (parts[i].empty() ||
+        parts[i].find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+            std::string_view::npos) {
+      return {StatusCode::kUnauthenticated, "not a compact JWS (three base64url parts)"};
+    }
+  }
+  return Status::ok();
+}
+
+namespace {
+
+Status unauthenticated(std::string reason) { return {StatusCode::kUnauthenticated, std::move(reason)}; }
+
+constexpr const char* kPid = "helseid://claims/identity/pid";
+constexpr const char* kHpr = "helseid://claims/hpr/hpr_number";
+constexpr const char* kSecurityLevel = "helseid://claims/identity/security_level";
+constexpr const char* kOrgParent = "helseid://claims/client/claims/orgnr_parent";
+constexpr const char* kOrgChild = "helseid://claims/client/claims/orgnr_child";
+
+// HelseID sends some claims as strings ("4"), others as numbers; both are accepted for the security level.
+int securityLevel(const json_t* payload) {
+  if (auto n = detail::integerMember(payload, kSecurityLevel)) return static_cast<int>(std::clamp<int64_t>(*n, 0, 9));
+  if (auto s = detail::stringMember(payload, kSecurityLevel); s && s->size() == 1 && (*s)[0] >= '0' && (*s)[0] <= '9') {
+    return (*s)[0] - '0';
+  }
+  return 0;
+}
+
+bool audienceHolds(const json_t* payload, std::string_view audience) {
+  const json_t* aud = json_object_get(payload, "aud");
+  if (json_is_string(aud)) return json_string_value(aud) == audience;
+  if (!json_is_array(aud)) return false;
+  for (size_t i = 0; i < json_array_size(aud); ++i) {
+    const json_t* a = json_array_get(aud, i);
+    if (json_is_string(a) && json_string_value(a) == audience) return true;
+  }
+  return false;
+}
+
+Result<Principal> principalOf(const json_t* payload, const TokenValidatorOptions& o) {
+  Principal p;
+  p.subject = std::string(detail::stringMember(payload, "sub").value_or(""));
+  p.client_id = std::string(detail::stringMember(payload, "client_id").value_or(detail::stringMember(payload, "azp").value_or("")));
+  p.token_id = std::string(detail::stringMember(payload, "jti").value_or(""));
+  const json_t* scope = json_object_get(payload, "scope");
+  if (json_is_string(scope)) {
+    std::string_view all = json_string_value(scope);
+    while (!all.empty()) {
+      size_t space = all.find(' ');
+      std::string_view one = all.substr(0, space);
+      if (!one.empty()) p.scopes.emplace_back(one);
+      if (space == std::string_view::npos) break;
+      all.remove_prefix(space + 1);
+    }
+  } else if (json_is_array(scope)) {  // HelseID issues `scope` as an array
+    for (size_t i = 0; i < json_array_size(scope); ++i) {
+      if (const json_t* s = json_array_get(scope, i); json_is_string(s)) p.scopes.emplace_back(json_string_value(s));
+    }
+  }
+  for (const std::string& s : p.scopes) p.scope_set.add(s);
+  p.pid = std::string(detail::stringMember(payload, kPid).value_or(""));
+  p.hpr_number = std::string(detail::stringMember(payload, kHpr).value_or(""));
+  if (p.hpr_number.empty()) {
+    if (auto n = detail::integerMember(payload, kHpr)) p.hpr_number = std::to_string(*n);
+  }
+  p.organization_number = std::string(detail::stringMember(payload, kOrgParent).value_or(""));
+  p.child_organization_number = std::string(detail::stringMember(payload, kOrgChild).value_or(""));
+  p.security_level = securityLevel(payload);
+  p.expires_at = detail::integerMember(payload, "exp").value_or(0);
+  if (const json_t* cnf = json_object_get(payload, "cnf"); json_is_object(cnf)) {
+    p.cnf_jkt = std::string(detail::stringMember(cnf, "jkt").value_or(""));
+    p.cnf_x5t_s256 = std::string(detail::stringMember(cnf, "x5t#S256").value_or(""));
+  }
+  const char* key = nullptr;
+  json_t* value = nullptr;
+  json_object_foreach(const_cast<json_t*>(payload), key, value) {
+    if (std::string_view(key).starts_with("helseid://")) {
+      char* dumped = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+      if (dumped != nullptr) {
+        p.helseid_claims.emplace(key, dumped);
+        free(dumped);
+      }
+    }
+  }
+  p.trusted_client = !p.client_id.empty() && std::find(o.trusted_clients.begin(), o.trusted_clients.end(),
+                                                       p.client_id) != o.trusted_clients.end();
+  if (p.scope_set.has("planbro/auditor")) {
+    p.kind = PrincipalKind::kAuditor;
+  } else if (p.scope_set.has("planbro/ke-admin")) {
+    p.kind = PrincipalKind::kKeAdministrator;
+  } else if (!p.hpr_number.empty()) {
+    p.kind = PrincipalKind::kPractitioner;
+  } else if (!p.pid.empty()) {
+    p.kind = PrincipalKind::kPatient;
+  } else {
+    p.kind = PrincipalKind::kSystem;
+  }
+  const bool person = !p.pid.empty() || !p.hpr_number.empty();
+  if (person && p.security_level < o.min_security_level) {
+    return unauthenticated("the token's security level is below " + std::to_string(o.min_security_level));
+  }
+  return p;
+}
+
+}  // namespace
+
+struct TokenValidator::Cache {
+  std::mutex mutex;
+  std::unordered_map<std::string, Principal> entries;  // by SHA-256 of the token
+  std::atomic<uint64_t> signature_checks{0};
+};
+
+TokenValidator::TokenValidator(TokenValidatorOptions options, std::shared_ptr<KeySource> keys)
+    : options_(std::move(options)), keys_(std::move(keys)), cache_(std::make_unique<Cache>()) {}
+TokenValidator::~TokenValidator() = default;
+
+uint64_t TokenValidator::signatureChecks() const { return cache_->signature_checks.load(); }
+
+Result<Principal> TokenValidator::validate(std::string_view token) const {
+  if (token.size() > options_.max_token_bytes) return unauthenticated("the token is too large");
+  const int64_t now = options_.clock();
+  const int64_t skew = options_.clock_skew_s;
+  std::string cache_key;
+  if (options_.cache_entries > 0) {
+    cache_key = sha256Base64Url(token);
+    std::lock_guard lock(cache_->mutex);
+    if (auto it = cache_->entries.find(cache_key); it != cache_->entries.end()) {
+      if (now < it->second.expires_at + skew) return it->second;
+      cache_->entries.erase(it);
+      return unauthenticated("the token has expired");
+    }
+  }
+
+  std::string_view parts[3];
+  if (Status s = splitCompactJws(token, parts); !s.isOk()) return s;
+  std::optional<std::string> header_text = detail::base64UrlDecode(parts[0]);
+  std::optional<std::string> payload_text = detail::base64UrlDecode(parts[1]);
+  if (!header_text || !payload_text) return unauthenticated("the token is not base64url");
+  JsonPtr header = detail::parseObject(*header_text);
+  if (!header) return unauthenticated("the token header is not a JSON object");
+  std::optional<std::string_view> alg = detail::stringMember(header.get(), "alg");
+  if (!alg || std::find(options_.algorithms.begin(), options_.algorithms.end(), *alg) == options_.algorithms.end()) {
+    return unauthenticated("the token's signature algorithm is not accepted");
+  }
+  if (json_object_get(header.get(), "crit") != nullptr) return unauthenticated("the token has critical header parameters");
+  if (auto typ = detail::stringMember(header.get(), "typ"); typ) {
+    std::string t(*typ);
+    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (t != "jwt" && t != "at+jwt" && t != "application/at+jwt") return unauthenticated("the token's typ is not a JWT");
+  }
+  // Keys come from the issuer's JWKS only: a key embedded in the token (jwk, jku, x5u, x5c) is never used.
+  std::string kid(detail::stringMember(header.get(), "kid").value_or(""));
+  std::shared_ptr<const Jwks> keys = keys_->current();
+  const void* key = keys ? keys->find(kid, *alg) : nullptr;
+  if (key == nullptr) {
+    keys = keys_->refreshForUnknownKid();
+    key = keys ? keys->find(kid, *alg) : nullptr;
+    if (key == nullptr) return unauthenticated("the token's signing key is unknown");
+  }
+  cache_->signature_checks.fetch_add(1, std::memory_order_relaxed);
+  if (!detail::verifyJws(parts[0], parts[1], parts[2], static_cast<const json_t*>(key))) {
+    return unauthenticated("the token's signature does not verify");
+  }
+
+  JsonPtr payload = detail::parseObject(*payload_text);
+  if (!payload) return unauthenticated("the token's claims are not a JSON object");
+  if (detail::stringMember(payload.get(), "iss").value_or("") != options_.issuer) {
+    return unauthenticated("the token is from another issuer");
+  }
+  if (!audienceHolds(payload.get(), options_.audience)) return unauthenticated("the token is for another audience");
+  std::optional<int64_t> exp = detail::integerMember(payload.get(), "exp");
+  if (!exp) return unauthenticated("the token has no expiry");
+  if (now >= *exp + skew) return unauthenticated("the token has expired");
+  if (json_object_get(payload.get(), "nbf") != nullptr) {
+    std::optional<int64_t> nbf = detail::integerMember(payload.get(), "nbf");
+    if (!nbf || now + skew < *nbf) return unauthenticated("the token is not valid yet");
+  }
+  if (json_object_get(payload.get(), "iat") != nullptr) {
+    std::optional<int64_t> iat = detail::integerMember(payload.get(), "iat");
+    if (!iat || *iat > now + skew) return unauthenticated("the token is issued in the future");
+  }
+  auto principal = principalOf(payload.get(), options_);
+  if (!principal.isOk()) return principal.status();
+  if (options_.cache_entries > 0) {
+    std::lock_guard lock(cache_->mutex);
+    if (cache_->entries.size() >= options_.cache_entries) {
+      // Full: drop the expired ones, and everything if that frees nothing (the cache only saves work).
+      std::erase_if(cache_->entries, [&](const auto& e) { return now >= e.second.expires_at + skew; });
+      if (cache_->entries.size() >= options_.cache_entries) cache_->entries.clear();
+    }
+    cache_->entries.emplace(std::move(cache_key), *principal);
+  }
+  return principal;
+}
+
+}  // namespace planbro::gateway::security
