@@ -115,12 +115,10 @@ DecodedMessage Codec::decode(std::string_view bytes) const {
     return reject(out, mapping, "E30", "pasientens fødselsnummer mangler");
   }
   if (head.patient->id_type == "FNR" || head.patient->id_type == "DNR") {
+    // The same check the write pipeline makes on Identifier.value (check digits, date, the 2032 K1 rule): a number
+    // it would refuse is refused here, with the AppRec code for it.
     Result<fhir::no::PersonNumberKind> kind = fhir::no::classifyPersonNumber(head.patient->id);
-    // Test persons of the national test environments use date offsets the identifiers module does not know (month
-    // + 65); their check digits are still mod-11 and are what is verified here.
-    const std::string& id = head.patient->id;
-    const bool check_digits_hold = id.size() == 11 && fhir::no::withCheckDigits(id.substr(0, 9)) == id;
-    if (!kind.isOk() && !check_digits_hold) {
+    if (!kind.isOk()) {
       return reject(out, mapping, "E31", "pasientens fødselsnummer er feil: " + kind.status().message());
     }
   }

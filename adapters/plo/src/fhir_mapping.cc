@@ -235,7 +235,8 @@ void mapDialogmelding(const xmlNode* content, const MappingTable& mapping, const
   const std::string communication_url = "urn:uuid:" + head.msg_id;
   out.writes.push_back(communication(head, topic, text, communication_url));
   out.need_for_ip = mentionsNeedForIp(mapping, topic) || mentionsNeedForIp(mapping, text);
-  const bool asks = kind == "Foresporsel";
+  // Dialogmelding 1.1 nests a question inside the Helsefaglig dialog's Notat.
+  const bool asks = kind == "Foresporsel" || xml::child(part, "Foresporsel") != nullptr;
   if (asks || out.need_for_ip) out.writes.push_back(task(head, out.need_for_ip, text, communication_url));
   for (xmlNode* role : xml::all(part, "RollerRelatertNotat")) {
     const std::string code = xml::attribute(xml::child(role, "RoleToPatient"), "V");
@@ -264,6 +265,8 @@ void mapPlo(const xmlNode* content, const DocumentMapping& document, const Mappi
 
   std::vector<Participant> participants;
   collectParticipants(content, participants, 0);
+  // A role with nobody named ("a physiotherapist at the receiver") proposes no one.
+  std::erase_if(participants, [](const Participant& p) { return p.member_display.empty() && p.member_id.empty(); });
   const std::string conversation = head.ref_to_conversation.empty() ? head.msg_id : head.ref_to_conversation;
   const std::string start = fhirDateTime(head.gen_date);
   std::string json = "{\"resourceType\":\"CareTeam\",\"identifier\":[" +
