@@ -26,14 +26,17 @@ Codec::Codec(std::shared_ptr<const SchemaSet> schemas, std::shared_ptr<const Map
              CodecOptions options)
     : schemas_(std::move(schemas)), mapping_(std::move(mapping)), options_(options) {}
 
+DecodedMessage Codec::oversized(size_t size) const {
+  DecodedMessage out;
+  return reject(out, *mapping_, "T99",
+                "meldingen er " + std::to_string(size) + " byte, over grensen på " +
+                    std::to_string(options_.max_message_bytes));
+}
+
 DecodedMessage Codec::decode(std::string_view bytes) const {
   const MappingTable& mapping = *mapping_;
   DecodedMessage out;
-  if (bytes.size() > options_.max_message_bytes) {
-    return reject(out, mapping, "T99",
-                  "meldingen er " + std::to_string(bytes.size()) + " byte, over grensen på " +
-                      std::to_string(options_.max_message_bytes));
-  }
+  if (bytes.size() > options_.max_message_bytes) return oversized(bytes.size());
   fhir::XmlLimits limits = options_.xml;
   limits.max_bytes = options_.max_message_bytes;
   Result<fhir::XmlDocPtr> parsed = fhir::parseHardenedXml(bytes, limits);

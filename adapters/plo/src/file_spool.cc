@@ -31,6 +31,12 @@ Result<std::string> readBounded(const fs::path& path, size_t limit) {
   return bytes;
 }
 
+size_t fileSize(const fs::path& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  return ec ? 0 : static_cast<size_t>(size);
+}
+
 // Writes `bytes` under a temporary name in `dir`, flushes, and renames it to `name`: a reader sees all or nothing.
 Status writeAtomically(const fs::path& dir, const std::string& name, const std::string& bytes) {
   const fs::path tmp = dir / ("." + name + ".tmp");
@@ -75,8 +81,11 @@ Result<FileSpool> FileSpool::open(SpoolOptions options, const InboundProcessor& 
 
 Result<bool> FileSpool::processClaimed(const std::string& name, SpoolStats& stats) const {
   const fs::path claimed = fs::path(options_.work_dir) / name;
-  ASSIGN_OR_RETURN(std::string bytes, readBounded(claimed, options_.max_message_bytes));
-  Result<InboundResult> processed = processor_->process(bytes);
+  // A file over the codec's limit is answered without being read whole.
+  const size_t limit = processor_->maxMessageBytes();
+  ASSIGN_OR_RETURN(std::string bytes, readBounded(claimed, limit));
+  Result<InboundResult> processed =
+      bytes.size() > limit ? Result<InboundResult>(processor_->oversized(fileSize(claimed))) : processor_->process(bytes);
   if (!processed.isOk()) return false;  // the gateway cannot write now: the caller gives the file back
   const InboundResult& result = *processed;
   std::error_code ec;

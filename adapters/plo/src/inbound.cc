@@ -151,6 +151,14 @@ Status InboundProcessor::write(const DecodedMessage& message, InboundResult& res
   return Status::ok();
 }
 
+InboundResult InboundProcessor::oversized(size_t size) const {
+  InboundResult result;
+  result.message = codec_->oversized(size);
+  result.apprec = encodeAppRec(
+      answerFor(result.message, options_.apprec_version, options_.new_id(), options_.now(), options_.self));
+  return result;
+}
+
 Result<InboundResult> InboundProcessor::process(std::string_view bytes) const {
   InboundResult result;
   result.message = codec_->decode(bytes);

@@ -39,7 +39,11 @@ class Codec {
    */
   DecodedMessage decode(std::string_view bytes) const;
 
+  /** The Avvist (T99) answer for a message of `size` bytes over the limit, when the transport did not read it all. */
+  DecodedMessage oversized(size_t size) const;
+
   const MappingTable& mapping() const { return *mapping_; }
+  const CodecOptions& options() const { return options_; }
 
  private:
   std::shared_ptr<const SchemaSet> schemas_;

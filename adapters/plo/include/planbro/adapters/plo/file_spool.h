@@ -21,7 +21,6 @@ struct SpoolOptions {
   std::string error_dir;  // `adapters.plo.spool.error`
   std::string work_dir;   // `adapters.plo.spool.work`: claimed files (default: in_dir + "/.work")
   size_t max_files_per_poll = 100;        // `adapters.plo.spool.max_files_per_poll`
-  size_t max_message_bytes = 32u << 20;   // files larger are answered Avvist without being read whole
 };
 
 struct SpoolStats {

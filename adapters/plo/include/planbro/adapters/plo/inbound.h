@@ -46,6 +46,11 @@ class InboundProcessor {
    */
   Result<InboundResult> process(std::string_view bytes) const;
 
+  /** The Avvist answer to a message of `size` bytes the transport would not read (over the codec's limit). */
+  InboundResult oversized(size_t size) const;
+  /** The codec's limit on one message, in bytes (`adapters.plo.max_message_bytes`). */
+  size_t maxMessageBytes() const { return codec_->options().max_message_bytes; }
+
  private:
   Status write(const DecodedMessage& message, InboundResult& result) const;
   Status check(const DecodedMessage& message, InboundResult& result) const;
