@@ -15,7 +15,7 @@ DecodedMessage& reject(DecodedMessage& out, const MappingTable& mapping, std::st
   out.status = AppRecStatus::kRejected;
   out.writes.clear();
   out.errors.push_back({code, mapping.errorText(code), reason});
-  out.summary = "Avvist: " + reason;
+  out.summary = reason;
   return out;
 }
 
