@@ -32,3 +32,36 @@ TEST_F(PlanbroCli, MessageCheckUsageErrorsExitTwo) {
 
 }  // namespace
 }  // namespace planbro::gateway::cli
+
+namespace planbro::gateway::cli {
+namespace {
+
+// `planbro serve` with adapters.plo on: a message the agent left in the spool is written to the store and answered.
+TEST_F(PlanbroCli, ServeRunsThePloSpool) {
+  const fs::path in = dir_ / "spool-in";
+  fs::create_directories(in);
+  writeFile(in / "m1.xml", readFile(kPloSamples + "dialogmelding-1.1/Helsefaglig_dialog_angi_profesjon_hos_mottaker.xml"));
+  writeFile(in / "m2.xml", "<MsgHead>broken");
+  const fs::path config = file(
+      "plo.yaml", "server:\n  listen: 127.0.0.1:0\nstore:\n  data_dir: " + (dir_ / "data").string() +
+                      "\nadapters:\n  plo:\n    enabled: true\n    her_id: \"8142987\"\n    spool:\n      in: " +
+                      in.string() + "\n      out: " + (dir_ / "spool-out").string() + "\n      error: " +
+                      (dir_ / "spool-error").string() + "\n      poll_interval_ms: 50\n");
+  auto r = serve({"--config", config.string()}, "plo adapter: 1 accepted, 1 rejected");
+  EXPECT_TRUE(r.saw_line) << r.log;
+  EXPECT_EQ(r.exit_code, 0) << r.log;
+  EXPECT_TRUE(fs::exists(dir_ / "spool-out" / "m1.xml.apprec.xml")) << r.log;
+  EXPECT_TRUE(fs::exists(dir_ / "spool-error" / "m2.xml")) << r.log;
+  EXPECT_NE(readFile(dir_ / "spool-out" / "m1.xml.apprec.xml").find("<Status V=\"1\""), std::string::npos);
+}
+
+TEST_F(PlanbroCli, ThePloAdapterNeedsItsSpoolFolders) {
+  const fs::path config = file("plo.yaml", "server:\n  listen: 127.0.0.1:0\nstore:\n  data_dir: " +
+                                               (dir_ / "data").string() + "\nadapters:\n  plo:\n    enabled: true\n");
+  auto r = serve({"--config", config.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.log;
+  EXPECT_NE(r.log.find("adapters.plo.spool.in: must be set"), std::string::npos) << r.log;
+}
+
+}  // namespace
+}  // namespace planbro::gateway::cli

@@ -124,6 +124,33 @@ struct RestConfig {
 };
 
 /** The whole configuration. Copyable value type. */
+/** `adapters.plo.spool.*`: the file-spool transport of the PLO adapter (docs/adapters.md). */
+struct PloSpoolConfig {
+  std::string in_dir;     // `in`: where the message agent drops messages (required when the adapter is on)
+  std::string out_dir;    // `out`: AppRecs planbro writes (required)
+  std::string error_dir;  // `error`: messages answered Avvist, with their AppRec (required)
+  std::string work_dir;   // `work`: files being processed (default: <in>/.work; same file system as the others)
+  uint32_t poll_interval_ms = 1000;  // how often `in` is read
+  uint32_t max_files_per_poll = 100; // files one poll takes
+};
+
+/** `adapters.plo.*`: the PLO / Dialogmelding / AppRec adapter (docs/adapters.md). Off by default. */
+struct PloAdapterConfig {
+  bool enabled = false;
+  std::string data_dir;                        // schemas and mapping table; empty: the shipped ones
+  uint64_t max_message_bytes = 32ull << 20;    // one message; larger: Avvist (T99) without being read whole
+  uint32_t max_depth = 64;                     // XML element nesting of one message; deeper: Avvist (T99)
+  std::string apprec_version = "1.1";          // AppRec version planbro answers with: "1.0" or "1.1"
+  bool require_signature = false;              // unsigned messages are Avvist (S01)
+  std::string her_id;                          // planbro's own HER-id, for AppRecs to messages that name no receiver
+  std::string name;                            // its organisation name
+  PloSpoolConfig spool;
+};
+
+struct AdaptersConfig {
+  PloAdapterConfig plo;
+};
+
 struct GatewayConfig {
   ServerConfig server;
   LimitsConfig limits;
@@ -131,6 +158,7 @@ struct GatewayConfig {
   LoggingConfig logging;
   DemoDataConfig demo_data;
   RestConfig rest;
+  AdaptersConfig adapters;
 
   /** The JSON parser limits for request bodies (max_bytes = limits.max_body_bytes). */
   fhir::JsonLimits jsonLimits() const;
