@@ -85,7 +85,7 @@ PlannedWrite communication(const MsgHeadInfo& head, std::string_view topic, std:
   if (!payload.empty()) json += ",\"payload\":[{\"contentString\":" + jsonString(payload) + "}]";
   json += "}";
   return {PlannedWrite::Kind::kCreateOnce, "Communication", std::string(kMessageIdSystem), head.msg_id,
-          std::move(json), full_url};
+          std::move(json), full_url, true};
 }
 
 // A Task asking the receiver for something: a Forespørsel, or the «need for IP» notice (GW-55) — a Task rather than
@@ -109,7 +109,8 @@ PlannedWrite task(const MsgHeadInfo& head, bool need_for_ip, std::string_view de
     json += ",\"authoredOn\":" + jsonString(sent);
   }
   json += ",\"requester\":" + partyReference(head.sender) + ",\"owner\":" + partyReference(head.receiver) + "}";
-  return {PlannedWrite::Kind::kCreateOnce, "Task", std::string(kMessageIdSystem), head.msg_id, std::move(json), {}};
+  return {PlannedWrite::Kind::kCreateOnce, "Task", std::string(kMessageIdSystem), head.msg_id, std::move(json), {},
+          true};
 }
 
 std::string personName(const xmlNode* person) {

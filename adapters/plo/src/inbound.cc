@@ -1,11 +1,15 @@
 #include "planbro/adapters/plo/inbound.h"
 
+#include "json_text.h"
+
 #include <openssl/rand.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+
+#include "planbro/fhir-model/norwegian_ids.h"
 
 namespace planbro::adapters::plo {
 namespace {
@@ -48,10 +52,14 @@ struct ParsedWrites {
   Status status;
 };
 
-ParsedWrites parseWrites(const DecodedMessage& message) {
+ParsedWrites parseWrites(const DecodedMessage& message, const std::string& plan_reference = {}) {
   ParsedWrites parsed;
   for (const PlannedWrite& write : message.writes) {
-    auto doc = fhir::JsonDocument::parse(write.json);
+    std::string json = write.json;
+    if (write.link_to_plan && !plan_reference.empty() && json.size() > 1 && json.front() == '{') {
+      json.insert(1, "\"basedOn\":[{\"reference\":" + jsonString(plan_reference) + "}],");
+    }
+    auto doc = fhir::JsonDocument::parse(std::move(json));
     if (!doc.isOk()) {
       parsed.status = internalError("PLO mapping produced invalid JSON: " + doc.status().message());
       return parsed;
@@ -115,8 +123,25 @@ Status InboundProcessor::check(const DecodedMessage& message, InboundResult& res
   return Status::ok();
 }
 
+Result<std::string> InboundProcessor::findPlan(const DecodedMessage& message) const {
+  if (!message.head || !message.head->patient || message.head->patient->id.empty()) return std::string();
+  const PatientInfo& patient = *message.head->patient;
+  const std::string_view system = fhir::no::preferredSystemUri(
+      patient.id_type == "DNR" ? fhir::no::IdentifierSystem::kDnr : fhir::no::IdentifierSystem::kFnr);
+  ASSIGN_OR_RETURN(std::vector<std::string> patients,
+                   operations_->findIds("Patient", {{"identifier", std::string(system) + "|" + patient.id}}, 2));
+  if (patients.size() != 1 || patients.front().empty()) return std::string();
+  ASSIGN_OR_RETURN(std::vector<std::string> plans,
+                   operations_->findIds("CarePlan", {{"subject", "Patient/" + patients.front()}}, 2));
+  // One plan per patient is the rule; with none (or, against the rule, several) the message stays unlinked.
+  if (plans.size() != 1 || plans.front().empty()) return std::string();
+  return "CarePlan/" + plans.front();
+}
+
 Status InboundProcessor::write(const DecodedMessage& message, InboundResult& result) const {
-  ParsedWrites parsed = parseWrites(message);
+  ASSIGN_OR_RETURN(std::string plan, findPlan(message));
+  if (!plan.empty()) result.effects.push_back("linked to " + plan);
+  ParsedWrites parsed = parseWrites(message, plan);
   RETURN_IF_ERROR(parsed.status);
   std::vector<TransactionEntry> entries;
   for (size_t i = 0; i < message.writes.size(); ++i) {

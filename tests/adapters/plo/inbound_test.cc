@@ -82,6 +82,33 @@ TEST_F(PloInbound, AForesporselIsWrittenOnceAndStampedWithTheAdapter) {
   EXPECT_EQ(count("Task"), 1u);
 }
 
+TEST_F(PloInbound, MessagesAboutAPatientWithAPlanAreLinkedToIt) {
+  gateway::ops::WriteContext context;
+  context.source_system = "test";
+  auto patient = fhir::JsonDocument::parse(
+      R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"13116900216"}]})");
+  ASSERT_TRUE(patient.isOk());
+  auto created = operations_->create(context, "Patient", patient->root(), {}, nullptr);
+  ASSERT_TRUE(created.isOk()) << created.status().message();
+  auto plan = fhir::JsonDocument::parse(R"({"resourceType":"CarePlan","status":"active","intent":"plan",)"
+                                        R"("subject":{"reference":"Patient/)" + created->version.id + R"("}})");
+  ASSERT_TRUE(plan.isOk());
+  auto plan_created = operations_->create(context, "CarePlan", plan->root(), {}, nullptr);
+  ASSERT_TRUE(plan_created.isOk()) << plan_created.status().message();
+
+  auto result = processor_->process(testing::withValidPatient(
+      readFile(samplesDir() / "dialogmelding-ks/1.0/foresporsel-og-svar/dialog-foresporsel-samsvar-test.xml")));
+  ASSERT_TRUE(result.isOk()) << result.status().message();
+  ASSERT_EQ(result->message.status, AppRecStatus::kOk) << result->message.summary;
+  const std::string reference = "CarePlan/" + plan_created->version.id;
+  auto linked = operations_->findIds("Communication", {{"based-on", reference}}, 10);
+  ASSERT_TRUE(linked.isOk()) << linked.status().message();
+  EXPECT_EQ(linked->size(), 1u);
+  auto tasks = operations_->findIds("Task", {{"based-on", reference}}, 10);
+  ASSERT_TRUE(tasks.isOk()) << tasks.status().message();
+  EXPECT_EQ(tasks->size(), 1u);
+}
+
 TEST_F(PloInbound, PloNyEndringKanselleringUpdateOneProposedCareTeam) {
   const auto dir = samplesDir() / "plo-1.6" / "innleggelsesrapport_1_6_mottak";
   for (const char* file : {"Innleggelsesrapport_v1-6_Ny.xml", "Innleggelsesrapport_v1-6_Endring.xml",

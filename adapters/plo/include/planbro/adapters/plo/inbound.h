@@ -53,6 +53,8 @@ class InboundProcessor {
 
  private:
   Status write(const DecodedMessage& message, InboundResult& result) const;
+  /** "CarePlan/<id>" of the message's patient (found by person number), or empty when none or not one. */
+  Result<std::string> findPlan(const DecodedMessage& message) const;
   Status check(const DecodedMessage& message, InboundResult& result) const;
 
   std::shared_ptr<const Codec> codec_;

@@ -90,6 +90,8 @@ struct PlannedWrite {
   std::string identifier_value;
   std::string json;      // the resource
   std::string full_url;  // urn:uuid:… when another write of the same message references it
+  /** The inbound writer adds basedOn → the patient's plan (CarePlan) when it finds exactly one. */
+  bool link_to_plan = false;
 };
 
 /** Everything the codec concluded about one message. */
