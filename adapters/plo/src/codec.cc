@@ -111,6 +111,11 @@ DecodedMessage Codec::decode(std::string_view bytes) const {
   if (options_.require_signature && !head.signed_message) {
     return reject(out, mapping, "S01", "meldingen er ikke signert");
   }
+  if (options_.signatures && head.signed_message) {
+    if (Status verified = options_.signatures->verify(doc); !verified.isOk()) {
+      return reject(out, mapping, "S01", "signaturen kan ikke verifiseres: " + verified.message());
+    }
+  }
   if (business == nullptr) return reject(out, mapping, "T10", "meldingen bærer ikke noe fagdokument planbro forstår");
   out.family = business->family;
   out.version = business->version;

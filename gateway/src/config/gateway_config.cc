@@ -84,6 +84,8 @@ adapters:
     max_depth: 64
     apprec_version: "1.1"
     require_signature: false
+    verify_signatures: false
+    trusted_certificates_file: ""
     her_id: ""
     name: ""
     spool:
@@ -359,7 +361,8 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
   if (YAML::Node a = root["adapters"]; r.mapping(a, "adapters", {"plo"})) {
     if (YAML::Node n = a["plo"];
         r.mapping(n, "adapters.plo", {"enabled", "data_dir", "max_message_bytes", "max_depth", "apprec_version",
-                                      "require_signature", "her_id", "name", "spool"})) {
+                                      "require_signature", "verify_signatures", "trusted_certificates_file",
+                                      "her_id", "name", "spool"})) {
       PloAdapterConfig& p = c.adapters.plo;
       r.boolean(n, "enabled", "adapters.plo", p.enabled);
       r.string(n, "data_dir", "adapters.plo", p.data_dir);
@@ -370,6 +373,8 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
         r.error("adapters.plo.apprec_version", "must be \"1.0\" or \"1.1\"", shown(n["apprec_version"]));
       }
       r.boolean(n, "require_signature", "adapters.plo", p.require_signature);
+      r.boolean(n, "verify_signatures", "adapters.plo", p.verify_signatures);
+      r.string(n, "trusted_certificates_file", "adapters.plo", p.trusted_certificates_file);
       if (r.string(n, "her_id", "adapters.plo", p.her_id) && !p.her_id.empty() &&
           (p.her_id.size() > 10 || p.her_id.find_first_not_of("0123456789") != std::string::npos ||
            p.her_id.front() == '0')) {
@@ -488,6 +493,9 @@ std::vector<std::string> validateConfig(const GatewayConfig& c) {
       std::string got = c.server.base_url.size() > 60 ? c.server.base_url.substr(0, 57) + "..." : c.server.base_url;
       errors.push_back("server.base_url: " + s.message() + " (got \"" + got + "\")");
     }
+  }
+  if (c.adapters.plo.verify_signatures && c.adapters.plo.trusted_certificates_file.empty()) {
+    errors.push_back("adapters.plo.trusted_certificates_file: must be set with adapters.plo.verify_signatures (got \"\")");
   }
   if (c.adapters.plo.enabled) {
     const PloSpoolConfig& sp = c.adapters.plo.spool;

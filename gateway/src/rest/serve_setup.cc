@@ -17,6 +17,7 @@
 #include "planbro/gateway/store/resource_store.h"
 #include "serve_metrics.h"
 #include "planbro/adapters/plo/plo_adapter.h"
+#include "planbro/adapters/plo/signature.h"
 #include "planbro/gateway/ops/operations.h"
 #include "planbro/gateway/search/search_executor.h"
 
@@ -201,6 +202,14 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       ao.codec.xml.max_attributes = cfg.limits.xml_max_attributes;
       ao.codec.xml.max_name_bytes = cfg.limits.xml_max_name_bytes;
       ao.codec.require_signature = plo.require_signature;
+      if (plo.verify_signatures) {
+        auto verifier = adapters::plo::SignatureVerifier::fromFile(plo.trusted_certificates_file);
+        if (!verifier.isOk()) {
+          return Status(verifier.status().code(),
+                        "adapters.plo.trusted_certificates_file: " + verifier.status().message());
+        }
+        ao.codec.signatures = std::move(verifier).value();
+      }
       ao.inbound.apprec_version = plo.apprec_version;
       ao.inbound.self.name = plo.name;
       if (!plo.her_id.empty()) ao.inbound.self.idents.push_back({plo.her_id, "HER"});

@@ -142,6 +142,8 @@ struct PloAdapterConfig {
   uint32_t max_depth = 64;                     // XML element nesting of one message; deeper: Avvist (T99)
   std::string apprec_version = "1.1";          // AppRec version planbro answers with: "1.0" or "1.1"
   bool require_signature = false;              // unsigned messages are Avvist (S01)
+  bool verify_signatures = false;              // signed messages are verified (libxmlsec1); a bad one is Avvist (S01)
+  std::string trusted_certificates_file;       // PEM certificates signatures must chain to (with verify_signatures)
   std::string her_id;                          // planbro's own HER-id, for AppRecs to messages that name no receiver
   std::string name;                            // its organisation name
   PloSpoolConfig spool;

@@ -10,6 +10,7 @@
 #include "planbro/adapters/plo/mapping_table.h"
 #include "planbro/adapters/plo/message.h"
 #include "planbro/adapters/plo/schema_set.h"
+#include "planbro/adapters/plo/signature.h"
 #include "planbro/fhir-model/fhir_xml.h"
 
 namespace planbro::adapters::plo {
@@ -19,9 +20,11 @@ struct CodecOptions {
   size_t max_message_bytes = 32u << 20;
   /** Element nesting, attributes per element, name length (`adapters.plo.max_depth`, ...). */
   fhir::XmlLimits xml{.max_bytes = 32u << 20, .max_depth = 64, .max_attributes = 64, .max_name_bytes = 256};
-  /** Signed messages whose signature cannot be verified are Avvist (S01) when set (`adapters.plo.require_signature`
-   *  rejects unsigned ones). Signature verification itself is done by the transport's caller (not yet). */
+  /** Unsigned messages are Avvist (S01) (`adapters.plo.require_signature`). */
   bool require_signature = false;
+  /** When set (`adapters.plo.verify_signatures`), a signed message whose signature does not verify against the
+   *  trusted certificates is Avvist (S01). */
+  std::shared_ptr<const SignatureVerifier> signatures;
 };
 
 /** Namespaces and identifier systems the FHIR side uses. */
