@@ -1,9 +1,12 @@
 #include "planbro/adapters/plo/file_spool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace planbro::adapters::plo {
@@ -111,28 +114,62 @@ Result<bool> FileSpool::processClaimed(const std::string& name, SpoolStats& stat
   return true;
 }
 
+Status FileSpool::processAll(const std::vector<std::string>& names, bool give_back, SpoolStats& stats) const {
+  enum class State : char { kPending, kDone, kWait, kFailed };
+  std::vector<State> states(names.size(), State::kPending);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  Status first_error;
+  auto work = [&] {
+    SpoolStats local;
+    for (size_t i = next++; i < names.size() && !stop.load(); i = next++) {
+      Result<bool> done = processClaimed(names[i], local);
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!done.isOk()) {
+        states[i] = State::kFailed;  // left in work: the next poll tries it again
+        if (first_error.isOk()) first_error = done.status();
+        stop = true;
+      } else if (!*done) {
+        states[i] = State::kWait;
+        stop = true;
+      } else {
+        states[i] = State::kDone;
+      }
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    stats.accepted += local.accepted;
+    stats.rejected += local.rejected;
+    stats.apprecs_received += local.apprecs_received;
+  };
+  const size_t threads = std::max<size_t>(1, std::min(options_.workers, names.size()));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& thread : pool) thread.join();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (states[i] != State::kWait && states[i] != State::kPending) continue;
+    ++stats.retry_later;
+    if (give_back) {
+      std::error_code ec;
+      fs::rename(fs::path(options_.work_dir) / names[i], fs::path(options_.in_dir) / names[i], ec);
+    }
+  }
+  return first_error;
+}
+
 Result<SpoolStats> FileSpool::pollOnce() const {
   SpoolStats stats;
   // Files a crash left half-processed first: their writes are conditional, so doing them again changes nothing.
-  for (const std::string& name : listFiles(options_.work_dir, options_.max_files_per_poll)) {
-    ASSIGN_OR_RETURN(bool done, processClaimed(name, stats));
-    if (!done) {
-      ++stats.retry_later;
-      return stats;
-    }
-  }
+  RETURN_IF_ERROR(processAll(listFiles(options_.work_dir, options_.max_files_per_poll), false, stats));
+  if (stats.retry_later > 0) return stats;
+  std::vector<std::string> claimed;
   for (const std::string& name : listFiles(options_.in_dir, options_.max_files_per_poll)) {
     std::error_code ec;
-    const fs::path claimed = fs::path(options_.work_dir) / name;
-    fs::rename(fs::path(options_.in_dir) / name, claimed, ec);
-    if (ec) continue;  // gone (another poller took it) or not ours to move
-    ASSIGN_OR_RETURN(bool done, processClaimed(name, stats));
-    if (!done) {
-      fs::rename(claimed, fs::path(options_.in_dir) / name, ec);  // give it back for the next poll
-      ++stats.retry_later;
-      return stats;
-    }
+    fs::rename(fs::path(options_.in_dir) / name, fs::path(options_.work_dir) / name, ec);
+    if (!ec) claimed.push_back(name);  // else gone (another poller took it) or not ours to move
   }
+  RETURN_IF_ERROR(processAll(claimed, true, stats));
   return stats;
 }
 

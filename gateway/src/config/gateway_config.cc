@@ -95,6 +95,7 @@ adapters:
       work: ""
       poll_interval_ms: 1000
       max_files_per_poll: 100
+      workers: 16
 )yaml";
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -382,13 +383,15 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
       }
       r.string(n, "name", "adapters.plo", p.name);
       if (YAML::Node sp = n["spool"];
-          r.mapping(sp, "adapters.plo.spool", {"in", "out", "error", "work", "poll_interval_ms", "max_files_per_poll"})) {
+          r.mapping(sp, "adapters.plo.spool", {"in", "out", "error", "work", "poll_interval_ms", "max_files_per_poll",
+                                                 "workers"})) {
         r.string(sp, "in", "adapters.plo.spool", p.spool.in_dir);
         r.string(sp, "out", "adapters.plo.spool", p.spool.out_dir);
         r.string(sp, "error", "adapters.plo.spool", p.spool.error_dir);
         r.string(sp, "work", "adapters.plo.spool", p.spool.work_dir);
         r.integer(sp, "poll_interval_ms", "adapters.plo.spool", p.spool.poll_interval_ms, 10, 3'600'000);
         r.integer(sp, "max_files_per_poll", "adapters.plo.spool", p.spool.max_files_per_poll, 1, 100'000);
+        r.integer(sp, "workers", "adapters.plo.spool", p.spool.workers, 1, 256);
       }
     }
   }

@@ -214,7 +214,7 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       ao.inbound.self.name = plo.name;
       if (!plo.her_id.empty()) ao.inbound.self.idents.push_back({plo.her_id, "HER"});
       ao.spool = {plo.spool.in_dir, plo.spool.out_dir, plo.spool.error_dir, plo.spool.work_dir,
-                  plo.spool.max_files_per_poll};
+                  plo.spool.max_files_per_poll, plo.spool.workers};
       ao.poll_interval = std::chrono::milliseconds(plo.spool.poll_interval_ms);
       ao.log = [](std::string_view line) { http::appLogger()->info("{}", line); };
       auto started = adapters::plo::PloAdapter::start(std::move(ao), *parts->adapter_operations);

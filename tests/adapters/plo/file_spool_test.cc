@@ -145,6 +145,28 @@ TEST_F(PloSpool, AtMostMaxFilesPerPoll) {
   EXPECT_EQ(filesIn(options_.in_dir), 3u);
 }
 
+TEST_F(PloSpool, ConcurrentWorkersWriteEachMessageOnceEvenWhenItArrivesTwiceAtOnce) {
+  options_.workers = 8;
+  auto spool = FileSpool::open(options_, *processor_);
+  ASSERT_TRUE(spool.isOk());
+  const std::string message =
+      readFile(samplesDir() / "dialogmelding-1.1/Helsefaglig_dialog_angi_profesjon_hos_mottaker.xml");
+  const std::string id = "d93cebe5-ac91-4022-8969-4f93300d8171";
+  ASSERT_NE(message.find(id), std::string::npos);
+  for (int i = 0; i < 10; ++i) {
+    std::string distinct = message;
+    distinct.replace(distinct.find(id), id.size(), "d93cebe5-ac91-4022-8969-4f93300d81" + std::to_string(10 + i));
+    // Each message twice, in files the workers take at the same time.
+    writeFile(fs::path(options_.in_dir) / ("m" + std::to_string(i) + "a.xml"), distinct);
+    writeFile(fs::path(options_.in_dir) / ("m" + std::to_string(i) + "b.xml"), distinct);
+  }
+  auto stats = spool->pollOnce();
+  ASSERT_TRUE(stats.isOk()) << stats.status().message();
+  EXPECT_EQ(stats->accepted, 20u);
+  EXPECT_EQ(communications(), 10u);
+  EXPECT_EQ(filesIn(options_.out_dir), 20u);
+}
+
 TEST_F(PloSpool, MissingFolderSettingIsAnError) {
   options_.out_dir.clear();
   auto spool = FileSpool::open(options_, *processor_);

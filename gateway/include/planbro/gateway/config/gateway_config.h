@@ -132,6 +132,7 @@ struct PloSpoolConfig {
   std::string work_dir;   // `work`: files being processed (default: <in>/.work; same file system as the others)
   uint32_t poll_interval_ms = 1000;  // how often `in` is read
   uint32_t max_files_per_poll = 100; // files one poll takes
+  uint32_t workers = 16;             // files processed at once (their store commits share an fsync)
 };
 
 /** `adapters.plo.*`: the PLO / Dialogmelding / AppRec adapter (docs/adapters.md). Off by default. */

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "planbro/adapters/plo/inbound.h"
 #include "planbro/fhir-model/status.h"
@@ -21,6 +22,9 @@ struct SpoolOptions {
   std::string error_dir;  // `adapters.plo.spool.error`
   std::string work_dir;   // `adapters.plo.spool.work`: claimed files (default: in_dir + "/.work")
   size_t max_files_per_poll = 100;        // `adapters.plo.spool.max_files_per_poll`
+  /** Files processed at once (`adapters.plo.spool.workers`): a message's store transaction waits for its fsync, and
+   *  concurrent ones share it (group commit), so throughput grows with this up to the store's limit. */
+  size_t workers = 16;
 };
 
 struct SpoolStats {
@@ -43,6 +47,9 @@ class FileSpool {
   FileSpool(SpoolOptions options, const InboundProcessor& processor) : options_(std::move(options)), processor_(&processor) {}
   /** Processes one claimed file; false when it must wait (gateway unavailable). */
   Result<bool> processClaimed(const std::string& name, SpoolStats& stats) const;
+  /** Processes claimed files on up to `workers` threads. Files not reached after a "wait" are given back to `in`
+   *  when `give_back`, else left in `work`. The first error is returned. */
+  Status processAll(const std::vector<std::string>& names, bool give_back, SpoolStats& stats) const;
 
   SpoolOptions options_;
   const InboundProcessor* processor_;
