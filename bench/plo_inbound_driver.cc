@@ -4,9 +4,10 @@
 // new MsgId, so each one writes; half are Helsefaglig dialog (Communication), half PLO Innleggelsesrapport
 // (Communication + proposed CareTeam). See docs/performance.md.
 //
-//   plo_inbound_driver [--messages N] [--threads N] [--stage decode|check|write]
+//   plo_inbound_driver [--messages N] [--threads N] [--stage decode|check|write|spool]
 //     (defaults: 4000 messages on 2 threads, the whole path; `decode`: the codec alone, `check`: the codec and the
-//     pipeline's validation without the store — where the time goes)
+//     pipeline's validation without the store — where the time goes; `spool`: the messages as files through the
+//     file spool with N workers, AppRecs written and files removed)
 #include <unistd.h>
 
 #include <atomic>
@@ -21,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "planbro/adapters/plo/file_spool.h"
 #include "planbro/adapters/plo/inbound.h"
 #include "planbro/gateway/search/search_executor.h"
 #include "planbro/gateway/store/resource_store.h"
@@ -87,6 +89,26 @@ int main(int argc, char** argv) {
   std::vector<std::string> inputs;
   inputs.reserve(messages);
   for (size_t i = 0; i < messages; ++i) inputs.push_back(withMessageId(i % 2 == 0 ? dialog : plo, randomUuid()));
+
+  if (stage == "spool") {
+    SpoolOptions options{dir + "/in", dir + "/out", dir + "/error", "", messages, threads};
+    auto spool = FileSpool::open(options, processor);
+    if (!spool.isOk()) return 1;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      std::ofstream(dir + "/in/m" + std::to_string(100000 + i) + ".xml", std::ios::binary) << inputs[i];
+    }
+    const auto begin = std::chrono::steady_clock::now();
+    auto stats = spool->pollOnce();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    if (!stats.isOk()) return 1;
+    std::printf("plo inbound (spool): %zu files (%zu accepted, %zu rejected) on %zu workers in %.2f s: %.0f messages/s\n",
+                messages, stats->accepted, stats->rejected, threads, seconds,
+                static_cast<double>(stats->accepted) / seconds);
+    store->reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    return stats->accepted == messages ? 0 : 1;
+  }
 
   std::atomic<size_t> next{0}, ok{0}, failed{0};
   const auto started = std::chrono::steady_clock::now();

@@ -28,7 +28,12 @@ Status ensureDir(const std::string& dir, const char* key) {
 Result<std::string> readBounded(const fs::path& path, size_t limit) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return unavailable("cannot read " + path.string());
-  std::string bytes(limit + 1, '\0');
+  // Sized by the file (not by the limit: a 32 MiB buffer per file cost more than the message itself); a file that
+  // grows while it is read still stops at limit + 1.
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  const size_t expected = ec ? limit + 1 : static_cast<size_t>(std::min<uintmax_t>(size, limit) + 1);
+  std::string bytes(expected, '\0');
   in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   bytes.resize(static_cast<size_t>(in.gcount()));
   return bytes;
