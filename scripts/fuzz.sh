@@ -6,6 +6,8 @@
 #   json_patch_fuzzer                   JSON Patch documents applied repeatedly; seeds: written below
 #   json_patch_meter_fuzzer             {"doc","patch"} pairs, the patch size meter checked against the written size;
 #                                       seeds: the RFC 6902 vectors and the nesting and doubling copies of issue 8
+#   plo_codec_fuzzer                    PLO / Dialogmelding / AppRec bytes -> codec -> AppRec (which must validate);
+#                                       seeds: ../shared/plo/samples up to 64 KiB
 #   scripts/fuzz.sh [target] [seconds] [extra libFuzzer flags...]
 # Crashes are written to build/fuzz/artifacts/; the corpus grows in build/fuzz/corpus/ (corpus-<target>/ for the
 # others) and is kept between runs. Crashes that were found are kept in fuzz/regressions/ (regressions-<target>/ for
@@ -18,7 +20,7 @@ if [[ $# -gt 0 && ! $1 =~ ^[0-9]+$ ]]; then
   shift
 fi
 case "$target" in
-  json_validate_fuzzer|fhirpath_fuzzer|json_patch_fuzzer|json_patch_meter_fuzzer) ;;
+  json_validate_fuzzer|fhirpath_fuzzer|json_patch_fuzzer|json_patch_meter_fuzzer|plo_codec_fuzzer) ;;
   *) echo "fuzz.sh: unknown target '$target'" >&2; exit 2 ;;
 esac
 seconds=${1:-60}
@@ -77,6 +79,10 @@ for name, patch in (("nest", nest), ("double", double)):
     with open(os.path.join(out, name + ".json"), "w") as f:
         json.dump({"doc": seed, "patch": patch}, f)
 PY
+    ;;
+  plo_codec_fuzzer)
+    dict=(-dict=fuzz/plo.dict)
+    find ../shared/plo/samples -name '*.xml' -size -64k -exec cp -n {} "$corpus"/ \;
     ;;
 esac
 

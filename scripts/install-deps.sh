@@ -14,6 +14,8 @@ packages=(
   # The system tests drive the running gateway with curl, node and python3, over TLS with throw-away certificates
   # made by the openssl command (docs/testing.md).
   curl nodejs python3 openssl
+  # The PLO adapter verifies signed messages (xmldsig) with libxmlsec1's OpenSSL back end (docs/dependencies.md).
+  libxmlsec1-dev
 )
 
 missing=()

@@ -118,9 +118,14 @@ void useDefaultNamespace(xmlNode* root) {
 
 }  // namespace
 
+}  // namespace planbro::fhir::xml_internal
+
+namespace planbro::fhir {
+
 void XmlDocDeleter::operator()(xmlDoc* doc) const { xmlFreeDoc(doc); }
 
-Result<XmlDocPtr> parseHardened(std::string_view xml, const XmlLimits& limits) {
+Result<XmlDocPtr> parseHardenedXml(std::string_view xml, const XmlLimits& limits) {
+  using namespace xml_internal;
   if (xml.size() > limits.max_bytes || xml.size() > static_cast<size_t>(INT_MAX)) {
     return resourceExhausted("XML document of " + std::to_string(xml.size()) + " bytes exceeds the limit of " +
                              std::to_string(limits.max_bytes) + " bytes");
@@ -144,7 +149,7 @@ Result<XmlDocPtr> parseHardened(std::string_view xml, const XmlLimits& limits) {
                       XML_PARSE_BIG_LINES;
   XmlDocPtr doc(xmlCtxtReadMemory(ctxt.get(), xml.data(), static_cast<int>(xml.size()), nullptr, nullptr, options));
   if (guard.doctype) {
-    return invalidArgument("DOCTYPE declarations are not allowed in FHIR XML (line " + std::to_string(guard.line) +
+    return invalidArgument("DOCTYPE declarations are not allowed in XML (line " + std::to_string(guard.line) +
                            ")");
   }
   if (guard.too_deep) {
@@ -157,11 +162,15 @@ Result<XmlDocPtr> parseHardened(std::string_view xml, const XmlLimits& limits) {
     return invalidArgument("malformed XML at line " + std::to_string(error->line) + ": " + trimmed(error->message));
   }
   if (doc->intSubset != nullptr || doc->extSubset != nullptr) {
-    return invalidArgument("DOCTYPE declarations are not allowed in FHIR XML");
+    return invalidArgument("DOCTYPE declarations are not allowed in XML");
   }
   if (xmlDocGetRootElement(doc.get()) == nullptr) return invalidArgument("XML document has no root element");
   return doc;
 }
+
+}  // namespace planbro::fhir
+
+namespace planbro::fhir::xml_internal {
 
 Result<std::string> serializeElement(xmlNode* element) {
   // A copy into a fresh document re-declares namespaces that were declared on ancestors, so the text stands alone.

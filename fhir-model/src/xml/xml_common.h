@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "planbro/fhir-model/fhir_xml.h"
+#include "planbro/fhir-model/hardened_xml.h"
 #include "planbro/fhir-model/model_info.h"
 
 namespace planbro::fhir::xml_internal {
@@ -19,16 +20,12 @@ namespace planbro::fhir::xml_internal {
 inline constexpr std::string_view kFhirNs = "http://hl7.org/fhir";
 inline constexpr std::string_view kXhtmlNs = "http://www.w3.org/1999/xhtml";
 
-struct XmlDocDeleter {
-  void operator()(xmlDoc* doc) const;
-};
-using XmlDocPtr = std::unique_ptr<xmlDoc, XmlDocDeleter>;
+using fhir::XmlDocPtr;
 
-/**
- * Parses `xml` with no network, no DTD, no entity substitution; rejects any DOCTYPE and any nesting deeper than
- * `limits.max_depth` (kResourceExhausted), and anything over `limits.max_bytes`. Errors carry the line.
- */
-Result<XmlDocPtr> parseHardened(std::string_view xml, const XmlLimits& limits);
+/** The public hardened parse (hardened_xml.h), under the name the converter uses. */
+inline Result<XmlDocPtr> parseHardened(std::string_view xml, const XmlLimits& limits) {
+  return parseHardenedXml(xml, limits);
+}
 
 /** Serialises one element (and its subtree) as UTF-8 XML text, namespace declarations included. */
 Result<std::string> serializeElement(xmlNode* element);

@@ -18,6 +18,7 @@
 #include "planbro/gateway/serve.h"
 #include "planbro/gateway/version.h"
 #include "token_command.h"
+#include "message_check.h"
 
 #if __has_include("planbro/fhir-model/resource_json.h")
 #include "planbro/fhir-model/resource_json.h"
@@ -262,6 +263,9 @@ int runCli(int argc, const char* const* argv, std::istream& in, std::ostream& ou
   fhirpath->add_option("file", fhirpath_args.file, "Resource file; '-' reads stdin")->required();
   addLimitOptions(fhirpath, fhirpath_args.common);
 
+  MessageCheckArgs message_check_args;
+  CLI::App* message_check = addMessageCheckCommand(app, message_check_args);
+
   // `serve` and `--validate-config` (gateway/src/serve/, docs/server.md).
   const CommandHook serve = addServeCommand(app, rest::makeRestServeSetup());  // FHIR REST over the store
   const CommandHook validate_config = addValidateConfigOption(app);
@@ -282,6 +286,7 @@ int runCli(int argc, const char* const* argv, std::istream& in, std::ostream& ou
     if (fmt->parsed()) return runFmt(fmt_args, in, out, err);
     if (fhirpath->parsed()) return runFhirPath(fhirpath_args, in, out, err);
     if (token.token->parsed()) return runToken(token, token_args, out, err);
+    if (message_check->parsed()) return runMessageCheck(message_check_args, in, out, err);
   } catch (const std::bad_alloc&) {
     err << "planbro: out of memory\n";
     return kExitFailure;

@@ -105,6 +105,26 @@ ip:
   provenance: true
 auth:
   mode: open
+adapters:
+  plo:
+    enabled: false
+    data_dir: ""
+    max_message_bytes: 33554432
+    max_depth: 64
+    apprec_version: "1.1"
+    require_signature: false
+    verify_signatures: false
+    trusted_certificates_file: ""
+    her_id: ""
+    name: ""
+    spool:
+      in: ""
+      out: ""
+      error: ""
+      work: ""
+      poll_interval_ms: 1000
+      max_files_per_poll: 100
+      workers: 16
 )yaml";
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -302,7 +322,7 @@ void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
 }
 
 void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
-  if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data", "rest", "ip_figures", "dispatch", "ip_read", "ip", "auth"})) return;
+  if (!r.mapping(root, "", {"server", "limits", "store", "logging", "demo_data", "rest", "ip_figures", "dispatch", "ip_read", "ip", "auth", "adapters"})) return;
 
   if (YAML::Node n = root["server"];
       r.mapping(n, "server", {"listen", "io_threads", "worker_threads", "write_threads", "shutdown_timeout_ms",
@@ -482,6 +502,42 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     r.stringList(n, "trusted_clients", "auth", a.trusted_clients);
     r.integer(n, "token_cache_entries", "auth", a.token_cache_entries, 0, 10'000'000);
     r.integer(n, "replay_cache_entries", "auth", a.replay_cache_entries, 1'000, 100'000'000);
+  }
+  if (YAML::Node a = root["adapters"]; r.mapping(a, "adapters", {"plo"})) {
+    if (YAML::Node n = a["plo"];
+        r.mapping(n, "adapters.plo", {"enabled", "data_dir", "max_message_bytes", "max_depth", "apprec_version",
+                                      "require_signature", "verify_signatures", "trusted_certificates_file",
+                                      "her_id", "name", "spool"})) {
+      PloAdapterConfig& p = c.adapters.plo;
+      r.boolean(n, "enabled", "adapters.plo", p.enabled);
+      r.string(n, "data_dir", "adapters.plo", p.data_dir);
+      r.integer(n, "max_message_bytes", "adapters.plo", p.max_message_bytes, 1024, 1ull << 30);
+      r.integer(n, "max_depth", "adapters.plo", p.max_depth, 8, 1024);
+      if (r.string(n, "apprec_version", "adapters.plo", p.apprec_version) && p.apprec_version != "1.0" &&
+          p.apprec_version != "1.1") {
+        r.error("adapters.plo.apprec_version", "must be \"1.0\" or \"1.1\"", shown(n["apprec_version"]));
+      }
+      r.boolean(n, "require_signature", "adapters.plo", p.require_signature);
+      r.boolean(n, "verify_signatures", "adapters.plo", p.verify_signatures);
+      r.string(n, "trusted_certificates_file", "adapters.plo", p.trusted_certificates_file);
+      if (r.string(n, "her_id", "adapters.plo", p.her_id) && !p.her_id.empty() &&
+          (p.her_id.size() > 10 || p.her_id.find_first_not_of("0123456789") != std::string::npos ||
+           p.her_id.front() == '0')) {
+        r.error("adapters.plo.her_id", "must be a HER-id (a positive integer)", shown(n["her_id"]));
+      }
+      r.string(n, "name", "adapters.plo", p.name);
+      if (YAML::Node sp = n["spool"];
+          r.mapping(sp, "adapters.plo.spool", {"in", "out", "error", "work", "poll_interval_ms", "max_files_per_poll",
+                                                 "workers"})) {
+        r.string(sp, "in", "adapters.plo.spool", p.spool.in_dir);
+        r.string(sp, "out", "adapters.plo.spool", p.spool.out_dir);
+        r.string(sp, "error", "adapters.plo.spool", p.spool.error_dir);
+        r.string(sp, "work", "adapters.plo.spool", p.spool.work_dir);
+        r.integer(sp, "poll_interval_ms", "adapters.plo.spool", p.spool.poll_interval_ms, 10, 3'600'000);
+        r.integer(sp, "max_files_per_poll", "adapters.plo.spool", p.spool.max_files_per_poll, 1, 100'000);
+        r.integer(sp, "workers", "adapters.plo.spool", p.spool.workers, 1, 256);
+      }
+    }
   }
 }
 
@@ -696,6 +752,18 @@ std::vector<std::string> validateConfig(const GatewayConfig& c) {
     }
   }
   validateDispatch(c.dispatch, errors);
+  if (c.adapters.plo.verify_signatures && c.adapters.plo.trusted_certificates_file.empty()) {
+    errors.push_back("adapters.plo.trusted_certificates_file: must be set with adapters.plo.verify_signatures (got \"\")");
+  }
+  if (c.adapters.plo.enabled) {
+    const PloSpoolConfig& sp = c.adapters.plo.spool;
+    for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"in", &sp.in_dir},
+                                     {"out", &sp.out_dir}, {"error", &sp.error_dir}}) {
+      if (value->empty()) {
+        errors.push_back(std::string("adapters.plo.spool.") + key + ": must be set when adapters.plo.enabled (got \"\")");
+      }
+    }
+  }
   return errors;
 }
 

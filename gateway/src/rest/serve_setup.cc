@@ -24,6 +24,10 @@
 #include "planbro/gateway/security/auth_filter.h"
 #include "planbro/gateway/store/resource_store.h"
 #include "serve_metrics.h"
+#include "planbro/adapters/plo/plo_adapter.h"
+#include "planbro/adapters/plo/signature.h"
+#include "planbro/gateway/ops/operations.h"
+#include "planbro/gateway/search/search_executor.h"
 
 #ifndef PLANBRO_DEMO_BUNDLE_PATH
 #define PLANBRO_DEMO_BUNDLE_PATH "conformance/demo/individual-plan-demo.json"
@@ -38,7 +42,14 @@ struct Parts {
   std::shared_ptr<RestHandler> handler;
   std::unique_ptr<ServeMetrics> metrics;  // its scrape-time reads stop before the store goes
   std::shared_ptr<dispatch::DispatchService> dispatch;  // declared after the store: stopped before it closes
+  // The PLO adapter writes through operations of its own over the same store and pipeline (adapters.plo).
+  std::unique_ptr<search::SearchExecutor> adapter_executor;
+  std::unique_ptr<ops::Operations> adapter_operations;
+  std::unique_ptr<adapters::plo::PloAdapter> plo;
   ~Parts() {
+    plo.reset();  // its polling thread stops before what it writes to goes
+    adapter_operations.reset();
+    adapter_executor.reset();
     handler.reset();
     metrics.reset();
   }
@@ -249,6 +260,42 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       }
     } else {
       http::appLogger()->info("demo data: not requested");
+    }
+    if (const config::PloAdapterConfig& plo = cfg.adapters.plo; plo.enabled) {
+      parts->adapter_executor = std::make_unique<search::SearchExecutor>(*parts->store, rest.search);
+      ops::OperationsOptions oo;
+      oo.writer = rest.writer;
+      oo.check_references = rest.check_references;
+      oo.transaction_writer_budget = rest.transaction_writer_budget;
+      oo.search_parse = rest.search_parse;
+      parts->adapter_operations = std::make_unique<ops::Operations>(*parts->store, *parts->adapter_executor, oo);
+      adapters::plo::PloAdapterOptions ao;
+      ao.data_dir = plo.data_dir;
+      ao.codec.max_message_bytes = static_cast<size_t>(plo.max_message_bytes);
+      ao.codec.xml.max_bytes = static_cast<size_t>(plo.max_message_bytes);
+      ao.codec.xml.max_depth = plo.max_depth;
+      ao.codec.xml.max_attributes = cfg.limits.xml_max_attributes;
+      ao.codec.xml.max_name_bytes = cfg.limits.xml_max_name_bytes;
+      ao.codec.require_signature = plo.require_signature;
+      if (plo.verify_signatures) {
+        auto verifier = adapters::plo::SignatureVerifier::fromFile(plo.trusted_certificates_file);
+        if (!verifier.isOk()) {
+          return Status(verifier.status().code(),
+                        "adapters.plo.trusted_certificates_file: " + verifier.status().message());
+        }
+        ao.codec.signatures = std::move(verifier).value();
+      }
+      ao.inbound.apprec_version = plo.apprec_version;
+      ao.inbound.self.name = plo.name;
+      if (!plo.her_id.empty()) ao.inbound.self.idents.push_back({plo.her_id, "HER"});
+      ao.spool = {plo.spool.in_dir, plo.spool.out_dir, plo.spool.error_dir, plo.spool.work_dir,
+                  plo.spool.max_files_per_poll, plo.spool.workers};
+      ao.poll_interval = std::chrono::milliseconds(plo.spool.poll_interval_ms);
+      ao.log = [](std::string_view line) { http::appLogger()->info("{}", line); };
+      auto started = adapters::plo::PloAdapter::start(std::move(ao), *parts->adapter_operations);
+      if (!started.isOk()) return Status(started.status().code(), "adapters.plo: " + started.status().message());
+      parts->plo = std::move(started).value();
+      http::appLogger()->info("plo adapter: polling {}", plo.spool.in_dir);
     }
     store::ResourceStore* raw = parts->store.get();
     components.readiness.push_back(http::ReadinessCheck{"store", [raw]() -> Status {

@@ -209,6 +209,36 @@ struct AuthConfig {
 };
 
 /** The whole configuration. Copyable value type. */
+/** `adapters.plo.spool.*`: the file-spool transport of the PLO adapter (docs/adapters.md). */
+struct PloSpoolConfig {
+  std::string in_dir;     // `in`: where the message agent drops messages (required when the adapter is on)
+  std::string out_dir;    // `out`: AppRecs planbro writes (required)
+  std::string error_dir;  // `error`: messages answered Avvist, with their AppRec (required)
+  std::string work_dir;   // `work`: files being processed (default: <in>/.work; same file system as the others)
+  uint32_t poll_interval_ms = 1000;  // how often `in` is read
+  uint32_t max_files_per_poll = 100; // files one poll takes
+  uint32_t workers = 16;             // files processed at once (their store commits share an fsync)
+};
+
+/** `adapters.plo.*`: the PLO / Dialogmelding / AppRec adapter (docs/adapters.md). Off by default. */
+struct PloAdapterConfig {
+  bool enabled = false;
+  std::string data_dir;                        // schemas and mapping table; empty: the shipped ones
+  uint64_t max_message_bytes = 32ull << 20;    // one message; larger: Avvist (T99) without being read whole
+  uint32_t max_depth = 64;                     // XML element nesting of one message; deeper: Avvist (T99)
+  std::string apprec_version = "1.1";          // AppRec version planbro answers with: "1.0" or "1.1"
+  bool require_signature = false;              // unsigned messages are Avvist (S01)
+  bool verify_signatures = false;              // signed messages are verified (libxmlsec1); a bad one is Avvist (S01)
+  std::string trusted_certificates_file;       // PEM certificates signatures must chain to (with verify_signatures)
+  std::string her_id;                          // planbro's own HER-id, for AppRecs to messages that name no receiver
+  std::string name;                            // its organisation name
+  PloSpoolConfig spool;
+};
+
+struct AdaptersConfig {
+  PloAdapterConfig plo;
+};
+
 struct GatewayConfig {
   ServerConfig server;
   LimitsConfig limits;
@@ -221,6 +251,7 @@ struct GatewayConfig {
   IpReadConfig ip_read;
   IpConfig ip;
   AuthConfig auth;
+  AdaptersConfig adapters;
 
   /** The JSON parser limits for request bodies (max_bytes = limits.max_body_bytes). */
   fhir::JsonLimits jsonLimits() const;

@@ -1,0 +1,181 @@
+#include "planbro/adapters/plo/file_spool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace planbro::adapters::plo {
+namespace {
+
+namespace fs = std::filesystem;
+
+Status ensureDir(const std::string& dir, const char* key) {
+  if (dir.empty()) return invalidArgument(std::string("adapters.plo.spool.") + key + " is not set");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    return invalidArgument(std::string("adapters.plo.spool.") + key + ": cannot create " + dir + ": " + ec.message());
+  }
+  return Status::ok();
+}
+
+// Reads at most `limit` + 1 bytes: enough for the codec to see that a file is too large without holding it.
+Result<std::string> readBounded(const fs::path& path, size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return unavailable("cannot read " + path.string());
+  // Sized by the file (not by the limit: a 32 MiB buffer per file cost more than the message itself); a file that
+  // grows while it is read still stops at limit + 1.
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  const size_t expected = ec ? limit + 1 : static_cast<size_t>(std::min<uintmax_t>(size, limit) + 1);
+  std::string bytes(expected, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  return bytes;
+}
+
+size_t fileSize(const fs::path& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  return ec ? 0 : static_cast<size_t>(size);
+}
+
+// Writes `bytes` under a temporary name in `dir`, flushes, and renames it to `name`: a reader sees all or nothing.
+Status writeAtomically(const fs::path& dir, const std::string& name, const std::string& bytes) {
+  const fs::path tmp = dir / ("." + name + ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) return unavailable("cannot write " + tmp.string());
+  }
+  std::error_code ec;
+  fs::rename(tmp, dir / name, ec);
+  if (ec) return unavailable("cannot rename " + tmp.string() + ": " + ec.message());
+  return Status::ok();
+}
+
+std::vector<std::string> listFiles(const std::string& dir, size_t limit) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.front() == '.') continue;  // the agent's temporary files, our own work folder
+    std::error_code type_ec;
+    if (!it->is_regular_file(type_ec)) continue;
+    names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  if (names.size() > limit) names.resize(limit);
+  return names;
+}
+
+}  // namespace
+
+Result<FileSpool> FileSpool::open(SpoolOptions options, const InboundProcessor& processor) {
+  if (options.work_dir.empty() && !options.in_dir.empty()) options.work_dir = options.in_dir + "/.work";
+  RETURN_IF_ERROR(ensureDir(options.in_dir, "in"));
+  RETURN_IF_ERROR(ensureDir(options.out_dir, "out"));
+  RETURN_IF_ERROR(ensureDir(options.error_dir, "error"));
+  RETURN_IF_ERROR(ensureDir(options.work_dir, "work"));
+  RETURN_IF_ERROR(ensureDir(options.out_dir + "/received", "out"));
+  return FileSpool(std::move(options), processor);
+}
+
+Result<bool> FileSpool::processClaimed(const std::string& name, SpoolStats& stats) const {
+  const fs::path claimed = fs::path(options_.work_dir) / name;
+  // A file over the codec's limit is answered without being read whole.
+  const size_t limit = processor_->maxMessageBytes();
+  ASSIGN_OR_RETURN(std::string bytes, readBounded(claimed, limit));
+  Result<InboundResult> processed =
+      bytes.size() > limit ? Result<InboundResult>(processor_->oversized(fileSize(claimed))) : processor_->process(bytes);
+  if (!processed.isOk()) return false;  // the gateway cannot write now: the caller gives the file back
+  const InboundResult& result = *processed;
+  std::error_code ec;
+  if (!result.apprec) {  // an AppRec for a message we sent: kept for the outbound tracker
+    fs::rename(claimed, fs::path(options_.out_dir) / "received" / name, ec);
+    if (ec) return unavailable("cannot move " + claimed.string() + ": " + ec.message());
+    ++stats.apprecs_received;
+    return true;
+  }
+  const std::string apprec_name = name + ".apprec.xml";
+  if (result.message.status == AppRecStatus::kRejected) {
+    RETURN_IF_ERROR(writeAtomically(options_.error_dir, apprec_name, *result.apprec));
+    RETURN_IF_ERROR(writeAtomically(options_.out_dir, apprec_name, *result.apprec));
+    fs::rename(claimed, fs::path(options_.error_dir) / name, ec);
+    if (ec) return unavailable("cannot move " + claimed.string() + ": " + ec.message());
+    ++stats.rejected;
+    return true;
+  }
+  RETURN_IF_ERROR(writeAtomically(options_.out_dir, apprec_name, *result.apprec));
+  fs::remove(claimed, ec);
+  if (ec) return unavailable("cannot remove " + claimed.string() + ": " + ec.message());
+  ++stats.accepted;
+  return true;
+}
+
+Status FileSpool::processAll(const std::vector<std::string>& names, bool give_back, SpoolStats& stats) const {
+  enum class State : char { kPending, kDone, kWait, kFailed };
+  std::vector<State> states(names.size(), State::kPending);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  Status first_error;
+  auto work = [&] {
+    SpoolStats local;
+    for (size_t i = next++; i < names.size() && !stop.load(); i = next++) {
+      Result<bool> done = processClaimed(names[i], local);
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!done.isOk()) {
+        states[i] = State::kFailed;  // left in work: the next poll tries it again
+        if (first_error.isOk()) first_error = done.status();
+        stop = true;
+      } else if (!*done) {
+        states[i] = State::kWait;
+        stop = true;
+      } else {
+        states[i] = State::kDone;
+      }
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    stats.accepted += local.accepted;
+    stats.rejected += local.rejected;
+    stats.apprecs_received += local.apprecs_received;
+  };
+  const size_t threads = std::max<size_t>(1, std::min(options_.workers, names.size()));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& thread : pool) thread.join();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (states[i] != State::kWait && states[i] != State::kPending) continue;
+    ++stats.retry_later;
+    if (give_back) {
+      std::error_code ec;
+      fs::rename(fs::path(options_.work_dir) / names[i], fs::path(options_.in_dir) / names[i], ec);
+    }
+  }
+  return first_error;
+}
+
+Result<SpoolStats> FileSpool::pollOnce() const {
+  SpoolStats stats;
+  // Files a crash left half-processed first: their writes are conditional, so doing them again changes nothing.
+  RETURN_IF_ERROR(processAll(listFiles(options_.work_dir, options_.max_files_per_poll), false, stats));
+  if (stats.retry_later > 0) return stats;
+  std::vector<std::string> claimed;
+  for (const std::string& name : listFiles(options_.in_dir, options_.max_files_per_poll)) {
+    std::error_code ec;
+    fs::rename(fs::path(options_.in_dir) / name, fs::path(options_.work_dir) / name, ec);
+    if (!ec) claimed.push_back(name);  // else gone (another poller took it) or not ours to move
+  }
+  RETURN_IF_ERROR(processAll(claimed, true, stats));
+  return stats;
+}
+
+}  // namespace planbro::adapters::plo

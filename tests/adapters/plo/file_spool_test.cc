@@ -1,0 +1,178 @@
+// The file spool: each inbound file processed once, AppRecs in out, broken files in error with their AppRec, a file
+// a crash left half-processed processed again without duplicating anything, and a store outage leaves files in in.
+
+#include "planbro/adapters/plo/file_spool.h"
+
+#include <stdlib.h>
+
+#include "planbro/gateway/search/search_executor.h"
+#include "plo_test_support.h"
+
+namespace planbro::adapters::plo {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::readFile;
+using testing::samplesDir;
+using testing::sharedCodec;
+
+void writeFile(const fs::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+}
+
+size_t filesIn(const fs::path& dir) {
+  size_t n = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) n += entry.is_regular_file() ? 1 : 0;
+  return n;
+}
+
+class PloSpool : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "planbro-spool-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    gateway::store::SqliteStoreOptions so;
+    so.path = dir_ + "/planbro.db";
+    auto s = gateway::store::openSqliteStore(so);
+    ASSERT_TRUE(s.isOk()) << s.status().message();
+    store_ = std::move(s).value();
+    executor_ = std::make_unique<gateway::search::SearchExecutor>(*store_, gateway::search::ExecutorOptions{});
+    operations_ = std::make_unique<gateway::ops::Operations>(*store_, *executor_);
+    processor_ = std::make_unique<InboundProcessor>(sharedCodec(), operations_.get(), InboundOptions{});
+    options_.in_dir = dir_ + "/in";
+    options_.out_dir = dir_ + "/out";
+    options_.error_dir = dir_ + "/error";
+  }
+  void TearDown() override {
+    processor_.reset();
+    operations_.reset();
+    executor_.reset();
+    store_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  size_t communications() {
+    auto ids = operations_->findIds("Communication", {{"_lastUpdated", "ge2000-01-01"}}, 1000);
+    EXPECT_TRUE(ids.isOk());
+    return ids.isOk() ? ids->size() : 0;
+  }
+
+  std::string dir_;
+  SpoolOptions options_;
+  std::unique_ptr<gateway::store::ResourceStore> store_;
+  std::unique_ptr<gateway::search::SearchExecutor> executor_;
+  std::unique_ptr<gateway::ops::Operations> operations_;
+  std::unique_ptr<InboundProcessor> processor_;
+};
+
+TEST_F(PloSpool, GoodAndBrokenFilesAreAnsweredAndSortedOnce) {
+  auto spool = FileSpool::open(options_, *processor_);
+  ASSERT_TRUE(spool.isOk()) << spool.status().message();
+  writeFile(fs::path(options_.in_dir) / "a.xml",
+            readFile(samplesDir() / "dialogmelding-1.1/Helsefaglig_dialog_angi_profesjon_hos_mottaker.xml"));
+  writeFile(fs::path(options_.in_dir) / "b.xml", "<MsgHead><broken>");
+  writeFile(fs::path(options_.in_dir) / "c.xml", readFile(samplesDir() / "apprec/1.1/example-ok.xml"));
+  writeFile(fs::path(options_.in_dir) / ".partial.xml", "being written by the agent");
+
+  auto stats = spool->pollOnce();
+  ASSERT_TRUE(stats.isOk()) << stats.status().message();
+  EXPECT_EQ(stats->accepted, 1u);
+  EXPECT_EQ(stats->rejected, 1u);
+  EXPECT_EQ(stats->apprecs_received, 1u);
+  EXPECT_EQ(filesIn(options_.in_dir), 1u);  // only the agent's temporary file
+  EXPECT_TRUE(fs::exists(fs::path(options_.out_dir) / "a.xml.apprec.xml"));
+  EXPECT_TRUE(fs::exists(fs::path(options_.out_dir) / "b.xml.apprec.xml"));
+  EXPECT_TRUE(fs::exists(fs::path(options_.error_dir) / "b.xml"));
+  EXPECT_TRUE(fs::exists(fs::path(options_.error_dir) / "b.xml.apprec.xml"));
+  EXPECT_TRUE(fs::exists(fs::path(options_.out_dir) / "received" / "c.xml"));
+  const std::string rejected = readFile(fs::path(options_.out_dir) / "b.xml.apprec.xml");
+  EXPECT_NE(rejected.find("V=\"T01\""), std::string::npos);
+  // The AppRecs planbro wrote are themselves valid AppRecs.
+  EXPECT_EQ(sharedCodec()->decode(readFile(fs::path(options_.out_dir) / "a.xml.apprec.xml")).status, AppRecStatus::kOk);
+  EXPECT_EQ(sharedCodec()->decode(rejected).status, AppRecStatus::kOk);
+  EXPECT_EQ(communications(), 1u);
+
+  auto again = spool->pollOnce();
+  ASSERT_TRUE(again.isOk());
+  EXPECT_EQ(again->accepted + again->rejected + again->apprecs_received, 0u);
+}
+
+TEST_F(PloSpool, AFileLeftHalfProcessedByACrashIsFinishedWithoutDuplicates) {
+  auto spool = FileSpool::open(options_, *processor_);
+  ASSERT_TRUE(spool.isOk());
+  const std::string message =
+      readFile(samplesDir() / "dialogmelding-1.1/Helsefaglig_dialog_angi_profesjon_hos_mottaker.xml");
+  // The crash came after the writes and before the AppRec: the store has the message, the file is still claimed.
+  ASSERT_TRUE(processor_->process(message).isOk());
+  ASSERT_EQ(communications(), 1u);
+  const fs::path work = fs::path(options_.in_dir) / ".work";
+  writeFile(work / "a.xml", message);
+
+  auto stats = spool->pollOnce();
+  ASSERT_TRUE(stats.isOk());
+  EXPECT_EQ(stats->accepted, 1u);
+  EXPECT_EQ(communications(), 1u);
+  EXPECT_TRUE(fs::exists(fs::path(options_.out_dir) / "a.xml.apprec.xml"));
+  EXPECT_EQ(filesIn(work), 0u);
+}
+
+TEST_F(PloSpool, AnOversizedFileIsRejectedWithoutBeingReadWhole) {
+  CodecOptions small;
+  small.max_message_bytes = 4096;
+  auto loaded = loadCodec(PLANBRO_PLO_SOURCE_DIR, small);
+  ASSERT_TRUE(loaded.isOk());
+  InboundProcessor processor(*loaded, operations_.get(), InboundOptions{});
+  auto spool = FileSpool::open(options_, processor);
+  ASSERT_TRUE(spool.isOk());
+  writeFile(fs::path(options_.in_dir) / "big.xml", std::string(1u << 20, 'x'));
+  auto stats = spool->pollOnce();
+  ASSERT_TRUE(stats.isOk());
+  EXPECT_EQ(stats->rejected, 1u);
+  EXPECT_NE(readFile(fs::path(options_.out_dir) / "big.xml.apprec.xml").find("V=\"T99\""), std::string::npos);
+}
+
+TEST_F(PloSpool, AtMostMaxFilesPerPoll) {
+  options_.max_files_per_poll = 2;
+  auto spool = FileSpool::open(options_, *processor_);
+  ASSERT_TRUE(spool.isOk());
+  for (int i = 0; i < 5; ++i) writeFile(fs::path(options_.in_dir) / ("m" + std::to_string(i) + ".xml"), "junk");
+  auto stats = spool->pollOnce();
+  ASSERT_TRUE(stats.isOk());
+  EXPECT_EQ(stats->rejected, 2u);
+  EXPECT_EQ(filesIn(options_.in_dir), 3u);
+}
+
+TEST_F(PloSpool, ConcurrentWorkersWriteEachMessageOnceEvenWhenItArrivesTwiceAtOnce) {
+  options_.workers = 8;
+  auto spool = FileSpool::open(options_, *processor_);
+  ASSERT_TRUE(spool.isOk());
+  const std::string message =
+      readFile(samplesDir() / "dialogmelding-1.1/Helsefaglig_dialog_angi_profesjon_hos_mottaker.xml");
+  const std::string id = "d93cebe5-ac91-4022-8969-4f93300d8171";
+  ASSERT_NE(message.find(id), std::string::npos);
+  for (int i = 0; i < 10; ++i) {
+    std::string distinct = message;
+    distinct.replace(distinct.find(id), id.size(), "d93cebe5-ac91-4022-8969-4f93300d81" + std::to_string(10 + i));
+    // Each message twice, in files the workers take at the same time.
+    writeFile(fs::path(options_.in_dir) / ("m" + std::to_string(i) + "a.xml"), distinct);
+    writeFile(fs::path(options_.in_dir) / ("m" + std::to_string(i) + "b.xml"), distinct);
+  }
+  auto stats = spool->pollOnce();
+  ASSERT_TRUE(stats.isOk()) << stats.status().message();
+  EXPECT_EQ(stats->accepted, 20u);
+  EXPECT_EQ(communications(), 10u);
+  EXPECT_EQ(filesIn(options_.out_dir), 20u);
+}
+
+TEST_F(PloSpool, MissingFolderSettingIsAnError) {
+  options_.out_dir.clear();
+  auto spool = FileSpool::open(options_, *processor_);
+  ASSERT_FALSE(spool.isOk());
+  EXPECT_NE(spool.status().message().find("adapters.plo.spool.out"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace planbro::adapters::plo
