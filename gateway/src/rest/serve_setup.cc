@@ -223,6 +223,7 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
           http::appLogger()->warn("a patient has more than one active individual plan: {}; end one of them", d);
         }
       }
+    }
     // auth.mode token: the authentication filter runs before every request, the scope policy inside every
     // interaction (docs/security.md, Authentication). Open mode keeps the allow-all default.
     std::shared_ptr<security::AuthFilter> auth_filter;
