@@ -258,10 +258,11 @@ class Computation {
     overlaps.param = "date";
     overlaps.kind = store::IndexValueKind::kDate;
     overlaps.high_ge = period_.start_us;
+    // No period: neither a date row nor the presence row (the search `date:missing=true`).
     store::IndexPredicate no_period;
-    no_period.param = std::string("date") + std::string(search::kPresentSuffix);
-    no_period.kind = store::IndexValueKind::kToken;
-    no_period.code = "1";
+    no_period.param = "date";
+    no_period.kind = store::IndexValueKind::kDate;
+    no_period.presence_param = std::string("date") + std::string(search::kPresentSuffix);
     no_period.negate = true;
     for (const auto& second : {overlaps, no_period}) {
       store::IndexQuery q;

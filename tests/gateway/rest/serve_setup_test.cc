@@ -13,7 +13,8 @@ struct ServeRun {
   int exit_code = -1;
   int patients = -1;
   int ready_status = 0;
-  int history_entries = -1;
+  int history_entries = 0;  // the demo's own resources in /_history
+  int provenances = 0;      // Provenance entries in /_history
   HttpResult figures;  // GET /$ip-figures?periodStart=2026&periodEnd=2026
   std::map<std::string, int> counts;  // resources per type (GET /<type>?_summary=count)
 };
@@ -40,8 +41,18 @@ ServeRun serveOnce(const std::string& data_dir, bool demo_data = true) {
     run.patients = r.status == 200 ? static_cast<int>(entries ? entries->size() : 0) : -1;
     run.ready_status = request(port, "GET", "/readyz").status;
     HttpResult h = request(port, "GET", "/_history?_count=100");
-    const fhir::JsonValue* he = h.root().find("entry");
-    run.history_entries = he ? static_cast<int>(he->size()) : 0;
+    // The demo's own resources; the Provenance the IP rules record with each IP resource counted apart.
+    if (const fhir::JsonValue* he = h.root().find("entry")) {
+      for (const fhir::JsonValue& e : he->items()) {
+        const fhir::JsonValue* res = e.find("resource");
+        const fhir::JsonValue* rt = res ? res->find("resourceType") : nullptr;
+        if (rt && rt->text() == "Provenance") {
+          ++run.provenances;
+        } else {
+          ++run.history_entries;
+        }
+      }
+    }
     run.figures = request(port, "GET", "/$ip-figures?periodStart=2026&periodEnd=2026");
     for (const char* type : {"Patient", "RelatedPerson", "Organization", "Practitioner", "CareTeam", "Goal", "CarePlan",
                              "Consent", "DocumentReference"}) {
@@ -78,7 +89,9 @@ TEST(RestServeSetup, LoadsTheDemoPlanOnceIntoAnEmptyStore) {
     q.count = 100;
     auto page = (*store)->history(q);
     ASSERT_TRUE(page.isOk());
-    ASSERT_EQ(page->entries.size(), static_cast<size_t>(entries));
+    size_t own = 0;
+    for (const store::ResourceVersion& v : page->entries) own += v.type != "Provenance";
+    ASSERT_EQ(own, static_cast<size_t>(entries));
     for (const store::ResourceVersion& v : page->entries) EXPECT_EQ(v.source_system, "demo-loader") << v.type;
   }
   std::error_code ec;
@@ -113,6 +126,7 @@ TEST(RestServeSetup, DemoDataIsValidAgainstTheProfilesAndShowsInTheFigures) {
   ServeRun run = serveOnce(tmpl);
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_EQ(run.history_entries, demoEntries());
+  EXPECT_EQ(run.provenances, 15);  // one per IP resource written (docs/ip-rules.md, GW-50)
   const std::map<std::string, int> expected = {{"Patient", 4}, {"RelatedPerson", 2}, {"Organization", 5},
                                                {"Practitioner", 4}, {"CareTeam", 4}, {"Goal", 5},
                                                {"CarePlan", 4}, {"Consent", 3}, {"DocumentReference", 1}};
