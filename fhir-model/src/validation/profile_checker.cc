@@ -1,6 +1,7 @@
 #include "profile_checker.h"
 
 #include <algorithm>
+#include <array>
 
 #include "extension_plan.h"
 #include "simple_invariant.h"
@@ -277,13 +278,18 @@ void ProfileChecker::checkChildren(const ProfileElement& element, const Item& it
   const JsonValue* object = item.value != nullptr && item.value->isObject() ? item.value : nullptr;
   const JsonValue* twin = item.twin != nullptr && item.twin->isObject() ? item.twin : nullptr;
   if (object == nullptr && twin == nullptr) return;
-  std::vector<Item> items;
+  // One buffer per nesting level (checkItems recurses into checkChildren), kept between calls: no allocation per
+  // element once they have grown.
+  if (items_depth_ == items_buffers_.size()) items_buffers_.push_back(std::make_unique<std::vector<Item>>());
+  std::vector<Item>& items = *items_buffers_[items_depth_];
+  ++items_depth_;
   for (const ProfileElement* child : element.children) {
     if (!child->relevant) continue;
     items.clear();
     gather(*child, object, twin, items);
     checkItems(*child, items);
   }
+  --items_depth_;
 }
 
 // The values of `child` in the object: the plain name (and its `_name` twin), or for a choice element every
@@ -625,7 +631,17 @@ void ProfileChecker::checkSlices(const ProfileElement& element, std::vector<Item
   const ElementDef& def = *element.def;
   const std::string_view rules = def.slicing ? std::string_view(def.slicing->rules) : std::string_view("open");
   const bool ordered = def.slicing && def.slicing->ordered;
-  std::vector<int> assigned(items.size(), -1);
+  // The slice of each item; on the stack for the usual few items.
+  std::array<int, 16> assigned_inline;
+  std::vector<int> assigned_heap;
+  std::span<int> assigned;
+  if (items.size() <= assigned_inline.size()) {
+    assigned = std::span<int>(assigned_inline.data(), items.size());
+  } else {
+    assigned_heap.resize(items.size());
+    assigned = assigned_heap;
+  }
+  std::fill(assigned.begin(), assigned.end(), -1);
   for (size_t i = 0; i < items.size(); ++i) {
     if (element.slices_by_url) {
       // Extension slices by url: one lookup decides what trying every slice would (profile_set.cc, sliceUrl).

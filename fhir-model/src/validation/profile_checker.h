@@ -129,6 +129,9 @@ class ProfileChecker {
   // between calls so that slice matching stops allocating once they have grown.
   std::vector<std::unique_ptr<SlicePathBuffers>> slice_buffers_;
   size_t slice_depth_ = 0;
+  // The values of each relevant child, one buffer per level of checkChildren, kept between calls.
+  std::vector<std::unique_ptr<std::vector<Item>>> items_buffers_;
+  size_t items_depth_ = 0;
   bool nesting_reported_ = false;
 };
 

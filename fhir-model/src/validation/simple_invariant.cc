@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,11 @@ struct Step {
 
 enum class Op {
   kAnd, kOr, kXor, kImplies, kNot, kExists, kEmpty, kHasValue, kEquals, kNotEquals, kContains, kMatches,
-  kWhereExists, kWhereEmpty  // path.where(predicate).exists() / .empty(); the predicate is `a`, evaluated per item
+  kWhereExists, kWhereEmpty,  // path.where(predicate).exists() / .empty(); the predicate is `a`, evaluated per item
+  kWhereCount                 // path.where(predicate).count() <cmp> N: count() is never empty, so neither is this
 };
+
+enum class Cmp { kEq, kNe, kLt, kLe, kGt, kGe };
 
 std::string upperFirst(std::string_view s) {
   std::string out(s);
@@ -44,6 +48,8 @@ struct SimpleInvariant::Node {
   bool literal_is_bool = false;
   RegexPtr regex;  // kMatches: compiled once here (linear-time RE2), never per evaluation
   bool mixed = false;  // kEquals / kNotEquals on a Step::mixed path
+  Cmp cmp = Cmp::kEq;  // kWhereCount: the comparison with `count`
+  uint64_t count = 0;
 };
 
 namespace {
@@ -253,11 +259,12 @@ class Parser {
         root_children_ = saved;
         if (!ok_ || !eat(")") || !eat(".")) return fail();
         std::string_view then = identifier();
-        if ((then != "exists" && then != "empty") || !eat("(") || !eat(")")) return fail();
+        if ((then != "exists" && then != "empty" && then != "count") || !eat("(") || !eat(")")) return fail();
         n = std::make_unique<Node>();
-        n->op = then == "exists" ? Op::kWhereExists : Op::kWhereEmpty;
+        n->op = then == "exists" ? Op::kWhereExists : then == "empty" ? Op::kWhereEmpty : Op::kWhereCount;
         n->path = std::move(path);
         n->a = std::move(predicate);
+        if (n->op == Op::kWhereCount && !countComparison(*n)) return fail();
       } else {
         // hasValue, contains and matches need a primitive whatever type the choice has.
         if (path.back().mixed && function != "exists" && function != "empty") return fail();
@@ -307,6 +314,39 @@ class Parser {
       break;
     }
     return n;
+  }
+
+  // After count(): one of = != < <= > >= and a non-negative integer literal.
+  bool countComparison(Node& n) {
+    if (eat("<=")) {
+      n.cmp = Cmp::kLe;
+    } else if (eat(">=")) {
+      n.cmp = Cmp::kGe;
+    } else if (eat("!=")) {
+      n.cmp = Cmp::kNe;
+    } else if (eat("<")) {
+      n.cmp = Cmp::kLt;
+    } else if (eat(">")) {
+      n.cmp = Cmp::kGt;
+    } else if (eat("=")) {
+      n.cmp = Cmp::kEq;
+    } else {
+      return false;
+    }
+    skipSpace();
+    size_t start = pos_;
+    uint64_t value = 0;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9' && pos_ - start < 9) {
+      value = value * 10 + static_cast<uint64_t>(s_[pos_] - '0');
+      ++pos_;
+    }
+    if (pos_ == start) return false;
+    // Not followed by more of a number (a decimal, a longer literal) or an identifier character.
+    if (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '.' || s_[pos_] == '_')) {
+      return false;
+    }
+    n.count = value;
+    return true;
   }
 
   bool peekFunction() {
@@ -456,6 +496,24 @@ Tri evalNode(const Node& n, const JsonValue& focus) {
       };
       bool found = anyAt(focus, n.path, 0, kept);
       return n.op == Op::kWhereExists ? found : !found;
+    }
+    case Op::kWhereCount: {
+      const Node& predicate = *n.a;
+      uint64_t count = 0;
+      auto counted = [&predicate, &count](const JsonValue* v, const JsonValue*) {
+        if (v != nullptr && v->isObject() && evalNode(predicate, *v) == true) ++count;
+        return false;  // every item is looked at
+      };
+      anyAt(focus, n.path, 0, counted);
+      switch (n.cmp) {
+        case Cmp::kEq: return count == n.count;
+        case Cmp::kNe: return count != n.count;
+        case Cmp::kLt: return count < n.count;
+        case Cmp::kLe: return count <= n.count;
+        case Cmp::kGt: return count > n.count;
+        case Cmp::kGe: return count >= n.count;
+      }
+      return std::nullopt;
     }
     case Op::kHasValue: {
       auto has = [](const JsonValue* v, const JsonValue*) { return v != nullptr && v->isPrimitive(); };
