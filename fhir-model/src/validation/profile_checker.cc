@@ -450,8 +450,10 @@ bool ProfileChecker::checkType(const ProfileElement& element, const Item& item) 
   const TypeRef* matched = nullptr;
   const ModelInfo& model = profiles_.model();
   std::string_view resource_type;
-  if (item.value != nullptr && item.value->isObject() && (code == "Resource" || (!code.empty() && code[0] >= 'A' &&
-                                                                                 code[0] <= 'Z'))) {
+  // With one type that the JSON name already matches, the resource type could only pick that same type: not looked up.
+  const bool single_match = def.types.size() == 1 && def.types.front().code == code;
+  if (!single_match && item.value != nullptr && item.value->isObject() &&
+      (code == "Resource" || (!code.empty() && code[0] >= 'A' && code[0] <= 'Z'))) {
     resource_type = text(item.value->find("resourceType"));  // contained resources, Bundle.entry.resource
   }
   for (const TypeRef& t : def.types) {
