@@ -21,6 +21,7 @@ struct Step {
   /** Below a choice (value.code), the child is of another type in some of the choice's types (Timing.code is a
    *  CodeableConcept where Coding.code is a code): a complex value found there compares unequal, as in FHIRPath. */
   bool mixed = false;
+  bool choice = false;  // a choice element (value[x]) as the last step: its JSON names are one per type
 };
 
 enum class Op {
@@ -48,6 +49,7 @@ struct SimpleInvariant::Node {
   bool literal_is_bool = false;
   RegexPtr regex;  // kMatches: compiled once here (linear-time RE2), never per evaluation
   bool mixed = false;  // kEquals / kNotEquals on a Step::mixed path
+  bool choice_bool = false;  // kEquals / kNotEquals of a choice element with a boolean literal (value = true)
   Cmp cmp = Cmp::kEq;  // kWhereCount: the comparison with `count`
   uint64_t count = 0;
 };
@@ -174,6 +176,7 @@ class Parser {
         next_step_mixed_ = false;
         step.repeats = el->isArray();
         step.primitive = !el->is_choice && eff.types.size() == 1 && model_.isPrimitiveType(eff.types.front().code);
+        step.choice = el->is_choice;
         if (el->is_choice) {
           for (const TypeRef& t : eff.types) step.names.push_back(el->name + upperFirst(t.code));
         } else {
@@ -223,6 +226,7 @@ class Parser {
           }
           if (first == nullptr) return fail();
           choice.primitive = false;
+          choice.choice = false;  // a step follows it
           children = first_children;
           below_choice = 1;
         } else {
@@ -240,12 +244,16 @@ class Parser {
         for (const Step& st : path) {
           if (st.repeats) return fail();
         }
-        if (!path.back().primitive && !path.back().mixed) return fail();
+        // A choice compared with a boolean (value = true): equal only to a boolean value, unequal to any other.
+        const bool choice_bool = !path.back().primitive && !path.back().mixed && path.back().choice;
+        if (!path.back().primitive && !path.back().mixed && !choice_bool) return fail();
         n = std::make_unique<Node>();
         n->op = not_equals ? Op::kNotEquals : Op::kEquals;
         n->mixed = path.back().mixed;
+        n->choice_bool = choice_bool;
         n->path = std::move(path);
         if (!literal(*n)) return fail();
+        if (choice_bool && !n->literal_is_bool) return fail();
       } else if (function == "where") {
         // The predicate is about each item: its paths start at the children of the item's type.
         if (last == nullptr || path.back().primitive || last->is_choice || below_choice != 0) return fail();
@@ -521,6 +529,23 @@ Tri evalNode(const Node& n, const JsonValue& focus) {
     }
     case Op::kEquals:
     case Op::kNotEquals:
+      if (n.choice_bool) {
+        // As the engine compares: nothing is empty; several values, or one that is not a boolean, are unequal.
+        const JsonValue* found = nullptr;
+        size_t count = 0;
+        auto all = [&found, &count](const JsonValue* v, const JsonValue*) {
+          if (v != nullptr) {
+            if (found == nullptr) found = v;
+            ++count;
+          }
+          return false;
+        };
+        anyAt(focus, n.path, 0, all);
+        if (count == 0) return std::nullopt;
+        bool equal = count == 1 && found->isBool() && found->boolean() == (n.literal == "true");
+        return n.op == Op::kEquals ? equal : !equal;
+      }
+      [[fallthrough]];
     case Op::kContains:
     case Op::kMatches: {
       const JsonValue* found = nullptr;
