@@ -1,7 +1,9 @@
 #include "profile_checker.h"
 
 #include <algorithm>
+#include <array>
 
+#include "extension_plan.h"
 #include "simple_invariant.h"
 #include "slice_paths.h"
 
@@ -44,8 +46,9 @@ struct ProfileChecker::LocationGuard {
 };
 
 std::string ProfileChecker::Location::render() const {
-  std::string s = base;
-  for (const auto& [name, index] : segments) {
+  std::string s = base != nullptr ? (*base)() : std::string();
+  for (size_t i = start; i < segments.size(); ++i) {
+    const auto& [name, index] = segments[i];
     if (!s.empty()) s += '.';
     s += name;
     if (index >= 0) {
@@ -76,10 +79,10 @@ std::string ProfileChecker::profileName() const {
 
 // ---- entry points ----
 
-void ProfileChecker::checkResource(const JsonValue& resource, std::string_view type, const std::string& location) {
+void ProfileChecker::checkResource(const JsonValue& resource, std::string_view type,
+                                   const LocationRenderer& location) {
   std::vector<const Profile*> to_check;
-  Location saved = std::move(location_);
-  location_ = Location{location, {}};
+  const Location::Saved saved = location_.enter(location);
   if (const JsonValue* meta = resource.find("meta"); meta != nullptr) {
     if (const JsonValue* claims = meta->find("profile"); claims != nullptr && claims->isArray()) {
       auto items = claims->items();
@@ -119,50 +122,127 @@ void ProfileChecker::checkResource(const JsonValue& resource, std::string_view t
   resource_ = &resource;
   for (const Profile* p : to_check) conformTo(*p, resource, type);
   resource_ = previous_resource;
-  location_ = std::move(saved);
+  location_.leave(saved);
 }
 
-void ProfileChecker::checkExtension(const JsonValue& extension, std::string_view context_path,
+void ProfileChecker::checkExtension(const Profile& definition, const JsonValue& extension, std::string_view context_path,
                                     std::string_view datatype_path, std::string_view context_type, std::string_view parent_extension_url,
-                                    const std::string& location, const JsonValue& resource) {
+                                    const LocationRenderer& location, const JsonValue& resource) {
+  const Profile* profile = &definition;
   std::string_view url = text(extension.find("url"));
-  if (url.empty()) return;
-  const Profile* profile = profiles_.find(url);
-  if (profile == nullptr || !profile->isExtension()) return;  // unknown extensions pass (vendor, national ones)
-  Location saved = std::move(location_);
-  location_ = Location{location, {}};
+  const Location::Saved saved = location_.enter(location);
   const JsonValue* previous_resource = resource_;
   resource_ = &resource;
-  if (!profile->contexts.empty()) {
-    const ModelInfo& model = profiles_.model();
-    bool allowed = false;
+  if (!profile->contexts.empty() &&
+      !contextAllows(*profile, context_path, datatype_path, context_type, parent_extension_url)) {
     std::string listed;
     for (const ExtensionContext& ctx : profile->contexts) {
-      std::string expression = ctx.expression;
-      if (size_t x = expression.find("[x]"); x != std::string::npos) expression.erase(x, 3);
       if (!listed.empty()) listed += ", ";
       listed += ctx.expression;
-      if (ctx.type == "fhirpath") {
-        allowed = true;  // FHIRPath contexts are not evaluated (docs/conformance.md)
-      } else if (ctx.type == "extension") {
-        allowed = allowed || expression == parent_extension_url;
-      } else {
-        bool at_resource = context_path.find('.') == std::string_view::npos;
-        allowed = allowed || expression == context_path || expression == context_type || expression == "Element" ||
-                  (!datatype_path.empty() && expression == datatype_path) ||
-                  expression == "Base" || model.isA(context_type, expression) ||
-                  (at_resource && (expression == "Resource" || expression == "DomainResource"));
-      }
     }
-    if (!allowed) {
-      report(Severity::kError, kStructure,
-             "the extension '" + std::string(url) + "' is not allowed on " + std::string(context_path) +
-                 " (its contexts: " + listed + ")");
+    report(Severity::kError, kStructure,
+           "the extension '" + std::string(url) + "' is not allowed on " + std::string(context_path) +
+               " (its contexts: " + listed + ")");
+  }
+  // A definition of the simple shape is decided in one pass; when its plan does not hold, the full walk reports why.
+  if (profile->extension_plan == nullptr || depth_ >= max_nesting_ ||
+      !extensionPlanHolds(*profile->extension_plan, extension)) {
+    conformTo(*profile, extension, "Extension");
+  }
+  resource_ = previous_resource;
+  location_.leave(saved);
+}
+
+// True only when the full walk of the definition would report nothing: the same checks as gather / checkItems /
+// checkValue make for a fixed url, a forbidden nested extension and a narrowed value[x], on the members directly.
+// Anything unusual (twins, two values, a type not allowed) answers false and leaves it to the full walk.
+bool ProfileChecker::extensionPlanHolds(const ExtensionPlan& plan, const JsonValue& extension) const {
+  if (!extension.isObject()) return false;
+  const JsonValue* url = nullptr;
+  const JsonValue* value = nullptr;
+  std::string_view value_code;
+  for (const JsonMember& m : extension.members()) {
+    std::string_view key = m.key;
+    if (key == "url") {
+      url = &m.value;
+    } else if (key == "extension") {
+      if (plan.nested_forbidden && !(m.value.isArray() && m.value.items().empty())) return false;
+    } else if (key.starts_with('_')) {
+      if (key == "_url" || key == "_extension" || key.starts_with("_value")) return false;
+    } else if (!plan.value_types.empty() && key.size() > 5 && key.starts_with("value")) {
+      if (value != nullptr) return false;
+      std::string_view suffix = key.substr(5);
+      for (const ExtensionPlan::ValueType& t : plan.value_types) {
+        if (t.json_suffix == suffix) value_code = t.code;
+      }
+      if (value_code.empty()) return false;
+      value = &m.value;
     }
   }
-  conformTo(*profile, extension, "Extension");
-  resource_ = previous_resource;
-  location_ = std::move(saved);
+  if (url == nullptr || !url->isString() || url->text() != plan.fixed_url) return false;
+  if (plan.value_types.empty()) return true;
+  if (value == nullptr) return !plan.value_required;
+  if (value->isNull() || value->isArray()) return false;
+  return plan.value_binding == nullptr || bindingHolds(*plan.value_binding, plan.value_set, *value, value_code);
+}
+
+// checkBinding's decision without its report: true when checkBinding would report nothing for this value.
+bool ProfileChecker::bindingHolds(const Binding& binding, const ValueSetCodes* vs, const JsonValue& value,
+                                  std::string_view code) {
+  if (vs == nullptr || vs->codes.empty() || !vs->complete) return true;
+  auto codingIn = [&](const JsonValue& coding) -> int {
+    std::string_view system = text(coding.find("system"));
+    std::string_view c = text(coding.find("code"));
+    if (c.empty()) return 0;
+    if (system.empty()) return vs->containsCode(c) ? 1 : -1;
+    return vs->contains(system, c) ? 1 : -1;
+  };
+  if (value.isString() && (code == "code" || code == "string" || code == "uri")) return vs->containsCode(value.text());
+  if (code == "Coding" && value.isObject()) return codingIn(value) >= 0;
+  if (code == "CodeableConcept" && value.isObject()) {
+    const JsonValue* codings = value.find("coding");
+    bool judged = false;
+    if (codings != nullptr) {
+      for (const JsonValue& coding : codings->items()) {
+        int r = codingIn(coding);
+        if (r > 0) return true;
+        if (r < 0) judged = true;
+      }
+    }
+    return !(judged || (binding.strength == BindingStrength::kRequired && codings == nullptr));
+  }
+  return true;
+}
+
+// Decided without building strings: the message listing the contexts is made only when none allows the use.
+bool ProfileChecker::contextAllows(const Profile& profile, std::string_view context_path,
+                                   std::string_view datatype_path, std::string_view context_type,
+                                   std::string_view parent_extension_url) const {
+  const ModelInfo& model = profiles_.model();
+  const bool at_resource = context_path.find('.') == std::string_view::npos;
+  for (const ExtensionContext& ctx : profile.contexts) {
+    if (ctx.type == "fhirpath") return true;  // FHIRPath contexts are not evaluated (docs/conformance.md)
+    // The expression with its first "[x]" left out, compared piecewise.
+    std::string_view expression = ctx.expression;
+    const size_t x = expression.find("[x]");
+    auto equals = [&](std::string_view candidate) {
+      if (x == std::string_view::npos) return candidate == expression;
+      return candidate.size() + 3 == expression.size() && candidate.substr(0, x) == expression.substr(0, x) &&
+             candidate.substr(x) == expression.substr(x + 3);
+    };
+    if (ctx.type == "extension") {
+      if (equals(parent_extension_url)) return true;
+      continue;
+    }
+    if (equals(context_path) || equals(context_type) || equals("Element") ||
+        (!datatype_path.empty() && equals(datatype_path)) || equals("Base")) {
+      return true;
+    }
+    if (x != std::string_view::npos) continue;  // an element path, never a type name
+    if (model.isA(context_type, expression)) return true;
+    if (at_resource && (expression == "Resource" || expression == "DomainResource")) return true;
+  }
+  return false;
 }
 
 // ---- the walk ----
@@ -198,13 +278,18 @@ void ProfileChecker::checkChildren(const ProfileElement& element, const Item& it
   const JsonValue* object = item.value != nullptr && item.value->isObject() ? item.value : nullptr;
   const JsonValue* twin = item.twin != nullptr && item.twin->isObject() ? item.twin : nullptr;
   if (object == nullptr && twin == nullptr) return;
-  std::vector<Item> items;
+  // One buffer per nesting level (checkItems recurses into checkChildren), kept between calls: no allocation per
+  // element once they have grown.
+  if (items_depth_ == items_buffers_.size()) items_buffers_.push_back(std::make_unique<std::vector<Item>>());
+  std::vector<Item>& items = *items_buffers_[items_depth_];
+  ++items_depth_;
   for (const ProfileElement* child : element.children) {
     if (!child->relevant) continue;
     items.clear();
     gather(*child, object, twin, items);
     checkItems(*child, items);
   }
+  --items_depth_;
 }
 
 // The values of `child` in the object: the plain name (and its `_name` twin), or for a choice element every
@@ -250,8 +335,18 @@ void ProfileChecker::gather(const ProfileElement& child, const JsonValue* object
     return nullptr;
   };
   if (!def.is_choice) {
-    const JsonValue* value = source->find(def.name);
-    const JsonValue* twin = twinOf(def.name);
+    // The value and its `_name` twin in one pass over the members (gather runs once per relevant child).
+    const JsonValue* value = nullptr;
+    const JsonValue* twin = nullptr;
+    const std::string_view name = def.name;
+    for (const JsonMember& m : source->members()) {
+      std::string_view key = m.key;
+      if (key.size() == name.size()) {
+        if (value == nullptr && key == name) value = &m.value;
+      } else if (key.size() == name.size() + 1 && key[0] == '_' && twin == nullptr && key.substr(1) == name) {
+        twin = &m.value;
+      }
+    }
     std::string_view code;
     const ElementDef* typed = def.content_reference != nullptr ? def.content_reference : &def;
     if (typed->types.size() == 1) code = typed->types.front().code;
@@ -298,16 +393,16 @@ void ProfileChecker::gather(const ProfileElement& child, const JsonValue* object
 void ProfileChecker::checkItems(const ProfileElement& element, std::vector<Item>& items) {
   const ElementDef& def = *element.def;
   const uint32_t n = static_cast<uint32_t>(items.size());
-  std::string shown = def.is_choice ? def.name + "[x]" : def.name;
+  auto shown = [&def] { return def.is_choice ? def.name + "[x]" : def.name; };
   if (n < def.min && def.min > element.core_min) {
     LocationGuard g(location_, def.name, -1);
     report(Severity::kError, kRequired,
-           "'" + shown + "': minimum required = " + std::to_string(def.min) + ", but only found " + std::to_string(n) +
+           "'" + shown() + "': minimum required = " + std::to_string(def.min) + ", but only found " + std::to_string(n) +
                profileName());
   } else if (def.max != kUnbounded && n > def.max && def.max < element.core_max) {
     LocationGuard g(location_, def.name, -1);
     report(Severity::kError, kStructure,
-           "'" + shown + "': maximum allowed = " + std::to_string(def.max) + ", but found " + std::to_string(n) +
+           "'" + shown() + "': maximum allowed = " + std::to_string(def.max) + ", but found " + std::to_string(n) +
                profileName());
   }
   for (const Item& item : items) checkValue(element, item);
@@ -315,6 +410,11 @@ void ProfileChecker::checkItems(const ProfileElement& element, std::vector<Item>
 }
 
 void ProfileChecker::checkValue(const ProfileElement& element, const Item& item) {
+  // A simple sub-extension (a slice of a complex extension): decided in one pass when it conforms.
+  if (element.extension_plan != nullptr && item.value != nullptr && item.twin == nullptr &&
+      extensionPlanHolds(*element.extension_plan, *item.value)) {
+    return;
+  }
   LocationGuard g(location_, item.json_name.empty() ? std::string_view(element.def->name) : item.json_name,
                   item.index);
   if (element.types_narrowed && !checkType(element, item)) return;
@@ -350,8 +450,10 @@ bool ProfileChecker::checkType(const ProfileElement& element, const Item& item) 
   const TypeRef* matched = nullptr;
   const ModelInfo& model = profiles_.model();
   std::string_view resource_type;
-  if (item.value != nullptr && item.value->isObject() && (code == "Resource" || (!code.empty() && code[0] >= 'A' &&
-                                                                                 code[0] <= 'Z'))) {
+  // With one type that the JSON name already matches, the resource type could only pick that same type: not looked up.
+  const bool single_match = def.types.size() == 1 && def.types.front().code == code;
+  if (!single_match && item.value != nullptr && item.value->isObject() &&
+      (code == "Resource" || (!code.empty() && code[0] >= 'A' && code[0] <= 'Z'))) {
     resource_type = text(item.value->find("resourceType"));  // contained resources, Bundle.entry.resource
   }
   for (const TypeRef& t : def.types) {
@@ -380,22 +482,21 @@ bool ProfileChecker::checkType(const ProfileElement& element, const Item& item) 
 }
 
 void ProfileChecker::checkTypeProfiles(std::span<const Profile* const> profiles, const Item& item) {
-  std::vector<const Profile*> known;
+  // `profiles` holds the known ones only (resolved at load); no copy of it is made.
   for (const Profile* p : profiles) {
     // A known extension is checked by checkExtension wherever it occurs, with its context.
     if (p->isExtension() && item.value->isObject() && text(item.value->find("url")) == p->url) return;
-    known.push_back(p);
   }
-  if (known.empty()) return;  // unknown profiles (national, vendor): the type itself was checked
-  if (known.size() == 1) {
-    conformTo(*known.front(), *item.value, item.type_code);
+  if (profiles.empty()) return;  // unknown profiles (national, vendor): the type itself was checked
+  if (profiles.size() == 1) {
+    conformTo(*profiles.front(), *item.value, item.type_code);
     return;
   }
-  for (const Profile* p : known) {
+  for (const Profile* p : profiles) {
     if (conformsQuietly(*p, *item.value, item.type_code)) return;
   }
   std::string names;
-  for (const Profile* p : known) names += (names.empty() ? "" : ", ") + p->url;
+  for (const Profile* p : profiles) names += (names.empty() ? "" : ", ") + p->url;
   report(Severity::kError, kStructure, "the value conforms to none of the profiles " + names + profileName());
 }
 
@@ -408,25 +509,29 @@ void ProfileChecker::checkTargetProfiles(const TypeRef& type, const JsonValue& r
   if (target_type.empty()) target_type = text(reference.find("type"));
   if (target_type.empty()) return;
   const ModelInfo& model = profiles_.model();
-  std::vector<const Profile*> candidates;
+  // Known target profiles of the target's type are candidates, unless a core type or an unknown profile in the
+  // list lets any resource of the type through. Counted here, gathered again below only when the target resolved
+  // (no list is built per reference).
+  size_t candidate_count = 0;
+  const Profile* first_candidate = nullptr;
   bool type_allowed = false;
   for (const std::string& url : type.target_profiles) {
     if (const Profile* p = profiles_.find(url); p != nullptr) {
       if (p->type == target_type) {
         type_allowed = true;
-        candidates.push_back(p);
+        if (candidate_count++ == 0) first_candidate = p;
       }
       continue;
     }
     std::string_view name = lastSegment(url);
     if (name == target_type || name == "Resource" || (model.isResourceType(target_type) && model.isA(target_type, name))) {
       type_allowed = true;
-      candidates.clear();
+      candidate_count = 0;
       break;  // the core type itself: any resource of the type will do
     }
     if (profiles_.model().type(name) == nullptr) {
       type_allowed = true;  // an unknown profile: its type cannot be judged
-      candidates.clear();
+      candidate_count = 0;
       break;
     }
   }
@@ -439,13 +544,14 @@ void ProfileChecker::checkTargetProfiles(const TypeRef& type, const JsonValue& r
                profileName());
     return;
   }
-  if (target == nullptr || candidates.empty()) return;
-  for (const Profile* p : candidates) {
-    if (conformsQuietly(*p, *target, target_type)) return;
+  if (target == nullptr || candidate_count == 0) return;
+  for (const std::string& url : type.target_profiles) {
+    const Profile* p = profiles_.find(url);
+    if (p != nullptr && p->type == target_type && conformsQuietly(*p, *target, target_type)) return;
   }
   report(Severity::kError, kStructure,
          "the referenced " + std::string(target_type) + " does not conform to the target profile " +
-             candidates.front()->url + profileName());
+             first_candidate->url + profileName());
 }
 
 // ---- bindings ----
@@ -525,10 +631,32 @@ void ProfileChecker::checkInvariants(const ProfileElement& element, const Item& 
 
 void ProfileChecker::checkSlices(const ProfileElement& element, std::vector<Item>& items) {
   const ElementDef& def = *element.def;
-  const std::string rules = def.slicing ? def.slicing->rules : std::string("open");
+  const std::string_view rules = def.slicing ? std::string_view(def.slicing->rules) : std::string_view("open");
   const bool ordered = def.slicing && def.slicing->ordered;
-  std::vector<int> assigned(items.size(), -1);
+  // The slice of each item; on the stack for the usual few items.
+  std::array<int, 16> assigned_inline;
+  std::vector<int> assigned_heap;
+  std::span<int> assigned;
+  if (items.size() <= assigned_inline.size()) {
+    assigned = std::span<int>(assigned_inline.data(), items.size());
+  } else {
+    assigned_heap.resize(items.size());
+    assigned = assigned_heap;
+  }
+  std::fill(assigned.begin(), assigned.end(), -1);
   for (size_t i = 0; i < items.size(); ++i) {
+    if (element.slices_by_url) {
+      // Extension slices by url: one lookup decides what trying every slice would (profile_set.cc, sliceUrl).
+      const JsonValue* value = items[i].value;
+      const JsonValue* url = value != nullptr && value->isObject() ? value->find("url") : nullptr;
+      if (url == nullptr) continue;
+      if (url->isString()) {
+        if (auto it = element.slice_by_url.find(url->text()); it != element.slice_by_url.end()) {
+          assigned[i] = static_cast<int>(it->second);
+        }
+        continue;
+      }
+    }
     for (size_t s = 0; s < element.slices.size(); ++s) {
       if (matchesSlice(element, *element.slices[s], items[i])) {
         assigned[i] = static_cast<int>(s);

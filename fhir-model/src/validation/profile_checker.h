@@ -5,6 +5,7 @@
 // walk in validator.cc after it has checked a resource or met an extension, so the JSON is already known to be
 // well-formed FHIR; this pass only walks the parts of a resource its profiles constrain (ProfileElement::relevant).
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -29,6 +30,9 @@ class ReferenceResolver {
 class ProfileChecker {
  public:
   using RequiredProfiles = std::map<std::string, std::vector<std::string>, std::less<>>;
+  /** Renders the caller's location of the value being checked; called only when an issue is reported, during the
+   * check call (so the caller's walk has not moved on). */
+  using LocationRenderer = std::function<std::string()>;
 
   /** `max_nesting` bounds how deep profiles nest while one value is checked (ValidatorOptions). */
   ProfileChecker(const ProfileSet& profiles, const RequiredProfiles& required, OperationOutcome& out,
@@ -36,22 +40,22 @@ class ProfileChecker {
 
   /** Holds `resource` (of type `type`, found at `location`) to the profiles it claims in meta.profile and to those
    * required for its type. An unknown claimed profile is a warning. */
-  void checkResource(const JsonValue& resource, std::string_view type, const std::string& location);
+  void checkResource(const JsonValue& resource, std::string_view type, const LocationRenderer& location);
 
-  /** True when the set has an extension definition with this URL (callers skip building contexts otherwise). */
-  bool knowsExtension(std::string_view url) const {
+  /** The set's extension definition with this URL, or nullptr (callers skip building contexts then). */
+  const Profile* knownExtension(std::string_view url) const {
     const Profile* p = profiles_.find(url);
-    return p != nullptr && p->isExtension();
+    return p != nullptr && p->isExtension() ? p : nullptr;
   }
 
-  /** Checks an extension with a known definition: its context (`resource_path` is the element it sits on from its
+  /** Checks an extension against its definition `profile` (from knownExtension of its url): its context (`resource_path` is the element it sits on from its
    * resource, such as "Patient.address", `datatype_path` the path of its definition, such as "HumanName.family"
    * or "Questionnaire.item" (nested items), `context_type` that element's type, `parent_extension_url` the URL of the
    * extension it is nested in, if any), then the definition's value type, cardinality and nested extensions.
-   * Unknown URLs pass. */
-  void checkExtension(const JsonValue& extension, std::string_view resource_path, std::string_view datatype_path,
+   */
+  void checkExtension(const Profile& profile, const JsonValue& extension, std::string_view resource_path, std::string_view datatype_path,
                       std::string_view context_type,
-                      std::string_view parent_extension_url, const std::string& location,
+                      std::string_view parent_extension_url, const LocationRenderer& location,
                       const JsonValue& resource);
 
  private:
@@ -63,7 +67,12 @@ class ProfileChecker {
     std::string_view json_name;
   };
 
+  bool contextAllows(const Profile& profile, std::string_view context_path, std::string_view datatype_path,
+                     std::string_view context_type, std::string_view parent_extension_url) const;
   void conformTo(const Profile& profile, const JsonValue& value, std::string_view type_code);
+  bool extensionPlanHolds(const ExtensionPlan& plan, const JsonValue& extension) const;
+  static bool bindingHolds(const Binding& binding, const ValueSetCodes* value_set, const JsonValue& value,
+                           std::string_view code);
   void checkChildren(const ProfileElement& element, const Item& item);
   void gather(const ProfileElement& child, const JsonValue* object, const JsonValue* twin_object,
               std::vector<Item>& items) const;
@@ -89,10 +98,28 @@ class ProfileChecker {
   fhirpath::Environment env_;
   const JsonValue* resource_ = nullptr;
   const Profile* profile_ = nullptr;
+  // The location of the value being checked: the caller's location of the resource or extension (`base`, which
+  // outlives the call) and the segments below it. The segment vector is kept between calls (no allocation per
+  // extension); a call's segments start at `start`.
   struct Location {
-    std::string base;  // the resource's or extension's location from the structural walk
+    const LocationRenderer* base = nullptr;
+    size_t start = 0;
     std::vector<std::pair<std::string_view, int32_t>> segments;
     std::string render() const;
+    struct Saved {
+      const LocationRenderer* base;
+      size_t start;
+    };
+    Saved enter(const LocationRenderer& new_base) {
+      Saved saved{base, start};
+      base = &new_base;
+      start = segments.size();
+      return saved;
+    }
+    void leave(Saved saved) {
+      base = saved.base;
+      start = saved.start;
+    }
   };
   struct LocationGuard;
   Location location_;
@@ -102,6 +129,9 @@ class ProfileChecker {
   // between calls so that slice matching stops allocating once they have grown.
   std::vector<std::unique_ptr<SlicePathBuffers>> slice_buffers_;
   size_t slice_depth_ = 0;
+  // The values of each relevant child, one buffer per level of checkChildren, kept between calls.
+  std::vector<std::unique_ptr<std::vector<Item>>> items_buffers_;
+  size_t items_depth_ = 0;
   bool nesting_reported_ = false;
 };
 

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "planbro/fhir-model/fhir_xml.h"
+#include "extension_plan.h"
 #include "simple_invariant.h"
 #include "slice_paths.h"
 #include "snapshot.h"
@@ -105,6 +106,49 @@ std::optional<JsonDocument> parseValue(const std::string& json) {
   return std::move(doc).value();
 }
 
+// The URL an extension slice selects under a `url` value/pattern discriminator, decided as
+// ProfileChecker::matchesSlice decides it: the slice's fixed or pattern url, else the URL of its type profile.
+// nullopt when the slice's match is not a plain URL comparison (then no index is built); an empty string when the
+// slice can match nothing.
+std::optional<std::string_view> sliceUrl(const ProfileElement& slice) {
+  if (slice.discriminator_targets.size() != 1) return std::nullopt;
+  const ProfileElement::DiscriminatorTarget& t = slice.discriminator_targets.front();
+  std::optional<std::string_view> expected;
+  if (t.has_extension_url) expected = t.extension_url;
+  const JsonValue* fixed = t.element != nullptr && t.element->fixed ? &t.element->fixed->root() : nullptr;
+  const JsonValue* pattern = t.element != nullptr && t.element->pattern ? &t.element->pattern->root() : nullptr;
+  if (fixed == nullptr && pattern == nullptr) {
+    for (const TypeRef& type : slice.def->types) {
+      if (!type.profiles.empty()) expected = type.profiles.front();
+    }
+    if (t.element == nullptr && !expected) return std::string_view();
+    if (!expected) return std::nullopt;  // matched by a binding
+    return expected;
+  }
+  if (fixed != nullptr && !fixed->isString()) return std::nullopt;
+  if (pattern != nullptr && !pattern->isString()) return std::nullopt;
+  if (fixed != nullptr && pattern != nullptr && fixed->text() != pattern->text()) return std::nullopt;
+  std::string_view url = fixed != nullptr ? fixed->text() : pattern->text();
+  if (url.empty()) return std::nullopt;  // an empty fixed url would match an empty one: leave it to matchesSlice
+  return url;
+}
+
+void indexSlicesByUrl(ProfileElement& pe) {
+  const ElementDef& e = *pe.def;
+  if (!e.slicing || e.slicing->discriminators.size() != 1 || pe.slices.empty()) return;
+  const Slicing::Discriminator& d = e.slicing->discriminators.front();
+  if (d.path != "url" || (d.type != "value" && d.type != "pattern")) return;
+  if (e.types.size() != 1 || e.types.front().code != "Extension") return;
+  std::unordered_map<std::string, uint32_t, ProfileElement::UrlHash, std::equal_to<>> by_url;
+  for (size_t s = 0; s < pe.slices.size(); ++s) {
+    std::optional<std::string_view> url = sliceUrl(*pe.slices[s]);
+    if (!url) return;
+    if (!url->empty()) by_url.emplace(std::string(*url), static_cast<uint32_t>(s));  // the first slice wins
+  }
+  pe.slice_by_url = std::move(by_url);
+  pe.slices_by_url = true;
+}
+
 // Fills a Profile's precomputed elements from its snapshot (`profile.def`).
 void precompute(const ModelInfo& model, Profile& profile, std::vector<std::string>& warnings,
                 const std::function<const ValueSetCodes*(std::string_view)>& value_set,
@@ -198,6 +242,7 @@ void precompute(const ModelInfo& model, Profile& profile, std::vector<std::strin
       }
     }
   }
+  for (ProfileElement& pe : profile.elements) indexSlicesByUrl(pe);
   // Bottom-up: descendants follow their ancestors in snapshot order.
   for (size_t i = def.elements.size(); i-- > 0;) {
     ProfileElement& pe = profile.elements[i];
@@ -541,6 +586,16 @@ Result<std::shared_ptr<const ProfileSet>> ProfileSetBuilder::build() {
   for (auto& profile : impl->owned) {
     applyContextErrata(*profile);
     precompute(model_, *profile, warnings, lookup, find_profile);
+    profile->extension_plan = validation::compileExtensionPlan(*profile);
+    for (ProfileElement& pe : profile->elements) {
+      for (const ProfileElement* slice_const : pe.slices) {
+        const ElementDef& slice_def = *slice_const->def;
+        if (slice_def.types.size() != 1 || slice_def.types.front().code != "Extension") continue;
+        if (!slice_def.types.front().profiles.empty()) continue;  // its own definition is checked where it occurs
+        ProfileElement& slice = profile->elements[static_cast<size_t>(slice_const - profile->elements.data())];
+        slice.extension_plan = validation::compileExtensionPlan(slice);
+      }
+    }
   }
 
   for (const auto& p : impl->owned) {

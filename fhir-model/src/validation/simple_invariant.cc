@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,12 +21,16 @@ struct Step {
   /** Below a choice (value.code), the child is of another type in some of the choice's types (Timing.code is a
    *  CodeableConcept where Coding.code is a code): a complex value found there compares unequal, as in FHIRPath. */
   bool mixed = false;
+  bool choice = false;  // a choice element (value[x]) as the last step: its JSON names are one per type
 };
 
 enum class Op {
   kAnd, kOr, kXor, kImplies, kNot, kExists, kEmpty, kHasValue, kEquals, kNotEquals, kContains, kMatches,
-  kWhereExists, kWhereEmpty  // path.where(predicate).exists() / .empty(); the predicate is `a`, evaluated per item
+  kWhereExists, kWhereEmpty,  // path.where(predicate).exists() / .empty(); the predicate is `a`, evaluated per item
+  kWhereCount                 // path.where(predicate).count() <cmp> N: count() is never empty, so neither is this
 };
+
+enum class Cmp { kEq, kNe, kLt, kLe, kGt, kGe };
 
 std::string upperFirst(std::string_view s) {
   std::string out(s);
@@ -44,6 +49,9 @@ struct SimpleInvariant::Node {
   bool literal_is_bool = false;
   RegexPtr regex;  // kMatches: compiled once here (linear-time RE2), never per evaluation
   bool mixed = false;  // kEquals / kNotEquals on a Step::mixed path
+  bool choice_bool = false;  // kEquals / kNotEquals of a choice element with a boolean literal (value = true)
+  Cmp cmp = Cmp::kEq;  // kWhereCount: the comparison with `count`
+  uint64_t count = 0;
 };
 
 namespace {
@@ -168,6 +176,7 @@ class Parser {
         next_step_mixed_ = false;
         step.repeats = el->isArray();
         step.primitive = !el->is_choice && eff.types.size() == 1 && model_.isPrimitiveType(eff.types.front().code);
+        step.choice = el->is_choice;
         if (el->is_choice) {
           for (const TypeRef& t : eff.types) step.names.push_back(el->name + upperFirst(t.code));
         } else {
@@ -217,6 +226,7 @@ class Parser {
           }
           if (first == nullptr) return fail();
           choice.primitive = false;
+          choice.choice = false;  // a step follows it
           children = first_children;
           below_choice = 1;
         } else {
@@ -234,12 +244,16 @@ class Parser {
         for (const Step& st : path) {
           if (st.repeats) return fail();
         }
-        if (!path.back().primitive && !path.back().mixed) return fail();
+        // A choice compared with a boolean (value = true): equal only to a boolean value, unequal to any other.
+        const bool choice_bool = !path.back().primitive && !path.back().mixed && path.back().choice;
+        if (!path.back().primitive && !path.back().mixed && !choice_bool) return fail();
         n = std::make_unique<Node>();
         n->op = not_equals ? Op::kNotEquals : Op::kEquals;
         n->mixed = path.back().mixed;
+        n->choice_bool = choice_bool;
         n->path = std::move(path);
         if (!literal(*n)) return fail();
+        if (choice_bool && !n->literal_is_bool) return fail();
       } else if (function == "where") {
         // The predicate is about each item: its paths start at the children of the item's type.
         if (last == nullptr || path.back().primitive || last->is_choice || below_choice != 0) return fail();
@@ -253,11 +267,12 @@ class Parser {
         root_children_ = saved;
         if (!ok_ || !eat(")") || !eat(".")) return fail();
         std::string_view then = identifier();
-        if ((then != "exists" && then != "empty") || !eat("(") || !eat(")")) return fail();
+        if ((then != "exists" && then != "empty" && then != "count") || !eat("(") || !eat(")")) return fail();
         n = std::make_unique<Node>();
-        n->op = then == "exists" ? Op::kWhereExists : Op::kWhereEmpty;
+        n->op = then == "exists" ? Op::kWhereExists : then == "empty" ? Op::kWhereEmpty : Op::kWhereCount;
         n->path = std::move(path);
         n->a = std::move(predicate);
+        if (n->op == Op::kWhereCount && !countComparison(*n)) return fail();
       } else {
         // hasValue, contains and matches need a primitive whatever type the choice has.
         if (path.back().mixed && function != "exists" && function != "empty") return fail();
@@ -307,6 +322,39 @@ class Parser {
       break;
     }
     return n;
+  }
+
+  // After count(): one of = != < <= > >= and a non-negative integer literal.
+  bool countComparison(Node& n) {
+    if (eat("<=")) {
+      n.cmp = Cmp::kLe;
+    } else if (eat(">=")) {
+      n.cmp = Cmp::kGe;
+    } else if (eat("!=")) {
+      n.cmp = Cmp::kNe;
+    } else if (eat("<")) {
+      n.cmp = Cmp::kLt;
+    } else if (eat(">")) {
+      n.cmp = Cmp::kGt;
+    } else if (eat("=")) {
+      n.cmp = Cmp::kEq;
+    } else {
+      return false;
+    }
+    skipSpace();
+    size_t start = pos_;
+    uint64_t value = 0;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9' && pos_ - start < 9) {
+      value = value * 10 + static_cast<uint64_t>(s_[pos_] - '0');
+      ++pos_;
+    }
+    if (pos_ == start) return false;
+    // Not followed by more of a number (a decimal, a longer literal) or an identifier character.
+    if (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '.' || s_[pos_] == '_')) {
+      return false;
+    }
+    n.count = value;
+    return true;
   }
 
   bool peekFunction() {
@@ -457,12 +505,47 @@ Tri evalNode(const Node& n, const JsonValue& focus) {
       bool found = anyAt(focus, n.path, 0, kept);
       return n.op == Op::kWhereExists ? found : !found;
     }
+    case Op::kWhereCount: {
+      const Node& predicate = *n.a;
+      uint64_t count = 0;
+      auto counted = [&predicate, &count](const JsonValue* v, const JsonValue*) {
+        if (v != nullptr && v->isObject() && evalNode(predicate, *v) == true) ++count;
+        return false;  // every item is looked at
+      };
+      anyAt(focus, n.path, 0, counted);
+      switch (n.cmp) {
+        case Cmp::kEq: return count == n.count;
+        case Cmp::kNe: return count != n.count;
+        case Cmp::kLt: return count < n.count;
+        case Cmp::kLe: return count <= n.count;
+        case Cmp::kGt: return count > n.count;
+        case Cmp::kGe: return count >= n.count;
+      }
+      return std::nullopt;
+    }
     case Op::kHasValue: {
       auto has = [](const JsonValue* v, const JsonValue*) { return v != nullptr && v->isPrimitive(); };
       return anyAt(focus, n.path, 0, has);
     }
     case Op::kEquals:
     case Op::kNotEquals:
+      if (n.choice_bool) {
+        // As the engine compares: nothing is empty; several values, or one that is not a boolean, are unequal.
+        const JsonValue* found = nullptr;
+        size_t count = 0;
+        auto all = [&found, &count](const JsonValue* v, const JsonValue*) {
+          if (v != nullptr) {
+            if (found == nullptr) found = v;
+            ++count;
+          }
+          return false;
+        };
+        anyAt(focus, n.path, 0, all);
+        if (count == 0) return std::nullopt;
+        bool equal = count == 1 && found->isBool() && found->boolean() == (n.literal == "true");
+        return n.op == Op::kEquals ? equal : !equal;
+      }
+      [[fallthrough]];
     case Op::kContains:
     case Op::kMatches: {
       const JsonValue* found = nullptr;

@@ -220,7 +220,10 @@ class Walker {
     node.json = &resource;
     node.type = type->name;
     runConstraints(type->root().constraints, node);
-    if (profiles_ != nullptr) profiles_->checkResource(resource, type_name, location());
+    if (profiles_ != nullptr) {
+      const validation::ProfileChecker::LocationRenderer here = [this] { return location(); };
+      profiles_->checkResource(resource, type_name, here);
+    }
     element_scope_ = previous_element_scope;
 
     if (!is_contained) {
@@ -858,7 +861,9 @@ class Walker {
   // of its definition ("HumanName.family", "Questionnaire.item" for nested items), for the extension's context.
   void checkKnownExtension(const JsonValue& extension) {
     const JsonValue* url = extension.find("url");
-    if (url == nullptr || !url->isString() || !profiles_->knowsExtension(url->text())) return;
+    if (url == nullptr || !url->isString()) return;
+    const Profile* definition = profiles_->knownExtension(url->text());
+    if (definition == nullptr) return;  // unknown extensions pass (vendor, national ones)
     const ElementScope& scope = element_scope_;
     auto pathFrom = [&](std::string_view root, size_t start) {
       std::string s(root);
@@ -871,8 +876,10 @@ class Walker {
     std::string resource_path = pathFrom(scope.resource_type, scope.resource_start);
     std::string definition_path(scope.element_path);
     if (size_t x = definition_path.find("[x]"); x != std::string::npos) definition_path.erase(x, 3);
-    profiles_->checkExtension(extension, resource_path, definition_path, scope.current_type, scope.extension_url,
-                              location(), resource_ != nullptr ? *resource_ : extension);
+    // The location is rendered only if the extension has an issue.
+    const validation::ProfileChecker::LocationRenderer here = [this] { return location(); };
+    profiles_->checkExtension(*definition, extension, resource_path, definition_path, scope.current_type, scope.extension_url, here,
+                              resource_ != nullptr ? *resource_ : extension);
   }
 
   // ---- data-type rules ----
@@ -943,7 +950,13 @@ class Walker {
 
   // "Patient/123", "Patient/123/_history/2", or an absolute URL ending that way: the type segment, else empty.
   static std::string_view referenceType(std::string_view s) {
-    if (size_t q = s.find_first_of("?#"); q != std::string_view::npos) s = s.substr(0, q);
+    // A plain loop: find_first_of("?#") costs a memchr per character, on every reference.
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '?' || s[i] == '#') {
+        s = s.substr(0, i);
+        break;
+      }
+    }
     if (size_t h = s.find("/_history/"); h != std::string_view::npos) s = s.substr(0, h);
     size_t slash = s.rfind('/');
     if (slash == std::string_view::npos || slash == 0 || slash + 1 >= s.size()) return {};

@@ -137,3 +137,150 @@ TEST(KnownExtensions, TheFhirTypeExtensionIsAllowedWhereTheCorePackageUsesIt) {
 
 }  // namespace
 }  // namespace planbro::fhir
+
+namespace planbro::fhir {
+namespace {
+
+using testing::describe;
+using testing::errorCount;
+using testing::hasIssue;
+
+// Extension slices discriminated by url are matched through a URL → slice index made at load (profile_set.cc,
+// indexSlicesByUrl), not by trying every slice: the index must decide as the slice-by-slice match does (the first
+// slice of a URL wins, unknown URLs are in no slice, cardinality per slice, closed slicing).
+TEST(KnownExtensions, ExtensionSlicesByUrlAreMatchedThroughAnIndexMadeAtLoad) {
+  auto set = testing::profileSetOf({R"({"resourceType":"StructureDefinition","url":"http://example.org/sd/p",
+    "name":"P","status":"active","kind":"resource","abstract":false,"type":"Patient",
+    "baseDefinition":"http://hl7.org/fhir/StructureDefinition/Patient","derivation":"constraint",
+    "differential":{"element":[
+      {"id":"Patient.extension","path":"Patient.extension",
+       "slicing":{"discriminator":[{"type":"value","path":"url"}],"rules":"closed"}},
+      {"id":"Patient.extension:birthPlace","path":"Patient.extension","sliceName":"birthPlace","max":"1",
+       "type":[{"code":"Extension","profile":["http://hl7.org/fhir/StructureDefinition/patient-birthPlace"]}]},
+      {"id":"Patient.extension:nationality","path":"Patient.extension","sliceName":"nationality","min":1,"max":"1",
+       "type":[{"code":"Extension","profile":["http://hl7.org/fhir/StructureDefinition/patient-nationality"]}]}]}})"});
+  const Profile* p = set->find("http://example.org/sd/p");
+  ASSERT_NE(p, nullptr);
+  const ProfileElement* sliced = nullptr;
+  for (const ProfileElement& e : p->elements) {
+    if (e.def->id == "Patient.extension") sliced = &e;
+  }
+  ASSERT_NE(sliced, nullptr);
+  EXPECT_TRUE(sliced->slices_by_url);
+  ASSERT_EQ(sliced->slice_by_url.size(), 2u);
+  EXPECT_EQ(sliced->slice_by_url.find("http://hl7.org/fhir/StructureDefinition/patient-nationality")->second, 1u);
+
+  const std::string birth = R"({"url":"http://hl7.org/fhir/StructureDefinition/patient-birthPlace","valueAddress":{"city":"Bergen"}})";
+  const std::string nationality = R"({"url":"http://hl7.org/fhir/StructureDefinition/patient-nationality",
+    "extension":[{"url":"code","valueCodeableConcept":{"text":"NO"}}]})";
+  auto patient = [&](const std::string& extensions) {
+    return testing::validateWith(set, R"({"resourceType":"Patient","meta":{"profile":["http://example.org/sd/p"]},
+      "extension":[)" + extensions + "]}");
+  };
+  OperationOutcome good = patient(birth + "," + nationality);
+  EXPECT_EQ(errorCount(good), 0u) << describe(good);
+  OperationOutcome twice = patient(birth + "," + birth + "," + nationality);
+  EXPECT_TRUE(hasIssue(twice, Severity::kError, "Patient.extension", "slice 'birthPlace' of 'extension': maximum allowed = 1"))
+      << describe(twice);
+  OperationOutcome missing = patient(birth);
+  EXPECT_TRUE(hasIssue(missing, Severity::kError, "Patient.extension", "slice 'nationality' of 'extension': minimum required = 1"))
+      << describe(missing);
+  OperationOutcome unknown = patient(nationality + R"(,{"url":"http://vendor.example/ext","valueString":"x"})");
+  EXPECT_TRUE(hasIssue(unknown, Severity::kError, "Patient.extension[1]", "matches none of the slices"))
+      << describe(unknown);
+}
+
+}  // namespace
+}  // namespace planbro::fhir
+
+namespace planbro::fhir {
+namespace {
+
+using testing::describe;
+using testing::errorCount;
+using testing::hasIssue;
+
+// Extension definitions of the simple shape (fixed url, no nested extensions, one narrowed value[x]) and simple
+// sub-extensions of a complex one are decided by a plan made at load (extension_plan.h); whenever the plan does not
+// hold the definition is walked in full, so every issue below is the full walk's.
+const char* kCodeSystem = R"({"resourceType":"CodeSystem","url":"http://example.org/cs/level","status":"active",
+  "content":"complete","concept":[{"code":"low"},{"code":"high"}]})";
+const char* kValueSet = R"({"resourceType":"ValueSet","url":"http://example.org/vs/level","status":"active",
+  "compose":{"include":[{"system":"http://example.org/cs/level"}]}})";
+const char* kSimple = R"({"resourceType":"StructureDefinition","url":"http://example.org/ext/level",
+  "name":"Level","status":"active","kind":"complex-type","abstract":false,"type":"Extension",
+  "context":[{"type":"element","expression":"Patient"}],
+  "baseDefinition":"http://hl7.org/fhir/StructureDefinition/Extension","derivation":"constraint",
+  "differential":{"element":[
+    {"id":"Extension.extension","path":"Extension.extension","max":"0"},
+    {"id":"Extension.url","path":"Extension.url","fixedUri":"http://example.org/ext/level"},
+    {"id":"Extension.value[x]","path":"Extension.value[x]","min":1,"type":[{"code":"Coding"}],
+     "binding":{"strength":"required","valueSet":"http://example.org/vs/level"}}]}})";
+const char* kComplex = R"({"resourceType":"StructureDefinition","url":"http://example.org/ext/rating",
+  "name":"Rating","status":"active","kind":"complex-type","abstract":false,"type":"Extension",
+  "context":[{"type":"element","expression":"Patient"}],
+  "baseDefinition":"http://hl7.org/fhir/StructureDefinition/Extension","derivation":"constraint",
+  "differential":{"element":[
+    {"id":"Extension.extension","path":"Extension.extension","min":1},
+    {"id":"Extension.extension:level","path":"Extension.extension","sliceName":"level","min":1,"max":"1"},
+    {"id":"Extension.extension:level.extension","path":"Extension.extension.extension","max":"0"},
+    {"id":"Extension.extension:level.url","path":"Extension.extension.url","fixedUri":"level"},
+    {"id":"Extension.extension:level.value[x]","path":"Extension.extension.value[x]","min":1,"type":[{"code":"Coding"}],
+     "binding":{"strength":"required","valueSet":"http://example.org/vs/level"}},
+    {"id":"Extension.url","path":"Extension.url","fixedUri":"http://example.org/ext/rating"},
+    {"id":"Extension.value[x]","path":"Extension.value[x]","max":"0"}]}})";
+
+std::string patientWith(const std::string& extension) {
+  return R"({"resourceType":"Patient","extension":[)" + extension + "]}";
+}
+
+TEST(KnownExtensions, SimpleDefinitionsAreDecidedByAPlanAndReportedByTheFullWalk) {
+  auto set = testing::profileSetOf({kCodeSystem, kValueSet, kSimple, kComplex});
+  ASSERT_NE(set, nullptr);
+  const Profile* simple = set->find("http://example.org/ext/level");
+  ASSERT_NE(simple, nullptr);
+  EXPECT_NE(simple->extension_plan, nullptr);
+  const Profile* complex = set->find("http://example.org/ext/rating");
+  ASSERT_NE(complex, nullptr);
+  EXPECT_EQ(complex->extension_plan, nullptr);  // it has slices: walked in full, its simple slice by a plan
+  size_t planned_slices = 0;
+  for (const ProfileElement& e : complex->elements) planned_slices += e.extension_plan != nullptr;
+  EXPECT_EQ(planned_slices, 1u);
+
+  const std::string url = R"("url":"http://example.org/ext/level")";
+  OperationOutcome good = testing::validateWith(set, patientWith(
+      "{" + url + R"(,"valueCoding":{"system":"http://example.org/cs/level","code":"low"}})"));
+  EXPECT_EQ(good.issues().size(), 1u) << describe(good);  // dom-6 only
+  EXPECT_EQ(errorCount(good), 0u) << describe(good);
+
+  OperationOutcome code = testing::validateWith(set, patientWith(
+      "{" + url + R"(,"valueCoding":{"system":"http://example.org/cs/level","code":"middling"}})"));
+  EXPECT_TRUE(hasIssue(code, Severity::kError, "Patient.extension[0].valueCoding", "is not in the value set"))
+      << describe(code);
+  OperationOutcome type = testing::validateWith(set, patientWith("{" + url + R"(,"valueString":"low"})"));
+  EXPECT_TRUE(hasIssue(type, Severity::kError, "Patient.extension[0].valueString", "type string is not allowed"))
+      << describe(type);
+  OperationOutcome missing = testing::validateWith(set, patientWith(
+      "{" + url + R"(,"extension":[{"url":"x","valueString":"y"}]})"));
+  EXPECT_TRUE(hasIssue(missing, Severity::kError, "Patient.extension[0].value", "minimum required = 1"))
+      << describe(missing);
+  EXPECT_TRUE(hasIssue(missing, Severity::kError, "Patient.extension[0].extension", "maximum allowed = 0"))
+      << describe(missing);
+
+  const std::string rating = R"("url":"http://example.org/ext/rating")";
+  OperationOutcome nested_good = testing::validateWith(set, patientWith(
+      "{" + rating + R"(,"extension":[{"url":"level","valueCoding":{"system":"http://example.org/cs/level","code":"high"}}]})"));
+  EXPECT_EQ(errorCount(nested_good), 0u) << describe(nested_good);
+  OperationOutcome nested_bad = testing::validateWith(set, patientWith(
+      "{" + rating + R"(,"extension":[{"url":"level","valueCoding":{"system":"http://example.org/cs/level","code":"none"}}]})"));
+  EXPECT_TRUE(hasIssue(nested_bad, Severity::kError, "Patient.extension[0].extension[0].valueCoding",
+                       "is not in the value set"))
+      << describe(nested_bad);
+  OperationOutcome nested_type = testing::validateWith(set, patientWith(
+      "{" + rating + R"(,"extension":[{"url":"level","valueCode":"high"}]})"));
+  EXPECT_TRUE(hasIssue(nested_type, Severity::kError, "Patient.extension[0].extension[0].valueCode", "not allowed"))
+      << describe(nested_type);
+}
+
+}  // namespace
+}  // namespace planbro::fhir

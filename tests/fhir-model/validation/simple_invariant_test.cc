@@ -52,7 +52,8 @@ TEST(SimpleInvariant, ComparisonsUseThreeValuedLogic) {
 TEST(SimpleInvariant, RefusesWhatItCannotEvaluateExactly) {
   const ModelInfo& model = ModelInfo::r4();
   auto children = model.type("Bundle")->rootChildren();
-  EXPECT_EQ(SimpleInvariant::compile("entry.where(fullUrl.exists()).count() > 1", children, model), nullptr);
+  EXPECT_EQ(SimpleInvariant::compile("entry.count() > 1", children, model), nullptr);  // count() only after where()
+  EXPECT_EQ(SimpleInvariant::compile("entry.where(fullUrl.exists()).count() > 1.5", children, model), nullptr);
   EXPECT_EQ(SimpleInvariant::compile("%resource.id.exists()", children, model), nullptr);
   EXPECT_EQ(SimpleInvariant::compile("nosuchelement.exists()", children, model), nullptr);
   EXPECT_EQ(SimpleInvariant::compile("entry.fullUrl = 'x'", children, model), nullptr);  // repeating path
@@ -141,8 +142,80 @@ TEST(SimpleInvariant, WhereKeepsTheItemsItsCriteriaCallTrue) {
   auto children = model.type("CarePlan")->rootChildren();
   EXPECT_EQ(SimpleInvariant::compile("extension.where(value.code.id = 'x').exists()", children, model), nullptr);
   EXPECT_EQ(SimpleInvariant::compile("status.where(true).exists()", children, model), nullptr);
-  EXPECT_EQ(SimpleInvariant::compile("extension.where(url = 'a').count() = 1", children, model), nullptr);
+  EXPECT_EQ(SimpleInvariant::compile("extension.where(url = 'a').count() = 'one'", children, model), nullptr);
   EXPECT_EQ(SimpleInvariant::compile("extension.where($this.url = 'a').exists()", children, model), nullptr);
+}
+
+// where(...).count() compared with an integer (ip-cons-1's form): never empty, and the engine's answer.
+TEST(SimpleInvariant, WhereCountAgreesWithTheEngine) {
+  const ModelInfo& model = ModelInfo::r4();
+  auto children = model.type("Consent")->rootChildren();
+  const std::vector<std::string> expressions = {
+      "category.coding.where(system = 'k').count() = 1", "category.coding.where(system = 'k').count() != 1",
+      "category.coding.where(system = 'k').count() <= 1", "category.coding.where(system = 'k').count() < 2",
+      "category.coding.where(system = 'k').count() >= 2", "category.coding.where(system = 'k').count() > 0",
+      "category.coding.where(system = 'k').count() = 0 or status = 'active'"};
+  const std::vector<std::string> documents = {
+      R"({"resourceType":"Consent","status":"draft"})",
+      R"({"resourceType":"Consent","status":"draft","category":[{"text":"x"}]})",
+      R"({"resourceType":"Consent","status":"active","category":[{"coding":[{"system":"k","code":"a"}]}]})",
+      R"({"resourceType":"Consent","status":"draft","category":[{"coding":[{"system":"k","code":"a"},{"system":"j"}]},
+        {"coding":[{"system":"k","code":"b"}]}]})",
+      R"({"resourceType":"Consent","status":"draft","category":[{"coding":[{"code":"a"},{"system":"k"},{"system":"k"},
+        {"system":"k"}]}]})"};
+  for (const std::string& expression : expressions) {
+    auto simple = SimpleInvariant::compile(expression, children, model);
+    ASSERT_NE(simple, nullptr) << expression;
+    auto compiled = fhirpath::compile(expression);
+    ASSERT_TRUE(compiled.isOk()) << expression;
+    for (const std::string& text : documents) {
+      auto doc = JsonDocument::parse(text);
+      ASSERT_TRUE(doc.isOk());
+      auto engine = fhirpath::evaluate(*compiled.value(), doc->root());
+      ASSERT_TRUE(engine.isOk()) << expression;
+      auto expected = fhirpath::toBoolean(engine.value());
+      ASSERT_TRUE(expected.isOk());
+      ASSERT_TRUE(expected.value().has_value()) << expression << " on " << text;
+      EXPECT_EQ(simple->evaluate(doc->root()), expected.value()) << expression << " on " << text;
+    }
+  }
+}
+
+// A choice compared with a boolean (ip-ct-1's "value = true"): the engine's answer whatever type the value has.
+TEST(SimpleInvariant, ChoiceComparedWithABooleanAgreesWithTheEngine) {
+  const ModelInfo& model = ModelInfo::r4();
+  auto children = model.type("CareTeam")->rootChildren();
+  const std::vector<std::string> expressions = {
+      "participant.extension.where(url = 'h' and value = true).exists()",
+      "participant.extension.where(value != false).exists()",
+      "participant.where(role.coding.where(system = 's' and code = '8').exists() and period.end.empty()).count() <= 1 "
+      "or participant.extension.where(url = 'h' and value = true).exists()"};
+  const std::vector<std::string> values = {R"("valueBoolean":true)", R"("valueBoolean":false)", R"("valueString":"true")",
+                                           R"("valueCode":"true")", R"("valueInteger":1)", R"("valueDate":"2024")",
+                                           R"("valueCoding":{"code":"true"})", R"("extension":[{"url":"x","valueBoolean":true}])"};
+  std::vector<std::string> documents = {R"({"resourceType":"CareTeam"})"};
+  for (const std::string& value : values) {
+    const std::string coordinator = R"({"role":[{"coding":[{"system":"s","code":"8"}]}],"extension":[{"url":"h",)" + value + "}]}";
+    documents.push_back(R"({"resourceType":"CareTeam","participant":[)" + coordinator + "]}");
+    documents.push_back(R"({"resourceType":"CareTeam","participant":[)" + coordinator + "," + coordinator + "]}");
+  }
+  for (const std::string& expression : expressions) {
+    auto simple = SimpleInvariant::compile(expression, children, model);
+    ASSERT_NE(simple, nullptr) << expression;
+    auto compiled = fhirpath::compile(expression);
+    ASSERT_TRUE(compiled.isOk()) << expression;
+    for (const std::string& text : documents) {
+      auto doc = JsonDocument::parse(text);
+      ASSERT_TRUE(doc.isOk()) << text;
+      auto engine = fhirpath::evaluate(*compiled.value(), doc->root());
+      ASSERT_TRUE(engine.isOk()) << expression;
+      auto expected = fhirpath::toBoolean(engine.value());
+      ASSERT_TRUE(expected.isOk());
+      EXPECT_EQ(simple->evaluate(doc->root()), expected.value()) << expression << " on " << text;
+    }
+  }
+  auto plan_children = model.type("Extension")->rootChildren();
+  EXPECT_EQ(SimpleInvariant::compile("value = 'true'", plan_children, model), nullptr);  // only boolean literals
 }
 
 // Differential check on the individual-plan package: every invariant of its profiles with a fast-path form gives the
@@ -211,7 +284,7 @@ TEST(SimpleInvariant, AgreesWithFhirPathEngineOnTheIndividualPlanProfiles) {
     }
   }
   for (const auto& [key, answer] : answers) both_answers += answer == false && answers.count({key, true}) ? 1 : 0;
-  EXPECT_GE(with_fast_path, 10u);  // ip-cp-1..5, ip-cons-2 and -3, ip-goal-1..3 (ip-cons-1 counts: the engine)
+  EXPECT_GE(with_fast_path, 12u);  // ip-cp-1..5, ip-cons-1..3, ip-goal-1..3, ip-ct-1
   EXPECT_GT(compared, 1000u);
   EXPECT_GE(both_answers, 8u) << "the variants must make most invariants both true and false";
 }

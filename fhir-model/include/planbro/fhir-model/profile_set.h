@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "planbro/fhir-model/fhirpath.h"
@@ -27,6 +28,7 @@ namespace planbro::fhir {
 
 namespace validation {
 class SimpleInvariant;  // the validator's direct evaluator for simple invariants (src/validation/)
+struct ExtensionPlan;   // the validator's one-pass check of simple extension definitions (src/validation/)
 }
 
 struct Profile;
@@ -62,6 +64,18 @@ struct ProfileElement {
     bool through_resolve = false;
   };
   std::vector<DiscriminatorTarget> discriminator_targets;
+  /** For a slice of type Extension of the simple shape (fixed url, one narrowed value[x]): its checks as one plan,
+   * made at load (src/validation/extension_plan.h); null otherwise. */
+  std::shared_ptr<const validation::ExtensionPlan> extension_plan;
+  /** For a sliced element of type Extension whose only discriminator is `url` (value or pattern): the first slice
+   * each extension URL selects, worked out at load, so that matching an extension is one lookup instead of a try of
+   * every slice. `slices_by_url` is false when the slicing is not of that shape (matching then tries each slice). */
+  struct UrlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, uint32_t, UrlHash, std::equal_to<>> slice_by_url;
+  bool slices_by_url = false;
   /** Anything to check here or below (children, slices). The validator skips subtrees where this is false. */
   bool relevant = false;
 };
@@ -80,6 +94,9 @@ struct Profile {
   const TypeDef* def = nullptr;
   std::vector<ProfileElement> elements;  // parallel to def->elements
   std::vector<ExtensionContext> contexts;  // extension definitions only
+  /** Extension definitions of the common simple shape (fixed url, one narrowed value[x]): their checks as one plan,
+   * made at load; null for other definitions. */
+  std::shared_ptr<const validation::ExtensionPlan> extension_plan;
   bool isExtension() const { return type == "Extension"; }
   const ProfileElement& root() const { return elements.front(); }
 };
