@@ -47,9 +47,9 @@ bool hasCategory(const JsonValue& resource, std::string_view system, std::string
   return matches(*categories);  // Goal.category is an array too, but be lenient with a single CodeableConcept
 }
 
-bool isIpCarePlan(const JsonValue& resource) { return hasCategory(resource, kCategorySystem, "individuell-plan"); }
+bool isIpCarePlan(const JsonValue& resource) { return hasCategory(resource, kIpCategorySystem, "individuell-plan"); }
 
-bool isIpCareTeam(const JsonValue& resource) { return hasCategory(resource, kCategorySystem); }
+bool isIpCareTeam(const JsonValue& resource) { return hasCategory(resource, kIpCategorySystem); }
 
 bool isIpResource(std::string_view type, const JsonValue& resource) {
   if (const JsonValue* meta = resource.find("meta"); meta && meta->isObject()) {

@@ -10,20 +10,11 @@
 
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/operation_outcome.h"
+#include "planbro/gateway/ip/ip_package.h"
 #include "planbro/gateway/store/resource_store.h"
 
 namespace planbro::gateway::ip::internal {
 
-inline constexpr std::string_view kCategorySystem = "http://planbro.no/fhir/CodeSystem/ip-category";
-inline constexpr std::string_view kConsentKindSystem = "http://planbro.no/fhir/CodeSystem/ip-consent-kind";
-inline constexpr std::string_view kLegalBasisSystem = "http://planbro.no/fhir/CodeSystem/ip-legal-basis";
-inline constexpr std::string_view kLifecycleUrl = "http://planbro.no/fhir/StructureDefinition/ip-plan-lifecycle";
-inline constexpr std::string_view kLegalBasisUrl = "http://planbro.no/fhir/StructureDefinition/ip-legal-basis";
-inline constexpr std::string_view kMeasureStatusUrl = "http://planbro.no/fhir/StructureDefinition/ip-measure-status";
-inline constexpr std::string_view kHandoverUrl = "http://planbro.no/fhir/StructureDefinition/ip-handover";
-inline constexpr std::string_view kCoordinatorRoleSystem = "urn:oid:2.16.578.1.12.4.1.1.9034";
-inline constexpr std::string_view kCoordinatorRoleCode = "8";
-inline constexpr std::string_view kCompulsoryCare = "tvungent-psykisk-helsevern";
 
 std::string_view textOf(const fhir::JsonValue* v);
 

@@ -13,6 +13,7 @@
 #include "figures_internal.h"
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/ip/figures.h"
+#include "planbro/gateway/ip/ip_package.h"
 #include "planbro/gateway/search/indexer.h"
 
 namespace planbro::gateway::ip {
@@ -21,14 +22,6 @@ namespace {
 using fhir::JsonDocument;
 using fhir::JsonValue;
 
-constexpr std::string_view kIpCategory = "http://planbro.no/fhir/CodeSystem/ip-category";
-constexpr std::string_view kClinicalArea = "http://planbro.no/fhir/CodeSystem/ip-clinical-area";
-constexpr std::string_view kV9034 = "urn:oid:2.16.578.1.12.4.1.1.9034";
-constexpr std::string_view kLifecycleUrl = "http://planbro.no/fhir/StructureDefinition/ip-plan-lifecycle";
-constexpr std::string_view kNextRevisionUrl = "http://planbro.no/fhir/StructureDefinition/ip-next-revision";
-constexpr std::string_view kInPlanUrl = "http://planbro.no/fhir/StructureDefinition/ip-in-plan";
-constexpr std::string_view kMeasureStatusUrl = "http://planbro.no/fhir/StructureDefinition/ip-measure-status";
-constexpr std::string_view kEvaluationDateUrl = "http://planbro.no/fhir/StructureDefinition/ip-evaluation-date";
 constexpr std::string_view kNoArea = "ikke-angitt";
 constexpr int64_t kMinTime = std::numeric_limits<int64_t>::min();
 constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
@@ -95,7 +88,7 @@ std::vector<Coordinator> coordinatorsOf(const JsonValue& care_team) {
   std::vector<Coordinator> out;
   for (const JsonValue& p : items(care_team.find("participant"))) {
     bool coordinator = false;
-    for (const JsonValue& role : items(p.find("role"))) coordinator = coordinator || hasCoding(&role, kV9034, "8");
+    for (const JsonValue& role : items(p.find("role"))) coordinator = coordinator || hasCoding(&role, kCoordinatorRoleSystem, "8");
     const JsonValue* member = p.find("member");
     if (!coordinator || !member) continue;
     Coordinator c;
@@ -177,7 +170,7 @@ class Computation {
     if (*org) {
       for (const JsonValue& t : items((*org)->root().find("type"))) {
         for (const JsonValue& c : items(t.find("coding"))) {
-          if (str(c.find("system")) == kClinicalArea && !str(c.find("code")).empty()) area = std::string(str(c.find("code")));
+          if (str(c.find("system")) == kClinicalAreaSystem && !str(c.find("code")).empty()) area = std::string(str(c.find("code")));
         }
       }
     }
@@ -249,7 +242,7 @@ class Computation {
     store::IndexPredicate category;
     category.param = "category";
     category.kind = store::IndexValueKind::kToken;
-    category.system = std::string(kIpCategory);
+    category.system = std::string(kIpCategorySystem);
     category.code = "individuell-plan";
     // Not ended before the period: one bound only. With both bounds (low_le = period end too) SQLite's plan for
     // the date range made every page of 1,000 ids cost about a second at 10,000 plans (docs/performance.md); the
@@ -368,7 +361,7 @@ class Computation {
     store::IndexPredicate category;
     category.param = "category";
     category.kind = store::IndexValueKind::kToken;
-    category.system = std::string(kIpCategory);
+    category.system = std::string(kIpCategorySystem);
     category.code = "enkelt-samspill";
     store::IndexPredicate active;
     active.param = "status";

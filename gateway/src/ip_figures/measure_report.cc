@@ -6,12 +6,12 @@
 #include "figures_internal.h"
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/ip/figures.h"
+#include "planbro/gateway/ip/ip_package.h"
 
 namespace planbro::gateway::ip {
 namespace {
 
 constexpr std::string_view kPopulationSystem = "http://terminology.hl7.org/CodeSystem/measure-population";
-constexpr std::string_view kClinicalArea = "http://planbro.no/fhir/CodeSystem/ip-clinical-area";
 
 void quoted(std::string& out, std::string_view s) { fhir::writeJsonString(s, out); }
 
@@ -27,7 +27,7 @@ void codeable(std::string& out, std::string_view stratifier, std::string_view va
   out += '{';
   if (stratifier == "clinical-area" && value != "ikke-angitt") {
     out += "\"coding\":[{\"system\":";
-    quoted(out, kClinicalArea);
+    quoted(out, kClinicalAreaSystem);
     out += ",\"code\":";
     quoted(out, value);
     out += "}],";

@@ -28,12 +28,12 @@ struct Deadline {
 bool measureEnded(const fhir::JsonValue& detail_element) {
   std::string_view status = textOf(&detail_element, "status");
   if (status == "completed" || status == "stopped" || status == "cancelled" || status == "entered-in-error") return true;
-  const fhir::JsonValue* e = detail::extensionOf(detail_element, detail::kMeasureStatusUrl);
+  const fhir::JsonValue* e = detail::extensionOf(detail_element, ip::kMeasureStatusUrl);
   return e && textOf(e->find("valueCoding"), "code") == "ended";
 }
 
 bool inPlan(const fhir::JsonValue& activity) {
-  const fhir::JsonValue* e = detail::extensionOf(activity, detail::kInPlanUrl);
+  const fhir::JsonValue* e = detail::extensionOf(activity, ip::kInPlanUrl);
   const fhir::JsonValue* v = e ? e->find("valueBoolean") : nullptr;
   return !(v && v->isBool() && !v->boolean());
 }
@@ -51,7 +51,7 @@ class IpDeadlines : public rest::Operation {
     ASSIGN_OR_RETURN(int within, withinDays(call, outcome));
     const std::string today = detail::isoDate(call.clock());
     const std::string horizon = detail::addDays(today, within);
-    const std::string category = std::string(detail::kIpCategorySystem) + "|individuell-plan";
+    const std::string category = std::string(ip::kIpCategorySystem) + "|individuell-plan";
     auto plans = detail::searchVisible(call, "CarePlan", {{"category", category}, {"status", "draft,active,on-hold"}},
                                        options_.deadlines_max_plans);
     if (!plans.isOk()) {
@@ -68,7 +68,7 @@ class IpDeadlines : public rest::Operation {
       const fhir::JsonValue& plan = doc->root();
       const fhir::JsonValue* subject = plan.find("subject");
       std::string subject_json = subject && subject->isObject() ? fhir::writeJson(*subject) : std::string();
-      if (const fhir::JsonValue* e = detail::extensionOf(plan, detail::kNextRevisionUrl)) {
+      if (const fhir::JsonValue* e = detail::extensionOf(plan, ip::kNextRevisionUrl)) {
         std::string_view given = textOf(e, "valueDate");
         if (auto day = detail::firstDay(given); day && *day <= horizon) {
           due.push_back(Deadline{*day, std::string(given), "revision", v.id, subject_json, {}, -1, {}});
@@ -80,7 +80,7 @@ class IpDeadlines : public rest::Operation {
         int here = index++;
         const fhir::JsonValue* d = activity.find("detail");
         if (!d || !inPlan(activity) || measureEnded(*d)) continue;
-        const fhir::JsonValue* e = detail::extensionOf(*d, detail::kEvaluationDateUrl);
+        const fhir::JsonValue* e = detail::extensionOf(*d, ip::kEvaluationDateUrl);
         std::string_view given = textOf(e, "valueDate");
         auto day = detail::firstDay(given);
         if (!day || *day > horizon) continue;

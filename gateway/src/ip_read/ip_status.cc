@@ -154,7 +154,7 @@ class IpStatus : public rest::Operation {
 
     // The plans naming the patient by identifier (the IP profile requires subject.identifier) or by reference to a
     // Patient with the number.
-    const std::string category = std::string(detail::kIpCategorySystem) + "|individuell-plan";
+    const std::string category = std::string(ip::kIpCategorySystem) + "|individuell-plan";
     // Too many matches is the data's cost, not the request's fault: 422 too-costly, as for any bounded operation.
     auto bounded = [&](std::string_view type, search::QueryParams params) -> Result<std::vector<store::ResourceVersion>> {
       auto found = detail::searchVisible(call, type, params, options_.max_plans_per_patient);
@@ -197,14 +197,14 @@ class IpStatus : public rest::Operation {
     const fhir::JsonValue& plan = current->root();
     w.value("hasPlan", "Boolean", "true");
     w.value("plan", "Reference", referenceJson("CarePlan/" + current_id, textOf(&plan, "title")));
-    if (const fhir::JsonValue* e = detail::extensionOf(plan, detail::kLifecycleUrl)) {
+    if (const fhir::JsonValue* e = detail::extensionOf(plan, ip::kLifecycleUrl)) {
       if (const fhir::JsonValue* coding = e->find("valueCoding")) w.value("status", "Coding", fhir::writeJson(*coding));
     }
     if (std::string_view status = textOf(&plan, "status"); !status.empty()) w.string("planStatus", "Code", status);
     if (const fhir::JsonValue* period = plan.find("period"); period && period->isObject()) {
       w.value("period", "Period", fhir::writeJson(*period));
     }
-    if (const fhir::JsonValue* e = detail::extensionOf(plan, detail::kNextRevisionUrl)) {
+    if (const fhir::JsonValue* e = detail::extensionOf(plan, ip::kNextRevisionUrl)) {
       if (std::string_view d = textOf(e, "valueDate"); !d.empty()) w.string("nextRevision", "Date", d);
     }
     ASSIGN_OR_RETURN(std::string owner, ownerJson(call, plan));

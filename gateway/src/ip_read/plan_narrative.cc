@@ -6,6 +6,7 @@
 #include <map>
 #include <vector>
 
+#include "planbro/gateway/ip/ip_package.h"
 #include "plan_reading.h"
 
 namespace planbro::gateway::ip {
@@ -13,9 +14,6 @@ namespace {
 
 using detail::textOf;
 
-constexpr std::string_view kLinkKindUrl = "http://planbro.no/fhir/StructureDefinition/ip-link-kind";
-constexpr std::string_view kLifeDomainUrl = "http://planbro.no/fhir/StructureDefinition/ip-life-domain";
-constexpr std::string_view kGoalLevelSystem = "http://planbro.no/fhir/CodeSystem/ip-goal-level";
 
 void escapeInto(std::string& out, std::string_view text) {
   for (char c : text) {
@@ -170,7 +168,7 @@ class Builder {
         out_ += '.';
       }
     }
-    if (const fhir::JsonValue* e = detail::extensionOf(plan_, detail::kNextRevisionUrl)) {
+    if (const fhir::JsonValue* e = detail::extensionOf(plan_, ip::kNextRevisionUrl)) {
       out_ += " Neste revisjon: ";
       escapeInto(out_, textOf(e, "valueDate"));
       out_ += '.';
@@ -237,7 +235,7 @@ class Builder {
     std::string rows;
     for (const fhir::JsonValue& a : activities ? activities->items() : std::span<const fhir::JsonValue>{}) {
       // GW-21: a measure not in the plan is not shown.
-      const fhir::JsonValue* in_plan = detail::extensionOf(a, detail::kInPlanUrl);
+      const fhir::JsonValue* in_plan = detail::extensionOf(a, ip::kInPlanUrl);
       const fhir::JsonValue* flag = in_plan ? in_plan->find("valueBoolean") : nullptr;
       if (flag && flag->isBool() && !flag->boolean()) continue;
       const fhir::JsonValue* d = a.find("detail");
@@ -251,9 +249,9 @@ class Builder {
         if (!responsible.empty()) responsible += ", ";
         responsible += n;
       }
-      const fhir::JsonValue* status = detail::extensionOf(*d, detail::kMeasureStatusUrl);
+      const fhir::JsonValue* status = detail::extensionOf(*d, ip::kMeasureStatusUrl);
       std::string_view status_code = textOf(status ? status->find("valueCoding") : nullptr, "code");
-      const fhir::JsonValue* evaluation = detail::extensionOf(*d, detail::kEvaluationDateUrl);
+      const fhir::JsonValue* evaluation = detail::extensionOf(*d, ip::kEvaluationDateUrl);
       std::string domain;
       if (const fhir::JsonValue* e = detail::extensionOf(a, kLifeDomainUrl)) domain = conceptText(e->find("valueCodeableConcept"), &sources_);
       rows += "<tr><td>";
@@ -350,7 +348,7 @@ class Builder {
 
 bool isIpCarePlan(const fhir::JsonValue& resource) {
   return textOf(&resource, "resourceType") == "CarePlan" &&
-         detail::hasCategory(resource, detail::kIpCategorySystem, "individuell-plan");
+         detail::hasCategory(resource, ip::kIpCategorySystem, "individuell-plan");
 }
 
 std::string planNarrativeXhtml(const fhir::JsonValue& plan, const NarrativeSources& sources) {

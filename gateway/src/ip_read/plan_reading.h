@@ -10,19 +10,12 @@
 
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/status.h"
+#include "planbro/gateway/ip/ip_package.h"
 #include "planbro/gateway/rest/operation_registry.h"
 #include "planbro/gateway/store/resource_store.h"
 
 namespace planbro::gateway::ip::detail {
 
-inline constexpr std::string_view kLifecycleUrl = "http://planbro.no/fhir/StructureDefinition/ip-plan-lifecycle";
-inline constexpr std::string_view kNextRevisionUrl = "http://planbro.no/fhir/StructureDefinition/ip-next-revision";
-inline constexpr std::string_view kEvaluationDateUrl = "http://planbro.no/fhir/StructureDefinition/ip-evaluation-date";
-inline constexpr std::string_view kInPlanUrl = "http://planbro.no/fhir/StructureDefinition/ip-in-plan";
-inline constexpr std::string_view kMeasureStatusUrl = "http://planbro.no/fhir/StructureDefinition/ip-measure-status";
-inline constexpr std::string_view kIpCategorySystem = "http://planbro.no/fhir/CodeSystem/ip-category";
-inline constexpr std::string_view kCoordinatorRoleSystem = "urn:oid:2.16.578.1.12.4.1.1.9034";
-inline constexpr std::string_view kCoordinatorRoleCode = "8";
 
 /** The first extension of `element` with `url`, or nullptr. */
 const fhir::JsonValue* extensionOf(const fhir::JsonValue& element, std::string_view url);
