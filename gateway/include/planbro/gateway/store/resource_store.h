@@ -229,7 +229,8 @@ struct OutboxEvent {
   Timestamp occurred_at{};
 };
 
-/** What the outbox holds (ResourceStore::outboxStats). Nothing consumes the outbox yet, so every event is backlog. */
+/** What the outbox holds (ResourceStore::outboxStats). The outbox keeps every change; each subscriber's own
+ *  position is the dispatcher's (store/dispatch_state.h). */
 struct OutboxStats {
   int64_t newest_position = 0;  // the highest position written (committed or, in PostgreSQL, about to be); 0: none
   int64_t events = 0;           // events in the outbox
