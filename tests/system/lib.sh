@@ -230,6 +230,21 @@ sys_start() {
   sys_ready "$1"
 }
 
+# sys_two_nodes: nodes a and b on one PostgreSQL database (sys_pg_url), launched together so that their start-up
+# work races, then both ready; sets A and B to their base URLs. SYS_DEMO_DATA=true before it asks both for the
+# demo data, as sys_config does.
+sys_two_nodes() {
+  sys_pg_url
+  local config
+  config=$(sys_config node postgres "$SYS_PG_URL")
+  sys_launch a "$config"
+  sys_launch b "$config"
+  sys_ready a
+  sys_ready b
+  A=$(base a)
+  B=$(base b)
+}
+
 # sys_stop NAME: SIGTERM; the server must shut down gracefully (exit 0) within the deadline.
 sys_stop() {
   local name=$1

@@ -5,12 +5,7 @@
 # Counts every resource of conformance/demo/individual-plan-demo.json by its identifier or its patient.
 source "$(dirname "$0")/lib.sh"
 
-sys_pg_url
-config=$(SYS_DEMO_DATA=true sys_config node postgres "$SYS_PG_URL")
-sys_launch a "$config"
-sys_launch b "$config"
-sys_ready a
-sys_ready b
+SYS_DEMO_DATA=true sys_two_nodes
 
 fnr="urn:oid:2.16.578.1.12.4.1.4.1|12868441060"  # Ingrid Testlien, the demo's main case (conformance/demo/README.md)
 # query=expected: one of each resource, Ingrid's five goals, her plan and crisis plan, her two consents.

@@ -7,14 +7,7 @@
 # winner's create recorded one Provenance, visible on both nodes.
 source "$(dirname "$0")/lib.sh"
 
-sys_pg_url
-config=$(sys_config node postgres "$SYS_PG_URL")
-sys_launch a "$config"
-sys_launch b "$config"
-sys_ready a
-sys_ready b
-A=$(base a)
-B=$(base b)
+sys_two_nodes
 json=(-H 'Content-Type: application/fhir+json')
 fnr=15038540189  # synthetic, valid check digits
 

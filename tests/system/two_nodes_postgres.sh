@@ -9,14 +9,7 @@
 # either node finds one.
 source "$(dirname "$0")/lib.sh"
 
-sys_pg_url
-config=$(sys_config node postgres "$SYS_PG_URL")
-sys_launch a "$config"
-sys_launch b "$config"
-sys_ready a
-sys_ready b
-A=$(base a)
-B=$(base b)
+sys_two_nodes
 run="$$-$RANDOM"
 json=(-H 'Content-Type: application/fhir+json')
 
