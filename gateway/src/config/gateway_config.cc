@@ -91,6 +91,7 @@ dispatch:
   backoff_max_ms: 300000
   lease_ttl_ms: 30000
   poll_interval_ms: 50
+  commit_interval_ms: 100
   stuck_after_s: 300
   admin_api: false
   admin_scope: system/planbro.dispatch-admin
@@ -272,7 +273,8 @@ class Reader {
 void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
   if (!r.mapping(n, "dispatch", {"node_id", "partitions", "max_in_flight", "max_queued", "read_batch", "max_attempts",
                                  "max_age_s", "backoff_initial_ms", "backoff_max_ms", "lease_ttl_ms",
-                                 "poll_interval_ms", "stuck_after_s", "admin_api", "admin_scope", "subscribers"})) {
+                                 "poll_interval_ms", "commit_interval_ms", "stuck_after_s", "admin_api", "admin_scope",
+                                 "subscribers"})) {
     return;
   }
   r.string(n, "node_id", "dispatch", d.node_id);
@@ -286,6 +288,7 @@ void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
   r.integer(n, "backoff_max_ms", "dispatch", d.backoff_max_ms, 1, 86'400'000);
   r.integer(n, "lease_ttl_ms", "dispatch", d.lease_ttl_ms, 1000, 3'600'000);
   r.integer(n, "poll_interval_ms", "dispatch", d.poll_interval_ms, 1, 60'000);
+  r.integer(n, "commit_interval_ms", "dispatch", d.commit_interval_ms, 0, 60'000);
   r.integer(n, "stuck_after_s", "dispatch", d.stuck_after_s, 1, 30u * 86400);
   r.boolean(n, "admin_api", "dispatch", d.admin_api);
   r.string(n, "admin_scope", "dispatch", d.admin_scope);
@@ -553,6 +556,10 @@ void validateDispatch(const DispatchConfig& d, std::vector<std::string>& errors)
   if (static_cast<uint64_t>(d.poll_interval_ms) * 3 > d.lease_ttl_ms) {
     errors.push_back("dispatch.poll_interval_ms: must be at most a third of dispatch.lease_ttl_ms, or leases lapse "
                      "between rounds (got " + std::to_string(d.poll_interval_ms) + ")");
+  }
+  if (static_cast<uint64_t>(d.commit_interval_ms) * 3 >= d.lease_ttl_ms) {
+    errors.push_back("dispatch.commit_interval_ms: must be less than a third of dispatch.lease_ttl_ms (got " +
+                     std::to_string(d.commit_interval_ms) + ")");
   }
   std::vector<std::string> names;
   for (size_t i = 0; i < d.subscribers.size(); ++i) {

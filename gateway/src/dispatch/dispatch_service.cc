@@ -115,6 +115,7 @@ Result<std::shared_ptr<DispatchService>> DispatchService::start(const config::Ga
   o.backoff.max = std::chrono::milliseconds(d.backoff_max_ms);
   o.lease_ttl = std::chrono::milliseconds(d.lease_ttl_ms);
   o.poll_interval = std::chrono::milliseconds(d.poll_interval_ms);
+  o.commit_interval = std::chrono::milliseconds(d.commit_interval_ms);
   o.on_delivered = [latency = f.latency](const std::string& subscriber, std::chrono::microseconds l) {
     latency->withLabels({subscriber}).observe(static_cast<double>(l.count()) / 1e6);
   };

@@ -36,6 +36,9 @@ Result<std::unique_ptr<Dispatcher>> Dispatcher::create(store::ResourceStore& sto
   if (options.max_queued < options.read_batch) return invalidArgument("dispatch: max_queued must be >= read_batch");
   if (options.max_attempts < 1) return invalidArgument("dispatch: max_attempts must be at least 1");
   if (options.lease_ttl < std::chrono::seconds(1)) return invalidArgument("dispatch: lease_ttl must be >= 1 s");
+  if (options.commit_interval.count() < 0 || options.commit_interval >= options.lease_ttl / 3) {
+    return invalidArgument("dispatch: commit_interval must be 0 or more and less than a third of lease_ttl");
+  }
   if (!options.clock) options.clock = store::systemClock();
   if (!options.random) options.random = systemRandom();
   if (!options.access) options.access = std::make_shared<AllowAllPolicy>();
@@ -68,6 +71,8 @@ void Dispatcher::start() {
 }
 
 void Dispatcher::stop() {
+  // Every worker is told first, so their deliveries are cut short together rather than one after another.
+  for (auto& w : workers_) w->requestStop();
   for (auto& w : workers_) w->stop();
 }
 

@@ -1,11 +1,14 @@
 // rest-hook over libcurl's multi interface: one worker thread drives up to max_parallel transfers, one per ordering
 // key (a lane); a lane's next event starts only when the previous one succeeded, so each key stays in order, and a
 // failure ends the lane (the rest of it is not attempted). Connections are kept by the multi handle between batches.
+// setCancelled(true) (shutdown) ends a batch at once: the transfers still running are dropped, their events
+// kNotAttempted, sent again later under the same idempotency key.
 #include "planbro/gateway/dispatch/rest_hook_transport.h"
 
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -41,8 +44,14 @@ class RestHookTransport final : public Transport {
   std::string_view kind() const override { return "rest-hook"; }
   bool needsResource() const override { return options_.payload == RestHookOptions::Payload::kFull; }
 
+  void setCancelled(bool cancelled) override {
+    cancelled_ = cancelled;
+    if (cancelled) curl_multi_wakeup(multi_);  // out of curl_multi_poll now, not after its timeout
+  }
+
   std::vector<DeliveryOutcome> deliver(std::span<const Delivery> batch) override {
     std::vector<DeliveryOutcome> outcomes(batch.size());
+    if (cancelled_) return outcomes;
     // Lanes: the batch's indexes per ordering key, in batch order.
     std::map<std::string_view, std::vector<size_t>> lanes_by_key;
     for (size_t i = 0; i < batch.size(); ++i) lanes_by_key[batch[i].ordering_key].push_back(i);
@@ -64,6 +73,15 @@ class RestHookTransport final : public Transport {
     while (next_lane < lanes.size() && active.size() < options_.max_parallel) launch(next_lane++, 0);
     int running = 0;
     while (!active.empty()) {
+      if (cancelled_) {
+        for (auto& [easy, a] : active) {
+          curl_multi_remove_handle(multi_, easy);
+          curl_easy_cleanup(easy);
+          curl_slist_free_all(a.transfer->headers);
+        }
+        active.clear();
+        break;
+      }
       curl_multi_perform(multi_, &running);
       int queued = 0;
       while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
@@ -82,7 +100,7 @@ class RestHookTransport final : public Transport {
         const bool ok = result == CURLE_OK && code >= 200 && code < 300;
         if (ok) {
           outcome.kind = DeliveryOutcome::Kind::kDelivered;
-          if (done.next + 1 < lanes[done.lane].size()) {
+          if (done.next + 1 < lanes[done.lane].size() && !cancelled_) {
             launch(done.lane, done.next + 1);
             continue;
           }
@@ -91,9 +109,9 @@ class RestHookTransport final : public Transport {
           outcome.error = result != CURLE_OK ? std::string("transport: ") + curl_easy_strerror(result)
                                              : "HTTP " + std::to_string(code);
         }
-        if (next_lane < lanes.size()) launch(next_lane++, 0);  // this lane is finished: the next one starts
+        if (next_lane < lanes.size() && !cancelled_) launch(next_lane++, 0);  // this lane is done: the next starts
       }
-      if (!active.empty()) curl_multi_poll(multi_, nullptr, 0, 100, nullptr);
+      if (!active.empty() && !cancelled_) curl_multi_poll(multi_, nullptr, 0, 100, nullptr);
     }
     return outcomes;
   }
@@ -157,6 +175,7 @@ class RestHookTransport final : public Transport {
   const RestHookOptions options_;
   const std::string empty_;
   CURLM* multi_ = nullptr;
+  std::atomic<bool> cancelled_{false};
 };
 
 }  // namespace

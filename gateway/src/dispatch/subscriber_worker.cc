@@ -31,7 +31,7 @@ SubscriberWorker::SubscriberWorker(store::ResourceStore& store, const Dispatcher
 
 SubscriberWorker::~SubscriberWorker() { stop(); }
 
-Status SubscriberWorker::round() {
+Status SubscriberWorker::round(bool persist) {
   const Timestamp now = options_.clock();
   more_work_ = false;
   RETURN_IF_ERROR(ensureSubscriber());
@@ -41,7 +41,7 @@ Status SubscriberWorker::round() {
   if (worked.isOk()) worked = readAhead(now);
   if (worked.isOk()) worked = deliverDue(now);
   // Commit what was done even when a later step failed: deliveries already made must not be sent again needlessly.
-  Status committed = commit();
+  Status committed = commit(persist);
   // The lag gauge needs the outbox's head even when the read-ahead is full: asked at most once a second.
   if (now - newest_checked_ >= std::chrono::seconds(1)) {
     newest_checked_ = now;
@@ -67,6 +67,9 @@ Status SubscriberWorker::ensureSubscriber() {
 Status SubscriberWorker::refreshLeases(Timestamp now) {
   // Leases are renewed a few times per lease period, not every round: each renewal is a write.
   if (!force_lease_refresh_ && now - leases_renewed_ < options_.lease_ttl / 3) return Status::ok();
+  // Progress not yet written goes first: a partition given back (fair share) must not be sent again by its next
+  // holder from an older position.
+  if (!held_.empty()) RETURN_IF_ERROR(commit(true));
   ASSIGN_OR_RETURN(std::vector<store::HeldPartition> held,
                    state_.acquireLeases(spec_.name, options_.node_id, now,
                                         std::chrono::duration_cast<std::chrono::microseconds>(options_.lease_ttl)));
@@ -298,18 +301,26 @@ void SubscriberWorker::finishFailed(Partition& part, Item& item, std::string err
   part.upserts.push_back(std::move(record));
 }
 
-Status SubscriberWorker::commit() {
+Status SubscriberWorker::commit(bool persist) {
   std::vector<store::PartitionProgress> progress;
+  bool records = false;
   for (auto& [id, part] : held_) {
     while (!part.queue.empty() && part.queue.front().done) part.queue.pop_front();
     std::erase_if(part.redeliveries, [](const Item& i) { return i.done; });
     const int64_t position = part.queue.empty() ? part.seen_upto : part.queue.front().event.position - 1;
     if (position == part.position && part.upserts.empty() && part.finished.empty()) continue;
+    records = records || !part.upserts.empty() || !part.finished.empty();
     progress.push_back({spec_.name, id, options_.node_id, std::max(position, part.position), part.upserts,
                         part.finished});
   }
+  // Positions alone may wait: a round that waited for a durable commit each time would add an fsync to every
+  // event's latency, and losing them only sends again what the receiver already has (same idempotency keys).
+  // Failure records go at once, so attempts and dead letters survive a crash.
+  const Timestamp now = options_.clock();
+  if (!persist && !records && now - last_commit_ < options_.commit_interval) progress.clear();
   Status result = Status::ok();
   if (!progress.empty()) {
+    last_commit_ = now;
     Result<std::vector<bool>> committed = state_.commitProgress(progress);
     if (!committed.isOk()) {
       result = committed.status();  // kept: the same progress goes with the next commit
@@ -368,16 +379,25 @@ void SubscriberWorker::start() {
     std::lock_guard lock(wake_mutex_);
     stopping_ = false;
   }
+  spec_.transport->setCancelled(false);
   thread_ = std::thread([this] { loop(); });
 }
 
-void SubscriberWorker::stop() {
+void SubscriberWorker::requestStop() {
   {
     std::lock_guard lock(wake_mutex_);
     stopping_ = true;
   }
   wake_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  // A delivery waiting on a slow receiver would hold the stop up to its timeout (seconds): cut it short.
+  if (thread_.joinable()) spec_.transport->setCancelled(true);
+}
+
+void SubscriberWorker::stop() {
+  requestStop();
+  if (!thread_.joinable()) return;
+  thread_.join();
+  spec_.transport->setCancelled(false);  // runOnce() may follow
 }
 
 void SubscriberWorker::wake() {
@@ -390,7 +410,7 @@ void SubscriberWorker::wake() {
 
 void SubscriberWorker::loop() {
   for (;;) {
-    Status s = round();
+    Status s = round(/*persist=*/false);
     // A database that is down fails every round: said once per distinct failure, and once when it recovers.
     if (!s.isOk()) {
       std::lock_guard lock(error_mutex_);
@@ -410,7 +430,10 @@ void SubscriberWorker::loop() {
     woken_ = false;
     if (stopping_) break;
   }
-  // A clean stop hands the partitions over at once instead of after the lease expires.
+  // A clean stop writes what it delivered and hands the partitions over at once instead of after the lease expires.
+  if (Status s = commit(true); !s.isOk()) {
+    spdlog::warn("dispatch: writing the progress of {} at stop failed: {}", spec_.name, s.message());
+  }
   if (Status s = state_.releaseLeases(spec_.name, options_.node_id); !s.isOk()) {
     spdlog::warn("dispatch: releasing the leases of {} failed: {}", spec_.name, s.message());
   }

@@ -23,10 +23,14 @@ class SubscriberWorker {
                    std::string idempotency_secret);
   ~SubscriberWorker();
 
-  /** One round: leases, read ahead, deliver what is due, commit. */
-  Status round();
+  /** One round: leases, read ahead, deliver what is due, commit. `persist`: write the positions now, else at most
+   *  every commit_interval (failure records and lease changes always at once). */
+  Status round(bool persist = true);
 
   void start();
+  /** Tells the thread to stop and cuts a delivery in progress short; returns at once. */
+  void requestStop();
+  /** requestStop(), then waits for the thread: it writes its progress and releases its leases. */
   void stop();
   void wake();
   SubscriberMetrics metrics() const;
@@ -59,7 +63,7 @@ class SubscriberWorker {
   Status loadRedeliveries();
   Status readAhead(store::Timestamp now);
   Status deliverDue(store::Timestamp now);
-  Status commit();
+  Status commit(bool persist);
   Result<Item> resolve(const store::OutboxEvent& event);
   bool wanted(const store::OutboxEvent& event) const;
   void finishFailed(Partition& part, Item& item, std::string error, store::Timestamp now);
@@ -76,9 +80,10 @@ class SubscriberWorker {
   int partitions_ = 0;
   std::map<int, Partition> held_;
   store::Timestamp leases_renewed_{};
+  store::Timestamp last_commit_{};  // the last progress written
   bool force_lease_refresh_ = true;
   bool more_work_ = false;
-  bool read_ahead_full_ = false;  // the last read-ahead stopped at max_queued  // the last round stopped at a batch bound: start the next one at once
+  bool read_ahead_full_ = false;  // the last read-ahead stopped at max_queued
 
   // Metrics (read from other threads).
   std::atomic<int64_t> delivered_{0}, failures_{0}, retries_{0}, dead_letters_{0}, filtered_{0};

@@ -133,10 +133,16 @@ class SqlDispatchState final : public DispatchState {
   }
 
   Status releaseLeases(std::string_view subscriber, std::string_view owner) override {
-    return write([&](SqlConnection& conn) {
-      return conn.exec("UPDATE dispatch_partition SET lease_owner = '', lease_expires = 0 "
-                       "WHERE subscriber = ? AND lease_owner = ?",
-                       {subscriber, owner})
+    return write([&](SqlConnection& conn) -> Status {
+      RETURN_IF_ERROR(conn.exec("UPDATE dispatch_partition SET lease_owner = '', lease_expires = 0 "
+                                "WHERE subscriber = ? AND lease_owner = ?",
+                                {subscriber, owner})
+                          .status());
+      // Once the node holds nothing of any subscriber it leaves the fair share at once: the nodes still running
+      // take all the partitions now rather than half until its last renewal ages out of the lease period.
+      return conn.exec("DELETE FROM dispatch_node WHERE owner = ? AND NOT EXISTS "
+                       "(SELECT 1 FROM dispatch_partition WHERE lease_owner = ?)",
+                       {owner, owner})
           .status();
     });
   }

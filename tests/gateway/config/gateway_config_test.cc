@@ -366,6 +366,7 @@ dispatch:
   auto bad = parseConfig(R"(
 dispatch:
   poll_interval_ms: 20000
+  commit_interval_ms: 10000
   subscribers:
     - name: a
       endpoint: http://insecure.example.no/
@@ -386,6 +387,7 @@ dispatch:
   EXPECT_NE(m.find("dispatch.subscribers[1].client_cert_file"), std::string::npos) << m;
   EXPECT_NE(m.find("dispatch.subscribers[1].colour: unknown key"), std::string::npos) << m;
   EXPECT_NE(m.find("dispatch.poll_interval_ms: must be at most a third"), std::string::npos) << m;
+  EXPECT_NE(m.find("dispatch.commit_interval_ms: must be less than a third"), std::string::npos) << m;
   EXPECT_EQ(m.find("top-secret"), std::string::npos) << "a credential leaked into the message: " << m;
 }
 

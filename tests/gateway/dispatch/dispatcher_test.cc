@@ -448,6 +448,83 @@ TEST_F(DispatcherTest, InFlightAndReadAheadAreBounded) {
 namespace planbro::gateway::dispatch {
 namespace {
 
+// Shutdown while a receiver hangs: stop() cuts the transfer short instead of waiting out its timeout, counts no
+// failed try (the receiver is not at fault), and releases the leases, so another node takes over with no time
+// passing (the injected clock stands still: only a released lease can be taken) and delivers everything once.
+TEST_F(DispatcherTest, StopCutsAHangingDeliveryShortAndHandsTheLeasesOverAtOnce) {
+  TestReceiver receiver;
+  receiver.hold(true);
+  put("Patient", "p1", patient("p1"));
+  put("Goal", "g1", withSubject("Goal", "g1", "p1"));
+  put("Goal", "g2", withSubject("Goal", "g2", "p1"));
+  RestHookOptions slow;
+  slow.endpoint = receiver.url() + "/fhir";
+  slow.allow_plain_http = true;
+  slow.timeout = seconds(5);  // without the cut, stop() would wait this long and count the timeout as a failure
+  auto a = dispatcher({subscriber("s", *makeRestHookTransport(slow))}, options());
+  a->start();
+  ASSERT_TRUE(receiver.waitForRequests(1));
+  a->stop();
+  const SubscriberMetrics after_stop = a->metrics()[0];
+  EXPECT_EQ(after_stop.failures, 0) << after_stop.last_error;
+  EXPECT_EQ(after_stop.delivered, 0);
+  EXPECT_EQ(receiver.accepted().size(), 0u);
+
+  receiver.hold(false);
+  DispatcherOptions other = options();
+  other.node_id = "node-b";
+  auto b = dispatcher({subscriber("s", restHook(receiver, RestHookOptions::Payload::kFull))}, other);
+  runUntil(*b, [&] { return receiver.effects().size() == 3; });
+  EXPECT_EQ(b->metrics()[0].held_partitions, 4);  // all of them, at once
+  EXPECT_EQ(paths(receiver.effects()),
+            (std::vector<std::string>{"PUT /fhir/Patient/p1", "PUT /fhir/Goal/g1", "PUT /fhir/Goal/g2"}));
+}
+
+// A started worker writes positions at most every commit_interval (here: never again, the clock stands still), so a
+// clean stop must write them: the next holder then sends nothing a second time.
+TEST_F(DispatcherTest, AStopWritesTheProgressSoTheNextHolderSendsNothingAgain) {
+  TestReceiver receiver;
+  DispatcherOptions o = options();
+  o.poll_interval = milliseconds(1);
+  auto a = dispatcher({subscriber("s", restHook(receiver, RestHookOptions::Payload::kFull))}, o);
+  a->start();
+  put("Patient", "p1", patient("p1"));
+  a->wake();
+  ASSERT_TRUE(receiver.waitForAccepted(1));
+  put("Patient", "p2", patient("p2"));
+  a->wake();
+  ASSERT_TRUE(receiver.waitForAccepted(2));
+  // The receiver records a request before its answer reaches the worker: wait until the worker counted both as
+  // delivered, or a stop in between would rightly leave p2 to be sent again (at least once).
+  for (int i = 0; i < 60'000 && a->metrics()[0].delivered < 2; ++i) std::this_thread::sleep_for(milliseconds(1));
+  ASSERT_EQ(a->metrics()[0].delivered, 2);
+  a->stop();
+  DispatcherOptions other = options();
+  other.node_id = "node-b";
+  auto b = dispatcher({subscriber("s", restHook(receiver, RestHookOptions::Payload::kFull))}, other);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(b->runOnce().isOk());
+  EXPECT_EQ(b->metrics()[0].held_partitions, 4);
+  EXPECT_EQ(paths(receiver.requests()), (std::vector<std::string>{"PUT /fhir/Patient/p1", "PUT /fhir/Patient/p2"}));
+}
+
+TEST(DispatchOptions, CommitIntervalMustStayWellInsideTheLease) {
+  auto dir = std::filesystem::temp_directory_path() / ("planbro-dispatch-opt-" + uniqueName());
+  std::filesystem::create_directories(dir);
+  store::SqliteStoreOptions so;
+  so.path = (dir / "store.db").string();
+  auto store = store::openSqliteStore(so);
+  ASSERT_TRUE(store.isOk()) << store.status().message();
+  DispatcherOptions o;
+  o.lease_ttl = seconds(3);
+  o.commit_interval = milliseconds(1000);
+  auto d = Dispatcher::create(**store, o, {});
+  EXPECT_FALSE(d.isOk());
+  o.commit_interval = milliseconds(999);
+  EXPECT_TRUE(Dispatcher::create(**store, o, {}).isOk());
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(DispatchReadiness, FailsNamingTheSubscriberStuckBeyondTheThreshold) {
   SubscriberMetrics fine;
   fine.name = "fine";

@@ -62,6 +62,22 @@ class TestReceiver {
     per_prefix_[prefix] = status;
   }
 
+  /** While held, requests are recorded (answered 0) and left unanswered: a receiver that hangs. hold(false)
+   *  answers them. */
+  void hold(bool on) {
+    {
+      std::lock_guard lock(mutex_);
+      holding_ = on;
+    }
+  }
+  /** Waits until `n` requests arrived, answered or not, or `limit` passed (a guard against a hang). */
+  bool waitForRequests(size_t n, std::chrono::seconds limit = std::chrono::seconds(60)) {
+    std::unique_lock lock(mutex_);
+    return arrived_.wait_for(lock, limit, [&] { return requests_.size() >= n; });
+  }
+  /** Held requests whose client closed the connection before an answer (it gave up on them). */
+  int abandoned() const { return abandoned_; }
+
   std::vector<ReceivedRequest> requests() const {
     std::lock_guard lock(mutex_);
     return requests_;
@@ -69,11 +85,12 @@ class TestReceiver {
   /** Waits until `n` requests were answered 2xx or `limit` passed (a guard against a hang, not a pacing sleep). */
   bool waitForAccepted(size_t n, std::chrono::seconds limit = std::chrono::seconds(60)) {
     std::unique_lock lock(mutex_);
-    return arrived_.wait_for(lock, limit, [&] {
-      size_t ok = 0;
-      for (const auto& r : requests_) ok += (r.answered >= 200 && r.answered < 300) ? 1 : 0;
-      return ok >= n;
-    });
+    return arrived_.wait_for(lock, limit, [&] { return accepted_count_ >= n; });
+  }
+  /** How many requests were answered 2xx: a count, without copying them (a bench asks it while deliveries run). */
+  size_t acceptedCount() const {
+    std::lock_guard lock(mutex_);
+    return accepted_count_;
   }
 
   /** Requests answered 2xx, in arrival order. */
@@ -161,12 +178,33 @@ class TestReceiver {
       buffer.erase(0, header_end + 4 + length);
       int status = status_;
       {
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
         for (const auto& [prefix, s] : per_prefix_) {
           if (r.path.starts_with(prefix)) status = s;
         }
-        r.answered = status;
+        r.answered = holding_ ? 0 : status;
+        if (!holding_ && status >= 200 && status < 300) ++accepted_count_;
         requests_.push_back(r);
+        const size_t index = requests_.size() - 1;
+        if (holding_) {
+          arrived_.notify_all();
+          // Held: no answer until released; a client that closes meanwhile gave up on it.
+          while (holding_ && !stopping_) {
+            lock.unlock();
+            pollfd p{fd, POLLIN, 0};
+            char probe;
+            const bool closed = ::poll(&p, 1, 20) > 0 && ::recv(fd, &probe, 1, MSG_PEEK) <= 0;
+            lock.lock();
+            if (closed) {
+              ++abandoned_;
+              lock.unlock();
+              ::close(fd);
+              return;
+            }
+          }
+          requests_[index].answered = status;
+          if (status >= 200 && status < 300) ++accepted_count_;
+        }
       }
       arrived_.notify_all();
       const std::string response = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n\r\n";
@@ -178,6 +216,9 @@ class TestReceiver {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
+  bool holding_ = false;        // under mutex_
+  size_t accepted_count_ = 0;  // under mutex_: requests answered 2xx
+  std::atomic<int> abandoned_{0};
   std::atomic<int> status_{200};
   mutable std::mutex mutex_;
   std::condition_variable arrived_;

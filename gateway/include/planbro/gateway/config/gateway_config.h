@@ -164,6 +164,7 @@ struct DispatchConfig {
   uint32_t backoff_max_ms = 300000;
   uint32_t lease_ttl_ms = 30000;       // a dead node's partitions are taken over after this
   uint32_t poll_interval_ms = 50;      // idle wait between rounds
+  uint32_t commit_interval_ms = 100;   // positions written at most this often (a crash resends at most this much)
   uint32_t stuck_after_s = 300;        // /readyz fails while a subscriber's oldest undelivered change is older
   bool admin_api = false;              // /admin/dispatch/... (dead letters, replay)
   std::string admin_scope = "system/planbro.dispatch-admin";  // the scope a principal needs for the admin API

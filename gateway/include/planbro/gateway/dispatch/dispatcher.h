@@ -66,6 +66,10 @@ struct DispatcherOptions {
   BackoffPolicy backoff;
   std::chrono::milliseconds lease_ttl{30'000};
   std::chrono::milliseconds poll_interval{50};  // idle wait between rounds (wake() cuts it short)
+  /** Started workers write their positions at most this often (runOnce() and stop() always write): a round does
+   *  not wait for a durable commit. Failure records and lease changes are written at once. A crash sends again at
+   *  most this much, under the same idempotency keys. Less than lease_ttl / 3. */
+  std::chrono::milliseconds commit_interval{100};
   store::Clock clock;                           // empty: the system clock
   RandomSource random;                          // empty: systemRandom()
   std::shared_ptr<const AccessPolicy> access;   // null: AllowAllPolicy
@@ -104,7 +108,9 @@ class Dispatcher {
 
   /** Starts one worker thread per subscriber. */
   void start();
-  /** Stops the threads (each finishes its round, then gives up its leases so another node takes over at once). */
+  /** Stops the threads in bounded time: a delivery in progress is cut short (Transport::setCancelled; what it had
+   *  not finished is sent again later under the same key), each worker writes its progress and gives up its
+   *  leases so another node takes over at once. */
   void stop();
   /** New commits: workers start a round now instead of after the poll interval. Cheap; any thread. */
   void wake();

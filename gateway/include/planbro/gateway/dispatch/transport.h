@@ -49,6 +49,13 @@ class Transport {
    * bounded time (its own timeouts).
    */
   virtual std::vector<DeliveryOutcome> deliver(std::span<const Delivery> batch) = 0;
+  /**
+   * Shutdown: while `cancelled`, a deliver() running on another thread returns as soon as it can (no waiting for
+   * a slow receiver or its timeout) and later calls send nothing; what did not finish is kNotAttempted (the
+   * dispatcher sends it again later, under the same idempotency key). Any thread. The default does nothing: a
+   * transport without it returns within its own timeouts.
+   */
+  virtual void setCancelled(bool cancelled) { (void)cancelled; }
 };
 
 }  // namespace planbro::gateway::dispatch

@@ -85,7 +85,8 @@ class DispatchState {
   virtual Result<std::vector<HeldPartition>> acquireLeases(std::string_view subscriber, std::string_view owner,
                                                            Timestamp now, std::chrono::microseconds ttl) = 0;
 
-  /** Gives up every lease `owner` holds on `subscriber` (a clean stop). */
+  /** Gives up every lease `owner` holds on `subscriber` (a clean stop); once it holds none of any subscriber, the
+   *  node leaves the fair share at once (its dispatch_node row goes). */
   virtual Status releaseLeases(std::string_view subscriber, std::string_view owner) = 0;
 
   /**
