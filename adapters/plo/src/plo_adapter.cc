@@ -2,6 +2,14 @@
 
 namespace planbro::adapters::plo {
 
+// Wakes the MSH client's backoff waits when the adapter stops, so a shutdown does not sit out a retry schedule.
+// Shared with the client (which the dispatch transport may hold a little longer), not tied to the adapter's life.
+struct PloAdapter::StopSignal {
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stopping = false;
+};
+
 Result<std::unique_ptr<PloAdapter>> PloAdapter::start(PloAdapterOptions options, gateway::ops::Operations& operations) {
   const std::string dir = options.data_dir.empty() ? defaultPloDataDir() : options.data_dir;
   ASSIGN_OR_RETURN(std::shared_ptr<const Codec> codec, loadCodec(dir, options.codec));
@@ -9,9 +17,35 @@ Result<std::unique_ptr<PloAdapter>> PloAdapter::start(PloAdapterOptions options,
   adapter->options_ = std::move(options);
   if (!adapter->options_.log) adapter->options_.log = [](std::string_view) {};
   adapter->processor_ = std::make_unique<InboundProcessor>(codec, &operations, adapter->options_.inbound);
-  ASSIGN_OR_RETURN(FileSpool spool, FileSpool::open(adapter->options_.spool, *adapter->processor_));
-  adapter->spool_ = std::make_unique<FileSpool>(std::move(spool));
-  adapter->thread_ = std::thread([raw = adapter.get()] { raw->run(); });
+  if (!adapter->options_.spool.in_dir.empty() || !adapter->options_.msh) {
+    ASSIGN_OR_RETURN(FileSpool spool, FileSpool::open(adapter->options_.spool, *adapter->processor_));
+    adapter->spool_ = std::make_unique<FileSpool>(std::move(spool));
+  }
+  if (adapter->options_.msh) {
+    PloMshOptions& m = *adapter->options_.msh;
+    ASSIGN_OR_RETURN(std::unique_ptr<HelseIdClient> helseid, HelseIdClient::create(m.helseid));
+    // The largest answer: a business document of max_message_bytes in base64 (4/3), inside a small JSON envelope.
+    m.client.max_response_bytes = (adapter->processor_->maxMessageBytes() + 2) / 3 * 4 + 64 * 1024;
+    adapter->msh_stop_ = std::make_shared<StopSignal>();
+    if (!m.client.sleep) {
+      m.client.sleep = [stop = adapter->msh_stop_](std::chrono::milliseconds d) {
+        std::unique_lock<std::mutex> lock(stop->mutex);
+        stop->wake.wait_for(lock, d, [&] { return stop->stopping; });
+      };
+    }
+    if (!m.inbound.on_failure) {
+      m.inbound.on_failure = [log = adapter->options_.log](const MshMessage& message, const Status& why) {
+        log("plo adapter: MSH message " + message.id + " from HER " + std::to_string(message.sender_her_id) +
+            " left unread: " + why.message());
+      };
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<MshClient> client,
+                     MshClient::create(m.client, std::shared_ptr<HelseIdClient>(std::move(helseid)), m.allow_plain_http));
+    adapter->msh_client_ = std::move(client);
+    adapter->msh_inbound_ = std::make_unique<MshInbound>(*adapter->msh_client_, *adapter->processor_, m.inbound);
+    adapter->msh_thread_ = std::thread([raw = adapter.get()] { raw->runMsh(); });
+  }
+  if (adapter->spool_) adapter->thread_ = std::thread([raw = adapter.get()] { raw->run(); });
   return adapter;
 }
 
@@ -20,8 +54,32 @@ PloAdapter::~PloAdapter() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
+  if (msh_stop_) {
+    std::lock_guard<std::mutex> lock(msh_stop_->mutex);
+    msh_stop_->stopping = true;
+    msh_stop_->wake.notify_all();
+  }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (msh_thread_.joinable()) msh_thread_.join();
+}
+
+void PloAdapter::runMsh() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    Result<MshPollStats> stats = msh_inbound_->pollOnce();
+    if (options_.msh->on_poll) options_.msh->on_poll(stats);
+    if (!stats.isOk()) {
+      options_.log("plo adapter: MSH poll failed: " + stats.status().message());
+    } else if (stats->accepted + stats->rejected + stats->apprecs_received + stats->retry_later > 0) {
+      options_.log("plo adapter: MSH: " + std::to_string(stats->accepted) + " accepted, " +
+                   std::to_string(stats->rejected) + " rejected, " + std::to_string(stats->apprecs_received) +
+                   " AppRecs received, " + std::to_string(stats->retry_later) + " left for later");
+    }
+    lock.lock();
+    wake_.wait_for(lock, options_.msh->poll_interval, [this] { return stopping_; });
+  }
 }
 
 void PloAdapter::run() {

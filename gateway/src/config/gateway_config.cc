@@ -126,6 +126,23 @@ adapters:
       poll_interval_ms: 1000
       max_files_per_poll: 100
       workers: 16
+    msh:
+      base_url: ""
+      token_endpoint: ""
+      client_id: ""
+      key_file: ""
+      scope: ""
+      source_system: planbro
+      api_version: "2"
+      ca_file: ""
+      poll_interval_ms: 5000
+      max_messages_per_poll: 100
+      connect_timeout_ms: 5000
+      timeout_ms: 30000
+      max_attempts: 4
+      backoff_initial_ms: 500
+      backoff_max_ms: 10000
+      allow_plain_http: false
 )yaml";
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -301,7 +318,7 @@ void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
     DispatchSubscriberConfig s;
     if (!r.mapping(subs[i], path, {"name", "endpoint", "payload", "headers", "source_system", "types", "start",
                                    "ca_file", "client_cert_file", "client_key_file", "timeout_ms",
-                                   "connect_timeout_ms", "max_parallel", "allow_plain_http"})) {
+                                   "connect_timeout_ms", "max_parallel", "allow_plain_http", "kind"})) {
       r.error(path, "must be a mapping with at least name and endpoint", shown(subs[i]));
       continue;
     }
@@ -320,6 +337,9 @@ void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
     r.integer(e, "connect_timeout_ms", path, s.connect_timeout_ms, 100, 600'000);
     r.integer(e, "max_parallel", path, s.max_parallel, 1, 256);
     r.boolean(e, "allow_plain_http", path, s.allow_plain_http);
+    r.string(e, "kind", path, s.kind);
+    // A plo subscriber never sends back what arrived as a message (the adapter's own source system).
+    if (s.kind == "plo" && s.source_system.empty()) s.source_system = "adapter:plo";
     d.subscribers.push_back(std::move(s));
   }
 }
@@ -510,7 +530,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     if (YAML::Node n = a["plo"];
         r.mapping(n, "adapters.plo", {"enabled", "data_dir", "max_message_bytes", "max_depth", "apprec_version",
                                       "require_signature", "verify_signatures", "trusted_certificates_file",
-                                      "her_id", "name", "spool"})) {
+                                      "her_id", "name", "spool", "msh"})) {
       PloAdapterConfig& p = c.adapters.plo;
       r.boolean(n, "enabled", "adapters.plo", p.enabled);
       r.string(n, "data_dir", "adapters.plo", p.data_dir);
@@ -539,6 +559,30 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
         r.integer(sp, "poll_interval_ms", "adapters.plo.spool", p.spool.poll_interval_ms, 10, 3'600'000);
         r.integer(sp, "max_files_per_poll", "adapters.plo.spool", p.spool.max_files_per_poll, 1, 100'000);
         r.integer(sp, "workers", "adapters.plo.spool", p.spool.workers, 1, 256);
+      }
+      if (YAML::Node m = n["msh"];
+          r.mapping(m, "adapters.plo.msh", {"base_url", "token_endpoint", "client_id", "key_file", "scope",
+                                            "source_system", "api_version", "ca_file", "poll_interval_ms",
+                                            "max_messages_per_poll", "connect_timeout_ms", "timeout_ms",
+                                            "max_attempts", "backoff_initial_ms", "backoff_max_ms",
+                                            "allow_plain_http"})) {
+        const std::string mp = "adapters.plo.msh";
+        r.string(m, "base_url", mp, p.msh.base_url);
+        r.string(m, "token_endpoint", mp, p.msh.token_endpoint);
+        r.string(m, "client_id", mp, p.msh.client_id);
+        r.string(m, "key_file", mp, p.msh.key_file);
+        r.string(m, "scope", mp, p.msh.scope);
+        r.string(m, "source_system", mp, p.msh.source_system);
+        r.string(m, "api_version", mp, p.msh.api_version);
+        r.string(m, "ca_file", mp, p.msh.ca_file);
+        r.integer(m, "poll_interval_ms", mp, p.msh.poll_interval_ms, 100, 3'600'000);
+        r.integer(m, "max_messages_per_poll", mp, p.msh.max_messages_per_poll, 1, 100);
+        r.integer(m, "connect_timeout_ms", mp, p.msh.connect_timeout_ms, 100, 600'000);
+        r.integer(m, "timeout_ms", mp, p.msh.timeout_ms, 100, 600'000);
+        r.integer(m, "max_attempts", mp, p.msh.max_attempts, 1, 20);
+        r.integer(m, "backoff_initial_ms", mp, p.msh.backoff_initial_ms, 1, 600'000);
+        r.integer(m, "backoff_max_ms", mp, p.msh.backoff_max_ms, 1, 3'600'000);
+        r.boolean(m, "allow_plain_http", mp, p.msh.allow_plain_http);
       }
     }
   }
@@ -574,7 +618,12 @@ void validateDispatch(const DispatchConfig& d, std::vector<std::string>& errors)
     names.push_back(s.name);
     const bool https = s.endpoint.rfind("https://", 0) == 0;
     const bool http = s.endpoint.rfind("http://", 0) == 0;
-    if (!https && !(http && s.allow_plain_http)) {
+    if (s.kind != "rest-hook" && s.kind != "plo") {
+      errors.push_back(path + ".kind: must be one of rest-hook, plo (got " + shownText(s.kind) + ")");
+    } else if (s.kind == "plo") {
+      // Sends through adapters.plo.msh (checked with the adapter); an endpoint would be ignored, so it is refused.
+      if (!s.endpoint.empty()) errors.push_back(path + ".endpoint: must be empty for kind plo (got " + shownText(s.endpoint) + ")");
+    } else if (!https && !(http && s.allow_plain_http)) {
       errors.push_back(path + ".endpoint: must be an https:// URL (http:// only with allow_plain_http: true) (got " +
                        shownText(s.endpoint) + ")");
     } else if (s.endpoint.find_first_of(" \r\n\t") != std::string::npos) {
@@ -603,6 +652,48 @@ void validateDispatch(const DispatchConfig& d, std::vector<std::string>& errors)
 
 // Quotes a configured string for an error message, cut like shown().
 std::string quoted(const std::string& v) { return "\"" + (v.size() > 60 ? v.substr(0, 57) + "..." : v) + "\""; }
+
+// adapters.plo.msh: everything the HelseID client and the message service need, once base_url turns it on; and
+// the `plo` dispatch subscribers, which send through it.
+void validatePloMsh(const GatewayConfig& c, std::vector<std::string>& errors) {
+  const PloAdapterConfig& p = c.adapters.plo;
+  const PloMshConfig& m = p.msh;
+  auto shownText = [](const std::string& v) { return "\"" + (v.size() > 60 ? v.substr(0, 57) + "..." : v) + "\""; };
+  const bool msh_on = !m.base_url.empty();
+  for (size_t i = 0; i < c.dispatch.subscribers.size(); ++i) {
+    if (c.dispatch.subscribers[i].kind == "plo" && !(p.enabled && msh_on)) {
+      errors.push_back("dispatch.subscribers[" + std::to_string(i) +
+                       "].kind: plo needs adapters.plo.enabled and adapters.plo.msh.base_url (got \"plo\")");
+    }
+  }
+  if (!msh_on) return;
+  for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"base_url", &m.base_url},
+                                   {"token_endpoint", &m.token_endpoint}}) {
+    const bool https = value->rfind("https://", 0) == 0;
+    const bool http = value->rfind("http://", 0) == 0;
+    if (!https && !(http && m.allow_plain_http)) {
+      errors.push_back(std::string("adapters.plo.msh.") + key +
+                       ": must be an https:// URL (http:// only with allow_plain_http: true) (got " + shownText(*value) + ")");
+    } else if (value->find_first_of(" \r\n\t") != std::string::npos) {
+      errors.push_back(std::string("adapters.plo.msh.") + key + ": must not contain spaces or line breaks (got " +
+                       shownText(*value) + ")");
+    }
+  }
+  for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"client_id", &m.client_id},
+                                   {"key_file", &m.key_file}}) {
+    if (value->empty()) errors.push_back(std::string("adapters.plo.msh.") + key + ": must be set with adapters.plo.msh.base_url (got \"\")");
+  }
+  for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"source_system", &m.source_system},
+                                   {"api_version", &m.api_version}, {"client_id", &m.client_id}, {"scope", &m.scope}}) {
+    if (value->find_first_of("\r\n") != std::string::npos || value->size() > 200) {
+      errors.push_back(std::string("adapters.plo.msh.") + key + ": must be one line of at most 200 characters");
+    }
+  }
+  if (p.her_id.empty()) errors.push_back("adapters.plo.her_id: must be set with adapters.plo.msh.base_url: it is the mailbox read (got \"\")");
+  if (m.backoff_max_ms < m.backoff_initial_ms) {
+    errors.push_back("adapters.plo.msh.backoff_max_ms: must be at least backoff_initial_ms (got " + std::to_string(m.backoff_max_ms) + ")");
+  }
+}
 
 void validateAuth(const GatewayConfig& c, std::vector<std::string>& errors) {
   const AuthConfig& a = c.auth;
@@ -762,11 +853,15 @@ std::vector<std::string> validateConfig(const GatewayConfig& c) {
   if (c.adapters.plo.verify_signatures && c.adapters.plo.trusted_certificates_file.empty()) {
     errors.push_back("adapters.plo.trusted_certificates_file: must be set with adapters.plo.verify_signatures (got \"\")");
   }
+  validatePloMsh(c, errors);
   if (c.adapters.plo.enabled) {
     const PloSpoolConfig& sp = c.adapters.plo.spool;
+    // With the message service configured the spool is optional: set all three folders or none.
+    const bool spool_wanted = c.adapters.plo.msh.base_url.empty() || !sp.in_dir.empty() || !sp.out_dir.empty() ||
+                              !sp.error_dir.empty();
     for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"in", &sp.in_dir},
                                      {"out", &sp.out_dir}, {"error", &sp.error_dir}}) {
-      if (value->empty()) {
+      if (spool_wanted && value->empty()) {
         errors.push_back(std::string("adapters.plo.spool.") + key + ": must be set when adapters.plo.enabled (got \"\")");
       }
     }

@@ -48,7 +48,8 @@ DispatchService::~DispatchService() {
 Result<std::shared_ptr<DispatchService>> DispatchService::start(const config::GatewayConfig& cfg,
                                                                 store::ResourceStore& store,
                                                                 http::MetricsRegistry& registry,
-                                                                ServeComponents& components) {
+                                                                ServeComponents& components,
+                                                                const TransportFactory& other_kinds) {
   const config::DispatchConfig& d = cfg.dispatch;
   if (d.admin_api) {
     AdminApiOptions admin;
@@ -61,18 +62,24 @@ Result<std::shared_ptr<DispatchService>> DispatchService::start(const config::Ga
   }
   std::vector<SubscriberSpec> subscribers;
   for (const config::DispatchSubscriberConfig& s : d.subscribers) {
-    RestHookOptions o;
-    o.endpoint = s.endpoint;
-    o.payload = payloadOf(s.payload);
-    o.headers = s.headers;
-    o.connect_timeout = std::chrono::milliseconds(s.connect_timeout_ms);
-    o.timeout = std::chrono::milliseconds(s.timeout_ms);
-    o.ca_file = s.ca_file;
-    o.client_cert_file = s.client_cert_file;
-    o.client_key_file = s.client_key_file;
-    o.allow_plain_http = s.allow_plain_http;
-    o.max_parallel = s.max_parallel;
-    auto transport = makeRestHookTransport(std::move(o));
+    // The transport by kind: rest-hook here, any other from the factory the serve setup passes (e.g. "plo").
+    Result<std::shared_ptr<Transport>> transport = invalidArgument("no transport of kind " + s.kind);
+    if (s.kind == "rest-hook") {
+      RestHookOptions o;
+      o.endpoint = s.endpoint;
+      o.payload = payloadOf(s.payload);
+      o.headers = s.headers;
+      o.connect_timeout = std::chrono::milliseconds(s.connect_timeout_ms);
+      o.timeout = std::chrono::milliseconds(s.timeout_ms);
+      o.ca_file = s.ca_file;
+      o.client_cert_file = s.client_cert_file;
+      o.client_key_file = s.client_key_file;
+      o.allow_plain_http = s.allow_plain_http;
+      o.max_parallel = s.max_parallel;
+      transport = makeRestHookTransport(std::move(o));
+    } else if (other_kinds) {
+      transport = other_kinds(s);
+    }
     if (!transport.isOk()) {
       return Status(transport.status().code(), "dispatch.subscribers " + s.name + ": " + transport.status().message());
     }

@@ -149,6 +149,8 @@ struct DispatchSubscriberConfig {
   uint32_t connect_timeout_ms = 5000;
   uint32_t max_parallel = 8;        // plans delivered to it at once
   bool allow_plain_http = false;
+  /** "rest-hook" (a FHIR endpoint) or "plo" (Dialogmelding through adapters.plo.msh; needs no endpoint). */
+  std::string kind = "rest-hook";
 };
 
 /** `dispatch.*`: the dispatcher over the outbox. On when a subscriber is configured. */
@@ -221,6 +223,27 @@ struct PloSpoolConfig {
   uint32_t workers = 16;             // files processed at once (their store commits share an fsync)
 };
 
+/** `adapters.plo.msh.*`: NHN's message service REST API (MSH API v2) with HelseID client credentials. On when
+ *  base_url is set (docs/adapters.md, Transport). */
+struct PloMshConfig {
+  std::string base_url;           // e.g. https://api.hn-tjener.prod.melding.nhn.no; "" = the MSH transport is off
+  std::string token_endpoint;     // HelseID, e.g. https://helseid-sts.nhn.no/connect/token
+  std::string client_id;          // this node's HelseID client
+  std::string key_file;           // the client's private JWK (RSA or EC), mode 0600
+  std::string scope;              // the scope asked for (space-separated), e.g. "nhn:msh/api"
+  std::string source_system = "planbro";  // the `nhn-source-system` header
+  std::string api_version = "2";          // the `api-version` header
+  std::string ca_file;            // empty: the system trust store
+  uint32_t poll_interval_ms = 5000;       // how often the mailbox is read
+  uint32_t max_messages_per_poll = 100;   // messages one poll takes (the API allows 1..100)
+  uint32_t connect_timeout_ms = 5000;
+  uint32_t timeout_ms = 30000;            // one call, the transfer included
+  uint32_t max_attempts = 4;              // tries of one call that failed in passing (connect, 429, 5xx)
+  uint32_t backoff_initial_ms = 500;      // the wait after the first failed try; doubled per try
+  uint32_t backoff_max_ms = 10000;
+  bool allow_plain_http = false;          // http:// base_url and token_endpoint (loopback tests only)
+};
+
 /** `adapters.plo.*`: the PLO / Dialogmelding / AppRec adapter (docs/adapters.md). Off by default. */
 struct PloAdapterConfig {
   bool enabled = false;
@@ -234,6 +257,7 @@ struct PloAdapterConfig {
   std::string her_id;                          // planbro's own HER-id, for AppRecs to messages that name no receiver
   std::string name;                            // its organisation name
   PloSpoolConfig spool;
+  PloMshConfig msh;
 };
 
 struct AdaptersConfig {

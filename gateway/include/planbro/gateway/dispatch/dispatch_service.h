@@ -3,16 +3,22 @@
 // server, stopped before the store closes. Registers the per-subscriber metrics and a "dispatch" readiness check,
 // and puts the admin API in front of the handler when dispatch.admin_api is on.
 
+#include <functional>
 #include <memory>
 
 #include "planbro/fhir-model/status.h"
 #include "planbro/gateway/config/gateway_config.h"
 #include "planbro/gateway/dispatch/dispatcher.h"
+#include "planbro/gateway/dispatch/transport.h"
 #include "planbro/gateway/http/metrics.h"
 #include "planbro/gateway/serve.h"
 #include "planbro/gateway/store/resource_store.h"
 
 namespace planbro::gateway::dispatch {
+
+/** Builds the transport of a subscriber whose kind is not rest-hook (e.g. "plo", provided by the PLO adapter). */
+using TransportFactory =
+    std::function<Result<std::shared_ptr<Transport>>(const config::DispatchSubscriberConfig& subscriber)>;
 
 class DispatchService {
  public:
@@ -22,7 +28,8 @@ class DispatchService {
    * subscriber's transport cannot be built, or the store keeps no dispatcher state.
    */
   static Result<std::shared_ptr<DispatchService>> start(const config::GatewayConfig& cfg, store::ResourceStore& store,
-                                                        http::MetricsRegistry& registry, ServeComponents& components);
+                                                        http::MetricsRegistry& registry, ServeComponents& components,
+                                                        const TransportFactory& other_kinds = {});
   ~DispatchService();  // stops the workers (they hand their leases back)
 
   Dispatcher& dispatcher() { return *dispatcher_; }
