@@ -508,7 +508,8 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
   if (YAML::Node n = root["auth"];
       r.mapping(n, "auth", {"mode", "issuer", "audience", "jwks_file", "jwks_url", "jwks_refresh_interval_s",
                             "algorithms", "dpop", "dpop_max_age_s", "clock_skew_s", "max_token_bytes",
-                            "min_security_level", "trusted_clients", "token_cache_entries", "replay_cache_entries"})) {
+                            "min_security_level", "trusted_clients", "token_cache_entries", "replay_cache_entries",
+                            "emergency_access_minutes", "consent_max_entries"})) {
     AuthConfig& a = c.auth;
     r.string(n, "mode", "auth", a.mode);
     r.string(n, "issuer", "auth", a.issuer);
@@ -525,6 +526,8 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     r.stringList(n, "trusted_clients", "auth", a.trusted_clients);
     r.integer(n, "token_cache_entries", "auth", a.token_cache_entries, 0, 10'000'000);
     r.integer(n, "replay_cache_entries", "auth", a.replay_cache_entries, 1'000, 100'000'000);
+    r.integer(n, "emergency_access_minutes", "auth", a.emergency_access_minutes, 1, 24 * 60);
+    r.integer(n, "consent_max_entries", "auth", a.consent_max_entries, 10, 1'000);
   }
   if (YAML::Node a = root["adapters"]; r.mapping(a, "adapters", {"plo"})) {
     if (YAML::Node n = a["plo"];

@@ -148,7 +148,8 @@ Result<std::vector<store::ResourceVersion>> searchVisible(const rest::OperationC
   size_t seen = 0;
   // Every page moves the cursor on; the number of pages is bounded by max_matches / page size.
   while (true) {
-    ASSIGN_OR_RETURN(search::SearchResult page, call.search->execute(request));
+    // Narrowed: a hidden plan is neither returned nor counted against max_matches (a 422 must not reveal it).
+    ASSIGN_OR_RETURN(search::SearchResult page, call.search->execute(request, call.scope));
     seen += page.matches.size();
     if (seen > max_matches) {
       return resourceExhausted("more than " + std::to_string(max_matches) + " " + std::string(type) +

@@ -56,7 +56,7 @@ Operations::Operations(store::ResourceStore& store, search::SearchExecutor& exec
 store::Timestamp Operations::now() const { return options_.clock(); }
 
 Result<std::vector<std::string>> Operations::findIds(const std::string& type, const search::QueryParams& params,
-                                                     size_t limit) {
+                                                     size_t limit, const search::ScopeFn& scope) {
   search::QueryParams filtered;
   for (const auto& p : params) {
     if (p.first == "_format" || p.first == "_pretty") continue;
@@ -72,7 +72,7 @@ Result<std::vector<std::string>> Operations::findIds(const std::string& type, co
   auto req = search::parseSearch(type, filtered, po);
   if (!req.isOk()) return invalidArgument(req.status().message());
   req->count = limit;
-  auto result = executor_.execute(*req);
+  auto result = executor_.execute(*req, scope);
   if (!result.isOk()) return result.status();
   std::vector<std::string> ids;
   for (const auto& v : result->matches) ids.push_back(v.id);
@@ -211,7 +211,7 @@ Result<WriteOutcome> Operations::create(const WriteContext& context, const std::
   intent.type = type;
   intent.id = std::move(forced_id);
   if (!if_none_exist.empty()) {
-    auto ids = findIds(type, if_none_exist, 2);
+    auto ids = findIds(type, if_none_exist, 2, context.scope);
     if (!ids.isOk()) return invalidArgument("If-None-Exist: " + ids.status().message());
     if (ids->size() > 1) return failedPrecondition("If-None-Exist matches more than one " + type);
     if (ids->size() == 1) {
@@ -239,7 +239,7 @@ Result<WriteOutcome> Operations::update(const WriteContext& context, const std::
 Result<WriteOutcome> Operations::conditionalUpdate(const WriteContext& context, const std::string& type,
                                                    const search::QueryParams& condition, const JsonValue& resource,
                                                    std::optional<int64_t> if_match, OperationOutcome* outcome) {
-  auto ids = findIds(type, condition, 2);
+  auto ids = findIds(type, condition, 2, context.scope);
   if (!ids.isOk()) return invalidArgument(ids.status().message());
   if (ids->size() > 1) return failedPrecondition("the conditional update matches more than one " + type);
   if (!resource.isObject()) return invalidArgument("the body must be a JSON object (a FHIR resource)");

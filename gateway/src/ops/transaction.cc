@@ -144,7 +144,7 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
               break;
             }
             by_condition.emplace(condition_key, i);
-            auto ids = findIds(e.type, e.condition, 2);
+            auto ids = findIds(e.type, e.condition, 2, context.scope);
             if (!ids.isOk()) return fail(i, invalidArgument("ifNoneExist: " + ids.status().message()));
             if (ids->size() > 1) return fail(i, failedPrecondition("ifNoneExist matches more than one " + e.type));
             if (ids->size() == 1) {
@@ -167,7 +167,7 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
           p.writes = true;
           break;
         case K::kConditionalUpdate: {
-          auto ids = findIds(e.type, e.condition, 2);
+          auto ids = findIds(e.type, e.condition, 2, context.scope);
           if (!ids.isOk()) return fail(i, invalidArgument(ids.status().message()));
           if (ids->size() > 1) return fail(i, failedPrecondition("the conditional update matches more than one " + e.type));
           const JsonValue* body_id = e.resource && e.resource->isObject() ? e.resource->find("id") : nullptr;
@@ -192,7 +192,7 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
           break;
         }
         case K::kConditionalDelete: {
-          auto ids = findIds(e.type, e.condition, 2);
+          auto ids = findIds(e.type, e.condition, 2, context.scope);
           if (!ids.isOk()) return fail(i, invalidArgument(ids.status().message()));
           if (ids->size() > 1) return fail(i, failedPrecondition("the conditional delete matches more than one " + e.type));
           if (ids->empty()) {
@@ -234,7 +234,7 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
       std::string type(url.substr(0, q));
       auto params = search::decodeQuery(url.substr(q + 1), false);
       if (!params.isOk()) return invalidArgument("conditional reference '" + std::string(url) + "': " + params.status().message());
-      auto found = findIds(type, *params, 2);
+      auto found = findIds(type, *params, 2, context.scope);
       if (!found.isOk()) return invalidArgument("conditional reference '" + std::string(url) + "': " + found.status().message());
       if (found->size() != 1) {
         return failedPrecondition("conditional reference '" + std::string(url) + "' matches " +

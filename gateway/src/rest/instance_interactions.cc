@@ -34,6 +34,7 @@ ops::WriteContext RestHandler::Impl::writeContext(const Call& call) const {
   if (context.principal) wc.actor = !context.principal->subject.empty() ? context.principal->subject : context.principal->client_id;
   wc.source_system = call.source_system.empty() ? options_.source_system : call.source_system;
   wc.correlation_id = context.request_id;
+  wc.scope = scopeFor(call);  // conditional writes search narrowed: a hidden match is not found
   wc.authorize = [this, &call](const PreparedWrite& w) {
     AccessAction action = w.intent.kind == WriteKind::kCreate   ? AccessAction::kCreate
                           : w.intent.kind == WriteKind::kUpdate ? AccessAction::kUpdate
@@ -136,6 +137,11 @@ Reply RestHandler::Impl::read(Call& call, const std::string& type, const std::st
   if (!v.isOk()) {
     if (v.status().code() == StatusCode::kNotFound) return errorReply(404, "not-found", type + "/" + id + " is not known");
     if (v.status().code() == StatusCode::kGone) {
+      // Deleted: its content is gone, so whether the requester could see it is asked without it; a policy that
+      // cannot tell answers as for a missing resource, and the deletion reveals nothing.
+      if (!decide(call, AccessAction::kRead, type, id, "").isOk()) {
+        return errorReply(404, "not-found", type + "/" + id + " is not known");
+      }
       Reply r = errorReply(410, "deleted", type + "/" + id + " has been deleted");
       return r;
     }
@@ -173,7 +179,12 @@ Reply RestHandler::Impl::vread(Call& call, const std::string& type, const std::s
   auto v = store_.vread(type, id, *version);
   if (!v.isOk()) {
     if (v.status().code() == StatusCode::kNotFound) return errorReply(404, "not-found", type + "/" + id + "/_history/" + vid + " is not known");
-    if (v.status().code() == StatusCode::kGone) return errorReply(410, "deleted", type + "/" + id + "/_history/" + vid + " is a deletion");
+    if (v.status().code() == StatusCode::kGone) {
+      if (!decide(call, AccessAction::kRead, type, id, "").isOk()) {
+        return errorReply(404, "not-found", type + "/" + id + "/_history/" + vid + " is not known");
+      }
+      return errorReply(410, "deleted", type + "/" + id + "/_history/" + vid + " is a deletion");
+    }
     return statusReply(v.status());
   }
   if (Status s = decide(call, AccessAction::kRead, type, id, v->json); !s.isOk()) return statusReply(s);
@@ -259,7 +270,7 @@ Reply RestHandler::Impl::remove(Call& call, const std::string& type, const std::
 
 Reply RestHandler::Impl::conditionalRemove(Call& call, const std::string& type) {
   if (call.params.empty()) return errorReply(400, "invalid", "DELETE on a type needs search parameters (conditional delete)");
-  auto ids = ops_.findIds(type, call.params, 2);
+  auto ids = ops_.findIds(type, call.params, 2, scopeFor(call));
   if (!ids.isOk()) return errorReply(400, "invalid", ids.status().message());
   if (ids->size() > 1) return errorReply(412, "multiple-matches", "the conditional delete matches more than one " + type);
   if (ids->empty()) {
@@ -320,7 +331,13 @@ Reply RestHandler::Impl::validate(Call& call, const std::string& type, std::opti
   if (call.method == "GET" || (call.body.empty() && !call.resource)) {
     if (!id) return errorReply(400, "invalid", "$validate needs a resource in the body");
     auto v = store_.read(type, *id);
-    if (!v.isOk()) return statusReply(v.status());
+    if (!v.isOk()) {
+      // As for a read: a deletion the requester could not tell from a missing resource says nothing more.
+      if (v.status().code() == StatusCode::kGone && !decide(call, AccessAction::kValidate, type, *id, "").isOk()) {
+        return errorReply(404, "not-found", type + "/" + *id + " is not known");
+      }
+      return statusReply(v.status());
+    }
     if (Status s = decide(call, AccessAction::kValidate, type, *id, v->json); !s.isOk()) return statusReply(s);
     auto parsed = JsonDocument::parse(v->json);
     if (!parsed.isOk()) return statusReply(parsed.status());

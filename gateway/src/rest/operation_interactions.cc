@@ -44,6 +44,7 @@ Reply RestHandler::Impl::invokeOperation(Call& call, const Operation& op, std::s
   oc.base = call.base;
   oc.store = &store_;
   oc.search = &executor_;
+  oc.scope = scopeFor(call);
   oc.clock = options_.clock;
   oc.decide = [&](AccessAction action, std::string_view t, std::string_view i, std::string_view json) {
     return decide(call, action, t, i, json);
@@ -59,6 +60,14 @@ Reply RestHandler::Impl::invokeOperation(Call& call, const Operation& op, std::s
 
 std::string RestHandler::Impl::renderPresented(Call& call, const store::ResourceVersion& v,
                                               const detail::Presentation& presentation) {
+  // The redacting decision (metadata only, GW-48) wins over every presentation of the resource.
+  if (!v.deleted) {
+    if (std::optional<std::string> redacted = access_->redact(*call.context, v.type, v.json)) {
+      store::ResourceVersion copy = v;
+      copy.json = std::move(*redacted);
+      return detail::renderResource(copy, presentation);
+    }
+  }
   if (options_.presenter && !v.deleted && options_.presenter->presents(v.type)) {
     auto presented = options_.presenter->present(v, store_, [&](std::string_view type, std::string_view id, std::string_view json) {
       return decide(call, AccessAction::kRead, type, id, json).isOk();

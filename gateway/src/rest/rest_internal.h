@@ -206,6 +206,12 @@ class RestHandler::Impl {
   /** The interaction-level access decision (AccessPolicy::permitInteraction): nullopt to go on, else the reply
    *  (401/403; declined on an I/O thread when the policy may block). */
   std::optional<Reply> enterInteraction(Call& call, std::string_view interaction, std::string_view type);
+  /** The requester's search narrowing (AccessPolicy::narrowSearch), for every search this call runs. */
+  search::ScopeFn scopeFor(const Call& call) const {
+    const http::RequestContext* context = call.context;
+    const AccessPolicy* access = access_.get();
+    return [context, access](std::string_view type) { return access->narrowSearch(*context, type); };
+  }
   Status decide(const Call& call, AccessAction action, std::string_view type, std::string_view id,
                 std::string_view json) const {
     return access_->decide(*call.context, AccessSubject{action, type, id, json});

@@ -100,7 +100,9 @@ Reply RestHandler::Impl::searchType(Call& call, const std::string& type) {
     format = formatOfMediaType(mediaType(*req->format));
     if (!format) return errorReply(406, "not-supported", "unsupported _format '" + *req->format + "' (use json or xml)");
   }
-  auto result = executor_.execute(*req);
+  // The consent policy narrows every index query of the search (search_scope.h): nothing hidden is matched,
+  // counted, paged over, probed by a chain or _has, or included.
+  auto result = executor_.execute(*req, scopeFor(call));
   if (!result.isOk()) {
     if (result.status().code() == StatusCode::kInvalidArgument || result.status().code() == StatusCode::kUnsupported) {
       return badRequest(result.status());

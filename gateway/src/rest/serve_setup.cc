@@ -22,6 +22,8 @@
 #include "planbro/gateway/rest/profile_loading.h"
 #include "planbro/gateway/rest/rest_handler.h"
 #include "planbro/gateway/security/auth_filter.h"
+#include "planbro/gateway/security/consent_policy.h"
+#include "planbro/gateway/security/emergency_access.h"
 #include "planbro/gateway/store/resource_store.h"
 #include "serve_metrics.h"
 #include "planbro/adapters/plo/plo_adapter.h"
@@ -187,8 +189,10 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
         rest.conformance = std::move(catalog).value();
       }
     }
+    std::shared_ptr<OperationRegistry> operation_registry;  // filled during start-up only
     {
       auto registry = std::make_shared<OperationRegistry>();
+      operation_registry = registry;
       ip::IpReadOptions ip_read;
       ip_read.max_plans_per_patient = cfg.ip_read.max_plans_per_patient;
       ip_read.deadlines_max_within_days = static_cast<int>(cfg.ip_read.deadlines_max_within_days);
@@ -234,6 +238,24 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       if (!auth.isOk()) return auth.status();
       auth_filter = auth->filter;
       rest.access = auth->policy;
+      // Consent enforcement (docs/security.md, "Consent enforcement") after the scopes, and emergency access.
+      security::ConsentPolicyOptions consent;
+      consent.clock = rest.clock;
+      consent.emergency_access_minutes = static_cast<int>(cfg.auth.emergency_access_minutes);
+      consent.max_team_entries = cfg.auth.consent_max_entries;
+      rest.access = security::makeConsentPolicy(*parts->store, consent, rest.access);
+      if (operation_registry) {
+        security::EmergencyAccessOptions emergency;
+        emergency.clock = rest.clock;
+        emergency.minutes = consent.emergency_access_minutes;
+        emergency.on_access_decision = consent.on_access_decision;  // one audit sink sees both
+        emergency.operations.writer = rest.writer;
+        emergency.operations.check_references = rest.check_references;
+        emergency.operations.search_parse = rest.search_parse;
+        if (Status s = operation_registry->add(security::makeEmergencyAccessOperation(*parts->store, emergency)); !s.isOk()) {
+          return s;
+        }
+      }
       components.filters.push_back(auth->filter);
     }
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);

@@ -118,8 +118,8 @@ namespace {
 
 class Run {
  public:
-  Run(store::ResourceStore& store, const ExecutorOptions& options, const SearchRequest& req)
-      : store_(store), options_(options), req_(req) {}
+  Run(store::ResourceStore& store, const ExecutorOptions& options, const SearchRequest& req, const ScopeFn& scope)
+      : store_(store), options_(options), req_(req), scope_fn_(scope) {}
 
   Result<SearchResult> execute() {
     ASSIGN_OR_RETURN(SearchResult r, run());
@@ -130,6 +130,7 @@ class Run {
  private:
   Result<SearchResult> run() {
     result_.warnings = req_.warnings;
+    RETURN_IF_ERROR(checkAllowedParams());
     IndexQuery base;
     base.type = req_.type;
     bool empty = false;
@@ -137,6 +138,7 @@ class Run {
       RETURN_IF_ERROR(addCriterion(c, base, empty));
       if (empty) break;
     }
+    if (!empty) RETURN_IF_ERROR(narrow(base, empty));
     bool id_order = req_.sort.empty() || (req_.sort.size() == 1 && req_.sort[0].param == "_id" && !req_.sort[0].descending);
     if (req_.summary == SummaryMode::kCount) {
       size_t total = 0;
@@ -160,6 +162,68 @@ class Run {
     }
     RETURN_IF_ERROR(includes());
     return std::move(result_);
+  }
+
+  // ---- narrowing (search_scope.h) --------------------------------------------------------------------------------
+
+  // The requester's scope of `type`, asked once per type and search.
+  Result<const SearchScope*> scopeOf(const std::string& type) {
+    if (!scope_fn_) return &kUnrestricted;
+    auto it = scopes_.find(type);
+    if (it == scopes_.end()) {
+      ASSIGN_OR_RETURN(SearchScope s, scope_fn_(type));
+      it = scopes_.emplace(type, std::move(s)).first;
+    }
+    return &it->second;
+  }
+
+  // AND-s the requester's scope of q.type to `q`: every index query of the search goes through here, so matches,
+  // totals, pages, chain and _has levels and reverse includes never see a hidden resource.
+  Status narrow(IndexQuery& q, bool& empty) {
+    ASSIGN_OR_RETURN(const SearchScope* scope, scopeOf(q.type));
+    switch (scope->kind) {
+      case SearchScope::Kind::kAll: return Status::ok();
+      case SearchScope::Kind::kNone: empty = true; return Status::ok();
+      case SearchScope::Kind::kOnly: addGroup(q, scope->any_of, empty); return Status::ok();
+    }
+    return Status::ok();
+  }
+
+  // Whether (type, id), read for a forward _include, is itself visible: one index query with the scope AND-ed.
+  Result<bool> visible(const std::string& type, const std::string& id) {
+    IndexQuery q;
+    q.type = type;
+    q.all_of.push_back({idIs(id)});
+    bool empty = false;
+    RETURN_IF_ERROR(narrow(q, empty));
+    if (empty) return false;
+    if (q.all_of.size() == 1) return true;  // kAll
+    q.count = 1;
+    ASSIGN_OR_RETURN(store::IndexPage page, indexPage(q));
+    return !page.ids.empty();
+  }
+
+  // A metadata-only scope allows searching on its own parameters only (no chain, _has or includes).
+  Status checkAllowedParams() {
+    ASSIGN_OR_RETURN(const SearchScope* scope, scopeOf(req_.type));
+    if (!scope->allowed_params) return Status::ok();
+    if (!req_.includes.empty() || !req_.revincludes.empty()) {
+      return Status(StatusCode::kPermissionDenied, "_include and _revinclude are not available to this requester on " +
+                                                       req_.type);
+    }
+    for (const Criterion& c : req_.criteria) {
+      std::string name = c.name.substr(0, c.name.find_first_of(":."));
+      if (c.chain || c.has || !scope->allowed_params->contains(name)) {
+        return Status(StatusCode::kPermissionDenied,
+                      "the search parameter '" + c.name + "' is not available to this requester on " + req_.type);
+      }
+    }
+    for (const SortKey& k : req_.sort) {
+      if (!scope->allowed_params->contains(k.param)) {
+        return Status(StatusCode::kPermissionDenied, "_sort by '" + k.param + "' is not available to this requester");
+      }
+    }
+    return Status::ok();
   }
 
   // Counts `rows` against the search's work budget.
@@ -232,7 +296,7 @@ class Run {
       if (empty) return Status::ok();
     }
     if (q.all_of.empty()) return invalidArgument("a chained search level has no condition");
-    return Status::ok();
+    return narrow(q, empty);
   }
 
   // Adds criterion `c` on the resources of q.type (the searched type, or a chain / _has level below it).
@@ -410,6 +474,8 @@ class Run {
     std::string key = type + "/" + id;
     if (!seen_.insert(key).second) return Status::ok();
     if (!budgetLeft()) return Status::ok();
+    ASSIGN_OR_RETURN(bool shown, visible(type, id));
+    if (!shown) return Status::ok();
     size_t before = result_.included.size();
     RETURN_IF_ERROR(readInto(type, id, result_.included));
     if (result_.included.size() > before) added.push_back(before);
@@ -470,6 +536,9 @@ class Run {
         refs.reserve(ids.size());
         for (const std::string& id : ids) refs.push_back(referenceTo(param->code, type, id));
         q.all_of.push_back(std::move(refs));
+        bool hidden = false;
+        RETURN_IF_ERROR(narrow(q, hidden));
+        if (hidden) continue;
         bool truncated = false;
         const size_t room = options_.max_included - std::min(options_.max_included, result_.included.size());
         ASSIGN_OR_RETURN(std::vector<std::string> found, collectIds(q, room + 1, &truncated));
@@ -521,6 +590,9 @@ class Run {
   store::ResourceStore& store_;
   const ExecutorOptions& options_;
   const SearchRequest& req_;
+  const ScopeFn& scope_fn_;
+  std::map<std::string, SearchScope> scopes_;
+  static inline const SearchScope kUnrestricted{};
   SearchResult result_;
   std::unordered_set<std::string> seen_;
   bool include_truncated_ = false;
@@ -541,14 +613,17 @@ Status genericStoreError(const Status& s) {
 
 }  // namespace
 
-Result<SearchResult> SearchExecutor::execute(const SearchRequest& request) {
+Result<SearchResult> SearchExecutor::execute(const SearchRequest& request) { return execute(request, ScopeFn()); }
+
+Result<SearchResult> SearchExecutor::execute(const SearchRequest& request, const ScopeFn& scope) {
   Result<SearchResult> r = [&]() -> Result<SearchResult> {
-    if (options_.own_base_url.empty()) return Run(store_, options_, request).execute();
+    if (options_.own_base_url.empty()) return Run(store_, options_, request, scope).execute();
     SearchRequest normalized = request;
     relativizeOwnReferences(normalized.criteria, options_.own_base_url);
-    return Run(store_, options_, normalized).execute();
+    return Run(store_, options_, normalized, scope).execute();
   }();
-  if (r.isOk() || r.status().code() == StatusCode::kInvalidArgument || r.status().code() == StatusCode::kUnsupported) {
+  if (r.isOk() || r.status().code() == StatusCode::kInvalidArgument || r.status().code() == StatusCode::kUnsupported ||
+      r.status().code() == StatusCode::kPermissionDenied) {
     return r;
   }
   return genericStoreError(r.status());

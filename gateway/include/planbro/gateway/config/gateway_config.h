@@ -207,6 +207,8 @@ struct AuthConfig {
   std::vector<std::string> trusted_clients;  // client ids of integration engines that may write for their org
   uint32_t token_cache_entries = 10000;      // validated tokens kept (by SHA-256, until `exp`)
   uint32_t replay_cache_entries = 1000000;   // DPoP proof ids remembered for their lifetime; full: 503
+  uint32_t emergency_access_minutes = 60;    // how long an emergency-access grant («nødtilgang», GW-46) lasts
+  uint32_t consent_max_entries = 1000;       // CareTeams, Consents and grants the consent policy reads per request
   bool enabled() const { return mode == "token" || mode == "development"; }
   bool development() const { return mode == "development"; }
 };

@@ -4,6 +4,7 @@
 // authenticated principal, and the RequestHandler / RequestFilter interfaces. No Beast types leak through here.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,6 +70,9 @@ struct RequestContext {
   /** Headers a filter or policy adds to the response, whatever it is (`WWW-Authenticate` on a refusal,
    *  `DPoP-Nonce`). The server adds them to the response it sends. */
   Headers response_headers;
+  /** The access policy's state for this one request (the consent policy's entitlement, computed once per request
+   *  and never kept beyond it). Opaque to everything else. */
+  mutable std::shared_ptr<const void> access_state;
 };
 
 /**

@@ -33,6 +33,9 @@ struct WriteContext {
   /** Decides whether this caller may make `write` (the access policy), after preparation and before the store.
    *  Empty: allowed. A non-ok Status rejects the write (kPermissionDenied: 403). */
   std::function<Status(const PreparedWrite& write)> authorize;
+  /** The requester's search narrowing (search_scope.h) for the search of a conditional create, update or delete:
+   *  a match the requester may not see is not found, so the answer never reveals that it exists. Empty: none. */
+  search::ScopeFn scope;
 
   store::WriteContext storeContext() const { return store::WriteContext{actor, source_system}; }
   /** What the write pipeline's hooks see of it. */
@@ -154,7 +157,8 @@ class Operations {
    * reference), at most `limit` (plus an empty id when more exist). Result parameters (_count, _sort, _summary,
    * _include, ...) are refused (kInvalidArgument): they would not narrow the match.
    */
-  Result<std::vector<std::string>> findIds(const std::string& type, const search::QueryParams& params, size_t limit);
+  Result<std::vector<std::string>> findIds(const std::string& type, const search::QueryParams& params, size_t limit,
+                                           const search::ScopeFn& scope = {});
 
   const ResourceWriter& writer() const { return writer_; }
 

@@ -43,6 +43,10 @@ struct OperationCall {
   /** The REST layer's access decision for one resource the operation reads or reveals (AccessPolicy::decide on
    *  behalf of the requester). An operation never shows a resource this denies. */
   std::function<Status(AccessAction, std::string_view type, std::string_view id, std::string_view json)> decide;
+  /** The requester's search narrowing (search_scope.h, AccessPolicy::narrowSearch): pass it to every search the
+   *  operation runs (SearchExecutor::execute(request, scope)), so that hidden resources are neither matched nor
+   *  counted against a bound. Empty: unrestricted. */
+  search::ScopeFn scope;
 
   const std::string* queryParam(std::string_view name) const {
     for (const auto& [k, v] : *query) {

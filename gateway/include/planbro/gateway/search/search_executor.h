@@ -9,6 +9,7 @@
 
 #include "planbro/fhir-model/status.h"
 #include "planbro/gateway/search/search_request.h"
+#include "planbro/gateway/search/search_scope.h"
 #include "planbro/gateway/store/resource_store.h"
 
 namespace planbro::gateway::search {
@@ -52,6 +53,11 @@ class SearchExecutor {
   explicit SearchExecutor(store::ResourceStore& store, ExecutorOptions options = {});
 
   Result<SearchResult> execute(const SearchRequest& request);
+  /** As execute(request), narrowed by the requester's `scope` (search_scope.h) in every index query it runs: the
+   *  matches, the total, every chain and _has level and every _revinclude query; a forward _include is kept only
+   *  when it is itself in scope. kPermissionDenied (from `scope` or a metadata-only scope's parameter rule) is
+   *  returned as is. */
+  Result<SearchResult> execute(const SearchRequest& request, const ScopeFn& scope);
 
  private:
   store::ResourceStore& store_;

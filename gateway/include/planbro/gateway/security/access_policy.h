@@ -9,10 +9,13 @@
 // The default allows everything.
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "planbro/fhir-model/status.h"
 #include "planbro/gateway/http/handler.h"
+#include "planbro/gateway/search/search_scope.h"
 
 namespace planbro::gateway::security {
 
@@ -65,6 +68,29 @@ class AccessPolicy {
    * go to a handler thread like all others. Conservative default: it may.
    */
   virtual bool mayBlock() const { return true; }
+
+  /**
+   * What a search on `type` may match for this requester (search_scope.h): pushed into every index query the
+   * search runs, so hidden resources are neither returned, counted, paged over nor probed by chains, _has or
+   * includes. Asked once per type and search. Default: kAll.
+   */
+  virtual Result<search::SearchScope> narrowSearch(const http::RequestContext& context, std::string_view type) const {
+    (void)context;
+    (void)type;
+    return search::SearchScope::all();
+  }
+
+  /**
+   * The redacting decision besides allow and deny: the JSON to show instead of a resource `decide()` permits, when
+   * the requester may see its metadata only (the KE administrator, GW-48); nullopt to show it as stored.
+   */
+  virtual std::optional<std::string> redact(const http::RequestContext& context, std::string_view type,
+                                            std::string_view json) const {
+    (void)context;
+    (void)type;
+    (void)json;
+    return std::nullopt;
+  }
 };
 
 /** Allows everything (access control off: the loopback quick start). */
