@@ -96,6 +96,23 @@ dispatch:
   admin_api: false
   admin_scope: system/planbro.dispatch-admin
   subscribers: []
+  subscriptions:
+    enabled: false
+    poll_interval_ms: 1000
+    max_active: 1000
+    allow_plain_http: false
+    allowed_endpoints: []
+    max_headers: 10
+    max_criteria_bytes: 4096
+    min_heartbeat_s: 10
+    timeout_ms: 10000
+    connect_timeout_ms: 5000
+    max_filters: 10
+    receive_notifications: false
+    receive_scope: system/planbro.subscription-notify
+    receive_max_entries: 100
+    max_pings_per_round: 32
+    max_parallel_pings: 8
 ip_read:
   max_plans_per_patient: 100
   deadlines_max_within_days: 366
@@ -286,12 +303,39 @@ class Reader {
   std::vector<std::string> errors_;
 };
 
+// `dispatch.subscriptions.*` (docs/dispatch.md, "Subscriptions").
+void readDispatchSubscriptions(const YAML::Node& n, Reader& r, DispatchSubscriptionsConfig& s) {
+  const std::string path = "dispatch.subscriptions";
+  if (!r.mapping(n, path, {"enabled", "poll_interval_ms", "max_active", "allow_plain_http", "allowed_endpoints",
+                           "max_headers", "max_criteria_bytes", "min_heartbeat_s", "timeout_ms",
+                           "connect_timeout_ms", "max_filters", "receive_notifications", "receive_scope",
+                           "receive_max_entries", "max_pings_per_round", "max_parallel_pings"})) {
+    return;
+  }
+  r.boolean(n, "enabled", path, s.enabled);
+  r.integer(n, "poll_interval_ms", path, s.poll_interval_ms, 10, 600'000);
+  r.integer(n, "max_active", path, s.max_active, 1, 100'000);
+  r.boolean(n, "allow_plain_http", path, s.allow_plain_http);
+  r.stringList(n, "allowed_endpoints", path, s.allowed_endpoints);
+  r.integer(n, "max_headers", path, s.max_headers, 0, 100);
+  r.integer(n, "max_criteria_bytes", path, s.max_criteria_bytes, 16, 65'536);
+  r.integer(n, "min_heartbeat_s", path, s.min_heartbeat_s, 1, 86'400);
+  r.integer(n, "timeout_ms", path, s.timeout_ms, 100, 600'000);
+  r.integer(n, "connect_timeout_ms", path, s.connect_timeout_ms, 100, 600'000);
+  r.integer(n, "max_filters", path, s.max_filters, 0, 100);
+  r.boolean(n, "receive_notifications", path, s.receive_notifications);
+  r.string(n, "receive_scope", path, s.receive_scope);
+  r.integer(n, "receive_max_entries", path, s.receive_max_entries, 1, 10'000);
+  r.integer(n, "max_pings_per_round", path, s.max_pings_per_round, 1, 1000);
+  r.integer(n, "max_parallel_pings", path, s.max_parallel_pings, 1, 64);
+}
+
 // `dispatch.*` (docs/dispatch.md): the dispatcher's bounds and its rest-hook subscribers.
 void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
   if (!r.mapping(n, "dispatch", {"node_id", "partitions", "max_in_flight", "max_queued", "read_batch", "max_attempts",
                                  "max_age_s", "backoff_initial_ms", "backoff_max_ms", "lease_ttl_ms",
                                  "poll_interval_ms", "commit_interval_ms", "stuck_after_s", "admin_api", "admin_scope",
-                                 "subscribers"})) {
+                                 "subscribers", "subscriptions"})) {
     return;
   }
   r.string(n, "node_id", "dispatch", d.node_id);
@@ -309,6 +353,7 @@ void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
   r.integer(n, "stuck_after_s", "dispatch", d.stuck_after_s, 1, 30u * 86400);
   r.boolean(n, "admin_api", "dispatch", d.admin_api);
   r.string(n, "admin_scope", "dispatch", d.admin_scope);
+  readDispatchSubscriptions(n["subscriptions"], r, d.subscriptions);
   YAML::Node subs = n["subscribers"];
   if (!subs.IsDefined() || subs.IsNull()) return;
   if (!subs.IsSequence()) return r.error("dispatch.subscribers", "must be a list of subscribers", shown(subs));

@@ -4,11 +4,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/search/indexer.h"
+#include "planbro/gateway/search/search_request.h"
 #include "planbro/gateway/store/dispatch_state.h"
 
 namespace planbro::gateway::dispatch {
@@ -120,7 +122,18 @@ class AdminApiHandler final : public http::RequestHandler {
     const std::string& m = request.method;
     if (seg.size() == 1 && seg[0] == "subscribers" && m == "GET") return subscribers(*state);
     if (seg.size() < 3 || seg[0] != "subscribers") return http::outcomeResponse(404, "not-found", "no such admin path");
-    const std::string name(seg[1]);
+    // Percent-decoded: a name may hold '/' (a stored Subscription's subscriber is "Subscription/<id>").
+    auto decoded_name = search::percentDecode(seg[1], false);
+    if (!decoded_name.isOk() || decoded_name->empty()) {
+      return http::outcomeResponse(400, "invalid", "the subscriber name in the path is not validly percent-encoded");
+    }
+    const std::string name = std::move(decoded_name).value();
+    // An unknown subscriber is a 404 on every route (not an empty list that looks like "no dead letters").
+    auto known = state->summaries();
+    if (!known.isOk()) return http::outcomeResponse(known.status());
+    if (std::none_of(known->begin(), known->end(), [&](const store::SubscriberSummary& s) { return s.subscriber == name; })) {
+      return http::outcomeResponse(404, "not-found", "no subscriber '" + name + "'");
+    }
     if (seg.size() == 3 && seg[2] == "$replay" && m == "POST") return replay(*state, name, request, context);
     if (seg[2] != "dead-letters") return http::outcomeResponse(404, "not-found", "no such admin path");
     if (seg.size() == 3 && m == "GET") return list(*state, name, request);

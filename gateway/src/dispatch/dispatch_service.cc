@@ -56,8 +56,8 @@ Result<std::shared_ptr<DispatchService>> DispatchService::start(const config::Ga
     admin.admin_scope = d.admin_scope;
     components.handler = makeAdminApiHandler(store, admin, components.handler);
   }
-  if (d.subscribers.empty()) {
-    spdlog::info("dispatch: off (no subscribers configured)");
+  if (d.subscribers.empty() && !d.subscriptions.enabled) {
+    spdlog::info("dispatch: off (no subscribers configured, Subscriptions not enabled)");
     return std::shared_ptr<DispatchService>();
   }
   std::vector<SubscriberSpec> subscribers;
@@ -139,6 +139,12 @@ Result<std::shared_ptr<DispatchService>> DispatchService::start(const config::Ga
     std::vector<SubscriberMetrics> now = raw->metrics();
     for (const SubscriberMetrics& m : now) {
       SubscriberMetrics& before = (*seen)[m.name];
+      // A subscriber removed and added again at runtime (a stored Subscription) counts from zero again: its new
+      // counts are all new, never a negative step.
+      if (m.delivered < before.delivered || m.failures < before.failures || m.retries < before.retries ||
+          m.dead_letters < before.dead_letters || m.filtered < before.filtered) {
+        before = SubscriberMetrics{};
+      }
       const std::vector<std::string> label{m.name};
       f.delivered->withLabels(label).inc(static_cast<uint64_t>(m.delivered - before.delivered));
       f.failures->withLabels(label).inc(static_cast<uint64_t>(m.failures - before.failures));

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <set>
 
@@ -45,19 +46,64 @@ Result<std::unique_ptr<Dispatcher>> Dispatcher::create(store::ResourceStore& sto
   if (options.node_id.empty()) options.node_id = defaultNodeId(options.random);
   std::set<std::string> names;
   for (const SubscriberSpec& s : subscribers) {
-    if (s.name.empty() || s.name.size() > 200) return invalidArgument("dispatch: a subscriber name must be 1..200 bytes");
+    RETURN_IF_ERROR(checkSpec(s));
     if (!names.insert(s.name).second) return invalidArgument("dispatch: subscriber '" + s.name + "' is named twice");
-    if (!s.transport) return invalidArgument("dispatch: subscriber '" + s.name + "' has no transport");
   }
   ASSIGN_OR_RETURN(std::string secret, store.serverSecret("dispatch:idempotency-key"));
   std::unique_ptr<Dispatcher> d(new Dispatcher(store, std::move(options)));
+  d->idempotency_secret_ = secret;
   for (SubscriberSpec& s : subscribers) {
     d->workers_.push_back(std::make_unique<SubscriberWorker>(store, d->options_, std::move(s), secret));
   }
   return d;
 }
 
+Status Dispatcher::checkSpec(const SubscriberSpec& s) {
+  if (s.name.empty() || s.name.size() > 200) return invalidArgument("dispatch: a subscriber name must be 1..200 bytes");
+  if (!s.transport) return invalidArgument("dispatch: subscriber '" + s.name + "' has no transport");
+  return Status::ok();
+}
+
+Status Dispatcher::addSubscriber(SubscriberSpec spec) {
+  RETURN_IF_ERROR(checkSpec(spec));
+  std::lock_guard lock(workers_mutex_);
+  for (const auto& w : workers_) {
+    if (w->name() == spec.name) return Status(StatusCode::kAlreadyExists, "dispatch: subscriber '" + spec.name + "' exists");
+  }
+  workers_.push_back(std::make_unique<SubscriberWorker>(store_, options_, std::move(spec), idempotency_secret_));
+  if (started_) workers_.back()->start();
+  return Status::ok();
+}
+
+bool Dispatcher::removeSubscriber(const std::string& name) {
+  std::unique_ptr<SubscriberWorker> removed;
+  {
+    std::lock_guard lock(workers_mutex_);
+    auto it = std::find_if(workers_.begin(), workers_.end(), [&](const auto& w) { return w->name() == name; });
+    if (it == workers_.end()) return false;
+    removed = std::move(*it);
+    workers_.erase(it);
+  }
+  removed->stop();  // outside the lock: its last round may take a while
+  return true;
+}
+
+std::vector<std::string> Dispatcher::subscriberNames() const {
+  std::lock_guard lock(workers_mutex_);
+  std::vector<std::string> out;
+  for (const auto& w : workers_) out.push_back(w->name());
+  return out;
+}
+
+Status Dispatcher::ensureSubscriberStartsNow(const std::string& name) {
+  store::DispatchState* state = store_.dispatchState();
+  if (state == nullptr) return invalidArgument("dispatch: the store keeps no dispatcher state");
+  ASSIGN_OR_RETURN(store::OutboxStats stats, store_.outboxStats());
+  return state->ensureSubscriber(name, options_.partitions, stats.newest_position).status();
+}
+
 Status Dispatcher::runOnce() {
+  std::lock_guard lock(workers_mutex_);
   Status first = Status::ok();
   for (auto& w : workers_) {
     Status s = w->round();
@@ -67,20 +113,26 @@ Status Dispatcher::runOnce() {
 }
 
 void Dispatcher::start() {
+  std::lock_guard lock(workers_mutex_);
+  started_ = true;
   for (auto& w : workers_) w->start();
 }
 
 void Dispatcher::stop() {
+  std::lock_guard lock(workers_mutex_);
+  started_ = false;
   // Every worker is told first, so their deliveries are cut short together rather than one after another.
   for (auto& w : workers_) w->requestStop();
   for (auto& w : workers_) w->stop();
 }
 
 void Dispatcher::wake() {
+  std::lock_guard lock(workers_mutex_);
   for (auto& w : workers_) w->wake();
 }
 
 std::vector<SubscriberMetrics> Dispatcher::metrics() const {
+  std::lock_guard lock(workers_mutex_);
   std::vector<SubscriberMetrics> out;
   for (const auto& w : workers_) out.push_back(w->metrics());
   return out;

@@ -34,6 +34,7 @@ class SubscriberWorker {
   void stop();
   void wake();
   SubscriberMetrics metrics() const;
+  const std::string& name() const { return spec_.name; }
 
  private:
   struct Item {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <memory>
 
 #include "planbro/fhir-model/fhirpath.h"
@@ -31,6 +32,11 @@
 #include "planbro/adapters/plo/signature.h"
 #include "planbro/gateway/ops/operations.h"
 #include "planbro/gateway/search/search_executor.h"
+#include "planbro/gateway/subscriptions/notification_receiver.h"
+#include "planbro/gateway/subscriptions/status_operation.h"
+#include "planbro/gateway/subscriptions/subscription_access.h"
+#include "planbro/gateway/subscriptions/subscription_manager.h"
+#include "planbro/gateway/subscriptions/topic.h"
 
 #ifndef PLANBRO_DEMO_BUNDLE_PATH
 #define PLANBRO_DEMO_BUNDLE_PATH "conformance/demo/individual-plan-demo.json"
@@ -49,7 +55,20 @@ struct Parts {
   std::unique_ptr<search::SearchExecutor> adapter_executor;
   std::unique_ptr<ops::Operations> adapter_operations;
   std::unique_ptr<adapters::plo::PloAdapter> plo;
+  // Stored Subscriptions as dispatcher subscribers (dispatch.subscriptions): writes their status through operations
+  // of its own.
+  std::unique_ptr<search::SearchExecutor> subscriptions_executor;
+  std::unique_ptr<ops::Operations> subscriptions_operations;
+  std::unique_ptr<subscriptions::SubscriptionManager> subscriptions;
+  // Another node's notifications applied here (dispatch.subscriptions.receive_notifications).
+  std::unique_ptr<search::SearchExecutor> receiver_executor;
+  std::unique_ptr<ops::Operations> receiver_operations;
   ~Parts() {
+    subscriptions.reset();  // its thread stops, its subscribers leave the dispatcher, before the dispatcher goes
+    subscriptions_operations.reset();
+    subscriptions_executor.reset();
+    receiver_operations.reset();
+    receiver_executor.reset();
     dispatch.reset();  // a `plo` subscriber's transport uses the adapter's operations and client: it stops first
     plo.reset();  // its polling thread stops before what it writes to goes
     adapter_operations.reset();
@@ -139,9 +158,16 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     auto dispatch_to_wake = std::make_shared<std::atomic<dispatch::DispatchService*>>(nullptr);
     auto waking = rest.writer.metrics ? std::make_shared<ops::WriteMetrics>(*rest.writer.metrics)
                                       : std::make_shared<ops::WriteMetrics>();
-    waking->transaction_ended = [ended = waking->transaction_ended, dispatch_to_wake](bool committed, double seconds) {
+    // A committed Subscription write wakes the Subscription manager too (the write hook marks it).
+    auto subscriptions_to_wake = std::make_shared<std::atomic<subscriptions::SubscriptionManager*>>(nullptr);
+    auto subscription_written = std::make_shared<std::atomic<bool>>(false);
+    waking->transaction_ended = [ended = waking->transaction_ended, dispatch_to_wake, subscriptions_to_wake,
+                                 subscription_written](bool committed, double seconds) {
       if (ended) ended(committed, seconds);
       if (dispatch::DispatchService* d = committed ? dispatch_to_wake->load() : nullptr) d->dispatcher().wake();
+      if (committed && subscription_written->exchange(false)) {
+        if (subscriptions::SubscriptionManager* m = subscriptions_to_wake->load()) m->wake();
+      }
     };
     rest.writer.metrics = std::move(waking);
     rest.json_limits = cfg.jsonLimits();
@@ -198,6 +224,9 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       ip_read.deadlines_max_within_days = static_cast<int>(cfg.ip_read.deadlines_max_within_days);
       ip_read.deadlines_max_plans = cfg.ip_read.deadlines_max_plans;
       if (Status s = ip::registerIpReadOperations(*registry, ip_read); !s.isOk()) return s;
+      if (cfg.dispatch.subscriptions.enabled) {
+        if (Status s = subscriptions::registerStatusOperation(*registry); !s.isOk()) return s;
+      }
       rest.operations = std::move(registry);
     }
     // The IP CarePlan's narrative: made from the plan on every write, and from what it references on every read.
@@ -230,6 +259,30 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
         }
       }
     }
+    // Every Subscription write is held to what the gateway can serve (dispatch.subscriptions; off: 422).
+    const config::DispatchSubscriptionsConfig& sc = cfg.dispatch.subscriptions;
+    subscriptions::SubscriptionPolicy subscription_policy;
+    subscription_policy.enabled = sc.enabled;
+    subscription_policy.allow_plain_http = sc.allow_plain_http;
+    subscription_policy.allowed_endpoints = sc.allowed_endpoints;
+    subscription_policy.max_headers = sc.max_headers;
+    subscription_policy.criteria.max_bytes = sc.max_criteria_bytes;
+    subscription_policy.criteria.max_parameters = std::min<size_t>(sl.max_parameters, 20);
+    subscription_policy.min_heartbeat = std::chrono::seconds(sc.min_heartbeat_s);
+    subscription_policy.max_filters = sc.max_filters;
+    // The gateway's SubscriptionTopics (Basic) come from the conformance package the validator is built from.
+    {
+      std::string dir = options.profile_package_dir.empty() ? PLANBRO_IP_PACKAGE_DIR : options.profile_package_dir;
+      std::error_code ec;
+      if (std::filesystem::is_directory(dir, ec)) {
+        auto topics = subscriptions::TopicCatalog::loadDirectory(dir);
+        if (!topics.isOk()) return topics.status();
+        subscription_policy.topics = std::move(topics).value();
+      }
+    }
+    rest.writer.hooks.push_back(subscriptions::makeTopicWriteHook(subscription_policy.topics));
+    rest.writer.hooks.push_back(subscriptions::makeSubscriptionWriteHook(
+        subscription_policy, [subscription_written] { subscription_written->store(true); }));
     // auth.mode token: the authentication filter runs before every request, the scope policy inside every
     // interaction (docs/security.md, Authentication). Open mode keeps the allow-all default.
     std::shared_ptr<security::AuthFilter> auth_filter;
@@ -258,6 +311,9 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       }
       components.filters.push_back(auth->filter);
     }
+    // A Subscription pushes what its creator may not otherwise have asked for: writing one needs search access
+    // to every type it delivers (docs/dispatch.md, "Subscriptions").
+    if (rest.access) rest.access = subscriptions::makeSubscriptionAccessPolicy(rest.access, subscription_policy.topics);
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
     if (cfg.server.base_url.empty() && cfg.server.port == 0) {
       // `listen: HOST:0`: the port is known once the server listens.
@@ -402,6 +458,58 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     if (!dispatch.isOk()) return dispatch.status();
     parts->dispatch = std::move(dispatch).value();
     dispatch_to_wake->store(parts->dispatch.get());
+    if (sc.enabled && parts->dispatch) {
+      parts->subscriptions_executor = std::make_unique<search::SearchExecutor>(*parts->store, rest.search);
+      ops::OperationsOptions oo;
+      oo.writer = rest.writer;
+      oo.check_references = rest.check_references;
+      oo.search_parse = rest.search_parse;
+      parts->subscriptions_operations = std::make_unique<ops::Operations>(*parts->store, *parts->subscriptions_executor, oo);
+      subscriptions::ManagerOptions mo;
+      mo.policy = subscription_policy;
+      mo.poll_interval = std::chrono::milliseconds(sc.poll_interval_ms);
+      mo.max_active = sc.max_active;
+      mo.timeout = std::chrono::milliseconds(sc.timeout_ms);
+      mo.connect_timeout = std::chrono::milliseconds(sc.connect_timeout_ms);
+      mo.max_pings_per_round = sc.max_pings_per_round;
+      mo.max_parallel_pings = sc.max_parallel_pings;
+      mo.own_base_url = rest.base_url;
+      // Notifications name resources by absolute URL: the base as it is once the server listens (port 0).
+      auto base = std::make_shared<std::pair<std::mutex, std::string>>();
+      base->second = rest.base_url;
+      mo.base_url = [base] {
+        std::lock_guard lock(base->first);
+        return base->second;
+      };
+      if (cfg.server.base_url.empty() && cfg.server.port == 0) {
+        components.on_listening = [before = components.on_listening, base, cfg](uint16_t port) {
+          if (before) before(port);
+          std::lock_guard lock(base->first);
+          base->second = config::effectiveBaseUrl(cfg, port);
+        };
+      }
+      parts->subscriptions = std::make_unique<subscriptions::SubscriptionManager>(
+          *parts->store, *parts->subscriptions_operations, *parts->subscriptions_executor,
+          parts->dispatch->dispatcher(), std::move(mo));
+      if (Status s = parts->subscriptions->seedTopics(); !s.isOk()) return s;
+      parts->subscriptions->start();
+      subscriptions_to_wake->store(parts->subscriptions.get());
+      http::appLogger()->info("subscriptions: stored Subscriptions are served (dispatch.subscriptions.enabled)");
+    }
+    if (sc.receive_notifications) {
+      parts->receiver_executor = std::make_unique<search::SearchExecutor>(*parts->store, rest.search);
+      ops::OperationsOptions oo;
+      oo.writer = rest.writer;
+      oo.check_references = rest.check_references;
+      oo.search_parse = rest.search_parse;
+      parts->receiver_operations = std::make_unique<ops::Operations>(*parts->store, *parts->receiver_executor, oo);
+      subscriptions::NotificationReceiverOptions ro;
+      ro.scope = sc.receive_scope;
+      ro.max_entries = sc.receive_max_entries;
+      components.handler = subscriptions::makeNotificationReceiver(*parts->receiver_operations, ro, components.handler);
+      http::appLogger()->info("subscriptions: notifications from other nodes are applied at {}",
+                              subscriptions::kNotificationReceiverPath);
+    }
     components.keep_alive = parts;
     return Status::ok();
   };

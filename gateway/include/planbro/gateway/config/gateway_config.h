@@ -153,6 +153,26 @@ struct DispatchSubscriberConfig {
   std::string kind = "rest-hook";
 };
 
+/** `dispatch.subscriptions.*`: stored R4 Subscriptions as subscribers (docs/dispatch.md, "Subscriptions"). */
+struct DispatchSubscriptionsConfig {
+  bool enabled = false;                       // off: Subscription writes are 422
+  uint32_t poll_interval_ms = 1000;           // how soon a change on another node takes effect
+  uint32_t max_active = 1000;                 // Subscriptions served at once
+  bool allow_plain_http = false;              // http:// endpoints (loopback, closed networks)
+  std::vector<std::string> allowed_endpoints; // endpoint prefixes; empty: any https:// URL
+  uint32_t max_headers = 10;                  // channel.header entries
+  uint32_t max_criteria_bytes = 4096;
+  uint32_t min_heartbeat_s = 10;              // the shortest backport heartbeat-period accepted
+  uint32_t timeout_ms = 10000;                // per notification, handshake, heartbeat
+  uint32_t connect_timeout_ms = 5000;
+  uint32_t max_filters = 10;                  // backport-filter-criteria entries of a topic-based Subscription
+  bool receive_notifications = false;         // POST /subscription-notifications applies another node's changes
+  std::string receive_scope = "system/planbro.subscription-notify";  // the scope a sender needs
+  uint32_t receive_max_entries = 100;         // entries of one notification Bundle
+  uint32_t max_pings_per_round = 32;          // handshakes per manager round (heartbeats: twice that)
+  uint32_t max_parallel_pings = 8;            // handshakes and heartbeats sent at once
+};
+
 /** `dispatch.*`: the dispatcher over the outbox. On when a subscriber is configured. */
 struct DispatchConfig {
   std::string node_id;                 // lease owner name, unique per node; "" = host:pid:random
@@ -171,6 +191,7 @@ struct DispatchConfig {
   bool admin_api = false;              // /admin/dispatch/... (dead letters, replay)
   std::string admin_scope = "system/planbro.dispatch-admin";  // the scope a principal needs for the admin API
   std::vector<DispatchSubscriberConfig> subscribers;
+  DispatchSubscriptionsConfig subscriptions;
 };
 
 /** `ip_read.*`: the bounds of reading the individual plan ($ip-status, $ip-deadlines, the generated narrative). */

@@ -23,7 +23,8 @@ using TransportFactory =
 class DispatchService {
  public:
   /**
-   * With subscribers configured: builds and starts the dispatcher. Without: null (the dispatcher is off, nothing
+   * With subscribers configured or dispatch.subscriptions.enabled (stored Subscriptions add subscribers at runtime):
+   * builds and starts the dispatcher. Without: null (the dispatcher is off, nothing
    * runs). Either way, with dispatch.admin_api the admin API wraps components.handler (set it first). Errors: a
    * subscriber's transport cannot be built, or the store keeps no dispatcher state.
    */

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -118,10 +119,33 @@ class Dispatcher {
   std::vector<SubscriberMetrics> metrics() const;
   const std::string& nodeId() const { return options_.node_id; }
 
+  /**
+   * Adds a subscriber at runtime (a stored Subscription became active), checked as create() checks one; started at
+   * once when the dispatcher runs. Its position and dead letters in the store are kept under its name, so a
+   * subscriber removed and added again resumes where it stopped. kAlreadyExists when the name is taken.
+   */
+  Status addSubscriber(SubscriberSpec spec);
+  /** Stops and removes a subscriber (its round finishes, its leases are handed back); its state in the store stays.
+   *  False when there is none of that name. */
+  bool removeSubscriber(const std::string& name);
+  /** The names of the subscribers this dispatcher runs. */
+  std::vector<std::string> subscriberNames() const;
+  /**
+   * Fixes where a subscriber new to the store starts: its partitions are created at the outbox's newest position now
+   * (a subscriber the store knows keeps its positions). A Subscription is made active only after this, so no change
+   * committed after its activation is missed, however late its worker's first round comes.
+   */
+  Status ensureSubscriberStartsNow(const std::string& name);
+
  private:
   Dispatcher(store::ResourceStore& store, DispatcherOptions options);
+  static Status checkSpec(const SubscriberSpec& spec);
   store::ResourceStore& store_;
   DispatcherOptions options_;
+  std::string idempotency_secret_;
+  /** Guards workers_ and started_ (subscribers come and go at runtime); a worker's own round never takes it. */
+  mutable std::mutex workers_mutex_;
+  bool started_ = false;
   std::vector<std::unique_ptr<SubscriberWorker>> workers_;
 };
 
