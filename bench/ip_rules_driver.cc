@@ -8,7 +8,9 @@
 // read locked in the transaction), the measure statuses, and the Provenance written with it (GW-50). The plain
 // CarePlan has the same size (period, two activities) and no IP category: no profile, no rule, no Provenance.
 //
-//   ip_rules_driver [--rounds N] [--plans N] [--threads N]     (defaults: 6 rounds of 400 plans, 8 threads)
+//   ip_rules_driver [--rounds N] [--plans N] [--threads N] [--only plain|ip|profile]
+//     (defaults: 6 rounds of 400 plans, 8 threads, all three kinds; --only runs one kind, for an instruction count:
+//     valgrind --tool=callgrind --toggle-collect='*measuredCreates*' ip_rules_driver --only ip --threads 1 ...)
 #include <unistd.h>
 
 #include <algorithm>
@@ -115,22 +117,25 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+// One worker's share of the creates. Never inlined: the function an instruction count is toggled on
+// (valgrind --tool=callgrind --toggle-collect='*measuredCreates*').
+[[gnu::noinline]] void measuredCreates(rest::RestHandler& handler, const std::vector<std::string>& bodies,
+                                       std::atomic<size_t>& next, std::atomic<bool>& failed) {
+  for (size_t i = next++; i < bodies.size() && !failed; i = next++) {
+    http::Response r = call(handler, "POST", "/CarePlan", bodies[i]);
+    if (r.status != 201) {
+      if (!failed.exchange(true)) std::fprintf(stderr, "create: HTTP %d: %.600s\n", r.status, r.body.c_str());
+    }
+  }
+}
+
 // Runs `bodies` as creates on `threads` threads; creates per second, or -1 when one failed.
 double createAll(rest::RestHandler& handler, const std::vector<std::string>& bodies, int threads) {
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   auto start = SteadyClock::now();
   std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (size_t i = next++; i < bodies.size() && !failed; i = next++) {
-        http::Response r = call(handler, "POST", "/CarePlan", bodies[i]);
-        if (r.status != 201) {
-          if (!failed.exchange(true)) std::fprintf(stderr, "create: HTTP %d: %.600s\n", r.status, r.body.c_str());
-        }
-      }
-    });
-  }
+  for (int t = 0; t < threads; ++t) pool.emplace_back([&] { measuredCreates(handler, bodies, next, failed); });
   for (auto& t : pool) t.join();
   std::chrono::duration<double> took = SteadyClock::now() - start;
   return failed ? -1 : bodies.size() / took.count();
@@ -142,11 +147,17 @@ int main(int argc, char** argv) {
   int rounds = 6;
   int plans = 400;
   int threads = 8;
+  std::string only;  // one kind of plan only (for an instruction count under callgrind): plain, ip or profile
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--rounds") rounds = std::max(1, std::atoi(argv[i + 1]));
     else if (flag == "--plans") plans = std::max(1, std::atoi(argv[i + 1]));
     else if (flag == "--threads") threads = std::max(1, std::atoi(argv[i + 1]));
+    else if (flag == "--only") only = argv[i + 1];
+  }
+  if (!only.empty() && only != "plain" && only != "ip" && only != "profile") {
+    std::fprintf(stderr, "--only takes plain, ip or profile\n");
+    return 2;
   }
   const std::string package = std::string(PLANBRO_SOURCE_DIR) + "/conformance/ip/package";
   fhir::ProfileSetBuilder builder;
@@ -220,6 +231,17 @@ int main(int argc, char** argv) {
         profile_bodies.push_back(ipPlan(patient_ids[n + 2], fnrs[n + 2], consent_ids[n + 2]));
       }
       double a = 0, b = 0, c = 0;
+      if (!only.empty()) {
+        const double rate = only == "plain"     ? createAll(handler, plain_bodies, threads)
+                            : only == "profile" ? createAll(no_rules, profile_bodies, threads)
+                                                : createAll(handler, ip_bodies, threads);
+        if (rate < 0) {
+          rc = 1;
+          break;
+        }
+        std::printf("round %d: %s %6.0f creates/s\n", round, only.c_str(), rate);
+        continue;
+      }
       if (round % 2 == 0) {
         a = createAll(handler, plain_bodies, threads);
         c = createAll(no_rules, profile_bodies, threads);
@@ -240,7 +262,7 @@ int main(int argc, char** argv) {
                   "(%.2fx plain, %.2fx without the rules)\n",
                   round, a, c, b, b / a, b / c);
     }
-    if (rc == 0) {
+    if (rc == 0 && only.empty()) {
       double a = median(plain_rates), b = median(ip_rates), c = median(profile_rates);
       std::printf("median of %d rounds of %d plans on %d threads: plain %.0f, IP without the rules %.0f, IP with "
                   "every rule %.0f creates/s: %.2fx plain, %.2fx IP without the rules\n",

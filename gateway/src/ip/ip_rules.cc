@@ -3,6 +3,7 @@
 
 #include "ip_resource.h"
 #include "plan_rules.h"
+#include "planbro/gateway/ops/stored_keys.h"
 
 namespace planbro::gateway::ip {
 
@@ -24,68 +25,12 @@ std::vector<std::shared_ptr<const ops::TransactionHook>> makeIpRuleHooks(IpRules
 }
 
 Result<ActivePlanBackfill> claimStoredActivePlans(store::ResourceStore& store, size_t page_size) {
-  const store::BusinessKey marker{"CarePlan", "migration", "active-ip-keys-v1"};
-  constexpr std::string_view kMarkerHolder = "active-ip-backfill";
-  ActivePlanBackfill result;
-  ASSIGN_OR_RETURN(std::optional<std::string> done, store.findKeyOwner(marker));
-  if (done) {
-    result.already_done = true;
-    return result;
-  }
-  if (page_size == 0 || page_size > store::kMaxPageSize) page_size = store::kMaxPageSize;
   // The plan hook itself decides which plans are active IPs and what their key is, so the backfill cannot
   // disagree with the rule.
-  internal::PlanRulesHook hook(IpRulesOptions{}, MeasureStatusGraph{});
-  const ops::WriteOrigin origin{"", "", "active-ip-backfill", ""};
-  std::optional<std::string> after;
-  for (;;) {
-    store::IndexQuery all;
-    all.type = "CarePlan";
-    all.count = page_size;
-    all.after_id = after;
-    ASSIGN_OR_RETURN(store::IndexPage page, store.searchIndex(all));
-    ActivePlanBackfill page_result;
-    Status s = store.runTransaction(store::WriteContext{"", "active-ip-backfill"},
-                                    [&](store::WriteTransaction& tx) -> Status {
-      page_result = ActivePlanBackfill{};
-      for (const std::string& id : page.ids) {
-        auto current = tx.read("CarePlan", id);
-        if (!current.isOk()) continue;  // deleted meanwhile
-        auto doc = fhir::JsonDocument::parse(current->json);
-        if (!doc.isOk()) continue;
-        ++page_result.plans;
-        if (!internal::isIpCarePlan(doc->root()) || !internal::isActivePlan(doc->root())) continue;
-        std::vector<ops::HookContext::Deferred> ignored;  // the consent rule is for starts, not for stored plans
-        ops::HookContext context{tx, origin, &ignored, nullptr};
-        ops::PreparedWrite write;
-        write.intent.type = "CarePlan";
-        write.intent.id = id;
-        auto keys = hook.keysInTransaction(context, write, nullptr, &doc->root());
-        if (!keys.isOk()) continue;  // a plan the rule cannot key (no patient): nothing to claim
-        for (const ops::KeyClaim& claim : keys->claims) {
-          ASSIGN_OR_RETURN(store::ClaimResult held, tx.claimKey(claim.key, id));
-          if (held.claimed) {
-            ++page_result.claimed;
-          } else {
-            page_result.duplicates.push_back("CarePlan/" + id + " (the patient's active plan is CarePlan/" +
-                                             held.owner_id + ")");
-          }
-        }
-      }
-      return Status::ok();
-    });
-    RETURN_IF_ERROR(s);
-    result.plans += page_result.plans;
-    result.claimed += page_result.claimed;
-    for (auto& d : page_result.duplicates) result.duplicates.push_back(std::move(d));
-    if (!page.next_after_id) break;
-    after = page.next_after_id;
-  }
-  RETURN_IF_ERROR(store.runTransaction(store::WriteContext{"", "active-ip-backfill"},
-                                       [&](store::WriteTransaction& tx) {
-                                         return tx.claimKey(marker, kMarkerHolder).status();
-                                       }));
-  return result;
+  const internal::PlanRulesHook hook(IpRulesOptions{}, MeasureStatusGraph{});
+  ASSIGN_OR_RETURN(ops::StoredKeysBackfill done,
+                   ops::claimStoredKeys(store, hook, {"CarePlan", "active-ip-keys-v1", "active-ip-backfill", page_size}));
+  return ActivePlanBackfill{done.already_done, done.resources, done.claimed, std::move(done.duplicates)};
 }
 
 }  // namespace planbro::gateway::ip

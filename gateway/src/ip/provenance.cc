@@ -64,10 +64,114 @@ JsonValue principal(JsonDocument& doc, const std::string& who) {
   return doc.makeObject(m);
 }
 
+struct Activity {
+  std::string_view code;
+  std::string_view display;
+};
+
+Activity activityOf(store::WriteResult::Outcome outcome) {
+  if (outcome == store::WriteResult::Outcome::kCreated) return {"CREATE", "create"};
+  if (outcome == store::WriteResult::Outcome::kDeleted) return {"DELETE", "delete"};
+  return {"UPDATE", "update"};
+}
+
+// The outcome a write of this kind has when it writes a version (an update of a missing resource creates it: that
+// write's plan does not fit and is not used).
+store::WriteResult::Outcome expectedOutcome(ops::WriteKind kind) {
+  if (kind == ops::WriteKind::kCreate) return store::WriteResult::Outcome::kCreated;
+  if (kind == ops::WriteKind::kDelete) return store::WriteResult::Outcome::kDeleted;
+  return store::WriteResult::Outcome::kUpdated;
+}
+
+JsonValue buildProvenance(JsonDocument& doc, const std::string& id, const std::string& target_ref,
+                          const std::string& recorded, Activity activity, const ops::WriteOrigin& origin) {
+  const JsonMember target_m[] = {{"reference", doc.makeString(target_ref)}};
+  const JsonValue target = doc.makeObject(target_m);
+  std::vector<JsonValue> agents;
+  {
+    std::vector<JsonMember> author{{"type", coding(doc, kParticipantType, "author", "Author")},
+                                   {"who", principal(doc, origin.actor)}};
+    if (!origin.on_behalf_of.empty()) author.push_back({"onBehalfOf", principal(doc, origin.on_behalf_of)});
+    agents.push_back(doc.makeObject(author));
+  }
+  if (!origin.source_system.empty()) {
+    // The system the change came through, as the device that assembled it (REST, an adapter, the loader).
+    const JsonMember sid[] = {{"system", doc.makeString(kSourceSystem)}, {"value", doc.makeString(origin.source_system)}};
+    const JsonMember who[] = {{"type", doc.makeString("Device")}, {"identifier", doc.makeObject(sid)},
+                              {"display", doc.makeString(origin.source_system)}};
+    const JsonMember agent[] = {{"type", coding(doc, kParticipantType, "assembler", "Assembler")},
+                                {"who", doc.makeObject(who)}};
+    agents.push_back(doc.makeObject(agent));
+  }
+  std::vector<JsonMember> members{{"resourceType", doc.makeString("Provenance")},
+                                  {"id", doc.makeString(id)},
+                                  {"target", doc.makeArray({&target, 1})},
+                                  {"recorded", doc.makeString(recorded)},
+                                  {"activity", coding(doc, kDataOperation, activity.code, activity.display)},
+                                  {"agent", doc.makeArray(agents)}};
+  return doc.makeObject(members);
+}
+
+std::string targetPrefix(const ops::PreparedWrite& write) {
+  return write.intent.type + "/" + write.intent.id + "/_history/";
+}
+
+// The Provenance of one write, made before the writer turn: everything but the two values only the turn knows,
+// the version number in the target reference and the time recorded. Its JSON is cut around them, and its index
+// rows are those of the whole resource (the indexer drops a reference's _history, so the version changes no row;
+// the rows of `recorded` and `_lastUpdated` are set in the turn).
+struct ProvenancePlan final : ops::HookPlan {
+  ops::WriteOrigin origin;             // whom it was made for: a write applied for another origin does not use it
+  store::WriteResult::Outcome outcome;  // the activity it records
+  std::string id;
+  std::string head;    // up to the version number of the target reference
+  std::string middle;  // from after the version number up to the recorded instant
+  std::string tail;    // after the recorded instant
+  std::vector<store::IndexRow> rows;
+};
+
+// A recorded instant the planned JSON holds in its place; any instant would do, it is cut out again.
+constexpr std::string_view kRecordedStandIn = "2000-01-01T00:00:00.000000Z";
+
 class ProvenanceHook final : public ops::TransactionHook {
  public:
   bool watches(std::string_view type) const override {
     return type == "CarePlan" || type == "CareTeam" || type == "Goal" || type == "Consent";
+  }
+
+  std::shared_ptr<const ops::HookPlan> plan(const ops::PreparedWrite& write, const ops::WriteOrigin& origin,
+                                            const JsonValue* proposed) const override {
+    // A delete, or an update of a version that is not an IP resource, records one only when the stored version
+    // is one: the turn decides; only the writes whose record is certain are planned.
+    if (!proposed || !isIpResource(write.intent.type, *proposed)) return nullptr;
+    auto plan = std::make_shared<ProvenancePlan>();
+    plan->origin = origin;
+    plan->outcome = expectedOutcome(write.intent.kind);
+    plan->id = store::newResourceId();
+    const std::string prefix = targetPrefix(write);
+    JsonDocument doc;
+    const JsonValue provenance = buildProvenance(doc, plan->id, prefix + "1", std::string(kRecordedStandIn),
+                                                 activityOf(plan->outcome), origin);
+    const std::string json = fhir::writeResourceJson(provenance);
+    // The target comes before everything a client named (definition order: id, target, recorded, activity,
+    // agent), and type and id are plain FHIR ids: the first match is the target's reference.
+    const std::string target_at = "\"target\":[{\"reference\":\"" + prefix;
+    const size_t target = json.find(target_at);
+    if (target == std::string::npos) return nullptr;
+    const size_t version = target + target_at.size();  // the "1"
+    const std::string recorded_at = "\"recorded\":\"" + std::string(kRecordedStandIn) + "\"";
+    const size_t recorded = json.find(recorded_at, version);
+    if (recorded == std::string::npos) return nullptr;
+    const size_t instant = recorded + std::string_view("\"recorded\":\"").size();
+    plan->head = json.substr(0, version);
+    plan->middle = json.substr(version + 1, instant - version - 1);
+    plan->tail = json.substr(instant + kRecordedStandIn.size());
+    search::IndexOptions index;
+    index.last_updated = store::Timestamp{};
+    auto rows = search::indexResource(provenance, nullptr, index);
+    if (!rows.isOk()) return nullptr;
+    plan->rows = std::move(rows).value();
+    return plan;
   }
 
   Status written(ops::HookContext& context, const ops::PreparedWrite& write, const store::WriteResult& result,
@@ -75,42 +179,34 @@ class ProvenanceHook final : public ops::TransactionHook {
     const std::string& type = write.intent.type;
     const bool ip = (proposed && isIpResource(type, *proposed)) || (current && isIpResource(type, *current));
     if (!ip) return Status::ok();
-    std::string_view code = "UPDATE", display = "update";
-    if (result.outcome == store::WriteResult::Outcome::kCreated) code = "CREATE", display = "create";
-    if (result.outcome == store::WriteResult::Outcome::kDeleted) code = "DELETE", display = "delete";
-
+    const std::string recorded = instantOf(result.last_updated);
+    const auto* planned = dynamic_cast<const ProvenancePlan*>(write.planOf(this));
+    if (planned && planned->outcome == result.outcome && sameOrigin(planned->origin, context.origin)) {
+      // Inside the writer turn only the two values it knows are put in.
+      std::string json;
+      json.reserve(planned->head.size() + planned->middle.size() + planned->tail.size() + 48);
+      json.append(planned->head).append(std::to_string(result.version)).append(planned->middle);
+      json.append(recorded).append(planned->tail);
+      ASSIGN_OR_RETURN(store::WriteResult stored,
+                       context.tx.create("Provenance", store::ResourceContent{std::move(json), {}},
+                                         std::string_view(planned->id)));
+      std::vector<store::IndexRow> rows = planned->rows;
+      const auto recorded_range = search::parseDateRange(recorded);
+      const int64_t last_updated = stored.last_updated.time_since_epoch().count();
+      for (store::IndexRow& r : rows) {
+        if (r.param == "_lastUpdated") {
+          r.date_low = r.date_high = last_updated;
+        } else if (r.param == "recorded" && recorded_range) {
+          r.date_low = recorded_range->low;
+          r.date_high = recorded_range->high;
+        }
+      }
+      return context.tx.addIndex("Provenance", planned->id, rows);
+    }
     JsonDocument doc;
     const std::string id = store::newResourceId();
-    const std::string target_ref = type + "/" + write.intent.id + "/_history/" + std::to_string(result.version);
-    const JsonMember target_m[] = {{"reference", doc.makeString(target_ref)}};
-    const JsonValue target = doc.makeObject(target_m);
-
-    std::vector<JsonValue> agents;
-    {
-      std::vector<JsonMember> author{{"type", coding(doc, kParticipantType, "author", "Author")},
-                                     {"who", principal(doc, context.origin.actor)}};
-      if (!context.origin.on_behalf_of.empty()) {
-        author.push_back({"onBehalfOf", principal(doc, context.origin.on_behalf_of)});
-      }
-      agents.push_back(doc.makeObject(author));
-    }
-    if (!context.origin.source_system.empty()) {
-      // The system the change came through, as the device that assembled it (REST, an adapter, the loader).
-      const JsonMember sid[] = {{"system", doc.makeString(kSourceSystem)},
-                                {"value", doc.makeString(context.origin.source_system)}};
-      const JsonMember who[] = {{"type", doc.makeString("Device")}, {"identifier", doc.makeObject(sid)},
-                                {"display", doc.makeString(context.origin.source_system)}};
-      const JsonMember agent[] = {{"type", coding(doc, kParticipantType, "assembler", "Assembler")},
-                                  {"who", doc.makeObject(who)}};
-      agents.push_back(doc.makeObject(agent));
-    }
-    std::vector<JsonMember> members{{"resourceType", doc.makeString("Provenance")},
-                                    {"id", doc.makeString(id)},
-                                    {"target", doc.makeArray({&target, 1})},
-                                    {"recorded", doc.makeString(instantOf(result.last_updated))},
-                                    {"activity", coding(doc, kDataOperation, code, display)},
-                                    {"agent", doc.makeArray(agents)}};
-    const JsonValue provenance = doc.makeObject(members);
+    const JsonValue provenance = buildProvenance(doc, id, targetPrefix(write) + std::to_string(result.version),
+                                                 recorded, activityOf(result.outcome), context.origin);
     const std::string json = fhir::writeResourceJson(provenance);
     ASSIGN_OR_RETURN(store::WriteResult stored,
                      context.tx.create("Provenance", store::ResourceContent{json, {}}, std::string_view(id)));
@@ -118,6 +214,11 @@ class ProvenanceHook final : public ops::TransactionHook {
     index.last_updated = stored.last_updated;
     ASSIGN_OR_RETURN(std::vector<store::IndexRow> rows, search::indexResource(provenance, nullptr, index));
     return context.tx.addIndex("Provenance", id, rows);
+  }
+
+ private:
+  static bool sameOrigin(const ops::WriteOrigin& a, const ops::WriteOrigin& b) {
+    return a.actor == b.actor && a.on_behalf_of == b.on_behalf_of && a.source_system == b.source_system;
   }
 };
 

@@ -74,6 +74,17 @@ bool ConformanceCatalog::servesType(std::string_view resource_type) {
 }
 
 Result<std::shared_ptr<const ConformanceCatalog>> ConformanceCatalog::loadDirectory(const std::filesystem::path& dir) {
+  return loadDirectories({dir});
+}
+
+Result<std::shared_ptr<const ConformanceCatalog>> ConformanceCatalog::loadDirectories(
+    const std::vector<std::filesystem::path>& dirs) {
+  std::vector<ConformanceEntry> entries;
+  for (const std::filesystem::path& dir : dirs) RETURN_IF_ERROR(appendDirectory(dir, entries));
+  return fromEntries(std::move(entries));
+}
+
+Status ConformanceCatalog::appendDirectory(const std::filesystem::path& dir, std::vector<ConformanceEntry>& entries) {
   std::error_code ec;
   std::vector<std::filesystem::path> files;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -85,7 +96,6 @@ Result<std::shared_ptr<const ConformanceCatalog>> ConformanceCatalog::loadDirect
   }
   if (ec) return invalidArgument("conformance: cannot list " + dir.string() + ": " + ec.message());
   std::sort(files.begin(), files.end());
-  std::vector<ConformanceEntry> entries;
   for (const std::filesystem::path& file : files) {
     ASSIGN_OR_RETURN(fhir::JsonDocument doc, readResourceFile(file));
     const fhir::JsonValue& r = doc.root();
@@ -108,7 +118,7 @@ Result<std::shared_ptr<const ConformanceCatalog>> ConformanceCatalog::loadDirect
     e.json = fhir::writeResourceJson(r);
     entries.push_back(std::move(e));
   }
-  return fromEntries(std::move(entries));
+  return Status::ok();
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #include "planbro/gateway/ops/identity_keys.h"
 
 #include "planbro/fhir-model/norwegian_ids.h"
+#include "planbro/gateway/ops/stored_keys.h"
 
 namespace planbro::gateway::ops {
 
@@ -78,58 +79,10 @@ class PatientIdentityHook : public KeyedResourceHook {
 std::shared_ptr<const TransactionHook> makePatientIdentityHook() { return std::make_shared<PatientIdentityHook>(); }
 
 Result<PersonNumberBackfill> claimStoredPersonNumbers(store::ResourceStore& store, size_t page_size) {
-  // The marker is a business key of its own: claimed (by the pseudo-id below) when a run has finished.
-  const store::BusinessKey marker{"Patient", "migration", "person-number-keys-v1"};
-  constexpr std::string_view kMarkerHolder = "person-number-backfill";
-  PersonNumberBackfill result;
-  ASSIGN_OR_RETURN(std::optional<std::string> done, store.findKeyOwner(marker));
-  if (done) {
-    result.already_done = true;
-    return result;
-  }
-  if (page_size == 0 || page_size > store::kMaxPageSize) page_size = store::kMaxPageSize;
-  PatientIdentityHook hook;
-  std::optional<std::string> after;
-  for (;;) {
-    store::IndexQuery all;  // no predicates: every current Patient, in id order
-    all.type = "Patient";
-    all.count = page_size;
-    all.after_id = after;
-    ASSIGN_OR_RETURN(store::IndexPage page, store.searchIndex(all));
-    PersonNumberBackfill page_result;
-    Status s = store.runTransaction(store::WriteContext{"", "person-number-backfill"},
-                                    [&](store::WriteTransaction& tx) -> Status {
-      page_result = PersonNumberBackfill{};
-      for (const std::string& id : page.ids) {
-        auto current = tx.read("Patient", id);
-        if (!current.isOk()) continue;  // deleted meanwhile
-        auto doc = fhir::JsonDocument::parse(current->json);
-        if (!doc.isOk()) continue;
-        ++page_result.patients;
-        for (const KeyClaim& claim : hook.keysOf("Patient", doc->root())) {
-          ASSIGN_OR_RETURN(store::ClaimResult held, tx.claimKey(claim.key, id));
-          if (held.claimed) {
-            ++page_result.claimed;
-          } else {
-            page_result.duplicates.push_back("Patient/" + id + " (" + claim.description + " held by Patient/" +
-                                             held.owner_id + ")");
-          }
-        }
-      }
-      return Status::ok();
-    });
-    RETURN_IF_ERROR(s);
-    result.patients += page_result.patients;
-    result.claimed += page_result.claimed;
-    for (auto& d : page_result.duplicates) result.duplicates.push_back(std::move(d));
-    if (!page.next_after_id) break;
-    after = page.next_after_id;
-  }
-  RETURN_IF_ERROR(store.runTransaction(store::WriteContext{"", "person-number-backfill"},
-                                       [&](store::WriteTransaction& tx) {
-                                         return tx.claimKey(marker, kMarkerHolder).status();
-                                       }));
-  return result;
+  const PatientIdentityHook hook;
+  ASSIGN_OR_RETURN(StoredKeysBackfill done,
+                   claimStoredKeys(store, hook, {"Patient", "person-number-keys-v1", "person-number-backfill", page_size}));
+  return PersonNumberBackfill{done.already_done, done.resources, done.claimed, std::move(done.duplicates)};
 }
 
 }  // namespace planbro::gateway::ops

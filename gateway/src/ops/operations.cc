@@ -197,7 +197,8 @@ Result<WriteOutcome> Operations::runSingle(const WriteContext& context,
 
 Result<PreparedWrite> Operations::prepareChecked(const WriteContext& context, const WriteIntent& intent,
                                                 const JsonValue& resource, OperationOutcome* outcome) {
-  ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepare(intent, resource, outcome));
+  const WriteOrigin origin = context.origin();  // the hooks plan what they can before the writer turn
+  ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepare(intent, resource, outcome, &origin));
   RETURN_IF_ERROR(authorized(context, prepared));
   RETURN_IF_ERROR(checkReferences(prepared, {}, outcome, std::nullopt));
   return prepared;
@@ -311,7 +312,8 @@ Result<WriteOutcome> Operations::remove(const WriteContext& context, const std::
   intent.id = id;
   intent.if_match = if_match;
   auto prepare = [&]() -> Result<PreparedWrite> {
-    ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepareDelete(intent));
+    const WriteOrigin origin = context.origin();
+    ASSIGN_OR_RETURN(PreparedWrite prepared, writer_.prepareDelete(intent, &origin));
     RETURN_IF_ERROR(authorized(context, prepared));
     return prepared;
   };

@@ -227,6 +227,7 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
     }
 
     // 2. Resolve placeholders and conditional references, apply patches, prepare and check every write.
+    const WriteOrigin planning_origin = context.origin();  // the hooks plan what they can before the writer turn
     std::map<std::string, std::string, std::less<>> resolved_conditionals;
     auto conditional = [&](std::string_view url) -> Result<std::string> {
       if (auto it = resolved_conditionals.find(url); it != resolved_conditionals.end()) return it->second;
@@ -256,7 +257,7 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
       Result<PreparedWrite> prepared = Status(StatusCode::kInternal, "not prepared");
       if (e.kind == K::kDelete || e.kind == K::kConditionalDelete) {
         intent.kind = WriteKind::kDelete;
-        prepared = writer_.prepareDelete(std::move(intent));
+        prepared = writer_.prepareDelete(std::move(intent), &planning_origin);
       } else {
         JsonValue source;
         if (e.kind == K::kPatch) {
@@ -292,7 +293,7 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
           intent.kind = WriteKind::kUpdate;
           if (e.kind == K::kConditionalUpdate) body = doc.withMember(body, "id", doc.makeString(p.id));
         }
-        prepared = writer_.prepare(std::move(intent), body, &issues);
+        prepared = writer_.prepare(std::move(intent), body, &issues, &planning_origin);
       }
       if (!prepared.isOk()) {
         addEntryIssues(outcome, i, issues);

@@ -235,8 +235,16 @@ std::string ResourceWriter::canonicalJson(const JsonValue& resource) {
   return fhir::writeResourceJson(r);
 }
 
+void ResourceWriter::planHooks(PreparedWrite& write, const WriteOrigin& origin) const {
+  const JsonValue* proposed = write.parsed ? &write.parsed->root() : nullptr;
+  for (const auto& hook : options_.hooks) {
+    if (!hook || !hook->watches(write.intent.type)) continue;
+    if (auto plan = hook->plan(write, origin, proposed)) write.hook_plans.emplace_back(hook.get(), std::move(plan));
+  }
+}
+
 Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValue& resource,
-                                              fhir::OperationOutcome* outcome) const {
+                                              fhir::OperationOutcome* outcome, const WriteOrigin* origin) const {
   if (!resource.isObject()) return invalidArgument("the body must be a JSON object (a FHIR resource)");
   const JsonValue* rt = resource.find("resourceType");
   if (!rt || !rt->isString()) return invalidArgument("the resource has no resourceType");
@@ -291,15 +299,17 @@ Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValu
     out.parsed = std::make_shared<const JsonDocument>(std::move(parsed).value());
   }
   out.intent = std::move(intent);
+  if (origin) planHooks(out, *origin);
   return out;
 }
 
-Result<PreparedWrite> ResourceWriter::prepareDelete(WriteIntent intent) const {
+Result<PreparedWrite> ResourceWriter::prepareDelete(WriteIntent intent, const WriteOrigin* origin) const {
   intent.kind = WriteKind::kDelete;
   if (!isValidId(intent.id)) return invalidArgument("'" + intent.id + "' is not a valid FHIR id");
   if (options_.rules) RETURN_IF_ERROR(options_.rules->check(intent, nullptr));
   PreparedWrite out;
   out.intent = std::move(intent);
+  if (origin) planHooks(out, *origin);
   return out;
 }
 

@@ -133,8 +133,7 @@ std::string build(const CapabilityExtras& extras, store::Timestamp date) {
     out += "]}";
   }
   out += R"(],"interaction":[{"code":"transaction"},{"code":"batch"},{"code":"history-system"}],)"
-         R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"},)"
-         R"({"name":"ip-figures","definition":"http://planbro.no/fhir/OperationDefinition/ip-figures"})";
+         R"("operation":[{"name":"validate","definition":"http://hl7.org/fhir/OperationDefinition/Resource-validate"})";
   appendOperations(out, extras, "");
   out += "]}]}";
   return out;

@@ -9,8 +9,18 @@
 #ifndef PLANBRO_IP_PACKAGE_DIR
 #define PLANBRO_IP_PACKAGE_DIR "conformance/ip/package"
 #endif
+#ifndef PLANBRO_NO_BASIS_DIR
+#define PLANBRO_NO_BASIS_DIR "conformance/no-basis"
+#endif
 
 namespace planbro::gateway::rest {
+
+std::string noBasisDirOf(const ProfilePackages& packages) {
+  if (!packages.no_basis_dir.empty()) return packages.no_basis_dir;
+  if (!packages.ip_package_dir.empty()) return {};  // an own IP package: no-basis only when named
+  std::error_code ec;
+  return std::filesystem::is_directory(PLANBRO_NO_BASIS_DIR, ec) ? std::string(PLANBRO_NO_BASIS_DIR) : std::string();
+}
 
 Result<LoadedProfiles> loadProfileValidator(const ProfilePackages& packages, fhir::ValidatorOptions options) {
   LoadedProfiles loaded;
@@ -23,6 +33,12 @@ Result<LoadedProfiles> loadProfileValidator(const ProfilePackages& packages, fhi
     }
   } else {
     loaded.ip_package_missing = true;
+  }
+  loaded.no_basis_dir = noBasisDirOf(packages);
+  if (!loaded.no_basis_dir.empty()) {
+    if (Status s = builder.addDirectory(loaded.no_basis_dir); !s.isOk()) {
+      return Status(s.code(), "profiles: the no-basis profiles in " + loaded.no_basis_dir + " do not load: " + s.message());
+    }
   }
   for (const std::string& path : packages.extra) {
     // A folder that is the IP package itself (named twice) would add every profile again: skip it.

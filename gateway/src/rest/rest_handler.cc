@@ -171,10 +171,6 @@ Reply RestHandler::Impl::dispatch(Call& call) {
     if (m != "GET") return notAllowed("GET");
     return history(call, std::nullopt, std::nullopt);
   }
-  if (first == "$ip-figures" && seg.size() == 1) {
-    if (auto denied = enterInteraction(call, "operation-ip-figures", "")) return std::move(*denied);
-    return ipFigures(call);
-  }
   if (first.starts_with('$') && seg.size() == 1 && options_.operations) {
     if (const Operation* op = options_.operations->find(OperationLevel::kSystem, "", first.substr(1))) {
       return invokeOperation(call, *op, "", "");

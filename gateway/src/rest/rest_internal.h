@@ -173,8 +173,6 @@ class RestHandler::Impl {
   Reply searchType(Call& call, const std::string& type);
   Reply history(Call& call, std::optional<std::string> type, std::optional<std::string> id);
   Reply validate(Call& call, const std::string& type, std::optional<std::string> id);
-  /** `[base]/$ip-figures` (GET, or POST with a Parameters body): the IP figures as MeasureReports (ip/figures.h). */
-  Reply ipFigures(Call& call);
   Reply bundle(Call& call);
   /** A registered operation at `type`/`id` (empty at system level): method check, Parameters body, invoke. */
   Reply invokeOperation(Call& call, const Operation& op, std::string_view type, std::string_view id);

@@ -15,6 +15,7 @@
 #include "planbro/gateway/dispatch/dispatch_service.h"
 #include "planbro/gateway/http/logging.h"
 #include "planbro/gateway/ip/conformance_catalog.h"
+#include "planbro/gateway/ip/figures_operation.h"
 #include "planbro/gateway/ip/ip_read_operations.h"
 #include "planbro/gateway/ip/plan_narrative_stage.h"
 #include "planbro/gateway/ip/ip_rules.h"
@@ -186,8 +187,6 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     rest.search_parse.max_or_values = sl.max_or_values;
     rest.search_parse.max_chain_depth = sl.max_chain_depth;
     rest.max_patch_operations = cfg.limits.max_patch_operations;
-    rest.ip_figures.max_work_rows = static_cast<size_t>(cfg.ip_figures.max_work_rows);
-    rest.ip_figures.max_period_years = static_cast<int>(cfg.ip_figures.max_period_years);
     // Location, fullUrl and links: the configured base, else the listening scheme, host and port.
     rest.base_url = config::effectiveBaseUrl(cfg, cfg.server.port);
     rest.writer.validation.max_issues = cfg.limits.validation_max_issues;
@@ -209,9 +208,16 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       std::string dir = options.profile_package_dir.empty() ? PLANBRO_IP_PACKAGE_DIR : options.profile_package_dir;
       std::error_code ec;
       if (std::filesystem::is_directory(dir, ec)) {
-        auto catalog = ip::ConformanceCatalog::loadDirectory(dir);
+        // With the no-basis profiles the validator loaded alongside (profile_loading.h), served the same way.
+        ProfilePackages served;
+        served.ip_package_dir = options.profile_package_dir;
+        const std::string no_basis = noBasisDirOf(served);
+        std::vector<std::filesystem::path> dirs{dir};
+        if (!no_basis.empty()) dirs.emplace_back(no_basis);
+        auto catalog = ip::ConformanceCatalog::loadDirectories(dirs);
         if (!catalog.isOk()) return catalog.status();
-        http::appLogger()->info("conformance: {} resources served read-only from {}", (*catalog)->size(), dir);
+        http::appLogger()->info("conformance: {} resources served read-only from {}{}", (*catalog)->size(), dir,
+                                no_basis.empty() ? std::string() : " and " + no_basis);
         rest.conformance = std::move(catalog).value();
       }
     }
@@ -224,6 +230,10 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       ip_read.deadlines_max_within_days = static_cast<int>(cfg.ip_read.deadlines_max_within_days);
       ip_read.deadlines_max_plans = cfg.ip_read.deadlines_max_plans;
       if (Status s = ip::registerIpReadOperations(*registry, ip_read); !s.isOk()) return s;
+      ip::FiguresOptions figures;
+      figures.max_work_rows = static_cast<size_t>(cfg.ip_figures.max_work_rows);
+      figures.max_period_years = static_cast<int>(cfg.ip_figures.max_period_years);
+      if (Status s = registry->add(ip::makeIpFiguresOperation(figures)); !s.isOk()) return s;
       if (cfg.dispatch.subscriptions.enabled) {
         if (Status s = subscriptions::registerStatusOperation(*registry); !s.isOk()) return s;
       }

@@ -366,7 +366,77 @@ TEST_P(IpRules, EveryChangeOfAnIpResourceRecordsAProvenance) {
   EXPECT_EQ(del("/Provenance/" + prov_id).status, 403);
 }
 
+// The Provenance of a create is built before the writer turn (only its version and time are put in inside it): what
+// is stored and indexed is what the turn knows, never the stand-ins of the plan.
+TEST_P(IpRules, APlannedProvenanceCarriesTheTurnsVersionAndTimeInItsBytesAndIndex) {
+  std::string pid = patient();
+  std::string id = createdId(post("/CarePlan", plan({.patient_id = pid})));
+  HttpResult found = get("/Provenance?target=CarePlan/" + id + "&_total=accurate");
+  ASSERT_EQ(found.status, 200) << found.body;
+  const fhir::JsonValue* entries = found.root().find("entry");
+  ASSERT_TRUE(entries && entries->isArray() && entries->size() == 1) << found.body.substr(0, 2000);
+  const fhir::JsonValue& prov = *entries->items()[0].find("resource");
+  const std::string recorded(prov.find("recorded")->text());
+  const std::string updated(prov.find("meta")->find("lastUpdated")->text());
+  EXPECT_EQ(recorded.find("2000-01-01"), std::string::npos) << recorded;
+  EXPECT_EQ(found.body.find("2000-01-01"), std::string::npos) << "no stand-in in the stored bytes";
+  EXPECT_NE(found.body.find("\"reference\":\"CarePlan/" + id + "/_history/1\""), std::string::npos);
+  // The plan's version time is the Provenance's recorded instant.
+  HttpResult plan_read = get("/CarePlan/" + id);
+  EXPECT_EQ(std::string(plan_read.root().find("meta")->find("lastUpdated")->text()), recorded);
+  auto total = [&](const std::string& query) {
+    HttpResult r = get("/Provenance?target=CarePlan/" + id + "&_total=accurate&" + query);
+    EXPECT_EQ(r.status, 200) << r.body;
+    const fhir::JsonValue* t = r.root().find("total");
+    return t ? std::stoi(std::string(t->text())) : -1;
+  };
+  EXPECT_EQ(total("recorded=" + recorded.substr(0, 10)), 1) << "the recorded row is the turn's";
+  EXPECT_EQ(total("recorded=2000-01-01"), 0) << "not the stand-in's";
+  EXPECT_EQ(total("_lastUpdated=" + updated.substr(0, 10)), 1);
+  EXPECT_EQ(total("_lastUpdated=le2000-01-02"), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, IpRules, ::testing::ValuesIn(engines()));
+
+// The start-up backfill (ops::claimStoredKeys through the plan rule itself): plans stored before the rule existed get
+// their keys once, duplicates are named without the person number, and a second run reads nothing.
+TEST_P(IpRules, PlansStoredBeforeTheRuleGetTheirKeysOnceAndDuplicatesAreNamed) {
+  // Written as an older planbro would have: versions without any active-plan key, straight into the store.
+  auto legacy = [&](const std::string& id, const PlanSpec& spec) {
+    Status s = store_->runTransaction({"", "old"}, [&](store::WriteTransaction& tx) {
+      return tx.create("CarePlan", {plan(spec), {}}, id).status();
+    });
+    ASSERT_TRUE(s.isOk()) << s.message();
+  };
+  legacy("a", {.id = "a", .patient_id = "p1", .status = "active"});
+  legacy("b", {.id = "b", .patient_id = "p1", .life = "started", .status = "active"});  // the same patient again
+  legacy("c", {.id = "c", .patient_id = "p1", .life = "ended", .status = "completed"});  // ended: holds no key
+  Status plain = store_->runTransaction({"", "old"}, [&](store::WriteTransaction& tx) {
+    return tx.create("CarePlan", {R"({"resourceType":"CarePlan","id":"d","status":"active","intent":"plan",)"
+                                  R"("subject":{"reference":"Patient/p1"}})", {}}, std::string_view("d")).status();
+  });
+  ASSERT_TRUE(plain.isOk()) << plain.message();
+
+  auto first = ip::claimStoredActivePlans(*store_, 2);  // two per transaction: the pages join up
+  ASSERT_TRUE(first.isOk()) << first.status().message();
+  EXPECT_FALSE(first->already_done);
+  EXPECT_EQ(first->plans, 4u);
+  EXPECT_EQ(first->claimed, 1u);
+  ASSERT_EQ(first->duplicates.size(), 1u);
+  EXPECT_EQ(first->duplicates[0], "CarePlan/b (active individual plan of the patient held by CarePlan/a)");
+  EXPECT_EQ(first->duplicates[0].find(kFnr), std::string::npos);  // never the person number
+
+  // The claimed key now holds: a new active plan for the person is refused, naming the plan stored before.
+  std::string pid = patient();
+  HttpResult next = post("/CarePlan", plan({.patient_id = pid}));
+  EXPECT_EQ(next.status, 409) << next.body.substr(0, 1500);
+  EXPECT_NE(next.body.find("CarePlan/a"), std::string::npos) << next.body.substr(0, 1500);
+
+  auto second = ip::claimStoredActivePlans(*store_);
+  ASSERT_TRUE(second.isOk());
+  EXPECT_TRUE(second->already_done);
+  EXPECT_EQ(second->plans, 0u);
+}
 
 // `planbro serve` installs the rules: a profile-valid IP plan is held to them, and a plan stored before the rule
 // existed is keyed by the start-up backfill.

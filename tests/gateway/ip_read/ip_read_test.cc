@@ -571,6 +571,24 @@ TEST(IpReadServed, PlanbroServeServesThePackageAndTheIpOperations) {
     EXPECT_EQ(status.status, 200) << status.body;
     EXPECT_NE(status.body.find("hasPlan"), std::string::npos);
     EXPECT_EQ(request(port, "GET", "/CarePlan/$ip-deadlines?withinDays=7").status, 200);
+    // The HL7 Norway no-basis profiles it validates against are served read-only beside the package, with their
+    // code systems, and listed where they apply.
+    HttpResult nb = request(port, "GET", "/StructureDefinition/no-basis-Patient");
+    EXPECT_EQ(nb.status, 200) << nb.body.substr(0, 500);
+    EXPECT_EQ(nb.str("url"), "http://hl7.no/fhir/StructureDefinition/no-basis-Patient");
+    EXPECT_EQ(request(port, "DELETE", "/StructureDefinition/no-basis-Patient").status, 405);
+    HttpResult found = request(port, "GET", "/StructureDefinition?url=http://hl7.no/fhir/StructureDefinition/no-basis-Address");
+    EXPECT_NE(found.body.find("\"total\":1"), std::string::npos) << found.body.substr(0, 500);
+    HttpResult systems = request(port, "GET", "/CodeSystem?url=http://hl7.no/fhir/CodeSystem/no-basis-marital-status");
+    EXPECT_NE(systems.body.find("\"total\":1"), std::string::npos) << systems.body.substr(0, 500);
+    EXPECT_NE(metadata.body.find("http://hl7.no/fhir/StructureDefinition/no-basis-Patient"), std::string::npos);
+    EXPECT_NE(metadata.body.find("http://hl7.no/fhir/StructureDefinition/no-basis-Organization"), std::string::npos);
+    // And a Patient that claims no-basis-Patient is held to it on write: a D-nummer slice without its value.
+    HttpResult claimed = request(port, "POST", "/Patient",
+                                 R"({"resourceType":"Patient","meta":{"profile":["http://hl7.no/fhir/StructureDefinition/no-basis-Patient"]},)"
+                                 R"("identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.2"}]})");
+    EXPECT_EQ(claimed.status, 422) << claimed.body.substr(0, 1500);
+    EXPECT_NE(claimed.body.find("Patient.identifier[0].value"), std::string::npos) << claimed.body.substr(0, 1500);
     stop();
   };
   std::ostringstream err;

@@ -3,7 +3,7 @@
 // outside the figures' candidate sets.
 #include <map>
 
-#include "planbro/gateway/ip/figures.h"
+#include "planbro/gateway/ip/figures_operation.h"
 #include "rest_fixture.h"
 
 namespace planbro::gateway::rest::testing {
@@ -105,8 +105,12 @@ class IpFigures : public RestServerTest {
   RestOptions restOptions() override {
     RestOptions o;
     o.clock = [] { return fixtureNow(); };
+    auto registry = std::make_shared<OperationRegistry>();
+    EXPECT_TRUE(registry->add(ip::makeIpFiguresOperation(figuresOptions())).isOk());
+    o.operations = std::move(registry);
     return o;
   }
+  virtual ip::FiguresOptions figuresOptions() { return {}; }
 
   std::string idOf(const std::string& query) {
     HttpResult r = get(query);
@@ -233,9 +237,9 @@ TEST_P(IpFigures, WorkDoesNotGrowWithDataOutsideTheCandidates) {
 
 class IpFiguresBudget : public IpFigures {
  protected:
-  RestOptions restOptions() override {
-    RestOptions o = IpFigures::restOptions();
-    o.ip_figures.max_work_rows = 10;
+  ip::FiguresOptions figuresOptions() override {
+    ip::FiguresOptions o;
+    o.max_work_rows = 10;
     return o;
   }
 };
@@ -248,10 +252,40 @@ TEST_P(IpFiguresBudget, BeyondTheWorkBudgetIsTooCostlyNotAFullLoad) {
   EXPECT_NE(r.body.find("ip_figures.max_work_rows"), std::string::npos);
 }
 
+// A policy whose scopes do not cover the figures: the interaction is refused before the parameters are read.
+class DenyFigures : public AccessPolicy {
+ public:
+  Status decide(const http::RequestContext&, const AccessSubject&) const override { return Status::ok(); }
+  Status permitInteraction(const http::RequestContext&, const security::InteractionSubject& subject) const override {
+    if (subject.interaction == "operation-ip-figures") return Status(StatusCode::kPermissionDenied, "no scope");
+    return Status::ok();
+  }
+};
+
+class IpFiguresDenied : public IpFigures {
+ protected:
+  RestOptions restOptions() override {
+    RestOptions o = IpFigures::restOptions();
+    o.access = std::make_shared<DenyFigures>();
+    return o;
+  }
+};
+
+TEST_P(IpFiguresDenied, TheScopeGateRunsBeforeTheParametersAreRead) {
+  // Bad parameters and a body that is not JSON: an unauthorised client learns nothing about either.
+  EXPECT_EQ(get("/$ip-figures?periodStart=not-a-date").status, 403);
+  HttpResult r = post("/$ip-figures", "{not json");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.str("resourceType"), "OperationOutcome");
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, IpFigures, ::testing::ValuesIn(engines()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 INSTANTIATE_TEST_SUITE_P(Engines, IpFiguresBudget, ::testing::ValuesIn(engines()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+INSTANTIATE_TEST_SUITE_P(Engines, IpFiguresDenied, ::testing::ValuesIn(engines()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace planbro::gateway::rest::testing

@@ -46,6 +46,9 @@ class ConformanceCatalog {
    * resource without an id, two resources of one type with the same id.
    */
   static Result<std::shared_ptr<const ConformanceCatalog>> loadDirectory(const std::filesystem::path& dir);
+  /** One catalog of the resources of several folders (the IP package and the HL7 Norway no-basis profiles it
+   *  builds on), each read as loadDirectory() reads one. Same errors; a type and id in two folders is one of them. */
+  static Result<std::shared_ptr<const ConformanceCatalog>> loadDirectories(const std::vector<std::filesystem::path>& dirs);
   /** A catalog of the given entries (tests, and resources made in code). Same errors as loadDirectory(). */
   static Result<std::shared_ptr<const ConformanceCatalog>> fromEntries(std::vector<ConformanceEntry> entries);
 
@@ -75,6 +78,9 @@ class ConformanceCatalog {
   const std::vector<ConformanceEntry>& entries() const { return entries_; }
 
  private:
+  /** Appends the served resources of the files in `dir` to `entries`. */
+  static Status appendDirectory(const std::filesystem::path& dir, std::vector<ConformanceEntry>& entries);
+
   std::vector<ConformanceEntry> entries_;  // sorted by (resource_type, id)
   std::map<std::string, std::string, std::less<>> displays_;  // "system|code" → display, from the CodeSystems
 };

@@ -113,6 +113,11 @@ struct HookContext {
   void defer(Deferred check) { deferred->push_back(std::move(check)); }
 };
 
+/** What a hook worked out for one write before the writer turn (TransactionHook::plan): the hook's own subclass. */
+struct HookPlan {
+  virtual ~HookPlan() = default;
+};
+
 /** The keys one write claims and releases. */
 struct KeyChanges {
   std::vector<KeyClaim> claims;
@@ -156,6 +161,19 @@ class TransactionHook {
     (void)proposed;
     return Status::ok();
   }
+  /**
+   * The part of the hook's work that needs neither the stored version nor the store: called by
+   * ResourceWriter::prepare() (outside the writer turn, which serialises every write) when it is given the origin;
+   * what it returns is found again inside the turn with write.planOf(this). A hook must give the same answers
+   * without its plan (a write prepared without an origin has none). `proposed` is null for a delete. Default: none.
+   */
+  virtual std::shared_ptr<const HookPlan> plan(const PreparedWrite& write, const WriteOrigin& origin,
+                                               const fhir::JsonValue* proposed) const {
+    (void)write;
+    (void)origin;
+    (void)proposed;
+    return nullptr;
+  }
 };
 
 /**
@@ -186,6 +204,16 @@ struct PreparedWrite {
   std::vector<LocalReference> references;  // Type/id references (not contained, not absolute)
   /** `json` parsed, before the writer turn, for the transaction hooks (null when no hook watches the type). */
   std::shared_ptr<const fhir::JsonDocument> parsed;
+  /** The hooks' plans (TransactionHook::plan), made by prepare() when it was given the origin. */
+  std::vector<std::pair<const TransactionHook*, std::shared_ptr<const HookPlan>>> hook_plans;
+
+  /** The plan `hook` made for this write, or null. */
+  const HookPlan* planOf(const TransactionHook* hook) const {
+    for (const auto& [h, p] : hook_plans) {
+      if (h == hook) return p.get();
+    }
+    return nullptr;
+  }
 };
 
 /** The outcome of apply(). */
@@ -220,11 +248,12 @@ class ResourceWriter {
    * intent.id when it has one, for updates), runs the business rules, sets the id and drops
    * meta.versionId/lastUpdated, indexes, and lists the local references. Errors: kInvalidArgument (wrong type or
    * id mismatch, bad id), kUnprocessable with the validator's issues in `outcome` (when given), or a rule's Status.
+   * With `origin` (who will write it, as apply() will be told), the hooks' plans are made here too.
    */
   Result<PreparedWrite> prepare(WriteIntent intent, const fhir::JsonValue& resource,
-                                fhir::OperationOutcome* outcome = nullptr) const;
-  /** A delete: runs the business rules with no resource. */
-  Result<PreparedWrite> prepareDelete(WriteIntent intent) const;
+                                fhir::OperationOutcome* outcome = nullptr, const WriteOrigin* origin = nullptr) const;
+  /** A delete: runs the business rules with no resource; with `origin`, the hooks' plans as for prepare(). */
+  Result<PreparedWrite> prepareDelete(WriteIntent intent, const WriteOrigin* origin = nullptr) const;
 
   /**
    * Runs the store operations of `write` in `tx`, the transaction hooks first. Errors are the store's
@@ -245,6 +274,8 @@ class ResourceWriter {
 
  private:
   bool hooked(std::string_view type) const;
+  /** Fills write.hook_plans from the hooks watching its type. */
+  void planHooks(PreparedWrite& write, const WriteOrigin& origin) const;
   /** The hooks' key changes, then (after `store_write`) their written() calls. */
   Status runHooks(store::WriteTransaction& tx, const PreparedWrite& write, fhir::OperationOutcome* outcome,
                   const WriteOrigin& origin, std::vector<HookContext::Deferred>* deferred,

@@ -23,12 +23,17 @@ struct ProfilePackages {
   /** Canonical URLs of profiles every resource of the profile's type must conform to (Bundle entries and contained
    *  resources included), on top of what ValidatorOptions::required_profiles already lists. */
   std::vector<std::string> required;
+  /** The HL7 Norway no-basis profiles and code systems the IP package builds on; loaded with the default IP
+   *  package (ip_package_dir empty): empty here means the repository's conformance/no-basis (path fixed at build
+   *  time), skipped when missing. A caller naming its own IP package names this too, or gets none. */
+  std::string no_basis_dir;
 };
 
 struct LoadedProfiles {
   std::shared_ptr<const fhir::Validator> validator;
   std::string ip_package_dir;        // the folder looked at
   bool ip_package_missing = false;   // no folder there: core (and `extra`) only
+  std::string no_basis_dir;          // the no-basis folder loaded, or empty when none was
   size_t profile_count = 0;          // profiles in the set, core ones included
   std::vector<std::string> warnings;  // what the set could not load or compile (ProfileSet::warnings)
 };
@@ -39,5 +44,8 @@ struct LoadedProfiles {
  * required profile is not in the set.
  */
 Result<LoadedProfiles> loadProfileValidator(const ProfilePackages& packages, fhir::ValidatorOptions options = {});
+
+/** The no-basis folder loadProfileValidator() loads for `packages`, or empty (none named, default not present). */
+std::string noBasisDirOf(const ProfilePackages& packages);
 
 }  // namespace planbro::gateway::rest

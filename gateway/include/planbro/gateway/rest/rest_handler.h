@@ -12,7 +12,6 @@
 #include "planbro/fhir-model/json.h"
 #include "planbro/fhir-model/status.h"
 #include "planbro/gateway/http/handler.h"
-#include "planbro/gateway/ip/figures.h"
 #include "planbro/gateway/ip/conformance_catalog.h"
 #include "planbro/gateway/rest/access_policy.h"
 #include "planbro/gateway/rest/operation_registry.h"
@@ -55,8 +54,6 @@ struct RestOptions {
   size_t max_patch_operations = 1000;     // operations in one JSON Patch or FHIRPath Patch; beyond: 422 too-costly
   /** How long the sealed page links of a POST _search stay valid (page_token.h). */
   std::chrono::seconds page_token_lifetime{std::chrono::hours(1)};
-  /** `ip_figures.*`: the limits of `[base]/$ip-figures` (ip/figures.h). */
-  ip::FiguresOptions ip_figures;
   /** Operations beyond the built-in $validate ($ip-status, $ip-deadlines, $ip-figures, ...): routed at their level
    *  and listed in the CapabilityStatement. nullptr: none. */
   std::shared_ptr<const OperationRegistry> operations;
