@@ -254,10 +254,18 @@ void mapPlo(const xmlNode* content, const DocumentMapping& document, const Mappi
   const xmlNode* status_node = findDescendant(content, "Forsendelsesstatus", 0);
   const std::string sending = xml::attribute(status_node, "V");  // kodeverk 7309: N, M, C, A, H
   std::string payload = document.name.empty() ? std::string(xml::name(content)) : document.name;
+  std::string team_note;  // what the sender states about the plan, kept on the proposed team for the coordinator
   // PLO 2.0 OpplysningerOmIndividuellPlan: whether the patient has an IP and a coordinator.
   if (const xmlNode* ip = findDescendant(content, "OpplysningerOmIndividuellPlan", 0)) {
     const std::string exists = xml::text(xml::child(ip, "IndividuellPlanForeligger"));
     const std::string coordinator = xml::text(xml::child(ip, "KoordinatorOppnevnt"));
+    // xs:boolean admits "1" and "0" too; the schema has already refused anything else.
+    const auto yes = [](const std::string& v) { return v == "true" || v == "1"; };
+    const auto no = [](const std::string& v) { return v == "false" || v == "0"; };
+    if (yes(exists)) team_note = "Avsender oppgir at individuell plan foreligger";
+    else if (no(exists)) team_note = "Avsender oppgir at individuell plan ikke foreligger";
+    if (yes(coordinator)) team_note += std::string(team_note.empty() ? "" : "; ") + "koordinator er oppnevnt";
+    else if (no(coordinator)) team_note += std::string(team_note.empty() ? "" : "; ") + "koordinator er ikke oppnevnt";
     payload += "; individuell plan foreligger: " + (exists.empty() ? std::string("ukjent") : exists);
     payload += "; koordinator oppnevnt: " + (coordinator.empty() ? std::string("ukjent") : coordinator);
     if (const std::string note = xml::text(xml::child(ip, "Merknad")); !note.empty()) payload += "; " + note;
@@ -289,7 +297,9 @@ void mapPlo(const xmlNode* content, const DocumentMapping& document, const Mappi
     }
     json += "]";
   }
-  json += ",\"managingOrganization\":[" + partyReference(head.sender) + "]}";
+  json += ",\"managingOrganization\":[" + partyReference(head.sender) + "]";
+  if (!team_note.empty()) json += ",\"note\":[{\"text\":" + jsonString(team_note) + "}]";
+  json += "}";
   out.writes.push_back({PlannedWrite::Kind::kUpsert, "CareTeam", std::string(kConversationSystem), conversation,
                         std::move(json), {}});
   const char* action = sending == "C" ? "kansellering" : sending == "M" ? "endring" : "ny";

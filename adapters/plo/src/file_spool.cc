@@ -1,6 +1,11 @@
 #include "planbro/adapters/plo/file_spool.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -45,18 +50,44 @@ size_t fileSize(const fs::path& path) {
   return ec ? 0 : static_cast<size_t>(size);
 }
 
-// Writes `bytes` under a temporary name in `dir`, flushes, and renames it to `name`: a reader sees all or nothing.
-Status writeAtomically(const fs::path& dir, const std::string& name, const std::string& bytes) {
+// Writes `bytes` under a temporary name in `dir`, makes the data durable (fdatasync), and renames it to `name`: a
+// reader sees all or nothing, and after a power loss the file, once its directory is synced, has its whole content.
+// The directory itself is synced once per batch (syncDirectory), not per file.
+Status writeDurably(const fs::path& dir, const std::string& name, const std::string& bytes) {
   const fs::path tmp = dir / ("." + name + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) return unavailable("cannot write " + tmp.string());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return unavailable("cannot write " + tmp.string() + ": " + std::strerror(errno));
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string reason = std::strerror(errno);
+      ::close(fd);
+      return unavailable("cannot write " + tmp.string() + ": " + reason);
+    }
+    written += static_cast<size_t>(n);
   }
+  if (::fdatasync(fd) != 0) {
+    const std::string reason = std::strerror(errno);
+    ::close(fd);
+    return unavailable("cannot sync " + tmp.string() + ": " + reason);
+  }
+  if (::close(fd) != 0) return unavailable("cannot close " + tmp.string() + ": " + std::strerror(errno));
   std::error_code ec;
   fs::rename(tmp, dir / name, ec);
   if (ec) return unavailable("cannot rename " + tmp.string() + ": " + ec.message());
+  return Status::ok();
+}
+
+// Makes the renames into `dir` durable: one fsync of the directory covers every file the batch put there.
+Status syncDirectory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return unavailable("cannot open " + dir + ": " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const std::string reason = rc != 0 ? std::strerror(errno) : std::string();
+  ::close(fd);
+  if (rc != 0) return unavailable("cannot sync " + dir + ": " + reason);
   return Status::ok();
 }
 
@@ -87,7 +118,7 @@ Result<FileSpool> FileSpool::open(SpoolOptions options, const InboundProcessor& 
   return FileSpool(std::move(options), processor);
 }
 
-Result<bool> FileSpool::processClaimed(const std::string& name, SpoolStats& stats) const {
+Result<bool> FileSpool::processClaimed(const std::string& name, SpoolStats& stats, Finish& finish) const {
   const fs::path claimed = fs::path(options_.work_dir) / name;
   // A file over the codec's limit is answered without being read whole.
   const size_t limit = processor_->maxMessageBytes();
@@ -96,32 +127,56 @@ Result<bool> FileSpool::processClaimed(const std::string& name, SpoolStats& stat
       bytes.size() > limit ? Result<InboundResult>(processor_->oversized(fileSize(claimed))) : processor_->process(bytes);
   if (!processed.isOk()) return false;  // the gateway cannot write now: the caller gives the file back
   const InboundResult& result = *processed;
-  std::error_code ec;
-  if (!result.apprec) {  // an AppRec for a message we sent: kept for the outbound tracker
-    fs::rename(claimed, fs::path(options_.out_dir) / "received" / name, ec);
-    if (ec) return unavailable("cannot move " + claimed.string() + ": " + ec.message());
+  if (!result.apprec) {  // an AppRec for a message we sent: recorded by the processor, the file kept in received
+    finish = Finish::kToReceived;
     ++stats.apprecs_received;
     return true;
   }
   const std::string apprec_name = name + ".apprec.xml";
   if (result.message.status == AppRecStatus::kRejected) {
-    RETURN_IF_ERROR(writeAtomically(options_.error_dir, apprec_name, *result.apprec));
-    RETURN_IF_ERROR(writeAtomically(options_.out_dir, apprec_name, *result.apprec));
-    fs::rename(claimed, fs::path(options_.error_dir) / name, ec);
-    if (ec) return unavailable("cannot move " + claimed.string() + ": " + ec.message());
+    RETURN_IF_ERROR(writeDurably(options_.error_dir, apprec_name, *result.apprec));
+    RETURN_IF_ERROR(writeDurably(options_.out_dir, apprec_name, *result.apprec));
+    finish = Finish::kToError;
     ++stats.rejected;
     return true;
   }
-  RETURN_IF_ERROR(writeAtomically(options_.out_dir, apprec_name, *result.apprec));
-  fs::remove(claimed, ec);
-  if (ec) return unavailable("cannot remove " + claimed.string() + ": " + ec.message());
+  RETURN_IF_ERROR(writeDurably(options_.out_dir, apprec_name, *result.apprec));
+  finish = Finish::kRemove;
   ++stats.accepted;
   return true;
+}
+
+Status FileSpool::finishBatch(const std::vector<std::string>& names, const std::vector<Finish>& finishes) const {
+  bool to_error = false;
+  bool any = false;
+  for (Finish f : finishes) {
+    to_error = to_error || f == Finish::kToError;
+    any = any || f != Finish::kNone;
+  }
+  if (!any) return Status::ok();
+  // The AppRecs' directory entries are made durable before any claimed file goes: a crash before this point leaves
+  // the claimed files in work, to be processed again (idempotently) and answered again.
+  RETURN_IF_ERROR(syncDirectory(options_.out_dir));
+  if (to_error) RETURN_IF_ERROR(syncDirectory(options_.error_dir));
+  Status first;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const fs::path claimed = fs::path(options_.work_dir) / names[i];
+    std::error_code ec;
+    switch (finishes[i]) {
+      case Finish::kNone: continue;
+      case Finish::kRemove: fs::remove(claimed, ec); break;
+      case Finish::kToError: fs::rename(claimed, fs::path(options_.error_dir) / names[i], ec); break;
+      case Finish::kToReceived: fs::rename(claimed, fs::path(options_.out_dir) / "received" / names[i], ec); break;
+    }
+    if (ec && first.isOk()) first = unavailable("cannot finish " + claimed.string() + ": " + ec.message());
+  }
+  return first;
 }
 
 Status FileSpool::processAll(const std::vector<std::string>& names, bool give_back, SpoolStats& stats) const {
   enum class State : char { kPending, kDone, kWait, kFailed };
   std::vector<State> states(names.size(), State::kPending);
+  std::vector<Finish> finishes(names.size(), Finish::kNone);
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   std::mutex mutex;
@@ -129,7 +184,8 @@ Status FileSpool::processAll(const std::vector<std::string>& names, bool give_ba
   auto work = [&] {
     SpoolStats local;
     for (size_t i = next++; i < names.size() && !stop.load(); i = next++) {
-      Result<bool> done = processClaimed(names[i], local);
+      Finish finish = Finish::kNone;
+      Result<bool> done = processClaimed(names[i], local, finish);
       std::lock_guard<std::mutex> lock(mutex);
       if (!done.isOk()) {
         states[i] = State::kFailed;  // left in work: the next poll tries it again
@@ -140,6 +196,7 @@ Status FileSpool::processAll(const std::vector<std::string>& names, bool give_ba
         stop = true;
       } else {
         states[i] = State::kDone;
+        finishes[i] = finish;
       }
     }
     std::lock_guard<std::mutex> lock(mutex);
@@ -152,6 +209,7 @@ Status FileSpool::processAll(const std::vector<std::string>& names, bool give_ba
   for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
   for (std::thread& thread : pool) thread.join();
+  if (Status finished = finishBatch(names, finishes); !finished.isOk() && first_error.isOk()) first_error = finished;
   for (size_t i = 0; i < names.size(); ++i) {
     if (states[i] != State::kWait && states[i] != State::kPending) continue;
     ++stats.retry_later;

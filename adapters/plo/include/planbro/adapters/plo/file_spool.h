@@ -3,7 +3,9 @@
 // planbro answers with AppRecs in `out` and moves broken messages (Avvist) to `error` with their AppRec next to them.
 //
 // Crash safety: a file is claimed by an atomic rename into `work` before it is read; the AppRec is written to a
-// temporary name and renamed into place; only then is the claimed file removed (or moved to `error`). A file left in
+// temporary name, its data synced (fdatasync) and renamed into place; once every AppRec of the poll's batch is in
+// place, `out` (and `error`) are synced once — one directory fsync per batch, not per file — and only then are the
+// batch's claimed files removed (or moved to `error`). A file left in
 // `work` by a crash is processed again on the next poll — idempotently, as the inbound writes are conditional on
 // the message id. All four folders must be on one file system (rename is atomic only there).
 
@@ -45,8 +47,13 @@ class FileSpool {
 
  private:
   FileSpool(SpoolOptions options, const InboundProcessor& processor) : options_(std::move(options)), processor_(&processor) {}
-  /** Processes one claimed file; false when it must wait (gateway unavailable). */
-  Result<bool> processClaimed(const std::string& name, SpoolStats& stats) const;
+  /** What becomes of a claimed file once its batch's AppRecs are durable. */
+  enum class Finish : char { kNone, kRemove, kToError, kToReceived };
+  /** Processes one claimed file, writing its AppRec durably; false when it must wait (gateway unavailable).
+   *  `finish` says what to do with the claimed file after the batch (finishBatch). */
+  Result<bool> processClaimed(const std::string& name, SpoolStats& stats, Finish& finish) const;
+  /** Syncs out (and error) once for the whole batch, then removes or moves the claimed files. */
+  Status finishBatch(const std::vector<std::string>& names, const std::vector<Finish>& finishes) const;
   /** Processes claimed files on up to `workers` threads. Files not reached after a "wait" are given back to `in`
    *  when `give_back`, else left in `work`. The first error is returned. */
   Status processAll(const std::vector<std::string>& names, bool give_back, SpoolStats& stats) const;
