@@ -5,13 +5,15 @@
 //  2. the CPU of one DPoP proof check (a fresh proof each time: signature, claims, thumbprint, replay cache) against
 //     one OpenSSL ES256 verification (EVP_DigestVerify over a JWS signing input) measured in the same run (issue 11:
 //     at most 1.3).
-// Keys are made at start with OpenSSL. See docs/performance.md (Authentication).
+//  Reads and searches run with the audit trail on (AuditLog on the same store, as served) when access control is.
+// Keys are made at start with OpenSSL. See docs/performance.md (Access control cost).
 //
-//   auth_cost_driver [--reads N] [--proofs N]     (defaults: 20000 reads, 2000 proofs)
+//   auth_cost_driver [--reads N] [--proofs N]     (defaults: 20000 reads, 2000 proofs; searches: reads / 10)
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +24,7 @@
 
 #include "../tests/gateway/security/test_keys.h"
 #include "planbro/gateway/rest/rest_handler.h"
+#include "planbro/gateway/security/audit_log.h"
 #include "planbro/gateway/security/auth_filter.h"
 #include "planbro/gateway/store/resource_store.h"
 
@@ -36,12 +39,14 @@ double secondsSince(SteadyClock::time_point t) {
   return std::chrono::duration<double>(SteadyClock::now() - t).count();
 }
 
-// Reads per second of GET /Goal/{id} through `handler`, the filters first, as the server runs them.
-double readsPerSecond(rest::RestHandler& handler, security::AuthFilter* filter, const std::string& id,
+// Requests per second of GET `target` through `handler`, the filters first, as the server runs them.
+double readsPerSecond(rest::RestHandler& handler, security::AuthFilter* filter, const std::string& target,
                       const std::string& authorization, int reads) {
   http::Request req;
   req.method = "GET";
-  req.target = req.path = "/Goal/" + id;
+  req.target = target;
+  req.path = target.substr(0, target.find('?'));
+  if (target.find('?') != std::string::npos) req.query = target.substr(target.find('?') + 1);
   if (!authorization.empty()) req.headers.add("Authorization", authorization);
   auto start = SteadyClock::now();
   for (int i = 0; i < reads; ++i) {
@@ -90,13 +95,23 @@ int main(int argc, char** argv) {
   security::AuthFilterOptions fo;
   fo.base_url = "http://fhir.test";
   security::AuthFilter filter(fo, validator, dpop);
+  security::AuthFilter plain_filter(fo, validator, dpop);  // the same, without the audit trail
 
   rest::RestOptions open_options;
   open_options.base_url = "http://fhir.test";
   rest::RestHandler open_handler(**store, open_options);
+  // Access control on: token validation, the scope policy, and the audit trail (one AuditEvent per request,
+  // queued and written in batches to the same store by the log's thread, as `planbro serve` runs it).
+  security::AuditLog audit(**store, security::AuditLogOptions{});
+  auto audit_sink = std::shared_ptr<security::AuditSink>(&audit, [](security::AuditSink*) {});
+  filter.setAuditSink(audit_sink);
   rest::RestOptions scoped_options = open_options;
-  scoped_options.access = security::makeScopePolicy();
+  scoped_options.access = security::makeAuditedPolicy(security::makeScopePolicy(), audit_sink);
+  scoped_options.writer.audit = audit_sink;
   rest::RestHandler scoped_handler(**store, scoped_options);
+  rest::RestOptions plain_options = open_options;
+  plain_options.access = security::makeScopePolicy();
+  rest::RestHandler plain_handler(**store, plain_options);
 
   http::Request create;
   create.method = "POST";
@@ -110,14 +125,37 @@ int main(int argc, char** argv) {
   id = id.substr(0, id.find('/'));
 
   const std::string bearer = "Bearer " + signCompact(issuer, tokenHeader(issuer), practitionerClaims("user/*.rs"));
-  readsPerSecond(open_handler, nullptr, id, "", reads / 10);  // warm the cache and the code
-  double off = readsPerSecond(open_handler, nullptr, id, "", reads);
-  double on = readsPerSecond(scoped_handler, &filter, id, bearer, reads);
-  double off2 = readsPerSecond(open_handler, nullptr, id, "", reads);
-  double on2 = readsPerSecond(scoped_handler, &filter, id, bearer, reads);
-  std::printf("reads by id, access control off: %.0f/s, %.0f/s\n", off, off2);
-  std::printf("reads by id, token + scopes:     %.0f/s, %.0f/s\n", on, on2);
-  std::printf("ratio (on/off, both runs):       %.2f\n", (on + on2) / (off + off2));
+  for (int i = 0; i < 30; ++i) {  // a page of search results to read
+    http::RequestContext more;
+    (void)open_handler.handle(create, more);
+  }
+  const std::string read_target = "/Goal/" + id;
+  const std::string search_target = "/Goal?lifecycle-status=active&_count=20";
+  readsPerSecond(open_handler, nullptr, read_target, "", reads / 10);  // warm the cache and the code
+  readsPerSecond(scoped_handler, &filter, read_target, bearer, reads / 10);
+  double off = readsPerSecond(open_handler, nullptr, read_target, "", reads);
+  double on = readsPerSecond(scoped_handler, &filter, read_target, bearer, reads);
+  double off2 = readsPerSecond(open_handler, nullptr, read_target, "", reads);
+  double on2 = readsPerSecond(scoped_handler, &filter, read_target, bearer, reads);
+  double plain = readsPerSecond(plain_handler, &plain_filter, read_target, bearer, reads);
+  double plain2 = readsPerSecond(plain_handler, &plain_filter, read_target, bearer, reads);
+  std::printf("reads by id, token + scopes only:    %.0f/s, %.0f/s (ratio %.2f)\n", plain, plain2,
+              (plain + plain2) / (off + off2));
+  std::printf("reads by id, access control off:     %.0f/s, %.0f/s\n", off, off2);
+  std::printf("reads by id, token + scopes + audit: %.0f/s, %.0f/s\n", on, on2);
+  std::printf("ratio (on/off, both runs):           %.2f\n", (on + on2) / (off + off2));
+  const int searches = std::max(reads / 10, 1);
+  double soff = readsPerSecond(open_handler, nullptr, search_target, "", searches);
+  double son = readsPerSecond(scoped_handler, &filter, search_target, bearer, searches);
+  double soff2 = readsPerSecond(open_handler, nullptr, search_target, "", searches);
+  double son2 = readsPerSecond(scoped_handler, &filter, search_target, bearer, searches);
+  std::printf("searches (20 per page), off:         %.0f/s, %.0f/s\n", soff, soff2);
+  std::printf("searches, token + scopes + audit:    %.0f/s, %.0f/s\n", son, son2);
+  std::printf("ratio (on/off, both runs):           %.2f\n", (son + son2) / (soff + soff2));
+  audit.stop();
+  std::printf("audit records written:               %llu (refused %llu)\n",
+              static_cast<unsigned long long>(audit.stats().stored),
+              static_cast<unsigned long long>(audit.stats().refused));
 
   // One ES256 verification with OpenSSL alone, over the signing input of a proof, as the reference.
   TestKey client = makeKey("ES256", "client");

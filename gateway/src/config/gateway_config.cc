@@ -554,7 +554,9 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
       r.mapping(n, "auth", {"mode", "issuer", "audience", "jwks_file", "jwks_url", "jwks_refresh_interval_s",
                             "algorithms", "dpop", "dpop_max_age_s", "clock_skew_s", "max_token_bytes",
                             "min_security_level", "trusted_clients", "token_cache_entries", "replay_cache_entries",
-                            "emergency_access_minutes", "consent_max_entries"})) {
+                            "emergency_access_minutes", "consent_max_entries", "dpop_replay_cache",
+                            "dpop_replay_purge_batch", "dpop_nonce", "dpop_nonce_window_s", "audit", "audit_queue_entries",
+                            "audit_batch_entries", "audit_flush_interval_ms", "audit_export_max_entries"})) {
     AuthConfig& a = c.auth;
     r.string(n, "mode", "auth", a.mode);
     r.string(n, "issuer", "auth", a.issuer);
@@ -573,6 +575,15 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     r.integer(n, "replay_cache_entries", "auth", a.replay_cache_entries, 1'000, 100'000'000);
     r.integer(n, "emergency_access_minutes", "auth", a.emergency_access_minutes, 1, 24 * 60);
     r.integer(n, "consent_max_entries", "auth", a.consent_max_entries, 10, 1'000);
+    r.string(n, "dpop_replay_cache", "auth", a.dpop_replay_cache);
+    r.integer(n, "dpop_replay_purge_batch", "auth", a.dpop_replay_purge_batch, 1, 100'000);
+    r.string(n, "dpop_nonce", "auth", a.dpop_nonce);
+    r.integer(n, "dpop_nonce_window_s", "auth", a.dpop_nonce_window_s, 10, 3'600);
+    r.boolean(n, "audit", "auth", a.audit);
+    r.integer(n, "audit_queue_entries", "auth", a.audit_queue_entries, 1'000, 10'000'000);
+    r.integer(n, "audit_batch_entries", "auth", a.audit_batch_entries, 1, 10'000);
+    r.integer(n, "audit_flush_interval_ms", "auth", a.audit_flush_interval_ms, 10, 10'000);
+    r.integer(n, "audit_export_max_entries", "auth", a.audit_export_max_entries, 1, 10'000);
   }
   if (YAML::Node a = root["adapters"]; r.mapping(a, "adapters", {"plo"})) {
     if (YAML::Node n = a["plo"];
@@ -750,6 +761,15 @@ void validateAuth(const GatewayConfig& c, std::vector<std::string>& errors) {
   }
   if (a.dpop != "required" && a.dpop != "allowed" && a.dpop != "off") {
     errors.push_back("auth.dpop: must be \"required\", \"allowed\" or \"off\" (got " + quoted(a.dpop) + ")");
+  }
+  if (a.dpop_replay_cache != "auto" && a.dpop_replay_cache != "memory" && a.dpop_replay_cache != "store") {
+    errors.push_back("auth.dpop_replay_cache: must be \"auto\", \"memory\" or \"store\" (got " +
+                     quoted(a.dpop_replay_cache) + ")");
+  }
+  if (a.dpop_nonce != "off" && a.dpop_nonce != "required") {
+    errors.push_back("auth.dpop_nonce: must be \"off\" or \"required\" (got " + quoted(a.dpop_nonce) + ")");
+  } else if (a.dpop_nonce == "required" && a.dpop == "off") {
+    errors.push_back("auth.dpop_nonce: \"required\" needs auth.dpop \"required\" or \"allowed\" (got auth.dpop \"off\")");
   }
   for (const std::string& alg : a.algorithms) {
     if (alg != "RS256" && alg != "PS256" && alg != "ES256") {

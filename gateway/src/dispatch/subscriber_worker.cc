@@ -130,6 +130,9 @@ Status SubscriberWorker::loadRedeliveries() {
 
 bool SubscriberWorker::wanted(const store::OutboxEvent& event) const {
   if (!spec_.source_system.empty() && event.source_system == spec_.source_system) return false;  // its own change
+  // The audit trail is the auditor's to read (docs/security.md, Audit), never a change to share with receivers:
+  // it names who looked at which patient.
+  if (event.type == "AuditEvent") return false;
   return spec_.types.empty() || std::find(spec_.types.begin(), spec_.types.end(), event.type) != spec_.types.end();
 }
 

@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "planbro/fhir-model/model_info.h"
 #include "planbro/gateway/ops/identity_keys.h"
 #include "ops_internal.h"
@@ -159,6 +161,7 @@ Result<WriteOutcome> Operations::runSingle(const WriteContext& context,
                                            bool replan_when_stale, OperationOutcome* outcome) {
   std::optional<PreparedWrite> prepared;
   std::optional<WriteOutcome> answer;
+  store::WriteResult committed;
   auto plan = [&](bool again) -> Status {
     // A database retry reuses the prepared write; only a stale plan (a patch's base version moved) is redone.
     if (prepared && !(again && replan_when_stale)) return Status::ok();
@@ -183,13 +186,62 @@ Result<WriteOutcome> Operations::runSingle(const WriteContext& context,
       return TurnVerdict::kRollback;
     }
     answer = outcomeOf(*prepared, applied->result);
+    committed = applied->result;
     return TurnVerdict::kCommit;
   };
-  RETURN_IF_ERROR(runAttempts(context, plan, apply, "the resource kept changing while it was being written"));
+  Status ran = runAttempts(context, plan, apply, "the resource kept changing while it was being written");
+  if (prepared && (!ran.isOk() || answer->kind != WriteOutcome::Kind::kExisting)) {
+    audit(context, *prepared, ran.isOk() ? &committed : nullptr, ran);
+  }
+  RETURN_IF_ERROR(ran);
   if (answer->kind == WriteOutcome::Kind::kAlreadyDeleted && answer->version.version == 0) {
     return notFound(prepared->intent.type + "/" + prepared->intent.id + " does not exist");
   }
   return std::move(*answer);
+}
+
+// One record per resource written, after the commit: the audit sink queues it (no I/O), off the writer turn. An
+// unchanged update wrote nothing and is not a write.
+void Operations::audit(const WriteContext& context, const PreparedWrite& write, const store::WriteResult* result,
+                       const Status& failure) const {
+  security::AuditSink* sink = options_.writer.audit.get();
+  if (sink == nullptr || write.intent.type.empty()) return;
+  if (result && result->outcome == store::WriteResult::Outcome::kUnchanged) return;
+  security::AuditRecord r;
+  r.category = security::AuditCategory::kWrite;
+  const WriteKind kind = write.intent.kind;
+  r.interaction = kind == WriteKind::kCreate ? "create" : kind == WriteKind::kUpdate ? "update" : "delete";
+  r.action = kind == WriteKind::kCreate ? 'C' : kind == WriteKind::kUpdate ? 'U' : 'D';
+  if (!failure.isOk()) {
+    r.outcome = failure.code() == StatusCode::kUnavailable || failure.code() == StatusCode::kInternal
+                    ? security::AuditOutcome::kSeriousFailure
+                    : security::AuditOutcome::kMinorFailure;
+    r.outcome_text = failure.message();
+  }
+  r.who = context.agent;
+  if (r.who.subject.empty() && r.who.client_id.empty()) r.who.subject = context.actor;
+  r.on_behalf_of = context.on_behalf_of;
+  r.resource_type = write.intent.type;
+  r.resource_id = write.intent.id;
+  if (result) r.resource_version = result->version;
+  if (write.intent.type == "Patient") {
+    r.patient = "Patient/" + write.intent.id;
+  } else {
+    for (const store::IndexRow& row : write.rows) {
+      if ((row.param == "patient" || row.param == "subject") && row.ref_type == "Patient" && !row.ref_id.empty()) {
+        r.patient = "Patient/" + row.ref_id;
+        break;
+      }
+    }
+  }
+  r.source_system = context.source_system;
+  r.correlation_id = context.correlation_id;
+  // The write is committed: a queue too full to take its record cannot undo it, so the loss is said loudly.
+  const std::string interaction = r.interaction;
+  if (Status s = sink->record(std::move(r)); !s.isOk()) {
+    spdlog::error("audit: the record of a committed {} of {} was refused: {}", interaction, write.intent.type,
+                  s.message());
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

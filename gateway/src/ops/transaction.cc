@@ -365,7 +365,17 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
     }
     return TurnVerdict::kCommit;
   };
-  RETURN_IF_ERROR(runAttempts(context, plan, apply, "the transaction kept conflicting with concurrent writers"));
+  Status ran = runAttempts(context, plan, apply, "the transaction kept conflicting with concurrent writers");
+  if (!ran.isOk()) {
+    // Nothing was written: the failed entry (when it was prepared) is what the audit trail records.
+    if (failure && failure->index < n && plans[failure->index].writes) {
+      audit(context, plans[failure->index].prepared, nullptr, ran);
+    }
+    return ran;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (results[i]) audit(context, plans[i].prepared, &*results[i], Status::ok());
+  }
 
     TransactionOutcome out;
     out.entries.resize(n);

@@ -128,6 +128,18 @@ ResourceWriter::ResourceWriter(WriterOptions options)
     : options_(std::move(options)),
       validator_(options_.validator ? options_.validator : makeBaseValidator(options_.validation)) {}
 
+namespace {
+
+// The audit trail is append-only on every path: the audit log writes AuditEvents with the store transaction
+// directly (security/audit_log.h), and no create, update, patch, delete or transaction entry reaches one here.
+Status appendOnly(std::string_view type) {
+  if (type != "AuditEvent") return Status::ok();
+  return Status(StatusCode::kPermissionDenied,
+                "AuditEvent is append-only: the gateway records it, and it cannot be created, changed or deleted");
+}
+
+}  // namespace
+
 bool ResourceWriter::hooked(std::string_view type) const {
   for (const auto& hook : options_.hooks) {
     if (hook && hook->watches(type)) return true;
@@ -245,6 +257,7 @@ void ResourceWriter::planHooks(PreparedWrite& write, const WriteOrigin& origin) 
 
 Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValue& resource,
                                               fhir::OperationOutcome* outcome, const WriteOrigin* origin) const {
+  RETURN_IF_ERROR(appendOnly(intent.type));
   if (!resource.isObject()) return invalidArgument("the body must be a JSON object (a FHIR resource)");
   const JsonValue* rt = resource.find("resourceType");
   if (!rt || !rt->isString()) return invalidArgument("the resource has no resourceType");
@@ -305,6 +318,7 @@ Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValu
 
 Result<PreparedWrite> ResourceWriter::prepareDelete(WriteIntent intent, const WriteOrigin* origin) const {
   intent.kind = WriteKind::kDelete;
+  RETURN_IF_ERROR(appendOnly(intent.type));
   if (!isValidId(intent.id)) return invalidArgument("'" + intent.id + "' is not a valid FHIR id");
   if (options_.rules) RETURN_IF_ERROR(options_.rules->check(intent, nullptr));
   PreparedWrite out;

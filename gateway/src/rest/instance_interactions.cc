@@ -8,6 +8,7 @@
 #include "planbro/gateway/rest/fhirpath_patch.h"
 #include "planbro/gateway/rest/json_patch.h"
 #include "planbro/gateway/ops/identity_keys.h"
+#include "planbro/gateway/security/audit_log.h"
 #include "rest_internal.h"
 
 namespace planbro::gateway::rest {
@@ -32,6 +33,7 @@ ops::WriteContext RestHandler::Impl::writeContext(const Call& call) const {
   ops::WriteContext wc;
   const http::RequestContext& context = *call.context;
   if (context.principal) wc.actor = !context.principal->subject.empty() ? context.principal->subject : context.principal->client_id;
+  if (context.principal) wc.agent = security::auditAgentOf(*context.principal);
   wc.source_system = call.source_system.empty() ? options_.source_system : call.source_system;
   wc.correlation_id = context.request_id;
   wc.scope = scopeFor(call);  // conditional writes search narrowed: a hidden match is not found

@@ -55,6 +55,8 @@ Reply RestHandler::Impl::invokeOperation(Call& call, const Operation& op, std::s
   Reply reply;
   reply.status = result->status;
   reply.json = std::move(result->json);
+  reply.raw_content_type = std::move(result->content_type);
+  for (const auto& [name, value] : result->headers.fields()) reply.headers.set(name, value);
   return reply;
 }
 

@@ -51,6 +51,11 @@ std::optional<http::Response> RestHandler::Impl::handle(const http::Request& req
     if (reply.outcome) json = reply.outcome->toJson();
     else json = std::move(reply.json);
     if (json.empty() || reply.status == 304) return response;
+    if (!reply.raw_content_type.empty()) {
+      response.headers.set("Content-Type", reply.raw_content_type);
+      response.body = std::move(json);
+      return response;
+    }
     if (format == Format::kXml || pretty) {
       auto parsed = JsonDocument::parse(json);
       if (parsed.isOk()) {
@@ -92,7 +97,8 @@ std::optional<http::Response> RestHandler::Impl::handle(const http::Request& req
       std::string mt = mediaType(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
       if (auto fm = formatOfMediaType(mt)) chosen = fm;
-      else if (mt == "*/*" || mt == "application/*" || mt == "text/*" || mt == "application/json-patch+json") chosen = Format::kJson;
+      else if (mt == "*/*" || mt == "application/*" || mt == "text/*" || mt == "application/json-patch+json" ||
+               mt == "application/fhir+ndjson" || mt == "application/x-ndjson") chosen = Format::kJson;
     }
     if (!chosen) {
       return finish(errorReply(406, "not-supported",

@@ -40,6 +40,7 @@ struct Reply {
   // win over the query's and the Accept header.
   std::optional<Format> format;
   std::optional<bool> pretty;
+  std::string raw_content_type;  // set: `json` is sent as it is with this Content-Type (an NDJSON export)
 };
 
 /** What a request may ask of the store: anything, or only what it answers from memory (on an I/O thread). */

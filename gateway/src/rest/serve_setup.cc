@@ -23,6 +23,8 @@
 #include "planbro/gateway/ops/write_pipeline.h"
 #include "planbro/gateway/rest/profile_loading.h"
 #include "planbro/gateway/rest/rest_handler.h"
+#include "planbro/gateway/security/audit_export.h"
+#include "planbro/gateway/security/audit_log.h"
 #include "planbro/gateway/security/auth_filter.h"
 #include "planbro/gateway/security/consent_policy.h"
 #include "planbro/gateway/security/emergency_access.h"
@@ -64,6 +66,9 @@ struct Parts {
   // Another node's notifications applied here (dispatch.subscriptions.receive_notifications).
   std::unique_ptr<search::SearchExecutor> receiver_executor;
   std::unique_ptr<ops::Operations> receiver_operations;
+  // The audit trail (auth.audit): stopped — every accepted record written — once nothing records any more, before
+  // the store closes. Filters and policies may hold it longer; stopped, it never touches the store again.
+  std::shared_ptr<security::AuditLog> audit;
   ~Parts() {
     subscriptions.reset();  // its thread stops, its subscribers leave the dispatcher, before the dispatcher goes
     subscriptions_operations.reset();
@@ -76,6 +81,7 @@ struct Parts {
     adapter_executor.reset();
     handler.reset();
     metrics.reset();
+    if (audit) audit->stop();
   }
 };
 
@@ -237,6 +243,10 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       if (cfg.dispatch.subscriptions.enabled) {
         if (Status s = subscriptions::registerStatusOperation(*registry); !s.isOk()) return s;
       }
+      // The audit trail as NDJSON, for the auditor (docs/security.md, Audit).
+      if (Status s = registry->add(security::makeAuditExportOperation(cfg.auth.audit_export_max_entries)); !s.isOk()) {
+        return s;
+      }
       rest.operations = std::move(registry);
     }
     // The IP CarePlan's narrative: made from the plan on every write, and from what it references on every read.
@@ -296,16 +306,32 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     // auth.mode token: the authentication filter runs before every request, the scope policy inside every
     // interaction (docs/security.md, Authentication). Open mode keeps the allow-all default.
     std::shared_ptr<security::AuthFilter> auth_filter;
+    if (cfg.auth.audit) {
+      // Every write through the pipeline (REST, adapters, the demo loader) and, with tokens, every access decision
+      // and failed authentication (docs/security.md, Audit).
+      security::AuditLogOptions ao;
+      ao.queue_entries = cfg.auth.audit_queue_entries;
+      ao.batch_entries = cfg.auth.audit_batch_entries;
+      ao.flush_interval = std::chrono::milliseconds(cfg.auth.audit_flush_interval_ms);
+      parts->audit = std::make_shared<security::AuditLog>(*parts->store, ao);
+      rest.writer.audit = parts->audit;
+    }
     if (cfg.auth.enabled()) {
-      auto auth = security::makeAuthComponents(cfg, rest.base_url);
+      auto auth = security::makeAuthComponents(cfg, rest.base_url, parts->store.get());
       if (!auth.isOk()) return auth.status();
       auth_filter = auth->filter;
       rest.access = auth->policy;
-      // Consent enforcement (docs/security.md, "Consent enforcement") after the scopes, and emergency access.
+      if (parts->audit) {
+        auth->filter->setAuditSink(parts->audit);
+        rest.access = security::makeAuditedPolicy(auth->policy, parts->audit);
+      }
+      // Consent enforcement (docs/security.md, "Consent enforcement") after the scopes, and emergency access; each
+      // per-resource decision is audited too.
       security::ConsentPolicyOptions consent;
       consent.clock = rest.clock;
       consent.emergency_access_minutes = static_cast<int>(cfg.auth.emergency_access_minutes);
       consent.max_team_entries = cfg.auth.consent_max_entries;
+      if (parts->audit) consent.on_access_decision = security::auditObserverOf(parts->audit);
       rest.access = security::makeConsentPolicy(*parts->store, consent, rest.access);
       if (operation_registry) {
         security::EmergencyAccessOptions emergency;

@@ -72,10 +72,30 @@ Status AuthFilter::refuse(http::RequestContext& context, std::string_view error,
   context.response_headers.set("WWW-Authenticate", challenge(error, description));
   if (error.empty()) return {StatusCode::kUnauthenticated, "authentication required: send an access token"};
   if (error == "invalid_request") return {StatusCode::kUnauthenticated, "invalid request: " + description};
+  if (error == "use_dpop_nonce") return {StatusCode::kUnauthenticated, "DPoP nonce required: " + description};
   return {StatusCode::kUnauthenticated, "invalid token: " + description};
 }
 
 Status AuthFilter::apply(const http::Request& request, http::RequestContext& context) {
+  Status s = authenticate(request, context);
+  if (s.isOk() || !audit_) return s;
+  // A failed authentication (DICOM 110114, outcome 4; 8 when the server failed): what was refused and why, from
+  // where — the refusal's text never quotes a token or a proof.
+  AuditRecord r;
+  r.category = AuditCategory::kAuthentication;
+  r.decision = AuditDecision::kDeny;
+  r.outcome = s.code() == StatusCode::kUnauthenticated ? AuditOutcome::kMinorFailure : AuditOutcome::kSeriousFailure;
+  r.interaction = "login";
+  r.action = 'E';
+  r.outcome_text = s.message();
+  r.source_system = "rest";
+  r.correlation_id = context.request_id;
+  r.remote_address = context.remote_address;
+  (void)audit_->record(std::move(r));  // the request is refused either way
+  return s;
+}
+
+Status AuthFilter::authenticate(const http::Request& request, http::RequestContext& context) {
   context.principal.reset();
   // The CapabilityStatement is public: clients learn there how to authenticate.
   if (request.path == "/metadata" && (request.method == "GET" || request.method == "HEAD")) return Status::ok();
@@ -113,6 +133,11 @@ Status AuthFilter::apply(const http::Request& request, http::RequestContext& con
     if (proofs != 1) return refuse(context, "invalid_dpop_proof", "exactly one DPoP header is required");
     const std::string htu = baseUrl() + request.path;
     auto jkt = dpop_->verify(trimmed(proof), request.method, htu, token);
+    if (!jkt.isOk() && jkt.status().code() == StatusCode::kFailedPrecondition) {
+      // RFC 9449 §8: the client retries once with the nonce in this header.
+      context.response_headers.set("DPoP-Nonce", dpop_->currentNonce());
+      return refuse(context, "use_dpop_nonce", jkt.status().message());
+    }
     if (!jkt.isOk()) {
       if (jkt.status().code() != StatusCode::kUnauthenticated) return jkt.status();  // replay cache full or down
       return refuse(context, "invalid_dpop_proof", jkt.status().message());
@@ -120,6 +145,9 @@ Status AuthFilter::apply(const http::Request& request, http::RequestContext& con
     if (principal.cnf_jkt.empty()) return refuse(context, "invalid_token", "the token is not bound to a DPoP key");
     if (principal.cnf_jkt != *jkt) return refuse(context, "invalid_token", "the token is bound to another DPoP key");
     principal.dpop = true;
+    // RFC 9449 §8.2: every answer carries the nonce to use next, so a client never needs a refused round trip when
+    // the window turns.
+    if (std::string nonce = dpop_->currentNonce(); !nonce.empty()) context.response_headers.set("DPoP-Nonce", nonce);
   }
   if (!principal.cnf_x5t_s256.empty() && principal.cnf_x5t_s256 != context.client_certificate_sha256) {
     // RFC 8705 §3: a certificate-bound token needs the same client certificate on this connection.

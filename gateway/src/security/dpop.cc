@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "jose_util.h"
+#include "proof_keys.h"
 
 namespace planbro::gateway::security {
 
@@ -63,7 +64,7 @@ std::string normalizeHtu(std::string_view url) {
 }
 
 DpopVerifier::DpopVerifier(DpopOptions options, std::shared_ptr<ReplayCache> replay)
-    : options_(std::move(options)), replay_(std::move(replay)) {}
+    : options_(std::move(options)), replay_(std::move(replay)), keys_(std::make_shared<detail::ProofKeyCache>()) {}
 
 Result<std::string> DpopVerifier::verify(std::string_view proof, std::string_view method, std::string_view htu,
                                          std::string_view access_token) const {
@@ -84,7 +85,19 @@ Result<std::string> DpopVerifier::verify(std::string_view proof, std::string_vie
   if (json_object_get(header.get(), "crit") != nullptr) return refused("the DPoP proof has critical header parameters");
   const json_t* jwk = json_object_get(header.get(), "jwk");
   if (!detail::publicKeyFits(jwk, *alg)) return refused("the DPoP proof's jwk is not a public key for its algorithm");
-  if (!detail::verifyJws(parts[0], parts[1], parts[2], jwk)) return refused("the DPoP proof's signature does not verify");
+  // ES256 (HelseID's): the key imported once per client key, one OpenSSL verification per proof; others: libjose.
+  std::string jkt;
+  if (*alg == "ES256") {
+    std::shared_ptr<const detail::ProofKey> key = keys_->es256(jwk);
+    if (!key) return refused("the DPoP proof's jwk is not a public key for its algorithm");
+    const std::string_view signing_input = proof.substr(0, parts[0].size() + 1 + parts[1].size());
+    if (!detail::verifyEs256(key->key.get(), signing_input, parts[2])) {
+      return refused("the DPoP proof's signature does not verify");
+    }
+    jkt = key->thumbprint;
+  } else if (!detail::verifyJws(parts[0], parts[1], parts[2], jwk)) {
+    return refused("the DPoP proof's signature does not verify");
+  }
 
   std::optional<std::string_view> jti = detail::stringMember(payload.get(), "jti");
   if (!jti || jti->empty() || jti->size() > 256) return refused("the DPoP proof has no usable jti");
@@ -101,9 +114,17 @@ Result<std::string> DpopVerifier::verify(std::string_view proof, std::string_vie
       return refused("the DPoP proof's ath does not match the access token");
     }
   }
-  JsonPtr thumbprint(jose_jwk_thp(nullptr, jwk, "S256"));
-  if (!json_is_string(thumbprint.get())) return refused("the DPoP proof's jwk has no thumbprint");
-  std::string jkt(json_string_value(thumbprint.get()));
+  if (options_.nonces) {
+    std::optional<std::string_view> nonce = detail::stringMember(payload.get(), "nonce");
+    if (!nonce || !options_.nonces->accepts(*nonce)) {
+      return Status(StatusCode::kFailedPrecondition, "the DPoP proof must carry the server's current nonce");
+    }
+  }
+  if (jkt.empty()) {
+    JsonPtr thumbprint(jose_jwk_thp(nullptr, jwk, "S256"));
+    if (!json_is_string(thumbprint.get())) return refused("the DPoP proof's jwk has no thumbprint");
+    jkt = json_string_value(thumbprint.get());
+  }
   // Checked last, so that a proof that fails any other test does not use up its jti. Keyed by key and jti: two
   // clients cannot collide, and an id is remembered until no proof carrying it could pass the iat window.
   auto fresh = replay_->claimOnce(jkt + ":" + std::string(*jti), *iat + options_.max_age_s + options_.clock_skew_s + 1, now);

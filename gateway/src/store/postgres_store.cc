@@ -132,7 +132,8 @@ FROM search_index;
 )sql";
 
 constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder,
-                                            kSchemaV4PresenceRows, internal::kSchemaV5DispatchState};
+                                            kSchemaV4PresenceRows, internal::kSchemaV5DispatchState,
+                                            internal::kSchemaV6ReplayClaims};
 
 // Network byte order by shifting, independent of the host's endianness.
 template <typename T>

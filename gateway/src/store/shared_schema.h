@@ -59,4 +59,15 @@ CREATE INDEX IF NOT EXISTS dispatch_delivery_status ON dispatch_delivery (subscr
 CREATE INDEX IF NOT EXISTS dispatch_delivery_partition ON dispatch_delivery (subscriber, part, position);
 )sql";
 
+// Schema version 6, the same SQL in both engines: one-time claims with an expiry (store/replay_ledger.h), the DPoP
+// `jti` replay cache every node on one database shares. The primary key makes a claim atomic across nodes; the
+// expiry index lets a purge take the oldest expired claims in bounded batches.
+inline constexpr std::string_view kSchemaV6ReplayClaims = R"sql(
+CREATE TABLE IF NOT EXISTS replay_claim (
+  claim_key TEXT NOT NULL PRIMARY KEY,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS replay_claim_expiry ON replay_claim (expires_at);
+)sql";
+
 }  // namespace planbro::gateway::store::internal

@@ -12,6 +12,7 @@
 #include "index_query_sql.h"
 #include "sql_connection.h"
 #include "sql_dispatch_state.h"
+#include "sql_replay_ledger.h"
 #include "version_cache.h"
 
 namespace planbro::gateway::store::internal {
@@ -453,7 +454,9 @@ class SqlStore final : public ResourceStore {
         writer_(std::move(writer)),
         clock_(clock ? std::move(clock) : systemClock()),
         cache_(std::move(cache)),
-        dispatch_state_(makeSqlDispatchState(dialect_, *pool_, [this] { return writeSession(); })) {}
+        dispatch_state_(makeSqlDispatchState(dialect_, *pool_, [this] { return writeSession(); })),
+        replay_ledger_(makeSqlReplayLedger(*pool_, writer_ ? WriteSessionSource([this] { return writeSession(); })
+                                                           : WriteSessionSource())) {}
 
   std::string_view engine() const override { return dialect_.engine; }
 
@@ -613,6 +616,8 @@ class SqlStore final : public ResourceStore {
 
   DispatchState* dispatchState() override { return dispatch_state_.get(); }
 
+  ReplayLedger* replayLedger() override { return replay_ledger_.get(); }
+
   Result<OutboxStats> outboxStats() override {
     ASSIGN_OR_RETURN(SqlResult r, withConnection([](SqlConnection& conn) {
       return conn.exec("SELECT COALESCE(MAX(position), 0), COUNT(*) FROM outbox", {});
@@ -679,6 +684,7 @@ class SqlStore final : public ResourceStore {
   Clock clock_;
   std::unique_ptr<VersionCache> cache_;  // may be null
   std::unique_ptr<DispatchState> dispatch_state_;  // uses pool_ and writer_, so declared after them
+  std::unique_ptr<ReplayLedger> replay_ledger_;    // likewise
 };
 
 }  // namespace

@@ -118,7 +118,8 @@ FROM search_index;
 )sql";
 
 constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder,
-                                            kSchemaV4PresenceRows, internal::kSchemaV5DispatchState};
+                                            kSchemaV4PresenceRows, internal::kSchemaV5DispatchState,
+                                            internal::kSchemaV6ReplayClaims};
 
 Status sqliteError(sqlite3* db, int rc, std::string_view what) {
   const std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

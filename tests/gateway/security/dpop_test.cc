@@ -68,6 +68,28 @@ TEST_F(DpopTest, RefusesAthMismatchWrongTypPrivateJwkAndBadSignature) {
                 .message().find("algorithm"), std::string::npos);
 }
 
+// ES256 proof keys are imported once and then verified with OpenSSL per proof (proof_keys.h): a cached key still
+// refuses a signature by another key or a tampered one, and a jwk whose point is not on P-256 is never imported.
+TEST_F(DpopTest, TheProofKeyCacheRefusesForeignTamperedAndOffCurveKeys) {
+  ASSERT_TRUE(verifier_->verify(dpopProof(key_, "GET", kHtu, "the-token", kNow, "c1"), "GET", kHtu, "the-token").isOk());
+  std::string payload = "{\"jti\":\"c2\",\"htm\":\"GET\",\"htu\":\"" + std::string(kHtu) + "\",\"iat\":" +
+                        std::to_string(kNow) + ",\"ath\":\"" + sha256Base64Url("the-token") + "\"}";
+  const std::string header = "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":" + key_.publicJson() + "}";
+  TestKey other = makeKey("ES256", "other");
+  EXPECT_NE(refusal(signCompact(other, header, payload)).message().find("does not verify"), std::string::npos);
+  std::string tampered = signCompact(key_, header, payload);
+  const size_t sig = tampered.rfind('.') + 1;
+  tampered[sig + 5] = tampered[sig + 5] == 'A' ? 'B' : 'A';
+  EXPECT_NE(refusal(tampered).message().find("does not verify"), std::string::npos);
+  // The same x with another key's y: not a point of the curve (an invalid-curve key).
+  Json off(json_deep_copy(key_.public_jwk.get()));
+  json_object_set(off.get(), "y", json_object_get(other.public_jwk.get(), "y"));
+  const std::string off_header = "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":" + dump(off.get()) + "}";
+  EXPECT_NE(refusal(signCompact(key_, off_header, payload)).message().find("not a public key"), std::string::npos);
+  // The genuine proof with the cached key still passes.
+  EXPECT_TRUE(verifier_->verify(signCompact(key_, header, payload), "GET", kHtu, "the-token").isOk());
+}
+
 TEST_F(DpopTest, TheMemoryReplayCacheIsBoundedAndFailsClosedWhenFullOfLiveIds) {
   auto cache = makeMemoryReplayCache(1000);
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(*cache->claimOnce("k" + std::to_string(i), kNow + 10, kNow));

@@ -121,11 +121,13 @@ inline std::string tokenHeader(const TestKey& key) {
 
 /** A DPoP proof for `method` on `htu`, signed by `key`, binding `access_token` (ath) when non-empty. */
 inline std::string dpopProof(const TestKey& key, const std::string& method, const std::string& htu,
-                             const std::string& access_token, int64_t iat, const std::string& jti) {
+                             const std::string& access_token, int64_t iat, const std::string& jti,
+                             const std::string& nonce = "") {
   std::string header = "{\"typ\":\"dpop+jwt\",\"alg\":\"" + key.alg + "\",\"jwk\":" + key.publicJson() + "}";
   std::string payload = "{\"jti\":\"" + jti + "\",\"htm\":\"" + method + "\",\"htu\":\"" + htu +
                         "\",\"iat\":" + std::to_string(iat);
   if (!access_token.empty()) payload += ",\"ath\":\"" + sha256Base64Url(access_token) + "\"";
+  if (!nonce.empty()) payload += ",\"nonce\":\"" + nonce + "\"";
   return signCompact(key, header, payload + "}");
 }
 

@@ -230,6 +230,21 @@ struct AuthConfig {
   uint32_t replay_cache_entries = 1000000;   // DPoP proof ids remembered for their lifetime; full: 503
   uint32_t emergency_access_minutes = 60;    // how long an emergency-access grant («nødtilgang», GW-46) lasts
   uint32_t consent_max_entries = 1000;       // CareTeams, Consents and grants the consent policy reads per request
+  // Where DPoP proof ids are remembered: "store" (a table every node on the database shares), "memory" (this
+  // process only), or "auto" (store on postgresql, where several nodes may share one database; memory on sqlite).
+  std::string dpop_replay_cache = "auto";
+  uint32_t dpop_replay_purge_batch = 1000;  // expired proof ids one purge deletes at most (store cache)
+  // RFC 9449 §8 server-provided nonces: "required" refuses a proof without a fresh `nonce` (use_dpop_nonce, with a
+  // DPoP-Nonce header to retry with); "off" neither issues nor checks them.
+  std::string dpop_nonce = "off";
+  uint32_t dpop_nonce_window_s = 300;  // a nonce is valid in the window it was issued in and the next one
+  // The audit trail (docs/security.md, Audit): AuditEvents for access decisions, writes and failed
+  // authentications, queued and written to the store in batches by one thread.
+  bool audit = true;
+  uint32_t audit_queue_entries = 65536;  // records waiting at most; full: the access is refused (503)
+  uint32_t audit_batch_entries = 500;    // AuditEvents one store transaction writes at most
+  uint32_t audit_flush_interval_ms = 200;  // the longest a record waits for its batch (a crash loses at most this)
+  uint32_t audit_export_max_entries = 10000;  // AuditEvents one GET AuditEvent/$export-ndjson answers at most
   bool enabled() const { return mode == "token" || mode == "development"; }
   bool development() const { return mode == "development"; }
 };

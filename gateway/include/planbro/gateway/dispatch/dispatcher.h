@@ -44,7 +44,7 @@ struct SubscriberSpec {
   /** The system the receiver writes through (WriteContext::source_system); changes it made are never sent back to
    *  it. Empty: none excluded. */
   std::string source_system;
-  /** Resource types it receives; empty: every type. */
+  /** Resource types it receives; empty: every type. AuditEvent never (the audit trail is not shared). */
   std::vector<std::string> types;
   /** Null: every change of those types. */
   std::shared_ptr<const EventFilter> filter;

@@ -36,6 +36,8 @@ struct WriteContext {
   /** The requester's search narrowing (search_scope.h) for the search of a conditional create, update or delete:
    *  a match the requester may not see is not found, so the answer never reveals that it exists. Empty: none. */
   search::ScopeFn scope;
+  /** Who writes, in the detail the audit trail keeps (HPR number, organisation, client id): WriterOptions::audit. */
+  security::AuditAgent agent;
 
   store::WriteContext storeContext() const { return store::WriteContext{actor, source_system}; }
   /** What the write pipeline's hooks see of it. */
@@ -180,6 +182,9 @@ class Operations {
   Result<PreparedWrite> prepareChecked(const WriteContext& context, const WriteIntent& intent,
                                        const fhir::JsonValue& resource, fhir::OperationOutcome* outcome);
   store::Timestamp now() const;
+  /** Records one write of `write` in WriterOptions::audit (when set): `result` when it committed, else `failure`. */
+  void audit(const WriteContext& context, const PreparedWrite& write, const store::WriteResult* result,
+             const Status& failure) const;
 
   store::ResourceStore& store_;
   search::SearchExecutor& executor_;

@@ -21,6 +21,7 @@
 #include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/fhir-model/validator.h"
 #include "planbro/gateway/ops/write_metrics.h"
+#include "planbro/gateway/security/audit_sink.h"
 #include "planbro/gateway/store/resource_store.h"
 
 namespace planbro::gateway::ops {
@@ -236,6 +237,9 @@ struct WriterOptions {
   std::string own_base_url;
   /** Validation and transaction metrics (see write_metrics.h); nullptr: none. */
   std::shared_ptr<const WriteMetrics> metrics;
+  /** Every committed write (and every prepared write that failed in the store) is recorded here by the operations
+   *  layer, one record per resource written (docs/security.md, Audit); nullptr: none. */
+  std::shared_ptr<security::AuditSink> audit;
 };
 
 /** Stateless apart from its options; thread-safe. */

@@ -60,6 +60,9 @@ struct OperationCall {
 struct OperationResult {
   int status = 200;
   std::string json;
+  /** Set: `json` is sent as it is with this Content-Type (not rendered as FHIR JSON or XML): NDJSON exports. */
+  std::string content_type;
+  http::Headers headers;  // added to the response (a `Link` to the next part of an export)
 };
 
 /**

@@ -12,8 +12,10 @@
 #include "planbro/gateway/config/gateway_config.h"
 #include "planbro/gateway/http/handler.h"
 #include "planbro/gateway/security/access_policy.h"
+#include "planbro/gateway/security/audit_sink.h"
 #include "planbro/gateway/security/dpop.h"
 #include "planbro/gateway/security/token_validator.h"
+#include "planbro/gateway/store/resource_store.h"
 
 namespace planbro::gateway::security {
 
@@ -33,8 +35,12 @@ class AuthFilter : public http::RequestFilter {
   bool mayBlock() const override;
   /** The base URL once known (a server on port 0 learns its port when it listens). Thread-safe. */
   void setBaseUrl(std::string base_url);
+  /** Every refused authentication becomes an audit record in `sink` (never with the token). Set before the
+   *  server starts; null: none. */
+  void setAuditSink(std::shared_ptr<AuditSink> sink) { audit_ = std::move(sink); }
 
  private:
+  Status authenticate(const http::Request& request, http::RequestContext& context);
   std::string challenge(std::string_view error, std::string_view description) const;
   Status refuse(http::RequestContext& context, std::string_view error, std::string description) const;
   std::string baseUrl() const;
@@ -43,6 +49,7 @@ class AuthFilter : public http::RequestFilter {
   std::shared_ptr<TokenValidator> tokens_;
   std::shared_ptr<DpopVerifier> dpop_;
   mutable std::mutex base_mutex_;
+  std::shared_ptr<AuditSink> audit_;
 };
 
 /**
@@ -58,6 +65,9 @@ struct AuthComponents {
   std::shared_ptr<AuthFilter> filter;
   std::shared_ptr<AccessPolicy> policy;
 };
-Result<AuthComponents> makeAuthComponents(const config::GatewayConfig& config, std::string base_url);
+/** `store` (may be null) holds the shared DPoP replay cache (auth.dpop_replay_cache store, or auto on postgresql)
+ *  and must outlive the components; a configuration that needs it without one is kFailedPrecondition. */
+Result<AuthComponents> makeAuthComponents(const config::GatewayConfig& config, std::string base_url,
+                                          store::ResourceStore* store = nullptr);
 
 }  // namespace planbro::gateway::security

@@ -11,9 +11,14 @@
 #include <vector>
 
 #include "planbro/fhir-model/status.h"
+#include "planbro/gateway/security/dpop_nonce.h"
 #include "planbro/gateway/security/token_validator.h"
 
 namespace planbro::gateway::security {
+
+namespace detail {
+class ProofKeyCache;  // proof_keys.h: ES256 proof keys imported once
+}
 
 /** Remembers proof ids until they expire. Shared by every node when backed by the database. Thread-safe. */
 class ReplayCache {
@@ -34,6 +39,8 @@ struct DpopOptions {
   int64_t clock_skew_s = 30;
   size_t max_proof_bytes = 8192;
   Clock clock = systemNow;
+  // Server-provided nonces (auth.dpop_nonce required): a proof must carry a current one. Null: not checked.
+  std::shared_ptr<const DpopNonces> nonces;
 };
 
 class DpopVerifier {
@@ -43,16 +50,20 @@ class DpopVerifier {
   /** Verifies `proof` for `method` on `htu` (scheme, host, path; no query). When `access_token` is non-empty its
    *  hash must be the proof's `ath`. Returns the JWK SHA-256 thumbprint (RFC 7638) of the proof key, to compare
    *  with the token's cnf.jkt. Errors: kUnauthenticated with a reason (kResourceExhausted/kUnavailable from the
-   *  replay cache). */
+   *  replay cache); kFailedPrecondition when nonces are on and the proof carries no current one (answer
+   *  `use_dpop_nonce` with currentNonce()). */
   Result<std::string> verify(std::string_view proof, std::string_view method, std::string_view htu,
                              std::string_view access_token) const;
 
   bool mayBlock() const { return replay_->mayBlock(); }
+  /** The nonce a client should put in its next proof; empty when nonces are off. */
+  std::string currentNonce() const { return options_.nonces ? options_.nonces->current() : std::string(); }
   const DpopOptions& options() const { return options_; }
 
  private:
   DpopOptions options_;
   std::shared_ptr<ReplayCache> replay_;
+  std::shared_ptr<detail::ProofKeyCache> keys_;
 };
 
 /** `htu` normalised for comparison: query and fragment cut, scheme and host lower-cased, default port dropped. */

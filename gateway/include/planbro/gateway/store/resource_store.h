@@ -24,6 +24,7 @@
 namespace planbro::gateway::store {
 
 class DispatchState;  // dispatch_state.h
+class ReplayLedger;   // replay_ledger.h
 
 /** Microseconds since the Unix epoch, UTC: meta.lastUpdated and outbox timestamps. */
 using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
@@ -372,6 +373,10 @@ class ResourceStore {
   /** The dispatcher's consumer state in this store's database (dispatch_state.h); null for stores without one.
    *  Lives as long as the store. */
   virtual DispatchState* dispatchState() { return nullptr; }
+
+  /** One-time claims with an expiry (the shared DPoP replay cache, replay_ledger.h); null when the store has none.
+   *  Owned by the store. */
+  virtual ReplayLedger* replayLedger() { return nullptr; }
 
   /**
    * Runs `body` in a transaction and commits it; when the transaction failed retryably (see
