@@ -519,8 +519,18 @@ JsonValue JsonDocument::import(const JsonValue& value) {
 }
 
 const JsonValue* JsonValue::find(std::string_view key) const {
+  // Member names are short and mostly differ in length or first byte: those are compared before any memcmp call.
+  if (key.empty()) {
+    for (const JsonMember& m : members()) {
+      if (m.key.empty()) return &m.value;
+    }
+    return nullptr;
+  }
+  const char first = key[0];
   for (const JsonMember& m : members()) {
-    if (m.key == key) return &m.value;
+    if (m.key.size() == key.size() && m.key[0] == first && std::memcmp(m.key.data(), key.data(), key.size()) == 0) {
+      return &m.value;
+    }
   }
   return nullptr;
 }

@@ -326,7 +326,10 @@ Result<std::unique_ptr<ModelInfo>> ModelInfo::parse(std::string_view compiled_js
     }
     impl->value_sets.push_back(std::move(vs));
   }
-  for (const ValueSetCodes& vs : impl->value_sets) impl->value_set_by_url.emplace(vs.url, &vs);
+  for (ValueSetCodes& vs : impl->value_sets) {
+    vs.buildIndex();  // after the vector is final: the index holds views of the codes' strings
+    impl->value_set_by_url.emplace(vs.url, &vs);
+  }
 
   impl->search_params.reserve(params->Size());
   for (const RjValue& p : params->GetArray()) {
@@ -489,11 +492,27 @@ const SearchParamDef* ModelInfo::searchParam(std::string_view resource_type, std
 
 std::span<const SearchParamDef> ModelInfo::allSearchParams() const { return impl_->search_params; }
 
+void ValueSetCodes::buildIndex() {
+  index.clear();
+  index.by_code.reserve(codes.size());
+  for (const Code& c : codes) index.by_code.emplace(c.code, c.system);
+  index.owner = this;
+  index.size = codes.size();
+}
+
 bool ValueSetCodes::containsCode(std::string_view code) const {
+  if (indexed()) return index.by_code.find(code) != index.by_code.end();
   return std::any_of(codes.begin(), codes.end(), [&](const Code& c) { return c.code == code; });
 }
 
 bool ValueSetCodes::contains(std::string_view system, std::string_view code) const {
+  if (indexed()) {
+    auto [first, last] = index.by_code.equal_range(code);
+    for (auto it = first; it != last; ++it) {
+      if (it->second == system) return true;
+    }
+    return false;
+  }
   return std::any_of(codes.begin(), codes.end(), [&](const Code& c) { return c.code == code && c.system == system; });
 }
 

@@ -88,6 +88,52 @@ bool ConstraintCache::passesByShape(Compiled::Shortcut shortcut, const JsonValue
   return false;
 }
 
+namespace {
+
+bool isIdentifier(std::string_view s) {
+  if (s.empty() || !(s[0] >= 'a' && s[0] <= 'z')) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+size_t occurrences(std::string_view text, std::string_view word) {
+  size_t n = 0;
+  for (size_t at = text.find(word); at != std::string_view::npos; at = text.find(word, at + word.size())) ++n;
+  return n;
+}
+
+}  // namespace
+
+// `implies` binds loosest of all FHIRPath operators, so `m.exists() implies X` is (m.exists()) implies (X) unless a
+// second `implies` chains it; `or` binds looser than everything but `xor` (same level, left to right) and
+// `implies`, so `m.empty() or X` is (m.empty()) or (X) when neither occurs. The word test is on the raw text: an
+// `implies` or `xor` inside a string literal only makes the answer "no form", never a wrong one.
+std::string ConstraintCache::absentMemberOf(std::string_view expression) {
+  constexpr std::string_view kExistsImplies = ".exists() implies ";
+  constexpr std::string_view kEmptyOr = ".empty() or ";
+  const size_t dot = expression.find('.');
+  if (dot == std::string_view::npos) return {};
+  const std::string_view member = expression.substr(0, dot);
+  if (!isIdentifier(member)) return {};
+  const std::string_view rest = expression.substr(dot);
+  if (rest.starts_with(kExistsImplies) && occurrences(expression, "implies") == 1) return std::string(member);
+  if (rest.starts_with(kEmptyOr) && occurrences(expression, "implies") == 0 && occurrences(expression, "xor") == 0) {
+    return std::string(member);
+  }
+  return {};
+}
+
+bool ConstraintCache::passesWhenAbsent(std::string_view member, const JsonValue& focus) {
+  for (const JsonMember& m : focus.members()) {
+    std::string_view key = m.key;
+    if (!key.empty() && key[0] == '_') key.remove_prefix(1);
+    if (key.starts_with(member)) return false;
+  }
+  return true;
+}
+
 const ConstraintCache& ConstraintCache::get() {
   static const ConstraintCache cache(ModelInfo::r4());
   return cache;
@@ -128,6 +174,7 @@ ConstraintCache::ConstraintCache(const ModelInfo& model) {
         compiled.native = isNativeConstraint(c.key);
         compiled.per1 = c.key == "per-1";
         compiled.shortcut = shortcutFor(c);
+        compiled.absent_member = absentMemberOf(c.expression);
         if (compiled.expression || compiled.simple) compiled_.emplace(&c, std::move(compiled));
       }
     }

@@ -3,6 +3,8 @@
 // shared read-only by all threads.
 
 #include <memory>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "planbro/fhir-model/fhirpath.h"
@@ -23,7 +25,18 @@ class ConstraintCache {
     bool per1 = false;    // per-1 (Period start <= end): the validator tries a native comparison first
     /** A frequent invariant whose truth often follows from which members are present (see passesByShape). */
     enum class Shortcut { kNone, kObs7, kCon3, kCon4, kCon5 } shortcut = Shortcut::kNone;
+    /** A member of the focus whose absence makes the expression true, from its form alone: `m.exists() implies X`
+     *  (no other `implies`) or `m.empty() or X` (no `implies` or `xor` anywhere, which would bind looser than or
+     *  alongside it). Empty when the expression has neither form. See passesWhenAbsent. */
+    std::string absent_member;
   };
+
+  /** True when `focus` (a JSON object) has no member named `member`, `_member` or a choice of it (`memberString`):
+   *  no member starts with either prefix. Then a constraint whose absent_member is `member` holds. */
+  static bool passesWhenAbsent(std::string_view member, const JsonValue& focus);
+
+  /** The member of absent_member for an expression, or empty (exposed for tests). */
+  static std::string absentMemberOf(std::string_view expression);
 
   /** True when the expression of a constraint with this shortcut is certainly true on `focus` (a JSON object) by
    *  the presence or absence of members alone: obs-7 without `component`; con-3 with a non-empty `clinicalStatus` or

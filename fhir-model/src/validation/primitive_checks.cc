@@ -3,6 +3,7 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -97,6 +98,28 @@ bool isBoundedUnsigned(std::string_view s, uint64_t max) {
 
 constexpr uint64_t kInt32Max = 2147483647ULL;
 
+// Position of the first byte at or below `limit` (unsigned), or s.size(). Whitespace and control characters are
+// all <= 0x20, and the strings of a resource almost never hold one, so the text checks below scan for that class
+// 16 bytes at a time and run their exact per-byte rules only from the first hit on.
+size_t firstByteAtOrBelow(std::string_view s, uint8_t limit) {
+  size_t i = 0;
+  const size_t n = s.size();
+#if defined(__SSE2__)
+  const __m128i bound = _mm_set1_epi8(static_cast<char>(limit));
+  while (i + 16 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    // min(v, limit) == v exactly for the bytes <= limit.
+    const int hits = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, bound), v));
+    if (hits != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(hits)));
+    i += 16;
+  }
+#endif
+  for (; i < n; ++i) {
+    if (static_cast<unsigned char>(s[i]) <= limit) return i;
+  }
+  return n;
+}
+
 }  // namespace
 
 std::optional<PrimitiveKind> primitiveKindFor(std::string_view t) {
@@ -140,12 +163,20 @@ bool isNumericKind(PrimitiveKind k) {
 }
 
 bool isValidId(std::string_view s) {
+  // One table load per character instead of five range tests: ids are checked on every reference and resource.
+  static constexpr auto kIdChar = [] {
+    std::array<bool, 256> t{};
+    for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<size_t>(c)] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t[static_cast<size_t>(c)] = true;
+    for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = true;
+    t['-'] = true;
+    t['.'] = true;
+    return t;
+  }();
   if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || isDigit(c) || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
+  bool ok = true;
+  for (char c : s) ok &= kIdChar[static_cast<unsigned char>(c)];
+  return ok;
 }
 
 bool isValidDate(std::string_view s) {
@@ -308,14 +339,15 @@ bool isValidBase64(std::string_view s) {
 
 bool isValidCode(std::string_view s) {
   if (s.empty() || isRegexSpace(s.front()) || isRegexSpace(s.back())) return false;
-  for (size_t i = 1; i < s.size(); ++i) {
+  const size_t first_space = firstByteAtOrBelow(s, 0x20);
+  for (size_t i = std::max<size_t>(first_space, 1); i < s.size(); ++i) {
     if (isRegexSpace(s[i]) && isRegexSpace(s[i - 1])) return false;
   }
   return true;
 }
 
 bool isValidStringChars(std::string_view s) {
-  for (char c : s) {
+  for (char c : s.substr(firstByteAtOrBelow(s, 0x1F))) {
     auto u = static_cast<unsigned char>(c);
     if (u < 0x20 && c != '\t' && c != '\r' && c != '\n') return false;
   }
@@ -333,7 +365,7 @@ bool isAbsoluteUri(std::string_view s) {
     if (!ok) return false;
   }
   if (colon + 1 >= s.size()) return false;
-  for (char c : s) {
+  for (char c : s.substr(firstByteAtOrBelow(s, 0x20))) {
     if (isRegexSpace(c)) return false;
   }
   return true;
@@ -377,8 +409,8 @@ const char* checkPrimitive(PrimitiveKind kind, std::string_view text) {
     case PrimitiveKind::kUri:
     case PrimitiveKind::kUrl:
     case PrimitiveKind::kCanonical:
-      for (char c : text) {
-        // Whitespace and control characters are all <= 0x20: one comparison per byte on the common path.
+      for (char c : text.substr(firstByteAtOrBelow(text, 0x20))) {
+        // Whitespace and control characters are all <= 0x20: the scan above skips to the first of them.
         if (static_cast<unsigned char>(c) <= 0x20) {
           return c == ' ' || isRegexSpace(c) ? "is not a valid URI (contains whitespace)"
                                              : "contains control characters";

@@ -473,7 +473,10 @@ bool ProfileChecker::checkType(const ProfileElement& element, const Item& item) 
   }
   if (!matched->target_profiles.empty() && item.value != nullptr && item.value->isObject() &&
       (code == "Reference" || code == "canonical")) {
-    if (code == "Reference") checkTargetProfiles(*matched, *item.value);
+    if (code == "Reference") {
+      checkTargetProfiles(*matched, element.target_profiles[static_cast<size_t>(matched - def.types.data())],
+                          *item.value);
+    }
   }
   if (!matched->profiles.empty() && item.value != nullptr) {
     checkTypeProfiles(element.type_profiles[static_cast<size_t>(matched - def.types.data())], item);
@@ -500,7 +503,8 @@ void ProfileChecker::checkTypeProfiles(std::span<const Profile* const> profiles,
   report(Severity::kError, kStructure, "the value conforms to none of the profiles " + names + profileName());
 }
 
-void ProfileChecker::checkTargetProfiles(const TypeRef& type, const JsonValue& reference) {
+void ProfileChecker::checkTargetProfiles(const TypeRef& type, std::span<const Profile* const> resolved,
+                                         const JsonValue& reference) {
   std::string_view ref = text(reference.find("reference"));
   const JsonValue* target = ref.empty() || resolver_ == nullptr || resource_ == nullptr
                                 ? nullptr
@@ -515,8 +519,9 @@ void ProfileChecker::checkTargetProfiles(const TypeRef& type, const JsonValue& r
   size_t candidate_count = 0;
   const Profile* first_candidate = nullptr;
   bool type_allowed = false;
-  for (const std::string& url : type.target_profiles) {
-    if (const Profile* p = profiles_.find(url); p != nullptr) {
+  for (size_t i = 0; i < type.target_profiles.size(); ++i) {
+    const std::string& url = type.target_profiles[i];
+    if (const Profile* p = resolved[i]; p != nullptr) {
       if (p->type == target_type) {
         type_allowed = true;
         if (candidate_count++ == 0) first_candidate = p;
@@ -545,8 +550,7 @@ void ProfileChecker::checkTargetProfiles(const TypeRef& type, const JsonValue& r
     return;
   }
   if (target == nullptr || candidate_count == 0) return;
-  for (const std::string& url : type.target_profiles) {
-    const Profile* p = profiles_.find(url);
+  for (const Profile* p : resolved) {
     if (p != nullptr && p->type == target_type && conformsQuietly(*p, *target, target_type)) return;
   }
   report(Severity::kError, kStructure,

@@ -84,7 +84,8 @@ class ProfileChecker {
   bool conformsQuietly(const Profile& profile, const JsonValue& value, std::string_view type_code);
   bool checkType(const ProfileElement& element, const Item& item);
   void checkTypeProfiles(std::span<const Profile* const> profiles, const Item& item);
-  void checkTargetProfiles(const TypeRef& type, const JsonValue& reference);
+  /** `resolved`: the ProfileElement's target_profiles entry for `type` (parallel to type.target_profiles). */
+  void checkTargetProfiles(const TypeRef& type, std::span<const Profile* const> resolved, const JsonValue& reference);
   void checkBinding(const Binding& binding, const ValueSetCodes* value_set, const Item& item);
   void checkInvariants(const ProfileElement& element, const Item& item);
 

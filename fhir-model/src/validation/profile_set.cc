@@ -181,6 +181,10 @@ void precompute(const ModelInfo& model, Profile& profile, std::vector<std::strin
         if (const Profile* p = find_profile(url)) pe.type_profiles[t].push_back(p);
       }
     }
+    pe.target_profiles.resize(e.types.size());
+    for (size_t t = 0; t < e.types.size(); ++t) {
+      for (const std::string& url : e.types[t].target_profiles) pe.target_profiles[t].push_back(find_profile(url));
+    }
     std::set<std::string_view> known;
     if (pe.core != nullptr) {
       for (const Constraint& c : pe.core->constraints) known.insert(c.key);
@@ -574,7 +578,10 @@ Result<std::shared_ptr<const ProfileSet>> ProfileSetBuilder::build() {
     (void)vs;
     impl->value_sets.push_back(expander.expand(url));
   }
-  for (const auto& vs : impl->value_sets) impl->value_set_by_url.emplace(vs->url, vs.get());
+  for (const auto& vs : impl->value_sets) {
+    vs->buildIndex();
+    impl->value_set_by_url.emplace(vs->url, vs.get());
+  }
   auto lookup = [&](std::string_view url) -> const ValueSetCodes* {
     if (auto it = impl->value_set_by_url.find(url); it != impl->value_set_by_url.end()) return it->second;
     return model_.valueSet(url);

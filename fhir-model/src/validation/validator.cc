@@ -73,6 +73,20 @@ class AddressCache {
   std::vector<Slot> slots_ = std::vector<Slot>(size_t{1} << kBits);
 };
 
+// The data types with rules of their own in validateComplex, told apart once per type-code string (in resolveType's
+// cache) rather than by comparing the code's text against each name for every object.
+enum class ComplexRule : uint8_t { kNone, kReference, kCoding, kCodeableConcept, kExtension, kIdentifier, kAttachment };
+
+ComplexRule complexRuleFor(std::string_view type_code) {
+  if (type_code == "Reference") return ComplexRule::kReference;
+  if (type_code == "Coding") return ComplexRule::kCoding;
+  if (type_code == "CodeableConcept") return ComplexRule::kCodeableConcept;
+  if (type_code == "Extension") return ComplexRule::kExtension;
+  if (type_code == "Identifier") return ComplexRule::kIdentifier;
+  if (type_code == "Attachment") return ComplexRule::kAttachment;
+  return ComplexRule::kNone;
+}
+
 constexpr std::string_view kStructure = "structure";
 constexpr std::string_view kRequired = "required";
 constexpr std::string_view kValue = "value";
@@ -532,7 +546,8 @@ class Walker {
     std::optional<PrimitiveKind> kind;
     // One lookup of the type serves both the primitive test and the complex walk below.
     const TypeDef* type = nullptr;
-    resolveType(type_code, !eff.children.empty(), kind, type);
+    ComplexRule rule = ComplexRule::kNone;
+    resolveType(type_code, !eff.children.empty(), kind, type, rule);
 
     if (!kind && twin != nullptr) {
       reportAtChild(Severity::kError, kStructure,
@@ -583,7 +598,7 @@ class Walker {
           }
           validatePrimitive(el, eff, *kind, type_code, item_null ? nullptr : item, twin_null ? nullptr : twin_item);
         } else if (item != nullptr) {
-          validateComplex(el, eff, type, type_code, name, *item);
+          validateComplex(el, eff, type, type_code, rule, name, *item);
         }
       }
       return n;
@@ -604,7 +619,7 @@ class Walker {
       }
       validatePrimitive(el, eff, *kind, type_code, value, twin);
     } else if (value != nullptr) {
-      validateComplex(el, eff, type, type_code, name, *value);
+      validateComplex(el, eff, type, type_code, rule, name, *value);
     }
     return 1;
   }
@@ -614,12 +629,13 @@ class Walker {
   // instead of a string hash and name comparisons per value. The cache lives as long as the thread and is bounded
   // by the number of type-code strings in the model.
   void resolveType(std::string_view type_code, bool inline_children, std::optional<PrimitiveKind>& kind,
-                   const TypeDef*& type) const {
+                   const TypeDef*& type, ComplexRule& rule) const {
     struct Resolved {
       const ModelInfo* model = nullptr;
       size_t size = 0;
       std::optional<PrimitiveKind> kind;
       const TypeDef* type = nullptr;
+      ComplexRule rule = ComplexRule::kNone;
     };
     thread_local AddressCache<Resolved> cache;
     auto& slot = cache.slot(type_code.data());
@@ -632,11 +648,13 @@ class Walker {
         r.type = model_.type(type_code);
         if (r.type != nullptr && r.type->kind == TypeKind::kPrimitive) r.kind = PrimitiveKind::kUnknown;
       }
+      r.rule = complexRuleFor(type_code);
       slot.key = type_code.data();
       slot.value = r;
     }
     const Resolved& resolved = slot.value;
     kind = resolved.kind;
+    rule = resolved.rule;
     // As before: the definition is looked up only when the element has no inline children, and a primitive type
     // without a hand check counts as kUnknown only then.
     if (kind == PrimitiveKind::kUnknown && inline_children) kind = std::nullopt;
@@ -782,7 +800,7 @@ class Walker {
 
   // `type` is the definition of `type_code`, or null for inline (BackboneElement) children.
   void validateComplex(const ElementDef& el, const ElementDef& eff, const TypeDef* type, std::string_view type_code,
-                       std::string_view name, const JsonValue& value) {
+                       ComplexRule rule, std::string_view name, const JsonValue& value) {
     if (value.isNull()) {
       report(Severity::kError, kStructure, "null is not allowed (omit the property instead)");
       return;
@@ -807,29 +825,38 @@ class Walker {
     std::span<const ElementDef* const> children = eff.children;
     if (children.empty() && type != nullptr) children = type->rootChildren();
     const ElementScope outer_scope = element_scope_;
-    if (profiles_ != nullptr && type_code == "Extension") checkKnownExtension(value);
+    if (profiles_ != nullptr && rule == ComplexRule::kExtension) checkKnownExtension(value);
     element_scope_.current_type = type_code;
     element_scope_.element_path = eff.path;
-    if (type_code == "Extension") {
+    if (rule == ComplexRule::kExtension) {
       const JsonValue* url = value.find("url");
       element_scope_.extension_url = url != nullptr && url->isString() ? url->text() : std::string_view();
     }
     validateObject(value, children, false);
     element_scope_ = outer_scope;
 
-    if (type_code == "Reference") {
-      checkReference(eff, value);
-    } else if (type_code == "Coding") {
-      checkCoding(value);
-      if (const Binding* b = requiredBinding(el, eff)) checkCodingBinding(*b, value);
-    } else if (type_code == "CodeableConcept") {
-      if (const Binding* b = requiredBinding(el, eff)) checkCodeableConceptBinding(*b, value);
-    } else if (type_code == "Extension") {
-      checkExtension(value);
-    } else if (type_code == "Identifier") {
-      if (options_.check_norwegian_identifiers) checkNorwegianIdentifier(value);
-    } else if (type_code == "Attachment") {
-      validation::checkAttachment(value, location(), out_);
+    switch (rule) {
+      case ComplexRule::kReference:
+        checkReference(eff, value);
+        break;
+      case ComplexRule::kCoding:
+        checkCoding(value);
+        if (const Binding* b = requiredBinding(el, eff)) checkCodingBinding(*b, value);
+        break;
+      case ComplexRule::kCodeableConcept:
+        if (const Binding* b = requiredBinding(el, eff)) checkCodeableConceptBinding(*b, value);
+        break;
+      case ComplexRule::kExtension:
+        checkExtension(value);
+        break;
+      case ComplexRule::kIdentifier:
+        if (options_.check_norwegian_identifiers) checkNorwegianIdentifier(value);
+        break;
+      case ComplexRule::kAttachment:
+        validation::checkAttachment(value, location(), out_);
+        break;
+      case ComplexRule::kNone:
+        break;
     }
 
     if (constraints_ != nullptr) {
@@ -865,17 +892,20 @@ class Walker {
     const Profile* definition = profiles_->knownExtension(url->text());
     if (definition == nullptr) return;  // unknown extensions pass (vendor, national ones)
     const ElementScope& scope = element_scope_;
-    auto pathFrom = [&](std::string_view root, size_t start) {
-      std::string s(root);
-      for (size_t i = start; i + 1 < path_.size(); ++i) {
-        s += '.';
-        s += path_[i].name;
-      }
-      return s;
-    };
-    std::string resource_path = pathFrom(scope.resource_type, scope.resource_start);
-    std::string definition_path(scope.element_path);
-    if (size_t x = definition_path.find("[x]"); x != std::string::npos) definition_path.erase(x, 3);
+    // Both paths are built into buffers the walker keeps (checkExtension does not re-enter the walker), so a known
+    // extension costs no heap allocation once the buffers have grown to the longest path.
+    std::string& resource_path = extension_resource_path_;
+    resource_path.assign(scope.resource_type);
+    for (size_t i = scope.resource_start; i + 1 < path_.size(); ++i) {
+      resource_path += '.';
+      resource_path += path_[i].name;
+    }
+    std::string_view definition_path = scope.element_path;
+    if (size_t x = definition_path.find("[x]"); x != std::string_view::npos) {
+      extension_definition_path_.assign(definition_path.substr(0, x));
+      extension_definition_path_.append(definition_path.substr(x + 3));
+      definition_path = extension_definition_path_;
+    }
     // The location is rendered only if the extension has an issue.
     const validation::ProfileChecker::LocationRenderer here = [this] { return location(); };
     profiles_->checkExtension(*definition, extension, resource_path, definition_path, scope.current_type, scope.extension_url, here,
@@ -972,7 +1002,17 @@ class Walker {
     return type;
   }
 
-  bool referenceTypeAllowed(const ElementDef& eff, std::string_view type) const {
+  // What the target profiles of an element's Reference types allow, worked out once per element definition: the
+  // resource types named (a core type's name, or the type a constraint profile constrains), or any type.
+  struct ReferenceTargets {
+    const ModelInfo* model = nullptr;
+    bool allow_all = false;  // no target profile, Resource/DomainResource, or a profile whose type is unknown
+    std::vector<std::string_view> types;
+  };
+
+  static ReferenceTargets referenceTargetsOf(const ModelInfo& model, const ElementDef& eff) {
+    ReferenceTargets r;
+    r.model = &model;
     bool any_profile = false;
     for (const TypeRef& t : eff.types) {
       if (t.code != "Reference") continue;
@@ -981,17 +1021,37 @@ class Walker {
         std::string_view target = url;
         size_t slash = target.rfind('/');
         std::string_view last = slash == std::string_view::npos ? target : target.substr(slash + 1);
-        if (last == type || last == "Resource" || last == "DomainResource") return true;
-        if (!model_.isResourceType(last)) {
-          // A constraint profile: allow when it constrains this type, or when we cannot tell.
-          const TypeDef* profile = model_.profile(url);
-          if (profile == nullptr || profile->constrained_type.empty() || profile->constrained_type == type) {
-            return true;
+        if (last == "Resource" || last == "DomainResource") r.allow_all = true;
+        r.types.push_back(last);
+        if (!model.isResourceType(last)) {
+          // A constraint profile: allowed when it constrains the type, or when we cannot tell.
+          const TypeDef* profile = model.profile(url);
+          if (profile == nullptr || profile->constrained_type.empty()) {
+            r.allow_all = true;
+          } else {
+            r.types.push_back(profile->constrained_type);
           }
         }
       }
     }
-    return !any_profile;
+    if (!any_profile) r.allow_all = true;
+    return r;
+  }
+
+  bool referenceTypeAllowed(const ElementDef& eff, std::string_view type) const {
+    // Keyed by the definition's address, as the other caches of model addresses; a collision recomputes.
+    thread_local AddressCache<ReferenceTargets> cache;
+    auto& slot = cache.slot(&eff);
+    if (slot.key != &eff || slot.value.model != &model_) {
+      slot.key = &eff;
+      slot.value = referenceTargetsOf(model_, eff);
+    }
+    const ReferenceTargets& targets = slot.value;
+    if (targets.allow_all) return true;
+    for (std::string_view allowed : targets.types) {
+      if (allowed == type) return true;
+    }
+    return false;
   }
 
   static std::string allowedTargets(const ElementDef& eff) {
@@ -1150,6 +1210,11 @@ class Walker {
           continue;
         }
       }
+      // `m.exists() implies X` and `m.empty() or X` hold on a focus without `m`: no engine run for what is absent.
+      if (!compiled->absent_member.empty() && focus.json != nullptr && focus.json->isObject() &&
+          validation::ConstraintCache::passesWhenAbsent(compiled->absent_member, *focus.json)) {
+        continue;
+      }
       if (compiled->shortcut != validation::ConstraintCache::Compiled::Shortcut::kNone && focus.json != nullptr &&
           focus.json->isObject() && validation::ConstraintCache::passesByShape(compiled->shortcut, *focus.json)) {
         continue;
@@ -1228,6 +1293,9 @@ class Walker {
     std::string_view element_path;   // definition path of that object's element ("HumanName.family")
   };
   ElementScope element_scope_;
+  // checkKnownExtension's path buffers, reused from extension to extension.
+  std::string extension_resource_path_;
+  std::string extension_definition_path_;
 };
 
 }  // namespace

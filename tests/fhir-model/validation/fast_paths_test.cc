@@ -177,5 +177,57 @@ TEST(InvariantShortcuts, AgreeWithTheEngineOnEveryShape) {
   }
 }
 
+
+// The generic shortcut: an expression of the form `m.exists() implies X` or `m.empty() or X` holds on a focus
+// without `m`, so the engine is not run there. Only those forms, where FHIRPath's precedence makes the absence
+// decide (a second `implies`, or an `xor` beside the `or`, would not).
+TEST(InvariantShortcuts, AMemberWhoseAbsenceDecidesIsReadFromTheExpressionsForm) {
+  using validation::ConstraintCache;
+  EXPECT_EQ(ConstraintCache::absentMemberOf(
+                "onBehalfOf.exists() implies (member.resolve().iif(empty(), true, ofType(Practitioner).exists()))"),
+            "onBehalfOf");
+  EXPECT_EQ(ConstraintCache::absentMemberOf("value.empty() or code!=component.code"), "value");
+  EXPECT_EQ(ConstraintCache::absentMemberOf("a.exists() implies b.exists() implies c.exists()"), "");
+  EXPECT_EQ(ConstraintCache::absentMemberOf("a.empty() or b.exists() implies c.exists()"), "");
+  EXPECT_EQ(ConstraintCache::absentMemberOf("a.empty() or b.exists() xor c.exists()"), "");
+  EXPECT_EQ(ConstraintCache::absentMemberOf("a.exists() and b.exists() implies c.exists()"), "");
+  EXPECT_EQ(ConstraintCache::absentMemberOf("%resource.a.exists() implies b.exists()"), "");
+  EXPECT_EQ(ConstraintCache::absentMemberOf("Patient.a.exists() implies b.exists()"), "");
+  EXPECT_EQ(ConstraintCache::absentMemberOf("a.where(b).exists() implies c.exists()"), "");
+
+  auto focus = JsonDocument::parse(R"({"member": {"reference": "#o"}, "_onBehalfOfX": 1, "valueString": "x"})");
+  ASSERT_TRUE(focus.isOk());
+  EXPECT_TRUE(ConstraintCache::passesWhenAbsent("role", focus->root()));
+  EXPECT_FALSE(ConstraintCache::passesWhenAbsent("member", focus->root()));
+  EXPECT_FALSE(ConstraintCache::passesWhenAbsent("onBehalfOf", focus->root()));  // a twin: not decided
+  EXPECT_FALSE(ConstraintCache::passesWhenAbsent("value", focus->root()));       // a choice: not decided
+}
+
+// ctm-1 (on CareTeam.participant) takes the shortcut without onBehalfOf and still runs, and fails, with it.
+TEST(InvariantShortcuts, TheAbsenceShortcutKeepsTheConstraintWhereTheMemberIsPresent) {
+  auto ctm1 = [](const std::string& participant) {
+    const OperationOutcome out = validateJsonText(R"({"resourceType": "CareTeam",
+        "contained": [{"resourceType": "Organization", "id": "o", "name": "Team"}],
+        "participant": [)" + participant + "]}");
+    for (const auto& issue : out.issues()) {
+      if (issue.diagnostics.starts_with("ctm-1:")) return true;
+    }
+    return false;
+  };
+  const auto* compiled = [] () -> const validation::ConstraintCache::Compiled* {
+    const TypeDef* team = ModelInfo::r4().type("CareTeam");
+    for (const ElementDef& el : team->elements) {
+      for (const Constraint& c : el.constraints) {
+        if (c.key == "ctm-1") return validation::ConstraintCache::get().find(c);
+      }
+    }
+    return nullptr;
+  }();
+  ASSERT_NE(compiled, nullptr);
+  EXPECT_EQ(compiled->absent_member, "onBehalfOf");
+  EXPECT_FALSE(ctm1(R"({"member": {"reference": "#o"}})"));
+  EXPECT_TRUE(ctm1(R"({"member": {"reference": "#o"}, "onBehalfOf": {"reference": "#o"}})"));
+}
+
 }  // namespace
 }  // namespace planbro::fhir

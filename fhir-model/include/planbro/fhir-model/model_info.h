@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -112,10 +113,36 @@ struct ValueSetCodes {
     std::string display;
   };
   std::vector<Code> codes;
-  /** True when any code of the list equals `code`, whatever its system (linear scan). */
+  /** True when any code of the list equals `code`, whatever its system (a hash lookup once indexed). */
   bool containsCode(std::string_view code) const;
-  /** True when the list has exactly this system and code (linear scan). */
+  /** True when the list has exactly this system and code (a hash lookup once indexed). */
   bool contains(std::string_view system, std::string_view code) const;
+  /** Builds the hash index of `codes`, done by whoever loads a value set once its codes are final (a value set of
+   *  thousands of codes then costs one lookup per Coding, not a scan). Without it (or after `codes` changes, or in a
+   *  copy, which starts unindexed) the lookups scan the list: slower, never wrong. */
+  void buildIndex();
+
+  /** The index: views of `codes`' strings, keyed by code; only the ValueSetCodes that built it may use it. */
+  struct CodeIndex {
+    CodeIndex() = default;
+    CodeIndex(const CodeIndex&) {}
+    CodeIndex& operator=(const CodeIndex&) {
+      clear();
+      return *this;
+    }
+    void clear() {
+      by_code.clear();
+      owner = nullptr;
+      size = 0;
+    }
+    std::unordered_multimap<std::string_view, std::string_view> by_code;  // code -> system
+    const ValueSetCodes* owner = nullptr;  // the object whose codes the views point into
+    size_t size = 0;                       // codes.size() when built
+  };
+  CodeIndex index;
+
+ private:
+  bool indexed() const { return index.owner == this && index.size == codes.size() && !codes.empty(); }
 };
 
 enum class SearchParamType : uint8_t { kNumber, kDate, kString, kToken, kReference, kComposite, kQuantity, kUri, kSpecial };

@@ -47,6 +47,9 @@ struct ProfileElement {
   bool types_narrowed = false;  // fewer types than the core element, or type profiles / target profiles added
   /** Per entry of def->types: the type profiles (TypeRef::profiles) this set knows, resolved at load. */
   std::vector<std::vector<const Profile*>> type_profiles;
+  /** Per entry of def->types, parallel to its TypeRef::target_profiles: the profile each URL names in this set, or
+   *  null when the set does not hold it (a core type, an unknown profile), resolved at load. */
+  std::vector<std::vector<const Profile*>> target_profiles;
   struct Invariant {
     const Constraint* constraint;
     fhirpath::ExpressionPtr expression;  // null when it did not compile (reported as a load warning)
