@@ -363,7 +363,8 @@ void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
     DispatchSubscriberConfig s;
     if (!r.mapping(subs[i], path, {"name", "endpoint", "payload", "headers", "source_system", "types", "start",
                                    "ca_file", "client_cert_file", "client_key_file", "timeout_ms",
-                                   "connect_timeout_ms", "max_parallel", "allow_plain_http", "kind"})) {
+                                   "connect_timeout_ms", "max_parallel", "allow_plain_http", "kind",
+                                   "receiver_organization", "receiver_her_id"})) {
       r.error(path, "must be a mapping with at least name and endpoint", shown(subs[i]));
       continue;
     }
@@ -383,6 +384,15 @@ void readDispatch(const YAML::Node& n, Reader& r, DispatchConfig& d) {
     r.integer(e, "max_parallel", path, s.max_parallel, 1, 256);
     r.boolean(e, "allow_plain_http", path, s.allow_plain_http);
     r.string(e, "kind", path, s.kind);
+    r.string(e, "receiver_organization", path, s.receiver_organization);
+    r.string(e, "receiver_her_id", path, s.receiver_her_id);
+    auto digits = [](const std::string& v) { return std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }); };
+    if (!s.receiver_organization.empty() && (s.receiver_organization.size() != 9 || !digits(s.receiver_organization))) {
+      r.error(path + ".receiver_organization", "must be a 9-digit organisation number", s.receiver_organization);
+    }
+    if (!s.receiver_her_id.empty() && (s.receiver_her_id.size() > 9 || !digits(s.receiver_her_id))) {
+      r.error(path + ".receiver_her_id", "must be a HER-id (up to 9 digits)", s.receiver_her_id);
+    }
     // A plo subscriber never sends back what arrived as a message (the adapter's own source system).
     if (s.kind == "plo" && s.source_system.empty()) s.source_system = "adapter:plo";
     d.subscribers.push_back(std::move(s));

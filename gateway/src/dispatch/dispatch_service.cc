@@ -49,7 +49,8 @@ Result<std::shared_ptr<DispatchService>> DispatchService::start(const config::Ga
                                                                 store::ResourceStore& store,
                                                                 http::MetricsRegistry& registry,
                                                                 ServeComponents& components,
-                                                                const TransportFactory& other_kinds) {
+                                                                const TransportFactory& other_kinds,
+                                                                std::shared_ptr<const AccessPolicy> access) {
   const config::DispatchConfig& d = cfg.dispatch;
   if (d.admin_api) {
     AdminApiOptions admin;
@@ -123,6 +124,7 @@ Result<std::shared_ptr<DispatchService>> DispatchService::start(const config::Ga
   o.lease_ttl = std::chrono::milliseconds(d.lease_ttl_ms);
   o.poll_interval = std::chrono::milliseconds(d.poll_interval_ms);
   o.commit_interval = std::chrono::milliseconds(d.commit_interval_ms);
+  if (access) o.access = std::move(access);
   o.on_delivered = [latency = f.latency](const std::string& subscriber, std::chrono::microseconds l) {
     latency->withLabels({subscriber}).observe(static_cast<double>(l.count()) / 1e6);
   };

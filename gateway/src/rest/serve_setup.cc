@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <memory>
 
@@ -27,6 +28,7 @@
 #include "planbro/gateway/security/audit_log.h"
 #include "planbro/gateway/security/auth_filter.h"
 #include "planbro/gateway/security/consent_policy.h"
+#include "planbro/gateway/security/consent_dispatch.h"
 #include "planbro/gateway/security/emergency_access.h"
 #include "planbro/gateway/store/resource_store.h"
 #include "serve_metrics.h"
@@ -306,6 +308,7 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     // auth.mode token: the authentication filter runs before every request, the scope policy inside every
     // interaction (docs/security.md, Authentication). Open mode keeps the allow-all default.
     std::shared_ptr<security::AuthFilter> auth_filter;
+    std::shared_ptr<const dispatch::AccessPolicy> dispatch_access;  // consent on the outbound feed, with auth on
     if (cfg.auth.audit) {
       // Every write through the pipeline (REST, adapters, the demo loader) and, with tokens, every access decision
       // and failed authentication (docs/security.md, Audit).
@@ -333,6 +336,21 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       consent.max_team_entries = cfg.auth.consent_max_entries;
       if (parts->audit) consent.on_access_decision = security::auditObserverOf(parts->audit);
       rest.access = security::makeConsentPolicy(*parts->store, consent, rest.access);
+      // The same consent rules per receiver on the outbound feed (docs/dispatch.md, Access): a subscriber that names
+      // its receiving organisation gets a change only when the patient's consent lets that organisation see it.
+      {
+        std::map<std::string, security::DispatchReceiver> receivers;
+        for (const config::DispatchSubscriberConfig& s : cfg.dispatch.subscribers) {
+          if (s.receiver_organization.empty() && s.receiver_her_id.empty()) continue;
+          security::DispatchReceiver r;
+          r.organization_number = s.receiver_organization;
+          r.her_id = s.receiver_her_id;
+          receivers.emplace(s.name, std::move(r));
+        }
+        if (!receivers.empty()) {
+          dispatch_access = security::makeConsentDispatchPolicy(*parts->store, consent, std::move(receivers));
+        }
+      }
       if (operation_registry) {
         security::EmergencyAccessOptions emergency;
         emergency.clock = rest.clock;
@@ -490,7 +508,8 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
                                     sent.receiver_her_id);
           });
     };
-    auto dispatch = dispatch::DispatchService::start(cfg, *parts->store, registry, components, plo_transports);
+    auto dispatch =
+        dispatch::DispatchService::start(cfg, *parts->store, registry, components, plo_transports, dispatch_access);
     if (!dispatch.isOk()) return dispatch.status();
     parts->dispatch = std::move(dispatch).value();
     dispatch_to_wake->store(parts->dispatch.get());

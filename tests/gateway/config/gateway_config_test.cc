@@ -350,6 +350,7 @@ dispatch:
       source_system: adapter:helsenorge
       types: [CarePlan, Goal]
       start: beginning
+      receiver_organization: "974589095"
 )");
   ASSERT_TRUE(c.isOk()) << c.status().message();
   EXPECT_EQ(c->dispatch.partitions, 8u);
@@ -361,6 +362,7 @@ dispatch:
   EXPECT_EQ(s.headers, std::vector<std::string>{"Authorization: Bearer abc"});
   EXPECT_EQ(s.types, (std::vector<std::string>{"CarePlan", "Goal"}));
   EXPECT_EQ(s.start, "beginning");
+  EXPECT_EQ(s.receiver_organization, "974589095");
   EXPECT_TRUE(defaultConfig().dispatch.subscribers.empty());  // off by default
 
   auto bad = parseConfig(R"(
@@ -376,6 +378,10 @@ dispatch:
       endpoint: https://x.example.no
       client_cert_file: /c.pem
       colour: blue
+    - name: c
+      endpoint: https://c.example.no
+      receiver_organization: "12345"
+      receiver_her_id: "HER-1"
 )");
   ASSERT_FALSE(bad.isOk());
   const std::string& m = bad.status().message();
@@ -386,6 +392,9 @@ dispatch:
   EXPECT_NE(m.find("dispatch.subscribers[1].name: must be unique"), std::string::npos) << m;
   EXPECT_NE(m.find("dispatch.subscribers[1].client_cert_file"), std::string::npos) << m;
   EXPECT_NE(m.find("dispatch.subscribers[1].colour: unknown key"), std::string::npos) << m;
+  EXPECT_NE(m.find("dispatch.subscribers[2].receiver_organization: must be a 9-digit organisation number"),
+            std::string::npos) << m;
+  EXPECT_NE(m.find("dispatch.subscribers[2].receiver_her_id: must be a HER-id"), std::string::npos) << m;
   EXPECT_NE(m.find("dispatch.poll_interval_ms: must be at most a third"), std::string::npos) << m;
   EXPECT_NE(m.find("dispatch.commit_interval_ms: must be less than a third"), std::string::npos) << m;
   EXPECT_EQ(m.find("top-secret"), std::string::npos) << "a credential leaked into the message: " << m;

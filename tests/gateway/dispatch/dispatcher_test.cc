@@ -256,6 +256,18 @@ TEST_F(DispatcherTest, AChangeIsNeverSentBackToTheSystemItCameFrom) {
   EXPECT_EQ(paths(receiver.accepted()), std::vector<std::string>{"PUT /fhir/Patient/p2"});
 }
 
+// The audit trail names who looked at which patient: a subscriber of every type still never receives it.
+TEST_F(DispatcherTest, TheAuditTrailIsNeverDelivered) {
+  TestReceiver receiver;
+  auto d = dispatcher({subscriber("all", restHook(receiver, RestHookOptions::Payload::kFull))}, options());
+  put("Patient", "p1", patient("p1"));
+  put("AuditEvent", "a1", R"({"resourceType":"AuditEvent","id":"a1","entity":[{"what":{"reference":"Patient/p1"}}]})");
+  put("Patient", "p2", patient("p2"));
+  runUntil(*d, [&] { return receiver.accepted().size() == 2; });
+  ASSERT_TRUE(d->runOnce().isOk());
+  EXPECT_EQ(paths(receiver.accepted()), (std::vector<std::string>{"PUT /fhir/Patient/p1", "PUT /fhir/Patient/p2"}));
+}
+
 // A receiver down for the whole writing gets every change, in order, once it is back; retries back off.
 TEST_F(DispatcherTest, AReceiverThatWasDownGetsEverythingInOrderWhenItComesBack) {
   TestReceiver receiver;

@@ -11,6 +11,7 @@
 #include "../rest/rest_fixture.h"
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/dispatch/dispatcher.h"
+#include "planbro/gateway/ip/figures_operation.h"
 #include "planbro/gateway/ip/ip_read_operations.h"
 #include "planbro/gateway/ops/operations.h"
 #include "planbro/gateway/rest/operation_registry.h"
@@ -67,6 +68,7 @@ class ConsentEnforcement : public rest::testing::RestServerTest {
     ip::IpReadOptions ip_read;
     ip_read.max_plans_per_patient = 1;  // B has two plans: a bound that must not count them for A's team
     EXPECT_TRUE(registry->add(ip::makeIpStatusOperation(ip_read)).isOk());
+    EXPECT_TRUE(registry->add(ip::makeIpFiguresOperation()).isOk());
     o.operations = registry;
     o.check_references = false;
     return o;

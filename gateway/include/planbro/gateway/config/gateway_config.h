@@ -151,6 +151,11 @@ struct DispatchSubscriberConfig {
   bool allow_plain_http = false;
   /** "rest-hook" (a FHIR endpoint) or "plo" (Dialogmelding through adapters.plo.msh; needs no endpoint). */
   std::string kind = "rest-hook";
+  /** Who receives, for consent enforcement on the outbound feed (docs/dispatch.md, Access): the organisation number
+   *  (9 digits) or, for a party in the address register, the HER-id. With auth on, such a subscriber gets a change
+   *  only when the patient's consent lets that organisation see it; without either, it is trusted with everything. */
+  std::string receiver_organization;
+  std::string receiver_her_id;
 };
 
 /** `dispatch.subscriptions.*`: stored R4 Subscriptions as subscribers (docs/dispatch.md, "Subscriptions"). */

@@ -26,11 +26,13 @@ class DispatchService {
    * With subscribers configured or dispatch.subscriptions.enabled (stored Subscriptions add subscribers at runtime):
    * builds and starts the dispatcher. Without: null (the dispatcher is off, nothing
    * runs). Either way, with dispatch.admin_api the admin API wraps components.handler (set it first). Errors: a
-   * subscriber's transport cannot be built, or the store keeps no dispatcher state.
+   * subscriber's transport cannot be built, or the store keeps no dispatcher state. `access`: the per-receiver
+   * decision on each event (null: every event passes; `planbro serve` gives the consent policy when auth is on).
    */
   static Result<std::shared_ptr<DispatchService>> start(const config::GatewayConfig& cfg, store::ResourceStore& store,
                                                         http::MetricsRegistry& registry, ServeComponents& components,
-                                                        const TransportFactory& other_kinds = {});
+                                                        const TransportFactory& other_kinds = {},
+                                                        std::shared_ptr<const AccessPolicy> access = nullptr);
   ~DispatchService();  // stops the workers (they hand their leases back)
 
   Dispatcher& dispatcher() { return *dispatcher_; }
