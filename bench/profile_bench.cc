@@ -1,7 +1,7 @@
 // Throughput of parse + validate against profiles (a Validator over a ProfileSet), beside a bare RapidJSON DOM
 // parse and parse + base validation (the free validateResource) of the same bytes. Prints, per input, the ratio of
 // each to the bare parse (target for parse + profile validation: >= 0.5). Profiles: the core package's, HL7 Norway's
-// no-basis (tests/data/validation/no-basis/) and the individual-plan package (conformance/ip/package/). Inputs:
+// no-basis (conformance/no-basis/) and the individual-plan package (conformance/ip/package/). Inputs:
 //   NoBasisPatient  tests/data/bench/no-basis-Patient-Espen.json, claiming HL7 Norway's no-basis-Patient
 //   IPDemo          conformance/demo/individual-plan-demo.json (the IP transaction Bundle), with the IP profiles
 //                   required for its CarePlan, Goal, CareTeam and Consent and no-basis-Patient, -Organization and
@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
   const std::string data = PLANBRO_TEST_DATA_DIR;
   const std::string source = PLANBRO_SOURCE_DIR;
   planbro::fhir::ProfileSetBuilder builder;
-  for (const std::string& dir : {data + "/validation/no-basis", source + "/conformance/ip/package"}) {
+  for (const std::string& dir : {source + "/conformance/no-basis", source + "/conformance/ip/package"}) {
     if (planbro::Status s = builder.addDirectory(dir); !s.isOk()) {
       std::fprintf(stderr, "%s\n", s.message().c_str());
       return 1;

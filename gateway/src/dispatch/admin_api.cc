@@ -12,6 +12,7 @@
 #include "planbro/gateway/search/indexer.h"
 #include "planbro/gateway/search/search_request.h"
 #include "planbro/gateway/store/dispatch_state.h"
+#include "planbro/gateway/store/time_format.h"
 
 namespace planbro::gateway::dispatch {
 namespace {
@@ -22,17 +23,6 @@ std::string jsonString(std::string_view s) {
   std::string out;
   fhir::writeJsonString(s, out);
   return out;
-}
-
-std::string instant(store::Timestamp t) {
-  const int64_t us = t.time_since_epoch().count();
-  std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>((us / 1000) % 1000));
-  return buf;
 }
 
 std::string part(std::string_view name, std::string_view type, const std::string& json_value) {
@@ -205,14 +195,14 @@ class AdminApiHandler final : public http::RequestHandler {
                     "," + part("status", "Code", jsonString(kindName(r.status))) + "," +
                     part("partition", "Integer", std::to_string(r.partition)) + "," +
                     part("attempts", "Integer", std::to_string(r.attempts)) + "," +
-                    part("firstAttempt", "Instant", jsonString(instant(r.first_attempt))) + "," +
-                    part("lastAttempt", "Instant", jsonString(instant(r.next_attempt))) + "," +
+                    part("firstAttempt", "Instant", jsonString(store::formatInstant(r.first_attempt))) + "," +
+                    part("lastAttempt", "Instant", jsonString(store::formatInstant(r.next_attempt))) + "," +
                     part("lastError", "String", jsonString(r.last_error));
     if (event) {
       p += "," + std::string(R"({"name":"change","valueReference":{"reference":)") +
            jsonString(event->type + "/" + event->id + "/_history/" + std::to_string(event->version)) + "}}," +
            part("changeKind", "Code", jsonString(store::changeKindName(event->kind))) + "," +
-           part("occurred", "Instant", jsonString(instant(event->occurred_at))) + "," +
+           part("occurred", "Instant", jsonString(store::formatInstant(event->occurred_at))) + "," +
            part("sourceSystem", "String", jsonString(event->source_system));
     }
     return p + "]}";

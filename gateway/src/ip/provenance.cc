@@ -11,6 +11,7 @@
 #include "planbro/gateway/ip/ip_rules.h"
 #include "planbro/gateway/search/indexer.h"
 #include "planbro/gateway/store/resource_id.h"
+#include "planbro/gateway/store/time_format.h"
 
 namespace planbro::gateway::ip::internal {
 
@@ -24,19 +25,6 @@ constexpr std::string_view kParticipantType = "http://terminology.hl7.org/CodeSy
 constexpr std::string_view kDataOperation = "http://terminology.hl7.org/CodeSystem/v3-DataOperation";
 constexpr std::string_view kPrincipalSystem = "http://planbro.no/fhir/NamingSystem/principal";
 constexpr std::string_view kSourceSystem = "http://planbro.no/fhir/NamingSystem/source-system";
-
-std::string instantOf(store::Timestamp t) {
-  using namespace std::chrono;
-  const sys_days day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss<microseconds> clock{t - day};
-  char out[40];
-  std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02ld:%02ld:%02ld.%06ldZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<long>(clock.hours().count()), static_cast<long>(clock.minutes().count()),
-                static_cast<long>(clock.seconds().count()), static_cast<long>(clock.subseconds().count()));
-  return out;
-}
 
 JsonValue coding(JsonDocument& doc, std::string_view system, std::string_view code, std::string_view display) {
   const JsonMember c[] = {{"system", doc.makeString(system)}, {"code", doc.makeString(code)},
@@ -179,7 +167,7 @@ class ProvenanceHook final : public ops::TransactionHook {
     const std::string& type = write.intent.type;
     const bool ip = (proposed && isIpResource(type, *proposed)) || (current && isIpResource(type, *current));
     if (!ip) return Status::ok();
-    const std::string recorded = instantOf(result.last_updated);
+    const std::string recorded = store::formatInstant(result.last_updated);
     const auto* planned = dynamic_cast<const ProvenancePlan*>(write.planOf(this));
     if (planned && planned->outcome == result.outcome && sameOrigin(planned->origin, context.origin)) {
       // Inside the writer turn only the two values it knows are put in.

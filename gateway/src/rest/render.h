@@ -10,13 +10,12 @@
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/search/search_request.h"
 #include "planbro/gateway/store/resource_store.h"
+#include "planbro/gateway/store/time_format.h"
 
 namespace planbro::gateway::rest::detail {
 
-/** FHIR instant with microseconds: "2026-11-23T02:42:39.123456Z". */
-std::string formatInstant(store::Timestamp t);
-/** RFC 7231 HTTP-date: "Mon, 23 Nov 2026 02:42:39 GMT". */
-std::string formatHttpDate(store::Timestamp t);
+using store::formatHttpDate;  // store/time_format.h
+using store::formatInstant;
 /** Parses an HTTP-date (IMF-fixdate); nullopt when malformed. */
 std::optional<store::Timestamp> parseHttpDate(std::string_view text);
 /** `W/"3"`. */

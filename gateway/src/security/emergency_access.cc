@@ -9,6 +9,7 @@
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/search/indexer.h"
 #include "planbro/gateway/search/search_executor.h"
+#include "planbro/gateway/store/time_format.h"
 
 namespace planbro::gateway::security {
 namespace {
@@ -17,37 +18,6 @@ using fhir::JsonDocument;
 using fhir::JsonValue;
 
 constexpr std::string_view kV9034 = "urn:oid:2.16.578.1.12.4.1.1.9034";  // kodeverk 9034; code 8: coordinator
-
-std::string instant(store::Timestamp t) {
-  const std::time_t secs = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-void appendString(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char esc[8];
-          std::snprintf(esc, sizeof esc, "\\u%04x", c);
-          out += esc;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
 
 std::string_view textOf(const JsonValue* v) { return v != nullptr && v->isString() ? v->text() : std::string_view(); }
 
@@ -151,14 +121,15 @@ class EmergencyAccessOperation final : public rest::Operation {
     std::string json = R"({"resourceType":"Communication","status":"completed","category":[{"coding":[{"system":")" +
                        std::string(kAccessEventSystem) + R"(","code":")" + std::string(kEmergencyAccessCode) +
                        R"(","display":"Nødtilgang"}]}],"subject":{"reference":")" + patient + R"("},"sent":")" +
-                       instant(now) + R"(","recipient":[{"reference":")" + patient + "\"}";
+                       store::formatInstant(now) + R"(","recipient":[{"reference":")" + patient + "\"}";
     for (const std::string& c : coordinators) json += ",{\"reference\":\"" + c + "\"}";
     json += R"(],"sender":{"reference":")" + sender +
             R"("},"reasonCode":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"ETREAT","display":"Emergency Treatment"}],"text":)";
-    appendString(json, reason);
+    fhir::writeJsonString(reason, json);
     json += R"(}],"payload":[{"contentString":)";
-    appendString(json, "Nødtilgang til individuell plan fra " + instant(now) + " til " + instant(ends) +
-                           " (emergency access). Begrunnelse: " + std::string(reason));
+    fhir::writeJsonString("Nødtilgang til individuell plan fra " + store::formatInstant(now) + " til " +
+                              store::formatInstant(ends) + " (emergency access). Begrunnelse: " + std::string(reason),
+                          json);
     json += "}]}";
     auto doc = JsonDocument::parse(json);
     if (!doc.isOk()) return doc.status();
@@ -176,7 +147,7 @@ class EmergencyAccessOperation final : public rest::Operation {
     r.status = 201;
     r.json = R"({"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":")" + patient +
              R"("}},{"name":"grant","valueReference":{"reference":"Communication/)" + written.version.id +
-             R"("}},{"name":"expires","valueInstant":")" + instant(ends) + R"("}]})";
+             R"("}},{"name":"expires","valueInstant":")" + store::formatInstant(ends) + R"("}]})";
     return r;
   }
 

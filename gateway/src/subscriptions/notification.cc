@@ -4,6 +4,7 @@
 #include <set>
 
 #include "planbro/fhir-model/json.h"
+#include "planbro/gateway/store/time_format.h"
 
 namespace planbro::gateway::subscriptions {
 namespace {
@@ -12,17 +13,6 @@ std::string jsonText(std::string_view s) {
   std::string out;
   fhir::writeJsonString(s, out);
   return out;
-}
-
-std::string instant(store::Timestamp t) {
-  const int64_t us = t.time_since_epoch().count();
-  std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>((us / 1000) % 1000));
-  return buf;
 }
 
 std::string param(std::string_view name, std::string_view value_type, const std::string& json_value) {
@@ -81,7 +71,7 @@ std::string subscriptionStatusJson(const NotificationContext& c, std::string_vie
     const std::string number = std::to_string(event->event.position);
     p += "," + param("events-since-subscription-start", "String", jsonText(number));
     p += R"(,{"name":"notification-event","part":[)" + param("event-number", "String", jsonText(number)) + "," +
-         param("timestamp", "Instant", jsonText(instant(event->event.occurred_at)));
+         param("timestamp", "Instant", jsonText(store::formatInstant(event->event.occurred_at)));
     if (c.payload != Payload::kEmpty) {
       p += "," + param("focus", "Reference", "{\"reference\":" + jsonText(versionUrl(c, event->event)) + "}");
     }
@@ -98,7 +88,7 @@ std::string notificationBundleJson(const NotificationContext& c, std::string_vie
   const bool is_event = type == "event-notification" && event != nullptr;
   std::string b = R"({"resourceType":"Bundle","meta":{"profile":[)" + jsonText(kNotificationProfile) +
                   R"(]},"type":"history")";
-  if (is_event) b += ",\"timestamp\":" + jsonText(instant(event->event.occurred_at));
+  if (is_event) b += ",\"timestamp\":" + jsonText(store::formatInstant(event->event.occurred_at));
   b += R"(,"entry":[{"fullUrl":)" + jsonText(c.base_url + "/Subscription/" + c.subscription + "/$status") +
        ",\"resource\":" + subscriptionStatusJson(c, status, type, is_event ? event : nullptr) +
        R"(,"request":{"method":"GET","url":)" + jsonText("Subscription/" + c.subscription + "/$status") +

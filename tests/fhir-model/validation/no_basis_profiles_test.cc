@@ -1,4 +1,5 @@
-// HL7 Norway's no-basis profiles (tests/data/validation/no-basis/, copied from ../shared/fhir-r4/norway/): loaded
+// HL7 Norway's no-basis profiles (conformance/no-basis/, the folder `planbro serve` loads; copied, like the example
+// Patient in tests/data/validation/no-basis/, from ../shared/fhir-r4/norway/): loaded
 // from their XML StructureDefinitions (differentials only, so snapshots are generated) and enforced on resources
 // that claim them.
 
@@ -21,7 +22,10 @@ using testing::describe;
 using testing::errorCount;
 using testing::hasIssue;
 
-std::filesystem::path noBasisDir() { return std::filesystem::path(PLANBRO_TEST_DATA_DIR) / "validation" / "no-basis"; }
+std::filesystem::path noBasisDir() {
+  return std::filesystem::path(PLANBRO_TEST_DATA_DIR).parent_path().parent_path() / "conformance" / "no-basis";
+}
+std::filesystem::path examplesDir() { return std::filesystem::path(PLANBRO_TEST_DATA_DIR) / "validation" / "no-basis"; }
 
 std::shared_ptr<const ProfileSet> noBasis() {
   static std::shared_ptr<const ProfileSet> set = [] {
@@ -65,7 +69,7 @@ TEST(NoBasisProfiles, LoadWithGeneratedSnapshots) {
 TEST(NoBasisProfiles, TheOfficialExampleConformsApartFromItsMaskedFodselsnummer) {
   auto set = noBasis();
   ASSERT_NE(set, nullptr);
-  Result<JsonDocument> doc = fhirXmlToJson(testing::readFile(noBasisDir() / "no-basis-Patient-Espen-Eksempel.xml"));
+  Result<JsonDocument> doc = fhirXmlToJson(testing::readFile(examplesDir() / "no-basis-Patient-Espen-Eksempel.xml"));
   ASSERT_TRUE(doc.isOk()) << doc.status().message();
   OperationOutcome out = Validator(set).validate(doc->root());
   // "210377xxxxx" is masked in the example: the only error is the Norwegian identifier check.
