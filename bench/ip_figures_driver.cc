@@ -1,5 +1,6 @@
 // What $ip-figures costs on a store of N individual plans (default 10,000): loads N IP CarePlans, each with its
-// IP CareTeam and one Provenance, under 20 owner Organizations, plus N unrelated CarePlans outside the IP category,
+// IP CareTeam (its coordinator acting for one of the owners) and one Provenance (with its source system), under 20
+// owner Organizations, a Condition per finished plan, plus N unrelated CarePlans outside the IP category,
 // into a fresh SQLite store through the real RestHandler (transactions of 500 entries, reference checks off), then
 // computes the figures for the year `--runs` times through ip::computeFigures and prints the work (index rows +
 // reads, the unit ip_figures.max_work_rows bounds) and the time per computation. See docs/performance.md.
@@ -42,19 +43,32 @@ std::string planEntries(size_t i) {
       R"({"resourceType":"CareTeam","status":"active","category":[{"coding":[{"system":"http://planbro.no/fhir/CodeSystem/ip-category","code":"individuell-plan"}]}],)"
       R"("subject":{"identifier":{"system":"urn:planbro:bench","value":"patient-)" + n + R"("}},)"
       R"("participant":[{"role":[{"coding":[{"system":"urn:oid:2.16.578.1.12.4.1.1.9034","code":"8"}]}],"member":{"reference":"Practitioner/coord-)" +
-      std::to_string(i % 50) + R"("},"period":{"start":")" + start + R"("}}]})");
+      std::to_string(i % 50) + R"("},"onBehalfOf":{"reference":"Organization/owner-)" + std::to_string(i % 20) +
+      R"("},"period":{"start":")" + start + R"("}}]})");
+  // A finished plan addresses its diagnosis (the national indicators read it): ADHD or schizofreni in turn.
+  std::string condition;
+  std::string addresses;
+  if (lc == "finished") {
+    condition = entry("urn:uuid:cond-" + n, "Condition",
+        R"({"resourceType":"Condition","code":{"coding":[{"system":"urn:oid:2.16.578.1.12.4.1.1.7110","code":")" +
+        std::string(i % 8 == 0 ? "F900" : "F200") + R"("}]},"subject":{"reference":"Patient/p"}})") + ",";
+    addresses = R"(,"addresses":[{"reference":"urn:uuid:cond-)" + n + R"("}])";
+  }
   std::string plan = entry("urn:uuid:plan-" + n, "CarePlan",
       R"({"resourceType":"CarePlan","extension":[{"url":"http://planbro.no/fhir/StructureDefinition/ip-plan-lifecycle","valueCoding":{"system":"http://planbro.no/fhir/CodeSystem/ip-plan-lifecycle","code":")" +
       lc + R"("}},{"url":"http://planbro.no/fhir/StructureDefinition/ip-next-revision","valueDate":"2026-06-01"}],"status":")" + status +
       R"(","intent":"plan","category":[{"coding":[{"system":"http://planbro.no/fhir/CodeSystem/ip-category","code":"individuell-plan"}]}],)"
       R"("subject":{"identifier":{"system":"urn:planbro:bench","value":"patient-)" + n + R"("}},"period":{"start":")" + start +
-      R"("},"author":{"reference":"Organization/owner-)" + std::to_string(i % 20) + R"("},"careTeam":[{"reference":"urn:uuid:team-)" + n + R"("}]})");
+      R"("},"author":{"reference":"Organization/owner-)" + std::to_string(i % 20) + R"("},"careTeam":[{"reference":"urn:uuid:team-)" + n + R"("}])" +
+      addresses + "}");
   std::string prov = entry("urn:uuid:prov-" + n, "Provenance",
       R"({"resourceType":"Provenance","target":[{"reference":"urn:uuid:plan-)" + n + R"("}],"recorded":")" + start +
-      R"(T10:00:00Z","agent":[{"who":{"reference":"Practitioner/coord-)" + std::to_string(i % 50) + R"("}}]})");
+      R"(T10:00:00Z","agent":[{"who":{"reference":"Practitioner/coord-)" + std::to_string(i % 50) + R"("}},)"
+      R"({"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/provenance-participant-type","code":"assembler"}]},)"
+      R"("who":{"identifier":{"system":"http://planbro.no/fhir/NamingSystem/source-system","value":"system-)" + std::to_string(i % 3) + R"("}}}]})");
   std::string other = entry("urn:uuid:other-" + n, "CarePlan",
       R"({"resourceType":"CarePlan","status":"active","intent":"plan","subject":{"reference":"Patient/p"},"period":{"start":")" + start + R"("}})");
-  return team + "," + plan + "," + prov + "," + other;
+  return condition + team + "," + plan + "," + prov + "," + other;
 }
 
 }  // namespace

@@ -23,6 +23,7 @@ class IpFiguresOperation final : public rest::Operation {
   Result<rest::OperationResult> invoke(const rest::OperationCall& call, fhir::OperationOutcome& outcome) const override {
     std::optional<std::string> start;
     std::optional<std::string> end;
+    std::optional<bool> persist;
     auto fail = [&](std::string message, std::string expression) -> Status {
       outcome.add(fhir::Severity::kError, "invalid", message, std::move(expression));
       return invalidArgument(std::move(message));
@@ -33,11 +34,20 @@ class IpFiguresOperation final : public rest::Operation {
       slot = std::move(value);
       return Status::ok();
     };
+    auto setPersist = [&](std::optional<bool> value, const std::string& expression) -> Status {
+      if (persist) return fail("'persist' is given more than once", expression);
+      if (!value) return fail("'persist' must be true or false", expression);
+      persist = value;
+      return Status::ok();
+    };
     for (const auto& [name, value] : *call.query) {
       if (name == "periodStart" || name == "periodEnd") {
         RETURN_IF_ERROR(set(name, value, name));
+      } else if (name == "persist") {
+        RETURN_IF_ERROR(setPersist(value == "true" ? std::optional<bool>(true)
+                                   : value == "false" ? std::optional<bool>(false) : std::nullopt, name));
       } else if (name != "_format" && name != "_pretty") {
-        return fail("$ip-figures takes periodStart and periodEnd, not '" + name + "'", name);
+        return fail("$ip-figures takes periodStart, periodEnd and persist, not '" + name + "'", name);
       }
     }
     if (call.parameters) {
@@ -48,13 +58,23 @@ class IpFiguresOperation final : public rest::Operation {
         const std::string at = "Parameters.parameter[" + std::to_string(i++) + "]";
         const JsonValue* name = p.isObject() ? p.find("name") : nullptr;
         std::string n = name && name->isString() ? std::string(name->text()) : std::string();
+        if (n == "persist") {
+          const JsonValue* b = p.find("valueBoolean");
+          if (!b || !b->isBool()) return fail("'persist' must have a valueBoolean", at + ".value[x]");
+          RETURN_IF_ERROR(setPersist(b->boolean(), at + ".valueBoolean"));
+          continue;
+        }
         if (n != "periodStart" && n != "periodEnd") {
-          return fail("$ip-figures takes periodStart and periodEnd, not '" + n + "'", at + ".name");
+          return fail("$ip-figures takes periodStart, periodEnd and persist, not '" + n + "'", at + ".name");
         }
         const JsonValue* v = p.find("valueDate");
         if (!v || !v->isString()) return fail("'" + n + "' must have a valueDate", at + ".value[x]");
         RETURN_IF_ERROR(set(n, std::string(v->text()), at + ".valueDate"));
       }
+    }
+    // Storing the reports changes state: never by GET (a GET may be repeated or prefetched by anyone).
+    if (persist.value_or(false) && call.method == "GET") {
+      return fail("'persist=true' stores the reports: use POST", "persist");
     }
     RETURN_IF_ERROR(call.decide(rest::AccessAction::kSearch, "MeasureReport", "", ""));
     auto period = figuresPeriod(start ? std::optional<std::string_view>(*start) : std::nullopt,
@@ -69,7 +89,18 @@ class IpFiguresOperation final : public rest::Operation {
       }
       return figures.status();
     }
-    return rest::OperationResult{200, figuresBundleJson(*figures)};
+    if (!persist.value_or(false)) return rest::OperationResult{200, figuresBundleJson(*figures)};
+    store::WriteContext writer;
+    if (call.context->principal) {
+      writer.actor = !call.context->principal->subject.empty() ? call.context->principal->subject
+                                                               : call.context->principal->client_id;
+    }
+    writer.source_system = "planbro:ip-figures";
+    auto stored = storeFigures(*call.store, *figures, writer, [&](std::string_view id, std::string_view json) {
+      return call.decide(rest::AccessAction::kUpdate, "MeasureReport", id, json);
+    });
+    if (!stored.isOk()) return stored.status();
+    return rest::OperationResult{200, figuresBundleJson(*figures, &*stored, call.base)};
   }
 
  private:

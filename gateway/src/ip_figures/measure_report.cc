@@ -22,13 +22,19 @@ void text(std::string& out, std::string_view key, std::string_view value) {
   quoted(out, value);
 }
 
-// A stratum value: a clinical area is a coding of ip-clinical-area; a tertial (and «ikke angitt») text only.
+// A stratum value: a clinical area is a coding of ip-clinical-area, an organisation one of its organisation number
+// (Enhetsregisteret); a tertial, a source system (and «ikke angitt») text only.
 void codeable(std::string& out, std::string_view stratifier, std::string_view value) {
   out += '{';
   if (stratifier == "clinical-area" && value != "ikke-angitt") {
     out += "\"coding\":[{\"system\":";
     quoted(out, kClinicalAreaSystem);
     out += ",\"code\":";
+    quoted(out, value);
+    out += "}],";
+  }
+  if (stratifier == "organization" && value != "ikke-angitt") {
+    out += "\"coding\":[{\"system\":\"urn:oid:2.16.578.1.12.4.1.4.101\",\"code\":";
     quoted(out, value);
     out += "}],";
   }
@@ -102,29 +108,64 @@ void group(std::string& out, const Group& g) {
 
 }  // namespace
 
-std::string figuresBundleJson(const Figures& figures) {
+std::string measureReportJson(const Figures& figures, const FigureReport& report, std::string_view id,
+                              std::string_view note) {
+  const std::string date = detail::instantText(figures.computed_at.time_since_epoch().count());
+  std::string out;
+  out += "{\"resourceType\":\"MeasureReport\",";
+  if (!id.empty()) {
+    text(out, "id", id);
+    out += ',';
+  }
+  if (!note.empty()) {
+    out += "\"extension\":[{";
+    text(out, "url", kFiguresDataQualityUrl);
+    out += ',';
+    text(out, "valueString", note);
+    out += "}],";
+  }
+  if (!id.empty()) {
+    out += "\"identifier\":[{";
+    text(out, "system", kFiguresReportIdentifierSystem);
+    out += ',';
+    text(out, "value", report.measure_id + "|" + figures.period.start_text + "|" + figures.period.end_text);
+    out += "}],";
+  }
+  out += "\"status\":\"complete\",\"type\":\"summary\",";
+  text(out, "measure", measureUrl(report.measure_id));
+  out += ',';
+  text(out, "date", date);
+  out += ",\"period\":{";
+  text(out, "start", figures.period.start_text);
+  out += ',';
+  text(out, "end", figures.period.end_text);
+  out += "},\"group\":[";
+  for (size_t g = 0; g < report.groups.size(); ++g) {
+    if (g) out += ',';
+    group(out, report.groups[g]);
+  }
+  out += "]}";
+  return out;
+}
+
+std::string figuresBundleJson(const Figures& figures, const std::vector<StoredReport>* stored, std::string_view base) {
   const std::string date = detail::instantText(figures.computed_at.time_since_epoch().count());
   std::string out;
   out += "{\"resourceType\":\"Bundle\",\"type\":\"collection\",";
   text(out, "timestamp", date);
   out += ",\"entry\":[";
   for (size_t r = 0; r < figures.reports.size(); ++r) {
-    const FigureReport& report = figures.reports[r];
     if (r) out += ',';
-    out += "{\"resource\":{\"resourceType\":\"MeasureReport\",\"status\":\"complete\",\"type\":\"summary\",";
-    text(out, "measure", measureUrl(report.measure_id));
-    out += ',';
-    text(out, "date", date);
-    out += ",\"period\":{";
-    text(out, "start", figures.period.start_text);
-    out += ',';
-    text(out, "end", figures.period.end_text);
-    out += "},\"group\":[";
-    for (size_t g = 0; g < report.groups.size(); ++g) {
-      if (g) out += ',';
-      group(out, report.groups[g]);
+    out += '{';
+    if (stored && r < stored->size()) {
+      text(out, "fullUrl", std::string(base) + "/MeasureReport/" + (*stored)[r].id);
+      out += ",\"resource\":";
+      out += (*stored)[r].json;
+    } else {
+      out += "\"resource\":";
+      out += measureReportJson(figures, figures.reports[r]);
     }
-    out += "]}}";
+    out += '}';
   }
   out += "]}";
   return out;

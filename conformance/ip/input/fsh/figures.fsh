@@ -178,6 +178,128 @@ Title: "Planer og tiltak med passert evaluerings- eller revisjonsdato"
 * group[1].population[0].criteria.language = #text/fhirpath
 * group[1].population[0].criteria.expression = "activity.where(extension.where(url = 'http://planbro.no/fhir/StructureDefinition/ip-in-plan').value = true and detail.extension.where(url = 'http://planbro.no/fhir/StructureDefinition/ip-measure-status').value.code != 'ended' and detail.extension.where(url = 'http://planbro.no/fhir/StructureDefinition/ip-evaluation-date').value < %referenceDate)"
 
+Instance: ip-initiated-active
+InstanceOf: Measure
+Usage: #definition
+Title: "Individuelle planer initiert og aktive per tertial (NPR)"
+* url = "http://planbro.no/fhir/Measure/ip-initiated-active"
+* name = "IPInitiatedActive"
+* title = "Individuelle planer initiert og aktive per tertial (NPR)"
+* status = #active
+* experimental = false
+* publisher = "planbro"
+* description = "IPs initiated, not only those discharged with an IP, and IPs active, per tertial, for the reporting to NPR (D0:1530-1533, 1512-1514; GW-64)."
+* definition[0] = "Initiated in a tertial: an IP CarePlan (not entered-in-error) whose period.start lies within the tertial (clipped to the reporting period) and whose lifecycle is started («påbegynt») or later (finished, under-revision, on-hold, ended): the planning work has begun (D4:258-261). The start of the plan period is the date: every started plan has one (invariant ip-careplan-active-period), so no version history is needed; need-reported and consented plans are not initiated, as no planning work is done yet. Active at a cut-off: the plan period contains the cut-off and the lifecycle is started, finished, under-revision or ended (an ended plan was in use until its period end); on-hold plans are not in use. The lifecycle is the current version's."
+* definition[1] = "Counting unit: the plan («antall IP»), so a patient with an ended plan and its successor counts twice. Group initiated: initial-population = plans initiated in the period (the sum of the tertials). Group active: initial-population = distinct plans active at one or more cut-offs. Aggregation: pooled counts."
+* scoring = $measureScoring#cohort
+* group[0].code.text = "initiated"
+* group[0].population[0].code = $measurePopulation#initial-population
+* group[0].population[0].description = "Plans initiated in the period."
+* group[0].population[0].criteria.language = #text/fhirpath
+* group[0].population[0].criteria.expression = "period.start >= %tertialStart and period.start <= %cutoff and extension.where(url = 'http://planbro.no/fhir/StructureDefinition/ip-plan-lifecycle').value.code in ('started' | 'finished' | 'under-revision' | 'on-hold' | 'ended')"
+* group[0].stratifier[0].code.text = "tertial"
+* group[0].stratifier[0].criteria.language = #text/plain
+* group[0].stratifier[0].criteria.expression = "the tertial the plan period starts in"
+* group[1].code.text = "active"
+* group[1].population[0].code = $measurePopulation#initial-population
+* group[1].population[0].description = "Plans active at a cut-off of the period."
+* group[1].population[0].criteria.language = #text/fhirpath
+* group[1].population[0].criteria.expression = "period.start <= %cutoff and (period.end.empty() or period.end >= %cutoff) and extension.where(url = 'http://planbro.no/fhir/StructureDefinition/ip-plan-lifecycle').value.code in ('started' | 'finished' | 'under-revision' | 'ended')"
+* group[1].stratifier[0].code.text = "tertial"
+* group[1].stratifier[0].criteria.language = #text/plain
+* group[1].stratifier[0].criteria.expression = "the tertial of the cut-off"
+
+Instance: ip-active-by-source-system
+InstanceOf: Measure
+Usage: #definition
+Title: "Aktive individuelle planer per fagsystem"
+* url = "http://planbro.no/fhir/Measure/ip-active-by-source-system"
+* name = "IPActiveBySourceSystem"
+* title = "Aktive individuelle planer per fagsystem"
+* status = #active
+* experimental = false
+* publisher = "planbro"
+* description = "Active plans by the system they are written in (ACOS IP, Gerica, Fasit (NAV), …: D0:1275-1278, 1320-1322; GW-65)."
+* definition[0] = "The active plans of ip-registered-active, each in exactly one stratum: the source system of its latest change recorded on or before the period end, read from that change's Provenance (GW-50): the agent of type provenance-participant-type#assembler, whose who.identifier (system http://planbro.no/fhir/NamingSystem/source-system) names the system the write came through (the gateway's source_system of the REST client, adapter or loader). A plan without such a Provenance: «ikke-angitt». Two changes at one instant: the smaller system name. The latest change decides so that after a migration a plan counts once, in the system it is kept in now. Counting unit: the plan. Aggregation: pooled counts."
+* scoring = $measureScoring#cohort
+* group[0].code.text = "active-plans-by-source-system"
+* group[0].population[0].code = $measurePopulation#initial-population
+* group[0].population[0].description = "Active plans."
+* group[0].population[0].criteria.language = #text/fhirpath
+* group[0].population[0].criteria.expression = "status = 'active'"
+* group[0].stratifier[0].code.text = "source-system"
+* group[0].stratifier[0].criteria.language = #text/fhirpath
+* group[0].stratifier[0].criteria.expression = "%latestProvenance.agent.where(type.coding.where(system = 'http://terminology.hl7.org/CodeSystem/provenance-participant-type' and code = 'assembler').exists()).who.identifier.where(system = 'http://planbro.no/fhir/NamingSystem/source-system').value"
+
+Instance: ip-coordinators-by-organization
+InstanceOf: Measure
+Usage: #definition
+Title: "Koordinatorer per organisasjon"
+* url = "http://planbro.no/fhir/Measure/ip-coordinators-by-organization"
+* name = "IPCoordinatorsByOrganization"
+* title = "Koordinatorer per organisasjon"
+* status = #active
+* experimental = false
+* publisher = "planbro"
+* description = "The coordinators of the active plans by the organisation they act for, e.g. NAV (D0:1278-1280, 1326-1328; GW-65)."
+* definition[0] = "A coordinator: a participant with kodeverk 9034 code 8 in a care team of an active plan of ip-registered-active, whose participant period overlaps the reporting period. Counting unit: the person (participant.member), counted once in the total. Stratum: the organisation of participant.onBehalfOf, by its organisation number (Enhetsregisteret, urn:oid:2.16.578.1.12.4.1.4.101); none given, or an organisation without one: «ikke-angitt». A person coordinating for two organisations counts once in each organisation's stratum, so the strata may add up to more than the total. Aggregation: pooled distinct counts."
+* scoring = $measureScoring#cohort
+* group[0].code.text = "coordinators-by-organization"
+* group[0].population[0].code = $measurePopulation#initial-population
+* group[0].population[0].description = "Distinct coordinators of active plans in the period."
+* group[0].population[0].criteria.language = #text/fhirpath
+* group[0].population[0].criteria.expression = "careTeam.resolve().participant.where(role.coding.where(system = 'urn:oid:2.16.578.1.12.4.1.1.9034' and code = '8').exists() and (period.start.empty() or period.start <= %periodEnd) and (period.end.empty() or period.end >= %periodStart)).member"
+* group[0].stratifier[0].code.text = "organization"
+* group[0].stratifier[0].criteria.language = #text/fhirpath
+* group[0].stratifier[0].criteria.expression = "onBehalfOf.resolve().identifier.where(system = 'urn:oid:2.16.578.1.12.4.1.4.101').value"
+
+Instance: ip-national-indicators
+InstanceOf: Measure
+Usage: #definition
+Title: "Nasjonale indikatorer: ferdig utarbeidet IP i barnehabilitering, ved ADHD og schizofreni"
+* url = "http://planbro.no/fhir/Measure/ip-national-indicators"
+* name = "IPNationalIndicators"
+* title = "Nasjonale indikatorer: ferdig utarbeidet IP i barnehabilitering, ved ADHD og schizofreni"
+* status = #active
+* experimental = false
+* publisher = "planbro"
+* description = "The national quality indicators on IP (barnehabilitering, ADHD and schizofreni), which count finished plans only (D4:241-246, 344-346; GW-63)."
+* definition[0] = "As ip-finished-plans (lifecycle finished at a tertial's cut-off, the patient as counting unit), split in three groups. barnehabilitering: the plan owner's clinical area (ip-clinical-area) is barnehabilitering. adhd: a Condition the plan addresses (CarePlan.addresses) has an ICD-10 code F90.* (system urn:oid:2.16.578.1.12.4.1.1.7110, codes without the dot such as F900, or http://hl7.org/fhir/sid/icd-10). schizofreni: likewise F20.*. A patient may be in more than one group. Only counts are reported: the indicators' denominators (all patients with the diagnosis) are outside an IP register. Aggregation: pooled counts."
+* scoring = $measureScoring#cohort
+* group[0].code.text = "barnehabilitering"
+* group[0].population[0].code = $measurePopulation#initial-population
+* group[0].population[0].description = "Patients with a finished IP owned by barnehabilitering."
+* group[0].population[0].criteria.language = #text/fhirpath
+* group[0].population[0].criteria.expression = "extension.where(url = 'http://planbro.no/fhir/StructureDefinition/ip-plan-lifecycle').value.code = 'finished' and author.resolve().type.coding.where(system = 'http://planbro.no/fhir/CodeSystem/ip-clinical-area' and code = 'barnehabilitering').exists()"
+* group[0].stratifier[0].code.text = "tertial"
+* group[0].stratifier[0].criteria.language = #text/plain
+* group[0].stratifier[0].criteria.expression = "the tertial of the cut-off"
+* group[1].code.text = "adhd"
+* group[1].population[0].code = $measurePopulation#initial-population
+* group[1].population[0].description = "Patients with a finished IP addressing ADHD (ICD-10 F90)."
+* group[1].population[0].criteria.language = #text/fhirpath
+* group[1].population[0].criteria.expression = "extension.where(url = 'http://planbro.no/fhir/StructureDefinition/ip-plan-lifecycle').value.code = 'finished' and addresses.resolve().code.coding.where((system = 'urn:oid:2.16.578.1.12.4.1.1.7110' or system = 'http://hl7.org/fhir/sid/icd-10') and code.startsWith('F90')).exists()"
+* group[1].stratifier[0].code.text = "tertial"
+* group[1].stratifier[0].criteria.language = #text/plain
+* group[1].stratifier[0].criteria.expression = "the tertial of the cut-off"
+* group[2].code.text = "schizofreni"
+* group[2].population[0].code = $measurePopulation#initial-population
+* group[2].population[0].description = "Patients with a finished IP addressing schizofreni (ICD-10 F20)."
+* group[2].population[0].criteria.language = #text/fhirpath
+* group[2].population[0].criteria.expression = "extension.where(url = 'http://planbro.no/fhir/StructureDefinition/ip-plan-lifecycle').value.code = 'finished' and addresses.resolve().code.coding.where((system = 'urn:oid:2.16.578.1.12.4.1.1.7110' or system = 'http://hl7.org/fhir/sid/icd-10') and code.startsWith('F20')).exists()"
+* group[2].stratifier[0].code.text = "tertial"
+* group[2].stratifier[0].criteria.language = #text/plain
+* group[2].stratifier[0].criteria.expression = "the tertial of the cut-off"
+
+Extension: IPFiguresDataQualityExt
+Id: ip-figures-data-quality
+Title: "IP figures data-quality note"
+Description: "On a stored IP figures MeasureReport (`$ip-figures` with persist=true) that restates an earlier version of the same report (same measure and period, same id): the version it replaces, when that was computed, and every number that changed as «was → is», or that none did (D4:287-291 «nedjustert etter en tallrevisjon»; GW-67). The earlier versions stay readable through the report's _history."
+* ^context[0].type = #element
+* ^context[0].expression = "MeasureReport"
+* value[x] only string
+* valueString 1..1
+
 Instance: ip-figures
 InstanceOf: OperationDefinition
 Usage: #definition
@@ -188,8 +310,9 @@ Title: "IP figures"
 * status = #active
 * kind = #operation
 * publisher = "planbro"
-* description = "The IP figures (GW-62…GW-68) for a period, computed from the store: one MeasureReport (type summary) per Measure of the package (ip-patients-with-plan, ip-finished-plans, ip-registered-active, ip-coordinator-only, ip-edited-only-by-coordinator, ip-overdue-evaluations), in a Bundle of type collection. The parameters are those of Measure/$evaluate-measure; without them the period is the current year by the server's clock."
+* description = "The IP figures (GW-62…GW-68) for a period, computed from the store: one MeasureReport (type summary) per Measure of the package (ip-patients-with-plan, ip-finished-plans, ip-registered-active, ip-coordinator-only, ip-edited-only-by-coordinator, ip-overdue-evaluations, ip-initiated-active, ip-active-by-source-system, ip-coordinators-by-organization, ip-national-indicators), in a Bundle of type collection. The parameters are those of Measure/$evaluate-measure; without them the period is the current year by the server's clock."
 * affectsState = false
+* comment = "affectsState is false because the operation only reads unless persist=true; with persist=true it stores the reports, and then only POST is accepted (a GET with persist=true is 400), as for an operation that affects state."
 * code = #ip-figures
 * system = true
 * type = false
@@ -206,9 +329,15 @@ Title: "IP figures"
 * parameter[1].max = "1"
 * parameter[1].type = #date
 * parameter[1].documentation = "End of the period (YYYY, YYYY-MM or YYYY-MM-DD; the last day it covers). Default: 31 December of the current year."
-* parameter[2].name = #return
-* parameter[2].use = #out
-* parameter[2].min = 1
+* parameter[2].name = #persist
+* parameter[2].use = #in
+* parameter[2].min = 0
 * parameter[2].max = "1"
-* parameter[2].type = #Bundle
-* parameter[2].documentation = "A Bundle of type collection with one MeasureReport per figure."
+* parameter[2].type = #boolean
+* parameter[2].documentation = "true: store every MeasureReport under a stable id per measure and period (MeasureReport/<measure id>-<YYYYMMDD start>-<YYYYMMDD end>, identifier http://planbro.no/fhir/NamingSystem/ip-figures-report <measure id>|<start>|<end>); a re-run of the period is a new version of the same report carrying the ip-figures-data-quality note, and earlier versions stay readable through _history (GW-67). Needs POST and the right to update MeasureReports. Default false: nothing is stored."
+* parameter[3].name = #return
+* parameter[3].use = #out
+* parameter[3].min = 1
+* parameter[3].max = "1"
+* parameter[3].type = #Bundle
+* parameter[3].documentation = "A Bundle of type collection with one MeasureReport per figure (with persist=true: the stored reports, each with its fullUrl)."

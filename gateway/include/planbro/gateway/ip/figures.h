@@ -5,11 +5,13 @@
 //
 // Cost: one index query (paged) per candidate set — IP CarePlans whose period has not ended before the reporting
 // period, IP CarePlans without a period, active «Enkelt samspill» CareTeams, and the Provenances of the active plans
-// (one OR-ed query per 1,000 plans) — plus one read per candidate and per distinct owner Organization and CareTeam. Nothing else in the store is touched; the
+// (one OR-ed query per 1,000 plans) — plus one read per candidate, per distinct owner or coordinator Organization,
+// per CareTeam and per Condition a finished plan addresses. Nothing else in the store is touched; the
 // whole computation is bounded by FiguresOptions::max_work_rows.
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -92,7 +94,41 @@ std::string measureUrl(std::string_view measure_id);
 Result<Figures> computeFigures(store::ResourceStore& store, const FiguresPeriod& period, const store::Clock& clock,
                                const FiguresOptions& options);
 
-/** The figures as a FHIR Bundle of type collection holding one MeasureReport (type summary) per figure (JSON). */
-std::string figuresBundleJson(const Figures& figures);
+/** One figure's MeasureReport as stored (GW-67): its stable id and identifier per measure + period. */
+struct StoredReport {
+  std::string id;       // "<measure id>-<YYYYMMDD start>-<YYYYMMDD end>", e.g. ip-finished-plans-20260101-20261231
+  int64_t version = 0;  // the version this computation wrote
+  std::string json;     // the MeasureReport as written (no meta: the store keeps version and time)
+};
+
+/** The identifier system of stored figures; the value is "<measure id>|<period start>|<period end>". */
+inline constexpr std::string_view kFiguresReportIdentifierSystem = "http://planbro.no/fhir/NamingSystem/ip-figures-report";
+/** The data-quality note a restated report carries (extension of the IP package, valueString). */
+inline constexpr std::string_view kFiguresDataQualityUrl = "http://planbro.no/fhir/StructureDefinition/ip-figures-data-quality";
+
+/** The stable id of `measure_id`'s report for `period`. */
+std::string storedReportId(std::string_view measure_id, const FiguresPeriod& period);
+
+/**
+ * GW-67: stores every MeasureReport of `figures` under its stable id (storedReportId), in one transaction: the
+ * first run of a measure and period creates version 1, every later run writes a new version of the same resource,
+ * so the earlier figures stay readable through `_history`. A later version carries the data-quality note
+ * (kFiguresDataQualityUrl) naming the version it restates and every number that changed ("was → is"), or that
+ * none did. `authorize(id, json)` is asked for each report before anything is written (the caller's update
+ * right). Errors: the authorisation's, or the store's (kConflict when concurrent writers kept conflicting).
+ */
+Result<std::vector<StoredReport>> storeFigures(
+    store::ResourceStore& store, const Figures& figures, const store::WriteContext& writer,
+    const std::function<Status(std::string_view id, std::string_view json)>& authorize);
+
+/** One figure's MeasureReport (JSON). `id` and `note` are written when not empty (stored reports). */
+std::string measureReportJson(const Figures& figures, const FigureReport& report, std::string_view id = {},
+                              std::string_view note = {});
+
+/** The figures as a FHIR Bundle of type collection holding one MeasureReport (type summary) per figure (JSON).
+ *  With `stored` (one per report, storeFigures' answer), the entries are the stored reports with their fullUrl
+ *  under `base`. */
+std::string figuresBundleJson(const Figures& figures, const std::vector<StoredReport>* stored = nullptr,
+                              std::string_view base = {});
 
 }  // namespace planbro::gateway::ip
