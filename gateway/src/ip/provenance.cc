@@ -4,6 +4,9 @@
 // clients cannot write Provenance at all (the guard below), so the record cannot be forged or edited.
 #include <cstdio>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 
 #include "ip_resource.h"
 #include "planbro/fhir-model/model_info.h"
@@ -120,6 +123,103 @@ struct ProvenancePlan final : ops::HookPlan {
 
 // A recorded instant the planned JSON holds in its place; any instant would do, it is cut out again.
 constexpr std::string_view kRecordedStandIn = "2000-01-01T00:00:00.000000Z";
+// The Provenance id and the target id a template holds in their places (valid FHIR ids, cut out again).
+constexpr std::string_view kIdStandIn = "planbro-provenance-id-stand-in";
+constexpr std::string_view kTargetStandIn = "planbro-provenance-target-stand-in";
+
+// The Provenance of every write of one target type, activity and origin, with the Provenance id, the target id,
+// the version and the recorded instant cut out: the JSON in five pieces around them and the index rows with the
+// two ids as stand-ins. The gateway builds the Provenance, so all else is the same for every such write; a plan
+// is then four string copies instead of a build, a serialisation and an indexing pass (docs/performance.md).
+struct ProvenanceTemplate {
+  std::string before_id, before_target, before_version, before_recorded, after_recorded;
+  std::vector<store::IndexRow> rows;
+};
+
+bool mentions(std::string_view text, std::string_view stand_in) { return text.find(stand_in) != std::string_view::npos; }
+
+// The template, or nullopt when the JSON or the rows do not have the expected shape (the plan is then built whole).
+std::optional<ProvenanceTemplate> makeTemplate(const std::string& type, Activity activity,
+                                               const ops::WriteOrigin& origin) {
+  // A stand-in inside a value of the origin could not be told apart from the one cut out.
+  for (const std::string* v : {&origin.actor, &origin.on_behalf_of, &origin.source_system}) {
+    if (mentions(*v, "stand-in")) return std::nullopt;
+  }
+  JsonDocument doc;
+  const std::string target_prefix = type + "/" + std::string(kTargetStandIn) + "/_history/";
+  const JsonValue provenance = buildProvenance(doc, std::string(kIdStandIn), target_prefix + "1",
+                                               std::string(kRecordedStandIn), activity, origin);
+  const std::string json = fhir::writeResourceJson(provenance);
+  // Definition order (resourceType, id, target, recorded, activity, agent): every stand-in's first match is its
+  // own place, before anything a client named.
+  const std::string id_at = "\"id\":\"" + std::string(kIdStandIn) + "\"";
+  const std::string target_at = "\"target\":[{\"reference\":\"" + target_prefix;
+  const std::string recorded_at = "\"recorded\":\"" + std::string(kRecordedStandIn) + "\"";
+  const size_t id = json.find(id_at);
+  if (id == std::string::npos) return std::nullopt;
+  const size_t id_value = id + std::string_view("\"id\":\"").size();
+  const size_t target = json.find(target_at, id_value);
+  if (target == std::string::npos) return std::nullopt;
+  const size_t target_value = target + std::string_view("\"target\":[{\"reference\":\"").size() + type.size() + 1;
+  const size_t version = target + target_at.size();  // the "1"
+  const size_t recorded = json.find(recorded_at, version);
+  if (recorded == std::string::npos) return std::nullopt;
+  const size_t instant = recorded + std::string_view("\"recorded\":\"").size();
+  ProvenanceTemplate t;
+  t.before_id = json.substr(0, id_value);
+  t.before_target = json.substr(id_value + kIdStandIn.size(), target_value - id_value - kIdStandIn.size());
+  t.before_version = json.substr(target_value + kTargetStandIn.size(), version - target_value - kTargetStandIn.size());
+  t.before_recorded = json.substr(version + 1, instant - version - 1);
+  t.after_recorded = json.substr(instant + kRecordedStandIn.size());
+  if (mentions(t.after_recorded, "stand-in")) return std::nullopt;
+  search::IndexOptions index;
+  index.last_updated = store::Timestamp{};
+  auto rows = search::indexResource(provenance, nullptr, index);
+  if (!rows.isOk()) return std::nullopt;
+  // The ids may stand only as whole values, which the plan replaces; any other use of them is not a template.
+  for (const store::IndexRow& r : rows.value()) {
+    for (const std::string* v : {&r.text, &r.system, &r.code, &r.ref_type, &r.ref_id}) {
+      if (mentions(*v, "stand-in") && *v != kIdStandIn && *v != kTargetStandIn) return std::nullopt;
+    }
+  }
+  t.rows = std::move(rows).value();
+  return t;
+}
+
+// The templates made so far, bounded: a gateway sees few origins (one per principal and system), and when more
+// come the set starts again rather than grow.
+class TemplateCache {
+ public:
+  static constexpr size_t kMaxTemplates = 1024;
+
+  std::shared_ptr<const ProvenanceTemplate> get(const std::string& type, Activity activity,
+                                                const ops::WriteOrigin& origin) {
+    std::string key;
+    key.reserve(type.size() + activity.code.size() + origin.actor.size() + origin.on_behalf_of.size() +
+                origin.source_system.size() + 4);
+    key.append(type).push_back('\0');
+    key.append(activity.code).push_back('\0');
+    key.append(origin.actor).push_back('\0');
+    key.append(origin.on_behalf_of).push_back('\0');
+    key.append(origin.source_system);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = templates_.find(key);
+      if (it != templates_.end()) return it->second;
+    }
+    std::optional<ProvenanceTemplate> made = makeTemplate(type, activity, origin);
+    if (!made) return nullptr;
+    auto shared = std::make_shared<const ProvenanceTemplate>(std::move(*made));
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (templates_.size() >= kMaxTemplates) templates_.clear();
+    templates_.emplace(std::move(key), shared);
+    return shared;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const ProvenanceTemplate>> templates_;
+};
 
 class ProvenanceHook final : public ops::TransactionHook {
  public:
@@ -135,30 +235,25 @@ class ProvenanceHook final : public ops::TransactionHook {
     auto plan = std::make_shared<ProvenancePlan>();
     plan->origin = origin;
     plan->outcome = expectedOutcome(write.intent.kind);
+    auto shape = templates_->get(write.intent.type, activityOf(plan->outcome), origin);
+    if (!shape) return nullptr;  // written() builds it whole in the turn
     plan->id = store::newResourceId();
-    const std::string prefix = targetPrefix(write);
-    JsonDocument doc;
-    const JsonValue provenance = buildProvenance(doc, plan->id, prefix + "1", std::string(kRecordedStandIn),
-                                                 activityOf(plan->outcome), origin);
-    const std::string json = fhir::writeResourceJson(provenance);
-    // The target comes before everything a client named (definition order: id, target, recorded, activity,
-    // agent), and type and id are plain FHIR ids: the first match is the target's reference.
-    const std::string target_at = "\"target\":[{\"reference\":\"" + prefix;
-    const size_t target = json.find(target_at);
-    if (target == std::string::npos) return nullptr;
-    const size_t version = target + target_at.size();  // the "1"
-    const std::string recorded_at = "\"recorded\":\"" + std::string(kRecordedStandIn) + "\"";
-    const size_t recorded = json.find(recorded_at, version);
-    if (recorded == std::string::npos) return nullptr;
-    const size_t instant = recorded + std::string_view("\"recorded\":\"").size();
-    plan->head = json.substr(0, version);
-    plan->middle = json.substr(version + 1, instant - version - 1);
-    plan->tail = json.substr(instant + kRecordedStandIn.size());
-    search::IndexOptions index;
-    index.last_updated = store::Timestamp{};
-    auto rows = search::indexResource(provenance, nullptr, index);
-    if (!rows.isOk()) return nullptr;
-    plan->rows = std::move(rows).value();
+    plan->head.reserve(shape->before_id.size() + plan->id.size() + shape->before_target.size() +
+                       write.intent.id.size() + shape->before_version.size());
+    plan->head.append(shape->before_id).append(plan->id).append(shape->before_target);
+    plan->head.append(write.intent.id).append(shape->before_version);
+    plan->middle = shape->before_recorded;
+    plan->tail = shape->after_recorded;
+    plan->rows = shape->rows;
+    for (store::IndexRow& r : plan->rows) {
+      for (std::string* v : {&r.text, &r.system, &r.code, &r.ref_type, &r.ref_id}) {
+        if (*v == kIdStandIn) {
+          *v = plan->id;
+        } else if (*v == kTargetStandIn) {
+          *v = write.intent.id;
+        }
+      }
+    }
     return plan;
   }
 
@@ -208,6 +303,8 @@ class ProvenanceHook final : public ops::TransactionHook {
   static bool sameOrigin(const ops::WriteOrigin& a, const ops::WriteOrigin& b) {
     return a.actor == b.actor && a.on_behalf_of == b.on_behalf_of && a.source_system == b.source_system;
   }
+
+  std::shared_ptr<TemplateCache> templates_ = std::make_shared<TemplateCache>();
 };
 
 class ProvenanceGuard final : public ops::TransactionHook {

@@ -91,6 +91,8 @@ int64_t kindCode(IndexValueKind kind) { return static_cast<int64_t>(kind); }
 // limits).
 constexpr size_t kIndexRowsPerInsert = 32;
 constexpr size_t kIndexColumns = 12;
+// The commit inserts up to this many outbox rows per statement (7 parameters each).
+constexpr size_t kOutboxRowsPerInsert = 32;
 
 /** The texts of the multi-row search_index INSERT for 1..kIndexRowsPerInsert rows in one dialect, built once. */
 class IndexInsertStatements {
@@ -263,7 +265,12 @@ class SqlWriteTransaction final : public WriteTransaction {
   Result<ResourceVersion> readForUpdate(std::string_view type, std::string_view id) override {
     RETURN_IF_ERROR(usable());
     RETURN_IF_ERROR(check(checkTypeAndId(type, id)));
-    // The head row lock (dialect: FOR UPDATE in PostgreSQL) is what every writer of this resource takes first.
+    // SQLite writers are serial (the writer holds the database's write lock): there is no row lock to take, and
+    // the read alone is the locked read.
+    if (dialect_.for_update.empty()) return read(type, id);
+    // The head row lock (FOR UPDATE in PostgreSQL) is what every writer of this resource takes first. Taken by its
+    // own statement: a locked read joined to the version rows would, after waiting for a concurrent writer, recheck
+    // the join against its old snapshot, miss the new version and answer "not found".
     ASSIGN_OR_RETURN(std::optional<Head> head, selectHead(type, id));
     if (!head) return notFound(std::string(type) + "/" + std::string(id) + " not found");
     return read(type, id);
@@ -294,13 +301,7 @@ class SqlWriteTransaction final : public WriteTransaction {
     // readOutbox's barrier uses to wait out transactions that hold positions but have not finished.
     if (!events_.empty()) {
       if (!dialect_.commit_lock.empty()) RETURN_IF_ERROR(runScript(dialect_.commit_lock));
-      for (const PendingEvent& e : events_) {
-        RETURN_IF_ERROR(run("INSERT INTO outbox (res_type, res_id, version, change_kind, source_system, actor, "
-                            "occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            {e.type, e.id, e.version, static_cast<int64_t>(e.kind), context_.source_system,
-                             context_.actor, e.at})
-                            .status());
-      }
+      RETURN_IF_ERROR(insertOutboxRows());
     }
     open_ = false;
     // Before and after the commit (VersionCache): afterwards no older version of what we wrote can be cached.
@@ -366,6 +367,26 @@ class SqlWriteTransaction final : public WriteTransaction {
     return Status::ok();
   }
 
+
+  // The transaction's outbox rows, several per statement (a write of an IP resource has two: it and its
+  // Provenance), in the order of the writes: the positions are handed out in that order.
+  Status insertOutboxRows() {
+    std::vector<SqlParam> params;
+    std::string sql;
+    for (size_t first = 0; first < events_.size(); first += kOutboxRowsPerInsert) {
+      const size_t count = std::min(kOutboxRowsPerInsert, events_.size() - first);
+      params.clear();
+      sql = "INSERT INTO outbox (res_type, res_id, version, change_kind, source_system, actor, occurred_at) VALUES ";
+      for (size_t i = first; i < first + count; ++i) {
+        const PendingEvent& e = events_[i];
+        sql += i == first ? "(?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?)";
+        params.insert(params.end(), {e.type, e.id, e.version, static_cast<int64_t>(e.kind), context_.source_system,
+                                     context_.actor, e.at});
+      }
+      RETURN_IF_ERROR(run(sql, params).status());
+    }
+    return Status::ok();
+  }
 
   Status runScript(std::string_view sql) {
     Status s = session_->conn().execScript(sql);

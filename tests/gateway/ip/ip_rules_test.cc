@@ -7,7 +7,9 @@
 
 #include "planbro/gateway/ip/ip_rules.h"
 #include "planbro/gateway/ops/identity_keys.h"
+#include "planbro/gateway/ops/operations.h"
 #include "planbro/gateway/rest/serve_setup.h"
+#include "planbro/gateway/search/search_executor.h"
 #include "rest_fixture.h"
 
 namespace planbro::gateway::rest::testing {
@@ -394,6 +396,90 @@ TEST_P(IpRules, APlannedProvenanceCarriesTheTurnsVersionAndTimeInItsBytesAndInde
   EXPECT_EQ(total("recorded=2000-01-01"), 0) << "not the stand-in's";
   EXPECT_EQ(total("_lastUpdated=" + updated.substr(0, 10)), 1);
   EXPECT_EQ(total("_lastUpdated=le2000-01-02"), 0);
+}
+
+// The Provenance of a create is made from a template per target type, activity and origin (its ids stood in): each
+// write's record carries its own id and its own target, in its bytes and in every index row, however many writes
+// reuse one template.
+TEST_P(IpRules, ProvenancesMadeFromOneTemplateEachCarryTheirOwnIdAndTarget) {
+  std::vector<std::string> plans;
+  std::vector<std::string> provenances;
+  const std::string pid = patient();
+  for (int i = 0; i < 3; ++i) {  // ended plans: the one-active-plan key does not apply
+    HttpResult created = post("/CarePlan", plan({.patient_id = pid, .life = "ended", .status = "revoked"}));
+    ASSERT_EQ(created.status, 201) << created.body;
+    plans.push_back(createdId(created));
+  }
+  for (const std::string& id : plans) {
+    HttpResult found = get("/Provenance?target=CarePlan/" + id + "&_total=accurate");
+    ASSERT_EQ(found.status, 200) << found.body;
+    EXPECT_EQ(found.body.find("stand-in"), std::string::npos) << found.body.substr(0, 2000);
+    const fhir::JsonValue* entries = found.root().find("entry");
+    ASSERT_TRUE(entries && entries->isArray() && entries->size() == 1) << found.body.substr(0, 2000);
+    const fhir::JsonValue& prov = *entries->items()[0].find("resource");
+    provenances.emplace_back(prov.find("id")->text());
+    EXPECT_NE(found.body.find("\"reference\":\"CarePlan/" + id + "/_history/1\""), std::string::npos);
+  }
+  EXPECT_NE(provenances[0], provenances[1]);
+  EXPECT_NE(provenances[1], provenances[2]);
+  for (size_t i = 0; i < plans.size(); ++i) {
+    // By its own id, by its target and by its agent: each row names this record, none the stand-ins.
+    HttpResult by_id = get("/Provenance?_id=" + provenances[i] + "&target=CarePlan/" + plans[i] +
+                           "&agent-type=author&_total=accurate");
+    ASSERT_EQ(by_id.status, 200) << by_id.body;
+    EXPECT_NE(by_id.body.find("\"total\":1"), std::string::npos) << by_id.body.substr(0, 1000);
+    HttpResult other = get("/Provenance?_id=" + provenances[i] + "&target=CarePlan/" + plans[(i + 1) % plans.size()] +
+                           "&_total=accurate");
+    EXPECT_NE(other.body.find("\"total\":0"), std::string::npos) << other.body.substr(0, 1000);
+  }
+  for (const char* query : {"_id=planbro-provenance-id-stand-in", "target=CarePlan/planbro-provenance-target-stand-in"}) {
+    HttpResult none = get(std::string("/Provenance?_total=accurate&") + query);
+    EXPECT_NE(none.body.find("\"total\":0"), std::string::npos) << query << ": " << none.body.substr(0, 1000);
+  }
+  HttpResult by_agent = get("/Provenance?agent:identifier=http://planbro.no/fhir/NamingSystem/source-system|rest"
+                            "&_total=accurate&_count=1");
+  ASSERT_EQ(by_agent.status, 200) << by_agent.body;
+  EXPECT_EQ(by_agent.body.find("\"total\":0"), std::string::npos) << by_agent.body.substr(0, 1000);
+}
+
+// Templates are per origin: each principal's Provenance names that principal, and a principal whose name contains
+// the templates' placeholder text gets its Provenance built whole, with its name as given.
+TEST_P(IpRules, EachOriginsProvenanceNamesItsOwnPrincipalEvenOneThatLooksLikeAStandIn) {
+  const std::string pid = patient();
+  ip::IpRulesOptions options;
+  options.clock = fixedNow;
+  ops::OperationsOptions ops_options;
+  for (auto& hook : ip::makeIpRuleHooks(options, ip::MeasureStatusGraph{})) ops_options.writer.hooks.push_back(hook);
+  search::SearchExecutor executor(*store_);
+  ops::Operations operations(*store_, executor, ops_options);
+  const std::vector<std::string> actors = {"clinician-a", "clinician-b", "clinician-a", "user stand-in",
+                                           "planbro-provenance-id-stand-in"};
+  for (const std::string& actor : actors) {
+    ops::WriteContext context;
+    context.actor = actor;
+    context.source_system = "test";
+    auto doc = fhir::JsonDocument::parse(plan({.patient_id = pid, .life = "ended", .status = "revoked"}));
+    ASSERT_TRUE(doc.isOk());
+    fhir::OperationOutcome outcome;
+    auto written = operations.create(context, "CarePlan", doc->root(), {}, &outcome);
+    ASSERT_TRUE(written.isOk()) << written.status().message();
+    const std::string id = written->version.id;
+    HttpResult found = get("/Provenance?target=CarePlan/" + id + "&_total=accurate");
+    ASSERT_EQ(found.status, 200) << found.body;
+    const fhir::JsonValue* entries = found.root().find("entry");
+    ASSERT_TRUE(entries && entries->isArray() && entries->size() == 1) << actor << ": " << found.body.substr(0, 2000);
+    const fhir::JsonValue& prov = *entries->items()[0].find("resource");
+    const fhir::JsonValue& who = *prov.find("agent")->items()[0].find("who");
+    EXPECT_EQ(who.find("identifier")->find("value")->text(), actor);
+    EXPECT_NE(found.body.find("\"reference\":\"CarePlan/" + id + "/_history/1\""), std::string::npos) << actor;
+    const std::string prov_id(prov.find("id")->text());
+    EXPECT_NE(prov_id, "planbro-provenance-id-stand-in");
+    std::string encoded = actor;
+    for (size_t at = encoded.find(' '); at != std::string::npos; at = encoded.find(' ', at)) encoded.replace(at, 1, "%20");
+    HttpResult by_agent = get("/Provenance?_id=" + prov_id + "&agent:identifier=http://planbro.no/fhir/NamingSystem/"
+                              "principal|" + encoded + "&_total=accurate");
+    EXPECT_NE(by_agent.body.find("\"total\":1"), std::string::npos) << actor << ": " << by_agent.body.substr(0, 1000);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, IpRules, ::testing::ValuesIn(engines()));
