@@ -6,11 +6,15 @@
 //     one OpenSSL ES256 verification (EVP_DigestVerify over a JWS signing input) measured in the same run (issue 11:
 //     at most 1.3).
 //  Reads and searches run with the audit trail on (AuditLog on the same store, as served) when access control is.
+//  Rates are requests per second of CPU: the request thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that other
+//  processes on a shared machine do not move them; with the audit trail, also per second of the whole process's CPU
+//  including the log's thread writing the AuditEvents (the phase ends with a flush), the full cost of access control.
 // Keys are made at start with OpenSSL. See docs/performance.md (Access control cost).
 //
 //   auth_cost_driver [--reads N] [--proofs N]     (defaults: 20000 reads, 2000 proofs; searches: reads / 10)
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,22 +37,30 @@ namespace {
 using namespace planbro;
 using namespace planbro::gateway;
 using namespace planbro::gateway::security::testing;
-using SteadyClock = std::chrono::steady_clock;
 
-double secondsSince(SteadyClock::time_point t) {
-  return std::chrono::duration<double>(SteadyClock::now() - t).count();
+double cpuSeconds(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+struct Rate {
+  double thread = 0;   // requests per second of the request thread's CPU
+  double process = 0;  // requests per second of the process's CPU (the audit log's thread too), after a flush
+};
+
 // Requests per second of GET `target` through `handler`, the filters first, as the server runs them.
-double readsPerSecond(rest::RestHandler& handler, security::AuthFilter* filter, const std::string& target,
-                      const std::string& authorization, int reads) {
+Rate readsPerSecond(rest::RestHandler& handler, security::AuthFilter* filter, const std::string& target,
+                    const std::string& authorization, int reads, security::AuditLog* audit = nullptr) {
   http::Request req;
   req.method = "GET";
   req.target = target;
   req.path = target.substr(0, target.find('?'));
   if (target.find('?') != std::string::npos) req.query = target.substr(target.find('?') + 1);
   if (!authorization.empty()) req.headers.add("Authorization", authorization);
-  auto start = SteadyClock::now();
+  if (audit != nullptr) (void)audit->flush();  // the previous phase's records are not this one's cost
+  const double thread_start = cpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+  const double process_start = cpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
   for (int i = 0; i < reads; ++i) {
     http::RequestContext ctx;
     if (filter != nullptr && !filter->apply(req, ctx).isOk()) {
@@ -61,7 +73,16 @@ double readsPerSecond(rest::RestHandler& handler, security::AuthFilter* filter, 
       std::exit(1);
     }
   }
-  return reads / secondsSince(start);
+  Rate rate;
+  rate.thread = reads / (cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - thread_start);
+  if (audit != nullptr) (void)audit->flush();
+  rate.process = reads / (cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - process_start);
+  return rate;
+}
+
+double ratio(Rate on1, Rate on2, Rate off1, Rate off2, bool process) {
+  return process ? (on1.process + on2.process) / (off1.process + off2.process)
+                 : (on1.thread + on2.thread) / (off1.thread + off2.thread);
 }
 
 }  // namespace
@@ -132,26 +153,31 @@ int main(int argc, char** argv) {
   const std::string read_target = "/Goal/" + id;
   const std::string search_target = "/Goal?lifecycle-status=active&_count=20";
   readsPerSecond(open_handler, nullptr, read_target, "", reads / 10);  // warm the cache and the code
-  readsPerSecond(scoped_handler, &filter, read_target, bearer, reads / 10);
-  double off = readsPerSecond(open_handler, nullptr, read_target, "", reads);
-  double on = readsPerSecond(scoped_handler, &filter, read_target, bearer, reads);
-  double off2 = readsPerSecond(open_handler, nullptr, read_target, "", reads);
-  double on2 = readsPerSecond(scoped_handler, &filter, read_target, bearer, reads);
-  double plain = readsPerSecond(plain_handler, &plain_filter, read_target, bearer, reads);
-  double plain2 = readsPerSecond(plain_handler, &plain_filter, read_target, bearer, reads);
-  std::printf("reads by id, token + scopes only:    %.0f/s, %.0f/s (ratio %.2f)\n", plain, plain2,
-              (plain + plain2) / (off + off2));
-  std::printf("reads by id, access control off:     %.0f/s, %.0f/s\n", off, off2);
-  std::printf("reads by id, token + scopes + audit: %.0f/s, %.0f/s\n", on, on2);
-  std::printf("ratio (on/off, both runs):           %.2f\n", (on + on2) / (off + off2));
+  readsPerSecond(scoped_handler, &filter, read_target, bearer, reads / 10, &audit);
+  Rate off = readsPerSecond(open_handler, nullptr, read_target, "", reads);
+  Rate on = readsPerSecond(scoped_handler, &filter, read_target, bearer, reads, &audit);
+  Rate off2 = readsPerSecond(open_handler, nullptr, read_target, "", reads);
+  Rate on2 = readsPerSecond(scoped_handler, &filter, read_target, bearer, reads, &audit);
+  Rate plain = readsPerSecond(plain_handler, &plain_filter, read_target, bearer, reads);
+  Rate plain2 = readsPerSecond(plain_handler, &plain_filter, read_target, bearer, reads);
+  std::printf("(requests per CPU second of the request thread; 'process' counts the audit log's thread as well)\n");
+  std::printf("reads by id, access control off:     %.0f/s, %.0f/s\n", off.thread, off2.thread);
+  std::printf("reads by id, token + scopes only:    %.0f/s, %.0f/s (ratio %.2f)\n", plain.thread, plain2.thread,
+              ratio(plain, plain2, off, off2, false));
+  std::printf("reads by id, token + scopes + audit: %.0f/s, %.0f/s (ratio %.2f; process %.0f/s, %.0f/s, ratio %.2f)\n",
+              on.thread, on2.thread, ratio(on, on2, off, off2, false), on.process, on2.process,
+              ratio(on, on2, off, off2, true));
   const int searches = std::max(reads / 10, 1);
-  double soff = readsPerSecond(open_handler, nullptr, search_target, "", searches);
-  double son = readsPerSecond(scoped_handler, &filter, search_target, bearer, searches);
-  double soff2 = readsPerSecond(open_handler, nullptr, search_target, "", searches);
-  double son2 = readsPerSecond(scoped_handler, &filter, search_target, bearer, searches);
-  std::printf("searches (20 per page), off:         %.0f/s, %.0f/s\n", soff, soff2);
-  std::printf("searches, token + scopes + audit:    %.0f/s, %.0f/s\n", son, son2);
-  std::printf("ratio (on/off, both runs):           %.2f\n", (son + son2) / (soff + soff2));
+  Rate soff = readsPerSecond(open_handler, nullptr, search_target, "", searches);
+  Rate son = readsPerSecond(scoped_handler, &filter, search_target, bearer, searches, &audit);
+  Rate soff2 = readsPerSecond(open_handler, nullptr, search_target, "", searches);
+  Rate son2 = readsPerSecond(scoped_handler, &filter, search_target, bearer, searches, &audit);
+  std::printf("searches (20 per page), off:         %.0f/s, %.0f/s\n", soff.thread, soff2.thread);
+  std::printf("searches, token + scopes + audit:    %.0f/s, %.0f/s (ratio %.2f; process %.0f/s, %.0f/s, ratio %.2f)\n",
+              son.thread, son2.thread, ratio(son, son2, soff, soff2, false), son.process, son2.process,
+              ratio(son, son2, soff, soff2, true));
+  std::printf("token signature checks:              %llu (one per token, the rest from the token cache)\n",
+              static_cast<unsigned long long>(validator->signatureChecks()));
   audit.stop();
   std::printf("audit records written:               %llu (refused %llu)\n",
               static_cast<unsigned long long>(audit.stats().stored),
@@ -173,7 +199,7 @@ int main(int argc, char** argv) {
   EVP_DigestSignInit(sign, nullptr, EVP_sha256(), nullptr, pkey);
   EVP_DigestSign(sign, der, &der_len, reinterpret_cast<const unsigned char*>(input.data()), input.size());
   EVP_MD_CTX_free(sign);
-  auto start = SteadyClock::now();
+  double start = cpuSeconds(CLOCK_THREAD_CPUTIME_ID);  // CPU of this thread, as for the reads
   int ok = 0;
   for (int i = 0; i < proofs; ++i) {
     EVP_MD_CTX* v = EVP_MD_CTX_new();
@@ -181,14 +207,14 @@ int main(int argc, char** argv) {
     ok += EVP_DigestVerify(v, der, der_len, reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
     EVP_MD_CTX_free(v);
   }
-  double openssl_us = secondsSince(start) * 1e6 / proofs;
+  double openssl_us = (cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - start) * 1e6 / proofs;
   EVP_PKEY_free(pkey);
-  start = SteadyClock::now();
+  start = cpuSeconds(CLOCK_THREAD_CPUTIME_ID);
   for (int i = 0; i < proofs; ++i) {
     auto jkt = dpop->verify(fresh[i], "GET", "http://fhir.test/Goal/" + id, token);
     ok += jkt.isOk();
   }
-  double dpop_us = secondsSince(start) * 1e6 / proofs;
+  double dpop_us = (cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - start) * 1e6 / proofs;
   std::printf("OpenSSL ES256 verify:            %.1f us\n", openssl_us);
   std::printf("DPoP proof check:                %.1f us\n", dpop_us);
   std::printf("ratio (DPoP / ES256):            %.2f   (%d of %d checks ok)\n", dpop_us / openssl_us, ok, 2 * proofs);

@@ -113,9 +113,11 @@ Status AuthFilter::authenticate(const http::Request& request, http::RequestConte
     return refuse(context, "invalid_request", "a DPoP-bound token and proof are required");
   }
 
-  auto validated = tokens_->validate(token);
+  auto validated = tokens_->validateShared(token);
   if (!validated.isOk()) return refuse(context, "invalid_token", validated.status().message());
-  Principal principal = std::move(validated).value();
+  // The token cache's Principal, shared read-only by every request with this token (no copy on the read path).
+  std::shared_ptr<const Principal> shared = std::move(validated).value();
+  const Principal& principal = *shared;
 
   if (bearer_scheme && !principal.cnf_jkt.empty()) {
     // RFC 9449 §7.2: a DPoP-bound token used as a bearer token is refused (a thief holds no proof key).
@@ -144,16 +146,21 @@ Status AuthFilter::authenticate(const http::Request& request, http::RequestConte
     }
     if (principal.cnf_jkt.empty()) return refuse(context, "invalid_token", "the token is not bound to a DPoP key");
     if (principal.cnf_jkt != *jkt) return refuse(context, "invalid_token", "the token is bound to another DPoP key");
-    principal.dpop = true;
+    if (!principal.dpop) {
+      // Only this request proved possession: its own copy says so (next to the proof check, the copy is noise).
+      auto proven = std::make_shared<Principal>(principal);
+      proven->dpop = true;
+      shared = std::move(proven);
+    }
     // RFC 9449 §8.2: every answer carries the nonce to use next, so a client never needs a refused round trip when
     // the window turns.
     if (std::string nonce = dpop_->currentNonce(); !nonce.empty()) context.response_headers.set("DPoP-Nonce", nonce);
   }
-  if (!principal.cnf_x5t_s256.empty() && principal.cnf_x5t_s256 != context.client_certificate_sha256) {
+  if (!shared->cnf_x5t_s256.empty() && shared->cnf_x5t_s256 != context.client_certificate_sha256) {
     // RFC 8705 §3: a certificate-bound token needs the same client certificate on this connection.
     return refuse(context, "invalid_token", "the token is bound to another client certificate");
   }
-  context.principal = std::move(principal);
+  context.principal = std::move(shared);
   return Status::ok();
 }
 

@@ -107,6 +107,7 @@ Result<AuthComponents> makeAuthComponents(const config::GatewayConfig& config, s
   t.min_security_level = static_cast<int>(a.min_security_level);
   t.trusted_clients = a.trusted_clients;
   t.cache_entries = a.token_cache_entries;
+  t.cache_bytes = static_cast<size_t>(a.token_cache_mb) << 20;
   DpopOptions d;
   d.algorithms = a.algorithms;
   d.max_age_s = a.dpop_max_age_s;

@@ -14,7 +14,8 @@ class TokenValidatorTest : public ::testing::Test {
  protected:
   TokenValidatorTest() : es_(makeKey("ES256", "es-1")), rs_(makeKey("RS256", "rs-1")), ps_(makeKey("PS256", "ps-1")) {}
 
-  std::shared_ptr<TokenValidator> validator(std::vector<std::string> algorithms = {"RS256", "PS256", "ES256"}) {
+  std::shared_ptr<TokenValidator> validator(std::vector<std::string> algorithms = {"RS256", "PS256", "ES256"},
+                                            size_t cache_entries = 10000, size_t cache_bytes = 16 << 20) {
     auto jwks = Jwks::parse(jwksJson({&es_, &rs_, &ps_}));
     EXPECT_TRUE(jwks.isOk()) << jwks.status().message();
     TokenValidatorOptions o;
@@ -23,6 +24,8 @@ class TokenValidatorTest : public ::testing::Test {
     o.algorithms = std::move(algorithms);
     o.clock = [this] { return now_; };
     o.trusted_clients = {"integration-engine"};
+    o.cache_entries = cache_entries;
+    o.cache_bytes = cache_bytes;
     return std::make_shared<TokenValidator>(o, staticKeySource(std::move(jwks).value()));
   }
 
@@ -145,6 +148,53 @@ TEST_F(TokenValidatorTest, AValidatedTokenIsCachedUntilItExpires) {
   EXPECT_EQ(v->signatureChecks(), 1u);
   now_ = kNow + 300 + 30;  // past exp + skew: the cached entry no longer answers
   EXPECT_FALSE(v->validate(token).isOk());
+}
+
+TEST_F(TokenValidatorTest, EveryRequestWithOneTokenSharesOnePrincipal) {
+  auto v = validator();
+  std::string token = signCompact(es_, tokenHeader(es_), practitionerClaims("user/*.rs"));
+  auto first = v->validateShared(token);
+  auto second = v->validateShared(token);
+  ASSERT_TRUE(first.isOk() && second.isOk());
+  EXPECT_EQ(first->get(), second->get()) << "the cached Principal is shared, not copied per request";
+  EXPECT_EQ((*first)->hpr_number, "565501872");
+  EXPECT_EQ(v->signatureChecks(), 1u);
+}
+
+TEST_F(TokenValidatorTest, ATokenOneByteAwayFromACachedOneIsCheckedAndRefused) {
+  auto v = validator();
+  std::string token = signCompact(es_, tokenHeader(es_), practitionerClaims("user/*.rs"));
+  ASSERT_TRUE(v->validate(token).isOk());
+  std::string tampered = token;
+  tampered[tampered.size() - 2] = tampered[tampered.size() - 2] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(v->validate(tampered).isOk());
+  std::string shorter = token.substr(0, token.size() - 1);
+  EXPECT_FALSE(v->validate(shorter).isOk());
+  EXPECT_EQ(v->signatureChecks(), 3u) << "the cache answers only for the exact bytes it verified";
+  EXPECT_TRUE(v->validate(token).isOk());
+}
+
+TEST_F(TokenValidatorTest, TheTokenCacheStaysWithinItsEntriesAndBytes) {
+  auto by_entries = validator({"ES256"}, 3);
+  for (int i = 0; i < 10; ++i) {
+    std::string token = signCompact(es_, tokenHeader(es_), practitionerClaims("user/*.rs", "\"n\":" + std::to_string(i)));
+    ASSERT_TRUE(by_entries->validate(token).isOk());
+    EXPECT_LE(by_entries->cachedTokens(), 3u);
+  }
+  const size_t budget = 4096;
+  auto by_bytes = validator({"ES256"}, 10000, budget);
+  for (int i = 0; i < 10; ++i) {
+    std::string token = signCompact(es_, tokenHeader(es_), practitionerClaims("user/*.rs", "\"n\":" + std::to_string(i)));
+    ASSERT_TRUE(by_bytes->validate(token).isOk());
+    EXPECT_LE(by_bytes->cachedBytes(), budget);
+  }
+  EXPECT_GT(by_bytes->cachedTokens(), 0u);
+  // An entry larger than the whole budget is never cached: every use checks the signature again, and passes.
+  auto tiny = validator({"ES256"}, 10000, 64);
+  std::string token = signCompact(es_, tokenHeader(es_), practitionerClaims("user/*.rs"));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(tiny->validate(token).isOk());
+  EXPECT_EQ(tiny->signatureChecks(), 3u);
+  EXPECT_EQ(tiny->cachedTokens(), 0u);
 }
 
 TEST_F(TokenValidatorTest, AJwksWithoutUsableKeysIsRefusedAndSymmetricKeysAreIgnored) {

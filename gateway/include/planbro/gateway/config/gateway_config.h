@@ -231,7 +231,7 @@ struct AuthConfig {
   uint32_t max_token_bytes = 16384;   // an Authorization or DPoP header longer than this is refused (401)
   uint32_t min_security_level = 4;    // a person's token (pid or HPR number) needs at least this security level
   std::vector<std::string> trusted_clients;  // client ids of integration engines that may write for their org
-  uint32_t token_cache_entries = 10000;      // validated tokens kept (by SHA-256, until `exp`)
+  uint32_t token_cache_entries = 10000;      // validated tokens kept (until `exp`)
   uint32_t replay_cache_entries = 1000000;   // DPoP proof ids remembered for their lifetime; full: 503
   uint32_t emergency_access_minutes = 60;    // how long an emergency-access grant («nødtilgang», GW-46) lasts
   uint32_t consent_max_entries = 1000;       // CareTeams, Consents and grants the consent policy reads per request
@@ -250,6 +250,7 @@ struct AuthConfig {
   uint32_t audit_batch_entries = 500;    // AuditEvents one store transaction writes at most
   uint32_t audit_flush_interval_ms = 200;  // the longest a record waits for its batch (a crash loses at most this)
   uint32_t audit_export_max_entries = 10000;  // AuditEvents one GET AuditEvent/$export-ndjson answers at most
+  uint32_t token_cache_mb = 16;  // bytes of validated tokens (and their Principals) the token cache holds at most
   bool enabled() const { return mode == "token" || mode == "development"; }
   bool development() const { return mode == "development"; }
 };

@@ -61,7 +61,7 @@ using Principal = security::Principal;
  */
 struct RequestContext {
   std::string request_id;               // from a sane X-Request-Id header, else generated; echoed in the response
-  std::optional<Principal> principal;   // the single place an access decision reads who is asking
+  security::SharedPrincipal principal;  // the single place an access decision reads who is asking (shared, read-only)
   std::string interaction = "other";    // metrics/log label set by the handler: "read", "search-type", ...
   std::string remote_address;           // peer IP, for audit
   /** The SHA-256 of the client certificate's DER, base64url without padding (RFC 8705 `x5t#S256`), when the

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,30 @@ struct Principal {
   int64_t expires_at = 0;           // `exp`, seconds since the epoch
   /** Every claim named helseid://… (the trust-framework attest claims among them) as compact JSON. */
   std::map<std::string, std::string> helseid_claims;
+};
+
+/**
+ * The requester of one request, read-only and shared: the token cache hands every request made with one token the
+ * same Principal (no per-request copy of its strings, scopes and claim map), and every stage of the request reads
+ * it through RequestContext::principal. Reads like std::optional<Principal> (`if (p)`, `p->`, `*p`, has_value);
+ * assigning a Principal value makes a shared copy of it (tests, development tokens).
+ */
+class SharedPrincipal {
+ public:
+  SharedPrincipal() = default;
+  SharedPrincipal(std::shared_ptr<const Principal> p) : p_(std::move(p)) {}  // NOLINT: implicit by design
+  SharedPrincipal(Principal p) : p_(std::make_shared<const Principal>(std::move(p))) {}  // NOLINT
+
+  explicit operator bool() const { return p_ != nullptr; }
+  bool has_value() const { return p_ != nullptr; }
+  const Principal& operator*() const { return *p_; }
+  const Principal* operator->() const { return p_.get(); }
+  void reset() { p_.reset(); }
+  /** The shared object itself (null when none), for whoever keeps it beyond the request. */
+  const std::shared_ptr<const Principal>& shared() const { return p_; }
+
+ private:
+  std::shared_ptr<const Principal> p_;
 };
 
 }  // namespace planbro::gateway::security

@@ -1,8 +1,10 @@
 #pragma once
 // Validates a JWT access token (RFC 7519, RFC 9068) from HelseID: the JWS signature with libjose over OpenSSL
 // (RS256, PS256, ES256 — only those configured; `none` and HMAC never), `iss`, `aud`, `exp`, `nbf`, `iat` with a
-// bounded clock skew, and turns the HelseID claims into a Principal. Validated tokens are cached by their SHA-256
-// until `exp`, so a client that reuses its token pays one signature check, not one per request. Tokens are never
+// bounded clock skew, and turns the HelseID claims into a Principal. Validated tokens are cached (by the token's
+// own bytes, compared in constant time) until `exp`, so a client that reuses its token pays one signature check and
+// one Principal, not one per request: every request with that token shares the cached, read-only Principal. The
+// cache is bounded by entries and by bytes; only tokens whose signature verified ever enter it. Tokens are never
 // logged, and error messages never quote them.
 
 #include <cstdint>
@@ -31,6 +33,7 @@ struct TokenValidatorOptions {
   int min_security_level = 4;               // for tokens naming a person (pid or HPR number)
   std::vector<std::string> trusted_clients;  // Principal::trusted_client
   size_t cache_entries = 10000;              // 0: no cache
+  size_t cache_bytes = 16 << 20;             // auth.token_cache_mb: bytes of cached tokens (and their Principals)
   Clock clock = systemNow;
 };
 
@@ -42,9 +45,14 @@ class TokenValidator {
   /** The Principal the token speaks for. Errors: kUnauthenticated with a reason fit for error_description
    *  (never the token). May block when the key source may (an unknown kid refetches the JWKS). */
   Result<Principal> validate(std::string_view token) const;
+  /** The same, as the shared Principal the cache holds (no copy): what the authentication filter uses. */
+  Result<std::shared_ptr<const Principal>> validateShared(std::string_view token) const;
 
   /** Signature checks done (cache misses that reached libjose); for the cost bench and tests. */
   uint64_t signatureChecks() const;
+  /** Tokens cached now, and the bytes they are counted at (tests of the bounds). */
+  size_t cachedTokens() const;
+  size_t cachedBytes() const;
 
   bool mayBlock() const { return keys_->mayBlock(); }
   const TokenValidatorOptions& options() const { return options_; }
