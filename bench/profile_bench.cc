@@ -53,6 +53,14 @@ void bareRapidJson(benchmark::State& state, const Input* input) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * input->bytes.size()));
 }
 
+void parseOnly(benchmark::State& state, const Input* input) {
+  for (auto _ : state) {
+    auto doc = JsonDocument::parse(input->bytes);
+    benchmark::DoNotOptimize(doc);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * input->bytes.size()));
+}
+
 void parseValidateBase(benchmark::State& state, const Input* input) {
   for (auto _ : state) {
     auto doc = JsonDocument::parse(input->bytes);
@@ -77,6 +85,34 @@ void parseValidateProfiles(benchmark::State& state, const Input* input) {
     benchmark::DoNotOptimize(outcome);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * input->bytes.size()));
+}
+
+// For counting instructions (valgrind --tool=callgrind --toggle-collect='fixed*' ... --fixed-iterations=N
+// --input=LABEL): each kind of work N times over one input, in functions of its own, with no timing around them.
+[[gnu::noinline]] void fixedBare(const Input& input, int n) {
+  for (int i = 0; i < n; ++i) {
+    rapidjson::Document doc;
+    doc.Parse(input.bytes.data(), input.bytes.size());
+    benchmark::DoNotOptimize(doc);
+  }
+}
+[[gnu::noinline]] void fixedParse(const Input& input, int n) {
+  for (int i = 0; i < n; ++i) {
+    auto doc = JsonDocument::parse(input.bytes);
+    benchmark::DoNotOptimize(doc);
+  }
+}
+[[gnu::noinline]] void fixedParseValidateBase(const Input& input, int n) {
+  for (int i = 0; i < n; ++i) {
+    auto doc = JsonDocument::parse(input.bytes);
+    if (doc.isOk()) benchmark::DoNotOptimize(planbro::fhir::validateResource(doc->root()));
+  }
+}
+[[gnu::noinline]] void fixedParseValidateProfiles(const Input& input, int n) {
+  for (int i = 0; i < n; ++i) {
+    auto doc = JsonDocument::parse(input.bytes);
+    if (doc.isOk()) benchmark::DoNotOptimize(input.validator->validate(doc->root()));
+  }
 }
 
 class RatioReporter : public benchmark::ConsoleReporter {
@@ -159,6 +195,27 @@ int main(int argc, char** argv) {
   inputs.push_back({"IPGoal", readFile(examples + "Goal-ip-example-goal-measure.json"), claims});
   inputs.push_back({"IPCareTeam", readFile(examples + "CareTeam-ip-example-careteam.json"), claims});
   inputs.push_back({"IPConsent", readFile(examples + "Consent-ip-example-consent-sharing.json"), claims});
+  int fixed_iterations = 0;
+  std::string fixed_input;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.starts_with("--fixed-iterations=")) fixed_iterations = std::stoi(arg.substr(19));
+    if (arg.starts_with("--input=")) fixed_input = arg.substr(8);
+  }
+  if (fixed_iterations > 0) {
+    for (const auto& input : inputs) {
+      if (!fixed_input.empty() && input.label != fixed_input) continue;
+      if (auto doc = JsonDocument::parse(input.bytes); doc.isOk()) {  // once-per-process tables, outside the count
+        benchmark::DoNotOptimize(planbro::fhir::validateResource(doc->root()));
+        benchmark::DoNotOptimize(input.validator->validate(doc->root()));
+      }
+      fixedBare(input, fixed_iterations);
+      fixedParse(input, fixed_iterations);
+      fixedParseValidateBase(input, fixed_iterations);
+      fixedParseValidateProfiles(input, fixed_iterations);
+    }
+    return 0;
+  }
   RatioReporter reporter;
   for (const auto& input : inputs) {
     if (input.bytes.empty()) {
@@ -180,6 +237,7 @@ int main(int argc, char** argv) {
       benchmark::DoNotOptimize(planbro::fhir::validateResource(doc->root()));
     }
     benchmark::RegisterBenchmark(("rapidjson_dom/" + input.label).c_str(), bareRapidJson, in);
+    benchmark::RegisterBenchmark(("parse/" + input.label).c_str(), parseOnly, in);
     benchmark::RegisterBenchmark(("parse_validate/" + input.label).c_str(), parseValidateBase, in);
     benchmark::RegisterBenchmark(("parse_validate_profiles/" + input.label).c_str(), parseValidateProfiles, in);
   }

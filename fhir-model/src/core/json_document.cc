@@ -249,12 +249,12 @@ class TreeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeH
   }
   bool String(const char* str, rapidjson::SizeType length, bool /*copy*/) {
     if (length > limits_.max_string_bytes) return abort(AbortReason::kStringLength);
-    if (hasSurrogateBytes(str, length)) return abort(AbortReason::kLoneSurrogate);
+    if (hadEscape(str, length) && hasSurrogateBytes(str, length)) return abort(AbortReason::kLoneSurrogate);
     return add(JsonTreeBuilder::scalar(JsonKind::kString, str, length));
   }
   bool Key(const char* str, rapidjson::SizeType length, bool /*copy*/) {
     if (length > limits_.max_string_bytes) return abort(AbortReason::kStringLength);
-    if (hasSurrogateBytes(str, length)) return abort(AbortReason::kLoneSurrogate);
+    if (hadEscape(str, length) && hasSurrogateBytes(str, length)) return abort(AbortReason::kLoneSurrogate);
     stack_.push_back(JsonMember{std::string_view(str, length), JsonValue()});
     return true;
   }
@@ -302,6 +302,14 @@ class TreeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeH
       stack_.push_back(JsonMember{std::string_view(), value});
     }
     return true;
+  }
+
+  // In situ, a string is decoded from where it starts in the text, and every escape decodes to fewer bytes than it
+  // spells; the reader calls String()/Key() with the stream just past the closing quote. So the decoded string is
+  // shorter than its source exactly when it had an escape, and only then can it hold a surrogate's bytes (the text
+  // itself is valid UTF-8): most strings skip the scan.
+  bool hadEscape(const char* str, size_t length) const {
+    return static_cast<size_t>(stream_.position() - 1 - str) != length;
   }
 
   bool hasDuplicateKey(size_t first) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -28,7 +29,7 @@ ConstraintCache::Compiled::Shortcut shortcutFor(const Constraint& c) {
     std::string_view expression;
     Shortcut shortcut;
   };
-  static constexpr std::array<Known, 4> kKnown = {{
+  static constexpr std::array<Known, 10> kKnown = {{
       {"obs-7", "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()",
        Shortcut::kObs7},
       {"con-3",
@@ -44,6 +45,20 @@ ConstraintCache::Compiled::Shortcut shortcutFor(const Constraint& c) {
        "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and "
        "code='entered-in-error').empty() or clinicalStatus.empty()",
        Shortcut::kCon5},
+      {"bdl-3",
+       "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = "
+       "'history'))",
+       Shortcut::kBdl3},
+      {"bdl-4",
+       "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' "
+       "or %resource.type = 'history'))",
+       Shortcut::kBdl4},
+      {"bdl-7",
+       "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()",
+       Shortcut::kBdl7},
+      {"bdl-11", "type = 'document' implies entry.first().resource.is(Composition)", Shortcut::kBdl11},
+      {"bdl-12", "type = 'message' implies entry.first().resource.is(MessageHeader)", Shortcut::kBdl12},
+      {"org-1", "(identifier.count() + name.count()) > 0", Shortcut::kOrg1},
   }};
   for (const Known& k : kKnown) {
     if (c.key == k.key && c.expression == k.expression) return k.shortcut;
@@ -58,6 +73,78 @@ bool hasMemberStartingWith(const JsonValue& object, std::string_view prefix) {
   return false;
 }
 
+// A member that is a non-empty JSON string, without a `_name` twin (whose extensions the engine would also see).
+std::string_view plainString(const JsonValue& object, std::string_view name, bool& plain) {
+  const JsonValue* v = object.find(name);
+  plain = v == nullptr || (v->isString() && !v->text().empty());
+  if (plain) {
+    for (const JsonMember& m : object.members()) {
+      if (m.key.size() == name.size() + 1 && m.key[0] == '_' && m.key.substr(1) == name) plain = false;
+    }
+  }
+  return plain && v != nullptr ? v->text() : std::string_view();
+}
+
+// bdl-3 / bdl-4: `entry.all(member.exists() = (%resource.type = a or b or c))` with %resource the focus: true when
+// the type is a plain string and each entry (an object) holds `member` as a non-empty object exactly when the type
+// is one of `types`. A null, empty or non-object member, a non-object entry or another type shape: not decided.
+bool entriesHoldMemberAsTypeRequires(const JsonValue& bundle, std::string_view member,
+                                     std::initializer_list<std::string_view> types) {
+  bool plain = false;
+  const std::string_view type = plainString(bundle, "type", plain);
+  if (!plain || type.empty()) return false;
+  const bool required = std::find(types.begin(), types.end(), type) != types.end();
+  const JsonValue* entries = bundle.find("entry");
+  if (entries == nullptr) return true;  // all() of nothing
+  if (!entries->isArray()) return false;
+  for (const JsonValue& entry : entries->items()) {
+    if (!entry.isObject()) return false;
+    const JsonValue* m = entry.find(member);
+    if (m != nullptr && (!m->isObject() || m->size() == 0)) return false;
+    if ((m != nullptr) != required) return false;
+  }
+  return true;
+}
+
+// bdl-7's second operand: the entries with a fullUrl give distinct `fullUrl & resource.meta.versionId` (`&` reads an
+// absent versionId as ''). Concatenations are compared, as isDistinct() compares the strings.
+bool fullUrlsWithVersionsDistinct(const JsonValue& bundle) {
+  const JsonValue* entries = bundle.find("entry");
+  if (entries == nullptr) return true;
+  if (!entries->isArray()) return false;
+  std::unordered_set<std::string> seen;
+  for (const JsonValue& entry : entries->items()) {
+    if (!entry.isObject()) return false;
+    bool plain = false;
+    const std::string_view full_url = plainString(entry, "fullUrl", plain);
+    if (!plain) return false;
+    if (full_url.empty()) continue;  // where(fullUrl.exists()) leaves it out
+    std::string_view version;
+    if (const JsonValue* resource = entry.find("resource"); resource != nullptr) {
+      if (!resource->isObject()) return false;
+      if (const JsonValue* meta = resource->find("meta"); meta != nullptr) {
+        if (!meta->isObject()) return false;
+        version = plainString(*meta, "versionId", plain);
+        if (!plain) return false;
+      }
+    }
+    std::string key;
+    key.reserve(full_url.size() + version.size());
+    key.append(full_url).append(version);
+    if (!seen.insert(std::move(key)).second) return false;
+  }
+  return true;
+}
+
+// A JSON array with at least one object item (a count of at least one for the engine).
+bool hasObjectItem(const JsonValue* array) {
+  if (array == nullptr || !array->isArray()) return false;
+  for (const JsonValue& item : array->items()) {
+    if (item.isObject()) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 // Each case makes one operand of the expression's top-level `or` true whatever the rest evaluates to (FHIRPath's
@@ -68,9 +155,36 @@ bool hasMemberStartingWith(const JsonValue& object, std::string_view prefix) {
 //   con-4: no member named `abatement...` or `_abatement...` → `abatement.empty()` is true.
 //   con-5: no `verificationStatus` → `...where(...).empty()` is true; no `clinicalStatus` →
 //          `clinicalStatus.empty()` is true.
-bool ConstraintCache::passesByShape(Compiled::Shortcut shortcut, const JsonValue& focus) {
+//   bdl-11/12: `type` is a code other than document/message → the left side of `implies` is false.
+//   bdl-3/4: every entry's `member.exists()` equals the type test → each all() item is true.
+//   bdl-7: `type = 'history'` is true, or the select gives distinct strings → isDistinct() is true.
+//   org-1: an identifier or a name → a count of at least 1 → the sum is above 0.
+bool ConstraintCache::passesByShape(Compiled::Shortcut shortcut, const JsonValue& focus, const JsonValue* resource) {
   using Shortcut = Compiled::Shortcut;
   switch (shortcut) {
+    case Shortcut::kBdl11:
+    case Shortcut::kBdl12: {
+      bool plain = false;
+      const std::string_view type = plainString(focus, "type", plain);
+      return plain && !type.empty() && type != (shortcut == Shortcut::kBdl11 ? "document" : "message");
+    }
+    case Shortcut::kBdl3:
+      return resource == &focus &&
+             entriesHoldMemberAsTypeRequires(focus, "request", {"batch", "transaction", "history"});
+    case Shortcut::kBdl4:
+      return resource == &focus && entriesHoldMemberAsTypeRequires(focus, "response", {"batch-response",
+                                                                                       "transaction-response", "history"});
+    case Shortcut::kBdl7: {
+      bool plain = false;
+      const std::string_view type = plainString(focus, "type", plain);
+      if (!plain) return false;
+      return type == "history" || fullUrlsWithVersionsDistinct(focus);
+    }
+    case Shortcut::kOrg1: {
+      if (hasObjectItem(focus.find("identifier"))) return true;
+      bool plain = false;
+      return !plainString(focus, "name", plain).empty();
+    }
     case Shortcut::kObs7:
       return focus.find("component") == nullptr;
     case Shortcut::kCon3: {

@@ -24,7 +24,8 @@ class ConstraintCache {
     bool native = false;  // checked by the validator itself (dom-2..5, ele-1, ext-1, txt-1/2, ref-1): skip here
     bool per1 = false;    // per-1 (Period start <= end): the validator tries a native comparison first
     /** A frequent invariant whose truth often follows from which members are present (see passesByShape). */
-    enum class Shortcut { kNone, kObs7, kCon3, kCon4, kCon5 } shortcut = Shortcut::kNone;
+    enum class Shortcut { kNone, kObs7, kCon3, kCon4, kCon5, kBdl3, kBdl4, kBdl7, kBdl11, kBdl12, kOrg1 } shortcut =
+        Shortcut::kNone;
     /** A member of the focus whose absence makes the expression true, from its form alone: `m.exists() implies X`
      *  (no other `implies`) or `m.empty() or X` (no `implies` or `xor` anywhere, which would bind looser than or
      *  alongside it). Empty when the expression has neither form. See passesWhenAbsent. */
@@ -41,8 +42,13 @@ class ConstraintCache {
   /** True when the expression of a constraint with this shortcut is certainly true on `focus` (a JSON object) by
    *  the presence or absence of members alone: obs-7 without `component`; con-3 with a non-empty `clinicalStatus` or
    *  without `category`; con-4 without any `abatement[x]`; con-5 without `verificationStatus` or without
-   *  `clinicalStatus`. False means "not decided": the FHIRPath engine decides. */
-  static bool passesByShape(Compiled::Shortcut shortcut, const JsonValue& focus);
+   *  `clinicalStatus`. The Bundle's: bdl-11/bdl-12 when `type` is another code than document/message; bdl-3/bdl-4
+   *  when every entry has `request`/`response` exactly when the Bundle's type calls for it (only where `resource`,
+   *  the constraint's %resource, is the focus itself); bdl-7 when the type is history or the entries' fullUrl +
+   *  versionId are distinct; org-1 with an identifier or a name. Only plain shapes are decided (strings where the
+   *  expression reads values, objects where it navigates; no `_name` twins). False means "not decided": the
+   *  FHIRPath engine decides. */
+  static bool passesByShape(Compiled::Shortcut shortcut, const JsonValue& focus, const JsonValue* resource = nullptr);
 
   /** The compiled forms of `constraint`, or nullptr when it is not a core constraint. */
   const Compiled* find(const Constraint& constraint) const {

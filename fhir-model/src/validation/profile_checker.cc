@@ -120,7 +120,9 @@ void ProfileChecker::checkResource(const JsonValue& resource, std::string_view t
   }
   const JsonValue* previous_resource = resource_;
   resource_ = &resource;
-  for (const Profile* p : to_check) conformTo(*p, resource, type);
+  // Remembered: a reference to this resource from elsewhere in the document (targetProfile) then needs no second
+  // check against the same profile.
+  for (const Profile* p : to_check) conformAndRemember(*p, resource, type, /*remember=*/true);
   resource_ = previous_resource;
   location_.leave(saved);
 }
@@ -251,6 +253,7 @@ void ProfileChecker::conformTo(const Profile& profile, const JsonValue& value, s
   // Profiles that name each other (a data-type profile whose element names the first again) must not recurse
   // without end.
   if (depth_ >= max_nesting_) {
+    ++nesting_hits_;
     if (!nesting_reported_) {
       nesting_reported_ = true;
       report(Severity::kWarning, "too-costly",
@@ -260,6 +263,7 @@ void ProfileChecker::conformTo(const Profile& profile, const JsonValue& value, s
     return;
   }
   ++depth_;
+  deepest_ = std::max(deepest_, depth_);
   const Profile* previous = profile_;
   profile_ = &profile;
   Item item;
@@ -727,18 +731,48 @@ bool ProfileChecker::conformsQuietly(const ProfileElement& element, const Item& 
 }
 
 bool ProfileChecker::conformsQuietly(const Profile& profile, const JsonValue& value, std::string_view type_code) {
+  // A resource's answer depends on the resource, the profile and the nesting headroom alone (the resource is its
+  // own context for references), so it is kept; a data type's depends on the resource around it and is not.
+  const bool is_resource = value.isObject() && value.find("resourceType") != nullptr;
+  const auto key = std::make_pair(&profile, &value);
+  if (is_resource) {
+    if (auto it = conformance_.find(key); it != conformance_.end() && it->second.type_code == type_code &&
+                                          depth_ + it->second.nesting_needed <= max_nesting_) {
+      return it->second.conforms;
+    }
+  }
   OperationOutcome scratch;
   OperationOutcome* saved = out_;
   out_ = &scratch;
   const JsonValue* saved_resource = resource_;
-  if (value.isObject() && value.find("resourceType") != nullptr) resource_ = &value;
-  conformTo(profile, value, type_code);
+  if (is_resource) resource_ = &value;
+  const bool conforms = conformAndRemember(profile, value, type_code, is_resource);
   resource_ = saved_resource;
   out_ = saved;
-  for (const Issue& issue : scratch.issues()) {
-    if (issue.severity == Severity::kError || issue.severity == Severity::kFatal) return false;
+  return conforms;
+}
+
+bool ProfileChecker::conformAndRemember(const Profile& profile, const JsonValue& value, std::string_view type_code,
+                                        bool remember) {
+  const size_t first_issue = out_->issues().size();
+  const uint64_t hits_before = nesting_hits_;
+  const uint32_t deepest_before = deepest_;
+  deepest_ = depth_;
+  conformTo(profile, value, type_code);
+  const uint32_t nesting_needed = deepest_ - depth_;
+  deepest_ = std::max(deepest_, deepest_before);
+  bool conforms = true;
+  for (size_t i = first_issue; i < out_->issues().size(); ++i) {
+    const Severity severity = out_->issues()[i].severity;
+    if (severity == Severity::kError || severity == Severity::kFatal) {
+      conforms = false;
+      break;
+    }
   }
-  return true;
+  if (remember && nesting_hits_ == hits_before) {
+    conformance_[std::make_pair(&profile, &value)] = Conformance{type_code, nesting_needed, conforms};
+  }
+  return conforms;
 }
 
 bool ProfileChecker::matchesSlice(const ProfileElement& sliced, const ProfileElement& slice, const Item& item) {

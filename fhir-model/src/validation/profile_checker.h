@@ -11,6 +11,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "planbro/fhir-model/operation_outcome.h"
@@ -82,6 +84,9 @@ class ProfileChecker {
   bool matchesSlice(const ProfileElement& sliced, const ProfileElement& slice, const Item& item);
   bool conformsQuietly(const ProfileElement& element, const Item& item);
   bool conformsQuietly(const Profile& profile, const JsonValue& value, std::string_view type_code);
+  /** conformTo, reporting to out_; true when it reported no error. With `remember` (a resource, which is its own
+   *  context), the answer is kept in conformance_ for later conformsQuietly calls. */
+  bool conformAndRemember(const Profile& profile, const JsonValue& value, std::string_view type_code, bool remember);
   bool checkType(const ProfileElement& element, const Item& item);
   void checkTypeProfiles(std::span<const Profile* const> profiles, const Item& item);
   /** `resolved`: the ProfileElement's target_profiles entry for `type` (parallel to type.target_profiles). */
@@ -134,6 +139,24 @@ class ProfileChecker {
   std::vector<std::unique_ptr<std::vector<Item>>> items_buffers_;
   size_t items_depth_ = 0;
   bool nesting_reported_ = false;
+  // How often the nesting bound stopped a check, and the deepest nesting reached: a memoised conformance answer
+  // (below) is only kept when the bound never stopped its check, and only reused where the same check would again
+  // stay within the bound.
+  uint64_t nesting_hits_ = 0;
+  uint32_t deepest_ = 0;
+  // Whether a resource of this document conforms to a profile, decided once per validation: every reference to
+  // one Patient from a Bundle's entries asks it again (targetProfile), and each answer walks the Patient whole.
+  struct Conformance {
+    std::string_view type_code;
+    uint32_t nesting_needed = 0;  // levels of nesting the check went below the level it started at
+    bool conforms = false;
+  };
+  struct ConformanceKeyHash {
+    size_t operator()(const std::pair<const Profile*, const JsonValue*>& k) const {
+      return std::hash<const void*>()(k.first) * 31 + std::hash<const void*>()(k.second);
+    }
+  };
+  std::unordered_map<std::pair<const Profile*, const JsonValue*>, Conformance, ConformanceKeyHash> conformance_;
 };
 
 }  // namespace planbro::fhir::validation

@@ -1216,7 +1216,7 @@ class Walker {
         continue;
       }
       if (compiled->shortcut != validation::ConstraintCache::Compiled::Shortcut::kNone && focus.json != nullptr &&
-          focus.json->isObject() && validation::ConstraintCache::passesByShape(compiled->shortcut, *focus.json)) {
+          focus.json->isObject() && validation::ConstraintCache::passesByShape(compiled->shortcut, *focus.json, resource_)) {
         continue;
       }
       if (compiled->simple && focus.json != nullptr && focus.json->isObject()) {
@@ -1352,7 +1352,11 @@ namespace {
 
 // Resolves references inside the document being validated: "#id" to the containing resource's contained
 // resources, anything else to the entries of the Bundle at the root (by fullUrl, or "Type/id" against an entry's
-// resource type and id).
+// resource type and id). The first entry that matches either way wins, as in entry order.
+//
+// The entries are indexed on the first resolve (a validation resolves every reference of every entry, and a
+// scan per reference made a Bundle's cost grow with the square of its size). One resolver serves one validation
+// on one thread.
 class DocumentResolver : public validation::ReferenceResolver {
  public:
   explicit DocumentResolver(const JsonValue& root) : root_(root) {}
@@ -1367,32 +1371,76 @@ class DocumentResolver : public validation::ReferenceResolver {
       }
       return nullptr;
     }
-    const JsonValue* rt = root_.find("resourceType");
-    if (rt == nullptr || rt->text() != "Bundle") return nullptr;
-    const JsonValue* entries = root_.find("entry");
-    if (entries == nullptr) return nullptr;
+    if (!indexed_) buildIndex();
+    if (entries_.empty()) return nullptr;
     std::string_view plain = reference;
     if (size_t h = plain.find("/_history/"); h != std::string_view::npos) plain = plain.substr(0, h);
-    for (const JsonValue& entry : entries->items()) {
-      const JsonValue* resource = entry.find("resource");
-      if (resource == nullptr || !resource->isObject()) continue;
-      const JsonValue* full_url = entry.find("fullUrl");
-      if (full_url != nullptr && full_url->isString() && (full_url->text() == reference || full_url->text() == plain)) {
-        return resource;
-      }
-      const JsonValue* type = resource->find("resourceType");
-      const JsonValue* id = resource->find("id");
-      if (type == nullptr || id == nullptr || !type->isString() || !id->isString()) continue;
-      if (plain.size() == type->text().size() + 1 + id->text().size() && plain.starts_with(type->text()) &&
-          plain[type->text().size()] == '/' && plain.ends_with(id->text())) {
-        return resource;
+    size_t best = kNone;
+    auto consider = [&](const std::unordered_map<std::string_view, size_t>& index, std::string_view key) {
+      if (auto it = index.find(key); it != index.end()) best = std::min(best, it->second);
+    };
+    consider(by_full_url_, reference);
+    if (plain.size() != reference.size()) consider(by_full_url_, plain);
+    // A resource type holds no '/', so "Type/id" splits at its first one.
+    if (size_t slash = plain.find('/'); slash != std::string_view::npos) {
+      if (auto it = by_type_id_.find({plain.substr(0, slash), plain.substr(slash + 1)}); it != by_type_id_.end()) {
+        best = std::min(best, it->second);
       }
     }
-    return nullptr;
+    // Entries whose resourceType is not a plain name (invalid, and reported elsewhere) are matched as before.
+    for (size_t i : odd_types_) {
+      if (i >= best) break;
+      const JsonValue* resource = entries_[i];
+      std::string_view type = resource->find("resourceType")->text();
+      std::string_view id = resource->find("id")->text();
+      if (plain.size() == type.size() + 1 + id.size() && plain.starts_with(type) && plain[type.size()] == '/' &&
+          plain.ends_with(id)) {
+        best = i;
+        break;
+      }
+    }
+    return best == kNone ? nullptr : entries_[best];
   }
 
  private:
+  static constexpr size_t kNone = ~size_t{0};
+
+  struct PairHash {
+    size_t operator()(const std::pair<std::string_view, std::string_view>& k) const {
+      return std::hash<std::string_view>()(k.first) * 31 + std::hash<std::string_view>()(k.second);
+    }
+  };
+
+  void buildIndex() const {
+    indexed_ = true;
+    const JsonValue* rt = root_.find("resourceType");
+    if (rt == nullptr || rt->text() != "Bundle") return;
+    const JsonValue* entries = root_.find("entry");
+    if (entries == nullptr) return;
+    for (const JsonValue& entry : entries->items()) {
+      const JsonValue* resource = entry.find("resource");
+      if (resource == nullptr || !resource->isObject()) continue;
+      const size_t i = entries_.size();
+      entries_.push_back(resource);
+      const JsonValue* full_url = entry.find("fullUrl");
+      if (full_url != nullptr && full_url->isString()) by_full_url_.emplace(full_url->text(), i);  // first one kept
+      const JsonValue* type = resource->find("resourceType");
+      const JsonValue* id = resource->find("id");
+      if (type == nullptr || id == nullptr || !type->isString() || !id->isString()) continue;
+      if (type->text().find('/') != std::string_view::npos) {
+        odd_types_.push_back(i);
+      } else {
+        by_type_id_.emplace(std::make_pair(type->text(), id->text()), i);
+      }
+    }
+  }
+
   const JsonValue& root_;
+  mutable bool indexed_ = false;
+  mutable std::vector<const JsonValue*> entries_;  // the entries' resources, in entry order
+  mutable std::unordered_map<std::string_view, size_t> by_full_url_;
+  mutable std::unordered_map<std::pair<std::string_view, std::string_view>, size_t, PairHash> by_type_id_;
+  mutable std::vector<size_t> odd_types_;
 };
 
 }  // namespace

@@ -264,6 +264,16 @@ TEST(JsonDocument, RefusesALoneSurrogateEscapeAndKeepsSurrogatePairs) {
     auto doc = JsonDocument::parse(text);
     EXPECT_FALSE(doc.isOk()) << text;
   }
+  // The check runs only on strings that had an escape: anywhere in a long string or key, and with the iterative
+  // reader (a depth limit above kMaxRecursiveJsonDepth) too.
+  JsonLimits iterative;
+  iterative.max_depth = kMaxRecursiveJsonDepth + 1;
+  const std::string pad(37, 'p');
+  for (const std::string& text : {"{\"a\":\"" + pad + "\\uDC01" + pad + "\"}", "{\"" + pad + "\\uDFFE\":1}",
+                                  "[\"\\n" + pad + "\\uDC00\"]"}) {
+    EXPECT_FALSE(JsonDocument::parse(text).isOk()) << text;
+    EXPECT_FALSE(JsonDocument::parse(text, iterative).isOk()) << text;
+  }
   JsonDocument pair = parseOk(R"({"a":"\uD83D\uDE00 \u00E6"})");
   EXPECT_EQ(pair.root().find("a")->text(), "\xF0\x9F\x98\x80 \xC3\xA6");
   JsonDocument again = parseOk(writeJson(pair.root()));

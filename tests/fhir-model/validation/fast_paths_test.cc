@@ -85,7 +85,7 @@ TEST(Base64FastPath, JudgesEveryPositionOfLongValues) {
 }
 
 
-// con-3/4/5 and obs-7 pass without the engine when the members present decide them (ConstraintCache::passesByShape);
+// con-3/4/5, obs-7, the Bundle's bdl-3/4/7/11/12 and org-1 pass without the engine when the members present decide them (ConstraintCache::passesByShape);
 // on every shape below the validator's verdict must be the engine's, and the shapes cover both the shortcut and
 // the engine path.
 struct ShapeCase {
@@ -138,6 +138,21 @@ TEST(InvariantShortcuts, AgreeWithTheEngineOnEveryShape) {
       R"("component": [{"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}, "valueString": "x"}])";
   const std::string other_component =
       R"("component": [{"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]}, "valueString": "x"}])";
+  auto bundle = [](const std::string& type, const std::vector<std::string>& entries) {
+    std::string list;
+    for (const std::string& e : entries) list += (list.empty() ? "" : ",") + e;
+    return R"({"resourceType":"Bundle","type":")" + type + "\"" + (entries.empty() ? "" : R"(,"entry":[)" + list + "]") + "}";
+  };
+  auto entry = [](const std::string& full_url, const std::string& version) {
+    return R"({"fullUrl":")" + full_url + R"(","resource":{"resourceType":"Basic","code":{"text":"x"})" +
+           (version.empty() ? "" : R"(,"meta":{"versionId":")" + version + "\"}") + "}}";
+  };
+  const std::string plain_entry = R"({"resource":{"resourceType":"Basic","code":{"text":"x"}}})";
+  const std::string with_request = R"({"resource":{"resourceType":"Basic","code":{"text":"x"}},"request":{"method":"POST","url":"Basic"}})";
+  const std::string with_response = R"({"resource":{"resourceType":"Basic","code":{"text":"x"}},"response":{"status":"201"}})";
+  const std::string patient_entry = R"({"fullUrl":"urn:x:p","resource":{"resourceType":"Patient"}})";
+  const std::string composition_entry = R"({"fullUrl":"urn:x:c","resource":{"resourceType":"Composition","status":"final",
+      "type":{"text":"x"},"date":"2020-01-01","author":[{"display":"a"}],"title":"t"}})";
   const std::vector<ShapeCase> cases = {
       {"con-3", "{" + cond + "," + active + "," + problem + "}", true, true},
       {"con-3", "{" + cond + "," + confirmed + "}", true, true},
@@ -157,6 +172,31 @@ TEST(InvariantShortcuts, AgreeWithTheEngineOnEveryShape) {
       {"obs-7", "{" + obs + R"(, "valueString": "x",)" + same_component + "}", false, false},
       {"obs-7", "{" + obs + R"(, "valueString": "x",)" + other_component + "}", false, true},
       {"obs-7", "{" + obs + "," + same_component + "}", false, true},
+      // The Bundle's, and org-1.
+      {"bdl-3", bundle("transaction", {with_request, with_request}), true, true},
+      {"bdl-3", bundle("transaction", {with_request, plain_entry}), false, false},
+      {"bdl-3", bundle("collection", {plain_entry, with_request}), false, false},
+      {"bdl-3", bundle("collection", {}), true, true},
+      {"bdl-3", R"({"resourceType":"Bundle","type":"transaction","entry":[{"request":{}}]})", false, true},
+      {"bdl-4", bundle("batch-response", {with_response}), true, true},
+      {"bdl-4", bundle("collection", {with_response}), false, false},
+      {"bdl-4", bundle("history", {plain_entry}), false, false},
+      {"bdl-7", bundle("collection", {entry("urn:x:a", ""), entry("urn:x:b", "")}), true, true},
+      {"bdl-7", bundle("collection", {entry("urn:x:a", ""), entry("urn:x:a", "")}), false, false},
+      {"bdl-7", bundle("collection", {entry("urn:x:a", "1"), entry("urn:x:a", "2")}), true, true},
+      {"bdl-7", bundle("collection", {entry("urn:x:a1", ""), entry("urn:x:a", "1")}), false, false},
+      {"bdl-7", bundle("history", {entry("urn:x:a", ""), entry("urn:x:a", "")}), true, true},
+      {"bdl-7", bundle("collection", {plain_entry, plain_entry}), true, true},
+      {"bdl-11", bundle("collection", {patient_entry}), true, true},
+      {"bdl-11", bundle("document", {patient_entry}), false, false},
+      {"bdl-11", bundle("document", {composition_entry, patient_entry}), false, true},
+      {"bdl-12", bundle("transaction", {patient_entry}), true, true},
+      {"bdl-12", bundle("message", {patient_entry}), false, false},
+      {"bdl-12", R"({"resourceType":"Bundle","_type":{"extension":[{"url":"http://example.org/x","valueString":"y"}]}})", false, true},
+      {"org-1", R"({"resourceType":"Organization","name":"A"})", true, true},
+      {"org-1", R"({"resourceType":"Organization","identifier":[{"value":"1"}]})", true, true},
+      {"org-1", R"({"resourceType":"Organization","active":true})", false, false},
+      {"org-1", R"({"resourceType":"Organization","_name":{"extension":[{"url":"http://example.org/x","valueString":"y"}]}})", false, true},
   };
   for (const ShapeCase& c : cases) {
     auto doc = JsonDocument::parse(c.json);
@@ -164,7 +204,7 @@ TEST(InvariantShortcuts, AgreeWithTheEngineOnEveryShape) {
     const auto* compiled = compiledFor(doc->root(), c.key);
     ASSERT_NE(compiled, nullptr) << c.key;
     ASSERT_NE(compiled->shortcut, validation::ConstraintCache::Compiled::Shortcut::kNone) << c.key;
-    EXPECT_EQ(validation::ConstraintCache::passesByShape(compiled->shortcut, doc->root()), c.shortcut)
+    EXPECT_EQ(validation::ConstraintCache::passesByShape(compiled->shortcut, doc->root(), &doc->root()), c.shortcut)
         << c.key << " " << c.json;
     const bool engine = engineVerdict(doc->root(), c.key);
     EXPECT_EQ(engine, c.passes) << c.key << " " << c.json;

@@ -164,6 +164,35 @@ TEST(ProfileTypes, TargetProfilesNarrowReferences) {
       << describe(contained);
 }
 
+TEST(ProfileTypes, AReferenceResolvesToTheFirstMatchingBundleEntry) {
+  // Bundle entries are indexed by fullUrl and by type and id; a reference that two entries match, one each way,
+  // resolves to the earlier entry, versioned or not. Only the unnamed Patient fails the target profile.
+  constexpr const char* kPatientProfile = "http://example.org/fhir/StructureDefinition/named-patient";
+  auto set = profileSetOf({
+      profile(kPatientProfile, "Patient", R"({"id":"Patient.name","path":"Patient.name","min":1})"),
+      profile(kUrl, "Observation", R"(
+        {"id":"Observation.subject","path":"Observation.subject","min":1,
+         "type":[{"code":"Reference","targetProfile":["http://example.org/fhir/StructureDefinition/named-patient"]}]})")});
+  const std::string unnamed = R"({"fullUrl":"urn:uuid:7c1f4c52-5d3a-4a38-9d3e-0c3a8e2b1a01","resource":{"resourceType":"Patient","id":"1"}})";
+  const std::string named = R"({"fullUrl":"Patient/1","resource":{"resourceType":"Patient","id":"2","name":[{"family":"N"}]}})";
+  for (const std::string reference : {"Patient/1", "Patient/1/_history/3"}) {
+    const std::string observation = R"({"fullUrl":"urn:uuid:7c1f4c52-5d3a-4a38-9d3e-0c3a8e2b1a02","resource":{"resourceType":"Observation","id":"o",
+        "meta":{"profile":["http://example.org/fhir/StructureDefinition/test"]},"status":"final","code":{"text":"x"},
+        "subject":{"reference":")" + reference + R"("}}})";
+    auto bundle = [&](const std::string& first, const std::string& second) {
+      return R"({"resourceType":"Bundle","type":"collection","entry":[)" + observation + "," + first + "," + second + "]}";
+    };
+    OperationOutcome unnamed_first = validateWith(set, bundle(unnamed, named));
+    EXPECT_TRUE(hasIssue(unnamed_first, Severity::kError, "Bundle.entry[0].resource.subject.reference",
+                         "does not conform to the target profile"))
+        << reference << "\n" << describe(unnamed_first);
+    OperationOutcome named_first = validateWith(set, bundle(named, unnamed));
+    EXPECT_FALSE(hasIssue(named_first, Severity::kError, "Bundle.entry[0].resource.subject.reference",
+                          "does not conform to the target profile"))
+        << reference << "\n" << describe(named_first);
+  }
+}
+
 TEST(ProfileTypes, DataTypeProfilesApplyToTheValue) {
   constexpr const char* kName = "http://example.org/fhir/StructureDefinition/family-name";
   std::string name_profile = R"({"resourceType":"StructureDefinition","url":")" + std::string(kName) +
