@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "planbro/adapters/plo/apprec_tracker.h"
 #include "planbro/fhir-model/norwegian_ids.h"
 
 namespace planbro::adapters::plo {
@@ -187,7 +188,17 @@ InboundResult InboundProcessor::oversized(size_t size) const {
 Result<InboundResult> InboundProcessor::process(std::string_view bytes) const {
   InboundResult result;
   result.message = codec_->decode(bytes);
-  if (result.message.apprec) return result;  // an acknowledgement: recorded by the caller, never answered
+  if (result.message.apprec) {  // an acknowledgement: matched to what planbro sent, never answered
+    if (options_.tracker != nullptr) {
+      Result<TrackingState> state = options_.tracker->recordAppRec(*result.message.apprec);
+      if (!state.isOk() && state.status().code() != StatusCode::kNotFound) return state.status();
+      if (state.isOk()) {
+        result.effects.push_back("outbound " + result.message.apprec->original_msg_id + " " +
+                                 std::string(trackingStateCode(*state)));
+      }
+    }
+    return result;
+  }
   if (result.message.status != AppRecStatus::kRejected && !result.message.writes.empty()) {
     RETURN_IF_ERROR(operations_ != nullptr ? write(result.message, result) : check(result.message, result));
   }

@@ -16,6 +16,28 @@ Result<std::unique_ptr<PloAdapter>> PloAdapter::start(PloAdapterOptions options,
   std::unique_ptr<PloAdapter> adapter(new PloAdapter());
   adapter->options_ = std::move(options);
   if (!adapter->options_.log) adapter->options_.log = [](std::string_view) {};
+  if (adapter->options_.tracking) {
+    if (adapter->options_.store == nullptr) return invalidArgument("AppRec tracking needs the store");
+    AppRecTrackerOptions tracking = *adapter->options_.tracking;
+    if (!tracking.log) tracking.log = adapter->options_.log;
+    if (!tracking.resend) {
+      // Resent as it was sent: the same bytes, so the same MsgId, to the receiver it named. The client is made
+      // below; a resend before it exists (none: sweeps start with the polling threads) would be unavailable.
+      tracking.resend = [raw = adapter.get()](const OutboundMessage& m) -> Status {
+        if (!raw->msh_client_) return unavailable("no message service configured to resend through");
+        int64_t her = 0;
+        try {
+          her = std::stoll(m.receiver_her_id);
+        } catch (...) {
+          return invalidArgument("the tracked receiver's HER-id is not a number");
+        }
+        auto sent = raw->msh_client_->postMessage(m.bytes, {her});
+        return sent.isOk() ? Status::ok() : sent.status();
+      };
+    }
+    adapter->tracker_ = std::make_unique<AppRecTracker>(operations, *adapter->options_.store, std::move(tracking));
+    adapter->options_.inbound.tracker = adapter->tracker_.get();
+  }
   adapter->processor_ = std::make_unique<InboundProcessor>(codec, &operations, adapter->options_.inbound);
   if (!adapter->options_.spool.in_dir.empty() || !adapter->options_.msh) {
     ASSIGN_OR_RETURN(FileSpool spool, FileSpool::open(adapter->options_.spool, *adapter->processor_));
@@ -64,6 +86,19 @@ PloAdapter::~PloAdapter() {
   if (msh_thread_.joinable()) msh_thread_.join();
 }
 
+// After every poll: what waits for an AppRec past its time is resent or escalated. A failure is logged and the next
+// poll's sweep tries again; the escalation is recorded in the store, so it happens once whichever node sweeps.
+void PloAdapter::sweep() {
+  if (!tracker_) return;
+  Result<SweepStats> swept = tracker_->sweep();
+  if (!swept.isOk()) {
+    options_.log("plo adapter: AppRec sweep failed: " + swept.status().message());
+  } else if (swept->resent + swept->escalated > 0) {
+    options_.log("plo adapter: AppRec sweep: " + std::to_string(swept->resent) + " resent, " +
+                 std::to_string(swept->escalated) + " escalated");
+  }
+}
+
 void PloAdapter::runMsh() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
@@ -72,11 +107,14 @@ void PloAdapter::runMsh() {
     if (options_.msh->on_poll) options_.msh->on_poll(stats);
     if (!stats.isOk()) {
       options_.log("plo adapter: MSH poll failed: " + stats.status().message());
-    } else if (stats->accepted + stats->rejected + stats->apprecs_received + stats->retry_later > 0) {
+    } else if (stats->accepted + stats->rejected + stats->apprecs_received + stats->retry_later +
+                   stats->set_aside > 0) {
       options_.log("plo adapter: MSH: " + std::to_string(stats->accepted) + " accepted, " +
                    std::to_string(stats->rejected) + " rejected, " + std::to_string(stats->apprecs_received) +
-                   " AppRecs received, " + std::to_string(stats->retry_later) + " left for later");
+                   " AppRecs received, " + std::to_string(stats->retry_later) + " left for later, " +
+                   std::to_string(stats->set_aside) + " set aside");
     }
+    sweep();
     lock.lock();
     wake_.wait_for(lock, options_.msh->poll_interval, [this] { return stopping_; });
   }
@@ -94,6 +132,7 @@ void PloAdapter::run() {
                    std::to_string(stats->rejected) + " rejected, " + std::to_string(stats->apprecs_received) +
                    " AppRecs received, " + std::to_string(stats->retry_later) + " left for later");
     }
+    if (!options_.msh) sweep();  // with the message service, its thread sweeps
     lock.lock();
     wake_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
   }

@@ -12,6 +12,7 @@
 
 #include "jose_c.h"
 #include "msh_http.h"
+#include "planbro/adapters/plo/apprec_tracker.h"
 #include "planbro/adapters/plo/inbound.h"
 #include "planbro/adapters/plo/outbound.h"
 #include "planbro/fhir-model/norwegian_ids.h"
@@ -112,6 +113,7 @@ struct Change {
   const json_t* coordinator = nullptr;  // a CareTeam participant
   JsonPtr holder;                       // keeps what coordinator points into
   std::vector<std::pair<Party, std::string>> receivers;  // party, the conversation it answers
+  std::map<std::string, std::string> request_by_her;     // receiver HER-id → "Task/<id>", its need-for-IP request
 };
 
 class PloTransport final : public gateway::dispatch::Transport {
@@ -207,6 +209,7 @@ class PloTransport final : public gateway::dispatch::Transport {
         p.name = text(owner, "display");
         p.idents.push_back({her, "HER"});
         change.receivers.push_back({std::move(p), ""});
+        change.request_by_her[her] = "Task/" + d.event.id;
       }
     } else {
       return Status::ok();
@@ -245,6 +248,24 @@ class PloTransport final : public gateway::dispatch::Transport {
       dialog.conversation_ref = conversation;
       dialog.msg_id = uuidFromSeed(d.idempotency_key + "|" + her);
       ASSIGN_OR_RETURN(std::string xml, encodeHelsefagligDialog(dialog));
+      if (options_.tracker != nullptr) {
+        // Recorded before it is sent: a crash between the two leaves a record that the sweep resends (same MsgId),
+        // never a message that left untracked. A retried delivery records nothing new (idempotent on the MsgId).
+        OutboundMessage tracked;
+        tracked.msg_id = dialog.msg_id;
+        tracked.msg_type = "DIALOG_HELSEFAGLIG";
+        tracked.receiver_her_id = her;
+        tracked.receiver_name = dialog.receiver.name;
+        tracked.patient_system = std::string(fhir::no::preferredSystemUri(
+            patient.id_type == "DNR" ? fhir::no::IdentifierSystem::kDnr : fhir::no::IdentifierSystem::kFnr));
+        tracked.patient_id = patient.id;
+        tracked.plan_reference = dialog.plan.plan_reference;
+        if (auto r = change.request_by_her.find(her); r != change.request_by_her.end()) {
+          tracked.request_reference = r->second;
+        }
+        tracked.bytes = xml;
+        RETURN_IF_ERROR(options_.tracker->recordSent(tracked));
+      }
       auto sent = send_(xml, her_number);
       if (!sent.isOk()) return Status(sent.status().code(), "to HER " + her + ": " + sent.status().message());
       if (on_sent_) on_sent_({dialog.msg_id, her_number, change.status_text, *sent});
@@ -297,6 +318,7 @@ class PloTransport final : public gateway::dispatch::Transport {
       for (size_t i = 0; json_is_array(ids) && i < json_array_size(ids); ++i) {
         if (text(json_array_get(ids, i), "system") == kMessageIdSystem) conversation = text(json_array_get(ids, i), "value");
       }
+      change.request_by_her[her] = "Task/" + id;
       change.receivers.push_back({std::move(p), conversation});
     }
     return Status::ok();

@@ -160,6 +160,10 @@ adapters:
       backoff_initial_ms: 500
       backoff_max_ms: 10000
       allow_plain_http: false
+      max_failures_per_message: 5
+    apprec_timeout_minutes: 60
+    apprec_max_resends: 2
+    apprec_max_per_sweep: 100
 )yaml";
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -601,7 +605,8 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     if (YAML::Node n = a["plo"];
         r.mapping(n, "adapters.plo", {"enabled", "data_dir", "max_message_bytes", "max_depth", "apprec_version",
                                       "require_signature", "verify_signatures", "trusted_certificates_file",
-                                      "her_id", "name", "spool", "msh"})) {
+                                      "her_id", "name", "spool", "msh", "apprec_timeout_minutes",
+                                      "apprec_max_resends", "apprec_max_per_sweep"})) {
       PloAdapterConfig& p = c.adapters.plo;
       r.boolean(n, "enabled", "adapters.plo", p.enabled);
       r.string(n, "data_dir", "adapters.plo", p.data_dir);
@@ -636,7 +641,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
                                             "source_system", "api_version", "ca_file", "poll_interval_ms",
                                             "max_messages_per_poll", "connect_timeout_ms", "timeout_ms",
                                             "max_attempts", "backoff_initial_ms", "backoff_max_ms",
-                                            "allow_plain_http"})) {
+                                            "allow_plain_http", "max_failures_per_message"})) {
         const std::string mp = "adapters.plo.msh";
         r.string(m, "base_url", mp, p.msh.base_url);
         r.string(m, "token_endpoint", mp, p.msh.token_endpoint);
@@ -654,7 +659,11 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
         r.integer(m, "backoff_initial_ms", mp, p.msh.backoff_initial_ms, 1, 600'000);
         r.integer(m, "backoff_max_ms", mp, p.msh.backoff_max_ms, 1, 3'600'000);
         r.boolean(m, "allow_plain_http", mp, p.msh.allow_plain_http);
+        r.integer(m, "max_failures_per_message", mp, p.msh.max_failures_per_message, 1, 1000);
       }
+      r.integer(n, "apprec_timeout_minutes", "adapters.plo", p.apprec_timeout_minutes, 1, 10'080);
+      r.integer(n, "apprec_max_resends", "adapters.plo", p.apprec_max_resends, 0, 10);
+      r.integer(n, "apprec_max_per_sweep", "adapters.plo", p.apprec_max_per_sweep, 1, 10'000);
     }
   }
 }

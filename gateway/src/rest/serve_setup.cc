@@ -32,9 +32,7 @@
 #include "planbro/gateway/security/emergency_access.h"
 #include "planbro/gateway/store/resource_store.h"
 #include "serve_metrics.h"
-#include "planbro/adapters/plo/plo_adapter.h"
-#include "planbro/adapters/plo/plo_transport.h"
-#include "planbro/adapters/plo/signature.h"
+#include "planbro/adapters/adapter_registry.h"
 #include "planbro/gateway/ops/operations.h"
 #include "planbro/gateway/search/search_executor.h"
 #include "planbro/gateway/subscriptions/notification_receiver.h"
@@ -56,10 +54,10 @@ struct Parts {
   std::shared_ptr<RestHandler> handler;
   std::unique_ptr<ServeMetrics> metrics;  // its scrape-time reads stop before the store goes
   std::shared_ptr<dispatch::DispatchService> dispatch;  // declared after the store: stopped before it closes
-  // The PLO adapter writes through operations of its own over the same store and pipeline (adapters.plo).
+  // The adapters write through operations of their own over the same store and pipeline (adapters.*).
   std::unique_ptr<search::SearchExecutor> adapter_executor;
   std::unique_ptr<ops::Operations> adapter_operations;
-  std::unique_ptr<adapters::plo::PloAdapter> plo;
+  std::vector<std::pair<std::string, std::unique_ptr<adapters::RunningAdapter>>> adapters;  // by name
   // Stored Subscriptions as dispatcher subscribers (dispatch.subscriptions): writes their status through operations
   // of its own.
   std::unique_ptr<search::SearchExecutor> subscriptions_executor;
@@ -78,7 +76,7 @@ struct Parts {
     receiver_operations.reset();
     receiver_executor.reset();
     dispatch.reset();  // a `plo` subscriber's transport uses the adapter's operations and client: it stops first
-    plo.reset();  // its polling thread stops before what it writes to goes
+    adapters.clear();  // their polling threads stop before what they write to goes
     adapter_operations.reset();
     adapter_executor.reset();
     handler.reset();
@@ -396,89 +394,25 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     } else {
       http::appLogger()->info("demo data: not requested");
     }
-    if (const config::PloAdapterConfig& plo = cfg.adapters.plo; plo.enabled) {
-      parts->adapter_executor = std::make_unique<search::SearchExecutor>(*parts->store, rest.search);
-      ops::OperationsOptions oo;
-      oo.writer = rest.writer;
-      oo.check_references = rest.check_references;
-      oo.transaction_writer_budget = rest.transaction_writer_budget;
-      oo.search_parse = rest.search_parse;
-      parts->adapter_operations = std::make_unique<ops::Operations>(*parts->store, *parts->adapter_executor, oo);
-      adapters::plo::PloAdapterOptions ao;
-      ao.data_dir = plo.data_dir;
-      ao.codec.max_message_bytes = static_cast<size_t>(plo.max_message_bytes);
-      ao.codec.xml.max_bytes = static_cast<size_t>(plo.max_message_bytes);
-      ao.codec.xml.max_depth = plo.max_depth;
-      ao.codec.xml.max_attributes = cfg.limits.xml_max_attributes;
-      ao.codec.xml.max_name_bytes = cfg.limits.xml_max_name_bytes;
-      ao.codec.require_signature = plo.require_signature;
-      if (plo.verify_signatures) {
-        auto verifier = adapters::plo::SignatureVerifier::fromFile(plo.trusted_certificates_file);
-        if (!verifier.isOk()) {
-          return Status(verifier.status().code(),
-                        "adapters.plo.trusted_certificates_file: " + verifier.status().message());
-        }
-        ao.codec.signatures = std::move(verifier).value();
+    // The adapters (adapters.*) are started through their registry, by name (adapters/registry, docs/adapters.md);
+    // each writes through operations of its own over the same store and pipeline.
+    for (const adapters::AdapterFactory& factory : adapters::builtinAdapters().all()) {
+      if (!factory.enabled(cfg)) continue;
+      if (!parts->adapter_operations) {
+        parts->adapter_executor = std::make_unique<search::SearchExecutor>(*parts->store, rest.search);
+        ops::OperationsOptions oo;
+        oo.writer = rest.writer;
+        oo.check_references = rest.check_references;
+        oo.transaction_writer_budget = rest.transaction_writer_budget;
+        oo.search_parse = rest.search_parse;
+        parts->adapter_operations = std::make_unique<ops::Operations>(*parts->store, *parts->adapter_executor, oo);
       }
-      ao.inbound.apprec_version = plo.apprec_version;
-      ao.inbound.self.name = plo.name;
-      if (!plo.her_id.empty()) ao.inbound.self.idents.push_back({plo.her_id, "HER"});
-      ao.spool = {plo.spool.in_dir, plo.spool.out_dir, plo.spool.error_dir, plo.spool.work_dir,
-                  plo.spool.max_files_per_poll, plo.spool.workers};
-      ao.poll_interval = std::chrono::milliseconds(plo.spool.poll_interval_ms);
-      ao.log = [](std::string_view line) { http::appLogger()->info("{}", line); };
-      if (const config::PloMshConfig& m = plo.msh; !m.base_url.empty()) {
-        adapters::plo::PloMshOptions mo;
-        mo.helseid.token_endpoint = m.token_endpoint;
-        mo.helseid.client_id = m.client_id;
-        mo.helseid.key_file = m.key_file;
-        mo.helseid.scope = m.scope;
-        mo.helseid.ca_file = m.ca_file;
-        mo.helseid.connect_timeout = std::chrono::milliseconds(m.connect_timeout_ms);
-        mo.helseid.timeout = std::chrono::milliseconds(m.timeout_ms);
-        mo.client.base_url = m.base_url;
-        mo.client.api_version = m.api_version;
-        mo.client.source_system = m.source_system;
-        mo.client.ca_file = m.ca_file;
-        mo.client.connect_timeout = std::chrono::milliseconds(m.connect_timeout_ms);
-        mo.client.timeout = std::chrono::milliseconds(m.timeout_ms);
-        mo.client.max_attempts = m.max_attempts;
-        mo.client.backoff_initial = std::chrono::milliseconds(m.backoff_initial_ms);
-        mo.client.backoff_max = std::chrono::milliseconds(m.backoff_max_ms);
-        mo.inbound.her_id = std::stoll(plo.her_id);  // validated: a positive integer, required with msh
-        mo.inbound.max_messages_per_poll = m.max_messages_per_poll;
-        // Received AppRecs: counted and logged (the tracker of sent messages takes this hook when it lands).
-        auto* received = &registry.counter("planbro_plo_apprecs_received_total",
-                                           "AppRecs received through the message service, by status", {"status"});
-        mo.inbound.on_apprec = [received](const adapters::plo::MshMessage& envelope,
-                                          const adapters::plo::ReceivedAppRec& apprec) {
-          const std::string status = adapters::plo::mshAppRecStatus(apprec.status);
-          received->withLabels({status}).inc();
-          http::appLogger()->info("plo adapter: AppRec {} from HER {} for message {}", status, envelope.sender_her_id,
-                                  apprec.original_msg_id);
-          return Status::ok();
-        };
-        // The mailbox's traffic and the polls that could not read it, for alerting on a silent message service.
-        auto* messages = &registry.counter("planbro_plo_msh_messages_total",
-                                           "Messages taken from the MSH mailbox, by result", {"result"});
-        auto* poll_failures = &registry.counter("planbro_plo_msh_poll_failures_total",
-                                                "MSH polls whose message list could not be read");
-        mo.on_poll = [messages, poll_failures](const Result<adapters::plo::MshPollStats>& poll) {
-          if (!poll.isOk()) return poll_failures->get().inc();
-          messages->withLabels({"accepted"}).inc(poll->accepted);
-          messages->withLabels({"rejected"}).inc(poll->rejected);
-          messages->withLabels({"apprec"}).inc(poll->apprecs_received);
-          messages->withLabels({"retry_later"}).inc(poll->retry_later);
-        };
-        mo.allow_plain_http = m.allow_plain_http;
-        mo.poll_interval = std::chrono::milliseconds(m.poll_interval_ms);
-        ao.msh = std::move(mo);
-      }
-      auto started = adapters::plo::PloAdapter::start(std::move(ao), *parts->adapter_operations);
-      if (!started.isOk()) return Status(started.status().code(), "adapters.plo: " + started.status().message());
-      parts->plo = std::move(started).value();
-      if (!plo.spool.in_dir.empty()) http::appLogger()->info("plo adapter: polling {}", plo.spool.in_dir);
-      if (!plo.msh.base_url.empty()) http::appLogger()->info("plo adapter: polling the MSH mailbox of HER {}", plo.her_id);
+      const adapters::AdapterContext context{cfg, *parts->store, *parts->adapter_operations, registry,
+                                             [](std::string_view line) { http::appLogger()->info("{}", line); },
+                                             [](std::string_view line) { http::appLogger()->warn("{}", line); }};
+      auto started = factory.start(context);
+      if (!started.isOk()) return started.status();
+      parts->adapters.emplace_back(factory.name, std::move(started).value());
     }
     store::ResourceStore* raw = parts->store.get();
     components.readiness.push_back(http::ReadinessCheck{"store", [raw]() -> Status {
@@ -490,26 +424,20 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     }});
     components.handler = parts->handler;
     // The dispatcher over the outbox (on when dispatch.subscribers lists any) and its admin API (docs/dispatch.md).
-    // A `plo` subscriber sends Dialogmelding through the adapter's MSH client (adapters.plo.msh, docs/adapters.md).
-    dispatch::TransportFactory plo_transports = [&cfg, raw_parts = parts.get()](
+    // A subscriber of an adapter's kind (e.g. `plo`) sends through that adapter (docs/adapters.md).
+    dispatch::TransportFactory adapter_transports = [raw_parts = parts.get()](
         const config::DispatchSubscriberConfig& s) -> Result<std::shared_ptr<dispatch::Transport>> {
-      if (s.kind != "plo" || !raw_parts->plo || !raw_parts->plo->mshClient()) {
-        return invalidArgument("kind " + s.kind + " needs adapters.plo.enabled and adapters.plo.msh.base_url");
+      const adapters::AdapterFactory* factory = adapters::builtinAdapters().forTransportKind(s.kind);
+      if (factory != nullptr) {
+        for (auto& [name, adapter] : raw_parts->adapters) {
+          if (name == factory->name) return adapter->transport(s);
+        }
       }
-      adapters::plo::PloTransportOptions to;
-      to.self.name = cfg.adapters.plo.name;
-      to.self.idents.push_back({cfg.adapters.plo.her_id, "HER"});
-      std::shared_ptr<adapters::plo::MshClient> client = raw_parts->plo->mshClient();
-      return adapters::plo::makePloTransport(
-          to, *raw_parts->store, *raw_parts->adapter_operations,
-          [client](const std::string& xml, int64_t her) { return client->postMessage(xml, {her}); },
-          [](const adapters::plo::SentDialog& sent) {
-            http::appLogger()->info("plo adapter: sent {} ({}) to HER {}", sent.msg_id, sent.status_text,
-                                    sent.receiver_her_id);
-          });
+      return invalidArgument("kind " + s.kind + " needs adapters." + (factory != nullptr ? factory->name : s.kind) +
+                             ".enabled");
     };
     auto dispatch =
-        dispatch::DispatchService::start(cfg, *parts->store, registry, components, plo_transports, dispatch_access);
+        dispatch::DispatchService::start(cfg, *parts->store, registry, components, adapter_transports, dispatch_access);
     if (!dispatch.isOk()) return dispatch.status();
     parts->dispatch = std::move(dispatch).value();
     dispatch_to_wake->store(parts->dispatch.get());

@@ -168,6 +168,70 @@ TEST_F(MshInboundTest, AMessageWhoseAppRecTheServiceRefusesDoesNotHoldUpTheOther
   EXPECT_EQ(count("Task"), 2u);
 }
 
+TEST_F(MshInboundTest, AMailboxHeadOfMessagesThatAlwaysFailDoesNotBlockNewerOnes) {
+  // 100 messages at the head of the mailbox whose documents the service never hands out (403), then a good one.
+  // The API lists the oldest 100 unread: without setting the head aside, the good one would never be listed.
+  std::vector<std::string> poisoned;
+  for (int i = 0; i < 100; ++i) {
+    poisoned.push_back(loopback_->deliverRaw(kHospitalHer, kMunicipalityHer, "<poisoned/>"));
+    loopback_->poison(poisoned.back(), "GET", 403);
+  }
+  ASSERT_TRUE(hospital_.client->postMessage(needForIpMessage()).isOk());
+  MshInboundOptions io;
+  io.her_id = kMunicipalityHer;
+  io.max_messages_per_poll = 100;
+  io.max_failures_per_message = 3;
+  size_t set_aside_logged = 0;
+  io.on_failure = [&set_aside_logged](const MshMessage&, const Status& why) {
+    if (why.message().find("set aside") != std::string::npos) ++set_aside_logged;
+  };
+  MshInbound inbound(*municipality_.client, *node_.processor, io);
+  for (int poll = 1; poll <= 2; ++poll) {
+    auto stats = inbound.pollOnce();
+    ASSERT_TRUE(stats.isOk()) << stats.status().message();
+    EXPECT_EQ(stats->retry_later, 100u) << "poll " << poll;  // each failure is the message's own: the poll goes on
+    EXPECT_EQ(stats->set_aside, 0u);
+    EXPECT_EQ(stats->accepted, 0u);
+  }
+  auto third = inbound.pollOnce();  // the third failure of each: answered Avvist and marked read
+  ASSERT_TRUE(third.isOk()) << third.status().message();
+  EXPECT_EQ(third->set_aside, 100u);
+  EXPECT_EQ(set_aside_logged, 100u);
+  EXPECT_EQ(loopback_->unread(kMunicipalityHer), 1u);
+  auto fourth = inbound.pollOnce();  // the newer message is listed and taken in
+  ASSERT_TRUE(fourth.isOk()) << fourth.status().message();
+  EXPECT_EQ(fourth->accepted, 1u);
+  EXPECT_EQ(loopback_->unread(kMunicipalityHer), 0u);
+  EXPECT_EQ(count("Task"), 1u);
+  // Every poisoned message was answered Avvist (the service sends its sender the AppRec) and read.
+  size_t avvist = 0;
+  for (const LoopbackMessage& m : loopback_->mailbox(kMunicipalityHer)) {
+    if (m.read && m.apprec_status == std::optional<std::string>("Rejected")) ++avvist;
+  }
+  EXPECT_EQ(avvist, 100u);
+}
+
+TEST_F(MshInboundTest, TheServiceBeingDownDoesNotCountAgainstAMessage) {
+  ASSERT_TRUE(hospital_.client->postMessage(needForIpMessage()).isOk());
+  MshInboundOptions io;
+  io.her_id = kMunicipalityHer;
+  io.max_failures_per_message = 1;
+  MshInbound inbound(*municipality_.client, *node_.processor, io);
+  // The list is read, then every call fails as unavailable: the message is left for later, never set aside.
+  loopback_->failNextMatching("GET", "/business-document", 4, 503);  // 2 polls × 2 tries
+  for (int poll = 0; poll < 2; ++poll) {
+    auto stats = inbound.pollOnce();
+    ASSERT_TRUE(stats.isOk()) << stats.status().message();
+    EXPECT_EQ(stats->set_aside, 0u);
+    EXPECT_EQ(stats->retry_later, 1u);
+  }
+  loopback_->failNextMatching("GET", "/business-document", 0, 503);
+  auto stats = inbound.pollOnce();
+  ASSERT_TRUE(stats.isOk());
+  EXPECT_EQ(stats->accepted, 1u);
+  EXPECT_EQ(count("Task"), 1u);
+}
+
 TEST_F(MshInboundTest, AnAppRecForAMessageWeSentIsHandedOverAndMarkedRead) {
   // The municipality sent the hospital a message; the hospital answers it; the municipality's poll receives it.
   std::string to_hospital = needForIpMessage("7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d");

@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <tuple>
 
 #include "planbro/adapters/plo/apprec.h"
 #include "planbro/gateway/http/server.h"
@@ -218,6 +219,11 @@ class MshLoopback::Impl : public http::RequestHandler {
         request.path.find(fail_path_part_) != std::string::npos) {
       --fail_matching_;
       return error(fail_status_, "failing on purpose");
+    }
+    for (const auto& [message_id, method, status] : poisoned_) {
+      if (request.method == method && request.path.find("/Messages/" + message_id + "/") != std::string::npos) {
+        return error(status, "poisoned on purpose");
+      }
     }
     std::string client_id;
     if (auto refused = authorize(request, client_id)) return *refused;
@@ -456,6 +462,7 @@ class MshLoopback::Impl : public http::RequestHandler {
   size_t fail_matching_ = 0;
   std::string fail_method_, fail_path_part_;
   int fail_status_ = 503;
+  std::vector<std::tuple<std::string, std::string, int>> poisoned_;  // message id, method, status
   uint64_t tokens_issued_ = 0;
   uint64_t api_calls_ = 0;
   std::vector<std::string> refusals_;
@@ -517,6 +524,11 @@ void MshLoopback::failNextMatching(const std::string& method, const std::string&
   impl_->fail_path_part_ = path_part;
   impl_->fail_matching_ = count;
   impl_->fail_status_ = status;
+}
+
+void MshLoopback::poison(const std::string& message_id, const std::string& method, int status) {
+  std::lock_guard<std::mutex> lock(impl_->mutex_);
+  impl_->poisoned_.emplace_back(message_id, method, status);
 }
 
 void MshLoopback::forgetTokens() {

@@ -63,6 +63,9 @@ class MshLoopback {
   void failNext(size_t count, int status = 503);
   /** The next `count` API calls of `method` whose path contains `path_part` are answered `status`. */
   void failNextMatching(const std::string& method, const std::string& path_part, size_t count, int status = 503);
+  /** Every `method` call on message `message_id` (/Messages/{id}/…) is answered `status`, for as long as the loopback
+   *  lives: a message that always fails. */
+  void poison(const std::string& message_id, const std::string& method, int status);
   /** Forgets every access token issued (as the service does after a restart). */
   void forgetTokens();
   /** Puts a document into a mailbox as it arrived, without reading it (hostile or oversized bytes). */

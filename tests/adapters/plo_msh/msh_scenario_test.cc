@@ -77,7 +77,7 @@ TEST(MshScenario, HospitalToMunicipalityThroughTheMessageService) {
   options.setup = gateway::rest::makeRestServeSetup();
 
   std::vector<LoopbackMessage> hospital_box;
-  std::string tasks_total, tasks_after, plans_after, metrics, metrics_after;
+  std::string tasks_total, tasks_after, plans_after, metrics, metrics_after, acknowledged, awaiting;
   int plan_status = 0, team_status = 0;
   options.on_started = [&](uint16_t port, std::function<void()> stop) {
     // 1. The hospital reports the need for an IP; the municipality's planbro answers AppRec OK.
@@ -130,6 +130,10 @@ TEST(MshScenario, HospitalToMunicipalityThroughTheMessageService) {
     EXPECT_TRUE(loopback.waitForMailbox(kHospitalHer, [](const auto& box) { return count(box, true) == 2; }, kWait))
         << "no AppRec for the redelivered message";
     tasks_after = totalOf(request(port, "GET", "/Task?_summary=count"));
+    // Each dialog waited for its AppRec in a tracking Task; the hospital's AppRecs closed both.
+    const std::string tracking = "/Task?code=http://planbro.no/fhir/CodeSystem/plo-apprec-tracking|awaiting-apprec";
+    acknowledged = totalOf(request(port, "GET", tracking + "&status=completed&_summary=count"));
+    awaiting = totalOf(request(port, "GET", tracking + "&status=in-progress&_summary=count"));
     plans_after = totalOf(request(port, "GET", "/CarePlan?subject=Patient/p1&_summary=count"));
     hospital_box = loopback.mailbox(kHospitalHer);  // with the AppRec status of each dialog
     metrics_after = request(port, "GET", "/metrics").body;
@@ -141,7 +145,9 @@ TEST(MshScenario, HospitalToMunicipalityThroughTheMessageService) {
   EXPECT_EQ(tasks_total, "1");
   EXPECT_EQ(plan_status, 201);
   EXPECT_EQ(team_status, 201);
-  EXPECT_EQ(tasks_after, "1");
+  EXPECT_EQ(tasks_after, "3");  // the need-for-IP Task and one tracking Task per dialog sent
+  EXPECT_EQ(acknowledged, "2");
+  EXPECT_EQ(awaiting, "0");
   EXPECT_EQ(plans_after, "1");
 
   // The first AppRec answers the need-for-IP message, OK.
@@ -182,6 +188,8 @@ TEST(MshScenario, HospitalToMunicipalityThroughTheMessageService) {
   EXPECT_NE(metrics_after.find("planbro_plo_msh_messages_total{result=\"apprec\"} 2"), std::string::npos);
   EXPECT_NE(metrics_after.find("planbro_plo_msh_messages_total{result=\"retry_later\"} 0"), std::string::npos);
   EXPECT_EQ(metrics_after.find("planbro_plo_msh_poll_failures_total 1"), std::string::npos);
+  EXPECT_NE(metrics_after.find("planbro_plo_apprec_events_total{event=\"sent\"} 2"), std::string::npos) << metrics_after;
+  EXPECT_NE(metrics_after.find("planbro_plo_apprec_events_total{event=\"acknowledged\"} 2"), std::string::npos);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }

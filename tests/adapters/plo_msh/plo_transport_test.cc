@@ -5,6 +5,7 @@
 #include "planbro/adapters/plo/plo_transport.h"
 
 #include "msh_test_support.h"
+#include "planbro/adapters/plo/apprec_tracker.h"
 #include "planbro/adapters/plo/inbound.h"
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/search/search_executor.h"
@@ -207,6 +208,54 @@ TEST_F(PloTransportTest, ANeedForIpReportedHereGoesToTheTasksOwner) {
   EXPECT_EQ(d.status, AppRecStatus::kOk) << d.summary;
   ASSERT_TRUE(d.head && d.head->patient);
   EXPECT_EQ(d.head->patient->id, "13116900216");
+}
+
+TEST_F(PloTransportTest, EverySentDialogWaitsForItsAppRecAndAnAvvistIsRaisedOnTheTrackedRequest) {
+  AppRecTrackerOptions to;
+  to.timeouts = {std::chrono::minutes(60), 0};
+  AppRecTracker tracker(*node_.operations, *node_.store, to);
+  PloTransportOptions o;
+  o.self.name = "TRONDHEIM KOMMUNE";
+  o.self.idents.push_back({std::to_string(kMunicipalityHer), "HER"});
+  o.tracker = &tracker;
+  transport_ = makePloTransport(o, *node_.store, *node_.operations,
+                                [this](const std::string& xml, int64_t her) -> Result<std::string> {
+                                  sent_.push_back({xml, her});
+                                  return std::string("svc-1");
+                                });
+  needForIpReported();
+  auto requests = node_.operations->findIds("Task", {{"code:text", "Behov for individuell plan"}}, 10);
+  ASSERT_TRUE(requests.isOk()) << requests.status().message();
+  ASSERT_EQ(requests->size(), 1u);
+  const std::string request = "Task/" + requests->front();
+  const int64_t mark = newest();
+  put("CarePlan", "plan1",
+      R"({"resourceType":"CarePlan","id":"plan1","status":"active","intent":"plan","subject":{"reference":"Patient/p1"}})");
+  ASSERT_EQ(deliverFrom(mark)[0].kind, DeliveryOutcome::Kind::kDelivered);
+  ASSERT_EQ(sent_.size(), 1u);
+  const DecodedMessage d = sharedCodec()->decode(sent_[0].first);
+  ASSERT_TRUE(d.head.has_value());
+  auto waiting = tracker.find(d.head->msg_id);
+  ASSERT_TRUE(waiting.isOk()) << waiting.status().message();
+  EXPECT_EQ(waiting->state, TrackingState::kAwaiting);
+
+  ReceivedAppRec avvist;
+  avvist.id = "apprec-1";
+  avvist.status = AppRecStatus::kRejected;
+  avvist.original_msg_id = d.head->msg_id;
+  avvist.errors = {{"E21", "Mottaker finnes ikke", ""}};
+  auto state = tracker.recordAppRec(avvist);
+  ASSERT_TRUE(state.isOk()) << state.status().message();
+  EXPECT_EQ(*state, TrackingState::kRejected);
+  // The escalation is part of the need-for-IP request the coordinators follow, and of the plan.
+  auto raised = node_.operations->findIds("Task", {{"part-of", request}, {"status", "requested"}}, 10);
+  ASSERT_TRUE(raised.isOk()) << raised.status().message();
+  ASSERT_EQ(raised->size(), 1u);
+  auto task = node_.store->read("Task", raised->front());
+  ASSERT_TRUE(task.isOk());
+  EXPECT_NE(task->json.find("apprec-rejected"), std::string::npos);
+  EXPECT_NE(task->json.find("CarePlan/plan1"), std::string::npos);
+  EXPECT_NE(task->json.find("E21"), std::string::npos);
 }
 
 }  // namespace

@@ -89,5 +89,31 @@ TEST(PloMshConfig, APloSubscriberNeedsTheTransportAndNoEndpoint) {
             std::string::npos);
 }
 
+TEST(PloMshConfig, AppRecWaitingAndTheMailboxHeadAreBoundedKeys) {
+  auto c = parseConfig(kMsh, "test.yaml");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->adapters.plo.apprec_timeout_minutes, 60u);
+  EXPECT_EQ(c->adapters.plo.apprec_max_resends, 2u);
+  EXPECT_EQ(c->adapters.plo.apprec_max_per_sweep, 100u);
+  EXPECT_EQ(c->adapters.plo.msh.max_failures_per_message, 5u);
+  auto set = parseConfig(kMsh + "      max_failures_per_message: 3\n    apprec_timeout_minutes: 15\n"
+                                "    apprec_max_resends: 0\n", "test.yaml");
+  ASSERT_TRUE(set.isOk()) << set.status().message();
+  EXPECT_EQ(set->adapters.plo.msh.max_failures_per_message, 3u);
+  EXPECT_EQ(set->adapters.plo.apprec_timeout_minutes, 15u);
+  EXPECT_EQ(set->adapters.plo.apprec_max_resends, 0u);
+  EXPECT_NE(errorOf(kMsh + "    apprec_timeout_minutes: 0\n").find("adapters.plo.apprec_timeout_minutes"),
+            std::string::npos);
+  EXPECT_NE(errorOf(kMsh + "    apprec_max_resends: 11\n").find("adapters.plo.apprec_max_resends"), std::string::npos);
+  EXPECT_NE(errorOf(kMsh + "    apprec_max_per_sweep: 0\n").find("adapters.plo.apprec_max_per_sweep"),
+            std::string::npos);
+  EXPECT_NE(errorOf(kMsh + "      max_failures_per_message: 0\n").find("adapters.plo.msh.max_failures_per_message"),
+            std::string::npos);
+}
+
+TEST(PloMshConfig, AnUnknownAdapterNameIsAnErrorNamingTheKey) {
+  EXPECT_NE(errorOf("adapters:\n  dips:\n    enabled: true\n").find("adapters.dips"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace planbro::gateway::config

@@ -286,6 +286,7 @@ struct PloMshConfig {
   uint32_t backoff_initial_ms = 500;      // the wait after the first failed try; doubled per try
   uint32_t backoff_max_ms = 10000;
   bool allow_plain_http = false;          // http:// base_url and token_endpoint (loopback tests only)
+  uint32_t max_failures_per_message = 5;  // polls one message may fail in; then answered Avvist (X99) and read
 };
 
 /** `adapters.plo.*`: the PLO / Dialogmelding / AppRec adapter (docs/adapters.md). Off by default. */
@@ -302,6 +303,9 @@ struct PloAdapterConfig {
   std::string name;                            // its organisation name
   PloSpoolConfig spool;
   PloMshConfig msh;
+  uint32_t apprec_timeout_minutes = 60;  // a sent message's wait for its AppRec (and each resend's)
+  uint32_t apprec_max_resends = 2;       // resends before an unanswered message is escalated
+  uint32_t apprec_max_per_sweep = 100;   // overdue messages one sweep reads (the rest: the next sweep)
 };
 
 struct AdaptersConfig {

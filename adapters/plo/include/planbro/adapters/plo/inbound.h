@@ -18,11 +18,15 @@ namespace planbro::adapters::plo {
 
 inline constexpr std::string_view kSourceSystem = "adapter:plo";
 
+class AppRecTracker;
+
 struct InboundOptions {
   std::string apprec_version = "1.1";  // `adapters.plo.apprec_version`: "1.0" or "1.1"
   Party self;                          // planbro's own party, for AppRecs to messages that name no receiver
   std::function<std::string()> new_id;  // a new UUID per AppRec (default: random)
   std::function<std::string()> now;     // xs:dateTime (default: the system clock, UTC)
+  /** Where inbound AppRecs are matched to the messages planbro sent (apprec_tracker.h); none: they are only read. */
+  AppRecTracker* tracker = nullptr;
 };
 
 struct InboundResult {
@@ -43,6 +47,8 @@ class InboundProcessor {
    * create or update on the message's (or its conversation's) identifier, claimed as a business key.
    * Errors (the caller retries later, no AppRec is sent): the store is unavailable or a write failed for a reason
    * other than the message's content. A message the pipeline rejects (validation, rules) is answered Avvist (X99).
+   * An inbound AppRec is not answered; with a tracker it is matched to the message it acknowledges (an AppRec for a
+   * message planbro has no record of is counted and dropped; a store failure is an error, to be retried).
    */
   Result<InboundResult> process(std::string_view bytes) const;
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <unordered_map>
 
 #include "planbro/adapters/plo/inbound.h"
 #include "planbro/adapters/plo/msh_client.h"
@@ -18,6 +19,11 @@ namespace planbro::adapters::plo {
 struct MshInboundOptions {
   int64_t her_id = 0;                  // this node's mailbox (`adapters.plo.her_id`)
   uint32_t max_messages_per_poll = 100;  // `adapters.plo.msh.max_messages_per_poll` (the API allows 1..100)
+  /** `adapters.plo.msh.max_failures_per_message`: polls in a row one message may fail in (for a reason of its own,
+   *  not the service or the store being down) before it is set aside — answered Avvist (X99) when it is not an
+   *  AppRec, and marked read — so that a mailbox head of messages that always fail cannot hold up newer ones (the
+   *  API lists the oldest unread first and cannot page past them). */
+  uint32_t max_failures_per_message = 5;
   /** A received AppRec (the answer to a message we sent); the tracker records it. Called before it is marked
    *  read; an error leaves it unread, to be handed over again. Default: accepted. */
   std::function<Status(const MshMessage& envelope, const ReceivedAppRec& apprec)> on_apprec;
@@ -32,6 +38,9 @@ struct MshPollStats {
   /** Left unread, to be taken again by a later poll. The poll stops at the first one when the service or the store
    *  is unavailable (or the client is refused); a failure of one message only (a 4xx for it) does not stop it. */
   size_t retry_later = 0;
+  /** Failed max_failures_per_message polls: answered Avvist (X99) where possible and marked read (logged through
+   *  on_failure). */
+  size_t set_aside = 0;
 };
 
 class MshInbound {
@@ -45,10 +54,15 @@ class MshInbound {
  private:
   /** Ok: handled and marked read. An error: left unread (the caller stops the poll). */
   Status handle(const MshMessage& message, MshPollStats& stats);
+  /** Answers Avvist (X99, naming `why`) unless it is an AppRec, then marks read. Errors: the service is down. */
+  Status setAside(const MshMessage& message, const Status& why);
 
   MshClient& client_;
   const InboundProcessor& processor_;
   MshInboundOptions options_;
+  /** Failed polls per message id, for the messages of the last list only (bounded by max_messages_per_poll). In
+   *  memory: a restart gives each message max_failures_per_message more polls, a bounded delay. */
+  std::unordered_map<std::string, uint32_t> failures_;
 };
 
 }  // namespace planbro::adapters::plo

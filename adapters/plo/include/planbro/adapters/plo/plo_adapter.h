@@ -14,6 +14,7 @@
 #include <string_view>
 #include <thread>
 
+#include "planbro/adapters/plo/apprec_tracker.h"
 #include "planbro/adapters/plo/file_spool.h"
 #include "planbro/adapters/plo/inbound.h"
 #include "planbro/adapters/plo/msh_inbound.h"
@@ -40,6 +41,11 @@ struct PloAdapterOptions {
   std::optional<PloMshOptions> msh;
   /** Where the adapter reports each poll that did something and each failure (one line; never message content). */
   std::function<void(std::string_view line)> log;
+  /** AppRec tracking of the messages planbro sends (apprec_tracker.h), with `store` the store the operations write
+   *  to. The adapter owns the tracker: inbound AppRecs (MSH or spool) are matched to it, and every poll is followed
+   *  by a sweep that resends or escalates what is overdue. Without `resend`, resends go through the MSH client. */
+  std::optional<AppRecTrackerOptions> tracking;
+  gateway::store::ResourceStore* store = nullptr;
 };
 
 class PloAdapter {
@@ -55,13 +61,17 @@ class PloAdapter {
 
   /** The MSH client (shared with the `plo` dispatch transport), or null without adapters.plo.msh. */
   std::shared_ptr<MshClient> mshClient() const { return msh_client_; }
+  /** The AppRec tracker (the `plo` dispatch transport records what it sends here), or null without tracking. */
+  AppRecTracker* tracker() const { return tracker_.get(); }
 
  private:
   PloAdapter() = default;
   void run();
   void runMsh();
+  void sweep();
 
   PloAdapterOptions options_;
+  std::unique_ptr<AppRecTracker> tracker_;
   std::unique_ptr<InboundProcessor> processor_;
   std::unique_ptr<FileSpool> spool_;
   std::mutex mutex_;

@@ -6,7 +6,8 @@
 // nothing. The receivers of a plan change are the organisations (HER-id) that reported the patient's need for IP
 // (their Task's requester), and the message answers their conversation; a need for IP goes to the Task's owner.
 // The MsgId of each message is derived from the delivery's idempotency key and the receiver: a retry sends the
-// same MsgId, so a receiver that dedupes by MsgId (planbro does) applies it once.
+// same MsgId, so a receiver that dedupes by MsgId (planbro does) applies it once. With a tracker, each message is
+// recorded as awaiting its AppRec, tied to the plan and to the need-for-IP Task (the tracked request) it answers.
 
 #include <functional>
 #include <memory>
@@ -21,6 +22,8 @@
 
 namespace planbro::adapters::plo {
 
+class AppRecTracker;
+
 /** Sends one MsgHead XML to one receiver; returns the message service's id. (MshClient::postMessage in serve.) */
 using MessageSender = std::function<Result<std::string>(const std::string& xml, int64_t receiver_her_id)>;
 
@@ -28,6 +31,9 @@ struct PloTransportOptions {
   Party self;                         // the sending unit: name and HER-id (`adapters.plo.her_id`, `adapters.plo.name`)
   std::function<std::string()> now;   // xs:dateTime (default: the system clock, UTC)
   size_t max_receivers = 20;          // receivers of one change (the need-for-IP Tasks read per patient)
+  /** Where every message is recorded as awaiting its AppRec before it is sent (apprec_tracker.h); none: untracked.
+   *  A failure to record fails the delivery (the dispatcher retries): no message leaves without being tracked. */
+  AppRecTracker* tracker = nullptr;
 };
 
 /** One message the transport sent (for logs and tests). */
