@@ -1,6 +1,10 @@
 #include "planbro/fhir-model/json_tree_limits.h"
 
+#include <array>
+#include <cstddef>
 #include <cstring>
+#include <memory_resource>
+#include <span>
 #include <vector>
 
 namespace planbro::fhir {
@@ -52,7 +56,7 @@ struct Frame {
 
 // Renders the path of the frames, keeping the first and last segments when it is long: the location of a
 // violation 4,000 levels down must not itself be a 60 KB string.
-std::string pathOf(const JsonValue& root, const std::vector<Frame>& frames) {
+std::string pathOf(const JsonValue& root, std::span<const Frame> frames) {
   constexpr size_t kHead = 8, kTail = 8;
   std::string root_name = "$";
   if (root.isObject()) {
@@ -87,7 +91,13 @@ std::string pathOf(const JsonValue& root, const std::vector<Frame>& frames) {
 // only sets `maybe_too_large` and stops, and the caller walks again exactly.
 Status walk(const JsonValue& value, const JsonLimits& limits, uint64_t max_bytes, bool exact, bool& maybe_too_large,
             std::string* violation_path) {
-  std::vector<Frame> frames;
+  // The frames of an ordinary resource's depth live on this stack: every validation runs this walk, and it must not
+  // add a heap allocation to it (deeper trees spill to the heap).
+  constexpr size_t kInlineFrames = 64;
+  alignas(Frame) std::array<std::byte, kInlineFrames * sizeof(Frame)> inline_frames;
+  std::pmr::monotonic_buffer_resource frame_memory(inline_frames.data(), inline_frames.size());
+  std::pmr::vector<Frame> frames(&frame_memory);
+  frames.reserve(kInlineFrames);
   uint64_t bytes = 0;
   auto fail = [&](std::string what) {
     std::string path = pathOf(value, frames);

@@ -1300,18 +1300,27 @@ class Walker {
 
 }  // namespace
 
-OperationOutcome validateResource(const JsonValue& resource, const ValidationOptions& options) {
-  OperationOutcome out;
-  // The walk recurses per level of nesting: whatever depth the configuration lets the parser accept, the walk's
-  // stack stays bounded by kMaxValidationDepth.
+namespace {
+
+// The one guard in front of every walk (validateResource and Validator::validate): the walk recurses per level of
+// nesting, so whatever depth the configuration lets the parser accept, or a built tree (a JSON Patch result, a
+// transform's output) reaches, its stack stays bounded by kMaxValidationDepth. False, with one fatal "too-costly"
+// issue at the first violation in `out`, when the tree must not be walked.
+bool withinWalkLimits(const JsonValue& resource, const ValidationOptions& options, OperationOutcome& out) {
   JsonLimits limits_for_walk = options.json_limits;
   limits_for_walk.max_depth = std::min(limits_for_walk.max_depth, kMaxValidationDepth);
   std::string violation;
   Status limits = checkTreeLimits(resource, limits_for_walk, limits_for_walk.max_bytes, &violation);
-  if (!limits.isOk()) {
-    out.add(Severity::kFatal, "too-costly", limits.message(), std::move(violation));
-    return out;
-  }
+  if (limits.isOk()) return true;
+  out.add(Severity::kFatal, "too-costly", limits.message(), std::move(violation));
+  return false;
+}
+
+}  // namespace
+
+OperationOutcome validateResource(const JsonValue& resource, const ValidationOptions& options) {
+  OperationOutcome out;
+  if (!withinWalkLimits(resource, options, out)) return out;
   Walker walker(ModelInfo::r4(), options, out);
   walker.validateRoot(resource);
   if (walker.droppedIssues() > 0) {
@@ -1465,6 +1474,7 @@ Result<std::shared_ptr<const Validator>> Validator::create(std::shared_ptr<const
 
 OperationOutcome Validator::validate(const JsonValue& resource) const {
   OperationOutcome out;
+  if (!withinWalkLimits(resource, options_.base, out)) return out;
   DocumentResolver resolver(resource);
   validation::ProfileChecker checker(*profiles_, options_.required_profiles, out, &resolver,
                                      options_.max_profile_nesting);

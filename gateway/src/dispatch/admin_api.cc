@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/json_quoted.h"
 #include "planbro/gateway/search/indexer.h"
 #include "planbro/gateway/search/search_request.h"
 #include "planbro/gateway/store/dispatch_state.h"
@@ -19,11 +20,7 @@ namespace {
 
 constexpr std::string_view kPrefix = "/admin/dispatch/";
 
-std::string jsonString(std::string_view s) {
-  std::string out;
-  fhir::writeJsonString(s, out);
-  return out;
-}
+constexpr auto jsonString = &fhir::jsonQuoted;
 
 std::string part(std::string_view name, std::string_view type, const std::string& json_value) {
   return "{\"name\":" + jsonString(name) + ",\"value" + std::string(type) + "\":" + json_value + "}";

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/json_quoted.h"
 #include "planbro/gateway/security/audit_log.h"
 
 namespace planbro::gateway::security {
@@ -20,11 +21,7 @@ constexpr std::string_view kClientSystem = "http://planbro.no/fhir/NamingSystem/
 constexpr std::string_view kPrincipalSystem = "http://planbro.no/fhir/NamingSystem/principal";
 constexpr std::string_view kAgentRole = "http://planbro.no/fhir/CodeSystem/audit-agent-role";
 
-std::string str(std::string_view s) {
-  std::string out;
-  fhir::writeJsonString(s, out);
-  return out;
-}
+constexpr auto str = &fhir::jsonQuoted;
 
 std::string coding(std::string_view system, std::string_view code, std::string_view display = {}) {
   std::string out = "{\"system\":" + str(system) + ",\"code\":" + str(code);

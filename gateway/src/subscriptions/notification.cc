@@ -4,16 +4,13 @@
 #include <set>
 
 #include "planbro/fhir-model/json.h"
+#include "planbro/fhir-model/json_quoted.h"
 #include "planbro/gateway/store/time_format.h"
 
 namespace planbro::gateway::subscriptions {
 namespace {
 
-std::string jsonText(std::string_view s) {
-  std::string out;
-  fhir::writeJsonString(s, out);
-  return out;
-}
+constexpr auto jsonText = &fhir::jsonQuoted;
 
 std::string param(std::string_view name, std::string_view value_type, const std::string& json_value) {
   return "{\"name\":" + jsonText(name) + ",\"value" + std::string(value_type) + "\":" + json_value + "}";

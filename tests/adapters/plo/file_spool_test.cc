@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "planbro/gateway/search/search_executor.h"
+#include "inbound_fixture.h"
 #include "plo_test_support.h"
 
 namespace planbro::adapters::plo {
@@ -27,45 +28,19 @@ size_t filesIn(const fs::path& dir) {
   return n;
 }
 
-class PloSpool : public ::testing::Test {
+class PloSpool : public testing::InboundStoreTest {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "planbro-spool-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    gateway::store::SqliteStoreOptions so;
-    so.path = dir_ + "/planbro.db";
-    auto s = gateway::store::openSqliteStore(so);
-    ASSERT_TRUE(s.isOk()) << s.status().message();
-    store_ = std::move(s).value();
-    executor_ = std::make_unique<gateway::search::SearchExecutor>(*store_, gateway::search::ExecutorOptions{});
-    operations_ = std::make_unique<gateway::ops::Operations>(*store_, *executor_);
-    processor_ = std::make_unique<InboundProcessor>(sharedCodec(), operations_.get(), InboundOptions{});
+    InboundStoreTest::SetUp();
+    if (HasFatalFailure()) return;
     options_.in_dir = dir_ + "/in";
     options_.out_dir = dir_ + "/out";
     options_.error_dir = dir_ + "/error";
   }
-  void TearDown() override {
-    processor_.reset();
-    operations_.reset();
-    executor_.reset();
-    store_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
 
-  size_t communications() {
-    auto ids = operations_->findIds("Communication", {{"_lastUpdated", "ge2000-01-01"}}, 1000);
-    EXPECT_TRUE(ids.isOk());
-    return ids.isOk() ? ids->size() : 0;
-  }
+  size_t communications() { return count("Communication"); }
 
-  std::string dir_;
   SpoolOptions options_;
-  std::unique_ptr<gateway::store::ResourceStore> store_;
-  std::unique_ptr<gateway::search::SearchExecutor> executor_;
-  std::unique_ptr<gateway::ops::Operations> operations_;
-  std::unique_ptr<InboundProcessor> processor_;
 };
 
 TEST_F(PloSpool, GoodAndBrokenFilesAreAnsweredAndSortedOnce) {

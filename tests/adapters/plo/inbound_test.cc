@@ -7,6 +7,7 @@
 
 #include "planbro/adapters/plo/outbound.h"
 #include "planbro/gateway/search/search_executor.h"
+#include "inbound_fixture.h"
 #include "plo_test_support.h"
 
 namespace planbro::adapters::plo {
@@ -16,43 +17,8 @@ using testing::readFile;
 using testing::samplesDir;
 using testing::sharedCodec;
 
-class PloInbound : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "planbro-plo-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    gateway::store::SqliteStoreOptions so;
-    so.path = dir_ + "/planbro.db";
-    auto s = gateway::store::openSqliteStore(so);
-    ASSERT_TRUE(s.isOk()) << s.status().message();
-    store_ = std::move(s).value();
-    executor_ = std::make_unique<gateway::search::SearchExecutor>(*store_, gateway::search::ExecutorOptions{});
-    operations_ = std::make_unique<gateway::ops::Operations>(*store_, *executor_);
-    ASSERT_NE(sharedCodec(), nullptr);
-    processor_ = std::make_unique<InboundProcessor>(sharedCodec(), operations_.get(), InboundOptions{});
-  }
-  void TearDown() override {
-    processor_.reset();
-    operations_.reset();
-    executor_.reset();
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  size_t count(const std::string& type) {
-    auto ids = operations_->findIds(type, {{"_lastUpdated", "ge2000-01-01"}}, 1000);
-    EXPECT_TRUE(ids.isOk()) << ids.status().message();
-    return ids.isOk() ? ids->size() : 0;
-  }
-
-  std::string dir_;
-  std::unique_ptr<gateway::store::ResourceStore> store_;
-  std::unique_ptr<gateway::search::SearchExecutor> executor_;
-  std::unique_ptr<gateway::ops::Operations> operations_;
-  std::unique_ptr<InboundProcessor> processor_;
-};
+// The inbound path on a SQLite store of its own (inbound_fixture.h).
+class PloInbound : public testing::InboundStoreTest {};
 
 TEST_F(PloInbound, AForesporselIsWrittenOnceAndStampedWithTheAdapter) {
   const std::string message = testing::withValidPatient(
@@ -83,24 +49,14 @@ TEST_F(PloInbound, AForesporselIsWrittenOnceAndStampedWithTheAdapter) {
 }
 
 TEST_F(PloInbound, MessagesAboutAPatientWithAPlanAreLinkedToIt) {
-  gateway::ops::WriteContext context;
-  context.source_system = "test";
-  auto patient = fhir::JsonDocument::parse(
-      R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"13116900216"}]})");
-  ASSERT_TRUE(patient.isOk());
-  auto created = operations_->create(context, "Patient", patient->root(), {}, nullptr);
-  ASSERT_TRUE(created.isOk()) << created.status().message();
-  auto plan = fhir::JsonDocument::parse(R"({"resourceType":"CarePlan","status":"active","intent":"plan",)"
-                                        R"("subject":{"reference":"Patient/)" + created->version.id + R"("}})");
-  ASSERT_TRUE(plan.isOk());
-  auto plan_created = operations_->create(context, "CarePlan", plan->root(), {}, nullptr);
-  ASSERT_TRUE(plan_created.isOk()) << plan_created.status().message();
+  const std::string plan_id = createPatientWithPlan("13116900216");
+  ASSERT_FALSE(plan_id.empty());
 
   auto result = processor_->process(testing::withValidPatient(
       readFile(samplesDir() / "dialogmelding-ks/1.0/foresporsel-og-svar/dialog-foresporsel-samsvar-test.xml")));
   ASSERT_TRUE(result.isOk()) << result.status().message();
   ASSERT_EQ(result->message.status, AppRecStatus::kOk) << result->message.summary;
-  const std::string reference = "CarePlan/" + plan_created->version.id;
+  const std::string reference = "CarePlan/" + plan_id;
   auto linked = operations_->findIds("Communication", {{"based-on", reference}}, 10);
   ASSERT_TRUE(linked.isOk()) << linked.status().message();
   EXPECT_EQ(linked->size(), 1u);

@@ -6,6 +6,7 @@
 
 #include "planbro/adapters/plo/inbound.h"
 #include "planbro/gateway/search/search_executor.h"
+#include "inbound_fixture.h"
 #include "plo_test_support.h"
 
 namespace planbro::adapters::plo {
@@ -71,51 +72,12 @@ TEST(Plo2IndividualPlan, HostileVariantsAreAnsweredAvvistT02) {
   }
 }
 
-class Plo2Inbound : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "planbro-plo2-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    gateway::store::SqliteStoreOptions so;
-    so.path = dir_ + "/planbro.db";
-    auto s = gateway::store::openSqliteStore(so);
-    ASSERT_TRUE(s.isOk()) << s.status().message();
-    store_ = std::move(s).value();
-    executor_ = std::make_unique<gateway::search::SearchExecutor>(*store_, gateway::search::ExecutorOptions{});
-    operations_ = std::make_unique<gateway::ops::Operations>(*store_, *executor_);
-    ASSERT_NE(sharedCodec(), nullptr);
-    processor_ = std::make_unique<InboundProcessor>(sharedCodec(), operations_.get(), InboundOptions{});
-  }
-  void TearDown() override {
-    processor_.reset();
-    operations_.reset();
-    executor_.reset();
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  std::string dir_;
-  std::unique_ptr<gateway::store::ResourceStore> store_;
-  std::unique_ptr<gateway::search::SearchExecutor> executor_;
-  std::unique_ptr<gateway::ops::Operations> operations_;
-  std::unique_ptr<InboundProcessor> processor_;
-};
+// The inbound path on a SQLite store of its own (inbound_fixture.h).
+class Plo2Inbound : public testing::InboundStoreTest {};
 
 TEST_F(Plo2Inbound, APlanThatExistsIsFoundAndTheCoordinatorLandsInTheCareTeam) {
-  gateway::ops::WriteContext context;
-  context.source_system = "test";
-  auto patient = fhir::JsonDocument::parse(
-      R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"15076500565"}]})");
-  ASSERT_TRUE(patient.isOk());
-  auto created = operations_->create(context, "Patient", patient->root(), {}, nullptr);
-  ASSERT_TRUE(created.isOk()) << created.status().message();
-  auto plan = fhir::JsonDocument::parse(R"({"resourceType":"CarePlan","status":"active","intent":"plan",)"
-                                        R"("subject":{"reference":"Patient/)" + created->version.id + R"("}})");
-  ASSERT_TRUE(plan.isOk());
-  auto plan_created = operations_->create(context, "CarePlan", plan->root(), {}, nullptr);
-  ASSERT_TRUE(plan_created.isOk()) << plan_created.status().message();
+  const std::string plan_id = createPatientWithPlan("15076500565");
+  ASSERT_FALSE(plan_id.empty());
 
   const std::string sample = plo2Sample();
   for (int i = 0; i < 2; ++i) {  // the second delivery is the same message: nothing more is written
@@ -125,7 +87,7 @@ TEST_F(Plo2Inbound, APlanThatExistsIsFoundAndTheCoordinatorLandsInTheCareTeam) {
     ASSERT_TRUE(result->apprec.has_value());
     EXPECT_NE(result->apprec->find("<Status V=\"1\""), std::string::npos);
   }
-  const std::string reference = "CarePlan/" + plan_created->version.id;
+  const std::string reference = "CarePlan/" + plan_id;
   auto linked = operations_->findIds("Communication", {{"based-on", reference}}, 10);
   ASSERT_TRUE(linked.isOk()) << linked.status().message();
   EXPECT_EQ(linked->size(), 1u);

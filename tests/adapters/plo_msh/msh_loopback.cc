@@ -5,9 +5,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/x509v3.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -23,6 +21,7 @@
 #include "planbro/adapters/plo/apprec.h"
 #include "planbro/gateway/http/server.h"
 #include "planbro/gateway/security/dpop.h"
+#include "test_certificates.h"
 
 extern "C" {
 #include <jose/jose.h>
@@ -610,34 +609,11 @@ TestJwk makeTestJwk() {
 
 TestTlsFiles makeLoopbackTls(const std::string& dir) {
   TestTlsFiles out{dir + "/loopback-cert.pem", dir + "/loopback-key.pem"};
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 7);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("msh loopback"), -1, -1, 0);
-  X509_set_issuer_name(cert, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  for (const auto& [nid, value] : {std::pair<int, const char*>{NID_subject_alt_name, "IP:127.0.0.1"},
-                                   {NID_basic_constraints, "critical,CA:TRUE"}}) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-  }
-  X509_sign(cert, key, EVP_sha256());
-  FILE* c = std::fopen(out.certificate_file.c_str(), "w");
-  PEM_write_X509(c, cert);
-  std::fclose(c);
-  FILE* k = std::fopen(out.private_key_file.c_str(), "w");
-  PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(k);
-  X509_free(cert);
-  EVP_PKEY_free(key);
+  planbro::testing::SelfSignedCertificateOptions options;
+  options.common_name = "msh loopback";
+  options.certificate_authority = true;  // the client loads it as its trust anchor
+  options.serial = 7;
+  planbro::testing::writeSelfSignedCertificate(out.certificate_file, out.private_key_file, options);
   return out;
 }
 

@@ -53,6 +53,48 @@ TEST(ValidatorLimits, ConfiguredDepthAboveTheWalkBoundStillStops) {
   EXPECT_EQ(outcome.issues()[0].code, "too-costly");
 }
 
+// The Validator object's entry holds the tree contract itself: no caller has to run checkTreeLimits first.
+TEST(ValidatorLimits, ValidatorObjectRefusesATooDeepBuiltTree) {
+  const Validator validator;
+  for (size_t levels : {300u, 4096u, 100000u}) {
+    JsonDocument doc;
+    JsonValue patient = nestedExtensions(doc, levels);
+    OperationOutcome outcome = validator.validate(patient);
+    ASSERT_EQ(outcome.issues().size(), 1u) << levels;
+    EXPECT_EQ(outcome.issues()[0].severity, Severity::kFatal);
+    EXPECT_EQ(outcome.issues()[0].code, "too-costly");
+    EXPECT_EQ(outcome.issues()[0].location.rfind("Patient.extension[0]", 0), 0u) << outcome.issues()[0].location;
+  }
+}
+
+TEST(ValidatorLimits, ValidatorObjectBoundsTheWalkAboveTheConfiguredDepth) {
+  ValidatorOptions options;
+  options.base.json_limits.max_depth = 10000;
+  const Validator validator(nullptr, options);
+  JsonDocument doc;
+  OperationOutcome outcome = validator.validate(nestedExtensions(doc, 2000));
+  ASSERT_EQ(outcome.issues().size(), 1u);
+  EXPECT_EQ(outcome.issues()[0].code, "too-costly");
+}
+
+TEST(ValidatorLimits, ValidatorObjectRefusesATreeLargerThanTheByteLimit) {
+  ValidatorOptions options;
+  options.base.json_limits.max_bytes = 4096;
+  const Validator validator(nullptr, options);
+  JsonDocument doc;
+  // One subtree shared 64 times: small in memory, 64 times its size when written.
+  std::vector<JsonMember> family{{"family", doc.makeString(std::string(200, 'x'))}};
+  std::vector<JsonValue> names(64, doc.makeObject(family));
+  std::vector<JsonMember> root{{"resourceType", doc.makeString("Patient")}, {"name", doc.makeArray(names)}};
+  OperationOutcome outcome = validator.validate(doc.makeObject(root));
+  ASSERT_EQ(outcome.issues().size(), 1u) << outcome.toJson();
+  EXPECT_EQ(outcome.issues()[0].code, "too-costly");
+  // Within the limits the same validator walks it.
+  std::vector<JsonMember> small{{"resourceType", doc.makeString("Patient")},
+                                {"name", doc.makeArray(std::vector<JsonValue>(2, doc.makeObject(family)))}};
+  EXPECT_FALSE(validator.validate(doc.makeObject(small)).hasErrors());
+}
+
 TEST(ValidatorLimits, LocationsAreCappedAtDepth) {
   // 120 levels (within the limit) with an error at the bottom: the location keeps its start and end.
   JsonDocument doc;

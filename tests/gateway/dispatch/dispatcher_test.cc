@@ -17,6 +17,7 @@
 #include "planbro/gateway/dispatch/rest_hook_transport.h"
 #include "planbro/gateway/store/dispatch_state.h"
 #include "test_receiver.h"
+#include "../../support/test_store_place.h"
 
 namespace planbro::gateway::dispatch {
 namespace {
@@ -26,11 +27,7 @@ using std::chrono::seconds;
 using testing::ReceivedRequest;
 using testing::TestReceiver;
 
-std::string uniqueName() {
-  static std::atomic<int> counter{0};
-  std::random_device rd;
-  return std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + std::to_string(rd() % 1000000);
-}
+using planbro::testing::uniqueTestName;
 
 /** A clock the test moves. */
 struct ManualClock {
@@ -52,7 +49,7 @@ std::string withSubject(const std::string& type, const std::string& id, const st
 class DispatcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("planbro-dispatch-" + uniqueName());
+    dir_ = std::filesystem::temp_directory_path() / ("planbro-dispatch-" + uniqueTestName());
     std::filesystem::create_directories(dir_);
     reopenStore();
   }
@@ -524,7 +521,7 @@ TEST_F(DispatcherTest, AStopWritesTheProgressSoTheNextHolderSendsNothingAgain) {
 }
 
 TEST(DispatchOptions, CommitIntervalMustStayWellInsideTheLease) {
-  auto dir = std::filesystem::temp_directory_path() / ("planbro-dispatch-opt-" + uniqueName());
+  auto dir = std::filesystem::temp_directory_path() / ("planbro-dispatch-opt-" + uniqueTestName());
   std::filesystem::create_directories(dir);
   store::SqliteStoreOptions so;
   so.path = (dir / "store.db").string();

@@ -1,9 +1,6 @@
 // HTTPS: the server speaks TLS with the configured certificate and key, refuses what it should, and a client
 // that does not speak TLS cannot take it down. The certificate is made here, per run (EC P-256, self-signed).
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
+#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include <boost/asio.hpp>
@@ -13,7 +10,6 @@
 #include <boost/beast/ssl.hpp>
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -21,6 +17,7 @@
 
 #include "planbro/gateway/http/server.h"
 #include "planbro/gateway/http/tls_files.h"
+#include "test_certificates.h"
 #include "test_client.h"
 
 namespace planbro::gateway::http {
@@ -47,7 +44,7 @@ struct PemFiles {
   fs::path key;
 };
 
-// Writes a fresh key and a self-signed certificate for 127.0.0.1 into a temp directory.
+// Writes a fresh key and a self-signed certificate for 127.0.0.1 into a temp directory of its own.
 PemFiles makeSelfSignedCertificate(const std::string& name, long valid_seconds = 3600,
                                    const char* passphrase = nullptr) {
   PemFiles out;
@@ -55,36 +52,11 @@ PemFiles makeSelfSignedCertificate(const std::string& name, long valid_seconds =
   fs::create_directories(out.dir);
   out.cert = out.dir / "cert.pem";
   out.key = out.dir / "key.pem";
-  EVP_PKEY* pkey = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), -7200);
-  X509_gmtime_adj(X509_getm_notAfter(x), valid_seconds);
-  X509_set_pubkey(x, pkey);
-  X509_NAME* subject = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1,
-                             0);
-  X509_set_issuer_name(x, subject);
-  X509V3_CTX v3;
-  X509V3_set_ctx_nodb(&v3);
-  X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
-  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, "IP:127.0.0.1");
-  X509_add_ext(x, san, -1);
-  X509_EXTENSION_free(san);
-  X509_sign(x, pkey, EVP_sha256());
-  FILE* f = std::fopen(out.cert.c_str(), "w");
-  PEM_write_X509(f, x);
-  std::fclose(f);
-  f = std::fopen(out.key.c_str(), "w");
-  if (passphrase) {
-    PEM_write_PrivateKey(f, pkey, EVP_aes_256_cbc(), nullptr, 0, nullptr, const_cast<char*>(passphrase));
-  } else {
-    PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr);
-  }
-  std::fclose(f);
-  X509_free(x);
-  EVP_PKEY_free(pkey);
+  planbro::testing::SelfSignedCertificateOptions options;
+  options.not_before_seconds = -7200;
+  options.not_after_seconds = valid_seconds;
+  if (passphrase) options.key_passphrase = passphrase;
+  EXPECT_TRUE(planbro::testing::writeSelfSignedCertificate(out.cert.string(), out.key.string(), options)) << name;
   return out;
 }
 

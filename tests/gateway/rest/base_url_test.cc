@@ -1,11 +1,6 @@
 // Location, fullUrl and every link use the configured base URL, or the listening scheme, host and port — never the
 // client's Host header (issue 8, 14).
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
 
@@ -14,6 +9,7 @@
 
 #include "planbro/gateway/rest/serve_setup.h"
 #include "rest_fixture.h"
+#include "test_certificates.h"
 
 namespace planbro::gateway::rest::testing {
 namespace {
@@ -126,34 +122,9 @@ struct TempDir {
 
 // A fresh key and self-signed certificate for 127.0.0.1 (EC P-256), as PEM files in `dir`.
 bool writeSelfSignedCertificate(const std::string& dir) {
-  EVP_PKEY* pkey = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  if (!pkey || !x) return false;
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), -60);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  X509_set_pubkey(x, pkey);
-  X509_NAME* subject = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
-  X509_set_issuer_name(x, subject);
-  X509V3_CTX v3;
-  X509V3_set_ctx_nodb(&v3);
-  X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
-  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, "IP:127.0.0.1");
-  X509_add_ext(x, san, -1);
-  X509_EXTENSION_free(san);
-  X509_sign(x, pkey, EVP_sha256());
-  bool ok = true;
-  FILE* f = std::fopen((dir + "/cert.pem").c_str(), "w");
-  ok = ok && f && PEM_write_X509(f, x);
-  if (f) std::fclose(f);
-  f = std::fopen((dir + "/key.pem").c_str(), "w");
-  ok = ok && f && PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr);
-  if (f) std::fclose(f);
-  X509_free(x);
-  EVP_PKEY_free(pkey);
-  return ok;
+  planbro::testing::SelfSignedCertificateOptions options;
+  options.not_before_seconds = -60;
+  return planbro::testing::writeSelfSignedCertificate(dir + "/cert.pem", dir + "/key.pem", options);
 }
 
 // One HTTPS POST of a Patient with `Host: evil.example`, verifying the server against `cert`; the Location header.

@@ -17,6 +17,7 @@
 #include "planbro/gateway/search/indexer.h"
 #include "planbro/gateway/search/search_executor.h"
 #include "planbro/gateway/search/search_request.h"
+#include "../../support/test_store_place.h"
 
 namespace planbro::gateway::search {
 namespace {
@@ -99,14 +100,7 @@ class SearchTest : public ::testing::TestWithParam<Engine> {
 
   void TearDown() override {
     store_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-    if (!schema_.empty()) {
-      PGconn* conn = PQconnectdb(pg_url_.c_str());
-      if (PQstatus(conn) == CONNECTION_OK) {
-        PQclear(PQexec(conn, ("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").c_str()));
-      }
-      PQfinish(conn);
-    }
+    planbro::testing::removeTestStorePlace(dir_, pg_url_, schema_);
   }
 
   // Writes (create-or-update with its id) and indexes one resource; no parameter may fail to index.

@@ -11,6 +11,7 @@
 #include "planbro/gateway/security/audit_export.h"
 #include "planbro/gateway/security/audit_log.h"
 #include "planbro/gateway/security/auth_filter.h"
+#include "test_auth_filter.h"
 #include "test_keys.h"
 
 namespace planbro::gateway::security::testing {
@@ -66,18 +67,7 @@ class RestAudit : public rest::testing::RestServerTest {
     return o;
   }
   std::vector<std::shared_ptr<http::RequestFilter>> requestFilters() override {
-    auto jwks = Jwks::parse(jwksJson({&issuer_}));
-    EXPECT_TRUE(jwks.isOk());
-    TokenValidatorOptions t;
-    t.issuer = kIssuer;
-    t.audience = kAudience;
-    t.clock = [] { return kNow; };
-    DpopOptions d;
-    d.clock = [] { return kNow; };
-    AuthFilterOptions f;
-    f.base_url = kBase;
-    auto filter = std::make_shared<AuthFilter>(f, std::make_shared<TokenValidator>(t, staticKeySource(*jwks)),
-                                               std::make_shared<DpopVerifier>(d, makeMemoryReplayCache(10000)));
+    auto filter = makeTestAuthFilter(issuer_, {.base_url = kBase});
     filter->setAuditSink(audit_);
     return {filter};
   }

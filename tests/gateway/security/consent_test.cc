@@ -20,6 +20,7 @@
 #include "planbro/gateway/security/consent_dispatch.h"
 #include "planbro/gateway/security/consent_policy.h"
 #include "planbro/gateway/security/emergency_access.h"
+#include "test_auth_filter.h"
 #include "test_keys.h"
 
 namespace planbro::gateway::security::testing {
@@ -74,20 +75,7 @@ class ConsentEnforcement : public rest::testing::RestServerTest {
     return o;
   }
   std::vector<std::shared_ptr<http::RequestFilter>> requestFilters() override {
-    auto jwks = Jwks::parse(jwksJson({&issuer_}));
-    EXPECT_TRUE(jwks.isOk());
-    TokenValidatorOptions t;
-    t.issuer = kIssuer;
-    t.audience = kAudience;
-    t.clock = [] { return kNow; };
-    t.trusted_clients = {"integration-engine"};
-    DpopOptions d;
-    d.clock = [] { return kNow; };
-    AuthFilterOptions f;
-    f.dpop = DpopMode::kAllowed;
-    f.base_url = kBase;
-    return {std::make_shared<AuthFilter>(f, std::make_shared<TokenValidator>(t, staticKeySource(*jwks)),
-                                         std::make_shared<DpopVerifier>(d, makeMemoryReplayCache(10000)))};
+    return {makeTestAuthFilter(issuer_, {.base_url = kBase, .trusted_clients = {"integration-engine"}})};
   }
 
   void SetUp() override {

@@ -11,6 +11,7 @@
 
 #include "planbro/gateway/security/auth_filter.h"
 #include "planbro/gateway/security/dpop.h"
+#include "test_auth_filter.h"
 #include "test_keys.h"
 
 namespace planbro::gateway::security::testing {
@@ -42,21 +43,9 @@ TEST(DpopNonces, AcceptedInTheirWindowAndTheNextOnEveryNodeWithTheSecret) {
 class DpopNonceFilter : public ::testing::Test {
  protected:
   DpopNonceFilter() : issuer_(makeKey("ES256", "issuer-1")), client_(makeKey("ES256", "client-key")) {
-    auto jwks = Jwks::parse(jwksJson({&issuer_}));
-    EXPECT_TRUE(jwks.isOk());
-    TokenValidatorOptions t;
-    t.issuer = kIssuer;
-    t.audience = kAudience;
-    t.clock = [] { return kNow; };
-    DpopOptions d;
-    d.clock = [] { return kNow; };
-    d.nonces = std::make_shared<DpopNonces>(kSecret, 300, [] { return kNow; });
-    nonces_ = d.nonces;
-    AuthFilterOptions f;
-    f.dpop = DpopMode::kRequired;
-    f.base_url = kBase;
-    filter_ = std::make_shared<AuthFilter>(f, std::make_shared<TokenValidator>(t, staticKeySource(*jwks)),
-                                           std::make_shared<DpopVerifier>(d, makeMemoryReplayCache(1000)));
+    nonces_ = std::make_shared<DpopNonces>(kSecret, 300, [] { return kNow; });
+    filter_ = makeTestAuthFilter(issuer_, {.base_url = kBase, .dpop = DpopMode::kRequired, .nonces = nonces_,
+                                           .replay_entries = 1000});
     token_ = signCompact(issuer_, tokenHeader(issuer_),
                          practitionerClaims("user/*.rs", "\"cnf\":{\"jkt\":\"" + client_.thumbprint() + "\"}"));
   }

@@ -2,9 +2,6 @@
 // configured CA, and a token bound to a certificate (RFC 8705 cnf.x5t#S256) passes only over a connection that
 // presented that certificate. Certificates are made here, per run.
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <boost/asio.hpp>
@@ -14,11 +11,11 @@
 #include <boost/beast/ssl.hpp>
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <filesystem>
 
 #include "planbro/gateway/http/server.h"
 #include "planbro/gateway/security/auth_filter.h"
+#include "test_certificates.h"
 #include "test_keys.h"
 
 namespace planbro::gateway::security::testing {
@@ -37,29 +34,12 @@ struct Pem {
 
 Pem selfSigned(const fs::path& dir, const std::string& name, const std::string& cn) {
   Pem out{dir / (name + ".crt"), dir / (name + ".key"), ""};
-  EVP_PKEY* pkey = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  X509_set_pubkey(x, pkey);
-  X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_issuer_name(x, X509_get_subject_name(x));
-  X509_sign(x, pkey, EVP_sha256());
-  FILE* f = std::fopen(out.cert.c_str(), "w");
-  PEM_write_X509(f, x);
-  std::fclose(f);
-  f = std::fopen(out.key.c_str(), "w");
-  PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(f);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  X509_digest(x, EVP_sha256(), digest, &length);
-  out.x5t_s256 = b64url(std::string(reinterpret_cast<char*>(digest), length));
-  X509_free(x);
-  EVP_PKEY_free(pkey);
+  planbro::testing::SelfSignedCertificateOptions options;
+  options.common_name = cn;
+  options.subject_alt_name.clear();
+  planbro::testing::SelfSignedCertificate made;
+  EXPECT_TRUE(planbro::testing::writeSelfSignedCertificate(out.cert.string(), out.key.string(), options, &made)) << name;
+  out.x5t_s256 = b64url(made.der_sha256);
   return out;
 }
 

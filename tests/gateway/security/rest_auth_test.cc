@@ -7,6 +7,7 @@
 
 #include "../rest/rest_fixture.h"
 #include "planbro/gateway/security/auth_filter.h"
+#include "test_auth_filter.h"
 #include "test_keys.h"
 
 namespace planbro::gateway::security::testing {
@@ -30,20 +31,7 @@ class RestAuth : public rest::testing::RestServerTest {
     return o;
   }
   std::vector<std::shared_ptr<http::RequestFilter>> requestFilters() override {
-    auto jwks = Jwks::parse(jwksJson({&issuer_}));
-    EXPECT_TRUE(jwks.isOk());
-    TokenValidatorOptions t;
-    t.issuer = kIssuer;
-    t.audience = kAudience;
-    t.clock = [] { return kNow; };
-    t.trusted_clients = {"integration-engine"};
-    DpopOptions d;
-    d.clock = [] { return kNow; };
-    AuthFilterOptions f;
-    f.dpop = DpopMode::kAllowed;
-    f.base_url = kBase;
-    return {std::make_shared<AuthFilter>(f, std::make_shared<TokenValidator>(t, staticKeySource(*jwks)),
-                                         std::make_shared<DpopVerifier>(d, makeMemoryReplayCache(10000)))};
+    return {makeTestAuthFilter(issuer_, {.base_url = kBase, .trusted_clients = {"integration-engine"}})};
   }
 
   std::string token(const std::string& scope, const std::string& extra = "") {

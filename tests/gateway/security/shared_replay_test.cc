@@ -16,6 +16,7 @@
 #include "planbro/gateway/store/replay_ledger.h"
 #include "planbro/gateway/store/resource_store.h"
 #include "test_keys.h"
+#include "../../support/test_store_place.h"
 
 namespace planbro::gateway::security::testing {
 namespace {
@@ -23,11 +24,7 @@ namespace {
 enum class Engine { kSqlite, kPostgres };
 constexpr const char* kHtu = "https://fhir.test/CarePlan/1";
 
-std::string uniqueName() {
-  static std::atomic<int> counter{0};
-  std::random_device rd;
-  return std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + std::to_string(rd() % 1000000);
-}
+using planbro::testing::uniqueTestName;
 
 class SharedReplayTest : public ::testing::TestWithParam<Engine> {
  protected:
@@ -38,9 +35,9 @@ class SharedReplayTest : public ::testing::TestWithParam<Engine> {
       const char* url = std::getenv("PLANBRO_TEST_PG_URL");
       if (url == nullptr || *url == '\0') GTEST_SKIP() << "PostgreSQL runs skipped: PLANBRO_TEST_PG_URL is not set";
       pg_url_ = url;
-      schema_ = "shared_replay_test_" + uniqueName();
+      schema_ = "shared_replay_test_" + uniqueTestName();
     } else {
-      dir_ = std::filesystem::temp_directory_path() / ("planbro-shared-replay-" + uniqueName());
+      dir_ = std::filesystem::temp_directory_path() / ("planbro-shared-replay-" + uniqueTestName());
       std::filesystem::create_directories(dir_);
     }
     for (Node* node : {&a_, &b_}) {
@@ -59,14 +56,7 @@ class SharedReplayTest : public ::testing::TestWithParam<Engine> {
   void TearDown() override {
     a_ = {};
     b_ = {};
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-    if (!schema_.empty()) {
-      PGconn* conn = PQconnectdb(pg_url_.c_str());
-      if (PQstatus(conn) == CONNECTION_OK) {
-        PQclear(PQexec(conn, ("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").c_str()));
-      }
-      PQfinish(conn);
-    }
+    planbro::testing::removeTestStorePlace(dir_, pg_url_, schema_);
   }
 
   Result<std::unique_ptr<store::ResourceStore>> open() {

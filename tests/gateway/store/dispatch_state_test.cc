@@ -14,6 +14,7 @@
 
 #include "planbro/gateway/store/dispatch_state.h"
 #include "planbro/gateway/store/resource_store.h"
+#include "../../support/test_store_place.h"
 
 namespace planbro::gateway::store {
 namespace {
@@ -21,11 +22,7 @@ namespace {
 using std::chrono::seconds;
 enum class Engine { kSqlite, kPostgres };
 
-std::string uniqueName() {
-  static std::atomic<int> counter{0};
-  std::random_device rd;
-  return std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + std::to_string(rd() % 1000000);
-}
+using planbro::testing::uniqueTestName;
 
 Timestamp at(int64_t s) { return Timestamp(std::chrono::seconds(1'700'000'000 + s)); }
 
@@ -40,9 +37,9 @@ class DispatchStateTest : public ::testing::TestWithParam<Engine> {
         GTEST_SKIP() << "PostgreSQL runs skipped: PLANBRO_TEST_PG_URL is not set";
       }
       pg_url_ = url;
-      schema_ = "dispatch_state_test_" + uniqueName();
+      schema_ = "dispatch_state_test_" + uniqueTestName();
     } else {
-      dir_ = std::filesystem::temp_directory_path() / ("planbro-dispatch-state-" + uniqueName());
+      dir_ = std::filesystem::temp_directory_path() / ("planbro-dispatch-state-" + uniqueTestName());
       std::filesystem::create_directories(dir_);
     }
     auto s = open();
@@ -53,14 +50,7 @@ class DispatchStateTest : public ::testing::TestWithParam<Engine> {
 
   void TearDown() override {
     store_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-    if (!schema_.empty()) {
-      PGconn* conn = PQconnectdb(pg_url_.c_str());
-      if (PQstatus(conn) == CONNECTION_OK) {
-        PQclear(PQexec(conn, ("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").c_str()));
-      }
-      PQfinish(conn);
-    }
+    planbro::testing::removeTestStorePlace(dir_, pg_url_, schema_);
   }
 
   Result<std::unique_ptr<ResourceStore>> open() {

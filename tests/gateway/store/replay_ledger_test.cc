@@ -13,6 +13,7 @@
 
 #include "planbro/gateway/store/replay_ledger.h"
 #include "planbro/gateway/store/resource_store.h"
+#include "../../support/test_store_place.h"
 
 namespace planbro::gateway::store {
 namespace {
@@ -20,11 +21,7 @@ namespace {
 enum class Engine { kSqlite, kPostgres };
 constexpr int64_t kNow = 1'800'000'000;
 
-std::string uniqueName() {
-  static std::atomic<int> counter{0};
-  std::random_device rd;
-  return std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + std::to_string(rd() % 1000000);
-}
+using planbro::testing::uniqueTestName;
 
 class ReplayLedgerTest : public ::testing::TestWithParam<Engine> {
  protected:
@@ -33,9 +30,9 @@ class ReplayLedgerTest : public ::testing::TestWithParam<Engine> {
       const char* url = std::getenv("PLANBRO_TEST_PG_URL");
       if (url == nullptr || *url == '\0') GTEST_SKIP() << "PostgreSQL runs skipped: PLANBRO_TEST_PG_URL is not set";
       pg_url_ = url;
-      schema_ = "replay_ledger_test_" + uniqueName();
+      schema_ = "replay_ledger_test_" + uniqueTestName();
     } else {
-      dir_ = std::filesystem::temp_directory_path() / ("planbro-replay-ledger-" + uniqueName());
+      dir_ = std::filesystem::temp_directory_path() / ("planbro-replay-ledger-" + uniqueTestName());
       std::filesystem::create_directories(dir_);
     }
     for (auto* s : {&a_, &b_}) {
@@ -49,14 +46,7 @@ class ReplayLedgerTest : public ::testing::TestWithParam<Engine> {
   void TearDown() override {
     a_.reset();
     b_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-    if (!schema_.empty()) {
-      PGconn* conn = PQconnectdb(pg_url_.c_str());
-      if (PQstatus(conn) == CONNECTION_OK) {
-        PQclear(PQexec(conn, ("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").c_str()));
-      }
-      PQfinish(conn);
-    }
+    planbro::testing::removeTestStorePlace(dir_, pg_url_, schema_);
   }
 
   // Two stores on one database, as two gateway nodes have (SQLite: without read caches, which need the file alone).

@@ -19,6 +19,7 @@
 
 #include "planbro/gateway/store/resource_store.h"
 #include "statement_cache.h"
+#include "../../support/test_store_place.h"
 
 namespace planbro::gateway::store {
 namespace {
@@ -81,14 +82,7 @@ class StoreTest : public ::testing::TestWithParam<Engine> {
 
   void TearDown() override {
     store_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-    if (!schema_.empty()) {
-      PGconn* conn = PQconnectdb(pg_url_.c_str());
-      if (PQstatus(conn) == CONNECTION_OK) {
-        PQclear(PQexec(conn, ("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").c_str()));
-      }
-      PQfinish(conn);
-    }
+    planbro::testing::removeTestStorePlace(dir_, pg_url_, schema_);
   }
 
   // Another store instance on the same database (file or schema): as a second gateway process would have.

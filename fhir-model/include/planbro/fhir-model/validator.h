@@ -76,6 +76,9 @@ class Validator {
   static Result<std::shared_ptr<const Validator>> create(std::shared_ptr<const ProfileSet> profiles,
                                                          ValidatorOptions options);
 
+  /** Validates a parsed or built resource. Holds the same tree contract as validateResource(): a tree that breaks
+   * `options().base.json_limits` (or is deeper than kMaxValidationDepth) gets one fatal "too-costly" issue at the
+   * first violation and is not walked; callers need no check of their own first. */
   OperationOutcome validate(const JsonValue& resource) const;
   /** Parses then validates; a parse failure is a fatal "structure" (or "too-costly") issue, as validateJsonText. */
   OperationOutcome validateJsonText(std::string text) const;

@@ -1,0 +1,41 @@
+#pragma once
+// Where one engine-parameterised store test keeps its database: a fresh temporary directory for SQLite, a fresh
+// schema on PLANBRO_TEST_PG_URL for PostgreSQL, and their removal afterwards.
+
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+
+namespace planbro::testing {
+
+/** A name no other test (process, or test in this process) uses at the same time: pid, a counter, a random part. */
+inline std::string uniqueTestName() {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  return std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + std::to_string(rd() % 1000000);
+}
+
+/** PLANBRO_TEST_PG_URL, or empty when it is not set (the PostgreSQL runs are then skipped). */
+inline std::string testPostgresUrl() {
+  const char* url = std::getenv("PLANBRO_TEST_PG_URL");
+  return url == nullptr ? std::string() : std::string(url);
+}
+
+/** Removes what a test made: `dir` (when not empty) and the PostgreSQL `schema` on `pg_url` (when not empty). */
+inline void removeTestStorePlace(const std::filesystem::path& dir, const std::string& pg_url, const std::string& schema) {
+  std::error_code ec;
+  if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+  if (schema.empty()) return;
+  PGconn* conn = PQconnectdb(pg_url.c_str());
+  if (PQstatus(conn) == CONNECTION_OK) {
+    PQclear(PQexec(conn, ("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema + " CASCADE").c_str()));
+  }
+  PQfinish(conn);
+}
+
+}  // namespace planbro::testing
