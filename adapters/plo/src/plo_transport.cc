@@ -132,9 +132,11 @@ class PloTransport final : public gateway::dispatch::Transport {
     std::set<std::string> failed_keys;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (failed_keys.count(batch[i].ordering_key) != 0) continue;  // kNotAttempted: its key failed earlier
-      Status s = deliverOne(batch[i]);
+      int64_t withheld = 0;
+      Status s = deliverOne(batch[i], withheld);
       if (s.isOk()) {
         outcomes[i].kind = DeliveryOutcome::Kind::kDelivered;
+        outcomes[i].withheld = withheld;
       } else {
         outcomes[i].kind = DeliveryOutcome::Kind::kFailed;
         outcomes[i].error = s.message();
@@ -161,7 +163,7 @@ class PloTransport final : public gateway::dispatch::Transport {
     return prev.isOk() ? std::move(prev).value() : nullptr;
   }
 
-  Status deliverOne(const Delivery& d) {
+  Status deliverOne(const Delivery& d, int64_t& withheld) {
     if (d.event.kind == gateway::store::ChangeKind::kDelete || !d.resource) return Status::ok();
     JsonPtr resource = detail::parseJson(*d.resource);
     if (!json_is_object(resource.get())) return Status::ok();
@@ -216,6 +218,13 @@ class PloTransport final : public gateway::dispatch::Transport {
     }
     ASSIGN_OR_RETURN(PatientInfo patient, patientOf(change));
     if (type != "Task") RETURN_IF_ERROR(addNeedForIpReporters(patient, change));
+    // Each receiver the plan names passes the patient's consent for this event before anything is built for it:
+    // one refused is skipped (counted, audited by the policy), never a failure and never sent.
+    std::erase_if(change.receivers, [&](const std::pair<Party, std::string>& r) {
+      const bool allowed = gateway::dispatch::mayReceiveAt(d, {"", r.first.herId()});
+      if (!allowed) ++withheld;
+      return !allowed;
+    });
     if (change.receivers.empty()) return Status::ok();  // nobody to tell: delivered
     OutboundDialog dialog;
     dialog.gen_date = options_.now();

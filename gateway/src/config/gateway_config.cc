@@ -113,6 +113,8 @@ dispatch:
     receive_max_entries: 100
     max_pings_per_round: 32
     max_parallel_pings: 8
+    events_max_count: 100
+    events_max_scanned: 10000
 ip_read:
   max_plans_per_patient: 100
   deadlines_max_within_days: 366
@@ -313,7 +315,8 @@ void readDispatchSubscriptions(const YAML::Node& n, Reader& r, DispatchSubscript
   if (!r.mapping(n, path, {"enabled", "poll_interval_ms", "max_active", "allow_plain_http", "allowed_endpoints",
                            "max_headers", "max_criteria_bytes", "min_heartbeat_s", "timeout_ms",
                            "connect_timeout_ms", "max_filters", "receive_notifications", "receive_scope",
-                           "receive_max_entries", "max_pings_per_round", "max_parallel_pings"})) {
+                           "receive_max_entries", "max_pings_per_round", "max_parallel_pings", "events_max_count",
+                           "events_max_scanned"})) {
     return;
   }
   r.boolean(n, "enabled", path, s.enabled);
@@ -332,6 +335,8 @@ void readDispatchSubscriptions(const YAML::Node& n, Reader& r, DispatchSubscript
   r.integer(n, "receive_max_entries", path, s.receive_max_entries, 1, 10'000);
   r.integer(n, "max_pings_per_round", path, s.max_pings_per_round, 1, 1000);
   r.integer(n, "max_parallel_pings", path, s.max_parallel_pings, 1, 64);
+  r.integer(n, "events_max_count", path, s.events_max_count, 1, 1000);
+  r.integer(n, "events_max_scanned", path, s.events_max_scanned, 1, 1'000'000);
 }
 
 // `dispatch.*` (docs/dispatch.md): the dispatcher's bounds and its rest-hook subscribers.

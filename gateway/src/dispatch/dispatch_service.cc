@@ -21,6 +21,7 @@ struct MetricFamilies {
   http::CounterFamily* retries;
   http::CounterFamily* dead_letters;
   http::CounterFamily* filtered;
+  http::CounterFamily* withheld;
   http::GaugeFamily* lag_events;
   http::GaugeFamily* lag_seconds;
   http::GaugeFamily* partitions;
@@ -103,6 +104,8 @@ Result<std::shared_ptr<DispatchService>> DispatchService::start(const config::Ga
       &registry.counter("planbro_dispatch_dead_letters_total", "Changes given up on (dead letters)", {"subscriber"}),
       &registry.counter("planbro_dispatch_filtered_total", "Changes the access policy kept from a subscriber",
                         {"subscriber"}),
+      &registry.counter("planbro_dispatch_withheld_total",
+                        "Receivers a transport picked per event that the access policy refused", {"subscriber"}),
       &registry.gauge("planbro_dispatch_lag_events", "Outbox changes not yet delivered to a subscriber (this node)",
                       {"subscriber"}),
       &registry.gauge("planbro_dispatch_lag_seconds", "Age of the oldest undelivered change (this node)",
@@ -144,7 +147,7 @@ Result<std::shared_ptr<DispatchService>> DispatchService::start(const config::Ga
       // A subscriber removed and added again at runtime (a stored Subscription) counts from zero again: its new
       // counts are all new, never a negative step.
       if (m.delivered < before.delivered || m.failures < before.failures || m.retries < before.retries ||
-          m.dead_letters < before.dead_letters || m.filtered < before.filtered) {
+          m.dead_letters < before.dead_letters || m.filtered < before.filtered || m.withheld < before.withheld) {
         before = SubscriberMetrics{};
       }
       const std::vector<std::string> label{m.name};
@@ -153,6 +156,7 @@ Result<std::shared_ptr<DispatchService>> DispatchService::start(const config::Ga
       f.retries->withLabels(label).inc(static_cast<uint64_t>(m.retries - before.retries));
       f.dead_letters->withLabels(label).inc(static_cast<uint64_t>(m.dead_letters - before.dead_letters));
       f.filtered->withLabels(label).inc(static_cast<uint64_t>(m.filtered - before.filtered));
+      f.withheld->withLabels(label).inc(static_cast<uint64_t>(m.withheld - before.withheld));
       f.lag_events->withLabels(label).set(static_cast<double>(m.lag_events));
       f.lag_seconds->withLabels(label).set(m.lag_seconds);
       f.partitions->withLabels(label).set(m.held_partitions);

@@ -225,6 +225,8 @@ Status SubscriberWorker::deliverDue(Timestamp now) {
     d.ordering_key = item.key;
     d.idempotency_key = idempotencyKey(item.event.position);
     if (with_resource && item.event.kind != store::ChangeKind::kDelete) d.resource = item.resource;
+    d.access = &access;
+    d.subscriber = &spec_;
     batch.push_back(std::move(d));
     picked.push_back({&part, &item});
   };
@@ -260,6 +262,7 @@ Status SubscriberWorker::deliverDue(Timestamp now) {
       case DeliveryOutcome::Kind::kDelivered:
         item.done = true;
         ++delivered_;
+        withheld_ += outcomes[i].withheld;
         if (options_.on_delivered) {
           options_.on_delivered(spec_.name, std::chrono::duration_cast<std::chrono::microseconds>(
                                                 options_.clock() - item.event.occurred_at));
@@ -453,6 +456,7 @@ SubscriberMetrics SubscriberWorker::metrics() const {
   m.retries = retries_;
   m.dead_letters = dead_letters_;
   m.filtered = filtered_;
+  m.withheld = withheld_;
   m.held_partitions = held_count_;
   m.lag_events = m.held_partitions > 0 ? std::max<int64_t>(0, newest_position_ - lowest_position_) : 0;
   if (const int64_t oldest = oldest_pending_us_; oldest != 0) {

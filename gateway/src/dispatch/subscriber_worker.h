@@ -87,7 +87,7 @@ class SubscriberWorker {
   bool read_ahead_full_ = false;  // the last read-ahead stopped at max_queued
 
   // Metrics (read from other threads).
-  std::atomic<int64_t> delivered_{0}, failures_{0}, retries_{0}, dead_letters_{0}, filtered_{0};
+  std::atomic<int64_t> delivered_{0}, failures_{0}, retries_{0}, dead_letters_{0}, filtered_{0}, withheld_{0};
   std::atomic<int> held_count_{0};
   std::atomic<int64_t> lowest_position_{0};
   std::atomic<int64_t> newest_position_{0};  // the outbox's newest position as last seen (read, or outboxStats)

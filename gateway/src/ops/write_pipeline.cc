@@ -282,6 +282,13 @@ Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValu
   if (options_.transform) {
     ASSIGN_OR_RETURN(final_resource, options_.transform->transform(doc, final_resource));
   }
+  for (const auto& hook : options_.hooks) {
+    // What the server records from the origin (never what the client sent) is validated with the rest.
+    static const WriteOrigin kNoStampOrigin;
+    if (hook && hook->watches(intent.type)) {
+      ASSIGN_OR_RETURN(final_resource, hook->stamp(doc, intent.type, final_resource, origin ? *origin : kNoStampOrigin));
+    }
+  }
   const auto validation_start = std::chrono::steady_clock::now();
   fhir::OperationOutcome issues = validator_->validate(final_resource);
   if (options_.metrics && options_.metrics->validated) {

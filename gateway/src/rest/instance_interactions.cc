@@ -34,6 +34,11 @@ ops::WriteContext RestHandler::Impl::writeContext(const Call& call) const {
   const http::RequestContext& context = *call.context;
   if (context.principal) wc.actor = !context.principal->subject.empty() ? context.principal->subject : context.principal->client_id;
   if (context.principal) wc.agent = security::auditAgentOf(*context.principal);
+  // A Subscription records its creator (the write hook stamps it), also inside a Bundle posted to the base; other
+  // writes need no copy of the principal.
+  if (context.principal && (call.segments.empty() || call.segments[0] == "Subscription")) {
+    wc.principal = std::make_shared<const security::Principal>(*context.principal);
+  }
   wc.source_system = call.source_system.empty() ? options_.source_system : call.source_system;
   wc.correlation_id = context.request_id;
   wc.scope = scopeFor(call);  // conditional writes search narrowed: a hidden match is not found

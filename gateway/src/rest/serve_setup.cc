@@ -33,6 +33,7 @@
 #include "planbro/gateway/store/resource_store.h"
 #include "serve_metrics.h"
 #include "planbro/adapters/adapter_registry.h"
+#include "planbro/gateway/subscriptions/events_operation.h"
 #include "planbro/gateway/ops/operations.h"
 #include "planbro/gateway/search/search_executor.h"
 #include "planbro/gateway/subscriptions/notification_receiver.h"
@@ -345,9 +346,8 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
           r.her_id = s.receiver_her_id;
           receivers.emplace(s.name, std::move(r));
         }
-        if (!receivers.empty()) {
-          dispatch_access = security::makeConsentDispatchPolicy(*parts->store, consent, std::move(receivers));
-        }
+        // Always: stored Subscriptions receive as their creators (SubscriberSpec::acting_for) even with no receiver.
+        dispatch_access = security::makeConsentDispatchPolicy(*parts->store, consent, std::move(receivers));
       }
       if (operation_registry) {
         security::EmergencyAccessOptions emergency;
@@ -366,6 +366,17 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     // A Subscription pushes what its creator may not otherwise have asked for: writing one needs search access
     // to every type it delivers (docs/dispatch.md, "Subscriptions").
     if (rest.access) rest.access = subscriptions::makeSubscriptionAccessPolicy(rest.access, subscription_policy.topics);
+    // Subscription/$events: the outbox read again as each Subscription's notifications were sent, under the same
+    // access policy (docs/dispatch.md, "$events").
+    if (operation_registry && sc.enabled) {
+      auto events = std::make_shared<subscriptions::EventsOptions>();
+      events->max_events = sc.events_max_count;
+      events->max_scanned = sc.events_max_scanned;
+      events->policy = subscription_policy;
+      events->access = dispatch_access;
+      events->own_base_url = rest.base_url;
+      if (Status s = operation_registry->add(subscriptions::makeEventsOperation(std::move(events))); !s.isOk()) return s;
+    }
     parts->handler = std::make_shared<RestHandler>(*parts->store, rest);
     if (cfg.server.base_url.empty() && cfg.server.port == 0) {
       // `listen: HOST:0`: the port is known once the server listens.

@@ -2,6 +2,7 @@
 // compartments of the version being sent (or, for a delete, the version before it).
 #include "planbro/gateway/security/consent_dispatch.h"
 
+#include <optional>
 #include <span>
 
 #include "planbro/fhir-model/json.h"
@@ -21,32 +22,84 @@ class ConsentDispatchPolicy final : public dispatch::AccessPolicy {
 
   bool mayReceive(const dispatch::SubscriberSpec& subscriber, const store::OutboxEvent& event,
                   const std::string* resource) const override {
+    if (subscriber.acting_for) return mayReceiveAs(*subscriber.acting_for, event, resource);
     auto receiver = receivers_.find(subscriber.name);
     if (receiver == receivers_.end()) return true;
     if (!inPatientCompartment(event.type)) return true;
     // Unreadable: what it was cannot be told, so neither can whether the receiver may know of it.
     if (resource == nullptr) return false;
+    std::optional<Principal> principal =
+        receiverPrincipal(subscriber.name, receiver->second.organization_number, receiver->second.her_id);
+    if (!principal) return false;  // an unknown receiver sees nothing
+    principal->child_organization_number = receiver->second.child_organization_number;
+    return entitled(*principal, event, *resource);
+  }
+
+  // A receiver the transport picked from the plan for this event (a PLO message's HER-id): the same consent rules
+  // as for a configured receiver, decided before the message is built. A refusal is audited.
+  bool mayReceiveAt(const dispatch::SubscriberSpec& subscriber, const dispatch::EventReceiver& receiver,
+                    const store::OutboxEvent& event, const std::string* resource) const override {
+    if (!inPatientCompartment(event.type)) return true;
+    std::optional<Principal> principal = receiverPrincipal(subscriber.name, receiver.organization_number, receiver.her_id);
+    const bool allowed = principal && resource != nullptr && entitled(*principal, event, *resource);
+    if (!allowed && options_.on_access_decision) {
+      Principal unknown;
+      if (!principal) {
+        unknown.kind = PrincipalKind::kSystem;
+        unknown.client_id = subscriber.name;
+      }
+      AccessDecision d;
+      d.outcome = AccessDecision::Outcome::kDeny;
+      d.action = "dispatch";
+      d.type = event.type;
+      d.id = event.id;
+      d.purpose_of_use = "TREAT";
+      d.principal = principal ? &*principal : &unknown;
+      options_.on_access_decision(d);
+    }
+    return allowed;
+  }
+
+ private:
+  // The receiving organisation as a system client trusted for it; nullopt when a HER-id names no one organisation.
+  std::optional<Principal> receiverPrincipal(const std::string& subscriber, const std::string& organization_number,
+                                             const std::string& her_id) const {
     Principal principal;
     principal.kind = PrincipalKind::kSystem;
-    principal.client_id = subscriber.name;
+    principal.client_id = subscriber;
     principal.trusted_client = true;  // configured to deliver for this organisation
-    principal.organization_number = receiver->second.organization_number;
+    principal.organization_number = organization_number;
     if (principal.organization_number.empty()) {
-      auto orgnr = organisationNumberOfHerId(receiver->second.her_id);
-      if (!orgnr.isOk() || orgnr->empty()) return false;  // an unknown receiver sees nothing
+      auto orgnr = organisationNumberOfHerId(her_id);
+      if (!orgnr.isOk() || orgnr->empty()) return std::nullopt;
       principal.organization_number = std::move(orgnr).value();
     }
-    principal.child_organization_number = receiver->second.child_organization_number;
+    return principal;
+  }
+
+  // A stored Subscription's creator: the scopes it was granted must still let it read the type, and the consent
+  // must let it see the resource now, as a REST read by it would.
+  bool mayReceiveAs(const Principal& creator, const store::OutboxEvent& event, const std::string* resource) const {
+    if (!creator.scope_set.permits(ScopePermission::kRead, event.type) &&
+        !creator.scope_set.permits(ScopePermission::kSearch, event.type)) {
+      return false;
+    }
+    if (!inPatientCompartment(event.type)) return true;
+    if (resource == nullptr) return false;
+    return entitled(creator, event, *resource);
+  }
+
+  bool entitled(const Principal& principal, const store::OutboxEvent& event, const std::string& resource) const {
     auto entitlement = computeEntitlement(store_, principal, options_);
     // A store error fails closed: the event is not sent (it is not known whom it is about).
     if (!entitlement.isOk() || entitlement->role != Entitlement::Role::kCompartments) return false;
-    for (const std::string& patient : patientCompartmentsOf(event.type, event.id, *resource)) {
-      if (entitlement->patients.contains(patient)) return true;
+    for (const std::string& patient : patientCompartmentsOf(event.type, event.id, resource)) {
+      // Visible only through an emergency-access grant: that grant is for the request that claimed it, not a feed.
+      if (entitlement->patients.contains(patient) && !entitlement->emergency_patients.contains(patient)) return true;
     }
     return false;
   }
 
- private:
   // The organisation number of the one Organization whose identifier is the HER-id; "" when none or several.
   Result<std::string> organisationNumberOfHerId(const std::string& her_id) const {
     if (her_id.empty()) return std::string();

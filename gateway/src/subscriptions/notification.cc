@@ -104,6 +104,55 @@ std::string notificationBundleJson(const NotificationContext& c, std::string_vie
   return b + "]}";
 }
 
+namespace {
+
+std::string notificationEventJson(const NotificationContext& c, const store::OutboxEvent& e) {
+  std::string p = R"({"name":"notification-event","part":[)" +
+                  param("event-number", "String", jsonText(std::to_string(e.position))) + "," +
+                  param("timestamp", "Instant", jsonText(store::formatInstant(e.occurred_at)));
+  if (c.payload != Payload::kEmpty) {
+    p += "," + param("focus", "Reference", "{\"reference\":" + jsonText(versionUrl(c, e)) + "}");
+  }
+  return p + "]}";
+}
+
+std::string changeEntryJson(const NotificationContext& c, const dispatch::Delivery& d) {
+  const store::OutboxEvent& e = d.event;
+  const bool deleted = e.kind == store::ChangeKind::kDelete;
+  std::string b = "{\"fullUrl\":" + jsonText(c.base_url + "/" + e.type + "/" + e.id);
+  if (c.payload == Payload::kFull && !deleted && d.resource && !d.resource->empty()) b += ",\"resource\":" + *d.resource;
+  b += R"(,"request":{"method":)" + jsonText(deleted ? "DELETE" : "PUT") + ",\"url\":" + jsonText(e.type + "/" + e.id) +
+       R"(},"response":{"status":)" + jsonText(deleted ? "204" : e.kind == store::ChangeKind::kCreate ? "201" : "200") +
+       ",\"etag\":" + jsonText("W/\"" + std::to_string(e.version) + "\"") + "}}";
+  return b;
+}
+
+}  // namespace
+
+std::string eventsBundleJson(const NotificationContext& c, std::string_view status,
+                             std::span<const dispatch::Delivery> events, int64_t newest_number,
+                             const std::string& next_url) {
+  std::string p = R"({"resourceType":"Parameters","meta":{"profile":[)" + jsonText(kStatusProfile) + R"(]},"parameter":[)";
+  p += param("subscription", "Reference", "{\"reference\":" + jsonText(c.base_url + "/Subscription/" + c.subscription) + "}");
+  p += "," + param("topic", "Canonical", jsonText(c.topic_url));
+  p += "," + param("status", "Code", jsonText(status));
+  p += "," + param("type", "Code", jsonText("query-event"));
+  p += "," + param("events-since-subscription-start", "String", jsonText(std::to_string(newest_number)));
+  for (const dispatch::Delivery& d : events) p += "," + notificationEventJson(c, d.event);
+  p += "]}";
+  std::string b = R"({"resourceType":"Bundle","meta":{"profile":[)" + jsonText(kNotificationProfile) +
+                  R"(]},"type":"history",)" +
+                  (next_url.empty() ? std::string() : R"("link":[{"relation":"next","url":)" + jsonText(next_url) + "}],") +
+                  R"("entry":[{"fullUrl":)" +
+                  jsonText(c.base_url + "/Subscription/" + c.subscription + "/$events") + ",\"resource\":" + p +
+                  R"(,"request":{"method":"GET","url":)" + jsonText("Subscription/" + c.subscription + "/$events") +
+                  R"(},"response":{"status":"200"}})";
+  if (c.payload != Payload::kEmpty) {
+    for (const dispatch::Delivery& d : events) b += "," + changeEntryJson(c, d);
+  }
+  return b + "]}";
+}
+
 std::shared_ptr<dispatch::Transport> makeNotificationTransport(NotificationTransportOptions options) {
   return std::make_shared<NotificationTransport>(std::move(options));
 }

@@ -4,6 +4,8 @@
 #include <cctype>
 
 #include "planbro/gateway/search/indexer.h"
+#include "planbro/gateway/security/scopes.h"
+#include "planbro/gateway/subscriptions/creator.h"
 
 namespace planbro::gateway::subscriptions {
 namespace {
@@ -47,6 +49,10 @@ class SubscriptionWriteHook final : public ops::TransactionHook {
   SubscriptionWriteHook(SubscriptionPolicy policy, std::function<void()> on_written)
       : policy_(std::move(policy)), on_written_(std::move(on_written)) {}
   bool watches(std::string_view type) const override { return type == "Subscription"; }
+  Result<fhir::JsonValue> stamp(fhir::JsonDocument& doc, std::string_view, const fhir::JsonValue& proposed,
+                                const ops::WriteOrigin& origin) const override {
+    return stampCreator(doc, proposed, origin);
+  }
   Result<ops::KeyChanges> keysInTransaction(ops::HookContext& context, const ops::PreparedWrite&,
                                             const fhir::JsonValue* current,
                                             const fhir::JsonValue* proposed) const override {
@@ -268,6 +274,11 @@ Result<SubscriptionSpec> readSubscription(const fhir::JsonValue& resource, const
   }
   spec.fingerprint += spec.criteria_text + '\n' + spec.endpoint + '\n' + std::to_string(static_cast<int>(spec.payload));
   for (const std::string& h : spec.headers) spec.fingerprint += '\n' + h;
+  spec.creator = readCreator(resource);
+  // Whose access delivery runs under is part of what delivery depends on.
+  spec.fingerprint += "\ncreator:" + std::string(security::principalKindName(spec.creator->kind)) + '/' + spec.creator->subject + '/' +
+                      spec.creator->client_id + '/' + spec.creator->organization_number + '/' +
+                      spec.creator->child_organization_number + '/' + std::to_string(spec.creator->scopes.size());
   return spec;
 }
 

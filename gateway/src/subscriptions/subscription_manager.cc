@@ -121,6 +121,7 @@ Status SubscriptionManager::addSubscriber(const SubscriptionSpec& spec) {
   dispatch::SubscriberSpec s;
   s.name = subscriberName(spec.id);
   s.start = dispatch::SubscriberSpec::Start::kNow;  // notifications of what happens once it is active
+  s.acting_for = spec.creator;  // each event as its creator may see it now (consent per event)
   if (spec.topic) {
     // Topic-based: every type the topic triggers on, in one subscriber (so one plan's changes stay in commit order
     // across types), notification Bundles.

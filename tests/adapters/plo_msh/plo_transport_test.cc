@@ -9,6 +9,10 @@
 #include "planbro/adapters/plo/inbound.h"
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/search/search_executor.h"
+#include "planbro/gateway/dispatch/dispatcher.h"
+#include "planbro/gateway/security/consent_dispatch.h"
+
+#include <set>
 
 namespace planbro::adapters::plo::testing {
 namespace {
@@ -256,6 +260,85 @@ TEST_F(PloTransportTest, EverySentDialogWaitsForItsAppRecAndAnAvvistIsRaisedOnTh
   EXPECT_NE(task->json.find("apprec-rejected"), std::string::npos);
   EXPECT_NE(task->json.find("CarePlan/plan1"), std::string::npos);
   EXPECT_NE(task->json.find("E21"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace planbro::adapters::plo::testing
+
+namespace planbro::adapters::plo::testing {
+namespace {
+
+// Records each receiver it is asked about and refuses the ones in `refused`: the dispatcher's interface, as the
+// consent policy implements it.
+class RecordingReceiverPolicy final : public gateway::dispatch::AccessPolicy {
+ public:
+  bool mayReceive(const gateway::dispatch::SubscriberSpec&, const gateway::store::OutboxEvent&,
+                  const std::string*) const override {
+    return true;
+  }
+  bool mayReceiveAt(const gateway::dispatch::SubscriberSpec&, const gateway::dispatch::EventReceiver& receiver,
+                    const gateway::store::OutboxEvent& event, const std::string* resource) const override {
+    asked.push_back(event.type + " to HER " + receiver.her_id + (resource != nullptr ? "" : " (no resource)"));
+    return refused.count(receiver.her_id) == 0;
+  }
+  std::set<std::string> refused;
+  mutable std::vector<std::string> asked;
+};
+
+TEST_F(PloTransportTest, AReceiverTheConsentRefusesIsSkippedNotSentAndNotAFailure) {
+  needForIpReported();
+  const int64_t mark = newest();
+  put("CarePlan", "plan1",
+      R"({"resourceType":"CarePlan","id":"plan1","status":"active","intent":"plan","title":"IP",)"
+      R"("subject":{"reference":"Patient/p1"}})");
+  put("CareTeam", "team1", team("pr1"));
+  RecordingReceiverPolicy policy;
+  policy.refused = {std::to_string(kHospitalHer)};
+  gateway::dispatch::SubscriberSpec spec;
+  spec.name = "plo-out";
+  std::vector<Delivery> batch = eventsAfter(mark);
+  ASSERT_EQ(batch.size(), 2u);
+  for (Delivery& d : batch) {
+    d.access = &policy;
+    d.subscriber = &spec;
+  }
+  std::vector<DeliveryOutcome> outcomes = transport_->deliver(batch);
+  ASSERT_EQ(outcomes.size(), 2u);
+  for (const DeliveryOutcome& o : outcomes) {
+    EXPECT_EQ(o.kind, DeliveryOutcome::Kind::kDelivered) << o.error;  // skipped, never a dead letter
+    EXPECT_EQ(o.withheld, 1);
+  }
+  EXPECT_TRUE(sent_.empty());
+  const std::string her = std::to_string(kHospitalHer);
+  EXPECT_EQ(policy.asked, (std::vector<std::string>{"CarePlan to HER " + her, "CareTeam to HER " + her}));
+
+  // The consent policy itself: the hospital is in no CareTeam and no share consent of the patient, so it gets
+  // nothing of the next change; the refusal is audited.
+  std::vector<std::string> audited;
+  gateway::security::ConsentPolicyOptions consent;
+  consent.on_access_decision = [&](const gateway::security::AccessDecision& d) {
+    audited.push_back(std::string(gateway::security::accessOutcomeName(d.outcome)) + " " + std::string(d.action) +
+                      " " + std::string(d.type) + "/" + std::string(d.id));
+  };
+  auto consent_policy = gateway::security::makeConsentDispatchPolicy(*node_.store, consent, {});
+  const int64_t mark2 = newest();
+  put("CareTeam", "team1", team("pr2"));
+  std::vector<Delivery> next = eventsAfter(mark2);
+  ASSERT_EQ(next.size(), 1u);
+  next[0].access = consent_policy.get();
+  next[0].subscriber = &spec;
+  outcomes = transport_->deliver(next);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].kind, DeliveryOutcome::Kind::kDelivered) << outcomes[0].error;
+  EXPECT_EQ(outcomes[0].withheld, 1);
+  EXPECT_TRUE(sent_.empty());
+  EXPECT_EQ(audited, (std::vector<std::string>{"deny dispatch CareTeam/team1"}));
+
+  // Without a policy (handed over outside a dispatcher) the same change goes, as before.
+  next[0].access = nullptr;
+  outcomes = transport_->deliver(next);
+  EXPECT_EQ(outcomes[0].withheld, 0);
+  EXPECT_EQ(sent_.size(), 1u);
 }
 
 }  // namespace

@@ -496,6 +496,7 @@ TEST_P(IpRead, ThePackagesConformanceResourcesAreReadableAndSearchable) {
   EXPECT_EQ(total("/ConceptMap?name:exact=nothing"), 0);
   EXPECT_EQ(total("/OperationDefinition?url=http://planbro.no/fhir/OperationDefinition/ip-status"), 1);
   EXPECT_EQ(get("/OperationDefinition/ip-deadlines").status, 200);
+  EXPECT_EQ(get("/OperationDefinition/subscription-events").status, 200);  // Subscription/$events (dispatch.md)
 
   EXPECT_EQ(get("/StructureDefinition/no-such-profile").status, 404);
   EXPECT_EQ(get("/StructureDefinition?publisher=x").status, 400);

@@ -20,6 +20,9 @@
 #include "planbro/gateway/security/consent_dispatch.h"
 #include "planbro/gateway/security/consent_policy.h"
 #include "planbro/gateway/security/emergency_access.h"
+#include "planbro/gateway/subscriptions/creator.h"
+#include "planbro/gateway/subscriptions/events_operation.h"
+#include "planbro/gateway/subscriptions/subscription.h"
 #include "test_auth_filter.h"
 #include "test_keys.h"
 
@@ -72,6 +75,15 @@ class ConsentEnforcement : public rest::testing::RestServerTest {
     EXPECT_TRUE(registry->add(ip::makeIpFiguresOperation()).isOk());
     o.operations = registry;
     o.check_references = false;
+    subscriptions::SubscriptionPolicy subscriptions;
+    subscriptions.enabled = true;
+    subscriptions.allow_plain_http = true;
+    o.writer.hooks.push_back(subscriptions::makeSubscriptionWriteHook(subscriptions));
+    auto events = std::make_shared<subscriptions::EventsOptions>();
+    events->max_events = 1;  // one per answer: the rest behind the next link
+    events->policy = subscriptions;
+    events->access = makeConsentDispatchPolicy(*store_, consent, {});
+    EXPECT_TRUE(registry->add(subscriptions::makeEventsOperation(events)).isOk());
     return o;
   }
   std::vector<std::shared_ptr<http::RequestFilter>> requestFilters() override {
@@ -616,6 +628,168 @@ TEST_P(ConsentEnforcement, ACoordinatorStartsANewPlanWithoutLearningAboutOthers)
   self_consent.replace(self_consent.find(member_ref), member_ref.size(), "Practitioner/unnamed");
   EXPECT_EQ(call("POST", "/Consent", practitioner(kHprUnnamed), self_consent).status, 403);
   EXPECT_EQ(get("/CarePlan/plan-a", practitioner(kHprUnnamed)).status, 404);
+}
+
+// A stored Subscription receives as its creator: the server records who wrote it (never what the body claims), and
+// each event passes the consent as a REST read by that creator would, now, not when the Subscription was made.
+TEST_P(ConsentEnforcement, AStoredSubscriptionReceivesOnlyWhatItsCreatorMaySeeNow) {
+  auto policy = makeConsentDispatchPolicy(*store_, {}, {});
+  auto subscribe = [&](const std::string& id, const std::string& authorization) {
+    // The body claims to be a trusted system client of NAV: the server replaces it with the writer's identity.
+    const std::string body =
+        R"({"resourceType":"Subscription","id":")" + id + R"(","status":"requested","reason":"r","criteria":"Goal",)"
+        R"("extension":[{"url":")" + std::string(subscriptions::kCreatorUrl) + R"(","extension":[)"
+        R"({"url":"kind","valueCode":"system"},{"url":"trusted-client","valueBoolean":true},)"
+        R"({"url":"organization-number","valueString":")" + kOrgNav + R"("},{"url":"scope","valueString":"system/*.cruds"}]}],)"
+        R"("channel":{"type":"rest-hook","endpoint":"http://127.0.0.1:9/hook"}})";
+    HttpResult put_result = call("PUT", "/Subscription/" + id, authorization, body);
+    EXPECT_TRUE(put_result.status == 201 || put_result.status == 200) << put_result.body;
+    auto stored = store_->read("Subscription", id);
+    EXPECT_TRUE(stored.isOk());
+    auto doc = fhir::JsonDocument::parse(stored->json);
+    EXPECT_TRUE(doc.isOk());
+    dispatch::SubscriberSpec spec;
+    spec.name = "Subscription/" + id;
+    spec.acting_for = subscriptions::readCreator(doc->root());
+    return spec;
+  };
+  auto event = [&](const std::string& type, const std::string& id, store::ChangeKind kind = store::ChangeKind::kUpdate) {
+    store::OutboxEvent e;
+    e.type = type;
+    e.id = id;
+    e.kind = kind;
+    return e;
+  };
+  const std::string a_goal = store_->read("Goal", "goal-a0")->json;
+  const std::string b_goal = store_->read("Goal", "goal-b0")->json;
+
+  dispatch::SubscriberSpec member = subscribe("by-member", practitioner(kHprMember));
+  ASSERT_TRUE(member.acting_for);
+  EXPECT_EQ(member.acting_for->kind, PrincipalKind::kPractitioner);
+  EXPECT_EQ(member.acting_for->hpr_number, kHprMember);
+  EXPECT_FALSE(member.acting_for->trusted_client);  // the forged claim is gone
+  EXPECT_NE(member.acting_for->organization_number, kOrgNav);
+  EXPECT_TRUE(policy->mayReceive(member, event("Goal", "goal-a0"), &a_goal));
+  EXPECT_FALSE(policy->mayReceive(member, event("Goal", "goal-b0"), &b_goal));
+  EXPECT_FALSE(policy->mayReceive(member, event("Goal", "goal-b0", store::ChangeKind::kDelete), &b_goal));
+  EXPECT_FALSE(policy->mayReceive(member, event("Goal", "goal-a0"), nullptr));
+
+  // Outside A's share consent (in B's team only), and the reserved practitioner: nothing of A.
+  dispatch::SubscriberSpec outsider = subscribe("by-outsider", practitioner(kHprOutsider));
+  EXPECT_FALSE(policy->mayReceive(outsider, event("Goal", "goal-a0"), &a_goal));
+  EXPECT_TRUE(policy->mayReceive(outsider, event("Goal", "goal-b0"), &b_goal));
+  dispatch::SubscriberSpec reserved = subscribe("by-reserved", practitioner(kHprReserved));
+  EXPECT_FALSE(policy->mayReceive(reserved, event("Goal", "goal-a0"), &a_goal));
+
+  // Scopes the creator was granted bound it too: a token that may not read Goal receives no Goal.
+  dispatch::SubscriberSpec narrow = subscribe("by-narrow", tokenFor("\"helseid://claims/hpr/hpr_number\":\"" +
+                                                                        std::string(kHprMember) + "\"",
+                                                                    "user/Subscription.cruds user/CarePlan.rs"));
+  EXPECT_FALSE(policy->mayReceive(narrow, event("Goal", "goal-a0"), &a_goal));
+
+  // Written inside a transaction Bundle: the creator is recorded the same way.
+  HttpResult tx = call("POST", "/", practitioner(kHprMember),
+                       R"({"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Subscription","id":"in-bundle",)"
+                       R"("status":"requested","reason":"r","criteria":"Goal","channel":{"type":"rest-hook",)"
+                       R"("endpoint":"http://127.0.0.1:9/hook"}},"request":{"method":"PUT","url":"Subscription/in-bundle"}}]})");
+  ASSERT_EQ(tx.status, 200) << tx.body;
+  auto in_bundle = store_->read("Subscription", "in-bundle");
+  ASSERT_TRUE(in_bundle.isOk());
+  auto in_bundle_doc = fhir::JsonDocument::parse(in_bundle->json);
+  ASSERT_TRUE(in_bundle_doc.isOk());
+  EXPECT_EQ(subscriptions::readCreator(in_bundle_doc->root())->hpr_number, kHprMember);
+
+  // No recorded creator (a Subscription written by the system itself): nothing of any patient.
+  dispatch::SubscriberSpec nobody;
+  nobody.name = "Subscription/nobody";
+  nobody.acting_for = std::make_shared<const Principal>();
+  EXPECT_FALSE(policy->mayReceive(nobody, event("Goal", "goal-a0"), &a_goal));
+
+  // The consent withdrawn after the Subscription was made stops the next event; an expired one too.
+  put("Consent", "share-a", sharing("a", "inactive", "2026-03-01", "2027-02-28"));
+  EXPECT_FALSE(policy->mayReceive(member, event("Goal", "goal-a0"), &a_goal));
+  put("Consent", "share-a", sharing("a", "active", "2025-03-01", "2025-12-31"));
+  EXPECT_FALSE(policy->mayReceive(member, event("Goal", "goal-a0"), &a_goal));
+}
+
+// Subscription/$events lists what the Subscription's creator may see now, numbered as the notifications were (the
+// outbox position), one page at a time: a hidden change is not listed, not counted, not named.
+TEST_P(ConsentEnforcement, SubscriptionEventsListOnlyWhatTheCreatorMaySee) {
+  const std::string member = practitioner(kHprMember);
+  HttpResult created = call("PUT", "/Subscription/ev", member,
+                            R"({"resourceType":"Subscription","id":"ev","status":"requested","reason":"r","criteria":"Goal",)"
+                            R"("channel":{"type":"rest-hook","endpoint":"http://127.0.0.1:9/hook","payload":"application/fhir+json"}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  // The outbox positions of A's goals (what the creator may see) and of B's.
+  std::map<std::string, int64_t> position;
+  auto outbox = store_->readOutbox(0, 1000);
+  ASSERT_TRUE(outbox.isOk());
+  for (const store::OutboxEvent& e : *outbox) {
+    if (e.type == "Goal") position[e.id] = e.position;
+  }
+  ASSERT_EQ(position.size(), 4u);
+  auto eventNumbers = [](const HttpResult& r) {
+    std::vector<std::string> out;
+    const fhir::JsonValue* status = r.root().find("entry")->items()[0].find("resource");
+    for (const fhir::JsonValue& p : status->find("parameter")->items()) {
+      if (p.find("name")->text() != "notification-event") continue;
+      for (const fhir::JsonValue& part : p.find("part")->items()) {
+        if (part.find("name")->text() == "event-number") out.push_back(std::string(part.find("valueString")->text()));
+      }
+    }
+    return out;
+  };
+  std::vector<std::string> numbers;
+  std::string target = "/Subscription/ev/$events?eventsSinceNumber=1";
+  for (int page = 0; page < 20 && !target.empty(); ++page) {
+    HttpResult r = get(target, member);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body.find("goal-b"), std::string::npos) << r.body;  // never named
+    EXPECT_EQ(r.body.find("goal of B"), std::string::npos);
+    EXPECT_NE(r.body.find("\"type\":\"history\""), std::string::npos);
+    EXPECT_NE(r.body.find("query-event"), std::string::npos);
+    for (const std::string& n : eventNumbers(r)) numbers.push_back(n);
+    EXPECT_LE(eventNumbers(r).size(), 1u);  // events_max_count
+    target.clear();
+    if (const fhir::JsonValue* links = r.root().find("link")) {
+      for (const fhir::JsonValue& l : links->items()) {
+        if (l.find("relation")->text() == "next") target = std::string(l.find("url")->text()).substr(std::string(kBase).size());
+      }
+    }
+  }
+  EXPECT_EQ(numbers, (std::vector<std::string>{std::to_string(position["goal-a0"]), std::to_string(position["goal-a1"])}));
+
+  // The full resource with content=full-resource; none with id-only.
+  HttpResult full = get("/Subscription/ev/$events?eventsSinceNumber=" + std::to_string(position["goal-a0"]) +
+                            "&content=full-resource", member);
+  EXPECT_NE(full.body.find("goal of A 0"), std::string::npos) << full.body;
+  HttpResult ids = get("/Subscription/ev/$events?eventsSinceNumber=" + std::to_string(position["goal-a0"]) +
+                           "&content=id-only", member);
+  EXPECT_EQ(ids.body.find("goal of A 0"), std::string::npos) << ids.body;
+  EXPECT_NE(ids.body.find("Goal/goal-a0"), std::string::npos) << ids.body;
+
+  // Outside what is kept, or malformed: 400 naming the parameter.
+  auto newest = store_->outboxStats();
+  ASSERT_TRUE(newest.isOk());
+  HttpResult beyond = get("/Subscription/ev/$events?eventsSinceNumber=" + std::to_string(newest->newest_position + 5), member);
+  EXPECT_EQ(beyond.status, 400) << beyond.body;
+  EXPECT_NE(beyond.body.find("eventsSinceNumber"), std::string::npos);
+  EXPECT_NE(beyond.body.find("OperationOutcome"), std::string::npos);
+  EXPECT_EQ(get("/Subscription/ev/$events?eventsSinceNumber=abc", member).status, 400);
+  EXPECT_EQ(get("/Subscription/ev/$events?eventsSinceNumber=3&eventsUntilNumber=2", member).status, 400);
+  EXPECT_EQ(get("/Subscription/ev/$events?content=everything", member).status, 400);
+
+  // After the consent is withdrawn the same query lists nothing of A.
+  put("Consent", "share-a", sharing("a", "inactive", "2026-03-01", "2027-02-28"));
+  HttpResult withdrawn = get("/Subscription/ev/$events?eventsSinceNumber=" + std::to_string(position["goal-a0"]) +
+                                 "&eventsUntilNumber=" + std::to_string(position["goal-a0"]), member);
+  EXPECT_EQ(withdrawn.status, 200) << withdrawn.body;
+  EXPECT_TRUE(eventNumbers(withdrawn).empty()) << withdrawn.body;
+  EXPECT_EQ(withdrawn.body.find("goal-a0"), std::string::npos);
+
+  // $events is in the CapabilityStatement.
+  HttpResult metadata = get("/metadata", member);
+  EXPECT_NE(metadata.body.find(subscriptions::kEventsOperationUrl), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, ConsentEnforcement, ::testing::ValuesIn(rest::testing::engines()),

@@ -281,3 +281,47 @@ Description: "A change to a Consent of an individual plan."
 * extension[8].extension[0].valueUri = "http://hl7.org/fhir/StructureDefinition/Consent"
 * extension[8].extension[1].url = "filterParameter"
 * extension[8].extension[1].valueString = "status"
+
+// $events of the Subscriptions R5 Backport IG as this server answers it (its base is the IG's definition).
+Instance: subscription-events
+InstanceOf: OperationDefinition
+Usage: #definition
+Title: "Subscription events"
+* url = "http://planbro.no/fhir/OperationDefinition/subscription-events"
+* name = "SubscriptionEvents"
+* title = "Subscription events"
+* status = #active
+* kind = #operation
+* publisher = "planbro"
+* description = "The Subscriptions R5 Backport IG's $events: the events of a Subscription read again from the outbox, numbered as its notifications were (the outbox position). Only what the Subscription would have been sent is listed: its type or topic, its criteria and filters, and what the patient's consent lets the Subscription's creator see now. At most dispatch.subscriptions.events_max_count events per answer; the rest behind a next link. A number beyond the newest event is 400."
+* base = "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-events"
+* affectsState = false
+* code = #events
+* resource[0] = #Subscription
+* system = false
+* type = false
+* instance = true
+* parameter[0].name = #eventsSinceNumber
+* parameter[0].use = #in
+* parameter[0].min = 0
+* parameter[0].max = "1"
+* parameter[0].type = #string
+* parameter[0].documentation = "The first event number to return (a positive integer). Default: the most recent events the scan bound allows."
+* parameter[1].name = #eventsUntilNumber
+* parameter[1].use = #in
+* parameter[1].min = 0
+* parameter[1].max = "1"
+* parameter[1].type = #string
+* parameter[1].documentation = "The last event number to return. Default: the newest."
+* parameter[2].name = #content
+* parameter[2].use = #in
+* parameter[2].min = 0
+* parameter[2].max = "1"
+* parameter[2].type = #code
+* parameter[2].documentation = "empty | id-only | full-resource. Default: the Subscription's payload content."
+* parameter[3].name = #return
+* parameter[3].use = #out
+* parameter[3].min = 1
+* parameter[3].max = "1"
+* parameter[3].type = #Bundle
+* parameter[3].documentation = "A Bundle of type history led by a SubscriptionStatus of type query-event."

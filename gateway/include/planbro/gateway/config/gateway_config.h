@@ -176,6 +176,8 @@ struct DispatchSubscriptionsConfig {
   uint32_t receive_max_entries = 100;         // entries of one notification Bundle
   uint32_t max_pings_per_round = 32;          // handshakes per manager round (heartbeats: twice that)
   uint32_t max_parallel_pings = 8;            // handshakes and heartbeats sent at once
+  uint32_t events_max_count = 100;            // events in one Subscription/$events answer (the rest: a next link)
+  uint32_t events_max_scanned = 10000;        // outbox changes one $events answer looks at
 };
 
 /** `dispatch.*`: the dispatcher over the outbox. On when a subscriber is configured. */

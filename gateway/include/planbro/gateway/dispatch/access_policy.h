@@ -11,6 +11,12 @@ namespace planbro::gateway::dispatch {
 
 struct SubscriberSpec;
 
+/** A receiver a transport picks per event (a PLO message goes to the organisations the plan names by HER-id). */
+struct EventReceiver {
+  std::string organization_number;  // as in HelseID
+  std::string her_id;               // the address register's id, used when organization_number is empty
+};
+
 class AccessPolicy {
  public:
   virtual ~AccessPolicy() = default;
@@ -21,6 +27,19 @@ class AccessPolicy {
    */
   virtual bool mayReceive(const SubscriberSpec& subscriber, const store::OutboxEvent& event,
                           const std::string* resource) const = 0;
+  /**
+   * Whether `receiver`, chosen by `subscriber`'s transport for `event`, may receive it: asked per receiver before
+   * anything is built for it; a refused receiver gets nothing (the transport skips it and counts it as withheld).
+   * `resource` as for mayReceive. Thread-safe. Default: yes.
+   */
+  virtual bool mayReceiveAt(const SubscriberSpec& subscriber, const EventReceiver& receiver,
+                            const store::OutboxEvent& event, const std::string* resource) const {
+    (void)subscriber;
+    (void)receiver;
+    (void)event;
+    (void)resource;
+    return true;
+  }
 };
 
 /** Lets every event through (until the consent policy plugs in). */

@@ -25,6 +25,7 @@
 #include "planbro/gateway/dispatch/access_policy.h"
 #include "planbro/gateway/dispatch/backoff.h"
 #include "planbro/gateway/dispatch/transport.h"
+#include "planbro/gateway/security/principal.h"
 #include "planbro/gateway/store/resource_store.h"
 
 namespace planbro::gateway::dispatch {
@@ -53,6 +54,9 @@ struct SubscriberSpec {
    *  beginning of the outbox. A subscriber the store knows resumes at its position either way. */
   enum class Start { kNow, kBeginning };
   Start start = Start::kNow;
+  /** Whose access the subscriber receives under (a stored Subscription's creator): the access policy checks each
+   *  event as this principal. Null: the policy's own view of the subscriber (its configured receiver, if any). */
+  std::shared_ptr<const security::Principal> acting_for;
 };
 
 struct DispatcherOptions {
@@ -88,6 +92,7 @@ struct SubscriberMetrics {
   int64_t retries = 0;       // failed tries that will be tried again
   int64_t dead_letters = 0;  // events given up on
   int64_t filtered = 0;      // events the access policy kept from it
+  int64_t withheld = 0;      // receivers its transport picked per event that the access policy refused
   int held_partitions = 0;
   int64_t lag_events = 0;     // newest outbox position minus the lowest position of a partition this node holds
   double lag_seconds = 0;     // age of the oldest event this node holds undelivered (0: none)

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "planbro/gateway/dispatch/access_policy.h"
 #include "planbro/gateway/store/resource_store.h"
 
 namespace planbro::gateway::dispatch {
@@ -23,7 +24,17 @@ struct Delivery {
   std::string idempotency_key;
   /** The version's JSON (create / update), empty for a delete or when the transport needs no resource. */
   std::shared_ptr<const std::string> resource;
+  /** The dispatcher's access policy and the subscriber, for a transport that picks receivers per event
+   *  (mayReceiveAt below). Null when handed over without a dispatcher (tests): every receiver passes. */
+  const AccessPolicy* access = nullptr;
+  const SubscriberSpec* subscriber = nullptr;
 };
+
+/** Whether the receiver a transport picked for `delivery` may receive it (AccessPolicy::mayReceiveAt). */
+inline bool mayReceiveAt(const Delivery& delivery, const EventReceiver& receiver) {
+  if (delivery.access == nullptr || delivery.subscriber == nullptr) return true;
+  return delivery.access->mayReceiveAt(*delivery.subscriber, receiver, delivery.event, delivery.resource.get());
+}
 
 struct DeliveryOutcome {
   enum class Kind {
@@ -33,6 +44,8 @@ struct DeliveryOutcome {
   };
   Kind kind = Kind::kNotAttempted;
   std::string error;  // for kFailed: what went wrong ("HTTP 503", "connect timeout"), for logs and dead letters
+  /** For kDelivered: receivers the transport picked that the access policy refused (nothing sent to them). */
+  int64_t withheld = 0;
 };
 
 class Transport {

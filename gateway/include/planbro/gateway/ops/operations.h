@@ -38,10 +38,12 @@ struct WriteContext {
   search::ScopeFn scope;
   /** Who writes, in the detail the audit trail keeps (HPR number, organisation, client id): WriterOptions::audit. */
   security::AuditAgent agent;
+  /** The authenticated requester (WriteOrigin::principal); null: none. */
+  std::shared_ptr<const security::Principal> principal;
 
   store::WriteContext storeContext() const { return store::WriteContext{actor, source_system}; }
   /** What the write pipeline's hooks see of it. */
-  WriteOrigin origin() const { return WriteOrigin{actor, on_behalf_of, source_system, correlation_id}; }
+  WriteOrigin origin() const { return WriteOrigin{actor, on_behalf_of, source_system, correlation_id, principal}; }
 };
 
 /** What a write did. `version` is the current version afterwards (json: the stored bytes; empty for deletes). */

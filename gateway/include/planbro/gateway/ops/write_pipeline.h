@@ -22,6 +22,7 @@
 #include "planbro/fhir-model/validator.h"
 #include "planbro/gateway/ops/write_metrics.h"
 #include "planbro/gateway/security/audit_sink.h"
+#include "planbro/gateway/security/principal.h"
 #include "planbro/gateway/store/resource_store.h"
 
 namespace planbro::gateway::ops {
@@ -95,6 +96,9 @@ struct WriteOrigin {
   std::string on_behalf_of;    // the person the actor acts for, when any
   std::string source_system;   // "rest", "demo-loader", "adapter:plo", ...
   std::string correlation_id;  // the request or message id
+  /** The authenticated requester, when the door has one (REST with access control); null otherwise. What a hook
+   *  records of the writer with the resource (a Subscription's creator) comes from here, never from the body. */
+  std::shared_ptr<const security::Principal> principal;
 };
 
 /** What a hook sees of the write besides the two versions: the store transaction it runs in (reads as the
@@ -168,6 +172,18 @@ class TransactionHook {
    * what it returns is found again inside the turn with write.planOf(this). A hook must give the same answers
    * without its plan (a write prepared without an origin has none). `proposed` is null for a delete. Default: none.
    */
+  /**
+   * Rewrites a proposed create or update before it is validated (ResourceWriter::prepare()), for what the server
+   * records with the resource from the origin rather than from the client (a Subscription's creator). Built in
+   * `doc`; called with an empty origin when prepare() was given none. Pure; thread-safe. Default: unchanged.
+   */
+  virtual Result<fhir::JsonValue> stamp(fhir::JsonDocument& doc, std::string_view type, const fhir::JsonValue& proposed,
+                                        const WriteOrigin& origin) const {
+    (void)doc;
+    (void)type;
+    (void)origin;
+    return proposed;
+  }
   virtual std::shared_ptr<const HookPlan> plan(const PreparedWrite& write, const WriteOrigin& origin,
                                                const fhir::JsonValue* proposed) const {
     (void)write;

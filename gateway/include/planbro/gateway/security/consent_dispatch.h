@@ -29,6 +29,9 @@ struct DispatchReceiver {
  * to the organisation each delivers to; a subscriber not in it is an internal one (a loopback service, a
  * subscription channel doing its own checks) and passes unchanged. Types outside any patient compartment pass.
  * The entitlement is computed from the store per event, so a withdrawn or expired consent stops the feed at once.
+ * A subscriber with `acting_for` (a stored Subscription's creator) is decided as that principal instead: its scopes
+ * must grant read or search on the type, and in a patient compartment its entitlement must cover the resource
+ * (emergency-access grants do not count for a feed).
  */
 std::shared_ptr<dispatch::AccessPolicy> makeConsentDispatchPolicy(store::ResourceStore& store,
                                                                   ConsentPolicyOptions options,

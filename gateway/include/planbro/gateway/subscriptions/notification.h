@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,16 @@ std::string subscriptionStatusJson(const NotificationContext& context, std::stri
  *  required for event-notification and ignored otherwise. */
 std::string notificationBundleJson(const NotificationContext& context, std::string_view status, std::string_view type,
                                    const dispatch::Delivery* event);
+
+/**
+ * The `$events` answer (compact JSON): a `history` Bundle led by a SubscriptionStatus of type `query-event` with one
+ * notification-event per change in `events` (numbered by outbox position, as the notifications were), then the
+ * changes' entries per `context.payload`. events-since-subscription-start is `newest_number` (the newest event
+ * number the server has; 0 when none). `next_url` (optional): a Bundle link `next` to the rest.
+ */
+std::string eventsBundleJson(const NotificationContext& context, std::string_view status,
+                             std::span<const dispatch::Delivery> events, int64_t newest_number,
+                             const std::string& next_url = {});
 
 struct NotificationTransportOptions {
   NotificationContext context;

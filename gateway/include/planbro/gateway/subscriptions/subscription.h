@@ -14,6 +14,7 @@
 #include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/fhir-model/status.h"
 #include "planbro/gateway/ops/write_pipeline.h"
+#include "planbro/gateway/security/principal.h"
 #include "planbro/gateway/store/resource_store.h"
 #include "planbro/gateway/subscriptions/criteria.h"
 #include "planbro/gateway/subscriptions/topic.h"
@@ -50,6 +51,9 @@ struct SubscriptionSpec {
   std::vector<std::string> headers;  // "Name: value" (credentials: never logged)
   std::optional<store::Timestamp> end;
   std::optional<std::chrono::seconds> heartbeat_period;
+  /** Who created it (creator.h): every event is checked against what the patient's consent lets them see. Never
+   *  null after readSubscription (kind kUnknown when none is recorded: nothing of any patient). */
+  std::shared_ptr<const security::Principal> creator;
   /** What delivery depends on (criteria, channel): a change of it replaces the subscriber, a status change does not. */
   std::string fingerprint;
 };

@@ -5,6 +5,8 @@
 // a need for IP reported (a Task "Behov for individuell plan" created). Every other change is delivered by doing
 // nothing. The receivers of a plan change are the organisations (HER-id) that reported the patient's need for IP
 // (their Task's requester), and the message answers their conversation; a need for IP goes to the Task's owner.
+// Each receiver passes the dispatcher's access policy for the event (AccessPolicy::mayReceiveAt: the patient's
+// consent for that organisation) before its message is built; a refused one is skipped and counted as withheld.
 // The MsgId of each message is derived from the delivery's idempotency key and the receiver: a retry sends the
 // same MsgId, so a receiver that dedupes by MsgId (planbro does) applies it once. With a tracker, each message is
 // recorded as awaiting its AppRec, tied to the plan and to the need-for-IP Task (the tracked request) it answers.
