@@ -5,6 +5,9 @@
 //  2. the CPU of one DPoP proof check (a fresh proof each time: signature, claims, thumbprint, replay cache) against
 //     one OpenSSL ES256 verification (EVP_DigestVerify over a JWS signing input) measured in the same run (issue 11:
 //     at most 1.3).
+//  3. consent: reads by id of an IP plan (CarePlan) and searches of its Goals by a practitioner in the patient's
+//     CareTeam whom the sharing consent names, with token + scopes + the consent policy, against the same requests
+//     with access control off (issue 11: at least 0.8).
 //  Reads and searches run with the audit trail on (AuditLog on the same store, as served) when access control is.
 //  Rates are requests per second of CPU: the request thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that other
 //  processes on a shared machine do not move them; with the audit trail, also per second of the whole process's CPU
@@ -30,6 +33,7 @@
 #include "planbro/gateway/rest/rest_handler.h"
 #include "planbro/gateway/security/audit_log.h"
 #include "planbro/gateway/security/auth_filter.h"
+#include "planbro/gateway/security/consent_policy.h"
 #include "planbro/gateway/store/resource_store.h"
 
 namespace {
@@ -78,6 +82,59 @@ Rate readsPerSecond(rest::RestHandler& handler, security::AuthFilter* filter, co
   if (audit != nullptr) (void)audit->flush();
   rate.process = reads / (cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - process_start);
   return rate;
+}
+
+// PUT `json` as `type`/`id` (the id member added) through `handler`; exits on anything but 200/201.
+void put(rest::RestHandler& handler, const std::string& type, const std::string& id, std::string json) {
+  json.insert(1, "\"id\":\"" + id + "\",");
+  http::Request req;
+  req.method = "PUT";
+  req.target = req.path = "/" + type + "/" + id;
+  req.headers.add("Content-Type", "application/fhir+json");
+  req.body = std::move(json);
+  http::RequestContext ctx;
+  http::Response r = handler.handle(req, ctx);
+  if (r.status != 200 && r.status != 201) {
+    std::fprintf(stderr, "seeding %s/%s answered %d: %s\n", type.c_str(), id.c_str(), r.status, r.body.c_str());
+    std::exit(1);
+  }
+}
+
+// One IP plan as the consent tests have it: patient a, practitioner "member" (HPR 565501872, the bench token's) in
+// a's CareTeam as coordinator and named in a's active sharing consent; patient b with a plan and team of their own.
+void seedPlans(rest::RestHandler& handler, int goals) {
+  const std::string fnr = "urn:oid:2.16.578.1.12.4.1.4.1";
+  put(handler, "Organization", "nav",
+      R"({"resourceType":"Organization","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.101","value":"974589095"}],"name":"NAV"})");
+  put(handler, "Practitioner", "member",
+      R"({"resourceType":"Practitioner","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.4","value":"565501872"}]})");
+  put(handler, "Practitioner", "outsider",
+      R"({"resourceType":"Practitioner","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.4","value":"565501901"}]})");
+  for (auto [id, nr] : {std::pair{"a", "15038540189"}, {"b", "01818010083"}}) {
+    put(handler, "Patient", id,
+        R"({"resourceType":"Patient","identifier":[{"system":")" + fnr + R"(","value":")" + nr + R"("}]})");
+    put(handler, "CarePlan", std::string("plan-") + id,
+        R"({"resourceType":"CarePlan","status":"active","intent":"plan","subject":{"reference":"Patient/)" +
+            std::string(id) + R"("},"period":{"start":"2026-03-01","end":"2027-02-28"},"description":"plan"})");
+  }
+  put(handler, "CareTeam", "team-a",
+      R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/a"},)"
+      R"("participant":[{"role":[{"coding":[{"system":"urn:oid:2.16.578.1.12.4.1.1.9034","code":"8"}]}],)"
+      R"("member":{"reference":"Practitioner/member"}},{"member":{"reference":"Organization/nav"}}]})");
+  put(handler, "CareTeam", "team-b",
+      R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/b"},)"
+      R"("participant":[{"member":{"reference":"Practitioner/outsider"}}]})");
+  put(handler, "Consent", "share-a",
+      R"({"resourceType":"Consent","status":"active","scope":{"text":"x"},"policyRule":{"text":"samtykke"},)"
+      R"("category":[{"coding":[{"system":"http://planbro.no/fhir/CodeSystem/ip-consent-kind","code":"sharing"}]}],)"
+      R"("patient":{"reference":"Patient/a"},"provision":{"type":"permit",)"
+      R"("period":{"start":"2026-03-01","end":"2027-02-28"},)"
+      R"("data":[{"meaning":"related","reference":{"reference":"CarePlan/plan-a"}}],)"
+      R"("actor":[{"role":{"text":"r"},"reference":{"reference":"Practitioner/member"}}]}})");
+  for (int i = 0; i < goals; ++i) {
+    put(handler, "Goal", "goal-a" + std::to_string(i),
+        R"({"resourceType":"Goal","lifecycleStatus":"active","description":{"text":"goal"},"subject":{"reference":"Patient/a"}})");
+  }
 }
 
 double ratio(Rate on1, Rate on2, Rate off1, Rate off2, bool process) {
@@ -176,6 +233,43 @@ int main(int argc, char** argv) {
   std::printf("searches, token + scopes + audit:    %.0f/s, %.0f/s (ratio %.2f; process %.0f/s, %.0f/s, ratio %.2f)\n",
               son.thread, son2.thread, ratio(son, son2, soff, soff2, false), son.process, son2.process,
               ratio(son, son2, soff, soff2, true));
+  // Consent: the plan resources of patient a, read and searched by the practitioner the sharing consent names.
+  std::string consent_dir = dir + "/consent";
+  std::filesystem::create_directories(consent_dir);
+  store::SqliteStoreOptions cso = so;
+  cso.path = consent_dir + "/planbro.db";
+  auto consent_store = store::openSqliteStore(cso);
+  if (!consent_store.isOk()) return 1;
+  rest::RestOptions seed_options = open_options;
+  seed_options.check_references = false;
+  rest::RestHandler seed_handler(**consent_store, seed_options);
+  seedPlans(seed_handler, 30);
+  rest::RestHandler consent_open_handler(**consent_store, open_options);
+  rest::RestOptions consent_options = open_options;
+  security::ConsentPolicyOptions cpo;
+  cpo.clock = [] { return store::Timestamp(std::chrono::seconds(kNow)); };
+  consent_options.access = security::makeConsentPolicy(**consent_store, cpo, security::makeScopePolicy());
+  rest::RestHandler consent_handler(**consent_store, consent_options);
+  security::AuthFilter consent_filter(fo, validator, dpop);
+  const std::string plan_target = "/CarePlan/plan-a";
+  const std::string goals_target = "/Goal?lifecycle-status=active&_count=20";
+  readsPerSecond(consent_open_handler, nullptr, plan_target, "", reads / 10);
+  readsPerSecond(consent_handler, &consent_filter, plan_target, bearer, reads / 10);
+  Rate coff = readsPerSecond(consent_open_handler, nullptr, plan_target, "", reads);
+  Rate con = readsPerSecond(consent_handler, &consent_filter, plan_target, bearer, reads);
+  Rate coff2 = readsPerSecond(consent_open_handler, nullptr, plan_target, "", reads);
+  Rate con2 = readsPerSecond(consent_handler, &consent_filter, plan_target, bearer, reads);
+  std::printf("plan reads by id, off:               %.0f/s, %.0f/s\n", coff.thread, coff2.thread);
+  std::printf("plan reads, token + scopes + consent: %.0f/s, %.0f/s (ratio %.2f)\n", con.thread, con2.thread,
+              ratio(con, con2, coff, coff2, false));
+  Rate gsoff = readsPerSecond(consent_open_handler, nullptr, goals_target, "", searches);
+  Rate gson = readsPerSecond(consent_handler, &consent_filter, goals_target, bearer, searches);
+  Rate gsoff2 = readsPerSecond(consent_open_handler, nullptr, goals_target, "", searches);
+  Rate gson2 = readsPerSecond(consent_handler, &consent_filter, goals_target, bearer, searches);
+  std::printf("plan Goal searches (20 per page), off: %.0f/s, %.0f/s\n", gsoff.thread, gsoff2.thread);
+  std::printf("plan Goal searches, token + scopes + consent: %.0f/s, %.0f/s (ratio %.2f)\n", gson.thread, gson2.thread,
+              ratio(gson, gson2, gsoff, gsoff2, false));
+
   std::printf("token signature checks:              %llu (one per token, the rest from the token cache)\n",
               static_cast<unsigned long long>(validator->signatureChecks()));
   audit.stop();

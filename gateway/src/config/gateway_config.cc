@@ -576,7 +576,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
                             "emergency_access_minutes", "consent_max_entries", "dpop_replay_cache",
                             "dpop_replay_purge_batch", "dpop_nonce", "dpop_nonce_window_s", "audit", "audit_queue_entries",
                             "audit_batch_entries", "audit_flush_interval_ms", "audit_export_max_entries",
-                            "token_cache_mb"})) {
+                            "token_cache_mb", "consent_cache_entries", "consent_compartment_cache_mb"})) {
     AuthConfig& a = c.auth;
     r.string(n, "mode", "auth", a.mode);
     r.string(n, "issuer", "auth", a.issuer);
@@ -605,6 +605,8 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     r.integer(n, "audit_flush_interval_ms", "auth", a.audit_flush_interval_ms, 10, 10'000);
     r.integer(n, "audit_export_max_entries", "auth", a.audit_export_max_entries, 1, 10'000);
     r.integer(n, "token_cache_mb", "auth", a.token_cache_mb, 1, 4'096);
+    r.integer(n, "consent_cache_entries", "auth", a.consent_cache_entries, 0, 1'000'000);
+    r.integer(n, "consent_compartment_cache_mb", "auth", a.consent_compartment_cache_mb, 0, 4'096);
   }
   if (YAML::Node a = root["adapters"]; r.mapping(a, "adapters", {"plo"})) {
     if (YAML::Node n = a["plo"];

@@ -333,6 +333,8 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
       consent.clock = rest.clock;
       consent.emergency_access_minutes = static_cast<int>(cfg.auth.emergency_access_minutes);
       consent.max_team_entries = cfg.auth.consent_max_entries;
+      consent.entitlement_cache_entries = cfg.auth.consent_cache_entries;
+      consent.compartment_cache_bytes = size_t{cfg.auth.consent_compartment_cache_mb} << 20;
       if (parts->audit) consent.on_access_decision = security::auditObserverOf(parts->audit);
       rest.access = security::makeConsentPolicy(*parts->store, consent, rest.access);
       // The same consent rules per receiver on the outbound feed (docs/dispatch.md, Access): a subscriber that names

@@ -90,22 +90,33 @@ class Reader {
   }
 
   // Whether now lies in `period` (start and end inclusive at their precision); an absent or empty period: `fallback`.
-  bool inPeriod(const JsonValue* period, bool fallback) const {
+  // Every bound still ahead is a boundary at which the answer may change (nextBoundaryUs).
+  bool inPeriod(const JsonValue* period, bool fallback) {
     if (period == nullptr || !period->isObject()) return fallback;
     const JsonValue* start = period->find("start");
     const JsonValue* end = period->find("end");
     if ((start == nullptr || !start->isString()) && (end == nullptr || !end->isString())) return fallback;
+    bool in = true;
     if (start != nullptr && start->isString()) {
       auto r = search::parseDateRange(start->text());
-      if (!r || r->low > now_us_) return false;
+      if (!r) return false;
+      if (r->low > now_us_) {
+        boundary(r->low);
+        in = false;
+      }
     }
     if (end != nullptr && end->isString()) {
       auto r = search::parseDateRange(end->text());
-      if (!r || r->high < now_us_) return false;
+      if (!r) return false;
+      if (r->high < now_us_) return false;  // over for good
+      if (r->high < INT64_MAX) boundary(r->high + 1);
     }
-    return true;
+    return in;
   }
 
+  void boundary(int64_t at_us) { next_boundary_us_ = std::min(next_boundary_us_, at_us); }
+  int64_t nextBoundaryUs() const { return next_boundary_us_; }
+  int64_t* nextBoundaryOut() { return &next_boundary_us_; }
   int64_t nowUs() const { return now_us_; }
   store::ResourceStore& store() { return store_; }
 
@@ -113,6 +124,7 @@ class Reader {
   store::ResourceStore& store_;
   const ConsentPolicyOptions& options_;
   int64_t now_us_;
+  int64_t next_boundary_us_ = INT64_MAX;
 };
 
 std::string_view referenceOf(const JsonValue* element) {
@@ -285,19 +297,18 @@ Status patientSide(Reader& reader, const Principal& principal, Entitlement& out)
 
 }  // namespace
 
-Result<Entitlement> computeEntitlement(store::ResourceStore& store, const Principal& principal,
-                                       const ConsentPolicyOptions& options) {
-  const store::Timestamp now = options.clock ? options.clock() : store::systemClock()();
-  Reader reader(store, options, now);
-  Entitlement out;
+namespace {
+
+Status computeInto(Reader& reader, store::ResourceStore& store, const Principal& principal,
+                   const ConsentPolicyOptions& options, store::Timestamp now, Entitlement& out) {
   switch (principal.kind) {
-    case PrincipalKind::kAuditor: out.role = Entitlement::Role::kAuditor; return out;
-    case PrincipalKind::kKeAdministrator: out.role = Entitlement::Role::kKeAdmin; return out;
-    case PrincipalKind::kUnknown: return out;
+    case PrincipalKind::kAuditor: out.role = Entitlement::Role::kAuditor; return Status::ok();
+    case PrincipalKind::kKeAdministrator: out.role = Entitlement::Role::kKeAdmin; return Status::ok();
+    case PrincipalKind::kUnknown: return Status::ok();
     case PrincipalKind::kPatient:
       out.role = Entitlement::Role::kCompartments;
       RETURN_IF_ERROR(patientSide(reader, principal, out));
-      return out;
+      return Status::ok();
     case PrincipalKind::kPractitioner:
     case PrincipalKind::kSystem: break;
   }
@@ -313,7 +324,7 @@ Result<Entitlement> computeEntitlement(store::ResourceStore& store, const Princi
     members.insert(found.begin(), found.end());
   } else {
     // A system client acts for its organisation, and only when it is a trusted integration engine.
-    if (!principal.trusted_client) return out;
+    if (!principal.trusted_client) return Status::ok();
     members = organisations;
   }
   out.own_references = members;
@@ -321,7 +332,7 @@ Result<Entitlement> computeEntitlement(store::ResourceStore& store, const Princi
   if (principal.kind == PrincipalKind::kPractitioner && !members.empty()) {
     ASSIGN_OR_RETURN(std::vector<std::string> granted,
                      activeEmergencyPatients(store, members, now, options.emergency_access_minutes,
-                                             options.max_team_entries));
+                                             options.max_team_entries, reader.nextBoundaryOut()));
     for (std::string& p : granted) {
       if (!out.patients.contains(p)) {
         out.emergency_patients.insert(p);
@@ -329,6 +340,18 @@ Result<Entitlement> computeEntitlement(store::ResourceStore& store, const Princi
       }
     }
   }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<Entitlement> computeEntitlement(store::ResourceStore& store, const Principal& principal,
+                                       const ConsentPolicyOptions& options) {
+  const store::Timestamp now = options.clock ? options.clock() : store::systemClock()();
+  Reader reader(store, options, now);
+  Entitlement out;
+  RETURN_IF_ERROR(computeInto(reader, store, principal, options, now, out));
+  out.valid_until_us = reader.nextBoundaryUs();
   return out;
 }
 

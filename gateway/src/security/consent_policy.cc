@@ -1,11 +1,13 @@
-// The consent policy: one entitlement per request (computed on first use, kept in RequestContext::access_state for
-// that request only), turned into search narrowing, per-resource decisions on stored versions, and redaction.
+// The consent policy: one entitlement per request (from the entitlement cache on first use, kept in
+// RequestContext::access_state for the rest of that request), turned into search narrowing, per-resource decisions on stored versions, and redaction.
 #include "planbro/gateway/security/consent_policy.h"
 
 #include <algorithm>
 
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/security/emergency_access.h"
+#include "planbro/gateway/security/entitlement_cache.h"
+#include "compartment_memo.h"
 
 namespace planbro::gateway::security {
 namespace {
@@ -55,7 +57,11 @@ std::string notKnown(std::string_view type, std::string_view id) {
 class ConsentPolicy final : public AccessPolicy {
  public:
   ConsentPolicy(store::ResourceStore& store, ConsentPolicyOptions options, std::shared_ptr<AccessPolicy> inner)
-      : store_(store), options_(std::move(options)), inner_(inner ? std::move(inner) : makeAllowAllPolicy()) {}
+      : store_(store),
+        options_(std::move(options)),
+        inner_(inner ? std::move(inner) : makeAllowAllPolicy()),
+        entitlements_(store, options_.entitlement_cache_entries),
+        compartments_(options_.compartment_cache_bytes) {}
 
   Status permitInteraction(const http::RequestContext& context, const InteractionSubject& s) const override {
     RETURN_IF_ERROR(inner_->permitInteraction(context, s));
@@ -245,12 +251,11 @@ class ConsentPolicy final : public AccessPolicy {
  private:
   Result<const Entitlement*> entitlement(const http::RequestContext& context) const {
     if (context.access_state) return static_cast<const Entitlement*>(context.access_state.get());
-    std::shared_ptr<Entitlement> e;
+    std::shared_ptr<const Entitlement> e;
     if (!context.principal) {
       e = std::make_shared<Entitlement>();
     } else {
-      ASSIGN_OR_RETURN(Entitlement computed, computeEntitlement(store_, *context.principal, options_));
-      e = std::make_shared<Entitlement>(std::move(computed));
+      ASSIGN_OR_RETURN(e, entitlements_.get(*context.principal, options_));
     }
     context.access_state = e;
     return e.get();
@@ -309,11 +314,11 @@ class ConsentPolicy final : public AccessPolicy {
     return page.ids.empty();
   }
 
-  static bool visibleIn(const Entitlement& e, std::string_view type, std::string_view id, std::string_view json,
-                        bool& emergency) {
+  bool visibleIn(const Entitlement& e, std::string_view type, std::string_view id, std::string_view json,
+                 bool& emergency) const {
     bool seen = false;
     bool full = false;
-    for (const std::string& p : patientCompartmentsOf(type, id, json)) {
+    for (const std::string& p : *compartments_.of(type, id, json)) {
       if (!e.patients.contains(p)) continue;
       seen = true;
       if (!e.emergency_patients.contains(p)) full = true;
@@ -341,6 +346,8 @@ class ConsentPolicy final : public AccessPolicy {
   store::ResourceStore& store_;
   ConsentPolicyOptions options_;
   std::shared_ptr<AccessPolicy> inner_;
+  mutable EntitlementCache entitlements_;
+  mutable CompartmentMemo compartments_;
 };
 
 }  // namespace

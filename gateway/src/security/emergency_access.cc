@@ -204,7 +204,8 @@ class EmergencyAccessOperation final : public rest::Operation {
 
 Result<std::vector<std::string>> activeEmergencyPatients(store::ResourceStore& store,
                                                          const std::set<std::string>& practitioners,
-                                                         store::Timestamp now, int minutes, size_t max_grants) {
+                                                         store::Timestamp now, int minutes, size_t max_grants,
+                                                         int64_t* next_change_us) {
   std::vector<std::string> out;
   if (practitioners.empty()) return out;
   store::IndexQuery q;
@@ -226,6 +227,11 @@ Result<std::vector<std::string>> activeEmergencyPatients(store::ResourceStore& s
     auto doc = JsonDocument::parse(v->json);
     if (!doc.isOk() || !doc->root().isObject()) continue;
     auto sent = search::parseDateRange(textOf(doc->root().find("sent")));
+    if (sent && next_change_us != nullptr) {
+      // The grant starts at sent->low and ends at sent->low + span: whichever comes next changes the answer.
+      if (sent->low > now_us) *next_change_us = std::min(*next_change_us, sent->low);
+      else if (now_us < sent->low + span_us) *next_change_us = std::min(*next_change_us, sent->low + span_us);
+    }
     if (!sent || sent->low > now_us || now_us >= sent->low + span_us) continue;
     std::string_view subject = referenceOf(doc->root().find("subject"));
     if (!subject.starts_with("Patient/")) continue;

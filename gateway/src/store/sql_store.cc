@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <limits>
 #include <string>
 
@@ -132,10 +133,12 @@ struct PendingEvent {
 class SqlWriteTransaction final : public WriteTransaction {
  public:
   SqlWriteTransaction(const Dialect& dialect, const IndexInsertStatements& index_inserts, VersionCache* cache,
-                      std::unique_ptr<WriteSession> session, Clock clock, WriteContext context)
+                      std::unique_ptr<WriteSession> session, Clock clock, WriteContext context,
+                      std::atomic<uint64_t>* local_commits = nullptr)
       : dialect_(dialect),
         index_inserts_(index_inserts),
         cache_(cache),
+        local_commits_(local_commits),
         session_(std::move(session)),
         clock_(std::move(clock)),
         context_(std::move(context)) {}
@@ -308,6 +311,8 @@ class SqlWriteTransaction final : public WriteTransaction {
     invalidateCached();
     Status s = session_->commit();
     invalidateCached();
+    // After the commit, whatever its outcome: a reader that sees the count unchanged saw every committed change.
+    if (local_commits_ != nullptr && !events_.empty()) local_commits_->fetch_add(1, std::memory_order_acq_rel);
     if (!s.isOk()) {
       retryable_ = session_->retryable();
       (void)fail(s);
@@ -455,6 +460,7 @@ class SqlWriteTransaction final : public WriteTransaction {
   const Dialect& dialect_;
   const IndexInsertStatements& index_inserts_;
   VersionCache* cache_;  // may be null
+  std::atomic<uint64_t>* local_commits_;  // the store's localCommitCount(); may be null
   std::unique_ptr<WriteSession> session_;
   Clock clock_;
   WriteContext context_;
@@ -497,6 +503,12 @@ class SqlStore final : public ResourceStore {
   std::shared_ptr<const ResourceVersion> readCached(std::string_view type, std::string_view id) override {
     if (!cache_) return nullptr;
     return cache_->lookup(type, id).hit;
+  }
+
+  std::optional<uint64_t> localCommitCount() override {
+    // With a read cache the store is the database's only writer (sqlite_store.cc takes its lock exclusively).
+    if (!cache_) return std::nullopt;
+    return local_commits_.load(std::memory_order_acquire);
   }
 
   Result<ResourceVersion> vread(std::string_view type, std::string_view id, int64_t version) override {
@@ -551,7 +563,7 @@ class SqlStore final : public ResourceStore {
   Result<std::unique_ptr<WriteTransaction>> begin(const WriteContext& context) override {
     ASSIGN_OR_RETURN(std::unique_ptr<WriteSession> session, writeSession());
     auto txn = std::make_unique<SqlWriteTransaction>(dialect_, index_inserts_, cache_.get(), std::move(session), clock_,
-                                                     context);
+                                                     context, cache_ ? &local_commits_ : nullptr);
     RETURN_IF_ERROR(txn->start());
     return std::unique_ptr<WriteTransaction>(std::move(txn));
   }
@@ -704,6 +716,7 @@ class SqlStore final : public ResourceStore {
   std::unique_ptr<GroupCommitWriter> writer_;  // SQLite only
   Clock clock_;
   std::unique_ptr<VersionCache> cache_;  // may be null
+  std::atomic<uint64_t> local_commits_{0};  // commits with changes through this store (localCommitCount)
   std::unique_ptr<DispatchState> dispatch_state_;  // uses pool_ and writer_, so declared after them
   std::unique_ptr<ReplayLedger> replay_ledger_;    // likewise
 };

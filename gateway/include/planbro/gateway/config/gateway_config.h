@@ -245,6 +245,8 @@ struct AuthConfig {
   // DPoP-Nonce header to retry with); "off" neither issues nor checks them.
   std::string dpop_nonce = "off";
   uint32_t dpop_nonce_window_s = 300;  // a nonce is valid in the window it was issued in and the next one
+  uint32_t consent_cache_entries = 10000;     // consent entitlements kept per requester identity (0: none)
+  uint32_t consent_compartment_cache_mb = 8;  // resource contents kept with their patient compartments (0: none)
   // The audit trail (docs/security.md, Audit): AuditEvents for access decisions, writes and failed
   // authentications, queued and written to the store in batches by one thread.
   bool audit = true;

@@ -15,8 +15,11 @@
 // - anyone else: nothing in a patient compartment.
 // Writes land only in entitled compartments, besides starting a plan: health personnel may register a Patient, form
 // a patient's first CareTeam with themselves as coordinator, and as its coordinator record Consents and the CarePlan.
-// No state outlives a request: a withdrawn or expired consent stops sharing with the next request, on every node.
+// Entitlements are cached per requester identity (entitlement_cache.h) and never answered stale: any committed
+// write of a type they are computed from, on any node, and the next period boundary in them end the entry, so a
+// withdrawn or expired consent stops sharing with the next request, on every node.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <set>
@@ -45,6 +48,10 @@ struct Entitlement {
    *  own references ("Practitioner/…", "Organization/…") as a CareTeam names them. */
   std::set<std::string> coordinated_patients;
   std::set<std::string> own_references;
+  /** The earliest instant (µs since the epoch) at which the passing of time alone may change this entitlement: the
+   *  next start or end of a period it was decided on (consent, plan, participant) or of an emergency grant.
+   *  INT64_MAX: none. The entitlement cache (entitlement_cache.h) never answers with it from that instant on. */
+  int64_t valid_until_us = INT64_MAX;
 };
 
 /** One access decision, as an audit sink sees it (consent_policy's onAccessDecision). */
@@ -65,6 +72,12 @@ struct ConsentPolicyOptions {
   store::Clock clock;                      // empty: the system clock (tests inject one)
   int emergency_access_minutes = 60;       // auth.emergency_access_minutes: how long a grant lasts
   size_t max_team_entries = 1000;          // CareTeams / Consents / grants read per request (auth.consent_max_entries)
+  /** auth.consent_cache_entries: entitlements kept per requester identity between requests (entitlement_cache.h);
+   *  0: computed from the store on every request. */
+  size_t entitlement_cache_entries = 10000;
+  /** auth.consent_compartment_cache_mb (in bytes here): the patient compartments of the resource contents decided
+   *  on, kept with those exact bytes (compartment_memo.h); 0: computed for every decision. */
+  size_t compartment_cache_bytes = size_t{8} << 20;
   /** Called once per decision (every read, write, history entry, search type); must be thread-safe and quick. */
   AccessDecisionObserver on_access_decision;
 };

@@ -370,6 +370,12 @@ class ResourceStore {
    *  COUNT walks the outbox's primary key, so callers on a request path should cache it. */
   virtual Result<OutboxStats> outboxStats() = 0;
 
+  /** The number of committed transactions with changes made through this store object, when it is the database's
+   *  only writer (SQLite with its read cache), read without I/O: a caller that saw the same count before reading the
+   *  outbox knows that nothing has changed since (the consent entitlement cache). nullopt where other writers may
+   *  exist (PostgreSQL, an uncached SQLite store): then only readOutbox tells. */
+  virtual std::optional<uint64_t> localCommitCount() { return std::nullopt; }
+
   /** The dispatcher's consumer state in this store's database (dispatch_state.h); null for stores without one.
    *  Lives as long as the store. */
   virtual DispatchState* dispatchState() { return nullptr; }

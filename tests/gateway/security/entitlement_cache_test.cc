@@ -1,0 +1,253 @@
+// The consent entitlement cache is never stale: a withdrawal, a reservation added, a consent's expiry and the end of
+// an emergency grant take effect on the very next lookup, on SQLite (the store's own commit count) and on
+// PostgreSQL with the writes made through a second store instance on the same database (another node); and it is
+// used (hits without any computation while nothing relevant changed) and bounded.
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "planbro/fhir-model/json.h"
+#include "planbro/gateway/ops/operations.h"
+#include "planbro/gateway/search/search_executor.h"
+#include "planbro/gateway/security/emergency_access.h"
+#include "planbro/gateway/security/entitlement_cache.h"
+#include "test_keys.h"
+
+namespace planbro::gateway::security {
+namespace {
+
+constexpr const char* kSharing = "http://planbro.no/fhir/CodeSystem/ip-consent-kind";
+constexpr int64_t kSecond = 1'000'000;
+
+std::string sharing(const std::string& status, const std::string& end, bool reserve_member = false) {
+  return R"({"resourceType":"Consent","status":")" + status +
+         R"(","scope":{"text":"x"},"policyRule":{"text":"samtykke"},"category":[{"coding":[{"system":")" + kSharing +
+         R"(","code":"sharing"}]}],"patient":{"reference":"Patient/a"},"provision":{"type":"permit",)"
+         R"("period":{"start":"2026-03-01","end":")" + end + R"("},)"
+         R"("actor":[{"role":{"text":"r"},"reference":{"reference":"Practitioner/member"}}])" +
+         (reserve_member ? R"(,"provision":[{"type":"deny","actor":[{"role":{"text":"r"},"reference":{"reference":"Practitioner/member"}}]}])"
+                         : "") +
+         "}}";
+}
+
+class EntitlementCacheTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgresql") {
+      const char* url = std::getenv("PLANBRO_TEST_PG_URL");
+      if (url == nullptr || *url == '\0') {
+        const char* ci = std::getenv("CI");
+        if (ci != nullptr && std::string(ci) == "true") FAIL() << "CI=true but PLANBRO_TEST_PG_URL is not set";
+        GTEST_SKIP() << "PostgreSQL runs skipped: PLANBRO_TEST_PG_URL is not set";
+      }
+      std::random_device rd;
+      store::PostgresStoreOptions o;
+      o.conninfo = url;
+      o.schema = "entitlement_cache_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 100000);
+      // Two store instances on one database: the cache reads through one, the other node writes through the other.
+      auto reader = store::openPostgresStore(o);
+      auto writer = store::openPostgresStore(o);
+      ASSERT_TRUE(reader.isOk() && writer.isOk());
+      reader_ = std::move(reader).value();
+      writer_ = std::move(writer).value();
+    } else {
+      dir_ = std::filesystem::temp_directory_path() / ("planbro-entitlement-cache-" + std::to_string(getpid()));
+      std::filesystem::create_directories(dir_);
+      store::SqliteStoreOptions o;
+      o.path = (dir_ / "planbro.db").string();
+      o.read_cache_bytes = 1 << 20;  // as served: the store is the database's only writer
+      auto s = store::openSqliteStore(o);
+      ASSERT_TRUE(s.isOk()) << s.status().message();
+      reader_ = std::move(s).value();
+    }
+    store::ResourceStore& w = writer_ ? *writer_ : *reader_;
+    executor_ = std::make_unique<search::SearchExecutor>(w);
+    ops::OperationsOptions oo;
+    oo.check_references = false;
+    ops_ = std::make_unique<ops::Operations>(w, *executor_, oo);
+    put("Practitioner", "member", R"({"resourceType":"Practitioner","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.4","value":"565501872"}]})");
+    put("Practitioner", "outsider", R"({"resourceType":"Practitioner","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.4","value":"565501901"}]})");
+    put("Patient", "a", R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"15038540189"}]})");
+    put("CareTeam", "team-a", R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/a"},)"
+                              R"("participant":[{"member":{"reference":"Practitioner/member"}}]})");
+    put("Consent", "share-a", sharing("active", "2027-02-28"));
+    options_.clock = [this] { return store::Timestamp(std::chrono::microseconds(now_us_.load())); };
+    options_.emergency_access_minutes = 60;
+    member_.kind = PrincipalKind::kPractitioner;
+    member_.hpr_number = "565501872";
+    outsider_.kind = PrincipalKind::kPractitioner;
+    outsider_.hpr_number = "565501901";
+  }
+
+  void TearDown() override {
+    ops_.reset();
+    executor_.reset();
+    writer_.reset();
+    reader_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  void put(const std::string& type, const std::string& id, std::string json) {
+    json.insert(1, "\"id\":\"" + id + "\",");
+    auto doc = fhir::JsonDocument::parse(json);
+    ASSERT_TRUE(doc.isOk()) << json;
+    ops::WriteContext wc;
+    wc.actor = "test";
+    fhir::OperationOutcome outcome;
+    auto r = ops_->update(wc, type, id, doc->root(), std::nullopt, &outcome);
+    ASSERT_TRUE(r.isOk()) << type << "/" << id << ": " << r.status().message() << " " << outcome.toJson();
+  }
+
+  bool sees(EntitlementCache& cache, const Principal& who, const std::string& patient) {
+    auto e = cache.get(who, options_);
+    EXPECT_TRUE(e.isOk()) << e.status().message();
+    return e.isOk() && (*e)->patients.contains(patient);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::ResourceStore> reader_, writer_;
+  std::unique_ptr<search::SearchExecutor> executor_;
+  std::unique_ptr<ops::Operations> ops_;
+  ConsentPolicyOptions options_;
+  std::atomic<int64_t> now_us_{testing::kNow * kSecond};
+  Principal member_, outsider_;
+};
+
+TEST_P(EntitlementCacheTest, AnswersFromMemoryUntilAWriteOfASourceType) {
+  EntitlementCache cache(*reader_, 100);
+  EXPECT_TRUE(sees(cache, member_, "a"));
+  EXPECT_TRUE(sees(cache, member_, "a"));
+  EXPECT_TRUE(sees(cache, member_, "a"));
+  EXPECT_EQ(cache.stats().computations, 1u);
+  EXPECT_EQ(cache.stats().hits, 2u);
+  // A write of a type the entitlement is not computed from leaves the entry in place.
+  put("Goal", "g1", R"({"resourceType":"Goal","lifecycleStatus":"active","description":{"text":"x"},"subject":{"reference":"Patient/a"}})");
+  EXPECT_TRUE(sees(cache, member_, "a"));
+  EXPECT_EQ(cache.stats().computations, 1u);
+  // Any write of a source type ends it, even one that changes nothing of the answer.
+  put("CareTeam", "team-a", R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/a"},"name":"renamed",)"
+                            R"("participant":[{"member":{"reference":"Practitioner/member"}}]})");
+  EXPECT_TRUE(sees(cache, member_, "a"));
+  EXPECT_EQ(cache.stats().computations, 2u);
+}
+
+TEST_P(EntitlementCacheTest, AWithdrawalTakesEffectOnTheNextLookup) {
+  EntitlementCache cache(*reader_, 100);
+  ASSERT_TRUE(sees(cache, member_, "a"));
+  ASSERT_TRUE(sees(cache, member_, "a"));
+  put("Consent", "share-a", sharing("inactive", "2027-02-28"));
+  EXPECT_FALSE(sees(cache, member_, "a"));
+  put("Consent", "share-a", sharing("active", "2027-02-28"));
+  EXPECT_TRUE(sees(cache, member_, "a"));
+}
+
+TEST_P(EntitlementCacheTest, AReservationAddedTakesEffectOnTheNextLookup) {
+  EntitlementCache cache(*reader_, 100);
+  ASSERT_TRUE(sees(cache, member_, "a"));
+  put("Consent", "share-a", sharing("active", "2027-02-28", /*reserve_member=*/true));
+  EXPECT_FALSE(sees(cache, member_, "a"));
+}
+
+TEST_P(EntitlementCacheTest, AnExpiryTakesEffectAtThePeriodBoundaryWithoutAnyWrite) {
+  EntitlementCache cache(*reader_, 100);
+  ASSERT_TRUE(sees(cache, member_, "a"));
+  auto e = cache.get(member_, options_);
+  ASSERT_TRUE(e.isOk());
+  // The end "2027-02-28" runs to the last microsecond of that day (UTC); the entry is kept no longer.
+  const int64_t end_of_day = (1'803'859'200 /* 2027-03-01T00:00:00Z */) * kSecond;
+  EXPECT_EQ((*e)->valid_until_us, end_of_day);
+  now_us_ = end_of_day - 1;
+  EXPECT_TRUE(sees(cache, member_, "a"));
+  const uint64_t computed = cache.stats().computations;
+  now_us_ = end_of_day;
+  EXPECT_FALSE(sees(cache, member_, "a"));
+  EXPECT_EQ(cache.stats().computations, computed + 1);
+}
+
+TEST_P(EntitlementCacheTest, AnEmergencyGrantEndsByItselfOnTheNextLookup) {
+  EntitlementCache cache(*reader_, 100);
+  EXPECT_FALSE(sees(cache, outsider_, "a"));
+  put("Communication", "grant-1",
+      std::string(R"({"resourceType":"Communication","status":"completed","category":[{"coding":[{"system":")") +
+          std::string(kAccessEventSystem) + R"(","code":")" + std::string(kEmergencyAccessCode) +
+          R"("}]}],"subject":{"reference":"Patient/a"},"sender":{"reference":"Practitioner/outsider"},)"
+          R"("sent":"2027-01-15T08:00:00Z","payload":[{"contentString":"akutt"}]})");
+  EXPECT_TRUE(sees(cache, outsider_, "a"));  // the grant's write ended the entry that saw nothing
+  EXPECT_TRUE(sees(cache, outsider_, "a"));
+  const uint64_t computed = cache.stats().computations;
+  now_us_ = (testing::kNow + 60 * 60) * kSecond;  // sent + 60 minutes: over
+  EXPECT_FALSE(sees(cache, outsider_, "a"));
+  EXPECT_EQ(cache.stats().computations, computed + 1);
+}
+
+TEST_P(EntitlementCacheTest, KeepsAtMostItsBoundOfEntries) {
+  EntitlementCache cache(*reader_, 2);
+  Principal others[4];
+  for (int i = 0; i < 4; ++i) {
+    others[i].kind = PrincipalKind::kPractitioner;
+    others[i].hpr_number = "99900" + std::to_string(i);
+    EXPECT_FALSE(sees(cache, others[i], "a"));
+    EXPECT_LE(cache.stats().entries, 2u);
+  }
+  EXPECT_TRUE(sees(cache, member_, "a"));
+  EXPECT_EQ(cache.stats().entries, 2u);
+  EntitlementCache off(*reader_, 0);  // auth.consent_cache_entries: 0 computes every time
+  EXPECT_TRUE(sees(off, member_, "a"));
+  EXPECT_TRUE(sees(off, member_, "a"));
+  EXPECT_EQ(off.stats().computations, 2u);
+  EXPECT_EQ(off.stats().entries, 0u);
+}
+
+TEST_P(EntitlementCacheTest, ReadsNoOutboxWhileTheOnlyWriterCommittedNothing) {
+  EntitlementCache cache(*reader_, 100);
+  ASSERT_TRUE(sees(cache, member_, "a"));
+  const uint64_t reads = cache.stats().outbox_reads;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(sees(cache, member_, "a"));
+  if (reader_->localCommitCount()) {
+    EXPECT_EQ(cache.stats().outbox_reads, reads);  // SQLite with its read cache: no I/O at all
+  } else {
+    EXPECT_EQ(cache.stats().outbox_reads, reads + 10);  // PostgreSQL: one outbox read per lookup, nothing more
+  }
+  EXPECT_EQ(cache.stats().computations, 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, EntitlementCacheTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace planbro::gateway::security
+
+// The compartment memo answers only for byte-identical content: a new version of the same resource that moves it
+// to another patient is decided on its own compartments, and the memo stays within its bytes.
+#include "../../../gateway/src/security/compartment_memo.h"
+
+namespace planbro::gateway::security {
+namespace {
+
+std::string goalOf(const std::string& patient) {
+  return R"({"resourceType":"Goal","id":"g1","lifecycleStatus":"active","description":{"text":"x"},"subject":{"reference":"Patient/)" +
+         patient + R"("}})";
+}
+
+TEST(CompartmentMemo, AnswersOnlyForTheExactContentAndStaysBounded) {
+  CompartmentMemo memo(1000);
+  EXPECT_EQ(*memo.of("Goal", "g1", goalOf("a")), std::vector<std::string>{"a"});
+  EXPECT_EQ(*memo.of("Goal", "g1", goalOf("a")), std::vector<std::string>{"a"});
+  EXPECT_EQ(memo.hits(), 1u);
+  EXPECT_EQ(*memo.of("Goal", "g1", goalOf("b")), std::vector<std::string>{"b"});  // same id, moved: not a hit
+  EXPECT_EQ(memo.hits(), 1u);
+  for (int i = 0; i < 50; ++i) {
+    (void)memo.of("Goal", "g" + std::to_string(i), goalOf("a"));
+    EXPECT_LE(memo.bytes(), 1000u);
+  }
+  CompartmentMemo off(0);
+  EXPECT_EQ(*off.of("Goal", "g1", goalOf("a")), std::vector<std::string>{"a"});
+  EXPECT_EQ(off.bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace planbro::gateway::security
