@@ -19,6 +19,7 @@
 #include "planbro/gateway/version.h"
 #include "token_command.h"
 #include "message_check.h"
+#include "message_flag.h"
 
 #if __has_include("planbro/fhir-model/resource_json.h")
 #include "planbro/fhir-model/resource_json.h"
@@ -265,6 +266,8 @@ int runCli(int argc, const char* const* argv, std::istream& in, std::ostream& ou
 
   MessageCheckArgs message_check_args;
   CLI::App* message_check = addMessageCheckCommand(app, message_check_args);
+  MessageFlagArgs message_flag_args;
+  CLI::App* message_flag = addMessageFlagCommand(app, message_flag_args);  // GW-56, after `message`
 
   // `serve` and `--validate-config` (gateway/src/serve/, docs/server.md).
   const CommandHook serve = addServeCommand(app, rest::makeRestServeSetup());  // FHIR REST over the store
@@ -287,6 +290,7 @@ int runCli(int argc, const char* const* argv, std::istream& in, std::ostream& ou
     if (fhirpath->parsed()) return runFhirPath(fhirpath_args, in, out, err);
     if (token.token->parsed()) return runToken(token, token_args, out, err);
     if (message_check->parsed()) return runMessageCheck(message_check_args, in, out, err);
+    if (message_flag->parsed()) return runMessageFlag(message_flag_args, in, out, err);
   } catch (const std::bad_alloc&) {
     err << "planbro: out of memory\n";
     return kExitFailure;

@@ -47,6 +47,8 @@ class Codec {
 
   const MappingTable& mapping() const { return *mapping_; }
   const CodecOptions& options() const { return options_; }
+  /** The compiled schemas, for encoders that validate what they write (ip_flag.h). */
+  const SchemaSet& schemas() const { return *schemas_; }
 
  private:
   std::shared_ptr<const SchemaSet> schemas_;
