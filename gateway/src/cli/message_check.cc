@@ -17,19 +17,26 @@ CLI::App* addMessageCheckCommand(CLI::App& app, MessageCheckArgs& args) {
   check->add_option("--apprec-version", args.apprec_version, "AppRec version to answer with")
       ->capture_default_str()
       ->check(CLI::IsMember({"1.0", "1.1"}));
-  check->add_option("--data-dir", args.data_dir, "PLO data directory (mapping.yaml, xsd/); default: the shipped one");
-  check->add_option("--max-bytes", args.max_bytes, "Largest message accepted, in bytes")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{1} << 32));
+  addCodecOptions(*check, args.data_dir, args.max_bytes);
   return check;
 }
 
-int runMessageCheck(const MessageCheckArgs& args, std::istream& in, std::ostream& out, std::ostream& err) {
+void addCodecOptions(CLI::App& command, std::string& data_dir, size_t& max_bytes) {
+  command.add_option("--data-dir", data_dir, "PLO data directory (mapping.yaml, xsd/); default: the shipped one");
+  command.add_option("--max-bytes", max_bytes, "Largest message accepted, in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 32));
+}
+
+Result<std::shared_ptr<const adapters::plo::Codec>> loadMessageCodec(const std::string& data_dir, size_t max_bytes) {
   adapters::plo::CodecOptions codec_options;
-  codec_options.max_message_bytes = args.max_bytes;
-  codec_options.xml.max_bytes = args.max_bytes;
-  auto codec = adapters::plo::loadCodec(args.data_dir.empty() ? adapters::plo::defaultPloDataDir() : args.data_dir,
-                                        codec_options);
+  codec_options.max_message_bytes = max_bytes;
+  codec_options.xml.max_bytes = max_bytes;
+  return adapters::plo::loadCodec(data_dir.empty() ? adapters::plo::defaultPloDataDir() : data_dir, codec_options);
+}
+
+int runMessageCheck(const MessageCheckArgs& args, std::istream& in, std::ostream& out, std::ostream& err) {
+  auto codec = loadMessageCodec(args.data_dir, args.max_bytes);
   if (!codec.isOk()) {
     err << "planbro: " << codec.status().message() << '\n';
     return kExitFailure;

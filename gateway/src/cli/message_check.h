@@ -5,8 +5,11 @@
 #include <CLI/CLI.hpp>
 
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "planbro/adapters/plo/codec.h"
 
 namespace planbro::gateway::cli {
 
@@ -16,6 +19,12 @@ struct MessageCheckArgs {
   std::string data_dir;  // empty: the shipped PLO data (schemas, mapping table)
   size_t max_bytes = 32u << 20;
 };
+
+/** Adds the codec options every `message` subcommand shares (`--data-dir`, `--max-bytes`) to `command`. */
+void addCodecOptions(CLI::App& command, std::string& data_dir, size_t& max_bytes);
+
+/** The PLO codec from `data_dir` (empty: the shipped data) with messages bounded at `max_bytes`. */
+Result<std::shared_ptr<const adapters::plo::Codec>> loadMessageCodec(const std::string& data_dir, size_t max_bytes);
 
 /** Adds `message check` to `app`; returns the `check` subcommand (parsed() when selected). */
 CLI::App* addMessageCheckCommand(CLI::App& app, MessageCheckArgs& args);

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <ostream>
 
+#include "message_check.h"
 #include "planbro/adapters/plo/ip_flag.h"
 #include "planbro/adapters/plo/ip_status_facts.h"
 #include "planbro/gateway/cli.h"
@@ -74,10 +75,7 @@ CLI::App* addMessageFlagCommand(CLI::App& app, MessageFlagArgs& args) {
   flag->add_option("--config", args.config,
                    "Or: the gateway's config file; $ip-status is run over its store for the MsgHead's patient")
       ->excludes(answer);
-  flag->add_option("--data-dir", args.data_dir, "PLO data directory (mapping.yaml, xsd/); default: the shipped one");
-  flag->add_option("--max-bytes", args.max_bytes, "Largest message accepted, in bytes")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{1} << 32));
+  addCodecOptions(*flag, args.data_dir, args.max_bytes);
   return flag;
 }
 
@@ -90,11 +88,7 @@ int runMessageFlag(const MessageFlagArgs& args, std::istream& in, std::ostream& 
     err << "planbro: the message and the $ip-status answer cannot both be read from stdin\n";
     return kExitUsage;
   }
-  adapters::plo::CodecOptions codec_options;
-  codec_options.max_message_bytes = args.max_bytes;
-  codec_options.xml.max_bytes = args.max_bytes;
-  auto codec = adapters::plo::loadCodec(args.data_dir.empty() ? adapters::plo::defaultPloDataDir() : args.data_dir,
-                                        codec_options);
+  auto codec = loadMessageCodec(args.data_dir, args.max_bytes);
   if (!codec.isOk()) {
     err << "planbro: " << codec.status().message() << '\n';
     return kExitFailure;
