@@ -59,10 +59,22 @@ std::optional<Format> formatOfMediaType(std::string_view mt) {
   return std::nullopt;
 }
 
+// ASCII case-insensitive equality without a lower-cased copy: parsePrefer looks at every header of every request.
+namespace {
+bool equalsIgnoringCase(std::string_view a, std::string_view lowercase) {
+  if (a.size() != lowercase.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+    if (c != lowercase[i]) return false;
+  }
+  return true;
+}
+}  // namespace
+
 PreferHeader parsePrefer(const http::Headers& headers) {
   PreferHeader p;
   for (const auto& [name, value] : headers.fields()) {
-    if (lower(name) != "prefer") continue;
+    if (!equalsIgnoringCase(name, "prefer")) continue;
     std::string_view rest = value;
     while (!rest.empty()) {
       size_t cut = rest.find_first_of(",;");

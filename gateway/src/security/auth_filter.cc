@@ -5,9 +5,16 @@
 namespace planbro::gateway::security {
 namespace {
 
+// ASCII case-insensitive (RFC 9110 §11.1), without the locale lookups of strncasecmp: it runs on every request.
 bool schemeIs(std::string_view header, std::string_view scheme) {
-  return header.size() > scheme.size() && header[scheme.size()] == ' ' &&
-         ::strncasecmp(header.data(), scheme.data(), scheme.size()) == 0;
+  if (header.size() <= scheme.size() || header[scheme.size()] != ' ') return false;
+  for (size_t i = 0; i < scheme.size(); ++i) {
+    const char c = header[i];
+    const char lowered = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    const char s = scheme[i] >= 'A' && scheme[i] <= 'Z' ? static_cast<char>(scheme[i] - 'A' + 'a') : scheme[i];
+    if (lowered != s) return false;
+  }
+  return true;
 }
 
 std::string_view trimmed(std::string_view s) {

@@ -22,6 +22,23 @@ class CompartmentMemo {
   std::shared_ptr<const std::vector<std::string>> of(std::string_view type, std::string_view id,
                                                      std::string_view json);
 
+  /**
+   * Calls `use(compartments)` with patientCompartmentsOf(type, id, json). On a hit `use` runs under the memo's lock
+   * on the entry itself (no shared_ptr copy: two atomic operations fewer per decision), so it must be short and must
+   * not call back into the memo.
+   */
+  template <class Use>
+  void visit(std::string_view type, std::string_view id, std::string_view json, Use&& use) {
+    if (cacheable(id, json)) {
+      std::lock_guard lock(mutex_);
+      if (const std::vector<std::string>* hit = findLocked(type, id, json)) {
+        use(*hit);
+        return;
+      }
+    }
+    use(*of(type, id, json));
+  }
+
   size_t bytes() const;
   uint64_t hits() const;
 
@@ -30,6 +47,10 @@ class CompartmentMemo {
     std::string json;
     std::shared_ptr<const std::vector<std::string>> compartments;
   };
+  bool cacheable(std::string_view id, std::string_view json) const { return max_bytes_ != 0 && !id.empty() && !json.empty(); }
+  // The entry of (type, id) when it holds exactly `json` (counting the hit); the caller holds mutex_.
+  const std::vector<std::string>* findLocked(std::string_view type, std::string_view id, std::string_view json);
+
   const size_t max_bytes_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;  // "Type/id"

@@ -5,8 +5,10 @@
 // (`patient`, Task.for), which R4 leaves out of the compartment and the IP workflow uses for patients.
 #include <algorithm>
 #include <array>
+#include <unordered_map>
 
 #include "planbro/fhir-model/json.h"
+#include "planbro/gateway/search/index_predicates.h"
 #include "planbro/gateway/search/indexer.h"
 #include "planbro/gateway/security/consent_policy.h"
 
@@ -18,7 +20,7 @@ struct CompartmentRule {
   std::array<std::string_view, 4> params;
 };
 
-// Sorted by type (binary search).
+// Sorted by type (for the reader; ruleFor() looks them up by hash).
 constexpr CompartmentRule kRules[] = {
     {"Account", {"subject"}},
     {"AdverseEvent", {"subject"}},
@@ -88,10 +90,16 @@ constexpr CompartmentRule kRules[] = {
     {"VisionPrescription", {"patient"}},
 };
 
+// A hash lookup, not the binary search over kRules: every consent decision asks (per read, per search entry), and
+// eight string comparisons cost more than the rest of a decision's bookkeeping.
 const CompartmentRule* ruleFor(std::string_view type) {
-  auto it = std::lower_bound(std::begin(kRules), std::end(kRules), type,
-                             [](const CompartmentRule& r, std::string_view t) { return r.type < t; });
-  return it != std::end(kRules) && it->type == type ? &*it : nullptr;
+  static const std::unordered_map<std::string_view, const CompartmentRule*> kByType = [] {
+    std::unordered_map<std::string_view, const CompartmentRule*> m;
+    for (const CompartmentRule& r : kRules) m.emplace(r.type, &r);
+    return m;
+  }();
+  auto it = kByType.find(type);
+  return it != kByType.end() ? it->second : nullptr;
 }
 
 }  // namespace
@@ -123,27 +131,14 @@ std::vector<std::string> patientCompartmentsOf(std::string_view type, std::strin
 std::vector<store::IndexPredicate> compartmentPredicates(std::string_view type, const std::set<std::string>& patients) {
   std::vector<store::IndexPredicate> group;
   if (type == "Patient") {
-    for (const std::string& id : patients) {
-      store::IndexPredicate p;
-      p.param = "_id";
-      p.kind = store::IndexValueKind::kToken;
-      p.code = id;
-      group.push_back(std::move(p));
-    }
+    for (const std::string& id : patients) group.push_back(search::tokenPredicate("_id", std::nullopt, id));
     return group;
   }
   const CompartmentRule* rule = ruleFor(type);
   if (rule == nullptr) return group;
   for (std::string_view param : rule->params) {
     if (param.empty()) break;
-    for (const std::string& id : patients) {
-      store::IndexPredicate p;
-      p.param = std::string(param);
-      p.kind = store::IndexValueKind::kReference;
-      p.ref_type = "Patient";
-      p.ref_id = id;
-      group.push_back(std::move(p));
-    }
+    for (const std::string& id : patients) group.push_back(search::referencePredicate(param, "Patient", id));
   }
   return group;
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "planbro/fhir-model/json.h"
+#include "planbro/gateway/search/index_predicates.h"
 #include "planbro/gateway/search/indexer.h"
 #include "planbro/gateway/security/consent_policy.h"
 #include "planbro/gateway/security/emergency_access.h"
@@ -15,7 +16,6 @@ using fhir::JsonDocument;
 using fhir::JsonValue;
 using store::IndexPredicate;
 using store::IndexQuery;
-using store::IndexValueKind;
 
 constexpr std::string_view kFnr = "urn:oid:2.16.578.1.12.4.1.4.1";
 constexpr std::string_view kDnr = "urn:oid:2.16.578.1.12.4.1.4.2";
@@ -25,23 +25,12 @@ constexpr std::string_view kEnh = "urn:oid:2.16.578.1.12.4.1.4.101";
 constexpr std::string_view kCoordinatorRoleSystem = "urn:oid:2.16.578.1.12.4.1.1.9034";
 constexpr std::string_view kConsentKind = "http://planbro.no/fhir/CodeSystem/ip-consent-kind";
 
-IndexPredicate token(std::string param, std::optional<std::string_view> system, std::string_view code) {
-  IndexPredicate p;
-  p.param = std::move(param);
-  p.kind = IndexValueKind::kToken;
-  if (system) p.system = std::string(*system);
-  p.code = std::string(code);
-  return p;
-}
+using search::tokenPredicate;
 
-IndexPredicate referenceTo(std::string param, std::string_view reference) {
-  IndexPredicate p;
-  p.param = std::move(param);
-  p.kind = IndexValueKind::kReference;
+// `param` refers to `reference` ("Type/id").
+IndexPredicate referenceTo(std::string_view param, std::string_view reference) {
   const size_t slash = reference.find('/');
-  p.ref_type = std::string(reference.substr(0, slash));
-  p.ref_id = std::string(reference.substr(slash + 1));
-  return p;
+  return search::referencePredicate(param, reference.substr(0, slash), reference.substr(slash + 1));
 }
 
 class Reader {
@@ -83,7 +72,7 @@ class Reader {
                                                 std::string_view value) {
     std::vector<IndexPredicate> group;
     if (value.empty()) return std::vector<std::string>{};
-    for (std::string_view s : systems) group.push_back(token("identifier", s, value));
+    for (std::string_view s : systems) group.push_back(tokenPredicate("identifier", s, value));
     ASSIGN_OR_RETURN(std::vector<std::string> found, ids(type, {std::move(group)}));
     for (std::string& id : found) id = type + "/" + id;
     return found;
@@ -210,7 +199,7 @@ Status planMembers(Reader& reader, const std::set<std::string>& members, const s
   std::vector<IndexPredicate> of_patient;
   for (const std::string& id : candidates) of_patient.push_back(referenceTo("patient", "Patient/" + id));
   ASSIGN_OR_RETURN(std::vector<std::string> consent_ids,
-                   reader.ids("Consent", {of_patient, {token("status", std::nullopt, "active")}}));
+                   reader.ids("Consent", {of_patient, {tokenPredicate("status", std::nullopt, "active")}}));
   ASSIGN_OR_RETURN(std::vector<JsonDocument> consents, reader.read("Consent", consent_ids));
   std::set<std::string> covering = members;
   covering.insert(organisations.begin(), organisations.end());
@@ -275,7 +264,7 @@ Status patientSide(Reader& reader, const Principal& principal, Entitlement& out)
   if (wards.empty()) return Status::ok();
   for (const std::string& w : wards) of_patient.push_back(referenceTo("patient", "Patient/" + w));
   ASSIGN_OR_RETURN(std::vector<std::string> consent_ids,
-                   reader.ids("Consent", {of_patient, {token("status", std::nullopt, "active")}}));
+                   reader.ids("Consent", {of_patient, {tokenPredicate("status", std::nullopt, "active")}}));
   ASSIGN_OR_RETURN(std::vector<JsonDocument> consents, reader.read("Consent", consent_ids));
   std::set<std::string> related_set(related.begin(), related.end());
   for (const JsonDocument& consent : consents) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "planbro/fhir-model/json.h"
+#include "planbro/gateway/search/index_predicates.h"
 #include "planbro/gateway/security/emergency_access.h"
 #include "planbro/gateway/security/entitlement_cache.h"
 #include "compartment_memo.h"
@@ -257,8 +258,9 @@ class ConsentPolicy final : public AccessPolicy {
     } else {
       ASSIGN_OR_RETURN(e, entitlements_.get(*context.principal, options_));
     }
-    context.access_state = e;
-    return e.get();
+    const Entitlement* kept = e.get();
+    context.access_state = std::move(e);  // moved, not copied: no reference-count round trip
+    return kept;
   }
 
   // Starting a plan needs writes before any consent shares it: health personnel (or a trusted integration engine)
@@ -303,12 +305,7 @@ class ConsentPolicy final : public AccessPolicy {
     if (!names_them) return false;
     store::IndexQuery q;
     q.type = "CareTeam";
-    store::IndexPredicate of_patient;
-    of_patient.param = "subject";
-    of_patient.kind = store::IndexValueKind::kReference;
-    of_patient.ref_type = "Patient";
-    of_patient.ref_id = patients[0];
-    q.all_of.push_back({std::move(of_patient)});
+    q.all_of.push_back({search::referencePredicate("subject", "Patient", patients[0])});
     q.count = 1;
     ASSIGN_OR_RETURN(store::IndexPage page, store_.searchIndex(q));
     return page.ids.empty();
@@ -318,11 +315,13 @@ class ConsentPolicy final : public AccessPolicy {
                  bool& emergency) const {
     bool seen = false;
     bool full = false;
-    for (const std::string& p : *compartments_.of(type, id, json)) {
-      if (!e.patients.contains(p)) continue;
-      seen = true;
-      if (!e.emergency_patients.contains(p)) full = true;
-    }
+    compartments_.visit(type, id, json, [&](const std::vector<std::string>& patients) {
+      for (const std::string& p : patients) {
+        if (!e.patients.contains(p)) continue;
+        seen = true;
+        if (!e.emergency_patients.contains(p)) full = true;
+      }
+    });
     emergency = seen && !full;
     return seen;
   }

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "planbro/fhir-model/json.h"
+#include "planbro/gateway/search/index_predicates.h"
 #include "planbro/gateway/search/indexer.h"
 #include "planbro/gateway/search/search_executor.h"
 #include "planbro/gateway/store/time_format.h"
@@ -25,23 +26,10 @@ std::string_view referenceOf(const JsonValue* element) {
   return element != nullptr && element->isObject() ? textOf(element->find("reference")) : std::string_view();
 }
 
-store::IndexPredicate reference(std::string param, std::string_view ref) {
-  store::IndexPredicate p;
-  p.param = std::move(param);
-  p.kind = store::IndexValueKind::kReference;
+// `param` refers to `ref` ("Type/id").
+store::IndexPredicate reference(std::string_view param, std::string_view ref) {
   const size_t slash = ref.find('/');
-  p.ref_type = std::string(ref.substr(0, slash));
-  p.ref_id = std::string(ref.substr(slash + 1));
-  return p;
-}
-
-store::IndexPredicate token(std::string param, std::optional<std::string> system, std::string code) {
-  store::IndexPredicate p;
-  p.param = std::move(param);
-  p.kind = store::IndexValueKind::kToken;
-  p.system = std::move(system);
-  p.code = std::move(code);
-  return p;
+  return search::referencePredicate(param, ref.substr(0, slash), ref.substr(slash + 1));
 }
 
 // A named member of a Parameters resource.
@@ -96,16 +84,17 @@ class EmergencyAccessOperation final : public rest::Operation {
     }
     // The practitioner's own resource (the sender): without it no grant can be matched to them later.
     ASSIGN_OR_RETURN(std::vector<std::string> practitioner,
-                     ids("Practitioner", {{token("identifier", "urn:oid:2.16.578.1.12.4.1.4.4", who.hpr_number)}}, 1));
+                     ids("Practitioner",
+                         {{search::tokenPredicate("identifier", "urn:oid:2.16.578.1.12.4.1.4.4", who.hpr_number)}}, 1));
     if (practitioner.empty()) {
       return Status(StatusCode::kPermissionDenied, "no Practitioner with the token's HPR number is registered");
     }
     std::vector<store::IndexPredicate> by_identifier;
     if (!system.empty()) {
-      by_identifier.push_back(token("identifier", std::string(system), std::string(value)));
+      by_identifier.push_back(search::tokenPredicate("identifier", system, value));
     } else {
       for (const char* s : {"urn:oid:2.16.578.1.12.4.1.4.1", "urn:oid:2.16.578.1.12.4.1.4.2", "urn:oid:2.16.578.1.12.4.1.4.3"}) {
-        by_identifier.push_back(token("identifier", std::string(s), std::string(value)));
+        by_identifier.push_back(search::tokenPredicate("identifier", s, value));
       }
     }
     ASSIGN_OR_RETURN(std::vector<std::string> patients, ids("Patient", {by_identifier}, 2));
@@ -216,7 +205,7 @@ Result<std::vector<std::string>> activeEmergencyPatients(store::ResourceStore& s
   }
   if (senders.empty()) return out;
   q.all_of.push_back(std::move(senders));
-  q.all_of.push_back({token("category", std::string(kAccessEventSystem), std::string(kEmergencyAccessCode))});
+  q.all_of.push_back({search::tokenPredicate("category", kAccessEventSystem, kEmergencyAccessCode)});
   q.count = std::clamp<size_t>(max_grants, 1, store::kMaxPageSize);
   ASSIGN_OR_RETURN(store::IndexPage page, store.searchIndex(q));
   const int64_t now_us = now.time_since_epoch().count();

@@ -15,12 +15,17 @@ constexpr int kMaxOutboxPages = 8;  // per lookup; beyond, the unread changes co
 
 void identityKey(const Principal& p, std::string& key) {
   // Everything computeEntitlement() reads of the principal, and nothing else (a new token of the same person shares).
-  key.clear();
-  key += static_cast<char>('0' + static_cast<int>(p.kind));
-  key += p.trusted_client ? '1' : '0';
-  for (const std::string* part : {&p.pid, &p.hpr_number, &p.organization_number, &p.child_organization_number}) {
-    key += '\x1f';
-    key += *part;
+  // Sized once and copied into (no append per part): this runs on every request with consent checks.
+  const std::string* parts[] = {&p.pid, &p.hpr_number, &p.organization_number, &p.child_organization_number};
+  size_t size = 2 + std::size(parts);
+  for (const std::string* part : parts) size += part->size();
+  key.resize(size);
+  char* out = key.data();
+  *out++ = static_cast<char>('0' + static_cast<int>(p.kind));
+  *out++ = p.trusted_client ? '1' : '0';
+  for (const std::string* part : parts) {
+    *out++ = '\x1f';
+    out = std::copy(part->begin(), part->end(), out);
   }
 }
 

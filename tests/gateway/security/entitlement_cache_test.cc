@@ -249,5 +249,63 @@ TEST(CompartmentMemo, AnswersOnlyForTheExactContentAndStaysBounded) {
   EXPECT_EQ(off.bytes(), 0u);
 }
 
+// The decision path's lookup (visit) keeps the memo's contract: a hit only for byte-identical content, never a
+// stale answer for a resource that moved to another patient, and the same answers with the memo off.
+TEST(CompartmentMemo, VisitAnswersOnlyForTheExactContent) {
+  CompartmentMemo memo(1000);
+  auto seen = [&](CompartmentMemo& m, const std::string& id, const std::string& json) {
+    std::vector<std::string> out;
+    m.visit("Goal", id, json, [&](const std::vector<std::string>& patients) { out = patients; });
+    return out;
+  };
+  EXPECT_EQ(seen(memo, "g1", goalOf("a")), std::vector<std::string>{"a"});
+  EXPECT_EQ(memo.hits(), 0u);
+  EXPECT_EQ(seen(memo, "g1", goalOf("a")), std::vector<std::string>{"a"});
+  EXPECT_EQ(memo.hits(), 1u);
+  EXPECT_EQ(seen(memo, "g1", goalOf("b")), std::vector<std::string>{"b"});  // moved: computed again, not a hit
+  EXPECT_EQ(memo.hits(), 1u);
+  EXPECT_EQ(seen(memo, "g1", goalOf("b")), std::vector<std::string>{"b"});
+  EXPECT_EQ(memo.hits(), 2u);
+  EXPECT_EQ(seen(memo, "", goalOf("a")), std::vector<std::string>{"a"});  // no id: computed, never kept
+  EXPECT_EQ(memo.hits(), 2u);
+  CompartmentMemo off(0);
+  EXPECT_EQ(seen(off, "g1", goalOf("a")), std::vector<std::string>{"a"});
+  EXPECT_EQ(seen(off, "g1", goalOf("a")), std::vector<std::string>{"a"});
+  EXPECT_EQ(off.hits(), 0u);
+}
+
+}  // namespace
+}  // namespace planbro::gateway::security
+
+namespace planbro::gateway::security {
+namespace {
+
+// The compartment rules are looked up by type name (a hash, no longer a binary search): every R4 type of the
+// patient compartment is found, near misses and types outside it are not, and the narrowing predicates name the
+// rule's parameter.
+TEST(PatientCompartment, RulesAreFoundByExactTypeName) {
+  for (std::string_view type : {"Patient", "Account", "Goal", "CarePlan", "CareTeam", "Consent", "Task",
+                                "VisionPrescription", "Communication", "Provenance"}) {
+    EXPECT_TRUE(inPatientCompartment(type)) << type;
+  }
+  for (std::string_view type : {"", "Goa", "GoalX", "goal", "Organization", "Practitioner", "StructureDefinition"}) {
+    EXPECT_FALSE(inPatientCompartment(type)) << type;
+  }
+  const std::vector<store::IndexPredicate> goal = compartmentPredicates("Goal", {"a", "b"});
+  ASSERT_EQ(goal.size(), 2u);
+  for (const store::IndexPredicate& p : goal) {
+    EXPECT_EQ(p.param, "patient");
+    EXPECT_EQ(p.kind, store::IndexValueKind::kReference);
+    EXPECT_EQ(p.ref_type, std::optional<std::string>("Patient"));
+  }
+  EXPECT_EQ(goal[0].ref_id, "a");
+  EXPECT_EQ(goal[1].ref_id, "b");
+  const std::vector<store::IndexPredicate> patient = compartmentPredicates("Patient", {"a"});
+  ASSERT_EQ(patient.size(), 1u);
+  EXPECT_EQ(patient[0].param, "_id");
+  EXPECT_EQ(patient[0].code, std::optional<std::string>("a"));
+  EXPECT_TRUE(compartmentPredicates("Organization", {"a"}).empty());
+}
+
 }  // namespace
 }  // namespace planbro::gateway::security
