@@ -16,6 +16,7 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 
+#include "name_words.h"
 #include "planbro/fhir-model/json.h"
 
 namespace planbro::fhir {
@@ -527,7 +528,8 @@ JsonValue JsonDocument::import(const JsonValue& value) {
 }
 
 const JsonValue* JsonValue::find(std::string_view key) const {
-  // Member names are short and mostly differ in length or first byte: those are compared before any memcmp call.
+  // Member names are short and mostly differ in length or first byte: those are compared first. Names of up to
+  // 16 bytes are then their two end words (name_words.h): no memcmp call and no byte loop.
   if (key.empty()) {
     for (const JsonMember& m : members()) {
       if (m.key.empty()) return &m.value;
@@ -535,6 +537,15 @@ const JsonValue* JsonValue::find(std::string_view key) const {
     return nullptr;
   }
   const char first = key[0];
+  if (key.size() <= 16) {
+    const NameWords want = nameWords(key);
+    for (const JsonMember& m : members()) {
+      if (m.key.size() != key.size() || m.key[0] != first) continue;
+      const NameWords have = nameWords(m.key);
+      if (have.first == want.first && have.last == want.last) return &m.value;
+    }
+    return nullptr;
+  }
   for (const JsonMember& m : members()) {
     if (m.key.size() == key.size() && m.key[0] == first && std::memcmp(m.key.data(), key.data(), key.size()) == 0) {
       return &m.value;

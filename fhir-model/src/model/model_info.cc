@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <unordered_map>
 
+#include "../validation/name_hash.h"
+
 extern "C" {
 extern const char planbro_r4_definitions[];
 extern const uint64_t planbro_r4_definitions_size;
@@ -241,6 +243,10 @@ struct ModelInfo::Impl {
   std::vector<const TypeDef*> profile_list;
   std::vector<const TypeDef*> resource_types;
   std::unordered_map<std::string_view, const TypeDef*> type_by_name;
+  // The same names in an open-addressing table probed by ModelInfo::type, which the validating walk calls per
+  // resource and reference: a word hash and one comparison instead of std::hash over every byte and a modulo.
+  std::vector<std::pair<std::string_view, const TypeDef*>> type_slots;
+  uint32_t type_mask = 0;
   std::unordered_map<std::string_view, const TypeDef*> by_url;  // core types and profiles
   std::vector<ValueSetCodes> value_sets;
   std::unordered_map<std::string_view, const ValueSetCodes*> value_set_by_url;
@@ -291,6 +297,15 @@ Result<std::unique_ptr<ModelInfo>> ModelInfo::parse(std::string_view compiled_js
     if (!impl->type_by_name.emplace(t->name, t.get()).second) return formatError("duplicate type " + t->name);
     impl->by_url.emplace(t->url, t.get());
     if (t->kind == TypeKind::kResource && !t->is_abstract) impl->resource_types.push_back(t.get());
+  }
+  uint32_t capacity = 16;
+  while (capacity < impl->types.size() * 2) capacity *= 2;
+  impl->type_slots.assign(capacity, {});
+  impl->type_mask = capacity - 1;
+  for (const auto& t : impl->types) {
+    uint32_t at = validation::wordNameHash(t->name) & impl->type_mask;
+    while (impl->type_slots[at].second != nullptr) at = (at + 1) & impl->type_mask;
+    impl->type_slots[at] = {t->name, t.get()};  // names are unique (checked above)
   }
   for (const auto& p : impl->profiles) {
     impl->profile_list.push_back(p.get());
@@ -381,8 +396,13 @@ const ModelInfo& ModelInfo::r4() {
 }
 
 const TypeDef* ModelInfo::type(std::string_view name) const {
-  auto it = impl_->type_by_name.find(name);
-  return it == impl_->type_by_name.end() ? nullptr : it->second;
+  const auto& slots = impl_->type_slots;
+  if (slots.empty()) return nullptr;
+  for (uint32_t at = validation::wordNameHash(name) & impl_->type_mask;; at = (at + 1) & impl_->type_mask) {
+    const auto& [slot_name, type] = slots[at];
+    if (type == nullptr) return nullptr;
+    if (slot_name == name) return type;
+  }
 }
 
 const TypeDef* ModelInfo::profile(std::string_view url) const {

@@ -157,11 +157,6 @@ std::optional<PrimitiveKind> primitiveKindFor(std::string_view t) {
   return std::nullopt;
 }
 
-bool isNumericKind(PrimitiveKind k) {
-  return k == PrimitiveKind::kInteger || k == PrimitiveKind::kDecimal || k == PrimitiveKind::kUnsignedInt ||
-         k == PrimitiveKind::kPositiveInt;
-}
-
 bool isValidId(std::string_view s) {
   // One table load per character instead of five range tests: ids are checked on every reference and resource.
   static constexpr auto kIdChar = [] {

@@ -38,7 +38,10 @@ enum class PrimitiveKind : uint8_t {
 std::optional<PrimitiveKind> primitiveKindFor(std::string_view type_code);
 
 /** True when the JSON representation of the kind is a number (integer, decimal, unsignedInt, positiveInt). */
-bool isNumericKind(PrimitiveKind kind);
+inline bool isNumericKind(PrimitiveKind k) {
+  return k == PrimitiveKind::kInteger || k == PrimitiveKind::kDecimal || k == PrimitiveKind::kUnsignedInt ||
+         k == PrimitiveKind::kPositiveInt;
+}
 
 /** Checks `text` (a JSON string's value, or a JSON number's exact source text for numeric kinds) against the
  * lexical rules of `kind`. Returns nullptr when valid, else a static plain-words reason. */

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bundle_rules.h"
+#include "child_plan.h"
 #include "constraint_cache.h"
 #include "name_hash.h"
 #include "narrative.h"
@@ -28,7 +29,6 @@
 namespace planbro::fhir {
 namespace {
 
-using validation::nameHash;
 
 using validation::PrimitiveKind;
 
@@ -38,6 +38,28 @@ struct Segment {
   std::string_view name;
   int32_t index = -1;          // array position, or -1
   std::string_view of_type;    // choice type: rendered as "value.ofType(Quantity)"
+};
+
+// The location path of the walk: a stack whose push is a store and an increment (the walk pushes a segment per
+// property and array item; std::vector::push_back stayed a call on that path). Grows by doubling, so a
+// walk's pushes cost no allocation once it is as deep as the deepest resource seen.
+class SegmentStack {
+ public:
+  SegmentStack() : segments_(32) {}
+  [[gnu::always_inline]] void push_back(const Segment& segment) {
+    if (size_ == segments_.size()) [[unlikely]] grow();
+    segments_[size_++] = segment;
+  }
+  void pop_back() { --size_; }
+  size_t size() const { return size_; }
+  const Segment& operator[](size_t i) const { return segments_[i]; }
+  const Segment& back() const { return segments_[size_ - 1]; }
+
+ private:
+  [[gnu::noinline]] void grow() { segments_.resize(2 * segments_.size()); }
+
+  std::vector<Segment> segments_;
+  size_t size_ = 0;
 };
 
 // The resource whose contained resources and local ("#id") references are being tracked (dom-3, ref-1).
@@ -52,7 +74,7 @@ struct ResourceScope {
   std::vector<std::string_view> narratives;
 };
 
-// A direct-mapped cache keyed by an address of the model (a type-code string, a binding): a multiplicative hash and
+// A direct-mapped cache keyed by an address of the model (an element definition): a multiplicative hash and
 // one slot per key, so a lookup is a multiply, a shift and a compare (std::unordered_map's prime modulo cost two
 // divisions per lookup, a fifth of the walk of a small resource). A collision only costs a recomputation; the
 // size is fixed, so nothing needs evicting.
@@ -73,19 +95,9 @@ class AddressCache {
   std::vector<Slot> slots_ = std::vector<Slot>(size_t{1} << kBits);
 };
 
-// The data types with rules of their own in validateComplex, told apart once per type-code string (in resolveType's
-// cache) rather than by comparing the code's text against each name for every object.
-enum class ComplexRule : uint8_t { kNone, kReference, kCoding, kCodeableConcept, kExtension, kIdentifier, kAttachment };
-
-ComplexRule complexRuleFor(std::string_view type_code) {
-  if (type_code == "Reference") return ComplexRule::kReference;
-  if (type_code == "Coding") return ComplexRule::kCoding;
-  if (type_code == "CodeableConcept") return ComplexRule::kCodeableConcept;
-  if (type_code == "Extension") return ComplexRule::kExtension;
-  if (type_code == "Identifier") return ComplexRule::kIdentifier;
-  if (type_code == "Attachment") return ComplexRule::kAttachment;
-  return ComplexRule::kNone;
-}
+using validation::ChildPlan;
+using validation::ChildTarget;
+using validation::ComplexRule;
 
 constexpr std::string_view kStructure = "structure";
 constexpr std::string_view kRequired = "required";
@@ -103,7 +115,6 @@ class Walker {
     const TypeDef* element = model_.type("Element");
     if (element != nullptr) element_children_ = element->rootChildren();
     if (options_.check_invariants) constraints_ = &validation::ConstraintCache::get();
-    path_.reserve(32);
   }
 
   void validateRoot(const JsonValue& root) {
@@ -168,11 +179,11 @@ class Walker {
   }
 
   struct PathGuard {
-    PathGuard(std::vector<Segment>& path, Segment seg) : path_(path) { path_.push_back(seg); }
+    PathGuard(SegmentStack& path, Segment seg) : path_(path) { path_.push_back(seg); }
     ~PathGuard() { path_.pop_back(); }
     PathGuard(const PathGuard&) = delete;
     PathGuard& operator=(const PathGuard&) = delete;
-    std::vector<Segment>& path_;
+    SegmentStack& path_;
   };
 
   // ---- resources ----
@@ -214,7 +225,7 @@ class Walker {
     const ElementScope previous_element_scope = element_scope_;
     element_scope_ = ElementScope{type->name, path_.size(), type->name, {}, type->name};
 
-    validateObject(resource, type->rootChildren(), /*is_resource=*/true);
+    validateObject(resource, ChildPlan::of(model_, type->rootChildren()), /*is_resource=*/true);
 
     if (const JsonValue* id = resource.find("id"); id != nullptr && id->isString() && !id->text().empty() &&
                                                   !validation::isValidId(id->text())) {
@@ -316,107 +327,20 @@ class Walker {
 
   // Counts per child definition while walking one object. Small objects stay on the stack.
   // Trivially constructible on purpose: the inline array below is left uninitialised and only the entries in use
-  // are zeroed (value-initialisation), instead of clearing all kInline entries for every object.
+  // are zeroed (value-initialisation), instead of clearing all kInline entries for every object. Eight bytes, so a
+  // typical object's counts fill a cache line or two of stack.
   struct ChildCount {
     uint32_t count;
-    const char* first_name_data;  // JSON name that matched first (choice elements: only one may match)
-    size_t first_name_size;
-    std::string_view firstName() const { return {first_name_data, first_name_size}; }
+    uint32_t first_member;  // 1 + the member whose JSON name matched first (choices: only one may match), or 0
   };
 
-  // The children of one definition (a type's root children or an element's inline children) in a compact array:
-  // matching a JSON name and checking cardinality read these instead of chasing each ElementDef and its strings.
-  // Built once per children list and thread; the list is identified by its address in the model, which is
-  // ModelInfo::r4(), alive as long as the process (as for the other address-keyed caches).
-  struct ChildEntry {
-    const char* name;
-    uint32_t size;
-    char first;
-    bool matchable;  // named and not a slice
-    bool choice;
-    uint32_t min;
-    uint32_t max;
-  };
-  struct ChildTable {
-    const ElementDef* const* data = nullptr;
-    size_t size = 0;
-    const ModelInfo* model = nullptr;
-    std::vector<ChildEntry> entries;
-    // Open addressing over the matchable non-choice names (entry index + 1; 0 is empty), and the matchable choice
-    // entries in definition order: a name costs one hash and usually one comparison instead of a scan.
-    std::vector<uint32_t> slots;
-    uint32_t mask = 0;
-    std::vector<uint32_t> choices;
-  };
-
-  // Names are short: a byte loop beats a call to memcmp.
-  static bool sameBytes(const char* a, const char* b, size_t n) {
-    for (size_t i = 0; i < n; ++i) {
-      if (a[i] != b[i]) return false;
-    }
-    return true;
+  static std::string_view memberName(std::span<const JsonMember> members, uint32_t index) {
+    std::string_view key = members[index].key;
+    return !key.empty() && key[0] == '_' ? key.substr(1) : key;
   }
 
-
-  const ChildTable& childTable(std::span<const ElementDef* const> children) const {
-    // The direct-mapped cache only points at tables; `owned` keeps every table built on this thread, because a
-    // table is still in use by the enclosing objects' validateObject when a nested object's list takes its slot.
-    // Never evicted: bounded by the number of children lists in the model.
-    thread_local AddressCache<const ChildTable*> cache;
-    using Key = std::tuple<const void*, size_t, const ModelInfo*>;
-    thread_local std::map<Key, std::unique_ptr<ChildTable>> owned;
-    auto& slot = cache.slot(children.data());
-    const ChildTable* table = slot.value;
-    if (table != nullptr && table->data == children.data() && table->size == children.size() &&
-        table->model == &model_) {
-      return *table;
-    }
-    std::unique_ptr<ChildTable>& owner = owned[Key{children.data(), children.size(), &model_}];
-    if (owner != nullptr) {
-      slot.key = children.data();
-      slot.value = owner.get();
-      return *owner;
-    }
-    auto built = std::make_unique<ChildTable>();
-    built->data = children.data();
-    built->size = children.size();
-    built->model = &model_;
-    built->entries.reserve(children.size());
-    for (const ElementDef* child : children) {
-      const std::string& name = child->name;
-      built->entries.push_back(ChildEntry{name.data(), static_cast<uint32_t>(name.size()),
-                                          name.empty() ? '\0' : name[0], !name.empty() && child->slice_name.empty(),
-                                          child->is_choice, child->min, child->max});
-    }
-    uint32_t capacity = 8;
-    while (capacity < built->entries.size() * 2) capacity *= 2;
-    built->slots.assign(capacity, 0);
-    built->mask = capacity - 1;
-    for (uint32_t i = 0; i < built->entries.size(); ++i) {
-      const ChildEntry& e = built->entries[i];
-      if (!e.matchable) continue;
-      if (e.choice) {
-        built->choices.push_back(i);
-        continue;
-      }
-      const std::string_view name(e.name, e.size);
-      uint32_t at = nameHash(name) & built->mask;
-      bool present = false;  // a repeated name: the first in definition order wins, as in a scan
-      while (built->slots[at] != 0) {
-        const ChildEntry& other = built->entries[built->slots[at] - 1];
-        if (std::string_view(other.name, other.size) == name) present = true;
-        at = (at + 1) & built->mask;
-      }
-      if (!present) built->slots[at] = i + 1;
-    }
-    slot.key = children.data();
-    slot.value = built.get();
-    owner = std::move(built);
-    return *owner;
-  }
-
-  void validateObject(const JsonValue& object, std::span<const ElementDef* const> children, bool is_resource) {
-    const ChildTable& table = childTable(children);
+  void validateObject(const JsonValue& object, const ChildPlan& plan, bool is_resource) {
+    const std::span<const ElementDef* const> children = plan.children();
     constexpr size_t kInline = 96;
     std::array<ChildCount, kInline> inline_counts;  // NOLINT: uninitialised; the first children.size() are zeroed
     std::vector<ChildCount> heap_counts;
@@ -435,6 +359,7 @@ class Walker {
         break;
       }
     }
+    bool over_max = false;
     for (size_t i = 0; i < members.size(); ++i) {
       const JsonMember& m = members[i];
       std::string_view key = m.key;
@@ -447,28 +372,36 @@ class Walker {
       } else if (any_twin) {
         twin = findTwin(members, name);
       }
-      size_t index = 0;
-      std::optional<ModelInfo::ChildMatch> match;
-      if (!name.empty()) match = matchChild(table, children, name, index);
-      if (!match) {
+      const ChildTarget* target = name.empty() ? nullptr : plan.match(name);
+      if (target == nullptr) {
         reportAtChild(Severity::kError, kStructure, "unrecognized property '" + std::string(key) + "'", key);
         continue;
       }
-      ChildCount& c = counts[index];
-      if (c.count > 0 && c.first_name_size != 0 && c.firstName() != name) {
+      ChildCount& c = counts[target->child];
+      if (c.count > 0 && c.first_member != 0 && memberName(members, c.first_member - 1) != name) {
         reportAtChild(Severity::kError, kStructure,
-                      "only one of the choices of '" + match->element->name + "[x]' may be present (found '" +
-                          std::string(c.firstName()) + "' and '" + std::string(name) + "')",
+                      "only one of the choices of '" + target->element->name + "[x]' may be present (found '" +
+                          std::string(memberName(members, c.first_member - 1)) + "' and '" + std::string(name) +
+                          "')",
                       key);
         continue;
       }
-      c.first_name_data = name.data();
-      c.first_name_size = name.size();
-      c.count += validateProperty(*match, name, underscore ? nullptr : &m.value, underscore ? &m.value : twin);
+      c.first_member = static_cast<uint32_t>(i + 1);
+      c.count += validateProperty(*target, name, underscore ? nullptr : &m.value, underscore ? &m.value : twin);
+      over_max |= c.count > plan.cardinalities()[target->child].max;
     }
+    // The conforming case: no child over its maximum and every required one present, told by the few required
+    // children alone. Otherwise every child is judged in definition order, as the issues are reported.
+    const std::span<const ChildPlan::Cardinality> cardinalities = plan.cardinalities();
+    bool within = !over_max;
+    for (uint32_t r : plan.required()) {
+      if (!within) break;
+      within = counts[r].count >= cardinalities[r].min;
+    }
+    if (within) return;
     for (size_t i = 0; i < children.size(); ++i) {
-      const ChildEntry& entry = table.entries[i];
-      if (counts[i].count >= entry.min && (entry.max == kUnbounded || counts[i].count <= entry.max)) continue;
+      const ChildPlan::Cardinality& card = cardinalities[i];
+      if (counts[i].count >= card.min && (card.max == kUnbounded || counts[i].count <= card.max)) continue;
       const ElementDef& el = *children[i];
       if (counts[i].count < el.min) {
         std::string shown = el.is_choice ? el.name + "[x]" : el.name;
@@ -485,46 +418,6 @@ class Walker {
     }
   }
 
-  // ModelInfo::matchChild, also giving the child's position (one scan instead of two; first bytes compared first).
-  // The child a JSON name stands for: the first in definition order whose name equals it (non-choice) or whose name
-  // plus a type code with its first letter upper-cased equals it (choice: valueDateTime, valueQuantity).
-  static std::optional<ModelInfo::ChildMatch> matchChild(const ChildTable& table,
-                                                         std::span<const ElementDef* const> children,
-                                                         std::string_view json_name, size_t& index) {
-    size_t exact = SIZE_MAX;
-    for (uint32_t at = nameHash(json_name) & table.mask; table.slots[at] != 0; at = (at + 1) & table.mask) {
-      const ChildEntry& entry = table.entries[table.slots[at] - 1];
-      if (entry.size == json_name.size() && sameBytes(entry.name, json_name.data(), entry.size)) {
-        exact = table.slots[at] - 1;
-        break;
-      }
-    }
-    for (uint32_t i : table.choices) {
-      if (i > exact) break;
-      const ChildEntry& entry = table.entries[i];
-      if (json_name.size() <= entry.size || entry.first != json_name[0] ||
-          !sameBytes(entry.name, json_name.data(), entry.size)) {
-        continue;
-      }
-      const ElementDef* child = children[i];
-      std::string_view suffix = json_name.substr(entry.size);
-      for (const TypeRef& t : child->types) {
-        if (t.code.size() != suffix.size() || std::string_view(t.code).substr(1) != suffix.substr(1)) continue;
-        char c = t.code[0];
-        char upper = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-        if (upper != suffix[0]) continue;
-        index = i;
-        return ModelInfo::ChildMatch{child, t.code};
-      }
-    }
-    if (exact == SIZE_MAX) return std::nullopt;
-    const ElementDef* child = children[exact];
-    const ElementDef* typed = child->content_reference != nullptr ? child->content_reference : child;
-    std::string_view code = typed->types.size() == 1 ? std::string_view(typed->types.front().code) : std::string_view();
-    index = exact;
-    return ModelInfo::ChildMatch{child, code};
-  }
-
   static const JsonValue* findTwin(std::span<const JsonMember> members, std::string_view name) {
     for (const JsonMember& m : members) {
       if (m.key.size() == name.size() + 1 && m.key[0] == '_' && m.key.substr(1) == name) return &m.value;
@@ -533,21 +426,12 @@ class Walker {
   }
 
   // Validates one property (value and/or `_name` twin); returns how many values it holds for cardinality.
-  uint32_t validateProperty(const ModelInfo::ChildMatch& match, std::string_view name, const JsonValue* value,
+  uint32_t validateProperty(const ChildTarget& target, std::string_view name, const JsonValue* value,
                             const JsonValue* twin) {
-    const ElementDef& el = *match.element;
-    const ElementDef& eff = el.content_reference != nullptr ? *el.content_reference : el;
-    std::string_view type_code = match.type_code;
-    if (type_code.empty() && eff.types.size() == 1) type_code = eff.types.front().code;
-    if (type_code.empty() && !eff.children.empty()) type_code = "BackboneElement";
-    std::string_view seg_name = el.is_choice ? std::string_view(el.name) : name;
-    std::string_view of_type = el.is_choice ? type_code : std::string_view();
-
-    std::optional<PrimitiveKind> kind;
-    // One lookup of the type serves both the primitive test and the complex walk below.
-    const TypeDef* type = nullptr;
-    ComplexRule rule = ComplexRule::kNone;
-    resolveType(type_code, !eff.children.empty(), kind, type, rule);
+    const bool choice = !target.choice_name.empty();
+    std::string_view seg_name = choice ? target.choice_name : name;
+    std::string_view of_type = choice ? target.type_code : std::string_view();
+    const bool kind = target.has_kind;
 
     if (!kind && twin != nullptr) {
       reportAtChild(Severity::kError, kStructure,
@@ -556,7 +440,7 @@ class Walker {
       twin = nullptr;
     }
 
-    if (el.isArray()) {
+    if (target.is_array) {
       bool bad = false;
       if (value != nullptr && !value->isArray()) {
         PathGuard g(path_, {seg_name, -1, of_type});
@@ -596,9 +480,9 @@ class Walker {
                                                      std::string(name) + "' entry are null or missing)");
             continue;
           }
-          validatePrimitive(el, eff, *kind, type_code, item_null ? nullptr : item, twin_null ? nullptr : twin_item);
+          validatePrimitive(target, item_null ? nullptr : item, twin_null ? nullptr : twin_item);
         } else if (item != nullptr) {
-          validateComplex(el, eff, type, type_code, rule, name, *item);
+          validateComplex(target, name, *item);
         }
       }
       return n;
@@ -617,67 +501,18 @@ class Walker {
         value = nullptr;
         if (twin == nullptr) return 0;
       }
-      validatePrimitive(el, eff, *kind, type_code, value, twin);
+      validatePrimitive(target, value, twin);
     } else if (value != nullptr) {
-      validateComplex(el, eff, type, type_code, rule, name, *value);
+      validateComplex(target, name, *value);
     }
     return 1;
   }
 
-  // The primitive kind and (for types without inline children) the definition of a type code. Type codes in the
-  // walk are views of the model's own strings, so the answer is cached by the string's address: a pointer hash
-  // instead of a string hash and name comparisons per value. The cache lives as long as the thread and is bounded
-  // by the number of type-code strings in the model.
-  void resolveType(std::string_view type_code, bool inline_children, std::optional<PrimitiveKind>& kind,
-                   const TypeDef*& type, ComplexRule& rule) const {
-    struct Resolved {
-      const ModelInfo* model = nullptr;
-      size_t size = 0;
-      std::optional<PrimitiveKind> kind;
-      const TypeDef* type = nullptr;
-      ComplexRule rule = ComplexRule::kNone;
-    };
-    thread_local AddressCache<Resolved> cache;
-    auto& slot = cache.slot(type_code.data());
-    if (slot.key != type_code.data() || slot.value.model != &model_ || slot.value.size != type_code.size()) {
-      Resolved r;
-      r.model = &model_;
-      r.size = type_code.size();
-      r.kind = validation::primitiveKindFor(type_code);
-      if (!r.kind) {
-        r.type = model_.type(type_code);
-        if (r.type != nullptr && r.type->kind == TypeKind::kPrimitive) r.kind = PrimitiveKind::kUnknown;
-      }
-      r.rule = complexRuleFor(type_code);
-      slot.key = type_code.data();
-      slot.value = r;
-    }
-    const Resolved& resolved = slot.value;
-    kind = resolved.kind;
-    rule = resolved.rule;
-    // As before: the definition is looked up only when the element has no inline children, and a primitive type
-    // without a hand check counts as kUnknown only then.
-    if (kind == PrimitiveKind::kUnknown && inline_children) kind = std::nullopt;
-    type = (!kind || *kind == PrimitiveKind::kUnknown) && !inline_children ? resolved.type : nullptr;
-    if (kind && *kind != PrimitiveKind::kUnknown) type = nullptr;
-  }
-
-  // The expanded value set of a binding of the model, cached by the binding's address (bindings live in the model's
-  // element definitions): a pointer hash instead of hashing the URL for every coded value.
-  const ValueSetCodes* valueSetOf(const Binding& binding) const {
-    thread_local AddressCache<std::pair<const ModelInfo*, const ValueSetCodes*>> cache;
-    auto& slot = cache.slot(&binding);
-    if (slot.key == &binding && slot.value.first == &model_) return slot.value.second;
-    const ValueSetCodes* vs = model_.valueSet(binding.value_set);
-    slot.key = &binding;
-    slot.value = std::make_pair(&model_, vs);
-    return vs;
-  }
-
   // ---- primitives ----
 
-  void validatePrimitive(const ElementDef& el, const ElementDef& eff, PrimitiveKind kind, std::string_view type_code,
-                         const JsonValue* value, const JsonValue* twin) {
+  void validatePrimitive(const ChildTarget& target, const JsonValue* value, const JsonValue* twin) {
+    const PrimitiveKind kind = target.kind;
+    const std::string_view type_code = target.type_code;
     if (value != nullptr) {
       bool json_ok = false;
       const char* expected = "a string";
@@ -694,7 +529,7 @@ class Walker {
         report(Severity::kError, kStructure,
                std::string("the JSON value of a ") + std::string(type_code) + " must be " + expected);
       } else if (value->isString() || value->isNumber()) {
-        checkPrimitiveText(el, eff, kind, type_code, value->text());
+        checkPrimitiveText(target, value->text());
       }
     }
     if (twin != nullptr) {
@@ -705,23 +540,24 @@ class Walker {
       } else {
         const ElementScope outer_scope = element_scope_;
         element_scope_.current_type = type_code;
-        element_scope_.element_path = eff.path;
-        validateObject(*twin, element_children_, false);
+        element_scope_.element_path = target.element_path;
+        validateObject(*twin, ChildPlan::of(model_, element_children_), false);
         element_scope_ = outer_scope;
       }
     }
-    if (!eff.constraints.empty() && constraints_ != nullptr) {
+    if (target.element_constraints != nullptr && constraints_ != nullptr) {
       fhirpath::Node node;
       node.json = value;
       node.extension = twin;
       node.type = type_code;
-      node.element = &eff;
-      runConstraints(eff.constraints, node);
+      node.element = target.effective;
+      runConstraints(*target.element_constraints, node);
     }
   }
 
-  void checkPrimitiveText(const ElementDef& el, const ElementDef& eff, PrimitiveKind kind, std::string_view type_code,
-                          std::string_view text) {
+  void checkPrimitiveText(const ChildTarget& target, std::string_view text) {
+    const PrimitiveKind kind = target.kind;
+    const std::string_view type_code = target.type_code;
     if (text.empty()) {
       report(Severity::kError, kValue, "empty strings are not allowed: the property should be absent");
       return;
@@ -753,13 +589,12 @@ class Walker {
       default:
         break;
     }
-    const Binding* binding = requiredBinding(el, eff);
-    if (binding != nullptr && (kind == PrimitiveKind::kCode || kind == PrimitiveKind::kString ||
-                               kind == PrimitiveKind::kUri)) {
-      const ValueSetCodes* vs = valueSetOf(*binding);
-      if (vs != nullptr && vs->complete && !vs->codes.empty() && !vs->containsCode(text)) {
+    if (target.required_codes != nullptr && (kind == PrimitiveKind::kCode || kind == PrimitiveKind::kString ||
+                                             kind == PrimitiveKind::kUri)) {
+      if (!target.required_codes->containsCode(text)) {
         report(Severity::kError, kCodeInvalid,
-               "the value '" + truncated(text) + "' is not in the required value set " + binding->value_set);
+               "the value '" + truncated(text) + "' is not in the required value set " +
+                   target.required_binding->value_set);
       }
     }
   }
@@ -790,17 +625,12 @@ class Walker {
     }
   }
 
-  static const Binding* requiredBinding(const ElementDef& el, const ElementDef& eff) {
-    const std::optional<Binding>& b = el.binding ? el.binding : eff.binding;
-    if (!b || b->strength != BindingStrength::kRequired || b->value_set.empty()) return nullptr;
-    return &*b;
-  }
-
   // ---- complex values ----
 
   // `type` is the definition of `type_code`, or null for inline (BackboneElement) children.
-  void validateComplex(const ElementDef& el, const ElementDef& eff, const TypeDef* type, std::string_view type_code,
-                       ComplexRule rule, std::string_view name, const JsonValue& value) {
+  void validateComplex(const ChildTarget& target, std::string_view name, const JsonValue& value) {
+    const std::string_view type_code = target.type_code;
+    const ComplexRule rule = target.rule;
     if (value.isNull()) {
       report(Severity::kError, kStructure, "null is not allowed (omit the property instead)");
       return;
@@ -810,41 +640,39 @@ class Walker {
              "'" + std::string(name) + "' must be a JSON object (type " + std::string(type_code) + ")");
       return;
     }
-    if (type != nullptr && type->kind == TypeKind::kResource) {
-      validateNestedResource(el, value);
+    if (target.is_resource) {
+      validateNestedResource(target, value);
       return;
     }
     if (value.size() == 0) {
       report(Severity::kError, kStructure, "object cannot be empty: the property should be absent");
       return;
     }
-    if (type != nullptr && type->is_abstract) {
+    if (target.is_abstract) {
       report(Severity::kError, kStructure, "type '" + std::string(type_code) + "' is abstract");
       return;
     }
-    std::span<const ElementDef* const> children = eff.children;
-    if (children.empty() && type != nullptr) children = type->rootChildren();
     const ElementScope outer_scope = element_scope_;
     if (profiles_ != nullptr && rule == ComplexRule::kExtension) checkKnownExtension(value);
     element_scope_.current_type = type_code;
-    element_scope_.element_path = eff.path;
+    element_scope_.element_path = target.element_path;
     if (rule == ComplexRule::kExtension) {
       const JsonValue* url = value.find("url");
       element_scope_.extension_url = url != nullptr && url->isString() ? url->text() : std::string_view();
     }
-    validateObject(value, children, false);
+    validateObject(value, target.childPlan(model_), false);
     element_scope_ = outer_scope;
 
     switch (rule) {
       case ComplexRule::kReference:
-        checkReference(eff, value);
+        checkReference(*target.effective, value);
         break;
       case ComplexRule::kCoding:
         checkCoding(value);
-        if (const Binding* b = requiredBinding(el, eff)) checkCodingBinding(*b, value);
+        if (target.required_codes != nullptr) checkCodingBinding(target, value);
         break;
       case ComplexRule::kCodeableConcept:
-        if (const Binding* b = requiredBinding(el, eff)) checkCodeableConceptBinding(*b, value);
+        if (target.required_codes != nullptr) checkCodeableConceptBinding(target, value);
         break;
       case ComplexRule::kExtension:
         checkExtension(value);
@@ -859,20 +687,19 @@ class Walker {
         break;
     }
 
-    if (constraints_ != nullptr) {
+    if (constraints_ != nullptr && (target.element_constraints != nullptr || target.type_constraints != nullptr)) {
       fhirpath::Node node;
       node.json = &value;
       node.type = type_code;
-      node.element = &eff;
+      node.element = target.effective;
       node.name = name;
-      if (!eff.constraints.empty()) runConstraints(eff.constraints, node);
-      if (type != nullptr && !type->root().constraints.empty()) runConstraints(type->root().constraints, node);
+      if (target.element_constraints != nullptr) runConstraints(*target.element_constraints, node);
+      if (target.type_constraints != nullptr) runConstraints(*target.type_constraints, node);
     }
   }
 
-  void validateNestedResource(const ElementDef& el, const JsonValue& value) {
-    bool is_contained = el.name == "contained";
-    if (is_contained && scope_ != nullptr) {
+  void validateNestedResource(const ChildTarget& target, const JsonValue& value) {
+    if (target.is_contained && scope_ != nullptr) {
       int32_t previous = scope_->current_contained;
       scope_->current_contained = path_.back().index;
       validateResource(value, true, false);
@@ -987,7 +814,11 @@ class Walker {
         break;
       }
     }
-    if (size_t h = s.find("/_history/"); h != std::string_view::npos) s = s.substr(0, h);
+    // "/_history/" holds the only '_' of most references that have one: one memchr first, not a search for the
+    // ten-byte needle in every reference.
+    if (s.find('_') != std::string_view::npos) {
+      if (size_t h = s.find("/_history/"); h != std::string_view::npos) s = s.substr(0, h);
+    }
     size_t slash = s.rfind('/');
     if (slash == std::string_view::npos || slash == 0 || slash + 1 >= s.size()) return {};
     std::string_view id = s.substr(slash + 1);
@@ -1089,29 +920,25 @@ class Walker {
     return vs.contains(system->text(), code->text()) ? 1 : -1;
   }
 
-  void checkCodingBinding(const Binding& binding, const JsonValue& coding) {
-    const ValueSetCodes* vs = valueSetOf(binding);
-    if (vs == nullptr || !vs->complete || vs->codes.empty()) return;
-    if (codingInValueSet(*vs, coding) < 0) {
+  void checkCodingBinding(const ChildTarget& target, const JsonValue& coding) {
+    if (codingInValueSet(*target.required_codes, coding) < 0) {
       report(Severity::kError, kCodeInvalid,
-             "the Coding is not in the required value set " + binding.value_set);
+             "the Coding is not in the required value set " + target.required_binding->value_set);
     }
   }
 
-  void checkCodeableConceptBinding(const Binding& binding, const JsonValue& concept_value) {
-    const ValueSetCodes* vs = valueSetOf(binding);
-    if (vs == nullptr || !vs->complete || vs->codes.empty()) return;
+  void checkCodeableConceptBinding(const ChildTarget& target, const JsonValue& concept_value) {
     const JsonValue* codings = concept_value.find("coding");
     if (codings == nullptr || !codings->isArray()) return;
     bool judged = false;
     for (const JsonValue& coding : codings->items()) {
-      int r = codingInValueSet(*vs, coding);
+      int r = codingInValueSet(*target.required_codes, coding);
       if (r > 0) return;
       if (r < 0) judged = true;
     }
     if (judged) {
       report(Severity::kError, kCodeInvalid,
-             "none of the codings provided are in the required value set " + binding.value_set);
+             "none of the codings provided are in the required value set " + target.required_binding->value_set);
     }
   }
 
@@ -1279,7 +1106,7 @@ class Walker {
   std::span<const ElementDef* const> element_children_;
   const validation::ConstraintCache* constraints_ = nullptr;
   fhirpath::Environment env_;
-  std::vector<Segment> path_;
+  SegmentStack path_;
   ResourceScope* scope_ = nullptr;
   const JsonValue* resource_ = nullptr;
   size_t dropped_issues_ = 0;

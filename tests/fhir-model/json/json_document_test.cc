@@ -280,5 +280,31 @@ TEST(JsonDocument, RefusesALoneSurrogateEscapeAndKeepsSurrogatePairs) {
   EXPECT_TRUE(jsonEqual(pair.root(), again.root()));
 }
 
+
+TEST(JsonDocument, FindComparesWholeNamesOfEveryLength) {
+  // find compares names of up to 16 bytes by their end words: names that differ in any one byte, at any length,
+  // must still be told apart.
+  const std::string alphabet = "abcdefghijklmnopqrstuvwxyz";
+  for (size_t n = 0; n <= 24; ++n) {
+    const std::string name = alphabet.substr(0, n);
+    std::string json = "{";
+    for (size_t i = 0; i < n; ++i) {
+      std::string other = name;
+      other[i] = 'Z';
+      json += "\"" + other + "\":0,";
+    }
+    json += "\"" + name + "\":1}";
+    Result<JsonDocument> doc = JsonDocument::parse(json);
+    ASSERT_TRUE(doc.isOk()) << json;
+    const JsonValue* found = doc->root().find(name);
+    ASSERT_NE(found, nullptr) << n;
+    EXPECT_EQ(found->text(), "1") << n;
+    EXPECT_EQ(doc->root().find(name + "y"), nullptr) << n;
+    if (n > 0) {
+      EXPECT_EQ(doc->root().find(name.substr(0, n - 1) + "Q"), nullptr) << n;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace planbro::fhir

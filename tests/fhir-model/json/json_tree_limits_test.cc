@@ -87,5 +87,32 @@ TEST(JsonTreeLimits, RejectsLongStringsNumbersAndNames) {
   EXPECT_FALSE(checkTreeLimits(doc.makeObject(long_name), limits, 1000).isOk());
 }
 
+
+TEST(JsonTreeLimits, EveryLimitHoldsExactlyAtItsValueOnBothWalks) {
+  // A max_depth up to kMaxRecursiveJsonDepth is settled by the quick recursive pass when the tree is within every
+  // limit; deeper limits, and trees the quick pass cannot settle, take the framed walks. Both agree at the edges.
+  for (uint32_t depth : {1u, 2u, 64u, kMaxRecursiveJsonDepth, kMaxRecursiveJsonDepth + 1, 600u}) {
+    JsonDocument doc;
+    JsonValue v = doc.makeNumber("1");
+    for (uint32_t i = 0; i < depth; ++i) v = doc.makeArray(std::vector<JsonValue>{v});
+    JsonLimits limits;
+    limits.max_depth = depth;
+    EXPECT_TRUE(checkTreeLimits(v, limits, UINT64_MAX).isOk()) << depth;
+    limits.max_depth = depth - 1;
+    EXPECT_FALSE(checkTreeLimits(v, limits, UINT64_MAX).isOk()) << depth;
+    // The exact size of [[...[1]...]] is 2 * depth + 1: the quick pass's bound is exact here (no strings).
+    limits.max_depth = depth;
+    EXPECT_TRUE(checkTreeLimits(v, limits, 2 * depth + 1).isOk()) << depth;
+    EXPECT_FALSE(checkTreeLimits(v, limits, 2 * depth).isOk()) << depth;
+  }
+  // Strings: the quick pass bounds a string by six bytes per byte, so a tree near its size limit is walked exactly.
+  JsonDocument doc;
+  std::vector<JsonMember> members{{"name", doc.makeString("abcdefgh")}};
+  const JsonValue object = doc.makeObject(members);
+  const uint64_t exact = std::string(R"({"name":"abcdefgh"})").size();
+  EXPECT_TRUE(checkTreeLimits(object, JsonLimits{}, exact).isOk());
+  EXPECT_FALSE(checkTreeLimits(object, JsonLimits{}, exact - 1).isOk());
+}
+
 }  // namespace
 }  // namespace planbro::fhir
