@@ -3,7 +3,9 @@ import sqlite3, re, time, random
 import os
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'gateway', 'src', 'store')
 src = open(os.path.join(root, 'sqlite_store.cc')).read() + open(os.path.join(root, 'shared_schema.h')).read()
-schemas = re.findall(r'constexpr std::string_view kSchemaV\d\w* = R"sql\((.*?)\)sql";', src, re.S)
+# In version order (the engine file and shared_schema.h each hold some of the steps).
+schemas = [sql for _, sql in sorted((int(v), sql) for v, sql in
+           re.findall(r'constexpr std::string_view kSchemaV(\d+)\w* = R"sql\((.*?)\)sql";', src, re.S))]
 db = sqlite3.connect(':memory:')
 for sc in schemas: db.executescript(sc)
 N = 100_000

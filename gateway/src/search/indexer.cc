@@ -48,6 +48,18 @@ ParamCache& cache() {
   return *c;
 }
 
+// The parameters a type is indexed (and searchable) by, for the types where that is not every R4 parameter; nullptr
+// for all others. AuditEvent: only the auditor searches it, by the IHE BALP / ATNA parameters; the others
+// (agent-role, entity-role, entity-name, _profile, _security, _source, _tag) were rows on every audited request
+// that no search asked for. `_id` and `_lastUpdated` cost no rows (the store answers them from the head row).
+const std::vector<std::string_view>* indexedOnly(std::string_view type) {
+  static const std::vector<std::string_view> kAuditEvent = {
+      "_id",   "_lastUpdated", "action", "address", "agent",  "agent-name", "altid", "date",
+      "entity", "entity-type", "outcome", "patient", "policy", "site",       "source", "subtype", "type"};
+  if (type == "AuditEvent") return &kAuditEvent;
+  return nullptr;
+}
+
 // The core package defines `_id` twice (Resource-id and the `example` SearchParameter); keep one definition per code,
 // preferring the official ones over examples.
 std::vector<const SearchParamDef*> buildParams(std::string_view type) {
@@ -59,9 +71,13 @@ std::vector<const SearchParamDef*> buildParams(std::string_view type) {
       if (old_example) it->second = p;
     }
   }
+  const std::vector<std::string_view>* only = indexedOnly(type);
   std::vector<const SearchParamDef*> out;
   out.reserve(by_code.size());
-  for (auto& [code, p] : by_code) out.push_back(p);
+  for (auto& [code, p] : by_code) {
+    if (only && std::find(only->begin(), only->end(), code) == only->end()) continue;
+    out.push_back(p);
+  }
   return out;
 }
 
@@ -614,6 +630,13 @@ const std::vector<const SearchParamDef*>& searchParamsFor(std::string_view type)
   std::vector<const SearchParamDef*> params = buildParams(type);
   std::unique_lock lock(c.mutex);
   return c.by_type.emplace(std::string(type), std::move(params)).first->second;
+}
+
+bool definedButNotIndexed(std::string_view type, std::string_view code) {
+  const std::vector<std::string_view>* only = indexedOnly(type);
+  if (!only || std::find(only->begin(), only->end(), code) != only->end()) return false;
+  const auto& defined = model().searchParams(type);
+  return std::any_of(defined.begin(), defined.end(), [&](const SearchParamDef* p) { return p->code == code; });
 }
 
 const SearchParamDef* findSearchParam(std::string_view type, std::string_view code) {

@@ -193,6 +193,10 @@ class Parser {
       modifier = name.substr(colon + 1);
     }
     const SearchParamDef* p = findSearchParam(type_, code);
+    if (p == nullptr && definedButNotIndexed(type_, code)) {
+      return unsupported("search parameter '" + name + "' is not indexed for " + type_ +
+                         " (the CapabilityStatement lists the ones that are)");
+    }
     if (p == nullptr) return unsupported("unknown search parameter '" + name + "' for " + type_);
     std::vector<Criterion> out;
     RETURN_IF_ERROR(criteria(name, *p, modifier, value, out));

@@ -5,6 +5,7 @@
 // group it walks the type's resources in id order.
 #include "index_query_sql.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <tuple>
@@ -13,6 +14,16 @@ namespace planbro::gateway::store::internal {
 namespace {
 
 int64_t kindCode(IndexValueKind kind) { return static_cast<int64_t>(kind); }
+
+// Which head column answers a predicate (answeredFromHead), if any.
+enum class HeadColumn { kNone, kId, kLastUpdated };
+
+HeadColumn headColumn(const IndexPredicate& p) {
+  if (!answeredFromHead(p.param, p.kind)) return HeadColumn::kNone;
+  return p.kind == IndexValueKind::kToken ? HeadColumn::kId : HeadColumn::kLastUpdated;
+}
+
+bool hasDateBound(const IndexPredicate& p) { return p.low_ge || p.low_le || p.high_ge || p.high_le; }
 
 // LIKE pattern with '!' as the escape character (no backslash: its meaning differs between engines' settings).
 std::string likeEscape(std::string_view s) {
@@ -130,13 +141,40 @@ int drivingRank(const IndexPredicate& p) {
   return 5;
 }
 
-// The rank of a group as the driver (a list ranks just after one equality of its kind), or -1 when it cannot drive.
+// The rank of a group as the index driver (a list ranks just after one equality of its kind), or -1 when it
+// cannot drive from the index (a group with a head predicate never does: those have no rows).
 int groupRank(const GroupPlan& g) {
+  auto onHead = [](const IndexPredicate* p) { return headColumn(*p) != HeadColumn::kNone; };
+  if (std::any_of(g.singles.begin(), g.singles.end(), onHead)) return -1;
+  for (const ValueList& l : g.lists) {
+    if (std::any_of(l.members.begin(), l.members.end(), onHead)) return -1;
+  }
   if (g.lists.size() == 1 && g.singles.empty()) return 2 * drivingRank(*g.lists[0].members[0]) + 1;
   if (g.lists.empty() && g.singles.size() == 1 && !g.singles[0]->negate && g.singles[0]->presence_param.empty()) {
     return 2 * drivingRank(*g.singles[0]);
   }
   return -1;
+}
+
+// A group of `_id` values only (positive, each with a code): the head's primary key finds its few resources, so
+// it beats any index driver.
+bool idGroup(const GroupPlan& g) {
+  auto isId = [](const IndexPredicate* p) {
+    return headColumn(*p) == HeadColumn::kId && !p->negate && p->presence_param.empty() && p->code;
+  };
+  if (!std::all_of(g.singles.begin(), g.singles.end(), isId)) return false;
+  for (const ValueList& l : g.lists) {
+    if (!std::all_of(l.members.begin(), l.members.end(), isId)) return false;
+  }
+  return !g.singles.empty() || !g.lists.empty();
+}
+
+// A group that is one bounded `_lastUpdated` range: it may drive from the version history's (type, last_updated)
+// index, ranked as a date predicate would be from the date index.
+bool lastUpdatedGroup(const GroupPlan& g) {
+  if (!g.lists.empty() || g.singles.size() != 1) return false;
+  const IndexPredicate& p = *g.singles[0];
+  return headColumn(p) == HeadColumn::kLastUpdated && !p.negate && p.presence_param.empty() && hasDateBound(p);
 }
 
 class Builder {
@@ -287,7 +325,61 @@ class Builder {
     }
   }
 
-  // One group as a condition on the resource row `r`: an OR of correlated EXISTS probes of that resource's rows.
+  // A head predicate as a condition on the head (or version) row `a`, which has res_id and last_updated: the row
+  // the index once held for it had token_code = res_id and token_system = '', or date_low = date_high =
+  // last_updated, and the condition is that row's match written on the columns.
+  void headMatch(const IndexPredicate& p, const std::string& a) {
+    std::string terms;
+    auto term = [&](const std::string& t) {
+      if (!terms.empty()) terms += " AND ";
+      terms += t;
+    };
+    if (!p.presence_param.empty()) {
+      // Every resource has an id and a last-updated time: present, never missing.
+    } else if (headColumn(p) == HeadColumn::kId) {
+      if (p.code) {
+        term(a + ".res_id = ?");
+        out_.params.emplace_back(std::string_view(*p.code));
+      }
+      if (p.system && !p.system->empty()) term("1 = 0");  // an id has no system
+    } else {
+      auto bound = [&](std::string_view op, const std::optional<int64_t>& value) {
+        if (!value) return;
+        term(a + ".last_updated " + std::string(op) + " ?");
+        out_.params.emplace_back(*value);
+      };
+      bound(">=", p.low_ge);
+      bound("<=", p.low_le);
+      bound(">=", p.high_ge);
+      bound("<=", p.high_le);
+    }
+    if (terms.empty()) terms = "1 = 1";
+    out_.sql += (p.negate ? "NOT (" : "(") + terms + ")";
+  }
+
+  // A list of `_id` values (codes, or code|system pairs of which only those without a system can match) as one
+  // IN over a JSON array, like the index lists.
+  void headListMatch(const ValueList& list, const std::string& a) {
+    std::string json = "[";
+    bool any = false;
+    for (const IndexPredicate* p : list.members) {
+      if (p->system && !p->system->empty()) continue;
+      if (any) json += ',';
+      any = true;
+      appendJsonString(json, *p->code);
+    }
+    json += ']';
+    if (!any) {
+      out_.sql += "(1 = 0)";
+      return;
+    }
+    out_.sql += "(" + a + ".res_id IN (" + std::string(dialect_.json_values) + "))";
+    out_.owned.push_back(std::move(json));
+    out_.params.emplace_back(std::string_view(out_.owned.back()));
+  }
+
+  // One group as a condition on the resource row `r`: an OR of correlated EXISTS probes of that resource's rows
+  // (and of conditions on the row itself for the parameters it answers).
   void groupCondition(const GroupPlan& g) {
     out_.sql += " AND (";
     bool first = true;
@@ -299,12 +391,20 @@ class Builder {
         " (SELECT 1 FROM search_index s WHERE s.res_type = r.res_type AND s.res_id = r.res_id";
     for (const ValueList& l : g.lists) {
       next();
+      if (headColumn(*l.members[0]) != HeadColumn::kNone) {
+        headListMatch(l, "r");
+        continue;
+      }
       out_.sql += "EXISTS" + kProbe;
       listMatch(l, "s");
       out_.sql += ")";
     }
     for (const IndexPredicate* p : g.singles) {
       next();
+      if (headColumn(*p) != HeadColumn::kNone) {
+        headMatch(*p, "r");
+        continue;
+      }
       out_.sql += (p->negate ? "NOT EXISTS" : "EXISTS") + kProbe;
       valueMatch(*p, "s");
       out_.sql += ")";
@@ -319,23 +419,44 @@ class Builder {
 
 }  // namespace
 
+bool answeredFromHead(std::string_view param, IndexValueKind kind) {
+  return (kind == IndexValueKind::kToken && param == "_id") ||
+         (kind == IndexValueKind::kDate && param == "_lastUpdated");
+}
+
 Status buildIndexQuerySql(const Dialect& dialect, const IndexQuery& q, IndexQuerySql& out) {
   std::vector<GroupPlan> plans;
   plans.reserve(q.all_of.size());
   int driver = -1;
   int driver_rank = 0;
+  bool by_id = false;
   for (const auto& group : q.all_of) {
     if (group.empty()) return invalidArgument("empty predicate group in index query");
     for (const IndexPredicate& p : group) RETURN_IF_ERROR(checkPredicate(p));
     plans.push_back(planGroup(group));
-    const int rank = groupRank(plans.back());
+    by_id = by_id || idGroup(plans.back());
+    const int rank = lastUpdatedGroup(plans.back()) ? 2 * drivingRank(group[0]) : groupRank(plans.back());
     if (rank >= 0 && (driver < 0 || rank < driver_rank)) {
       driver = static_cast<int>(plans.size() - 1);
       driver_rank = rank;
     }
   }
+  // An `_id` group is a condition on the head row's primary key in the walk below: no index driver beats it.
+  if (by_id) driver = -1;
   Builder b(dialect, out);
-  if (driver >= 0) {
+  const bool by_versions = driver >= 0 && lastUpdatedGroup(plans[static_cast<size_t>(driver)]);
+  if (by_versions) {
+    // The current versions last updated in the range, from resource_version's (res_type, last_updated) index;
+    // the head row says which version is current.
+    out.sql = "SELECT v.res_id FROM resource_version v CROSS JOIN resource r WHERE v.res_type = ? AND ";
+    out.params.emplace_back(std::string_view(q.type));
+    b.headMatch(*plans[static_cast<size_t>(driver)].singles[0], "v");
+    out.sql += " AND r.res_type = v.res_type AND r.res_id = v.res_id AND r.version = v.version AND r.deleted = 0";
+    if (q.after_id) {
+      out.sql += " AND v.res_id > ?";
+      out.params.emplace_back(std::string_view(*q.after_id));
+    }
+  } else if (driver >= 0) {
     const GroupPlan& g = plans[static_cast<size_t>(driver)];
     out.sql = "SELECT DISTINCT d.res_id FROM search_index d CROSS JOIN resource r WHERE d.res_type = ?";
     out.params.emplace_back(std::string_view(q.type));
@@ -360,7 +481,7 @@ Status buildIndexQuerySql(const Dialect& dialect, const IndexQuery& q, IndexQuer
   for (size_t i = 0; i < plans.size(); ++i) {
     if (static_cast<int>(i) != driver) b.groupCondition(plans[i]);
   }
-  out.sql += driver >= 0 ? " ORDER BY d.res_id LIMIT ?" : " ORDER BY r.res_id LIMIT ?";
+  out.sql += by_versions ? " ORDER BY v.res_id LIMIT ?" : driver >= 0 ? " ORDER BY d.res_id LIMIT ?" : " ORDER BY r.res_id LIMIT ?";
   out.params.emplace_back(static_cast<int64_t>(q.count + 1));
   return Status::ok();
 }

@@ -20,6 +20,12 @@ struct IndexQuerySql {
   std::deque<std::string> owned;  // strings made while building (deque: stable addresses)
 };
 
+/** The parameters the store answers from the resource head's own columns instead of index rows: `_id` (token,
+ *  from res_id) and `_lastUpdated` (date, from last_updated). Rows of these are not written (insertIndexRows);
+ *  a predicate on them becomes a condition on the head row, and a lone `_id` group or `_lastUpdated` range drives
+ *  the query from the head's primary key or the version history's (type, last_updated) index. */
+bool answeredFromHead(std::string_view param, IndexValueKind kind);
+
 /**
  * Builds the statement for `q` (type and page size already checked), selecting the ids of one page plus one (to
  * tell whether more follow). Predicates of a group that differ only in their value become one list lookup (a JSON

@@ -133,7 +133,8 @@ FROM search_index;
 
 constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder,
                                             kSchemaV4PresenceRows, internal::kSchemaV5DispatchState,
-                                            internal::kSchemaV6ReplayClaims};
+                                            internal::kSchemaV6ReplayClaims,
+                                            internal::kSchemaV7HeadAnswersIdAndLastUpdated};
 
 // Network byte order by shifting, independent of the host's endianness.
 template <typename T>

@@ -70,4 +70,13 @@ CREATE TABLE IF NOT EXISTS replay_claim (
 CREATE INDEX IF NOT EXISTS replay_claim_expiry ON replay_claim (expires_at);
 )sql";
 
+// Schema version 7, the same SQL in both engines: `_id` and `_lastUpdated` are answered from the resource head's
+// res_id and last_updated (index_query_sql.h answeredFromHead), so their rows, and the presence rows version 4
+// derived for them, go. A write then inserts two index rows fewer, each a row, a per-resource index entry and a
+// value-index entry.
+inline constexpr std::string_view kSchemaV7HeadAnswersIdAndLastUpdated = R"sql(
+DELETE FROM search_index WHERE (param = '_id' AND kind = 1) OR (param = '_lastUpdated' AND kind = 2)
+  OR param = '_id:present' OR param = '_lastUpdated:present';
+)sql";
+
 }  // namespace planbro::gateway::store::internal

@@ -119,7 +119,8 @@ FROM search_index;
 
 constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder,
                                             kSchemaV4PresenceRows, internal::kSchemaV5DispatchState,
-                                            internal::kSchemaV6ReplayClaims};
+                                            internal::kSchemaV6ReplayClaims,
+                                            internal::kSchemaV7HeadAnswersIdAndLastUpdated};
 
 Status sqliteError(sqlite3* db, int rc, std::string_view what) {
   const std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

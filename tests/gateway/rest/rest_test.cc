@@ -560,11 +560,23 @@ TEST_P(RestInteractions, PublishesACapabilityStatementAndValidates) {
   EXPECT_EQ(cs.str("resourceType"), "CapabilityStatement");
   EXPECT_EQ(cs.str("fhirVersion"), "4.0.1");
   bool found = false;
+  std::set<std::string> audit_params;  // AuditEvent lists only the parameters it is indexed by
   for (const fhir::JsonValue& r : cs.root().find("rest")->items()[0].find("resource")->items()) {
+    if (r.find("type")->text() == "AuditEvent" && r.find("searchParam")) {
+      for (const fhir::JsonValue& p : r.find("searchParam")->items()) audit_params.insert(std::string(p.find("name")->text()));
+    }
     if (r.find("type")->text() != "CarePlan") continue;
     for (const fhir::JsonValue& p : r.find("searchParam")->items()) found |= p.find("name")->text() == "subject";
   }
   EXPECT_TRUE(found);
+  if (!audit_params.empty()) {
+    EXPECT_EQ(audit_params.count("entity-type"), 1u);
+    EXPECT_EQ(audit_params.count("agent-role"), 0u);
+    EXPECT_EQ(audit_params.count("entity-role"), 0u);
+  }
+  HttpResult unindexed = get("/AuditEvent?agent-role=user");
+  EXPECT_EQ(unindexed.status, 400) << unindexed.body;
+  EXPECT_NE(unindexed.body.find("agent-role"), std::string::npos) << unindexed.body;
 
   HttpResult ok = post("/Patient/$validate", patientJson());
   EXPECT_EQ(ok.status, 200);

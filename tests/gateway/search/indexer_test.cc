@@ -63,6 +63,37 @@ TEST(Indexer, IndexesEveryOfficialExampleWithoutIssues) {
   EXPECT_GT(rows_total, files * 5);
 }
 
+// AuditEvent is indexed by the IHE BALP / ATNA search parameters only: its agent and entity roles, written on every
+// audited request, get no rows, and its searchable parameters are the list, no more.
+TEST(Indexer, AuditEventIsIndexedByTheBalpParametersOnly) {
+  auto rows = indexText(R"({"resourceType":"AuditEvent","id":"a1",
+    "type":{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"110112"},
+    "action":"R","recorded":"2026-12-07T10:00:00Z","outcome":"0",
+    "agent":[{"who":{"reference":"Practitioner/pr1"},"requestor":true,
+              "role":[{"coding":[{"system":"http://planbro.no/fhir/CodeSystem/audit-agent-role","code":"user"}]}]}],
+    "source":{"observer":{"reference":"Device/gw"}},
+    "entity":[{"what":{"reference":"Patient/p1"},
+               "type":{"system":"http://terminology.hl7.org/CodeSystem/audit-entity-type","code":"1"},
+               "role":{"system":"http://terminology.hl7.org/CodeSystem/object-role","code":"1"},
+               "name":"a name"}]})");
+  std::set<std::string> params;
+  for (const IndexRow& r : rows) params.insert(r.param.substr(0, r.param.find(':')));
+  for (const char* dropped : {"agent-role", "entity-role", "entity-name"}) EXPECT_EQ(params.count(dropped), 0u) << dropped;
+  for (const char* kept : {"type", "action", "date", "outcome", "agent", "source", "entity", "entity-type", "patient"}) {
+    EXPECT_EQ(params.count(kept), 1u) << kept;
+  }
+  std::set<std::string> searchable;
+  for (const fhir::SearchParamDef* p : searchParamsFor("AuditEvent")) searchable.insert(p->code);
+  EXPECT_EQ(searchable, (std::set<std::string>{"_id", "_lastUpdated", "action", "address", "agent", "agent-name",
+                                               "altid", "date", "entity", "entity-type", "outcome", "patient",
+                                               "policy", "site", "source", "subtype", "type"}));
+  EXPECT_TRUE(definedButNotIndexed("AuditEvent", "agent-role"));
+  EXPECT_FALSE(definedButNotIndexed("AuditEvent", "agent"));
+  EXPECT_FALSE(definedButNotIndexed("AuditEvent", "colour"));
+  EXPECT_FALSE(definedButNotIndexed("CarePlan", "status"));
+  EXPECT_NE(findSearchParam("Provenance", "agent-role"), nullptr);  // other types keep every R4 parameter
+}
+
 TEST(Indexer, CarePlanExampleHasSubjectStatusAndCareTeamRows) {
   auto rows = indexText(readFile(PLANBRO_SHARED_DIR "/fhir-r4/examples/CarePlan-example.json"));
   auto subject = rowsOf(rows, "subject");

@@ -176,6 +176,21 @@ TEST(ParseSearch, UnknownParameterIsAnErrorUnlessLenient) {
   EXPECT_FALSE(parseSearch("Patient", {{"_text", "x"}}, Handling::kStrict).isOk());
 }
 
+// A parameter R4 defines for AuditEvent that it is not indexed by is refused with a message naming it, never
+// answered from rows that were never written (an empty page).
+TEST(ParseSearch, AnAuditEventParameterThatIsNotIndexedIsRefusedNamingIt) {
+  for (const char* name : {"agent-role", "entity-role", "entity-name:exact", "_tag"}) {
+    auto r = parseSearch("AuditEvent", {{name, "x"}}, Handling::kStrict);
+    ASSERT_FALSE(r.isOk()) << name;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << name;
+    EXPECT_NE(r.status().message().find(std::string("'") + name + "' is not indexed for AuditEvent"), std::string::npos)
+        << r.status().message();
+  }
+  EXPECT_EQ(parseOk("AuditEvent", {{"entity-type", "1"}, {"agent", "Practitioner/pr1"}, {"date", "ge2026-12-01"}})
+                .criteria.size(),
+            3u);
+}
+
 TEST(ParseSearch, ResultParameters) {
   auto req = parseOk("CarePlan", {{"_count", "5000"}, {"_sort", "-_lastUpdated,status"},
                                   {"_include", "CarePlan:care-team"}, {"_revinclude:iterate", "Provenance:target"},

@@ -120,6 +120,30 @@ class StoreTest : public ::testing::TestWithParam<Engine> {
     return out;
   }
 
+  // Runs `text` on the database directly (as an older gateway version would have written it) and returns the
+  // first cell of its result, or "error".
+  std::string rawSql(const std::string& text) {
+    std::string out;
+    if (GetParam() == Engine::kPostgres) {
+      PGconn* conn = PQconnectdb(pg_url_.c_str());
+      PGresult* r = PQexec(conn, ("SET search_path TO " + schema_ + "; " + text).c_str());
+      if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
+      else if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) out = "error";
+      PQclear(r);
+      PQfinish(conn);
+      return out;
+    }
+    sqlite3* db = nullptr;
+    sqlite3_open((dir_ / "store.db").string().c_str(), &db);
+    auto cb = [](void* o, int, char** v, char**) {
+      if (static_cast<std::string*>(o)->empty() && v[0]) *static_cast<std::string*>(o) = v[0];
+      return 0;
+    };
+    if (sqlite3_exec(db, text.c_str(), cb, &out, nullptr) != SQLITE_OK) out = "error";
+    sqlite3_close(db);
+    return out;
+  }
+
   std::vector<OutboxEvent> outbox() {
     auto events = store_->readOutbox(0, kMaxPageSize);
     EXPECT_TRUE(events.isOk()) << events.status().message();
@@ -1133,27 +1157,7 @@ TEST_P(StoreTest, AServerSecretIsReadWithoutTheWriterEvenInsideAWriteTransaction
 
 // Schema version 4 (presence rows for `:missing`): a store indexed by version 3 gets them derived at open.
 TEST_P(StoreTest, MigrationToVersion4DerivesPresenceRowsFromEachResourcesIndexRows) {
-  auto sql = [&](const std::string& text) -> std::string {  // runs `text`, returns the first cell or an error
-    std::string out;
-    if (GetParam() == Engine::kPostgres) {
-      PGconn* conn = PQconnectdb(pg_url_.c_str());
-      PGresult* r = PQexec(conn, ("SET search_path TO " + schema_ + "; " + text).c_str());
-      if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
-      else if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) out = "error";
-      PQclear(r);
-      PQfinish(conn);
-      return out;
-    }
-    sqlite3* db = nullptr;
-    sqlite3_open((dir_ / "store.db").string().c_str(), &db);
-    auto cb = [](void* o, int, char** v, char**) {
-      if (static_cast<std::string*>(o)->empty() && v[0]) *static_cast<std::string*>(o) = v[0];
-      return 0;
-    };
-    if (sqlite3_exec(db, text.c_str(), cb, &out, nullptr) != SQLITE_OK) out = "error";
-    sqlite3_close(db);
-    return out;
-  };
+  auto sql = [&](const std::string& text) { return rawSql(text); };
   IndexRow code_text{"code:text", IndexValueKind::kString, "blodsukker"};
   IndexRow subject;
   subject.param = "subject";
@@ -1172,7 +1176,7 @@ TEST_P(StoreTest, MigrationToVersion4DerivesPresenceRowsFromEachResourcesIndexRo
   ASSERT_NE(sql("UPDATE schema_version SET version = 3"), "error");
   auto reopened = open();
   ASSERT_TRUE(reopened.isOk()) << reopened.status().message();
-  EXPECT_EQ(sql("SELECT version FROM schema_version"), "6");  // the newest: every later step ran too (6: replay_claim)
+  EXPECT_EQ(sql("SELECT version FROM schema_version"), "7");  // the newest: every later step ran too (7: head answers _id)
   auto present = [&](const std::string& param) {
     IndexQuery q;
     q.type = "Observation";
@@ -1186,6 +1190,192 @@ TEST_P(StoreTest, MigrationToVersion4DerivesPresenceRowsFromEachResourcesIndexRo
   EXPECT_EQ(present("subject"), std::vector<std::string>{"o1"});
   EXPECT_EQ(present("status"), std::vector<std::string>{"o2"});
   EXPECT_EQ(sql("SELECT COUNT(*) FROM search_index WHERE param = 'subject:present'"), "1");
+}
+
+// `_id` and `_lastUpdated` are answered from the resource head (schema version 7): their rows are not stored, and
+// every form of predicate on them answers as their rows did (token_code = id with no system; date_low = date_high
+// = the version's last-updated time).
+class HeadParamTest : public StoreTest {
+ protected:
+  static IndexRow idRow(const std::string& id) { return IndexRow{"_id", IndexValueKind::kToken, "", "", id}; }
+  static IndexRow lastUpdatedRow(int64_t micros) {
+    IndexRow r{"_lastUpdated", IndexValueKind::kDate};
+    r.date_low = r.date_high = micros;
+    return r;
+  }
+  static IndexRow statusRow(const std::string& code) { return IndexRow{"status", IndexValueKind::kToken, "", "", code}; }
+  static int64_t micros(Timestamp t) { return t.time_since_epoch().count(); }
+
+  // Writes CarePlan/<id> with the rows the indexer gives it; its last-updated time.
+  int64_t put(const std::string& id, const std::string& status) {
+    int64_t at = 0;
+    Status s = store_->runTransaction(ctx(), [&](WriteTransaction& t) -> Status {
+      ASSIGN_OR_RETURN(WriteResult w, t.update("CarePlan", id, {"{\"id\":\"" + id + "\",\"s\":\"" + status + "\"}", {}}));
+      at = micros(w.last_updated);
+      return t.replaceIndex("CarePlan", id, {idRow(id), lastUpdatedRow(at), statusRow(status)});
+    });
+    EXPECT_TRUE(s.isOk()) << s.message();
+    return at;
+  }
+
+  IndexPage page(std::vector<std::vector<IndexPredicate>> all_of, size_t count = 100,
+                 std::optional<std::string> after = std::nullopt, ResourceStore* store = nullptr) {
+    IndexQuery q;
+    q.type = "CarePlan";
+    q.all_of = std::move(all_of);
+    q.count = count;
+    q.after_id = std::move(after);
+    auto p = (store ? store : store_.get())->searchIndex(q);
+    EXPECT_TRUE(p.isOk()) << p.status().message();
+    return p.isOk() ? *p : IndexPage{};
+  }
+  std::vector<std::string> find(std::vector<std::vector<IndexPredicate>> all_of, ResourceStore* store = nullptr) {
+    return page(std::move(all_of), 100, std::nullopt, store).ids;
+  }
+
+  static IndexPredicate id(std::string code, std::optional<std::string> system = std::nullopt, bool negate = false) {
+    IndexPredicate p;
+    p.param = "_id";
+    p.kind = IndexValueKind::kToken;
+    p.code = std::move(code);
+    p.system = std::move(system);
+    p.negate = negate;
+    return p;
+  }
+  static IndexPredicate idMissing(bool missing) {
+    IndexPredicate p;
+    p.param = "_id";
+    p.kind = IndexValueKind::kToken;
+    p.presence_param = "_id:present";
+    p.negate = missing;
+    return p;
+  }
+  static IndexPredicate updated(std::optional<int64_t> high_ge, std::optional<int64_t> low_le) {
+    IndexPredicate p;
+    p.param = "_lastUpdated";
+    p.kind = IndexValueKind::kDate;
+    p.high_ge = high_ge;
+    p.low_le = low_le;
+    return p;
+  }
+  static IndexPredicate status(const std::string& code) {
+    IndexPredicate p;
+    p.param = "status";
+    p.kind = IndexValueKind::kToken;
+    p.code = code;
+    return p;
+  }
+  using Ids = std::vector<std::string>;
+};
+
+TEST_P(HeadParamTest, IdAndLastUpdatedAreAnsweredFromTheHeadWithoutIndexRows) {
+  const int64_t t1 = put("x1", "active");
+  const int64_t t2 = put("x2", "completed");
+  const int64_t t3 = put("x3", "active");
+  ASSERT_LT(t1, t2);
+  ASSERT_LT(t2, t3);
+  EXPECT_EQ(rawSql("SELECT COUNT(*) FROM search_index WHERE param LIKE '!_id%' ESCAPE '!' OR param LIKE '!_lastUpdated%' ESCAPE '!'"), "0");
+  EXPECT_EQ(rawSql("SELECT COUNT(*) FROM search_index"), "3");  // the status rows
+
+  EXPECT_EQ(find({{id("x2")}}), Ids{"x2"});
+  EXPECT_EQ(find({{id("x1"), id("x3")}}), (Ids{"x1", "x3"}));
+  EXPECT_EQ(find({{id("x1"), id("x2"), id("x3"), id("nope")}}), (Ids{"x1", "x2", "x3"}));
+  EXPECT_EQ(find({{id("x2", "")}}), Ids{"x2"});  // |x2: an id has no system
+  EXPECT_TRUE(find({{id("x2", "urn:sys")}}).empty());
+  EXPECT_EQ(find({{id("x1", "urn:sys"), id("x3", "")}}), Ids{"x3"});
+  EXPECT_EQ(find({{id("x1", "urn:sys"), id("x2", "urn:sys")}}), Ids{});
+  EXPECT_EQ(find({{id("x1", ""), id("x2", "")}}), (Ids{"x1", "x2"}));
+  EXPECT_EQ(find({{id("x2", std::nullopt, /*negate=*/true)}}), (Ids{"x1", "x3"}));
+  EXPECT_EQ(find({{idMissing(false)}}), (Ids{"x1", "x2", "x3"}));
+  EXPECT_TRUE(find({{idMissing(true)}}).empty());
+  EXPECT_EQ(find({{id("x1"), id("x2")}, {status("active")}}), Ids{"x1"});
+  EXPECT_EQ(find({{status("active")}, {id("x3")}}), Ids{"x3"});
+
+  EXPECT_EQ(find({{updated(t2, std::nullopt)}}), (Ids{"x2", "x3"}));
+  EXPECT_EQ(find({{updated(std::nullopt, t2)}}), (Ids{"x1", "x2"}));
+  EXPECT_EQ(find({{updated(t2, t2)}}), Ids{"x2"});
+  EXPECT_EQ(find({{updated(t1, std::nullopt)}, {status("active")}}), (Ids{"x1", "x3"}));
+  EXPECT_EQ(find({{updated(t2, std::nullopt)}, {status("active")}}), Ids{"x3"});
+  EXPECT_EQ(find({{updated(t3 + 1, std::nullopt), updated(std::nullopt, t1)}}), Ids{"x1"});  // an OR group
+  IndexPredicate not_early = updated(std::nullopt, t1);
+  not_early.negate = true;
+  EXPECT_EQ(find({{not_early}}), (Ids{"x2", "x3"}));
+  // Keyset pages in id order, driven by the range.
+  IndexPage first = page({{updated(t1, std::nullopt)}}, 2);
+  EXPECT_EQ(first.ids, (Ids{"x1", "x2"}));
+  ASSERT_TRUE(first.next_after_id.has_value());
+  EXPECT_EQ(page({{updated(t1, std::nullopt)}}, 2, first.next_after_id).ids, Ids{"x3"});
+  EXPECT_EQ(page({{id("x1"), id("x2"), id("x3")}}, 1, std::string("x1")).ids, Ids{"x2"});
+
+  // The current version decides: an update moves x1 past x3, a delete drops x3.
+  const int64_t t4 = put("x1", "on-hold");
+  ASSERT_GT(t4, t3);
+  EXPECT_EQ(find({{updated(std::nullopt, t1)}}), Ids{});
+  EXPECT_EQ(find({{updated(t4, std::nullopt)}}), Ids{"x1"});
+  ASSERT_TRUE(store_->runTransaction(ctx(), [](WriteTransaction& t) { return t.remove("CarePlan", "x3", std::nullopt).status(); }).isOk());
+  EXPECT_TRUE(find({{id("x3")}}).empty());
+  EXPECT_EQ(find({{updated(t2, std::nullopt)}}), (Ids{"x1", "x2"}));
+  EXPECT_EQ(find({{idMissing(false)}}), (Ids{"x1", "x2"}));
+}
+
+// SQLite counts the engine steps of a search: an `_id` lookup and a narrow `_lastUpdated` range must not walk the
+// type's resources.
+TEST_P(HeadParamTest, IdAndLastUpdatedSearchesDoNotWalkTheType) {
+  if (GetParam() != Engine::kSqlite) GTEST_SKIP() << "engine steps are counted by SQLite only";
+  constexpr int kResources = 300;
+  std::vector<int64_t> at;
+  for (int i = 0; i < kResources; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "r%03d", i);
+    at.push_back(put(name, i % 2 ? "active" : "completed"));
+  }
+  const IndexPage by_id = page({{id("r150")}});
+  EXPECT_EQ(by_id.ids, Ids{"r150"});
+  EXPECT_LT(by_id.engine_steps, 100);
+  const IndexPage by_ids = page({{id("r010"), id("r200"), id("r299")}});
+  EXPECT_EQ(by_ids.ids, (Ids{"r010", "r200", "r299"}));
+  EXPECT_LT(by_ids.engine_steps, 200);
+  const IndexPage recent = page({{updated(at[kResources - 2], std::nullopt)}});
+  EXPECT_EQ(recent.ids, (Ids{"r298", "r299"}));
+  EXPECT_LT(recent.engine_steps, 200);
+  const IndexPage id_and_status = page({{status("active")}, {id("r151")}});
+  EXPECT_EQ(id_and_status.ids, Ids{"r151"});
+  EXPECT_LT(id_and_status.engine_steps, 100);
+}
+
+// Schema version 7 on a database of version 6: the `_id` and `_lastUpdated` rows (and the presence rows version 4
+// derived for them) are removed, and searches on them give the answers those rows gave.
+TEST_P(HeadParamTest, MigrationToVersion7DropsTheHeadRowsAndSearchesAnswerTheSame) {
+  const int64_t t1 = put("m1", "active");
+  const int64_t t2 = put("m2", "completed");
+  const std::string cols =
+      "INSERT INTO search_index (res_type, res_id, param, kind, text_value, token_system, token_code, date_low, "
+      "date_high, number_value, ref_type, ref_id) VALUES ";
+  auto token = [](const std::string& id, const std::string& param, const std::string& code) {
+    return "('CarePlan', '" + id + "', '" + param + "', 1, '', '', '" + code + "', 0, 0, 0, '', '')";
+  };
+  auto date = [](const std::string& id, int64_t t) {
+    const std::string v = std::to_string(t);
+    return "('CarePlan', '" + id + "', '_lastUpdated', 2, '', '', '', " + v + ", " + v + ", 0, '', '')";
+  };
+  store_.reset();
+  // As version 6 wrote them.
+  ASSERT_NE(rawSql(cols + token("m1", "_id", "m1") + ", " + token("m2", "_id", "m2") + ", " + date("m1", t1) + ", " +
+                   date("m2", t2) + ", " + token("m1", "_id:present", "1") + ", " + token("m2", "_lastUpdated:present", "1")),
+            "error");
+  ASSERT_NE(rawSql("UPDATE schema_version SET version = 6"), "error");
+  ASSERT_EQ(rawSql("SELECT COUNT(*) FROM search_index"), "8");
+  auto reopened = open();
+  ASSERT_TRUE(reopened.isOk()) << reopened.status().message();
+  EXPECT_EQ(rawSql("SELECT version FROM schema_version"), "7");
+  EXPECT_EQ(rawSql("SELECT COUNT(*) FROM search_index"), "2");  // the status rows
+  ResourceStore* s = reopened->get();
+  EXPECT_EQ(find({{id("m1")}}, s), Ids{"m1"});
+  EXPECT_EQ(find({{id("m1"), id("m2")}}, s), (Ids{"m1", "m2"}));
+  EXPECT_EQ(find({{updated(t2, std::nullopt)}}, s), Ids{"m2"});
+  EXPECT_EQ(find({{updated(std::nullopt, t2)}}, s), (Ids{"m1", "m2"}));
+  EXPECT_EQ(find({{idMissing(false)}}, s), (Ids{"m1", "m2"}));
+  EXPECT_EQ(find({{status("active")}, {updated(t1, t1)}}, s), Ids{"m1"});
 }
 
 TEST(PostgresStore, RecoversWhenTheServerDropsItsConnections) {
@@ -1237,6 +1427,7 @@ std::string engineName(const ::testing::TestParamInfo<Engine>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, ::testing::Values(Engine::kSqlite, Engine::kPostgres), engineName);
+INSTANTIATE_TEST_SUITE_P(Engines, HeadParamTest, ::testing::Values(Engine::kSqlite, Engine::kPostgres), engineName);
 INSTANTIATE_TEST_SUITE_P(Engines, IndexSearchTest, ::testing::Values(Engine::kSqlite, Engine::kPostgres), engineName);
 
 TEST(HistoryCursor, TokenRoundTripsAndMalformedTokensAreRejected) {

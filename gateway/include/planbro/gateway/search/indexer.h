@@ -68,8 +68,13 @@ Result<std::vector<store::IndexRow>> indexParameter(const fhir::JsonValue& resou
 std::optional<store::IndexValueKind> valueKindOf(fhir::SearchParamType type);
 
 /** The search parameters of `type`, one per code (duplicate definitions such as the spec's `example` _id dropped),
- *  sorted by code. Empty for an unknown type. The reference stays valid for the process lifetime. */
+ *  sorted by code: the ones it is indexed and searchable by. That is every R4 parameter of the type, except for
+ *  AuditEvent, which is indexed by the IHE BALP / ATNA parameters only (docs/search.md). Empty for an unknown type.
+ *  The reference stays valid for the process lifetime. */
 const std::vector<const fhir::SearchParamDef*>& searchParamsFor(std::string_view type);
+/** True when R4 defines `code` for `type` but the type is not indexed by it (searchParamsFor): a search by it is
+ *  refused rather than answered from rows that were never written. */
+bool definedButNotIndexed(std::string_view type, std::string_view code);
 /** One parameter of `type` by code, or nullptr. */
 const fhir::SearchParamDef* findSearchParam(std::string_view type, std::string_view code);
 

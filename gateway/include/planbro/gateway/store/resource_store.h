@@ -102,6 +102,8 @@ enum class IndexValueKind { kString, kToken, kDate, kNumber, kReference, kUri };
  *   kNumber: number
  *   kReference: ref_type, ref_id (or text for an absolute URL reference)
  *   kUri: text
+ * Rows of `_id` (kToken) and `_lastUpdated` (kDate) are accepted and not stored: the store answers predicates on
+ * them from the resource's own id and last-updated time (docs/search.md, "The store's query plan").
  */
 struct IndexRow {
   std::string param;  // the search parameter code, e.g. "subject", "status"
