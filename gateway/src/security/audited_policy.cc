@@ -1,5 +1,7 @@
 // Every interaction-level access decision becomes an audit record (audit_log.h, makeAuditedPolicy). A permit the
-// audit trail cannot take is turned into a refusal: the access would otherwise leave no trace.
+// audit trail cannot take is turned into a refusal: the access would otherwise leave no trace. This runs once per
+// request: the record holds the request's shared Principal (a reference count) and short values that fit their
+// strings' inline buffers, so recording a read allocates nothing in the common case.
 #include "planbro/gateway/security/audit_log.h"
 
 namespace planbro::gateway::security {
@@ -19,7 +21,7 @@ class AuditedPolicy final : public AccessPolicy {
     r.interaction = std::string(s.interaction);
     r.action = auditActionOf(s.interaction);
     if (!decision.isOk()) r.outcome_text = decision.message();  // names the interaction and type only
-    if (context.principal) r.who = auditAgentOf(*context.principal);
+    r.principal = context.principal.shared();  // shared with the request, not copied (audit_sink.h)
     r.resource_type = std::string(s.type);
     r.source_system = "rest";
     r.correlation_id = context.request_id;

@@ -14,6 +14,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "planbro/gateway/security/access_policy.h"
 #include "planbro/gateway/security/audit_sink.h"
@@ -66,8 +68,19 @@ class AuditLog final : public AuditSink {
 /** The agent of a record, from the principal (never its token). */
 AuditAgent auditAgentOf(const Principal& principal);
 
-/** The AuditEvent (R4 JSON, IHE BALP shape) of `record`, with `id`; `observer` names this node. */
+/** The AuditEvent (R4 JSON, IHE BALP shape) of `record`, with `id`; `observer` names this node. The bytes are the
+ *  canonical form (what fhir::writeResourceJson writes for them), so they are stored as they are. */
 std::string auditEventJson(const AuditRecord& record, std::string_view id, std::string_view observer);
+/** As auditEventJson, appended to `out`. */
+void writeAuditEventJson(const AuditRecord& record, std::string_view id, std::string_view observer, std::string& out);
+
+/** The search-index rows of that AuditEvent, computed from the record itself: the rows search::indexResource
+ *  gives for the same JSON with IndexOptions::last_updated = `last_updated` (the same parameters, values, systems,
+ *  normalisation, `:exact`/`:identifier`/`:text`/`:present` rows; sorted and deduplicated alike), without a parse
+ *  or a FHIRPath evaluation. A parameter the indexer has for AuditEvent that this builder does not know is indexed
+ *  by the indexer itself from the JSON, so the rows stay the indexer's whatever its parameter list. */
+std::vector<store::IndexRow> auditEventIndexRows(const AuditRecord& record, std::string_view id,
+                                                 std::string_view observer, store::Timestamp last_updated);
 
 /** A policy that records every interaction-level decision of `inner` (permit or deny) in `sink`, and refuses
  *  (kUnavailable, 503) a permit the sink cannot take. decide() passes through (per-resource decisions are the

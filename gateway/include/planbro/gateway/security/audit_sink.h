@@ -10,9 +10,11 @@
 // auditor only); it must never reach a log line.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "planbro/fhir-model/status.h"
+#include "planbro/gateway/security/principal.h"
 
 namespace planbro::gateway::security {
 
@@ -55,6 +57,10 @@ struct AuditRecord {
   std::string correlation_id;    // the request id (X-Request-Id) or message id
   std::string remote_address;    // the peer's IP address, when known
   int64_t recorded_us = 0;       // microseconds since the epoch; 0: the sink stamps it on arrival
+  /** The requester, shared with the request (RequestContext::principal), not copied: when set, the AuditEvent's
+   *  agents are read from it when the event is written, and `who` is not read. The request path sets this (one
+   *  reference count), callers without a Principal (adapters, the loader) fill `who`. */
+  std::shared_ptr<const Principal> principal;
 };
 
 /**
