@@ -147,8 +147,9 @@ void ProfileChecker::checkExtension(const Profile& definition, const JsonValue& 
                " (its contexts: " + listed + ")");
   }
   // A definition of the simple shape is decided in one pass; when its plan does not hold, the full walk reports why.
-  if (profile->extension_plan == nullptr || depth_ >= max_nesting_ ||
-      !extensionPlanHolds(*profile->extension_plan, extension)) {
+  const ExtensionPlan* plan =
+      profile->extension_plan != nullptr ? profile->extension_plan.get() : profile->complex_extension_plan.get();
+  if (plan == nullptr || depth_ >= max_nesting_ || !extensionPlanHolds(*plan, extension)) {
     conformTo(*profile, extension, "Extension");
   }
   resource_ = previous_resource;
@@ -156,12 +157,14 @@ void ProfileChecker::checkExtension(const Profile& definition, const JsonValue& 
 }
 
 // True only when the full walk of the definition would report nothing: the same checks as gather / checkItems /
-// checkValue make for a fixed url, a forbidden nested extension and a narrowed value[x], on the members directly.
-// Anything unusual (twins, two values, a type not allowed) answers false and leaves it to the full walk.
-bool ProfileChecker::extensionPlanHolds(const ExtensionPlan& plan, const JsonValue& extension) const {
+// checkValue / checkSlices make for a fixed url, a forbidden nested extension, a narrowed value[x], a forbidden
+// value[x] and nested extensions sliced by url, on the members directly. Anything unusual (twins, two values, a type
+// not allowed, a nested extension without a url) answers false and leaves it to the full walk.
+bool ProfileChecker::extensionPlanHolds(const ExtensionPlan& plan, const JsonValue& extension) {
   if (!extension.isObject()) return false;
   const JsonValue* url = nullptr;
   const JsonValue* value = nullptr;
+  const JsonValue* nested = nullptr;
   std::string_view value_code;
   for (const JsonMember& m : extension.members()) {
     std::string_view key = m.key;
@@ -169,8 +172,11 @@ bool ProfileChecker::extensionPlanHolds(const ExtensionPlan& plan, const JsonVal
       url = &m.value;
     } else if (key == "extension") {
       if (plan.nested_forbidden && !(m.value.isArray() && m.value.items().empty())) return false;
+      nested = &m.value;
     } else if (key.starts_with('_')) {
       if (key == "_url" || key == "_extension" || key.starts_with("_value")) return false;
+    } else if (plan.value_forbidden && key.size() > 5 && key.starts_with("value")) {
+      return false;
     } else if (!plan.value_types.empty() && key.size() > 5 && key.starts_with("value")) {
       if (value != nullptr) return false;
       std::string_view suffix = key.substr(5);
@@ -182,10 +188,54 @@ bool ProfileChecker::extensionPlanHolds(const ExtensionPlan& plan, const JsonVal
     }
   }
   if (url == nullptr || !url->isString() || url->text() != plan.fixed_url) return false;
+  if (!plan.nested_slices.empty() && !nestedSlicesHold(plan, nested)) return false;
   if (plan.value_types.empty()) return true;
   if (value == nullptr) return !plan.value_required;
   if (value->isNull() || value->isArray()) return false;
   return plan.value_binding == nullptr || bindingHolds(*plan.value_binding, plan.value_set, *value, value_code);
+}
+
+// checkSlices' decision for nested extensions sliced by url, without its reports: a nested extension of a slice with
+// a plan by that plan, of another slice by the full check of that slice alone (it must report nothing at all).
+bool ProfileChecker::nestedSlicesHold(const ExtensionPlan& plan, const JsonValue* nested) {
+  std::array<uint32_t, ExtensionPlan::kMaxNestedSlices> counts{};
+  uint32_t n = 0;
+  if (nested != nullptr) {
+    if (!nested->isArray()) return false;
+    auto items = nested->items();
+    for (size_t i = 0; i < items.size(); ++i) {
+      const JsonValue& item = items[i];
+      if (!item.isObject()) return false;
+      const JsonValue* url = item.find("url");
+      if (url == nullptr || !url->isString()) return false;
+      ++n;
+      const std::string_view text = url->text();
+      size_t s = 0;
+      while (s < plan.nested_slices.size() && plan.nested_slices[s].url != text) ++s;
+      if (s == plan.nested_slices.size()) {
+        if (plan.nested_closed) return false;
+        continue;  // open: an extension no slice names is checked as any Extension (the base walk did)
+      }
+      const ExtensionPlan::NestedSlice& slice = plan.nested_slices[s];
+      if (slice.plan != nullptr) {
+        if (!extensionPlanHolds(*slice.plan, item)) return false;
+      } else {
+        Item one;
+        one.value = &item;
+        one.type_code = "Extension";
+        one.index = static_cast<int32_t>(i);
+        one.json_name = "extension";
+        if (!reportsNothing(*slice.element, one)) return false;
+      }
+      ++counts[s];
+    }
+  }
+  if (n < plan.nested_min || (plan.nested_max != kUnbounded && n > plan.nested_max)) return false;
+  for (size_t s = 0; s < plan.nested_slices.size(); ++s) {
+    const ExtensionPlan::NestedSlice& slice = plan.nested_slices[s];
+    if (counts[s] < slice.min || (slice.max != kUnbounded && counts[s] > slice.max)) return false;
+  }
+  return true;
 }
 
 // checkBinding's decision without its report: true when checkBinding would report nothing for this value.
@@ -226,7 +276,7 @@ bool ProfileChecker::contextAllows(const Profile& profile, std::string_view cont
     if (ctx.type == "fhirpath") return true;  // FHIRPath contexts are not evaluated (docs/conformance.md)
     // The expression with its first "[x]" left out, compared piecewise.
     std::string_view expression = ctx.expression;
-    const size_t x = expression.find("[x]");
+    const size_t x = ctx.choice_at;  // found once, when the set was built
     auto equals = [&](std::string_view candidate) {
       if (x == std::string_view::npos) return candidate == expression;
       return candidate.size() + 3 == expression.size() && candidate.substr(0, x) == expression.substr(0, x) &&
@@ -287,8 +337,7 @@ void ProfileChecker::checkChildren(const ProfileElement& element, const Item& it
   if (items_depth_ == items_buffers_.size()) items_buffers_.push_back(std::make_unique<std::vector<Item>>());
   std::vector<Item>& items = *items_buffers_[items_depth_];
   ++items_depth_;
-  for (const ProfileElement* child : element.children) {
-    if (!child->relevant) continue;
+  for (const ProfileElement* child : element.relevant_children) {
     items.clear();
     gather(*child, object, twin, items);
     checkItems(*child, items);
@@ -438,12 +487,7 @@ void ProfileChecker::checkValue(const ProfileElement& element, const Item& item)
   }
   if (element.binding != nullptr) checkBinding(*element.binding, element.value_set, item);
   if (!element.invariants.empty()) checkInvariants(element, item);
-  for (const ProfileElement* c : element.children) {
-    if (c->relevant) {
-      checkChildren(element, item);
-      break;
-    }
-  }
+  if (!element.relevant_children.empty()) checkChildren(element, item);
 }
 
 // ---- types ----
@@ -714,6 +758,22 @@ void ProfileChecker::checkSlices(const ProfileElement& element, std::vector<Item
     last_slice = std::max(last_slice, assigned[i]);
     checkValue(*element.slices[static_cast<size_t>(assigned[i])], item);
   }
+}
+
+bool ProfileChecker::reportsNothing(const ProfileElement& element, const Item& item) {
+  OperationOutcome scratch;
+  OperationOutcome* saved = out_;
+  out_ = &scratch;
+  // The nesting warning is given once per validation: one given into the scratch outcome must be given again by
+  // the full walk that follows.
+  const bool nesting_reported = nesting_reported_;
+  checkValue(element, item);
+  out_ = saved;
+  if (!scratch.issues().empty()) {
+    nesting_reported_ = nesting_reported;
+    return false;
+  }
+  return true;
 }
 
 bool ProfileChecker::conformsQuietly(const ProfileElement& element, const Item& item) {

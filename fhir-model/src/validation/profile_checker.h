@@ -72,7 +72,11 @@ class ProfileChecker {
   bool contextAllows(const Profile& profile, std::string_view context_path, std::string_view datatype_path,
                      std::string_view context_type, std::string_view parent_extension_url) const;
   void conformTo(const Profile& profile, const JsonValue& value, std::string_view type_code);
-  bool extensionPlanHolds(const ExtensionPlan& plan, const JsonValue& extension) const;
+  bool extensionPlanHolds(const ExtensionPlan& plan, const JsonValue& extension);
+  bool nestedSlicesHold(const ExtensionPlan& plan, const JsonValue* nested);
+  /** checkValue of `element` on `item` into a scratch outcome: true when it reported nothing at all (not even a
+   * warning), so that skipping the full walk loses no issue. */
+  bool reportsNothing(const ProfileElement& element, const Item& item);
   static bool bindingHolds(const Binding& binding, const ValueSetCodes* value_set, const JsonValue& value,
                            std::string_view code);
   void checkChildren(const ProfileElement& element, const Item& item);

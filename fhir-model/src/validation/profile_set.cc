@@ -276,6 +276,11 @@ void precompute(const ModelInfo& model, Profile& profile, std::vector<std::strin
       profile.elements[parent->second].relevant = true;
     }
   }
+  for (ProfileElement& pe : profile.elements) {
+    for (const ProfileElement* c : pe.children) {
+      if (c->relevant) pe.relevant_children.push_back(c);
+    }
+  }
 }
 
 std::vector<ExtensionContext> readContexts(const JsonValue& sd) {
@@ -302,7 +307,7 @@ struct ProfileSet::Impl {
   std::vector<std::unique_ptr<TypeDef>> owned_defs;
   std::vector<std::unique_ptr<Profile>> owned;
   std::vector<const Profile*> sorted;
-  std::unordered_map<std::string_view, const Profile*> by_url;
+  std::unordered_map<std::string_view, const Profile*, ProfileElement::UrlHash> by_url;
   std::vector<std::unique_ptr<ValueSetCodes>> value_sets;
   std::unordered_map<std::string_view, const ValueSetCodes*> value_set_by_url;
 };
@@ -592,9 +597,13 @@ Result<std::shared_ptr<const ProfileSet>> ProfileSetBuilder::build() {
   };
   for (auto& profile : impl->owned) {
     applyContextErrata(*profile);
+    for (ExtensionContext& context : profile->contexts) context.choice_at = context.expression.find("[x]");
     precompute(model_, *profile, warnings, lookup, find_profile);
     profile->extension_plan = validation::compileExtensionPlan(*profile);
-    for (ProfileElement& pe : profile->elements) {
+    // Bottom-up (a nested slice follows the slice it is in, in snapshot order): a complex slice's plan needs the
+    // plans of its own slices.
+    for (size_t i = profile->elements.size(); i-- > 0;) {
+      const ProfileElement& pe = profile->elements[i];
       for (const ProfileElement* slice_const : pe.slices) {
         const ElementDef& slice_def = *slice_const->def;
         if (slice_def.types.size() != 1 || slice_def.types.front().code != "Extension") continue;
@@ -602,6 +611,9 @@ Result<std::shared_ptr<const ProfileSet>> ProfileSetBuilder::build() {
         ProfileElement& slice = profile->elements[static_cast<size_t>(slice_const - profile->elements.data())];
         slice.extension_plan = validation::compileExtensionPlan(slice);
       }
+    }
+    if (profile->extension_plan == nullptr) {
+      profile->complex_extension_plan = validation::compileComplexExtensionPlan(*profile);
     }
   }
 

@@ -1,6 +1,7 @@
 #include "simple_invariant.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdint>
 #include <string>
@@ -17,6 +18,7 @@ struct Step {
   bool primitive = false;          // a single-typed primitive element
   std::vector<std::string> names;  // JSON names (a choice element has one per type)
   std::vector<std::string> twins;  // the same with a leading '_'
+  std::string prefix;              // the element's name, which every JSON name of the step starts with
   bool repeats = false;
   /** Below a choice (value.code), the child is of another type in some of the choice's types (Timing.code is a
    *  CodeableConcept where Coding.code is a code): a complex value found there compares unequal, as in FHIRPath. */
@@ -52,6 +54,9 @@ struct SimpleInvariant::Node {
   bool choice_bool = false;  // kEquals / kNotEquals of a choice element with a boolean literal (value = true)
   Cmp cmp = Cmp::kEq;  // kWhereCount: the comparison with `count`
   uint64_t count = 0;
+  /** kWhere*: the predicate is `url = '<this>'` or `url = '<this>' and ...` (extension.where(url = ...)), so an item
+   *  whose url is a plain string other than this is dropped without evaluating the predicate. */
+  std::optional<std::string> where_url;
 };
 
 namespace {
@@ -62,6 +67,21 @@ class Parser {
  public:
   Parser(std::string_view text, std::span<const ElementDef* const> children, const ModelInfo& model)
       : s_(text), root_children_(children), model_(model) {}
+
+  // The literal of a predicate `url = 'x'` (on its own, or left of an `and`), where `url` is the item's plain
+  // single-named element: such a predicate is false for an item whose url is another string.
+  static std::optional<std::string> urlGuard(const Node& predicate) {
+    const Node* equals = predicate.op == Op::kAnd ? predicate.a.get() : &predicate;
+    if (equals == nullptr || equals->op != Op::kEquals || equals->mixed || equals->choice_bool ||
+        equals->literal_is_bool || equals->path.size() != 1) {
+      return std::nullopt;
+    }
+    const Step& step = equals->path.front();
+    if (step.names.size() != 1 || step.names.front() != "url" || step.choice || step.repeats) {
+      return std::nullopt;
+    }
+    return equals->literal;
+  }
 
   std::unique_ptr<Node> parse() {
     auto n = parseImplies();
@@ -177,6 +197,7 @@ class Parser {
         step.repeats = el->isArray();
         step.primitive = !el->is_choice && eff.types.size() == 1 && model_.isPrimitiveType(eff.types.front().code);
         step.choice = el->is_choice;
+        step.prefix = el->name;
         if (el->is_choice) {
           for (const TypeRef& t : eff.types) step.names.push_back(el->name + upperFirst(t.code));
         } else {
@@ -272,6 +293,7 @@ class Parser {
         n->op = then == "exists" ? Op::kWhereExists : then == "empty" ? Op::kWhereEmpty : Op::kWhereCount;
         n->path = std::move(path);
         n->a = std::move(predicate);
+        n->where_url = urlGuard(*n->a);
         if (n->op == Op::kWhereCount && !countComparison(*n)) return fail();
       } else {
         // hasValue, contains and matches need a primitive whatever type the choice has.
@@ -414,13 +436,59 @@ class Parser {
 };
 
 // Calls `fn(value, twin)` for each element at `path` (from step `i`) under `object`; stops when fn returns true.
-template <typename Fn>
+// `Twins`: whether fn looks at an element that has only its `_name` twin (exists() and empty() do: an element with
+// only an extension exists). Every other caller ignores a call without a value, so the twin lookup, a scan of the
+// object's members per name, is not made for them.
+template <bool Twins = false, typename Fn>
 bool anyAt(const JsonValue& object, const std::vector<Step>& path, size_t i, Fn& fn) {
   if (!object.isObject()) return false;
   const Step& step = path[i];
+  // A choice followed by a step (value.code: one name per type of value[x] that has a `code`) would cost a scan of
+  // the members per name; one scan finds the members of any of its names (no twins: the step is not the last), then
+  // they are followed in the step's name order, the first member of a name counting, as lookups by name would.
+  if (step.names.size() > 2 && i + 1 < path.size() && !step.prefix.empty()) {
+    struct Found {
+      size_t k;
+      const JsonValue* value;
+    };
+    std::array<Found, 4> found;
+    size_t count = 0;
+    bool overflow = false;
+    for (const JsonMember& m : object.members()) {
+      const std::string_view key = m.key;
+      if (key.size() <= step.prefix.size() || key[0] != step.prefix[0] || !key.starts_with(step.prefix)) continue;
+      size_t k = 0;
+      while (k < step.names.size() && step.names[k] != key) ++k;
+      if (k == step.names.size()) continue;
+      bool seen = false;
+      for (size_t e = 0; e < count; ++e) seen = seen || found[e].k == k;
+      if (seen) continue;
+      if (count == found.size()) {
+        overflow = true;
+        break;
+      }
+      found[count++] = {k, &m.value};
+    }
+    if (!overflow) {
+      for (size_t a = 1; a < count; ++a) {
+        for (size_t b = a; b > 0 && found[b - 1].k > found[b].k; --b) std::swap(found[b - 1], found[b]);
+      }
+      for (size_t e = 0; e < count; ++e) {
+        const JsonValue* value = found[e].value;
+        if (value->isArray()) {
+          for (const JsonValue& item : value->items()) {
+            if (anyAt<Twins>(item, path, i + 1, fn)) return true;
+          }
+        } else if (anyAt<Twins>(*value, path, i + 1, fn)) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
   for (size_t k = 0; k < step.names.size(); ++k) {
     const JsonValue* value = object.find(step.names[k]);
-    const JsonValue* twin = (i + 1 == path.size()) ? object.find(step.twins[k]) : nullptr;
+    const JsonValue* twin = (Twins && i + 1 == path.size()) ? object.find(step.twins[k]) : nullptr;
     if (value == nullptr && twin == nullptr) continue;
     if (i + 1 == path.size()) {
       if (value != nullptr && value->isArray()) {
@@ -443,13 +511,21 @@ bool anyAt(const JsonValue& object, const std::vector<Step>& path, size_t i, Fn&
     if (value == nullptr) continue;
     if (value->isArray()) {
       for (const JsonValue& item : value->items()) {
-        if (anyAt(item, path, i + 1, fn)) return true;
+        if (anyAt<Twins>(item, path, i + 1, fn)) return true;
       }
-    } else if (anyAt(*value, path, i + 1, fn)) {
+    } else if (anyAt<Twins>(*value, path, i + 1, fn)) {
       return true;
     }
   }
   return false;
+}
+
+// True when the where() predicate of `n` is false for `item` by its url alone (Node::where_url): its first `url`
+// member is a string other than the literal, so `url = literal` is false and so is the `and` it heads.
+bool urlRules(const Node& n, const JsonValue& item) {
+  if (!n.where_url) return false;
+  const JsonValue* url = item.find("url");
+  return url != nullptr && url->isString() && url->text() != *n.where_url;
 }
 
 Tri evalNode(const Node& n, const JsonValue& focus) {
@@ -492,15 +568,15 @@ Tri evalNode(const Node& n, const JsonValue& focus) {
     case Op::kExists:
     case Op::kEmpty: {
       auto any = [](const JsonValue*, const JsonValue*) { return true; };
-      bool found = anyAt(focus, n.path, 0, any);
+      bool found = anyAt</*Twins=*/true>(focus, n.path, 0, any);
       return n.op == Op::kExists ? found : !found;
     }
     case Op::kWhereExists:
     case Op::kWhereEmpty: {
       // where() keeps the items its criteria call true (false and empty drop them).
       const Node& predicate = *n.a;
-      auto kept = [&predicate](const JsonValue* v, const JsonValue*) {
-        return v != nullptr && v->isObject() && evalNode(predicate, *v) == true;
+      auto kept = [&n, &predicate](const JsonValue* v, const JsonValue*) {
+        return v != nullptr && v->isObject() && !urlRules(n, *v) && evalNode(predicate, *v) == true;
       };
       bool found = anyAt(focus, n.path, 0, kept);
       return n.op == Op::kWhereExists ? found : !found;
@@ -508,8 +584,8 @@ Tri evalNode(const Node& n, const JsonValue& focus) {
     case Op::kWhereCount: {
       const Node& predicate = *n.a;
       uint64_t count = 0;
-      auto counted = [&predicate, &count](const JsonValue* v, const JsonValue*) {
-        if (v != nullptr && v->isObject() && evalNode(predicate, *v) == true) ++count;
+      auto counted = [&n, &predicate, &count](const JsonValue* v, const JsonValue*) {
+        if (v != nullptr && v->isObject() && !urlRules(n, *v) && evalNode(predicate, *v) == true) ++count;
         return false;  // every item is looked at
       };
       anyAt(focus, n.path, 0, counted);

@@ -9,6 +9,7 @@
 // Owner of the implementation: fhir-model/src/validation/ (profile_set.cc, snapshot.cc).
 
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -75,18 +76,43 @@ struct ProfileElement {
    * every slice. `slices_by_url` is false when the slicing is not of that shape (matching then tries each slice). */
   struct UrlHash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    /** The size and the last 16 bytes: canonical URLs share long prefixes ("http://hl7.org/fhir/StructureDefinition/")
+     * and differ at the end, so this separates them as well as a hash of every byte, at a fraction of the cost on
+     * the validation path. The tables are built at load from the packages; a lookup key that collides costs one
+     * more comparison. */
+    size_t operator()(std::string_view s) const {
+      uint64_t a = 0;
+      uint64_t b = 0;
+      const size_t n = s.size();
+      if (n >= 16) {
+        std::memcpy(&a, s.data() + n - 16, 8);
+        std::memcpy(&b, s.data() + n - 8, 8);
+      } else {
+        for (size_t i = 0; i < n; ++i) {
+          (i < 8 ? a : b) |= static_cast<uint64_t>(static_cast<unsigned char>(s[i])) << (8 * (i % 8));
+        }
+      }
+      uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full) ^ (static_cast<uint64_t>(n) << 48);
+      h ^= h >> 29;
+      h *= 0xBF58476D1CE4E5B9ull;
+      return static_cast<size_t>(h ^ (h >> 32));
+    }
   };
   std::unordered_map<std::string, uint32_t, UrlHash, std::equal_to<>> slice_by_url;
   bool slices_by_url = false;
   /** Anything to check here or below (children, slices). The validator skips subtrees where this is false. */
   bool relevant = false;
+  /** The relevant ones of `children`, in definition order, worked out at load: the walk touches only these (an
+   *  irrelevant child's ProfileElement is not even read). */
+  std::vector<const ProfileElement*> relevant_children;
 };
 
 /** Where an extension may be used (StructureDefinition.context). */
 struct ExtensionContext {
   std::string type;        // "element", "extension", "fhirpath"
   std::string expression;  // "Patient", "Address", "Element", an extension URL, a FHIRPath expression
+  /** Where "[x]" is in `expression` (std::string::npos when nowhere), worked out when the set is built. */
+  size_t choice_at = std::string::npos;
 };
 
 /** One profile: its snapshot as a TypeDef (the same shape as the core model's) and the precomputed elements. */
@@ -100,6 +126,9 @@ struct Profile {
   /** Extension definitions of the common simple shape (fixed url, one narrowed value[x]): their checks as one plan,
    * made at load; null for other definitions. */
   std::shared_ptr<const validation::ExtensionPlan> extension_plan;
+  /** Complex extension definitions of the common shape (fixed url, no value[x], nested extensions sliced by url, each
+   * slice of the simple shape): their checks as one plan, made at load; null for other definitions. */
+  std::shared_ptr<const validation::ExtensionPlan> complex_extension_plan;
   bool isExtension() const { return type == "Extension"; }
   const ProfileElement& root() const { return elements.front(); }
 };
