@@ -32,6 +32,9 @@ limits:
   write_timeout_ms: 30000
   idle_timeout_ms: 60000
   max_inflight_body_bytes: 268435456
+  max_index_rows_per_resource: 10000
+  max_index_rows_per_transaction: 200000
+  max_bundle_work_rows: 1000000
   json:
     max_depth: 256
     max_number_length: 64
@@ -47,6 +50,7 @@ limits:
     max_sort_candidates: 5000
     max_total: 100000
     max_query_steps: 200000000
+    max_page_bytes: 67108864
   fhirpath:
     max_steps: 5000000
     max_collection_items: 500000
@@ -446,7 +450,9 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
   if (YAML::Node n = root["limits"]; r.mapping(n, "limits", {"max_header_bytes", "max_body_bytes", "max_connections",
                                                               "read_timeout_ms", "write_timeout_ms", "idle_timeout_ms",
                                                               "json", "max_bundle_response_bytes", "search", "max_patch_operations",
-                                                              "fhirpath", "xml", "validation", "regex", "max_inflight_body_bytes"})) {
+                                                              "fhirpath", "xml", "validation", "regex", "max_inflight_body_bytes",
+                                                              "max_index_rows_per_resource", "max_index_rows_per_transaction",
+                                                              "max_bundle_work_rows"})) {
     r.integer(n, "max_header_bytes", "limits", c.limits.max_header_bytes, 1024, 1u << 20);
     r.integer(n, "max_body_bytes", "limits", c.limits.max_body_bytes, 1, 1ull << 32);
     r.integer(n, "max_connections", "limits", c.limits.max_connections, 1, 1'000'000);
@@ -456,6 +462,9 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     r.integer(n, "max_bundle_response_bytes", "limits", c.limits.max_bundle_response_bytes, 4096, 1ull << 34);
     r.integer(n, "max_patch_operations", "limits", c.limits.max_patch_operations, 1, 1'000'000);
     r.integer(n, "max_inflight_body_bytes", "limits", c.limits.max_inflight_body_bytes, 1, 1ull << 40);
+    r.integer(n, "max_index_rows_per_resource", "limits", c.limits.max_index_rows_per_resource, 100, 10'000'000);
+    r.integer(n, "max_index_rows_per_transaction", "limits", c.limits.max_index_rows_per_transaction, 100, 100'000'000);
+    r.integer(n, "max_bundle_work_rows", "limits", c.limits.max_bundle_work_rows, 1000, 1'000'000'000'000);
     if (YAML::Node j = n["json"];
         r.mapping(j, "limits.json", {"max_depth", "max_number_length", "max_string_bytes"})) {
       r.integer(j, "max_depth", "limits.json", c.limits.json_max_depth, 1, 10'000);
@@ -466,7 +475,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
     if (YAML::Node q = n["search"];
         r.mapping(q, "limits.search", {"max_parameters", "max_or_values", "max_chain_depth", "max_work_rows",
                                        "max_included", "max_chain_matches", "max_sort_candidates", "max_total",
-                                       "max_query_steps"})) {
+                                       "max_query_steps", "max_page_bytes"})) {
       SearchLimitsConfig& sl = c.limits.search;
       r.integer(q, "max_parameters", "limits.search", sl.max_parameters, 1, 10'000);
       r.integer(q, "max_or_values", "limits.search", sl.max_or_values, 1, 100'000);
@@ -477,6 +486,7 @@ void readConfig(const YAML::Node& root, Reader& r, GatewayConfig& c) {
       r.integer(q, "max_sort_candidates", "limits.search", sl.max_sort_candidates, 1, 10'000'000);
       r.integer(q, "max_total", "limits.search", sl.max_total, 1, 1'000'000'000);
       r.integer(q, "max_query_steps", "limits.search", sl.max_query_steps, 0, 1'000'000'000'000);
+      r.integer(q, "max_page_bytes", "limits.search", sl.max_page_bytes, 1024, 1ull << 40);
     }
     if (YAML::Node f = n["fhirpath"];
         r.mapping(f, "limits.fhirpath", {"max_steps", "max_collection_items", "max_string_bytes"})) {

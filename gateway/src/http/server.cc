@@ -411,9 +411,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       server_.timeouts->withLabels({"read"}).inc();
       return closeNow();
     }
-    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || !isHttpParseError(ec)) {
-      return closeNow();
+    if (ec == bhttp::error::partial_message) {
+      // The client closed its sending half inside a request (a header or body cut short): it may still read, so it
+      // learns why nothing happened instead of seeing the connection vanish.
+      return sendError(outcomeResponse(400, "incomplete", "the request ended before it was complete (the client "
+                                                          "closed its side of the connection)"));
     }
+    if (ec == bhttp::error::end_of_stream || !isHttpParseError(ec)) return closeNow();
     sendError(outcomeResponse(400, "structure", "malformed HTTP request: " + ec.message()));
   }
 

@@ -229,6 +229,7 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
     // 2. Resolve placeholders and conditional references, apply patches, prepare and check every write.
     const WriteOrigin planning_origin = context.origin();  // the hooks plan what they can before the writer turn
     std::map<std::string, std::string, std::less<>> resolved_conditionals;
+    size_t index_rows = 0;  // of the entries prepared so far
     auto conditional = [&](std::string_view url) -> Result<std::string> {
       if (auto it = resolved_conditionals.find(url); it != resolved_conditionals.end()) return it->second;
       size_t q = url.find('?');
@@ -311,6 +312,15 @@ Result<TransactionOutcome> Operations::transaction(const WriteContext& context,
       }
       if (Status s = checkReferences(*prepared, written, outcome, i); !s.isOk()) return fail(i, s);
       p.prepared = std::move(prepared).value();
+      // Each entry is held to the per-resource bound in prepare(); together they are held to this one, so 1,000
+      // entries just under it cannot add up to the gigabyte of index rows that one resource no longer can.
+      index_rows += p.prepared.rows.size();
+      const size_t max_rows = writer_.options().max_transaction_index_rows;
+      if (max_rows != 0 && index_rows > max_rows) {
+        return fail(i, Status(StatusCode::kResourceExhausted,
+                              "the transaction's entries yield more than " + std::to_string(max_rows) +
+                                  " search index entries together (limits.max_index_rows_per_transaction); split it"));
+      }
     }
 
     return Status::ok();

@@ -308,6 +308,7 @@ Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValu
   search::IndexOptions index_options;
   index_options.last_updated = store::Timestamp{};
   index_options.own_base_url = options_.own_base_url;
+  index_options.max_rows = options_.max_index_rows;
   auto rows = search::indexResource(final_resource, nullptr, index_options);
   if (!rows.isOk()) return rows.status();
   out.rows = std::move(rows).value();

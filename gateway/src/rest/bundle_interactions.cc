@@ -135,6 +135,11 @@ struct ResponseBudget {
   size_t limit = 0;
   size_t used = 0;
   bool exhausted = false;
+  // Search work of the entries run so far (Call::bundle_work_rows), against RestOptions::max_bundle_work_rows: a
+  // batch of 1,000 searches at the per-search budget each held a worker for 1,000 searches' time.
+  size_t work_limit = 0;  // 0: none
+  size_t work_rows = 0;
+  bool workLeft() const { return work_limit == 0 || work_rows < work_limit; }
 };
 
 // The entry JSON of `reply` within `budget`: its resource is left out (with a warning) when it does not fit, and
@@ -158,6 +163,11 @@ std::string boundedEntry(Reply& reply, ResponseBudget& budget) {
 
 // The answer of an entry not run because the response is full.
 Reply notRunReply(const ResponseBudget& budget) {
+  if (!budget.workLeft()) {
+    return errorReply(413, "too-costly",
+                      "not processed: the Bundle's searches reached limits.max_bundle_work_rows (" +
+                          std::to_string(budget.work_limit) + " rows of work); send this entry again on its own");
+  }
   return errorReply(413, "too-costly",
                     "not processed: the Bundle response reached limits.max_bundle_response_bytes (" +
                         std::to_string(budget.limit) + " bytes); send this entry again on its own");
@@ -310,6 +320,7 @@ Reply RestHandler::Impl::transaction(Call& call, const JsonValue& root) {
     return (typed[a].kind == K::kRead) < (typed[b].kind == K::kRead);
   });
   ResponseBudget budget{options_.max_bundle_response_bytes};
+  budget.work_limit = options_.max_bundle_work_rows;
   std::vector<std::string> out(entries.size());
   for (size_t i : order) {
     Call sub;
@@ -317,9 +328,10 @@ Reply RestHandler::Impl::transaction(Call& call, const JsonValue& root) {
     sub.base = call.base;
     sub.prefer = call.prefer;
     sub.in_bundle = true;
+    sub.bundle_work_rows = &budget.work_rows;
     Reply reply;
     if (typed[i].kind == K::kRead) {
-      if (budget.exhausted) {
+      if (budget.exhausted || !budget.workLeft()) {
         reply = notRunReply(budget);
       } else {
         http::Headers headers = entryHeaders(entries[i].find("request"), call);
@@ -354,8 +366,10 @@ Reply RestHandler::Impl::batch(Call& call, const JsonValue& root) {
   }
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return methodRank(methods[a]) < methodRank(methods[b]); });
   ResponseBudget budget{options_.max_bundle_response_bytes};
+  budget.work_limit = options_.max_bundle_work_rows;
   for (size_t i : order) {
-    Reply reply = budget.exhausted ? notRunReply(budget) : batchEntry(call, entries[i], methods[i]);
+    Reply reply = budget.exhausted || !budget.workLeft() ? notRunReply(budget)
+                                                         : batchEntry(call, entries[i], methods[i], &budget.work_rows);
     out[i] = boundedEntry(reply, budget);
   }
   call.context->interaction = "batch";
@@ -364,7 +378,7 @@ Reply RestHandler::Impl::batch(Call& call, const JsonValue& root) {
   return r;
 }
 
-Reply RestHandler::Impl::batchEntry(Call& call, const JsonValue& e, const std::string& method) {
+Reply RestHandler::Impl::batchEntry(Call& call, const JsonValue& e, const std::string& method, size_t* work_rows) {
   const JsonValue* request = e.isObject() ? e.find("request") : nullptr;
   std::string url(memberText(request, "url"));
   if (method.empty() || url.empty()) return errorReply(400, "invalid", "entry.request.method and url are required");
@@ -376,6 +390,7 @@ Reply RestHandler::Impl::batchEntry(Call& call, const JsonValue& e, const std::s
   sub.base = call.base;
   sub.prefer = call.prefer;
   sub.in_bundle = true;
+  sub.bundle_work_rows = work_rows;
   sub.source_system = call.source_system;
   const JsonValue* res = e.find("resource");
   if (res && res->isObject()) sub.resource = res;

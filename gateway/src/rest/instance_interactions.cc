@@ -54,8 +54,12 @@ ops::WriteContext RestHandler::Impl::writeContext(const Call& call) const {
 Result<JsonValue> RestHandler::Impl::bodyResource(Call& call, JsonDocument& doc, OperationOutcome* xml_issues) {
   if (call.resource) return doc.import(*call.resource);
   if (call.body.empty()) return invalidArgument("the request has no body (a FHIR resource was expected)");
-  std::string ct = mediaType(call.header("Content-Type"));
-  std::optional<Format> fmt = ct.empty() ? std::optional<Format>(Format::kJson) : formatOfMediaType(ct);
+  const std::string_view content_type = call.header("Content-Type");
+  std::string ct = mediaType(content_type);
+  // Only a missing (or blank) Content-Type is read as JSON; one that is present but names no media type
+  // (";charset=utf-8", ";;;") is refused like any other unknown type rather than guessed at.
+  const bool absent = trim(content_type).empty();
+  std::optional<Format> fmt = absent ? std::optional<Format>(Format::kJson) : formatOfMediaType(ct);
   if (!fmt) return Status(StatusCode::kUnsupported, "unsupported Content-Type '" + ct + "' (use application/fhir+json or application/fhir+xml)");
   if (*fmt == Format::kXml) {
     auto converted = xml_issues ? fhir::fhirXmlToJson(call.body, options_.xml_limits, *xml_issues)

@@ -118,6 +118,9 @@ struct Call {
   std::string source_system;              // who writes through this call; empty: RestOptions::source_system
   bool seal_links = false;                // a POST _search: its links carry the parameters sealed (page_token.h)
   StoreAccess store_access = StoreAccess::kAny;
+  // A batch or transaction entry: the search work (SearchResult::work_rows) this call takes is added here, so all
+  // entries of one Bundle share RestOptions::max_bundle_work_rows. Null outside a Bundle.
+  size_t* bundle_work_rows = nullptr;
 
   std::string_view header(std::string_view name) const { return headers ? headers->get(name) : std::string_view(); }
   const std::string* param(std::string_view name) const {
@@ -185,7 +188,7 @@ class RestHandler::Impl {
   detail::CapabilityExtras capabilityExtras() const;
   Reply transaction(Call& call, const JsonValue& bundle_root);
   Reply batch(Call& call, const JsonValue& bundle_root);
-  Reply batchEntry(Call& call, const JsonValue& entry, const std::string& method);
+  Reply batchEntry(Call& call, const JsonValue& entry, const std::string& method, size_t* work_rows);
 
   // Helpers.
   static ops::OperationsOptions operationsOptions(const RestOptions& options);

@@ -103,6 +103,7 @@ Reply RestHandler::Impl::searchType(Call& call, const std::string& type) {
   // The consent policy narrows every index query of the search (search_scope.h): nothing hidden is matched,
   // counted, paged over, probed by a chain or _has, or included.
   auto result = executor_.execute(*req, scopeFor(call));
+  if (call.bundle_work_rows && result.isOk()) *call.bundle_work_rows += result->work_rows;
   if (!result.isOk()) {
     if (result.status().code() == StatusCode::kInvalidArgument || result.status().code() == StatusCode::kUnsupported) {
       return badRequest(result.status());

@@ -190,10 +190,14 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     rest.search.max_sort_candidates = sl.max_sort_candidates;
     rest.search.max_total = sl.max_total;
     rest.search.max_query_steps = static_cast<int64_t>(sl.max_query_steps);
+    rest.search.max_page_bytes = static_cast<size_t>(sl.max_page_bytes);
     rest.search_parse.max_parameters = sl.max_parameters;
     rest.search_parse.max_or_values = sl.max_or_values;
     rest.search_parse.max_chain_depth = sl.max_chain_depth;
     rest.max_patch_operations = cfg.limits.max_patch_operations;
+    rest.writer.max_index_rows = cfg.limits.max_index_rows_per_resource;
+    rest.writer.max_transaction_index_rows = cfg.limits.max_index_rows_per_transaction;
+    rest.max_bundle_work_rows = static_cast<size_t>(cfg.limits.max_bundle_work_rows);
     // Location, fullUrl and links: the configured base, else the listening scheme, host and port.
     rest.base_url = config::effectiveBaseUrl(cfg, cfg.server.port);
     rest.writer.validation.max_issues = cfg.limits.validation_max_issues;

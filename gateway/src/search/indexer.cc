@@ -547,8 +547,9 @@ void compositeRows(const SearchParamDef& p, const JsonValue& resource, std::stri
 }
 
 // Rows of one parameter; false (and an issue) when its expression failed.
+// With `max_rows` (0: none) it stops adding values once the rows pass it; the caller reports the excess.
 bool indexOne(const SearchParamDef& p, const JsonValue& resource, std::string_view type, std::vector<IndexRow>& rows,
-              std::vector<IndexIssue>* issues, std::string_view own_base_url = {}) {
+              std::vector<IndexIssue>* issues, std::string_view own_base_url = {}, size_t max_rows = 0) {
   if (p.expression.empty() || p.type == SearchParamType::kSpecial) return true;
   auto report = [&](std::string message) {
     IndexIssue issue{p.code, std::move(message)};
@@ -566,7 +567,10 @@ bool indexOne(const SearchParamDef& p, const JsonValue& resource, std::string_vi
     compositeRows(p, resource, type, *result, rows);
   } else {
     RowBuilder builder(p, own_base_url, rows);
-    for (const fp::Value& v : *result) builder.add(v);
+    for (const fp::Value& v : *result) {
+      builder.add(v);
+      if (max_rows != 0 && rows.size() > max_rows) return true;
+    }
   }
   // `:missing` reads presence from the value rows (kPresentSuffix); only an element with nothing searchable of its
   // kind (a CodeableConcept with text only, a reference to a contained resource) needs a row of its own. A row
@@ -659,7 +663,15 @@ Result<std::vector<IndexRow>> indexResource(const JsonValue& resource, std::vect
       rows.push_back(std::move(r));  // its own presence (kPresentSuffix)
       continue;
     }
-    indexOne(*p, resource, type, rows, issues, options.own_base_url);
+    indexOne(*p, resource, type, rows, issues, options.own_base_url, options.max_rows);
+    // Checked before the sort of dedupe() and before the store sees a row: the work and memory of one write stay
+    // proportional to the bound, not to what a 16 MB body can name (each value of a string parameter is several rows).
+    if (options.max_rows != 0 && rows.size() > options.max_rows) {
+      return Status(StatusCode::kResourceExhausted,
+                    "the " + std::string(type) + " yields more than " + std::to_string(options.max_rows) +
+                        " search index entries (limits.max_index_rows_per_resource), the excess at search parameter '" +
+                        p->code + "'; split it into smaller resources");
+    }
   }
   dedupe(rows);
   return rows;

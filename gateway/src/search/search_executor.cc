@@ -376,8 +376,16 @@ class Run {
     }
     q.count = std::clamp<size_t>(req_.count, 1, store::kMaxPageSize);
     ASSIGN_OR_RETURN(store::IndexPage page, indexPage(q));
-    for (const std::string& id : page.ids) RETURN_IF_ERROR(readInto(req_.type, id, result_.matches));
-    if (page.next_after_id) result_.next_cursor = std::string(kKeysetCursor) + *page.next_after_id;
+    bool cut = false;
+    for (size_t i = 0; i < page.ids.size() && !cut; ++i) {
+      RETURN_IF_ERROR(readInto(req_.type, page.ids[i], result_.matches));
+      if (i + 1 < page.ids.size() && pageFull()) {
+        // The page ends early; the next one continues after the last id read (a keyset cursor, as the store's).
+        result_.next_cursor = std::string(kKeysetCursor) + page.ids[i];
+        cut = true;
+      }
+    }
+    if (!cut && page.next_after_id) result_.next_cursor = std::string(kKeysetCursor) + *page.next_after_id;
     if (req_.total == TotalMode::kAccurate) {
       bool truncated = false;
       q.after_id.reset();
@@ -438,6 +446,10 @@ class Run {
           e.keys.push_back(std::move(best));
         }
       }
+      // Only the keys stay: the page's resources are read again after the sort, so memory holds one candidate at a
+      // time rather than every candidate (5,000 resources of up to limits.max_body_bytes each).
+      e.version.json.clear();
+      e.version.json.shrink_to_fit();
       entries.push_back(std::move(e));
     }
     std::stable_sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) {
@@ -448,10 +460,12 @@ class Run {
       return a.version.id < b.version.id;
     });
     size_t count = std::clamp<size_t>(req_.count, 1, store::kMaxPageSize);
-    for (size_t i = offset; i < entries.size() && i < offset + count; ++i) {
-      result_.matches.push_back(std::move(entries[i].version));
+    size_t end = std::min(entries.size(), offset + count);
+    for (size_t i = offset; i < end; ++i) {
+      RETURN_IF_ERROR(readInto(req_.type, entries[i].version.id, result_.matches));
+      if (i + 1 < end && pageFull()) end = i + 1;  // the page ends early; the next starts after it
     }
-    if (offset + count < entries.size()) result_.next_cursor = std::string(kOffsetCursor) + std::to_string(offset + count);
+    if (end < entries.size()) result_.next_cursor = std::string(kOffsetCursor) + std::to_string(end);
     if (offset > 0) result_.prev_cursor = std::string(kOffsetCursor) + std::to_string(offset > count ? offset - count : 0);
     if (req_.total == TotalMode::kAccurate) result_.total = entries.size();
     return Status::ok();
@@ -459,7 +473,32 @@ class Run {
 
   // ---- _include / _revinclude ----------------------------------------------------------------------------------
 
+  // True once the resources read for this page (matches and includes) passed ExecutorOptions::max_page_bytes; the
+  // first time it adds a warning. One resource always fits, so every page makes progress.
+  bool pageFull() {
+    if (options_.max_page_bytes == 0) return false;
+    for (; counted_matches_ < result_.matches.size(); ++counted_matches_) {
+      page_bytes_ += result_.matches[counted_matches_].json.size();
+    }
+    for (; counted_included_ < result_.included.size(); ++counted_included_) {
+      page_bytes_ += result_.included[counted_included_].json.size();
+    }
+    if (page_bytes_ <= options_.max_page_bytes) return false;
+    if (!page_cut_) {
+      page_cut_ = true;
+      result_.warnings.push_back("the page was cut at " + std::to_string(result_.matches.size()) + " matches and " +
+                                 std::to_string(result_.included.size()) + " included resources: they reached " +
+                                 "limits.search.max_page_bytes (" + std::to_string(options_.max_page_bytes) +
+                                 " bytes); follow the next link for the rest");
+    }
+    return true;
+  }
+
   bool budgetLeft() {
+    if (pageFull()) {
+      include_truncated_ = true;
+      return false;
+    }
     if (result_.included.size() < options_.max_included) return true;
     if (!include_truncated_) {
       include_truncated_ = true;
@@ -596,6 +635,10 @@ class Run {
   SearchResult result_;
   std::unordered_set<std::string> seen_;
   bool include_truncated_ = false;
+  bool page_cut_ = false;         // pageFull() warned
+  size_t page_bytes_ = 0;         // JSON bytes of the matches and includes counted so far
+  size_t counted_matches_ = 0;    // how many of result_.matches page_bytes_ holds
+  size_t counted_included_ = 0;   // how many of result_.included page_bytes_ holds
   size_t work_ = 0;
   bool over_budget_ = false;
 };

@@ -109,6 +109,13 @@ Status AuthFilter::authenticate(const http::Request& request, http::RequestConte
 
   const std::string* authorization = request.headers.find("Authorization");
   if (authorization == nullptr) return refuse(context, "", "");
+  // Two Authorization fields are two identities: the first used to win, so a proxy (or log, or policy) reading the
+  // last saw another caller than the gateway did. RFC 6750 §3.1: more than one credential is invalid_request.
+  size_t authorizations = 0;
+  for (const auto& field : request.headers.fields()) {
+    if (::strcasecmp(field.first.c_str(), "Authorization") == 0) ++authorizations;
+  }
+  if (authorizations != 1) return refuse(context, "invalid_request", "exactly one Authorization header is allowed");
   if (authorization->size() > options_.max_header_bytes) return refuse(context, "invalid_request", "the Authorization header is too large");
   const bool dpop_scheme = schemeIs(*authorization, "DPoP");
   const bool bearer_scheme = schemeIs(*authorization, "Bearer");

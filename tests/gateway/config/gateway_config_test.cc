@@ -400,5 +400,16 @@ dispatch:
   EXPECT_EQ(m.find("top-secret"), std::string::npos) << "a credential leaked into the message: " << m;
 }
 
+TEST(GatewayConfig, IndexRowBoundPerResourceIsReadWithASafeDefault) {
+  EXPECT_EQ(defaultConfig().limits.max_index_rows_per_resource, 10000u);
+  Result<GatewayConfig> c = parseConfig("limits:\n  max_index_rows_per_resource: 500\n");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->limits.max_index_rows_per_resource, 500u);
+  Result<GatewayConfig> bad = parseConfig("limits:\n  max_index_rows_per_resource: 0\n");
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("limits.max_index_rows_per_resource"), std::string::npos)
+      << bad.status().message();
+}
+
 }  // namespace
 }  // namespace planbro::gateway::config

@@ -124,6 +124,32 @@ TEST_F(RequestFramingTest, ChunkedBodyIsStillReadAndTheConnectionKeptOpen) {
   EXPECT_EQ(again->result_int(), 200u);
 }
 
+// Outside probe (2026-12-07): a client that half-closes before its body is complete was cut without an answer;
+// it gets 400 (its half of the connection is closed, it can still read), and the handler never runs.
+TEST_F(RequestFramingTest, ARequestEndedBeforeItsBodyIsAnswered400) {
+  start();
+  for (std::string partial : {"POST /count HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{",
+                              "POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel",
+                              "POST /count HTTP/1.1\r\nHost: t\r\nContent-Le"}) {
+    SCOPED_TRACE(partial);
+    TestClient c(server_->port());
+    ASSERT_TRUE(c.send(partial));
+    c.shutdownSend();
+    auto r = c.read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->result_int(), 400u);
+    EXPECT_NE(r->body().find("ended before"), std::string::npos) << r->body();
+    EXPECT_TRUE(c.waitClosed());
+  }
+  {
+    // A connection closed between requests still just closes: there is nothing to answer.
+    TestClient c(server_->port());
+    c.shutdownSend();
+    EXPECT_FALSE(c.read());
+  }
+  EXPECT_EQ(handler_->handled.load(), 0);
+}
+
 // planbro does not decode request bodies (no decompression bomb to bound): an encoded body is refused, unread.
 TEST_F(RequestFramingTest, ContentEncodingOtherThanIdentityIs415) {
   start();

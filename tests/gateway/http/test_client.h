@@ -53,6 +53,12 @@ class TestClient {
     return !ec;
   }
 
+  /** Half-closes: the server sees the end of the stream, the client can still read its answer. */
+  void shutdownSend() {
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+  }
+
   /** Reads one response; nullopt on error, EOF or deadline. */
   std::optional<TestResponse> read(bool head = false) {
     auto parser = std::make_shared<bhttp::response_parser<bhttp::string_body>>();

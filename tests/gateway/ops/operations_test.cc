@@ -12,6 +12,7 @@
 #include <string>
 
 #include "planbro/gateway/ops/identity_keys.h"
+#include "planbro/gateway/search/indexer.h"
 #include "planbro/gateway/search/search_executor.h"
 
 namespace planbro::gateway::ops {
@@ -235,6 +236,35 @@ TEST_F(OperationsTest, ATransactionOverTheWriterBudgetIsRolledBack) {
   OperationsOptions roomy;
   Operations relaxed = make(roomy);
   EXPECT_TRUE(relaxed.transaction(WriteContext{}, entries, nullptr, &failure).isOk());
+  EXPECT_EQ(historySize(), 2u);
+}
+
+// Outside probe (2026-12-07): the index rows of all entries of one transaction are bounded together, so splitting
+// a resource that the per-resource bound refuses into many entries does not bring the gigabyte of rows back.
+TEST_F(OperationsTest, ATransactionWhoseEntriesTogetherPassTheIndexRowBoundWritesNothing) {
+  JsonDocument a = parse(patientJson("15058510170"));
+  JsonDocument b = parse(patientJson("15058510251"));
+  std::vector<TransactionEntry> entries(2);
+  for (size_t i = 0; i < 2; ++i) {
+    entries[i].kind = TransactionEntry::Kind::kCreate;
+    entries[i].type = "Patient";
+  }
+  entries[0].resource = &a.root();
+  entries[1].resource = &b.root();
+  const size_t one = search::indexResource(a.root())->size();
+  OperationsOptions o;
+  o.writer.max_transaction_index_rows = one + one / 2;  // room for one entry, not for two
+  Operations tight = make(o);
+  EntryFailure failure;
+  auto done = tight.transaction(WriteContext{}, entries, nullptr, &failure);
+  ASSERT_FALSE(done.isOk());
+  EXPECT_EQ(done.status().code(), StatusCode::kResourceExhausted) << done.status().message();
+  EXPECT_NE(done.status().message().find("limits.max_index_rows_per_transaction"), std::string::npos);
+  EXPECT_EQ(historySize(), 0u);
+
+  o.writer.max_transaction_index_rows = 2 * one + 16;
+  Operations roomy = make(o);
+  EXPECT_TRUE(roomy.transaction(WriteContext{}, entries, nullptr, &failure).isOk());
   EXPECT_EQ(historySize(), 2u);
 }
 

@@ -439,6 +439,25 @@ TEST_P(RestInteractions, PatchesInsideATransactionWithABinaryJsonPatch) {
   EXPECT_EQ(get("/Patient/" + id).str("gender"), "other");
 }
 
+// Outside probe (2026-12-07): one 16 MB Patient of 400,000 distinct names made 1.1 GB of index rows (and a minute
+// of the store's writer turn). The write path refuses a resource past limits.max_index_rows_per_resource (default
+// 10,000 rows) with 413 before the store is touched.
+TEST_P(RestInteractions, RefusesAResourceWhoseIndexRowsPassTheBoundBeforeTheStoreSeesIt) {
+  std::string json = R"({"resourceType":"Patient","name":[)";
+  for (int i = 0; i < 6000; ++i) {
+    const std::string n = std::to_string(i);
+    json += std::string(i ? "," : "") + "{\"family\":\"fam" + n + "\",\"given\":[\"g" + n + "\"]}";
+  }
+  json += "]}";
+  HttpResult refused = post("/Patient", json);
+  EXPECT_EQ(refused.status, 413) << refused.body.substr(0, 400);
+  EXPECT_NE(refused.body.find("limits.max_index_rows_per_resource"), std::string::npos) << refused.body.substr(0, 400);
+  HttpResult none = get("/Patient?family=fam5999");
+  ASSERT_EQ(none.status, 200);
+  EXPECT_EQ(none.root().find("entry"), nullptr) << "the refused Patient was stored";
+  EXPECT_EQ(post("/Patient", R"({"resourceType":"Patient","name":[{"family":"fam1"},{"family":"fam2"}]})").status, 201);
+}
+
 TEST_P(RestInteractions, AnswersClientErrorsWithOperationOutcomes) {
   HttpResult malformed = post("/Patient", "{\"resourceType\":\"Patient\",");
   EXPECT_EQ(malformed.status, 400);
@@ -455,6 +474,9 @@ TEST_P(RestInteractions, AnswersClientErrorsWithOperationOutcomes) {
   EXPECT_EQ(get("/Frobnicator/1").status, 404);
   EXPECT_EQ(get("/Patient/nope").status, 404);
   EXPECT_EQ(post("/Patient", patientJson(), {{"Content-Type", "text/plain"}}).status, 415);
+  // Outside probe (2026-12-07): a Content-Type naming no media type was read as JSON (and the write made).
+  EXPECT_EQ(post("/Patient", patientJson(), {{"Content-Type", ";;;==;charset"}}).status, 415);
+  EXPECT_EQ(post("/Patient", patientJson(), {{"Content-Type", "; charset=utf-8"}}).status, 415);
   EXPECT_EQ(get("/metadata", {{"Accept", "image/png"}}).status, 406);
   HttpResult wrongMethod = request(port_, "PATCH", "/Patient", "[]", {{"Content-Type", "application/json-patch+json"}});
   EXPECT_EQ(wrongMethod.status, 405);

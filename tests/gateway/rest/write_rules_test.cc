@@ -318,11 +318,59 @@ TEST_P(BoundedBundleResponses, EntriesBeyondTheResponseLimitAnswerAnErrorEntry) 
   EXPECT_LT(r.body.size(), 64u * 1024 + kEntries * 1024) << r.body.size();
 }
 
+// Outside probe (2026-12-07): 1,000 searches in one batch, each within limits.search.max_work_rows, held a worker
+// for 32 s. All entries of a Bundle share limits.max_bundle_work_rows: once the searches run have taken it, the
+// rest answer 413 unrun (the entry that crosses it finishes, so the work is at most the bound plus one search).
+class BoundedBundleWork : public WriteRules {
+ protected:
+  RestOptions restOptions() override {
+    RestOptions o;
+    o.max_bundle_work_rows = 1000;
+    return o;
+  }
+};
+
+TEST_P(BoundedBundleWork, SearchesBeyondTheBundlesWorkBoundAnswer413Unrun) {
+  std::string seed = R"({"resourceType":"Bundle","type":"batch","entry":[)";
+  for (size_t i = 0; i < 50; ++i) {
+    seed += std::string(i ? "," : "") + R"({"resource":{"resourceType":"Organization","name":"org )" +
+            std::to_string(i) + R"("},"request":{"method":"POST","url":"Organization"}})";
+  }
+  seed += "]}";
+  ASSERT_EQ(post("/", seed).status, 200);
+  constexpr size_t kEntries = 300;
+  for (const std::string type : {"batch", "transaction"}) {
+    SCOPED_TRACE(type);
+    std::string bundle = R"({"resourceType":"Bundle","type":")" + type + R"(","entry":[)";
+    for (size_t i = 0; i < kEntries; ++i) {
+      bundle += std::string(i ? "," : "") + R"({"request":{"method":"GET","url":"Organization?name=org&_count=50"}})";
+    }
+    bundle += "]}";
+    HttpResult r = post("/", bundle);
+    ASSERT_EQ(r.status, 200) << r.body.substr(0, 500);
+    auto entries = entriesOf(r);
+    ASSERT_EQ(entries.size(), kEntries);
+    size_t answered = 0, refused = 0;
+    for (const fhir::JsonValue* e : entries) {
+      std::string status = responseField(e, "status");
+      if (status == "200 OK") ++answered;
+      else if (status == "413 Payload Too Large") ++refused;
+    }
+    // Each search is about 50 index rows and 50 reads: about ten fit into 1,000 rows, never all 300.
+    EXPECT_GE(answered, 1u);
+    EXPECT_LE(answered, 20u);
+    EXPECT_EQ(answered + refused, kEntries);
+    EXPECT_NE(r.body.find("limits.max_bundle_work_rows"), std::string::npos);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, WriteRules, ::testing::ValuesIn(engines()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 INSTANTIATE_TEST_SUITE_P(Engines, WriteRulesWithoutReferenceChecks, ::testing::ValuesIn(engines()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 INSTANTIATE_TEST_SUITE_P(Engines, BoundedBundleResponses, ::testing::ValuesIn(engines()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Engines, BoundedBundleWork, ::testing::ValuesIn(engines()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace

@@ -275,5 +275,32 @@ TEST(DateRanges, PrecisionGivesInclusiveRanges) {
   EXPECT_FALSE(parseDateRange("yesterday"));
 }
 
+// Outside probe (2026-12-07): a Patient of 400,000 distinct names (16 MB) made 1.1 GB of index rows and held the
+// writer for a minute. The bound stops the walk at the first parameter past it, before any sort or store work.
+TEST(Indexer, ARowBoundRefusesAResourceThatNamesTooManyValues) {
+  std::string json = R"({"resourceType":"Patient","id":"many","name":[)";
+  for (int i = 0; i < 2000; ++i) json += (i ? "," : "") + std::string(R"({"family":"f)") + std::to_string(i) + "\"}";
+  json += "]}";
+  fhir::JsonDocument doc = parse(json);
+  auto unbounded = indexResource(doc.root());
+  ASSERT_TRUE(unbounded.isOk()) << unbounded.status().message();
+  EXPECT_GT(unbounded->size(), 2000u);
+
+  IndexOptions bounded;
+  bounded.max_rows = 1000;
+  auto refused = indexResource(doc.root(), nullptr, bounded);
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.status().message().find("limits.max_index_rows_per_resource"), std::string::npos);
+  EXPECT_NE(refused.status().message().find("search parameter '"), std::string::npos) << refused.status().message();
+
+  bounded.max_rows = unbounded->size() + 100;  // rows before de-duplication count, so leave room for duplicates
+  auto fits = indexText(R"({"resourceType":"Patient","id":"few","name":[{"family":"a"}]})");
+  auto small = indexResource(parse(R"({"resourceType":"Patient","id":"few","name":[{"family":"a"}]})").root(), nullptr,
+                             bounded);
+  ASSERT_TRUE(small.isOk());
+  EXPECT_EQ(small->size(), fits.size());
+}
+
 }  // namespace
 }  // namespace planbro::gateway::search

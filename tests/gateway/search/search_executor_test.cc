@@ -297,6 +297,52 @@ TEST_P(SearchTest, PagingFollowsStableNextCursors) {
   EXPECT_FALSE(search("Patient", {{"_cursor", "garbage"}}).isOk());
 }
 
+// Outside probe (2026-12-07): a page was read into memory whole, whatever its resources weigh (1,000 resources of
+// 16 MB: 16 GB). With ExecutorOptions::max_page_bytes a page ends once its resources pass the bound (one always
+// fits) and the next link continues after it: every match is still seen once, in order, keyset and sorted alike.
+TEST_P(SearchTest, APageEndsAtItsByteBoundAndTheNextLinksStillReachEveryMatch) {
+  const Ids all = ids("Patient", {{"_count", "1000"}});
+  ASSERT_GE(all.size(), 12u);
+  for (const std::string sort : {"", "-_lastUpdated", "family"}) {
+    SCOPED_TRACE("sort '" + sort + "'");
+    ExecutorOptions options;
+    options.max_page_bytes = 2048;
+    SearchExecutor executor(*store_, options);
+    std::vector<std::string> seen;
+    std::optional<std::string> cursor;
+    size_t pages = 0, cut_pages = 0;
+    for (; pages < 200; ++pages) {
+      QueryParams p = {{"_count", "1000"}};
+      if (!sort.empty()) p.emplace_back("_sort", sort);
+      if (cursor) p.emplace_back("_cursor", *cursor);
+      auto req = parseSearch("Patient", p, Handling::kStrict);
+      ASSERT_TRUE(req.isOk()) << req.status().message();
+      auto r = executor.execute(*req);
+      ASSERT_TRUE(r.isOk()) << r.status().message();
+      ASSERT_FALSE(r->matches.empty());
+      size_t bytes = 0, largest = 0;
+      for (const auto& m : r->matches) {
+        seen.push_back(m.id);
+        bytes += m.json.size();
+        largest = std::max(largest, m.json.size());
+      }
+      EXPECT_LE(bytes, options.max_page_bytes + largest);  // the resource that crossed the bound is the last one
+      cursor = r->next_cursor;
+      if (!cursor) break;
+      ++cut_pages;
+      ASSERT_FALSE(r->warnings.empty());
+      EXPECT_NE(r->warnings.back().find("limits.search.max_page_bytes"), std::string::npos) << r->warnings.back();
+    }
+    EXPECT_FALSE(cursor);
+    EXPECT_GT(cut_pages, 1u);
+    EXPECT_EQ(seen.size(), all.size());
+    EXPECT_EQ(Ids(seen.begin(), seen.end()), all);
+    if (sort.empty()) {
+      EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+    }
+  }
+}
+
 TEST_P(SearchTest, SortByLastUpdatedDescendingAndByParameter) {
   auto r = search("CarePlan", {{"_sort", "-_lastUpdated"}, {"_count", "3"}});
   ASSERT_TRUE(r.isOk()) << r.status().message();

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../http/test_client.h"
 #include "../rest/rest_fixture.h"
 #include "planbro/gateway/security/auth_filter.h"
 #include "test_auth_filter.h"
@@ -114,6 +115,25 @@ TEST_P(RestAuth, BadTokensAre401InvalidToken) {
     expectChallenge(r, "invalid_token");
   }
   EXPECT_EQ(call("GET", "/Goal", "Bearer " + token("user/*.rs")).status, 200);
+}
+
+// Outside probe (2026-12-07): with two Authorization headers the first was used and the second ignored (200), so
+// a proxy or policy reading the other saw a different caller. Now: 401 invalid_request, whichever comes first.
+// Raw requests: the fixture's client keeps one field per name.
+TEST_P(RestAuth, TwoAuthorizationHeadersAreRefusedWhateverTheirOrder) {
+  const std::string good = "Bearer " + token("user/*.rs");
+  const std::vector<std::pair<std::string, std::string>> pairs = {{good, "Bearer other"}, {"Bearer other", good}, {good, good}};
+  for (const auto& [first, second] : pairs) {
+    http::testing::TestClient c(port_);
+    ASSERT_TRUE(c.send("GET /Goal HTTP/1.1\r\nHost: fhir.test\r\nAuthorization: " + first + "\r\nauthorization: " + second +
+                       "\r\n\r\n"));
+    auto r = c.read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->result_int(), 401u) << r->body();
+    const std::string challenge((*r)[boost::beast::http::field::www_authenticate]);
+    EXPECT_NE(challenge.find("error=\"invalid_request\""), std::string::npos) << challenge;
+  }
+  EXPECT_EQ(call("GET", "/Goal", good).status, 200);
 }
 
 TEST_P(RestAuth, DpopBoundTokensNeedAFreshProofForThisMethodAndUrl) {

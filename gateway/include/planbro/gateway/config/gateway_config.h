@@ -63,6 +63,7 @@ struct SearchLimitsConfig {
   uint32_t max_sort_candidates = 5000;  // matches a _sort other than _id may order; beyond: 400
   uint32_t max_total = 100000;          // _total=accurate counts at most this many
   uint64_t max_query_steps = 200000000; // SQLite: engine steps one index query may take; beyond: 400
+  uint64_t max_page_bytes = 64ull << 20; // JSON bytes of one page's resources; beyond: the page ends early (next link)
 };
 
 /** `limits.*`: bounds on what one client may send or hold. */
@@ -88,6 +89,9 @@ struct LimitsConfig {
   uint32_t regex_max_pattern_bytes = 4096;          // `limits.regex.max_pattern_bytes`: one regular expression
   uint32_t regex_max_program_size = 100'000;        // `limits.regex.max_program_size`: RE2 instructions
   uint64_t max_inflight_body_bytes = 256ull << 20;  // request bodies of all connections together; beyond: 503
+  uint32_t max_index_rows_per_resource = 10000;     // search index rows one written resource may make; beyond: 413
+  uint32_t max_index_rows_per_transaction = 200000; // search index rows of all entries of one transaction; beyond: 413
+  uint64_t max_bundle_work_rows = 1000000;          // search work of all entries of one batch/transaction together
 };
 
 enum class StoreEngine : uint8_t { kSqlite, kPostgresql };

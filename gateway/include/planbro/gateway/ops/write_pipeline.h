@@ -251,6 +251,12 @@ struct WriterOptions {
   /** The server's own base URL, no trailing '/': absolute references under it are indexed as relative ones, so
    *  searches match both forms (search::IndexOptions::own_base_url). Empty: none. */
   std::string own_base_url;
+  /** Search index rows one resource version may produce (search::IndexOptions::max_rows); beyond it the write is
+   *  refused with kResourceExhausted (413) before the store is touched. `limits.max_index_rows_per_resource`. */
+  size_t max_index_rows = 10000;
+  /** Search index rows all writes of one transaction may produce together; beyond it the transaction is refused
+   *  (kResourceExhausted, 413) before the writer turn. `limits.max_index_rows_per_transaction`. 0: none. */
+  size_t max_transaction_index_rows = 200000;
   /** Validation and transaction metrics (see write_metrics.h); nullptr: none. */
   std::shared_ptr<const WriteMetrics> metrics;
   /** Every committed write (and every prepared write that failed in the store) is recorded here by the operations
@@ -288,6 +294,8 @@ class ResourceWriter {
 
   /** The validator the pipeline holds (for $validate). Never null. */
   const ResourceValidator& validator() const { return *validator_; }
+  /** The options the pipeline was built with. */
+  const WriterOptions& options() const { return options_; }
 
   /** The canonical stored bytes of `resource` (definition order, no meta.versionId/lastUpdated, empty meta dropped). */
   static std::string canonicalJson(const fhir::JsonValue& resource);

@@ -38,6 +38,9 @@ struct RestOptions {
   std::shared_ptr<AccessPolicy> access;   // nullptr: allow all
   std::string source_system = "rest";     // recorded with every version and outbox event
   size_t max_bundle_entries = 1000;       // batch/transaction entries; beyond: 413
+  // Search work (search::SearchResult::work_rows) all entries of one batch or transaction may take together; once
+  // reached, the remaining entries are not run and answer 413 (`limits.max_bundle_work_rows`). 0: none.
+  size_t max_bundle_work_rows = 1000000;
   int max_transaction_attempts = 5;       // retries of a transaction the database reports as retryable
   /** `rest.check_references`: local references (Type/id) must resolve on write (422 naming the element). Off for
    *  bulk loads whose references arrive out of order. */

@@ -30,6 +30,10 @@ struct ExecutorOptions {
   /** The server's own base URL without a trailing slash ("https://host/fhir"), empty when unknown. A reference
    *  value under it (`subject=https://host/fhir/Patient/x`) is searched as the relative reference it stands for. */
   std::string own_base_url;
+  /** JSON bytes of the resources one page holds, matches and includes together (0: none). Past it the page ends
+   *  early with a next link and a warning (one resource always fits): a page of 1,000 stored resources of 16 MB
+   *  each would otherwise be read into memory whole. `limits.search.max_page_bytes`. */
+  size_t max_page_bytes = 64u << 20;
 };
 
 struct SearchResult {
