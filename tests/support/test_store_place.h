@@ -26,6 +26,20 @@ inline std::string testPostgresUrl() {
   return url == nullptr ? std::string() : std::string(url);
 }
 
+/** In a test body or SetUp(): skips the test when PLANBRO_TEST_PG_URL is not set, and fails it instead when
+ *  CI=true, where the PostgreSQL runs must not be skipped (scripts/test.sh and .ci/run start a cluster). */
+#define PLANBRO_SKIP_WITHOUT_TEST_POSTGRES()                                                                  \
+  do {                                                                                                        \
+    if (::planbro::testing::testPostgresUrl().empty()) {                                                      \
+      const char* planbro_ci = std::getenv("CI");                                                             \
+      if (planbro_ci != nullptr && std::string(planbro_ci) == "true") {                                       \
+        FAIL() << "CI=true but PLANBRO_TEST_PG_URL is not set: the PostgreSQL runs must not be skipped in CI"; \
+      }                                                                                                       \
+      GTEST_SKIP() << "PostgreSQL runs skipped: PLANBRO_TEST_PG_URL is not set "                              \
+                      "(export PLANBRO_TEST_PG_URL=$(scripts/postgres-test-cluster.sh start))";               \
+    }                                                                                                         \
+  } while (0)
+
 /** Removes what a test made: `dir` (when not empty) and the PostgreSQL `schema` on `pg_url` (when not empty). */
 inline void removeTestStorePlace(const std::filesystem::path& dir, const std::string& pg_url, const std::string& schema) {
   std::error_code ec;

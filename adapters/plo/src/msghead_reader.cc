@@ -1,6 +1,7 @@
 #include "decoders.h"
 #include "xml_read.h"
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
@@ -47,14 +48,10 @@ Party readParty(const xmlNode* node) {
   return party;
 }
 
-// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+// Days from 1970-01-01 to a civil date. A day past the month's end (31 February) counts on into the next month, as
+// <chrono> defines it for a valid year and month.
 long daysFromCivil(int y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const long era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<long>(doe) - 719468;
+  return std::chrono::sys_days(std::chrono::year(y) / std::chrono::month(m) / std::chrono::day(d)).time_since_epoch().count();
 }
 
 // The last Sunday of a month, as days since the epoch.

@@ -4,6 +4,7 @@
 // setCancelled(true) (shutdown) ends a batch at once: the transfers still running are dropped, their events
 // kNotAttempted, sent again later under the same idempotency key.
 #include "planbro/gateway/dispatch/rest_hook_transport.h"
+#include "planbro/gateway/dispatch/outbound_transfer.h"
 
 #include <curl/curl.h>
 
@@ -131,14 +132,7 @@ class RestHookTransport final : public Transport {
       if (!t.url.empty() && t.url.back() != '/') t.url += '/';
       t.url += d.event.type + "/" + d.event.id;
     }
-    curl_easy_setopt(easy, CURLOPT_URL, t.url.c_str());
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, options_.allow_plain_http ? "http,https" : "https");
-    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    setOutboundTransferOptions(easy, t.url, {options_.allow_plain_http, options_.connect_timeout, options_.timeout});
     if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
     if (!options_.client_cert_file.empty()) {
       curl_easy_setopt(easy, CURLOPT_SSLCERT, options_.client_cert_file.c_str());

@@ -131,10 +131,26 @@ struct Parts {
     fhir::writeJsonString(text, v);
     add(name, "String", v);
   }
-  void addTelecom(const fhir::JsonValue* telecom) {
+  void addTelecom(const fhir::JsonValue* telecom, std::string_view name = "telecom") {
     for (const fhir::JsonValue& t : telecom ? telecom->items() : std::span<const fhir::JsonValue>{}) {
-      if (t.isObject()) add("telecom", "ContactPoint", fhir::writeJson(t));
+      if (t.isObject()) add(name, "ContactPoint", fhir::writeJson(t));
     }
+  }
+  // The first identifier of `resource` of `kind` (its OID or an HL7 Norway alias system), as part `name` with the
+  // OID system: a record system addresses messages by HER-id and looks people up by HPR number, so the answer
+  // carries them in the one form the national registers use.
+  bool addIdentifier(std::string_view name, fhir::no::IdentifierSystem kind, const fhir::JsonValue* resource) {
+    const fhir::JsonValue* identifiers = resource ? resource->find("identifier") : nullptr;
+    for (const fhir::JsonValue& id : identifiers ? identifiers->items() : std::span<const fhir::JsonValue>{}) {
+      std::string_view value = textOf(&id, "value");
+      if (value.empty() || fhir::no::identifierSystemFor(textOf(&id, "system")) != kind) continue;
+      std::string json = "{";
+      detail::appendStringMember(json, "system", fhir::no::preferredSystemUri(kind), false);
+      detail::appendStringMember(json, "value", value);
+      add(name, "Identifier", json + '}');
+      return true;
+    }
+    return false;
   }
 };
 
@@ -221,7 +237,8 @@ class IpStatus : public rest::Operation {
   }
 
  private:
-  // The plan's owner: its first author, with the organisation's name and telecom when it can be read.
+  // The plan's owner: its first author, with the organisation's name, telecom, organisasjonsnummer and HER-id (an
+  // author that is a Practitioner: its HPR number) when it can be read.
   static Result<std::string> ownerJson(const rest::OperationCall& call, const fhir::JsonValue& plan) {
     const fhir::JsonValue* authors = plan.find("author");
     if (!authors) return std::string();
@@ -243,6 +260,9 @@ class IpStatus : public rest::Operation {
         parts.add("organization", "Reference", referenceJson(reference, display));
         if (!display.empty()) parts.addString("name", display);
         parts.addTelecom(doc->root().find("telecom"));
+        parts.addIdentifier("organizationNumber", fhir::no::IdentifierSystem::kOrgnr, &doc->root());
+        parts.addIdentifier("herId", fhir::no::IdentifierSystem::kHerId, &doc->root());
+        parts.addIdentifier("hprNumber", fhir::no::IdentifierSystem::kHpr, &doc->root());
         return parts.json;
       }
     }
@@ -250,8 +270,9 @@ class IpStatus : public rest::Operation {
     return parts.json;
   }
 
-  // The current coordinators of the plan's care teams (two during a declared handover), each with name, telecom and
-  // organisation.
+  // The current coordinators of the plan's care teams (two during a declared handover), each with name, HPR number,
+  // HER-id, telecom and organisation (its name, number, HER-id and telecom). Each resource is read on the requester's
+  // behalf: what they may not read adds nothing.
   static Result<std::vector<std::string>> coordinatorsJson(const rest::OperationCall& call, const fhir::JsonValue& plan,
                                                            const std::string& today) {
     std::vector<std::string> out;
@@ -309,17 +330,35 @@ class IpStatus : public rest::Operation {
         }
       }
     }
+    // The person's numbers: HPR from the Practitioner (a PractitionerRole's practitioner), HER-id from the role
+    // where it has one (a role is what a message is addressed to), else from the Practitioner.
+    const bool member_is_role = member_doc && reference.starts_with("PractitionerRole/");
+    const fhir::JsonValue* role = member_is_role ? &member_doc->root() : nullptr;
+    const fhir::JsonValue* person = practitioner_doc                                   ? &practitioner_doc->root()
+                                    : member_doc && reference.starts_with("Practitioner/") ? &member_doc->root()
+                                                                                           : nullptr;
     if (!name.empty()) parts.addString("name", name);
     if (!reference.empty()) parts.add("practitioner", "Reference", referenceJson(reference, name));
+    parts.addIdentifier("hprNumber", fhir::no::IdentifierSystem::kHpr, person);
+    if (!parts.addIdentifier("herId", fhir::no::IdentifierSystem::kHerId, role)) {
+      parts.addIdentifier("herId", fhir::no::IdentifierSystem::kHerId, person);
+    }
     parts.addTelecom(telecom);
     if (auto org = detail::splitReference(organization_ref)) {
-      std::string org_name;
       ASSIGN_OR_RETURN(auto ov, detail::readVisible(call, org->first, org->second));
+      std::optional<fhir::JsonDocument> org_doc;
       if (ov) {
         auto doc = fhir::JsonDocument::parse(ov->json);
-        if (doc.isOk()) org_name = textOf(&doc->root(), "name");
+        if (doc.isOk()) org_doc = std::move(doc).value();
       }
+      const std::string org_name(org_doc ? textOf(&org_doc->root(), "name") : std::string_view());
       parts.add("organization", "Reference", referenceJson(organization_ref, org_name));
+      if (org_doc) {
+        if (!org_name.empty()) parts.addString("organizationName", org_name);
+        parts.addIdentifier("organizationNumber", fhir::no::IdentifierSystem::kOrgnr, &org_doc->root());
+        parts.addIdentifier("organizationHerId", fhir::no::IdentifierSystem::kHerId, &org_doc->root());
+        parts.addTelecom(org_doc->root().find("telecom"), "organizationTelecom");
+      }
     }
     if (const fhir::JsonValue* period = participant.find("period"); period && period->isObject()) {
       parts.add("period", "Period", fhir::writeJson(*period));

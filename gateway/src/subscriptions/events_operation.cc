@@ -9,6 +9,7 @@
 #include "planbro/gateway/dispatch/dispatcher.h"
 #include "planbro/gateway/subscriptions/criteria.h"
 #include "planbro/gateway/subscriptions/notification.h"
+#include "visible_subscription.h"
 
 namespace planbro::gateway::subscriptions {
 namespace {
@@ -55,13 +56,7 @@ class EventsOperation final : public rest::Operation {
   Result<rest::OperationResult> invoke(const rest::OperationCall& call, fhir::OperationOutcome&) const override {
     const EventsOptions& o = *options_;
     const std::string id(call.id);
-    ASSIGN_OR_RETURN(store::ResourceVersion current, call.store->read("Subscription", id));
-    if (call.decide) {
-      if (Status s = call.decide(rest::AccessAction::kRead, "Subscription", id, current.json); !s.isOk()) {
-        return Status(StatusCode::kNotFound, "Subscription/" + id + " is not known");
-      }
-    }
-    ASSIGN_OR_RETURN(fhir::JsonDocument doc, fhir::JsonDocument::parse(current.json));
+    ASSIGN_OR_RETURN(fhir::JsonDocument doc, detail::readVisibleSubscription(call));
     ASSIGN_OR_RETURN(SubscriptionSpec spec, readSubscription(doc.root(), o.policy));
 
     NotificationContext context;

@@ -1,4 +1,5 @@
 #include "planbro/gateway/subscriptions/ping.h"
+#include "planbro/gateway/dispatch/outbound_transfer.h"
 
 #include <curl/curl.h>
 
@@ -29,14 +30,7 @@ Status sendPing(const PingRequest& request) {
     url += "metadata";
   }
   CURL* e = easy.get();
-  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, request.allow_plain_http ? "http,https" : "https");
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+  dispatch::setOutboundTransferOptions(e, url, {request.allow_plain_http, request.connect_timeout, request.timeout});
   size_t seen = 0;
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &discard);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &seen);

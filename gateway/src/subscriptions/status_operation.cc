@@ -2,6 +2,7 @@
 
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/subscriptions/notification.h"
+#include "visible_subscription.h"
 
 namespace planbro::gateway::subscriptions {
 namespace {
@@ -18,13 +19,7 @@ class StatusOperation final : public rest::Operation {
 
   Result<rest::OperationResult> invoke(const rest::OperationCall& call, fhir::OperationOutcome&) const override {
     const std::string id(call.id);
-    ASSIGN_OR_RETURN(store::ResourceVersion current, call.store->read("Subscription", id));
-    if (call.decide) {
-      if (Status s = call.decide(rest::AccessAction::kRead, "Subscription", id, current.json); !s.isOk()) {
-        return Status(StatusCode::kNotFound, "Subscription/" + id + " is not known");
-      }
-    }
-    ASSIGN_OR_RETURN(fhir::JsonDocument doc, fhir::JsonDocument::parse(current.json));
+    ASSIGN_OR_RETURN(fhir::JsonDocument doc, detail::readVisibleSubscription(call));
     NotificationContext context;
     context.base_url = call.base;
     context.subscription = id;

@@ -17,6 +17,7 @@
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/search/search_executor.h"
 #include "plo_test_support.h"
+#include "../../support/test_store_place.h"
 
 namespace planbro::adapters::plo {
 namespace {
@@ -96,16 +97,10 @@ class PloAppRecTracker : public ::testing::TestWithParam<Engine> {
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     if (GetParam() == Engine::kPostgres) {
-      const char* url = std::getenv("PLANBRO_TEST_PG_URL");
-      if (url == nullptr || *url == '\0') GTEST_SKIP() << "PostgreSQL runs skipped: PLANBRO_TEST_PG_URL is not set";
-      pg_url_ = url;
-      schema_ = "apprec_tracker_test_" + std::to_string(std::random_device{}()) + std::to_string(::getpid());
+      PLANBRO_SKIP_WITHOUT_TEST_POSTGRES();
+      pg_url_ = planbro::testing::testPostgresUrl();
+      schema_ = "apprec_tracker_test_" + planbro::testing::uniqueTestName();
     }
-    auto s = openStore();
-    ASSERT_TRUE(s.isOk()) << s.status().message();
-    store_ = std::move(s).value();
-    executor_ = std::make_unique<gateway::search::SearchExecutor>(*store_, gateway::search::ExecutorOptions{});
-    operations_ = std::make_unique<gateway::ops::Operations>(*store_, *executor_);
     AppRecTrackerOptions options;
     options.timeouts = {60min, 2};
     options.now = [this] { return now_; };
@@ -114,25 +109,32 @@ class PloAppRecTracker : public ::testing::TestWithParam<Engine> {
       return resend_status_;
     };
     options.log = [this](std::string_view line) { log_.emplace_back(line); };
-    tracker_ = std::make_unique<AppRecTracker>(*operations_, *store_, options);
+    openTracker(options);
   }
   void TearDown() override {
+    closeTracker();
+    planbro::testing::removeTestStorePlace(dir_, pg_url_, schema_);
+  }
+
+  /** Store, search, operations and tracker with `options`, opened on this test's database (again, after
+   *  closeTracker(): a restart). */
+  void openTracker(const AppRecTrackerOptions& options) {
+    auto s = openStore();
+    ASSERT_TRUE(s.isOk()) << s.status().message();
+    store_ = std::move(s).value();
+    executor_ = std::make_unique<gateway::search::SearchExecutor>(*store_, gateway::search::ExecutorOptions{});
+    operations_ = std::make_unique<gateway::ops::Operations>(*store_, *executor_);
+    tracker_ = std::make_unique<AppRecTracker>(*operations_, *store_, options);
+  }
+  /** The process goes away: tracker, operations and store closed, in that order; the database stays. */
+  void closeTracker() {
     tracker_.reset();
     operations_.reset();
     executor_.reset();
     store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-    if (!schema_.empty()) {
-      PGconn* conn = PQconnectdb(pg_url_.c_str());
-      if (PQstatus(conn) == CONNECTION_OK) {
-        PQclear(PQexec(conn, ("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema_ + " CASCADE").c_str()));
-      }
-      PQfinish(conn);
-    }
   }
 
-  /** The store, opened (again) on the same database: a restart. */
+  /** The store, opened on this test's database. */
   Result<std::unique_ptr<gateway::store::ResourceStore>> openStore() {
     if (GetParam() == Engine::kPostgres) {
       gateway::store::PostgresStoreOptions o;
@@ -336,19 +338,11 @@ TEST_P(PloAppRecTracker, TheWaitSurvivesARestart) {
   ASSERT_OK(tracker_->recordSent(message("m-restart")));
   ASSERT_OK(tracker_->recordSent(message("m-restart-ok")));
   // The process goes away: tracker, operations and store closed; a new one opens the same database file.
-  tracker_.reset();
-  operations_.reset();
-  executor_.reset();
-  store_.reset();
-  auto s = openStore();
-  ASSERT_TRUE(s.isOk()) << s.status().message();
-  store_ = std::move(s).value();
-  executor_ = std::make_unique<gateway::search::SearchExecutor>(*store_, gateway::search::ExecutorOptions{});
-  operations_ = std::make_unique<gateway::ops::Operations>(*store_, *executor_);
+  closeTracker();
   AppRecTrackerOptions options;
   options.timeouts = {60min, 0};
   options.now = [this] { return now_; };
-  tracker_ = std::make_unique<AppRecTracker>(*operations_, *store_, options);
+  ASSERT_NO_FATAL_FAILURE(openTracker(options));
 
   auto ok = tracker_->recordAppRec(appRec("m-restart-ok", AppRecStatus::kOk));  // matched after the restart
   ASSERT_TRUE(ok.isOk()) << ok.status().message();

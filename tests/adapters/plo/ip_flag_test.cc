@@ -10,20 +10,10 @@
 namespace planbro::adapters::plo {
 namespace {
 
+using testing::plo2Sample;
 using testing::readFile;
+using testing::replaced;
 using testing::sharedCodec;
-
-std::string plo2Sample() {
-  return readFile(std::filesystem::path(PLANBRO_PLO_SOURCE_DIR) / ".." / ".." / "tests" / "data" / "plo" /
-                  "Sammenfatning_v2-0_IndividuellPlan_Ny.xml");
-}
-
-std::string replaced(std::string text, const std::string& from, const std::string& to) {
-  const size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) text.replace(at, from.size(), to);
-  return text;
-}
 
 // The sample without its own block, as a record system that knows nothing of the plan would send it.
 std::string withoutBlock(const std::string& sample) {

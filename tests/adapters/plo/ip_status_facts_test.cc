@@ -54,8 +54,7 @@ TEST(IpStatusFacts, NoPlanDraftPlanAndMalformedAnswers) {
 TEST(IpStatusFacts, TheFactsFlagTheMessage) {
   auto codec = testing::sharedCodec();
   ASSERT_NE(codec, nullptr);
-  const std::string sample = testing::readFile(std::filesystem::path(PLANBRO_PLO_SOURCE_DIR) / ".." / ".." / "tests" /
-                                               "data" / "plo" / "Sammenfatning_v2-0_IndividuellPlan_Ny.xml");
+  const std::string sample = testing::plo2Sample();
   Result<IpFacts> facts = ipFactsFromIpStatusJson(kWithPlan);
   ASSERT_TRUE(facts.isOk());
   const IpFlagResult r = flagIndividualPlan(*codec, sample, *facts);

@@ -12,20 +12,9 @@
 namespace planbro::adapters::plo {
 namespace {
 
-using testing::readFile;
+using testing::plo2Sample;
+using testing::replaced;
 using testing::sharedCodec;
-
-std::string plo2Sample() {
-  return readFile(std::filesystem::path(PLANBRO_PLO_SOURCE_DIR) / ".." / ".." / "tests" / "data" / "plo" /
-                  "Sammenfatning_v2-0_IndividuellPlan_Ny.xml");
-}
-
-std::string replaced(std::string text, const std::string& from, const std::string& to) {
-  const size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) text.replace(at, from.size(), to);
-  return text;
-}
 
 TEST(Plo2IndividualPlan, TheSampleValidatesAgainstThePlo20SchemasAndMaps) {
   auto codec = sharedCodec();

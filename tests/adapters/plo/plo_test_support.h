@@ -42,4 +42,20 @@ inline std::string withValidPatient(std::string message) {
 
 inline std::filesystem::path samplesDir() { return std::filesystem::path(PLANBRO_SHARED_DIR) / "plo" / "samples"; }
 
+/** The PLO 2.0 Sammenfatning with an OpplysningerOmIndividuellPlan block (tests/data/plo/, hand-written from the
+ *  schema; patient 15076500565). */
+inline std::string plo2Sample() {
+  return readFile(std::filesystem::path(PLANBRO_PLO_SOURCE_DIR) / ".." / ".." / "tests" / "data" / "plo" /
+                  "Sammenfatning_v2-0_IndividuellPlan_Ny.xml");
+}
+
+/** `text` with the first `from` replaced by `to`; a `from` that is not there fails the calling test (and `text` is
+ *  returned as it was), so a sample that changes under a test cannot make it pass vacuously. */
+inline std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
 }  // namespace planbro::adapters::plo::testing

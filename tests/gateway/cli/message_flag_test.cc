@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cli_runner.h"
+#include "../../support/ip_examples.h"
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/rest/rest_handler.h"
 #include "planbro/gateway/store/resource_store.h"
@@ -51,22 +52,9 @@ void storeExamplePlan(const fs::path& data_dir) {
   options.path = (data_dir / "planbro.db").string();
   auto opened = store::openSqliteStore(options);
   ASSERT_TRUE(opened.isOk()) << opened.status().message();
-  std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
-  bool first = true;
-  for (const auto& file : fs::directory_iterator(fs::path(PLANBRO_TEST_DATA_DIR) / ".." / ".." / "conformance" / "ip" /
-                                                 "package" / "example")) {
-    if (file.path().filename().string().starts_with('.')) continue;  // the package index
-    const std::string text = readFile(file.path());
-    auto doc = fhir::JsonDocument::parse(text);
-    ASSERT_TRUE(doc.isOk()) << file.path();
-    bundle += std::string(first ? "" : ",") + R"({"resource":)" + text + R"(,"request":{"method":"PUT","url":")" +
-              std::string(doc->root().find("resourceType")->text()) + "/" +
-              std::string(doc->root().find("id")->text()) + "\"}}";
-    first = false;
-  }
   rest::RestHandler handler(**opened);
   http::RequestContext context;
-  http::Response response = handler.processBundle(bundle + "]}", context);
+  http::Response response = handler.processBundle(planbro::testing::ipExamplesTransaction(), context);
   ASSERT_EQ(response.status, 200) << response.body.substr(0, 2000);
 }
 

@@ -1,16 +1,11 @@
 // auth.* and the mutual-TLS keys: typed, validated whole, every error naming its key.
 
-#include <gtest/gtest.h>
-
-#include "planbro/gateway/config/gateway_config.h"
+#include "config_test_support.h"
 
 namespace planbro::gateway::config {
 namespace {
 
-std::string errorsOf(const std::string& yaml) {
-  auto r = parseConfig(yaml);
-  return r.isOk() ? std::string() : r.status().message();
-}
+using testing::errorsOf;
 
 TEST(AuthConfig, DefaultsAreOpenWithDpopAllowed) {
   auto c = parseConfig("");

@@ -1,34 +1,31 @@
-// auth.emergency_access_minutes and auth.consent_max_entries: defaults, bounds, errors naming the key.
+// The consent keys of auth.*: emergency_access_minutes, consent_max_entries, consent_cache_entries and
+// consent_compartment_cache_mb; defaults, values read, bounds refused naming the key.
 
-#include <gtest/gtest.h>
-
-#include "planbro/gateway/config/gateway_config.h"
+#include "config_test_support.h"
 
 namespace planbro::gateway::config {
 namespace {
 
-std::string errorsOf(const std::string& yaml) {
-  auto r = parseConfig(yaml);
-  return r.isOk() ? std::string() : r.status().message();
+using testing::expectNumericKey;
+
+TEST(ConsentConfig, EmergencyAccessMinutes) {
+  expectNumericKey({"auth.emergency_access_minutes", [](const GatewayConfig& c) { return c.auth.emergency_access_minutes; },
+                    60, {1, 15, 1440}, {0, 1441}});
 }
 
-TEST(ConsentConfig, DefaultsAndValues) {
-  auto c = parseConfig("");
-  ASSERT_TRUE(c.isOk()) << c.status().message();
-  EXPECT_EQ(c->auth.emergency_access_minutes, 60u);
-  EXPECT_EQ(c->auth.consent_max_entries, 1000u);
-  c = parseConfig("auth:\n  emergency_access_minutes: 15\n  consent_max_entries: 200\n");
-  ASSERT_TRUE(c.isOk()) << c.status().message();
-  EXPECT_EQ(c->auth.emergency_access_minutes, 15u);
-  EXPECT_EQ(c->auth.consent_max_entries, 200u);
+TEST(ConsentConfig, ConsentMaxEntries) {
+  expectNumericKey({"auth.consent_max_entries", [](const GatewayConfig& c) { return c.auth.consent_max_entries; }, 1000,
+                    {10, 200, 1000}, {9, 1001, 100000}});
 }
 
-TEST(ConsentConfig, OutOfBoundsIsRefusedNamingTheKey) {
-  std::string e = errorsOf("auth:\n  emergency_access_minutes: 0\n  consent_max_entries: 100000\n");
-  EXPECT_NE(e.find("auth.emergency_access_minutes"), std::string::npos) << e;
-  EXPECT_NE(e.find("auth.consent_max_entries"), std::string::npos) << e;
-  e = errorsOf("auth:\n  emergency_access_minutes: 1441\n");
-  EXPECT_NE(e.find("auth.emergency_access_minutes"), std::string::npos) << e;
+TEST(ConsentCacheConfig, ConsentCacheEntries) {
+  expectNumericKey({"auth.consent_cache_entries", [](const GatewayConfig& c) { return c.auth.consent_cache_entries; },
+                    10000, {0, 1000000}, {1000001, 2000000}});
+}
+
+TEST(ConsentCacheConfig, ConsentCompartmentCacheMb) {
+  expectNumericKey({"auth.consent_compartment_cache_mb",
+                    [](const GatewayConfig& c) { return c.auth.consent_compartment_cache_mb; }, 8, {0, 4096}, {4097, 5000}});
 }
 
 }  // namespace

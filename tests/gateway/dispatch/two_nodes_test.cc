@@ -14,6 +14,7 @@
 #include "planbro/gateway/dispatch/dispatcher.h"
 #include "planbro/gateway/dispatch/rest_hook_transport.h"
 #include "test_receiver.h"
+#include "../../support/test_store_place.h"
 
 namespace planbro::gateway::dispatch {
 namespace {
@@ -21,12 +22,8 @@ namespace {
 using testing::TestReceiver;
 
 TEST(TwoNodes, ShareThePartitionsWithNoneLostNoneTwiceAndPerPlanOrderKept) {
-  const char* url = std::getenv("PLANBRO_TEST_PG_URL");
-  if (url == nullptr || *url == '\0') {
-    const char* ci = std::getenv("CI");
-    if (ci != nullptr && std::string(ci) == "true") FAIL() << "CI=true but PLANBRO_TEST_PG_URL is not set";
-    GTEST_SKIP() << "PostgreSQL runs skipped: PLANBRO_TEST_PG_URL is not set";
-  }
+  PLANBRO_SKIP_WITHOUT_TEST_POSTGRES();
+  const std::string url = planbro::testing::testPostgresUrl();
   std::random_device rd;
   const std::string schema = "dispatch_two_nodes_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 100000);
   auto open = [&]() {
@@ -136,7 +133,7 @@ TEST(TwoNodes, ShareThePartitionsWithNoneLostNoneTwiceAndPerPlanOrderKept) {
   b.reset();
   store_a.reset();
   store_b.reset();
-  PGconn* conn = PQconnectdb(url);
+  PGconn* conn = PQconnectdb(url.c_str());
   PQclear(PQexec(conn, ("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema + " CASCADE").c_str()));
   PQfinish(conn);
 }

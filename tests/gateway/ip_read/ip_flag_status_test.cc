@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "../rest/rest_fixture.h"
+#include "../../support/ip_examples.h"
 #include "planbro/adapters/plo/ip_flag.h"
 #include "planbro/adapters/plo/ip_status_facts.h"
 #include "planbro/gateway/ip/ip_read_operations.h"
@@ -13,7 +14,6 @@
 namespace planbro::gateway::rest::testing {
 namespace {
 
-const std::string kPackageDir = std::string(PLANBRO_TEST_DATA_DIR) + "/../../conformance/ip/package";
 constexpr const char* kKariFnr = "15038540189";  // the example plan's patient
 constexpr const char* kSampleFnr = "15076500565";  // the PLO 2.0 sample's patient, who has no plan here
 
@@ -46,20 +46,7 @@ class IpFlagFromStatus : public RestServerTest {
   }
 
   void loadExamples() {
-    std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
-    bool first = true;
-    for (const auto& file : std::filesystem::directory_iterator(kPackageDir + "/example")) {
-      if (file.path().filename().string().starts_with('.')) continue;  // the package index
-      std::string text = readFile(file.path().string());
-      auto doc = fhir::JsonDocument::parse(text);
-      ASSERT_TRUE(doc.isOk()) << file.path();
-      const std::string type(doc->root().find("resourceType")->text());
-      const std::string id(doc->root().find("id")->text());
-      bundle += std::string(first ? "" : ",") + R"({"resource":)" + text + R"(,"request":{"method":"PUT","url":")" +
-                type + "/" + id + "\"}}";
-      first = false;
-    }
-    HttpResult r = post("/", bundle + "]}");
+    HttpResult r = post("/", planbro::testing::ipExamplesTransaction());
     ASSERT_EQ(r.status, 200) << r.body.substr(0, 2000);
   }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "../rest/rest_fixture.h"
+#include "../../support/ip_examples.h"
 #include "planbro/fhir-model/norwegian_ids.h"
 #include "planbro/gateway/ip/conformance_catalog.h"
 #include "planbro/gateway/ip/ip_read_operations.h"
@@ -23,6 +24,8 @@ namespace {
 const std::string kPackageDir = std::string(PLANBRO_TEST_DATA_DIR) + "/../../conformance/ip/package";
 constexpr const char* kKariFnr = "15038540189";
 constexpr const char* kFnrSystem = "urn:oid:2.16.578.1.12.4.1.4.1";
+// The current coordinator's HPR number in the examples, as $ip-status answers it.
+constexpr const char* kSiriHpr = R"({"system":"urn:oid:2.16.578.1.12.4.1.4.4","value":"9144900"})";
 
 store::Timestamp day(int y, unsigned m, unsigned d) {
   return std::chrono::time_point_cast<std::chrono::microseconds>(
@@ -127,21 +130,7 @@ class IpRead : public RestServerTest {
 
   // The package's examples as one transaction of PUTs (they reference each other in cycles).
   void loadExamples() {
-    std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
-    bool first = true;
-    for (const auto& file : std::filesystem::directory_iterator(kPackageDir + "/example")) {
-      if (file.path().filename().string().starts_with('.')) continue;  // the package index
-      std::string text = readFile(file.path().string());
-      auto doc = fhir::JsonDocument::parse(text);
-      ASSERT_TRUE(doc.isOk()) << file.path();
-      std::string type(doc->root().find("resourceType")->text());
-      std::string id(doc->root().find("id")->text());
-      if (!first) bundle += ',';
-      first = false;
-      bundle += R"({"resource":)" + text + R"(,"request":{"method":"PUT","url":")" + type + "/" + id + "\"}}";
-    }
-    bundle += "]}";
-    HttpResult r = post("/", bundle);
+    HttpResult r = post("/", planbro::testing::ipExamplesTransaction());
     ASSERT_EQ(r.status, 200) << r.body.substr(0, 2000);
   }
 
@@ -179,6 +168,108 @@ TEST_P(IpRead, IpStatusAnswersThePlanItsStatusOwnerAndCoordinatorWithContactDeta
   EXPECT_NE(partText(*coordinators[0], "telecom", "valueContactPoint").find("+47 99 99 99 02"), std::string::npos);
   EXPECT_NE(partText(*coordinators[0], "practitioner", "valueReference").find("Practitioner/ip-example-practitioner-coordinator"),
             std::string::npos);
+  // The numbers a record system addresses and looks people up by (GW-04): the coordinator's HPR number from the
+  // Practitioner, the owner's organisasjonsnummer; neither has a HER-id in the examples.
+  EXPECT_EQ(partText(*coordinators[0], "hprNumber", "valueIdentifier"), kSiriHpr) << r.body;
+  EXPECT_EQ(partText(*coordinators[0], "herId", "valueIdentifier"), "");
+  EXPECT_EQ(partText(*parametersNamed(p, "owner")[0], "organizationNumber", "valueIdentifier"),
+            R"({"system":"urn:oid:2.16.578.1.12.4.1.4.101","value":"974000008"})");
+  EXPECT_EQ(partText(*parametersNamed(p, "owner")[0], "herId", "valueIdentifier"), "");
+}
+
+TEST_P(IpRead, ACoordinatorWithoutAnHprNumberIsAnsweredWithTheRest) {
+  loadExamples();
+  ASSERT_EQ(put("/Practitioner/ip-example-practitioner-coordinator",
+                R"({"resourceType":"Practitioner","id":"ip-example-practitioner-coordinator",)"
+                R"("name":[{"family":"Koordinator","given":["Siri"]}],"telecom":[{"system":"phone","value":"+47 99 99 99 02"}]})")
+                .status,
+            200);
+  HttpResult r = ipStatus(statusBody(kKariFnr));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto coordinators = parametersNamed(r.root(), "coordinator");
+  ASSERT_EQ(coordinators.size(), 1u) << r.body;
+  EXPECT_EQ(partText(*coordinators[0], "name", "valueString"), "Siri Koordinator");
+  EXPECT_NE(partText(*coordinators[0], "telecom", "valueContactPoint").find("+47 99 99 99 02"), std::string::npos);
+  EXPECT_EQ(partText(*coordinators[0], "hprNumber", "valueIdentifier"), "") << r.body;
+}
+
+// A coordinator named by a PractitionerRole at a health trust: the role's HER-id and telecom, the person's HPR
+// number, the organisation's name, number, HER-id and telecom; each only where the requester may read its source.
+TEST_P(IpRead, ACoordinatorRoleBringsItsHerIdAndItsOrganisationsContactDetails) {
+  loadExamples();
+  ASSERT_EQ(put("/Organization/ip-test-hf",
+                R"({"resourceType":"Organization","id":"ip-test-hf","name":"Eksempel HF, koordinerende enhet",)"
+                R"("identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.101","value":"983974899"},)"
+                R"({"system":"urn:oid:2.16.578.1.12.4.1.2","value":"8097"}],)"
+                R"("telecom":[{"system":"phone","value":"+47 22 00 00 00"}]})")
+                .status,
+            201);
+  ASSERT_EQ(put("/PractitionerRole/ip-test-coordinator-role",
+                R"({"resourceType":"PractitionerRole","id":"ip-test-coordinator-role",)"
+                R"("identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.2","value":"112374"}],)"
+                R"("practitioner":{"reference":"Practitioner/ip-example-practitioner-coordinator"},)"
+                R"("organization":{"reference":"Organization/ip-test-hf"},)"
+                R"("telecom":[{"system":"email","value":"koordinator@hf.example"}]})")
+                .status,
+            201);
+  HttpResult team = get("/CareTeam/ip-example-careteam");
+  ASSERT_EQ(team.status, 200);
+  std::string by_role = team.body;
+  const std::string coordinator = R"("reference":"Practitioner/ip-example-practitioner-coordinator")";
+  const size_t at = by_role.find(coordinator);  // the first: the coordinator, before the same person as contact
+  ASSERT_NE(at, std::string::npos) << by_role;
+  by_role.replace(at, coordinator.size(), R"("reference":"PractitionerRole/ip-test-coordinator-role")");
+  ASSERT_EQ(put("/CareTeam/ip-example-careteam", by_role).status, 200);
+
+  HttpResult r = ipStatus(statusBody(kKariFnr));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto coordinators = parametersNamed(r.root(), "coordinator");
+  ASSERT_EQ(coordinators.size(), 1u) << r.body;
+  const fhir::JsonValue& c = *coordinators[0];
+  EXPECT_EQ(partText(c, "name", "valueString"), "Siri Koordinator");
+  EXPECT_NE(partText(c, "practitioner", "valueReference").find("PractitionerRole/ip-test-coordinator-role"),
+            std::string::npos);
+  EXPECT_EQ(partText(c, "hprNumber", "valueIdentifier"), kSiriHpr) << r.body;
+  EXPECT_EQ(partText(c, "herId", "valueIdentifier"), R"({"system":"urn:oid:2.16.578.1.12.4.1.2","value":"112374"})");
+  EXPECT_NE(partText(c, "telecom", "valueContactPoint").find("koordinator@hf.example"), std::string::npos);
+  EXPECT_NE(partText(c, "organization", "valueReference").find("Organization/ip-test-hf"), std::string::npos);
+  EXPECT_EQ(partText(c, "organizationName", "valueString"), "Eksempel HF, koordinerende enhet");
+  EXPECT_EQ(partText(c, "organizationNumber", "valueIdentifier"),
+            R"({"system":"urn:oid:2.16.578.1.12.4.1.4.101","value":"983974899"})");
+  EXPECT_EQ(partText(c, "organizationHerId", "valueIdentifier"),
+            R"({"system":"urn:oid:2.16.578.1.12.4.1.2","value":"8097"})");
+  EXPECT_NE(partText(c, "organizationTelecom", "valueContactPoint").find("+47 22 00 00 00"), std::string::npos);
+
+  // What the requester may not read adds nothing: no Organization, no organisation details (the reference stays,
+  // as the CareTeam the requester may read names it); no Practitioner, no HPR number (the role still gives its own).
+  access_->deny("Organization");
+  access_->deny("Practitioner");
+  HttpResult hidden = ipStatus(statusBody(kKariFnr));
+  ASSERT_EQ(hidden.status, 200) << hidden.body;
+  ASSERT_EQ(parametersNamed(hidden.root(), "coordinator").size(), 1u) << hidden.body;
+  const fhir::JsonValue& h = *parametersNamed(hidden.root(), "coordinator")[0];
+  EXPECT_EQ(partText(h, "hprNumber", "valueIdentifier"), "") << hidden.body;
+  EXPECT_EQ(hidden.body.find("9144900"), std::string::npos);
+  EXPECT_EQ(partText(h, "herId", "valueIdentifier"), R"({"system":"urn:oid:2.16.578.1.12.4.1.2","value":"112374"})");
+  EXPECT_EQ(partText(h, "organizationName", "valueString"), "");
+  EXPECT_EQ(hidden.body.find("983974899"), std::string::npos);
+  EXPECT_EQ(hidden.body.find("8097"), std::string::npos);
+  EXPECT_EQ(hidden.body.find("+47 22 00 00 00"), std::string::npos);
+}
+
+// A requester who may not read the CareTeam learns nothing of the coordinator: no part at all, as before the
+// contact details were added.
+TEST_P(IpRead, WithoutTheCareTeamThereIsNoCoordinator) {
+  loadExamples();
+  access_->deny("CareTeam");
+  HttpResult r = ipStatus(statusBody(kKariFnr));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(parametersNamed(r.root(), "hasPlan")[0]->find("valueBoolean")->boolean());
+  EXPECT_TRUE(parametersNamed(r.root(), "coordinator").empty()) << r.body;
+  EXPECT_EQ(r.body.find("9144900"), std::string::npos);
+  EXPECT_EQ(r.body.find("Siri Koordinator"), std::string::npos);
+  EXPECT_EQ(r.body.find("hprNumber"), std::string::npos);
+  EXPECT_EQ(parametersNamed(r.root(), "owner").size(), 1u);
 }
 
 TEST_P(IpRead, IpStatusNamesBothCoordinatorsDuringADeclaredHandover) {
@@ -237,6 +328,7 @@ TEST_P(IpRead, WhatTheRequesterMayNotReadIsNotShown) {
   HttpResult status = ipStatus(statusBody(kKariFnr));
   ASSERT_EQ(status.status, 200);
   EXPECT_EQ(status.body.find("Siri Koordinator"), std::string::npos);
+  EXPECT_EQ(status.body.find("9144900"), std::string::npos);  // her HPR number is the Practitioner's
   access_->deny("CarePlan");
   status = ipStatus(statusBody(kKariFnr));
   ASSERT_EQ(status.status, 200);

@@ -396,14 +396,18 @@ class DenyFigures : public AccessPolicy {
   }
 };
 
-class IpFiguresDenied : public IpFigures {
+// The figures fixture with `Policy` as the access policy.
+template <class Policy>
+class IpFiguresUnder : public IpFigures {
  protected:
   RestOptions restOptions() override {
     RestOptions o = IpFigures::restOptions();
-    o.access = std::make_shared<DenyFigures>();
+    o.access = std::make_shared<Policy>();
     return o;
   }
 };
+
+using IpFiguresDenied = IpFiguresUnder<DenyFigures>;
 
 TEST_P(IpFiguresDenied, TheScopeGateRunsBeforeTheParametersAreRead) {
   // Bad parameters and a body that is not JSON: an unauthorised client learns nothing about either.
@@ -425,14 +429,7 @@ class ReadOnlyFigures : public AccessPolicy {
   }
 };
 
-class IpFiguresReadOnly : public IpFigures {
- protected:
-  RestOptions restOptions() override {
-    RestOptions o = IpFigures::restOptions();
-    o.access = std::make_shared<ReadOnlyFigures>();
-    return o;
-  }
-};
+using IpFiguresReadOnly = IpFiguresUnder<ReadOnlyFigures>;
 
 TEST_P(IpFiguresReadOnly, PersistNeedsTheUpdateRightAndWritesNothingWithoutIt) {
   EXPECT_EQ(get("/$ip-figures").status, 200);

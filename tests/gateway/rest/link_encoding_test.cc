@@ -47,16 +47,6 @@ search::QueryParams strictlyParsedQuery(const std::string& url) {
   return decoded.isOk() ? *decoded : search::QueryParams{};
 }
 
-std::string linkUrl(const HttpResult& r, std::string_view relation) {
-  const fhir::JsonValue* links = r.root().find("link");
-  for (const fhir::JsonValue& l : links ? links->items() : std::span<const fhir::JsonValue>()) {
-    const fhir::JsonValue* rel = l.find("relation");
-    const fhir::JsonValue* url = l.find("url");
-    if (rel && url && rel->text() == relation) return std::string(url->text());
-  }
-  return {};
-}
-
 std::string valueOf(const search::QueryParams& params, std::string_view name) {
   for (const auto& [k, v] : params) {
     if (k == name) return v;

@@ -12,14 +12,18 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/http/server.h"
@@ -195,5 +199,40 @@ class RestServerTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<http::Server> server_;
   uint16_t port_ = 0;
 };
+
+/** The url of the Bundle link with `relation` ("next", "self", ...) in `r`'s body, or empty. */
+inline std::string linkUrl(const HttpResult& r, std::string_view relation) {
+  const fhir::JsonValue* links = r.root().find("link");
+  for (const fhir::JsonValue& l : links ? links->items() : std::span<const fhir::JsonValue>()) {
+    const fhir::JsonValue* rel = l.find("relation");
+    const fhir::JsonValue* url = l.find("url");
+    if (rel && url && rel->text() == relation) return std::string(url->text());
+  }
+  return {};
+}
+
+/** The path and query of an absolute link ("http://fhir.test/Goal?x" → "/Goal?x"). */
+inline std::string targetOf(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  return slash == std::string::npos ? "/" : url.substr(slash);
+}
+
+/** `request(i)` for i in [0, clients) on as many threads, started together (each waits, a bounded number of yields,
+ *  until all have started) so that they race; their answers by i. */
+inline std::vector<HttpResult> concurrently(int clients, const std::function<HttpResult(int)>& request) {
+  std::vector<std::thread> threads;
+  std::vector<HttpResult> results(static_cast<size_t>(clients));
+  std::atomic<int> ready{0};
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back([&, i] {
+      ready.fetch_add(1);
+      for (int spin = 0; spin < 1000000 && ready.load() < clients; ++spin) std::this_thread::yield();
+      results[static_cast<size_t>(i)] = request(i);
+    });
+  }
+  for (auto& t : threads) t.join();
+  return results;
+}
 
 }  // namespace planbro::gateway::rest::testing

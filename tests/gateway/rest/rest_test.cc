@@ -53,24 +53,6 @@ std::vector<std::string> entryIds(const HttpResult& r, std::string_view mode = "
   return ids;
 }
 
-std::string linkUrl(const HttpResult& r, std::string_view relation) {
-  const fhir::JsonValue* links = r.root().find("link");
-  if (!links) return {};
-  for (const fhir::JsonValue& l : links->items()) {
-    const fhir::JsonValue* rel = l.find("relation");
-    const fhir::JsonValue* url = l.find("url");
-    if (rel && url && rel->text() == relation) return std::string(url->text());
-  }
-  return {};
-}
-
-// The path and query of an absolute link ("http://fhir.test/Goal?x" → "/Goal?x").
-std::string targetOf(const std::string& url) {
-  size_t scheme = url.find("://");
-  size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  return slash == std::string::npos ? "/" : url.substr(slash);
-}
-
 
 class RestInteractions : public RestServerTest {
  protected:
@@ -270,18 +252,9 @@ TEST_P(RestInteractions, AnswersAStaleIfMatchWith412AndAnUnchangedUpdateKeepsThe
 
 TEST_P(RestInteractions, TwentyConcurrentConditionalCreatesMakeExactlyOneResource) {
   constexpr int kClients = 20;
-  std::vector<std::thread> threads;
-  std::vector<HttpResult> results(kClients);
-  std::atomic<int> ready{0};
-  for (int i = 0; i < kClients; ++i) {
-    threads.emplace_back([&, i] {
-      ready.fetch_add(1);
-      for (int spin = 0; spin < 1000000 && ready.load() < kClients; ++spin) std::this_thread::yield();
-      results[i] = post("/Patient", patientJson(),
-                        {{"If-None-Exist", "identifier=urn:oid:2.16.578.1.12.4.1.4.1|" + std::string(kFnr)}});
-    });
-  }
-  for (auto& t : threads) t.join();
+  const std::vector<HttpResult> results = concurrently(kClients, [&](int) {
+    return post("/Patient", patientJson(), {{"If-None-Exist", "identifier=urn:oid:2.16.578.1.12.4.1.4.1|" + std::string(kFnr)}});
+  });
   std::set<std::string> ids;
   int created = 0;
   for (const auto& r : results) {

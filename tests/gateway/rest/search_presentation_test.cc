@@ -14,22 +14,8 @@ using testing::HttpResult;
 
 const std::vector<std::pair<std::string, std::string>> kForm{{"Content-Type", "application/x-www-form-urlencoded"}};
 
-std::string linkUrl(const HttpResult& r, std::string_view relation) {
-  const fhir::JsonValue* links = r.root().find("link");
-  for (const fhir::JsonValue& l : links ? links->items() : std::span<const fhir::JsonValue>()) {
-    const fhir::JsonValue* rel = l.find("relation");
-    const fhir::JsonValue* url = l.find("url");
-    if (rel && url && rel->text() == relation) return std::string(url->text());
-  }
-  return {};
-}
-
-// The path and query of an absolute link.
-std::string targetOf(const std::string& url) {
-  size_t scheme = url.find("://");
-  size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  return slash == std::string::npos ? "/" : url.substr(slash);
-}
+using testing::linkUrl;
+using testing::targetOf;
 
 std::vector<const fhir::JsonValue*> resources(const HttpResult& r) {
   std::vector<const fhir::JsonValue*> out;

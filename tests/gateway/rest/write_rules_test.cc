@@ -99,17 +99,8 @@ TEST_P(WriteRules, ChangingTheIdentifierReleasesTheOldNumber) {
 
 TEST_P(WriteRules, ConcurrentCreatesOfOnePersonNumberMakeOnePatient) {
   constexpr int kClients = 12;
-  std::vector<std::thread> threads;
-  std::vector<HttpResult> results(kClients);
-  std::atomic<int> ready{0};
-  for (int i = 0; i < kClients; ++i) {
-    threads.emplace_back([&, i] {
-      ready.fetch_add(1);
-      for (int spin = 0; spin < 1000000 && ready.load() < kClients; ++spin) std::this_thread::yield();
-      results[i] = post("/Patient", patient(i % 2 ? kFnrOid : kFnrNamingSystem, kFnrA));
-    });
-  }
-  for (auto& t : threads) t.join();
+  const std::vector<HttpResult> results = concurrently(
+      kClients, [&](int i) { return post("/Patient", patient(i % 2 ? kFnrOid : kFnrNamingSystem, kFnrA)); });
   int created_count = 0, conflicts = 0;
   for (const auto& r : results) {
     if (r.status == 201) ++created_count;

@@ -52,15 +52,8 @@ class SearchTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
     if (GetParam() == Engine::kPostgres) {
-      const char* url = std::getenv("PLANBRO_TEST_PG_URL");
-      if (url == nullptr || *url == '\0') {
-        const char* ci = std::getenv("CI");
-        if (ci != nullptr && std::string(ci) == "true") {
-          FAIL() << "CI=true but PLANBRO_TEST_PG_URL is not set: the PostgreSQL search runs must not be skipped in CI";
-        }
-        GTEST_SKIP() << "PLANBRO_TEST_PG_URL not set: PostgreSQL run skipped";
-      }
-      pg_url_ = url;
+      PLANBRO_SKIP_WITHOUT_TEST_POSTGRES();
+      pg_url_ = planbro::testing::testPostgresUrl();
       schema_ = "search_test_" + uniqueSuffix();
       store::PostgresStoreOptions o;
       o.conninfo = pg_url_;

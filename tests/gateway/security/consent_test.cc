@@ -24,6 +24,7 @@
 #include "planbro/gateway/subscriptions/events_operation.h"
 #include "planbro/gateway/subscriptions/subscription.h"
 #include "test_auth_filter.h"
+#include "seed_resource.h"
 #include "test_keys.h"
 
 namespace planbro::gateway::security::testing {
@@ -46,6 +47,16 @@ constexpr const char* kHprReserved = "565501899"; // in A's CareTeam, their orga
 constexpr const char* kHprOutsider = "565501901"; // in B's CareTeam only
 constexpr const char* kHprStarter = "565501910";  // starts C's plan
 constexpr const char* kOrgNav = "974589095";      // named in A's consent
+
+// The outbox event a committed write of `type`/`id` leaves, as the dispatcher hands it to a receiver policy.
+store::OutboxEvent event(const std::string& type, const std::string& id,
+                         store::ChangeKind kind = store::ChangeKind::kUpdate) {
+  store::OutboxEvent e;
+  e.type = type;
+  e.id = id;
+  e.kind = kind;
+  return e;
+}
 
 class ConsentEnforcement : public rest::testing::RestServerTest {
  protected:
@@ -162,14 +173,7 @@ class ConsentEnforcement : public rest::testing::RestServerTest {
   }
 
   void put(const std::string& type, const std::string& id, std::string json) {
-    json.insert(1, "\"id\":\"" + id + "\",");
-    auto doc = fhir::JsonDocument::parse(json);
-    ASSERT_TRUE(doc.isOk()) << json;
-    ops::WriteContext wc;
-    wc.actor = "seed";
-    fhir::OperationOutcome outcome;
-    auto r = seed_->update(wc, type, id, doc->root(), std::nullopt, &outcome);
-    ASSERT_TRUE(r.isOk()) << type << "/" << id << ": " << r.status().message() << " " << outcome.toJson();
+    testing::putResource(*seed_, "seed", type, id, std::move(json));
   }
 
   std::string tokenFor(const std::string& identity, const std::string& scope = "user/*.cruds") {
@@ -563,13 +567,6 @@ TEST_P(ConsentEnforcement, TheOutboundFeedCarriesToEachReceiverOnlyWhatItMaySee)
   nav.name = "nav-epj";
   other.name = "other-epj";
   internal.name = "loopback";
-  auto event = [&](const std::string& type, const std::string& id, store::ChangeKind kind = store::ChangeKind::kUpdate) {
-    store::OutboxEvent e;
-    e.type = type;
-    e.id = id;
-    e.kind = kind;
-    return e;
-  };
   const std::string a_goal = store_->read("Goal", "goal-a0")->json;
   const std::string b_goal = store_->read("Goal", "goal-b0")->json;
   // NAV is in A's team and consent: A's changes go, B's do not, not even as a tombstone.
@@ -652,13 +649,6 @@ TEST_P(ConsentEnforcement, AStoredSubscriptionReceivesOnlyWhatItsCreatorMaySeeNo
     spec.name = "Subscription/" + id;
     spec.acting_for = subscriptions::readCreator(doc->root());
     return spec;
-  };
-  auto event = [&](const std::string& type, const std::string& id, store::ChangeKind kind = store::ChangeKind::kUpdate) {
-    store::OutboxEvent e;
-    e.type = type;
-    e.id = id;
-    e.kind = kind;
-    return e;
   };
   const std::string a_goal = store_->read("Goal", "goal-a0")->json;
   const std::string b_goal = store_->read("Goal", "goal-b0")->json;

@@ -15,6 +15,8 @@
 #include "planbro/gateway/search/search_executor.h"
 #include "planbro/gateway/security/emergency_access.h"
 #include "planbro/gateway/security/entitlement_cache.h"
+#include "../../support/test_store_place.h"
+#include "seed_resource.h"
 #include "test_keys.h"
 
 namespace planbro::gateway::security {
@@ -38,12 +40,8 @@ class EntitlementCacheTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "postgresql") {
-      const char* url = std::getenv("PLANBRO_TEST_PG_URL");
-      if (url == nullptr || *url == '\0') {
-        const char* ci = std::getenv("CI");
-        if (ci != nullptr && std::string(ci) == "true") FAIL() << "CI=true but PLANBRO_TEST_PG_URL is not set";
-        GTEST_SKIP() << "PostgreSQL runs skipped: PLANBRO_TEST_PG_URL is not set";
-      }
+      PLANBRO_SKIP_WITHOUT_TEST_POSTGRES();
+      const std::string url = planbro::testing::testPostgresUrl();
       std::random_device rd;
       store::PostgresStoreOptions o;
       o.conninfo = url;
@@ -92,14 +90,7 @@ class EntitlementCacheTest : public ::testing::TestWithParam<std::string> {
   }
 
   void put(const std::string& type, const std::string& id, std::string json) {
-    json.insert(1, "\"id\":\"" + id + "\",");
-    auto doc = fhir::JsonDocument::parse(json);
-    ASSERT_TRUE(doc.isOk()) << json;
-    ops::WriteContext wc;
-    wc.actor = "test";
-    fhir::OperationOutcome outcome;
-    auto r = ops_->update(wc, type, id, doc->root(), std::nullopt, &outcome);
-    ASSERT_TRUE(r.isOk()) << type << "/" << id << ": " << r.status().message() << " " << outcome.toJson();
+    testing::putResource(*ops_, "test", type, id, std::move(json));
   }
 
   bool sees(EntitlementCache& cache, const Principal& who, const std::string& patient) {
