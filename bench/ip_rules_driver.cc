@@ -5,11 +5,15 @@
 //
 // An IP CarePlan here takes every rule a create can meet: profile validation, the one-active-plan key (GW-01, with
 // the Patient read that checks the person), the consent rule (GW-40: it is started, so its linked plan consent is
-// read locked in the transaction), the measure statuses, and the Provenance written with it (GW-50). The plain
-// CarePlan has the same size (period, two activities) and no IP category: no profile, no rule, no Provenance.
+// read locked in the transaction), the measure statuses, and the Provenance written with it (GW-50). Two plain arms,
+// neither an IP (no IP category, no ip-* extension): no profile, no rule, no Provenance:
+//   - "plain": a small CarePlan (title, period, two activities), the comparison of the first figures;
+//   - "plain, same content": the IP plan's content without what makes it an IP (another category, the same subject
+//     reference and identifier, supportingInfo, activity ids, codes, statuses, periods and texts), so the rules are
+//     measured on resources of comparable size and index rows.
 //
-//   ip_rules_driver [--rounds N] [--plans N] [--threads N] [--only plain|ip|profile]
-//     (defaults: 6 rounds of 400 plans, 8 threads, all three kinds; --only runs one kind, for an instruction count:
+//   ip_rules_driver [--rounds N] [--plans N] [--threads N] [--only plain|same|ip|profile]
+//     (defaults: 6 rounds of 400 plans, 8 threads, all four kinds; --only runs one kind, for an instruction count:
 //     valgrind --tool=callgrind --toggle-collect='*measuredCreates*' ip_rules_driver --only ip --threads 1 ...)
 #include <unistd.h>
 
@@ -103,6 +107,20 @@ std::string plainPlan(const std::string& patient_id) {
          R"({"detail":{"code":{"text":"Støttekontakt m2"},"status":"in-progress","scheduledPeriod":{"start":"2026-03"},"description":"To timer i uka"}}]})";
 }
 
+// The IP plan's content without what makes it an IP: a care-plan category of SNOMED CT instead of the IP category,
+// no lifecycle, link-kind, in-plan or measure-status extension; the subject identifier, supportingInfo, activity ids,
+// codes, statuses, periods and texts as in ipPlan().
+std::string sameContentPlan(const std::string& patient_id, const std::string& fnr, const std::string& consent_id) {
+  auto one = [](const char* id, const char* r4) {
+    return std::string(R"({"id":")") + id + R"(","detail":{"code":{"text":"Støttekontakt )" + id + R"("},"status":")" +
+           r4 + R"(","scheduledPeriod":{"start":"2026-03"},"description":"To timer i uka"}})";
+  };
+  return R"({"resourceType":"CarePlan","status":"active","intent":"plan","category":[{"coding":[{"system":"http://snomed.info/sct","code":"734163000"}]}],)"
+         R"("subject":{"reference":"Patient/)" + patient_id + R"(","identifier":{"system":")" + kFnrOid + R"(","value":")" + fnr +
+         R"("}},"period":{"start":"2026-03-01"},"supportingInfo":[{"reference":"Consent/)" + consent_id + R"("}],)"
+         R"("activity":[)" + one("m1", "not-started") + "," + one("m2", "in-progress") + "]}";
+}
+
 std::string consent(const std::string& patient_id, const std::string& fnr) {
   return R"({"resourceType":"Consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"treatment"}]},)"
          R"("category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]},{"coding":[{"system":"http://planbro.no/fhir/CodeSystem/ip-consent-kind","code":"plan"}]}],)"
@@ -147,7 +165,7 @@ int main(int argc, char** argv) {
   int rounds = 6;
   int plans = 400;
   int threads = 8;
-  std::string only;  // one kind of plan only (for an instruction count under callgrind): plain, ip or profile
+  std::string only;  // one kind of plan only (for an instruction count under callgrind): plain, same, ip or profile
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--rounds") rounds = std::max(1, std::atoi(argv[i + 1]));
@@ -155,8 +173,8 @@ int main(int argc, char** argv) {
     else if (flag == "--threads") threads = std::max(1, std::atoi(argv[i + 1]));
     else if (flag == "--only") only = argv[i + 1];
   }
-  if (!only.empty() && only != "plain" && only != "ip" && only != "profile") {
-    std::fprintf(stderr, "--only takes plain, ip or profile\n");
+  if (!only.empty() && only != "plain" && only != "same" && only != "ip" && only != "profile") {
+    std::fprintf(stderr, "--only takes plain, same, ip or profile\n");
     return 2;
   }
   const std::string package = std::string(PLANBRO_SOURCE_DIR) + "/conformance/ip/package";
@@ -197,8 +215,9 @@ int main(int argc, char** argv) {
 
     // Every IP plan needs a patient of its own (one active plan each) and her consent; the plain plans get patients too.
     const size_t per_round = static_cast<size_t>(plans);
-    std::vector<std::string> fnrs = personNumbers(per_round * rounds * 3);
-    if (fnrs.size() < per_round * rounds * 3) {
+    constexpr size_t kKinds = 4;
+    std::vector<std::string> fnrs = personNumbers(per_round * rounds * kKinds);
+    if (fnrs.size() < per_round * rounds * kKinds) {
       std::fprintf(stderr, "not enough synthetic person numbers\n");
       return 1;
     }
@@ -221,18 +240,20 @@ int main(int argc, char** argv) {
       }
       consent_ids.push_back(idFromLocation(c));
     }
-    std::vector<double> ip_rates, plain_rates, profile_rates;
+    std::vector<double> ip_rates, plain_rates, same_rates, profile_rates;
     for (int round = 0; round < rounds && rc == 0; ++round) {
-      std::vector<std::string> ip_bodies, plain_bodies, profile_bodies;
+      std::vector<std::string> ip_bodies, plain_bodies, same_bodies, profile_bodies;
       for (size_t k = 0; k < per_round; ++k) {
-        size_t n = 3 * (round * per_round + k);
+        size_t n = kKinds * (round * per_round + k);
         ip_bodies.push_back(ipPlan(patient_ids[n], fnrs[n], consent_ids[n]));
         plain_bodies.push_back(plainPlan(patient_ids[n + 1]));
         profile_bodies.push_back(ipPlan(patient_ids[n + 2], fnrs[n + 2], consent_ids[n + 2]));
+        same_bodies.push_back(sameContentPlan(patient_ids[n + 3], fnrs[n + 3], consent_ids[n + 3]));
       }
-      double a = 0, b = 0, c = 0;
+      double a = 0, b = 0, c = 0, d = 0;
       if (!only.empty()) {
         const double rate = only == "plain"     ? createAll(handler, plain_bodies, threads)
+                            : only == "same"    ? createAll(handler, same_bodies, threads)
                             : only == "profile" ? createAll(no_rules, profile_bodies, threads)
                                                 : createAll(handler, ip_bodies, threads);
         if (rate < 0) {
@@ -244,29 +265,34 @@ int main(int argc, char** argv) {
       }
       if (round % 2 == 0) {
         a = createAll(handler, plain_bodies, threads);
+        d = createAll(handler, same_bodies, threads);
         c = createAll(no_rules, profile_bodies, threads);
         b = createAll(handler, ip_bodies, threads);
       } else {
         b = createAll(handler, ip_bodies, threads);
         c = createAll(no_rules, profile_bodies, threads);
+        d = createAll(handler, same_bodies, threads);
         a = createAll(handler, plain_bodies, threads);
       }
-      if (a < 0 || b < 0 || c < 0) {
+      if (a < 0 || b < 0 || c < 0 || d < 0) {
         rc = 1;
         break;
       }
       plain_rates.push_back(a);
+      same_rates.push_back(d);
       ip_rates.push_back(b);
       profile_rates.push_back(c);
-      std::printf("round %d: plain %6.0f, IP plan without the rules %6.0f, IP plan with every rule %6.0f creates/s "
-                  "(%.2fx plain, %.2fx without the rules)\n",
-                  round, a, c, b, b / a, b / c);
+      std::printf("round %d: plain %6.0f, plain same content %6.0f, IP plan without the rules %6.0f, IP plan with "
+                  "every rule %6.0f creates/s (%.2fx plain, %.2fx plain same content, %.2fx without the rules)\n",
+                  round, a, d, c, b, b / a, b / d, b / c);
     }
     if (rc == 0 && only.empty()) {
-      double a = median(plain_rates), b = median(ip_rates), c = median(profile_rates);
-      std::printf("median of %d rounds of %d plans on %d threads: plain %.0f, IP without the rules %.0f, IP with "
-                  "every rule %.0f creates/s: %.2fx plain, %.2fx IP without the rules\n",
-                  rounds, plans, threads, a, c, b, a > 0 ? b / a : 0.0, c > 0 ? b / c : 0.0);
+      auto ratio = [](double x, double y) { return y > 0 ? x / y : 0.0; };
+      double a = median(plain_rates), b = median(ip_rates), c = median(profile_rates), d = median(same_rates);
+      std::printf("median of %d rounds of %d plans on %d threads: plain %.0f, plain same content %.0f, IP without the "
+                  "rules %.0f, IP with every rule %.0f creates/s: IP with every rule %.2fx plain, %.2fx plain same "
+                  "content, %.2fx IP without the rules; plain same content %.2fx plain\n",
+                  rounds, plans, threads, a, d, c, b, ratio(b, a), ratio(b, d), ratio(b, c), ratio(d, a));
     }
   }
   std::error_code ec;

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "ip_resource.h"
+#include "planbro/gateway/ops/identity_keys.h"
 
 namespace planbro::gateway::ip::internal {
 
@@ -129,6 +130,15 @@ Result<std::string> PlanRulesHook::patientKey(ops::HookContext& context, const J
   if (subject && subject->isObject()) {
     if (const JsonValue* identifier = subject->find("identifier")) digits = personNumberOf(*identifier);
     patient_id = localId(textOf(subject->find("reference")), "Patient");
+  }
+  if (!patient_id.empty() && !digits.empty()) {
+    // The Patient's person-number key (identity_keys.h) says whether it carries this number, without reading and
+    // parsing it: the key is claimed with every version that carries the number and released with the version
+    // that drops it or deletes the Patient. Held by this Patient: the same person. Held by another or by none (no
+    // identity hook, or two Patients stored before it with one number): the Patient itself decides, below.
+    ASSIGN_OR_RETURN(std::optional<std::string> holder,
+                     context.tx.findKeyOwner(store::BusinessKey{"Patient", std::string(ops::kPersonNumberKey), digits}));
+    if (holder && *holder == patient_id) return digits;
   }
   if (!patient_id.empty()) {
     auto stored = context.tx.read("Patient", patient_id);

@@ -246,6 +246,15 @@ class SqlWriteTransaction final : public WriteTransaction {
         .status();
   }
 
+  Result<std::optional<std::string>> findKeyOwner(const BusinessKey& key) override {
+    RETURN_IF_ERROR(usable());
+    ASSIGN_OR_RETURN(SqlResult owner,
+                     run("SELECT res_id FROM business_key WHERE res_type = ? AND key_kind = ? AND key_value = ?",
+                         {key.type, key.kind, key.value}));
+    if (owner.rows.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(std::move(owner.rows[0].text(0)));
+  }
+
   Status replaceIndex(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) override {
     RETURN_IF_ERROR(usable());
     RETURN_IF_ERROR(check(checkTypeAndId(type, id)));

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <thread>
 
+#include "planbro/fhir-model/norwegian_ids.h"
 #include "planbro/gateway/ip/ip_rules.h"
 #include "planbro/gateway/ops/identity_keys.h"
 #include "planbro/gateway/ops/operations.h"
@@ -440,6 +441,123 @@ TEST_P(IpRules, ProvenancesMadeFromOneTemplateEachCarryTheirOwnIdAndTarget) {
                             "&_total=accurate&_count=1");
   ASSERT_EQ(by_agent.status, 200) << by_agent.body;
   EXPECT_EQ(by_agent.body.find("\"total\":0"), std::string::npos) << by_agent.body.substr(0, 1000);
+}
+
+// A store transaction that counts the Patient reads made in it (read and readForUpdate); all else passed on.
+class PatientReadCounter final : public store::WriteTransaction {
+ public:
+  explicit PatientReadCounter(store::WriteTransaction& inner) : inner_(inner) {}
+  int patient_reads = 0;
+
+  Result<store::WriteResult> create(std::string_view t, store::ResourceContent c,
+                                    std::optional<std::string_view> id) override {
+    return inner_.create(t, c, id);
+  }
+  Result<store::WriteResult> update(std::string_view t, std::string_view id, store::ResourceContent c,
+                                    std::optional<int64_t> e) override {
+    return inner_.update(t, id, c, e);
+  }
+  Result<store::WriteResult> remove(std::string_view t, std::string_view id, std::optional<int64_t> e) override {
+    return inner_.remove(t, id, e);
+  }
+  Result<store::ClaimResult> claimKey(const store::BusinessKey& k, std::string_view id) override {
+    return inner_.claimKey(k, id);
+  }
+  Status releaseKey(const store::BusinessKey& k) override { return inner_.releaseKey(k); }
+  Status releaseKeyHeldBy(const store::BusinessKey& k, std::string_view id) override {
+    return inner_.releaseKeyHeldBy(k, id);
+  }
+  Result<std::optional<std::string>> findKeyOwner(const store::BusinessKey& k) override {
+    return inner_.findKeyOwner(k);
+  }
+  Status replaceIndex(std::string_view t, std::string_view id, const std::vector<store::IndexRow>& r) override {
+    return inner_.replaceIndex(t, id, r);
+  }
+  Status addIndex(std::string_view t, std::string_view id, const std::vector<store::IndexRow>& r) override {
+    return inner_.addIndex(t, id, r);
+  }
+  Result<store::ResourceVersion> read(std::string_view t, std::string_view id) override {
+    patient_reads += t == "Patient";
+    return inner_.read(t, id);
+  }
+  Result<store::ResourceVersion> readForUpdate(std::string_view t, std::string_view id) override {
+    patient_reads += t == "Patient";
+    return inner_.readForUpdate(t, id);
+  }
+  Status commit() override { return inner_.commit(); }
+  void rollback() override { inner_.rollback(); }
+  bool retryable() const override { return inner_.retryable(); }
+
+ private:
+  store::WriteTransaction& inner_;
+};
+
+// GW-01's person check (subject.reference and subject.identifier name one person) is answered by the Patient's
+// person-number key when that Patient holds it, without reading and parsing the Patient; when it does not, the
+// Patient is read and a mismatch is still refused.
+TEST_P(IpRules, ThePatientCheckIsAnsweredByThePersonNumberKeyWithoutReadingThePatient) {
+  const std::string pid = patient();  // the identity hook claims her person number
+  ops::WriterOptions options;
+  options.hooks = restOptions().writer.hooks;
+  const ops::ResourceWriter writer(options);
+  // Applies `body` as a create in a transaction rolled back afterwards; the Patient reads it took.
+  auto attempt = [&](const std::string& body, int& reads) -> Status {
+    auto doc = fhir::JsonDocument::parse(body);
+    if (!doc.isOk()) return doc.status();
+    ops::WriteIntent intent;
+    intent.type = "CarePlan";
+    auto prepared = writer.prepare(intent, doc->root());
+    if (!prepared.isOk()) return prepared.status();
+    auto tx = store_->begin({});
+    if (!tx.isOk()) return tx.status();
+    PatientReadCounter counted(**tx);
+    auto applied = writer.apply(counted, *prepared);
+    reads = counted.patient_reads;
+    counted.rollback();
+    return applied.status();
+  };
+  int reads = -1;
+  Status same = attempt(plan({.patient_id = pid}), reads);
+  EXPECT_TRUE(same.isOk()) << same.message();
+  EXPECT_EQ(reads, 0) << "her key says she carries the number";
+
+  std::optional<std::string> other;  // another person's valid synthetic fødselsnummer
+  for (int individ = 100; !other && individ < 200; ++individ) {
+    other = fhir::no::withCheckDigits("010203" + std::to_string(individ));
+  }
+  ASSERT_TRUE(other.has_value());
+  std::string mismatched = plan({.patient_id = pid});
+  mismatched.replace(mismatched.find(kFnr), std::string_view(kFnr).size(), *other);
+  Status refused = attempt(mismatched, reads);
+  EXPECT_EQ(refused.code(), StatusCode::kUnprocessable) << refused.message();
+  EXPECT_EQ(reads, 1) << "a number she does not hold: the Patient decides";
+}
+
+// The agent types are codes without a display: a display is indexed as an `agent-type:text` row per agent, the
+// record's largest avoidable write cost (docs/performance.md); the code is what GW-65's searches and the figures use.
+TEST_P(IpRules, AProvenancesAgentTypesAreCodesFoundByCode) {
+  const std::string pid = patient();
+  const std::string id = createdId(post("/CarePlan", plan({.patient_id = pid})));
+  HttpResult found = get("/Provenance?target=CarePlan/" + id + "&_total=accurate");
+  ASSERT_EQ(found.status, 200) << found.body;
+  const fhir::JsonValue* entries = found.root().find("entry");
+  ASSERT_TRUE(entries && entries->isArray() && entries->size() == 1) << found.body.substr(0, 2000);
+  const fhir::JsonValue* agents = entries->items()[0].find("resource")->find("agent");
+  ASSERT_TRUE(agents && agents->isArray() && agents->size() == 2) << found.body.substr(0, 2000);
+  std::vector<std::string> codes;
+  for (const fhir::JsonValue& agent : agents->items()) {
+    const fhir::JsonValue& c = agent.find("type")->find("coding")->items()[0];
+    codes.emplace_back(c.find("code")->text());
+    EXPECT_EQ(c.find("display"), nullptr) << codes.back();
+  }
+  EXPECT_EQ(codes, (std::vector<std::string>{"author", "assembler"}));
+  for (const char* code : {"author", "assembler"}) {
+    HttpResult by_type = get("/Provenance?target=CarePlan/" + id +
+                             "&agent-type=http://terminology.hl7.org/CodeSystem/provenance-participant-type|" + code +
+                             "&_total=accurate");
+    ASSERT_EQ(by_type.status, 200) << by_type.body;
+    EXPECT_NE(by_type.body.find("\"total\":1"), std::string::npos) << code << ": " << by_type.body.substr(0, 1000);
+  }
 }
 
 // Templates are per origin: each principal's Provenance names that principal, and a principal whose name contains

@@ -479,6 +479,33 @@ TEST_P(StoreTest, ReleaseKeyHeldByFreesOnlyTheHoldersKey) {
   EXPECT_FALSE(store_->findKeyOwner(fnr)->has_value());
 }
 
+// Inside a transaction the key's holder is as the transaction sees it: its own claims and releases included.
+TEST_P(StoreTest, AKeysHolderIsFoundInsideTheTransactionAsItSeesIt) {
+  const BusinessKey fnr{"Patient", "person-number", "13116900216"};
+  auto holder = [](WriteTransaction& t, const BusinessKey& k) {
+    auto owner = t.findKeyOwner(k);
+    EXPECT_TRUE(owner.isOk()) << owner.status().message();
+    return owner.isOk() ? owner->value_or("(none)") : std::string("(error)");
+  };
+  Status s = store_->runTransaction(ctx(), [&](WriteTransaction& t) -> Status {
+    EXPECT_EQ(holder(t, fnr), "(none)");
+    auto claim = t.claimKey(fnr, "p1");
+    if (!claim.isOk()) return claim.status();
+    EXPECT_EQ(holder(t, fnr), "p1") << "its own claim";
+    return t.create("Patient", {"{}", {}}, "p1").status();
+  });
+  ASSERT_TRUE(s.isOk()) << s.message();
+  s = store_->runTransaction(ctx(), [&](WriteTransaction& t) -> Status {
+    EXPECT_EQ(holder(t, fnr), "p1") << "committed before";
+    EXPECT_EQ(holder(t, BusinessKey{"Patient", "person-number", "00000000000"}), "(none)");
+    EXPECT_EQ(holder(t, BusinessKey{"Practitioner", "person-number", "13116900216"}), "(none)") << "another type";
+    RETURN_IF_ERROR(t.releaseKeyHeldBy(fnr, "p1"));
+    EXPECT_EQ(holder(t, fnr), "(none)") << "its own release";
+    return Status::ok();
+  });
+  ASSERT_TRUE(s.isOk()) << s.message();
+}
+
 // The bar of issue 3: 20 concurrent identical conditional creates make exactly one resource.
 TEST_P(StoreTest, TwentyConcurrentConditionalCreatesProduceExactlyOneResource) {
   constexpr int kThreads = 20;

@@ -164,6 +164,15 @@ class WriteTransaction {
    *  another resource holds). Not held, or held by another id: ok, nothing changes. */
   virtual Status releaseKeyHeldBy(const BusinessKey& key, std::string_view id) = 0;
 
+  /** The id holding `key` as this transaction sees it (its own claims and releases included), or nullopt: for a
+   *  rule that needs to know whether a resource carries a keyed value (a Patient's person number) without reading
+   *  and parsing it. Takes no lock. The default answers nullopt (no holder known), so a caller must treat nullopt
+   *  as "not known", never as proof that no resource holds the key. */
+  virtual Result<std::optional<std::string>> findKeyOwner(const BusinessKey& key) {
+    (void)key;
+    return std::optional<std::string>();
+  }
+
   /** Replaces all search-index rows of (type, id) with `rows`. */
   virtual Status replaceIndex(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) = 0;
 
