@@ -381,7 +381,7 @@ http::Response RestHandler::processBundle(std::string bundle_json, http::Request
 
 void RestHandler::setBaseUrl(std::string base_url) { impl_->setBaseUrl(std::move(base_url)); }
 
-Status loadBundleIfEmpty(RestHandler& handler, store::ResourceStore& store, const std::string& path,
+Status loadBundleIfEmpty(store::ResourceStore& store, RestOptions options, const std::string& path,
                          BundleLoadReport* report) {
   store::HistoryQuery q;
   q.count = 1;
@@ -393,10 +393,16 @@ Status loadBundleIfEmpty(RestHandler& handler, store::ResourceStore& store, cons
   if (!in) return notFound("cannot read " + path);
   std::stringstream ss;
   ss << in.rdbuf();
+  // The access policy judges network requests by their principal; the loader has none and needs none. Its own
+  // handler, which no server routes to, keeps every write rule (they live in options.writer) and drops only that.
+  // No request can reach this path: the serving handler keeps its policy, and nothing a request sets selects this one.
+  options.access = nullptr;
+  options.source_system = kDemoLoaderSystem;
+  RestHandler loader(store, std::move(options));
   http::RequestContext context;
   context.request_id = "demo-data";
   context.interaction = "transaction";
-  http::Response r = handler.processBundle(ss.str(), context, "demo-loader");
+  http::Response r = loader.processBundle(ss.str(), context, kDemoLoaderSystem);
   if (r.status >= 300) return Status(StatusCode::kInvalidArgument, "loading " + path + " failed (HTTP " + std::to_string(r.status) + "): " + r.body);
   if (report) {
     auto response = fhir::JsonDocument::parse(std::move(r.body));

@@ -397,7 +397,8 @@ ServeSetup makeRestServeSetup(RestServeOptions options) {
     if (cfg.demo_data.load_once) {
       std::string path = options.demo_bundle_path.empty() ? PLANBRO_DEMO_BUNDLE_PATH : options.demo_bundle_path;
       BundleLoadReport report;
-      Status loaded = loadBundleIfEmpty(*parts->handler, *parts->store, path, &report);
+      // In-process, past the access policy but through the same write pipeline (loadBundleIfEmpty's contract).
+      Status loaded = loadBundleIfEmpty(*parts->store, rest, path, &report);
       if (loaded.code() == StatusCode::kNotFound) {
         http::appLogger()->warn("demo data: requested but not loaded: {}", loaded.message());
       } else if (!loaded.isOk()) {

@@ -109,12 +109,18 @@ struct BundleLoadReport {
   size_t created = 0;            // of them, answered 201 (the rest already existed: conditional creates)
 };
 
+/** The source system the demo loader's writes record (versions, outbox events, Provenance, AuditEvent). */
+inline constexpr const char* kDemoLoaderSystem = "demo-loader";
+
 /**
- * Loads a transaction Bundle file into `handler`'s store when the store has no resources yet (the demo individual
- * plan at start-up). Errors: kNotFound when the file is missing, the transaction's failure otherwise. `report`,
- * when given, says what was done.
+ * Loads a transaction Bundle file into `store` when it has no resources yet (the demo individual plan at start-up).
+ * The loader is an in-process writer, not a network client: it runs the transaction through a RestHandler of its
+ * own, built from `options` (the serving handler's: the same write pipeline — validation, IP rules, Provenance,
+ * audit) but without the access policy (options.access is dropped) and recording kDemoLoaderSystem as the source
+ * system. That handler is never reachable from the network; it lives for this call only. Errors: kNotFound when
+ * the file is missing, the transaction's failure otherwise. `report`, when given, says what was done.
  */
-Status loadBundleIfEmpty(RestHandler& handler, store::ResourceStore& store, const std::string& path,
+Status loadBundleIfEmpty(store::ResourceStore& store, RestOptions options, const std::string& path,
                          BundleLoadReport* report = nullptr);
 
 }  // namespace planbro::gateway::rest
