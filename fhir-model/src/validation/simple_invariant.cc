@@ -440,6 +440,19 @@ class Parser {
 // only an extension exists). Every other caller ignores a call without a value, so the twin lookup, a scan of the
 // object's members per name, is not made for them.
 template <bool Twins = false, typename Fn>
+bool anyAt(const JsonValue& object, const std::vector<Step>& path, size_t i, Fn& fn);
+
+// anyAt from step `i + 1` under a member's value: each item of an array, or the value itself.
+template <bool Twins, typename Fn>
+bool anyBelow(const JsonValue& value, const std::vector<Step>& path, size_t i, Fn& fn) {
+  if (!value.isArray()) return anyAt<Twins>(value, path, i + 1, fn);
+  for (const JsonValue& item : value.items()) {
+    if (anyAt<Twins>(item, path, i + 1, fn)) return true;
+  }
+  return false;
+}
+
+template <bool Twins, typename Fn>
 bool anyAt(const JsonValue& object, const std::vector<Step>& path, size_t i, Fn& fn) {
   if (!object.isObject()) return false;
   const Step& step = path[i];
@@ -474,14 +487,7 @@ bool anyAt(const JsonValue& object, const std::vector<Step>& path, size_t i, Fn&
         for (size_t b = a; b > 0 && found[b - 1].k > found[b].k; --b) std::swap(found[b - 1], found[b]);
       }
       for (size_t e = 0; e < count; ++e) {
-        const JsonValue* value = found[e].value;
-        if (value->isArray()) {
-          for (const JsonValue& item : value->items()) {
-            if (anyAt<Twins>(item, path, i + 1, fn)) return true;
-          }
-        } else if (anyAt<Twins>(*value, path, i + 1, fn)) {
-          return true;
-        }
+        if (anyBelow<Twins>(*found[e].value, path, i, fn)) return true;
       }
       return false;
     }
@@ -508,14 +514,7 @@ bool anyAt(const JsonValue& object, const std::vector<Step>& path, size_t i, Fn&
       }
       continue;
     }
-    if (value == nullptr) continue;
-    if (value->isArray()) {
-      for (const JsonValue& item : value->items()) {
-        if (anyAt<Twins>(item, path, i + 1, fn)) return true;
-      }
-    } else if (anyAt<Twins>(*value, path, i + 1, fn)) {
-      return true;
-    }
+    if (value != nullptr && anyBelow<Twins>(*value, path, i, fn)) return true;
   }
   return false;
 }
