@@ -439,17 +439,9 @@ class RowBuilder {
       reference(rel->first, rel->second);
       return;
     }
-    if (ref.find("://") != std::string_view::npos || ref.starts_with("urn:")) {
-      refText(ref);
-      return;
-    }
-    if (size_t h = ref.find("/_history/"); h != std::string_view::npos) ref = ref.substr(0, h);
-    size_t slash = ref.find('/');
-    if (slash == std::string_view::npos || ref.find('/', slash + 1) != std::string_view::npos) {
-      refText(ref);
-      return;
-    }
-    reference(ref.substr(0, slash), ref.substr(slash + 1));
+    const ReferenceRowShape shape = referenceRowShape(ref);
+    if (shape.kind == ReferenceRowShape::Kind::kText) refText(ref);
+    if (shape.kind == ReferenceRowShape::Kind::kTyped) reference(shape.type, shape.id);
   }
 
   void token(std::string param, std::string_view system, std::string_view code) {

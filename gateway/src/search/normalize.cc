@@ -207,6 +207,20 @@ std::optional<std::pair<std::string, std::string>> relativeToBase(std::string_vi
   return std::make_pair(std::string(type), std::string(id));
 }
 
+ReferenceRowShape referenceRowShape(std::string_view ref) {
+  ReferenceRowShape shape;
+  if (ref.empty() || ref[0] == '#') return shape;
+  shape.kind = ReferenceRowShape::Kind::kText;
+  if (ref.find("://") != std::string_view::npos || ref.starts_with("urn:")) return shape;
+  if (size_t h = ref.find("/_history/"); h != std::string_view::npos) ref = ref.substr(0, h);
+  const size_t slash = ref.find('/');
+  if (slash == std::string_view::npos || ref.find('/', slash + 1) != std::string_view::npos) return shape;
+  shape.type = ref.substr(0, slash);
+  shape.id = ref.substr(slash + 1);
+  shape.kind = shape.type.empty() || shape.id.empty() ? ReferenceRowShape::Kind::kNone : ReferenceRowShape::Kind::kTyped;
+  return shape;
+}
+
 std::optional<DateRange> parseDateRange(std::string_view s) {
   using namespace std::chrono;
   int year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0;

@@ -102,23 +102,16 @@ class Rows {
   }
 
  private:
+  // The indexer's rule (search::referenceRowShape); the trail has no base URL of its own to strip.
   void referenceString(std::string_view ref) {
-    if (ref.empty() || ref[0] == '#') return;
-    if (ref.find("://") != std::string_view::npos || ref.starts_with("urn:")) {
+    const search::ReferenceRowShape shape = search::referenceRowShape(ref);
+    if (shape.kind == search::ReferenceRowShape::Kind::kText) {
       add(std::string(code_), IndexValueKind::kReference).text = ref;
-      return;
+    } else if (shape.kind == search::ReferenceRowShape::Kind::kTyped) {
+      IndexRow& r = add(std::string(code_), IndexValueKind::kReference);
+      r.ref_type = shape.type;
+      r.ref_id = shape.id;
     }
-    if (size_t h = ref.find("/_history/"); h != std::string_view::npos) ref = ref.substr(0, h);
-    size_t slash = ref.find('/');
-    if (slash == std::string_view::npos || ref.find('/', slash + 1) != std::string_view::npos) {
-      add(std::string(code_), IndexValueKind::kReference).text = ref;
-      return;
-    }
-    std::string_view type = ref.substr(0, slash), id = ref.substr(slash + 1);
-    if (type.empty() || id.empty()) return;
-    IndexRow& r = add(std::string(code_), IndexValueKind::kReference);
-    r.ref_type = type;
-    r.ref_id = id;
   }
   IndexRow& add(std::string param, IndexValueKind kind) {
     IndexRow& r = rows_.emplace_back();

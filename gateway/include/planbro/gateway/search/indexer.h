@@ -101,6 +101,18 @@ std::string_view canonicalTokenSystem(std::string_view system);
  *  and Type is a resource type; nullopt otherwise. */
 std::optional<std::pair<std::string, std::string>> relativeToBase(std::string_view url, std::string_view base);
 
+/** What a Reference.reference string (not on the server's own base: see relativeToBase) indexes as, the one rule
+ *  every reference row follows: empty or `#local` (contained resources are not searchable on their own), or
+ *  `Type/id` with an empty part: no row (kNone); an absolute URL, a `urn:` or any shape other than
+ *  `Type/id[/_history/n]`: a text row of the whole string (kText); else a typed row of `type` and `id` (kTyped),
+ *  the version cut off. The views point into `ref`. */
+struct ReferenceRowShape {
+  enum class Kind { kNone, kText, kTyped };
+  Kind kind = Kind::kNone;
+  std::string_view type, id;
+};
+ReferenceRowShape referenceRowShape(std::string_view ref);
+
 /** The row parameter of a composite (`code-value-quantity`) whose first component has the key `key`
  *  (compositeKeys): "<code>$<key>". The second component's rows are stored under it, its derived suffixes kept. */
 std::string compositeParam(std::string_view code, std::string_view key);
