@@ -15,9 +15,11 @@ constexpr uint8_t kWriteBits = static_cast<uint8_t>(ScopePermission::kCreate) |
                                static_cast<uint8_t>(ScopePermission::kUpdate) |
                                static_cast<uint8_t>(ScopePermission::kDelete);
 
-class ScopePolicy : public AccessPolicy {
+// Without an inner policy (as the gateway composes it: the scopes are the innermost step) nothing is asked after
+// the scope checks: no call into an allow-all policy on every interaction and decision.
+class ScopePolicy final : public AccessPolicy {
  public:
-  explicit ScopePolicy(std::shared_ptr<AccessPolicy> inner) : inner_(inner ? std::move(inner) : makeAllowAllPolicy()) {}
+  explicit ScopePolicy(std::shared_ptr<AccessPolicy> inner) : inner_(std::move(inner)) {}
 
   Status permitInteraction(const http::RequestContext& context, const InteractionSubject& s) const override {
     const uint8_t needed = permissionsForInteraction(s.interaction);
@@ -47,7 +49,7 @@ class ScopePolicy : public AccessPolicy {
     if ((needed & kWrites) != 0 && p.kind == PrincipalKind::kSystem && !p.trusted_client) {
       return {StatusCode::kPermissionDenied, "this system client may not write (not in auth.trusted_clients)"};
     }
-    return inner_->permitInteraction(context, s);
+    return inner_ ? inner_->permitInteraction(context, s) : Status::ok();
   }
 
   Status decide(const http::RequestContext& context, const AccessSubject& subject) const override {
@@ -55,9 +57,9 @@ class ScopePolicy : public AccessPolicy {
     if (subject.type == "AuditEvent" && (!context.principal || context.principal->kind != PrincipalKind::kAuditor)) {
       return {StatusCode::kPermissionDenied, "only an auditor may read AuditEvent"};
     }
-    return inner_->decide(context, subject);
+    return inner_ ? inner_->decide(context, subject) : Status::ok();
   }
-  bool mayBlock() const override { return inner_->mayBlock(); }
+  bool mayBlock() const override { return inner_ && inner_->mayBlock(); }
 
  private:
   std::shared_ptr<AccessPolicy> inner_;

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <filesystem>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -204,6 +206,107 @@ TEST_P(EntitlementCacheTest, ReadsNoOutboxWhileTheOnlyWriterCommittedNothing) {
     EXPECT_EQ(cache.stats().outbox_reads, reads + 10);  // PostgreSQL: one outbox read per lookup, nothing more
   }
   EXPECT_EQ(cache.stats().computations, 1u);
+}
+
+// The thread's front (entitlement_cache.h): the next lookup on a thread for the identity it served last is answered
+// without the keyed lookup; a withdrawal written on the other node (PostgreSQL: the second store instance) or
+// through the only writer (SQLite) still ends the sharing on the next lookup, and the front of another identity,
+// another cache, an older generation or a passed period boundary is never used.
+TEST_P(EntitlementCacheTest, TheThreadsFrontAnswersTheNextLookups) {
+  EntitlementCache cache(*reader_, 100);
+  ASSERT_TRUE(sees(cache, member_, "a"));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(sees(cache, member_, "a"));
+  EXPECT_EQ(cache.stats().computations, 1u);
+  EXPECT_EQ(cache.stats().front_hits, 5u);
+  EXPECT_EQ(cache.stats().hits, 5u);
+  EXPECT_FALSE(sees(cache, outsider_, "a"));  // another identity: computed, and now the front
+  EXPECT_TRUE(sees(cache, member_, "a"));     // from the cache's entry, not the front
+  EXPECT_EQ(cache.stats().computations, 2u);
+  EXPECT_EQ(cache.stats().front_hits, 5u);
+  EXPECT_TRUE(sees(cache, member_, "a"));
+  EXPECT_EQ(cache.stats().front_hits, 6u);
+}
+
+TEST_P(EntitlementCacheTest, AWithdrawalEndsTheFrontOnTheNextLookup) {
+  EntitlementCache cache(*reader_, 100);
+  ASSERT_TRUE(sees(cache, member_, "a"));
+  ASSERT_TRUE(sees(cache, member_, "a"));
+  ASSERT_EQ(cache.stats().front_hits, 1u);
+  put("Consent", "share-a", sharing("inactive", "2027-02-28"));  // PostgreSQL: written by the other node
+  EXPECT_FALSE(sees(cache, member_, "a"));
+  EXPECT_FALSE(sees(cache, member_, "a"));
+  put("Consent", "share-a", sharing("active", "2027-02-28", /*reserve_member=*/true));
+  EXPECT_FALSE(sees(cache, member_, "a"));
+  put("Consent", "share-a", sharing("active", "2027-02-28"));
+  EXPECT_TRUE(sees(cache, member_, "a"));
+  EXPECT_TRUE(sees(cache, member_, "a"));
+  // An unrelated write moves the commit count (the front is then confirmed by the outbox) and leaves the answer.
+  put("Goal", "g2", R"({"resourceType":"Goal","lifecycleStatus":"active","description":{"text":"x"},"subject":{"reference":"Patient/a"}})");
+  EXPECT_TRUE(sees(cache, member_, "a"));
+  EXPECT_TRUE(sees(cache, member_, "a"));
+  EXPECT_EQ(cache.stats().computations, 4u);
+}
+
+TEST_P(EntitlementCacheTest, AFrontEndsAtThePeriodBoundary) {
+  EntitlementCache cache(*reader_, 100);
+  ASSERT_TRUE(sees(cache, member_, "a"));
+  const int64_t end_of_day = (1'803'859'200 /* 2027-03-01T00:00:00Z */) * kSecond;
+  now_us_ = end_of_day - 1;
+  EXPECT_TRUE(sees(cache, member_, "a"));
+  EXPECT_EQ(cache.stats().front_hits, 1u);
+  now_us_ = end_of_day;
+  EXPECT_FALSE(sees(cache, member_, "a"));
+  EXPECT_EQ(cache.stats().front_hits, 1u);
+}
+
+TEST_P(EntitlementCacheTest, AFrontAnswersOnlyItsOwnCacheAndIdentity) {
+  EntitlementCache cache(*reader_, 100);
+  EntitlementCache other(*reader_, 100);
+  Principal who = member_;
+  ASSERT_TRUE(sees(cache, who, "a"));
+  ASSERT_TRUE(sees(other, who, "a"));  // the front is the first cache's: not this one's
+  EXPECT_EQ(other.stats().computations, 1u);
+  EXPECT_EQ(other.stats().front_hits, 0u);
+  // The same object, now speaking for someone else: the front names the old identity and is not used.
+  who.hpr_number = outsider_.hpr_number;
+  EXPECT_FALSE(sees(other, who, "a"));
+  EXPECT_EQ(other.stats().front_hits, 0u);
+  who = member_;
+  who.trusted_client = true;  // read by the entitlement: another identity again
+  (void)sees(other, who, "a");
+  EXPECT_EQ(other.stats().front_hits, 0u);
+  EXPECT_EQ(other.stats().computations, 3u);
+}
+
+// Threads asking for one identity while another writer withdraws the consent: every lookup that starts after the
+// withdrawal's commit answers "not shared", whichever thread's front it finds.
+TEST_P(EntitlementCacheTest, ThreadsSeeAWithdrawalAtOnce) {
+  EntitlementCache cache(*reader_, 100);
+  ASSERT_TRUE(sees(cache, member_, "a"));
+  std::atomic<int> phase{0};  // 0: shared; 1: withdrawal committed; 2: stop
+  std::atomic<int> stale{0}, lookups{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      while (phase.load() < 2) {
+        const int before = phase.load();
+        auto e = cache.get(member_, options_);
+        if (!e.isOk()) continue;
+        lookups.fetch_add(1);
+        if (before == 1 && (*e)->patients.contains("a")) stale.fetch_add(1);
+      }
+    });
+  }
+  while (lookups.load() < 50) std::this_thread::yield();
+  put("Consent", "share-a", sharing("inactive", "2027-02-28"));
+  phase = 1;
+  const int at_withdrawal = lookups.load();
+  while (lookups.load() < at_withdrawal + 50) std::this_thread::yield();
+  phase = 2;
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(stale.load(), 0);
+  EXPECT_GT(cache.stats().front_hits, 0u);
+  EXPECT_FALSE(sees(cache, member_, "a"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EntitlementCacheTest, ::testing::Values("sqlite", "postgresql"),

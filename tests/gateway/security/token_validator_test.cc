@@ -3,6 +3,8 @@
 
 #include "planbro/gateway/security/token_validator.h"
 
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "test_keys.h"
@@ -172,6 +174,29 @@ TEST_F(TokenValidatorTest, ATokenOneByteAwayFromACachedOneIsCheckedAndRefused) {
   EXPECT_FALSE(v->validate(shorter).isOk());
   EXPECT_EQ(v->signatureChecks(), 3u) << "the cache answers only for the exact bytes it verified";
   EXPECT_TRUE(v->validate(token).isOk());
+}
+
+// The cache's key is a hash of the token's tail, so a token that keeps the cached one's tail and length but differs
+// anywhere before it lands on the cached entry: the byte-for-byte comparison must refuse it wherever the difference
+// is (each step of the vector comparison, the overlapping last 16 bytes), and the cached token still answers.
+TEST_F(TokenValidatorTest, ATokenWithTheCachedOnesTailButOtherBytesIsRefused) {
+  auto v = validator();
+  const std::string token = signCompact(es_, tokenHeader(es_), practitionerClaims("user/*.rs"));
+  ASSERT_TRUE(v->validate(token).isOk());
+  const uint64_t checks = v->signatureChecks();
+  std::vector<size_t> positions = {0, 1, 15, 16, 31, 32, 63, 64, 65, token.size() / 2, token.size() - 33,
+                                   token.size() - 17, token.size() - 16, token.size() - 1};
+  for (size_t at : positions) {
+    if (token[at] == '.') continue;
+    std::string other = token;
+    other[at] = other[at] == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(v->validate(other).isOk()) << "a difference at byte " << at;
+  }
+  const uint64_t after = v->signatureChecks();
+  EXPECT_GT(after, checks) << "the changed tokens were checked, not answered from the cache";
+  EXPECT_TRUE(v->validate(token).isOk());
+  EXPECT_EQ(v->signatureChecks(), after) << "the cached token itself still answers from the cache";
+  EXPECT_EQ(v->cachedTokens(), 1u);
 }
 
 TEST_F(TokenValidatorTest, TheTokenCacheStaysWithinItsEntriesAndBytes) {
