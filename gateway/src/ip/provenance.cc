@@ -81,9 +81,9 @@ JsonValue buildProvenance(JsonDocument& doc, const std::string& id, const std::s
   const JsonValue target = doc.makeObject(target_m);
   std::vector<JsonValue> agents;
   {
-    // The agent types carry their code alone: a Coding.display is indexed as an `agent-type:text` row (a search
-    // index row and its B-tree entries per agent, the largest part of the record's write cost), and the HL7
-    // participant-type code says all the display would. Searches go by code (agent-type=author|assembler).
+    // The agent types carry their code alone: the HL7 participant-type code says all a display would. They are
+    // the same on every record, so `agent-type` is not indexed for Provenance (search/indexer.cc): the agents
+    // are found by `agent` (the principal, and the source system below).
     std::vector<JsonMember> author{{"type", coding(doc, kParticipantType, "author")},
                                    {"who", principal(doc, origin.actor)}};
     if (!origin.on_behalf_of.empty()) author.push_back({"onBehalfOf", principal(doc, origin.on_behalf_of)});

@@ -52,11 +52,20 @@ ParamCache& cache() {
 // for all others. AuditEvent: only the auditor searches it, by the IHE BALP / ATNA parameters; the others
 // (agent-role, entity-role, entity-name, _profile, _security, _source, _tag) were rows on every audited request
 // that no search asked for. `_id` and `_lastUpdated` cost no rows (the store answers them from the head row).
+// Provenance: every R4 parameter but `agent-type`. The gateway writes a Provenance with every change of an IP
+// resource (GW-50), always with the same agent types (author, and assembler for the source system), so an
+// `agent-type` search selects every record; its two rows were a third of the record's index rows on every IP write
+// (docs/performance.md). Who and which system stay searchable by `agent` (`agent:identifier`).
 const std::vector<std::string_view>* indexedOnly(std::string_view type) {
   static const std::vector<std::string_view> kAuditEvent = {
       "_id",   "_lastUpdated", "action", "address", "agent",  "agent-name", "altid", "date",
       "entity", "entity-type", "outcome", "patient", "policy", "site",       "source", "subtype", "type"};
+  static const std::vector<std::string_view> kProvenance = {
+      "_content", "_filter", "_id",      "_lastUpdated", "_profile", "_query",   "_security",      "_source",
+      "_tag",     "_text",   "agent",    "agent-role",   "entity",   "location", "patient",        "recorded",
+      "signature-type",      "target",   "when"};
   if (type == "AuditEvent") return &kAuditEvent;
+  if (type == "Provenance") return &kProvenance;
   return nullptr;
 }
 

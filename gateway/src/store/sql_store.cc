@@ -94,6 +94,9 @@ constexpr size_t kIndexRowsPerInsert = 32;
 constexpr size_t kIndexColumns = 12;
 // The commit inserts up to this many outbox rows per statement (7 parameters each).
 constexpr size_t kOutboxRowsPerInsert = 32;
+// A transaction holds the index rows it was given until this many are waiting (or until its commit, or a statement
+// that deletes index rows), then inserts them together: the rows of several resources share statements.
+constexpr size_t kPendingIndexRowsBound = 4 * kIndexRowsPerInsert;
 
 /** The texts of the multi-row search_index INSERT for 1..kIndexRowsPerInsert rows in one dialect, built once. */
 class IndexInsertStatements {
@@ -204,6 +207,7 @@ class SqlWriteTransaction final : public WriteTransaction {
                          head ? head->version : 0, head ? fromMicros(head->last_updated) : Timestamp{}};
     }
     ASSIGN_OR_RETURN(std::optional<WriteResult> result, writeVersion(type, id, head, {}, {}, ChangeKind::kDelete));
+    dropPendingIndex(type, id);
     RETURN_IF_ERROR(run("DELETE FROM search_index WHERE res_type = ? AND res_id = ?", {type, id}).status());
     RETURN_IF_ERROR(run("DELETE FROM business_key WHERE res_type = ? AND res_id = ?", {type, id}).status());
     return std::move(*result);
@@ -258,14 +262,15 @@ class SqlWriteTransaction final : public WriteTransaction {
   Status replaceIndex(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) override {
     RETURN_IF_ERROR(usable());
     RETURN_IF_ERROR(check(checkTypeAndId(type, id)));
+    dropPendingIndex(type, id);
     RETURN_IF_ERROR(run("DELETE FROM search_index WHERE res_type = ? AND res_id = ?", {type, id}).status());
-    return insertIndexRows(type, id, rows);
+    return holdIndexRows(type, id, rows);
   }
 
   Status addIndex(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) override {
     RETURN_IF_ERROR(usable());
     RETURN_IF_ERROR(check(checkTypeAndId(type, id)));
-    return insertIndexRows(type, id, rows);
+    return holdIndexRows(type, id, rows);
   }
 
   Result<ResourceVersion> read(std::string_view type, std::string_view id) override {
@@ -299,6 +304,8 @@ class SqlWriteTransaction final : public WriteTransaction {
   }
 
   void rollback() override {
+    pending_index_.clear();
+    pending_index_rows_ = 0;
     if (!open_) return;
     open_ = false;
     session_->rollback();
@@ -309,6 +316,7 @@ class SqlWriteTransaction final : public WriteTransaction {
 
  private:
   Status commitNow() {
+    RETURN_IF_ERROR(flushIndexRows());
     // The outbox rows go in last, under the commit lock (PostgreSQL: shared, so writers do not serialise), which
     // readOutbox's barrier uses to wait out transactions that hold positions but have not finished.
     if (!events_.empty()) {
@@ -360,32 +368,59 @@ class SqlWriteTransaction final : public WriteTransaction {
     return run(sql, std::span<const SqlParam>(params.begin(), params.size()));
   }
 
-  // Inserts `rows` for (type, id), several rows per statement: a resource has dozens of rows, and a statement's
-  // fixed cost (start, statement journal, halt) was most of the writer's time per row in the create load profile.
-  // Rows of the parameters the head answers (answeredFromHead: `_id`, `_lastUpdated`) are not written: each was
-  // a row and a value-index entry (one more dirty page) per write that repeated the head's own columns.
-  Status insertIndexRows(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) {
-    std::vector<const IndexRow*> stored;
-    stored.reserve(rows.size());
+  // Keeps the rows of (type, id) for a later multi-row INSERT (flushIndexRows). Rows of the parameters the head
+  // answers (answeredFromHead: `_id`, `_lastUpdated`) are not written: each was a row and a value-index entry (one
+  // more dirty page) per write that repeated the head's own columns. Nothing in a write transaction reads
+  // search_index (searches run on the store, outside it); the statements that delete rows drop or flush the held
+  // ones first, so holding them changes no outcome, only how many statements carry them.
+  Status holdIndexRows(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) {
+    PendingIndex held{std::string(type), std::string(id), {}};
+    held.rows.reserve(rows.size());
     for (const IndexRow& r : rows) {
       if (r.param.empty()) return fail(invalidArgument("index row without a parameter code"));
-      if (!answeredFromHead(r.param, r.kind)) stored.push_back(&r);
+      if (!answeredFromHead(r.param, r.kind)) held.rows.push_back(r);
     }
-    std::vector<SqlParam> params;
-    params.reserve(std::min(stored.size(), kIndexRowsPerInsert) * kIndexColumns);
-    for (size_t first = 0; first < stored.size(); first += kIndexRowsPerInsert) {
-      const size_t count = std::min(kIndexRowsPerInsert, stored.size() - first);
-      params.clear();
-      for (size_t i = first; i < first + count; ++i) {
-        const IndexRow& r = *stored[i];
-        params.insert(params.end(), {type, id, r.param, kindCode(r.kind), r.text, r.system, r.code, r.date_low,
-                                     r.date_high, r.number, r.ref_type, r.ref_id});
-      }
-      RETURN_IF_ERROR(run(index_inserts_.forRows(count), params).status());
-    }
+    if (held.rows.empty()) return Status::ok();
+    pending_index_rows_ += held.rows.size();
+    pending_index_.push_back(std::move(held));
+    if (pending_index_rows_ >= kPendingIndexRowsBound) return flushIndexRows();
     return Status::ok();
   }
 
+  // Forgets the held rows of (type, id): the statement that follows deletes its rows.
+  void dropPendingIndex(std::string_view type, std::string_view id) {
+    std::erase_if(pending_index_, [&](const PendingIndex& p) {
+      if (p.type != type || p.id != id) return false;
+      pending_index_rows_ -= p.rows.size();
+      return true;
+    });
+  }
+
+  // Inserts every held row, up to kIndexRowsPerInsert per statement whatever resource each belongs to: a resource
+  // has dozens of rows and a statement has a fixed cost (start, statement journal, halt), and a write of an IP
+  // resource gives its rows and its Provenance's to one statement instead of two (docs/performance.md).
+  Status flushIndexRows() {
+    if (pending_index_.empty()) return Status::ok();
+    std::vector<SqlParam> params;
+    params.reserve(std::min(pending_index_rows_, kIndexRowsPerInsert) * kIndexColumns);
+    size_t count = 0;
+    for (const PendingIndex& p : pending_index_) {
+      for (const IndexRow& r : p.rows) {
+        params.insert(params.end(), {std::string_view(p.type), std::string_view(p.id), r.param, kindCode(r.kind),
+                                     r.text, r.system, r.code, r.date_low, r.date_high, r.number, r.ref_type,
+                                     r.ref_id});
+        if (++count == kIndexRowsPerInsert) {
+          RETURN_IF_ERROR(run(index_inserts_.forRows(count), params).status());
+          params.clear();
+          count = 0;
+        }
+      }
+    }
+    if (count != 0) RETURN_IF_ERROR(run(index_inserts_.forRows(count), params).status());
+    pending_index_.clear();
+    pending_index_rows_ = 0;
+    return Status::ok();
+  }
 
   // The transaction's outbox rows, several per statement (a write of an IP resource has two: it and its
   // Provenance), in the order of the writes: the positions are handed out in that order.
@@ -479,6 +514,14 @@ class SqlWriteTransaction final : public WriteTransaction {
   Clock clock_;
   WriteContext context_;
   std::vector<PendingEvent> events_;
+  // Index rows given to addIndex / replaceIndex and not yet inserted (holdIndexRows).
+  struct PendingIndex {
+    std::string type;
+    std::string id;
+    std::vector<IndexRow> rows;
+  };
+  std::vector<PendingIndex> pending_index_;
+  size_t pending_index_rows_ = 0;
   Status poison_;
   bool open_ = true;
   bool retryable_ = false;

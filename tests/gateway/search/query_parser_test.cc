@@ -191,6 +191,29 @@ TEST(ParseSearch, AnAuditEventParameterThatIsNotIndexedIsRefusedNamingIt) {
             3u);
 }
 
+// Provenance is indexed by every R4 parameter but agent-type (the gateway's records all carry the same two agent
+// types): agent-type is refused naming it; who, which system, what and when are searchable.
+TEST(ParseSearch, ProvenanceAgentTypeIsNotIndexedAndItsOtherParametersAre) {
+  for (const char* name : {"agent-type", "agent-type:text"}) {
+    auto r = parseSearch("Provenance", {{name, "author"}}, Handling::kStrict);
+    ASSERT_FALSE(r.isOk()) << name;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << name;
+    EXPECT_NE(r.status().message().find(std::string("'") + name + "' is not indexed for Provenance"), std::string::npos)
+        << r.status().message();
+  }
+  EXPECT_EQ(parseOk("Provenance", {{"target", "CarePlan/p1"},
+                                   {"agent", "Practitioner/pr1"},
+                                   {"agent:identifier", "http://planbro.no/fhir/NamingSystem/source-system|rest"},
+                                   {"recorded", "ge2026-12-01"},
+                                   {"patient", "Patient/a"},
+                                   {"entity", "DocumentReference/d"},
+                                   {"agent-role", "x"},
+                                   {"when", "2026"},
+                                   {"_lastUpdated", "ge2026-12-01"}})
+                .criteria.size(),
+            9u);
+}
+
 TEST(ParseSearch, ResultParameters) {
   auto req = parseOk("CarePlan", {{"_count", "5000"}, {"_sort", "-_lastUpdated,status"},
                                   {"_include", "CarePlan:care-team"}, {"_revinclude:iterate", "Provenance:target"},

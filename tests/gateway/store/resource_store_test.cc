@@ -762,6 +762,102 @@ TEST_P(StoreTest, AddIndexGivesAFirstVersionItsRowsAndReplaceIndexSwapsThem) {
   EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
 }
 
+// A transaction inserts the index rows it is given together (several resources' rows per statement, at commit or
+// when enough are waiting): what a search sees afterwards is what each call asked for, in every order of calls.
+TEST_P(StoreTest, IndexRowsHeldByATransactionLandAsEachCallAsked) {
+  auto with = [](const std::string& param, const std::string& code) {
+    return IndexQuery{"Patient", {{IndexPredicate{param, IndexValueKind::kToken, IndexPredicate::Match::kExact, false,
+                                                  std::nullopt, code}}}};
+  };
+  auto ids = [&](const std::string& param, const std::string& code) {
+    auto page = store_->searchIndex(with(param, code));
+    EXPECT_TRUE(page.isOk()) << page.status().message();
+    return page.isOk() ? page->ids : std::vector<std::string>{};
+  };
+  // Two resources' rows, then the first's replaced and a third created and deleted, all in one transaction.
+  ASSERT_TRUE(store_->runTransaction(ctx(), [](WriteTransaction& t) -> Status {
+                      for (const char* id : {"held-a", "held-b", "held-c"}) {
+                        RETURN_IF_ERROR(t.create("Patient", {patientJson(), {}}, std::string_view(id)).status());
+                        RETURN_IF_ERROR(t.addIndex("Patient", id, {{"gender", IndexValueKind::kToken, "", "", "female"},
+                                                                   {"tag", IndexValueKind::kToken, "", "", id}}));
+                      }
+                      RETURN_IF_ERROR(t.replaceIndex("Patient", "held-a", {{"gender", IndexValueKind::kToken, "", "", "male"}}));
+                      return t.remove("Patient", "held-c").status();
+                    }).isOk());
+  EXPECT_EQ(ids("gender", "female"), std::vector<std::string>{"held-b"});
+  EXPECT_EQ(ids("gender", "male"), std::vector<std::string>{"held-a"});
+  EXPECT_TRUE(ids("tag", "held-a").empty()) << "replaced in the same transaction";
+  EXPECT_EQ(ids("tag", "held-b"), std::vector<std::string>{"held-b"});
+  EXPECT_TRUE(ids("tag", "held-c").empty()) << "deleted in the same transaction";
+  // More rows than a transaction holds before inserting some (and than one statement takes): every one lands.
+  constexpr int kResources = 40;
+  constexpr int kRowsEach = 9;
+  ASSERT_TRUE(store_->runTransaction(ctx(), [&](WriteTransaction& t) -> Status {
+                      for (int i = 0; i < kResources; ++i) {
+                        const std::string id = "many-" + std::to_string(i);
+                        RETURN_IF_ERROR(t.create("Patient", {patientJson(), {}}, std::string_view(id)).status());
+                        std::vector<IndexRow> rows;
+                        for (int j = 0; j < kRowsEach; ++j) {
+                          rows.push_back({"row" + std::to_string(j), IndexValueKind::kToken, "", "", "many"});
+                        }
+                        RETURN_IF_ERROR(t.addIndex("Patient", id, rows));
+                      }
+                      return Status::ok();
+                    }).isOk());
+  for (int j = 0; j < kRowsEach; ++j) {
+    EXPECT_EQ(ids("row" + std::to_string(j), "many").size(), static_cast<size_t>(kResources)) << j;
+  }
+  // A transaction that fails after adding rows leaves none of them.
+  Status failed = store_->runTransaction(ctx(), [](WriteTransaction& t) -> Status {
+    RETURN_IF_ERROR(t.create("Patient", {patientJson(), {}}, std::string_view("rolled-back")).status());
+    RETURN_IF_ERROR(t.addIndex("Patient", "rolled-back", {{"gender", IndexValueKind::kToken, "", "", "unknown"}}));
+    return Status(StatusCode::kFailedPrecondition, "the caller gives up");
+  });
+  EXPECT_EQ(failed.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(ids("gender", "unknown").empty());
+  EXPECT_EQ(store_->read("Patient", "rolled-back").status().code(), StatusCode::kNotFound);
+}
+
+// A transaction reads its own writes at every step (index rows it holds change nothing there), and what commits is
+// every version in order.
+TEST_P(StoreTest, ATransactionReadsItsOwnVersionsAndAllOfThemCommit) {
+  ASSERT_TRUE(store_->runTransaction(ctx(), [](WriteTransaction& t) -> Status {
+                      RETURN_IF_ERROR(t.create("Patient", {"{\"v\":1}", {}}, std::string_view("own-a")).status());
+                      RETURN_IF_ERROR(t.create("Patient", {"{\"v\":\"b\"}", {}}, std::string_view("own-b")).status());
+                      ASSIGN_OR_RETURN(ResourceVersion a1, t.read("Patient", "own-a"));
+                      if (a1.json != "{\"v\":1}" || a1.version != 1) return internalError("own-a v1: " + a1.json);
+                      RETURN_IF_ERROR(t.update("Patient", "own-a", {"{\"v\":2}", {}}).status());
+                      ASSIGN_OR_RETURN(ResourceVersion a2, t.readForUpdate("Patient", "own-a"));
+                      if (a2.json != "{\"v\":2}" || a2.version != 2) return internalError("own-a v2: " + a2.json);
+                      RETURN_IF_ERROR(t.remove("Patient", "own-b").status());
+                      if (t.read("Patient", "own-b").status().code() != StatusCode::kGone) {
+                        return internalError("own-b is not gone inside the transaction");
+                      }
+                      // Many versions of one resource in one transaction.
+                      for (int i = 0; i < 40; ++i) {
+                        RETURN_IF_ERROR(t.update("Patient", "own-a", {"{\"v\":" + std::to_string(3 + i) + "}", {}}).status());
+                      }
+                      return Status::ok();
+                    }).isOk());
+  EXPECT_EQ(store_->read("Patient", "own-a")->version, 42);
+  EXPECT_EQ(store_->read("Patient", "own-a")->json, "{\"v\":42}");
+  for (int64_t v = 1; v <= 42; ++v) {
+    auto got = store_->vread("Patient", "own-a", v);
+    ASSERT_TRUE(got.isOk()) << v << ": " << got.status().message();
+    EXPECT_EQ(got->json, "{\"v\":" + std::to_string(v) + "}") << v;
+  }
+  EXPECT_EQ(store_->vread("Patient", "own-b", 1)->json, "{\"v\":\"b\"}");
+  EXPECT_EQ(store_->vread("Patient", "own-b", 2).status().code(), StatusCode::kGone);
+  EXPECT_EQ(outbox().size(), 44u);  // 2 creates, 41 updates, 1 delete
+  // Rolled back: no version of it remains.
+  Status failed = store_->runTransaction(ctx(), [](WriteTransaction& t) -> Status {
+    RETURN_IF_ERROR(t.create("Patient", {"{}", {}}, std::string_view("own-gone")).status());
+    return Status(StatusCode::kFailedPrecondition, "the caller gives up");
+  });
+  EXPECT_EQ(failed.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->vread("Patient", "own-gone", 1).status().code(), StatusCode::kNotFound);
+}
+
 TEST_P(StoreTest, ReopeningTheStoreKeepsResourcesHistoryKeysIndexAndOutbox) {
   WriteResult c = write([](WriteTransaction& t) { return t.create("Patient", {patientJson(), {}}, "keep"); });
   write([](WriteTransaction& t) { return t.update("Patient", "keep", {"{\"v\":2}", {}}); });
