@@ -84,10 +84,24 @@ std::shared_ptr<const ExtensionPlan> compile(const ProfileElement& root, bool co
       if (child->fixed || def.max == 0 || def.min > 1) return nullptr;
       for (size_t t = 0; t < def.types.size(); ++t) {
         const TypeRef& type = def.types[t];
-        if (!type.profiles.empty() || !type.target_profiles.empty() || type.code.empty()) return nullptr;
-        std::string suffix = type.code;
-        suffix[0] = upper(suffix[0]);
-        plan->value_types.push_back({std::move(suffix), type.code});
+        if (!type.profiles.empty() || type.code.empty()) return nullptr;
+        ExtensionPlan::ValueType value_type;
+        value_type.json_suffix = type.code;
+        value_type.json_suffix[0] = upper(value_type.json_suffix[0]);
+        value_type.code = type.code;
+        if (!type.target_profiles.empty()) {
+          // A Reference's targets are decided as checkType decides them; any other type with target profiles
+          // (canonical) is left to the full walk.
+          if (type.code != "Reference" || t >= child->target_profiles.size() ||
+              child->target_profiles[t].size() != type.target_profiles.size() ||
+              child->target_cores[t].size() != type.target_profiles.size()) {
+            return nullptr;
+          }
+          value_type.reference = &type;
+          value_type.targets = child->target_profiles[t];
+          value_type.target_cores = child->target_cores[t];
+        }
+        plan->value_types.push_back(std::move(value_type));
       }
       if (plan->value_types.empty()) return nullptr;
       plan->value_required = def.min > child->core_min;  // as checkItems reports a missing value

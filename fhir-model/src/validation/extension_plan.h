@@ -8,6 +8,7 @@
 // full walk reports it: the plan only ever answers "conforms".
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,12 @@ struct ExtensionPlan {
   struct ValueType {
     std::string json_suffix;  // "CodeableConcept", "Boolean": the JSON name is "value" + this
     std::string code;         // the FHIR type code
+    /** A Reference type with target profiles: the type (its target_profiles URLs) and the profile each URL names
+     *  in the set, parallel to them (ProfileElement::target_profiles); the checker decides the reference's target
+     *  as the full walk does (checkTargetProfiles), and the plan holds only when that reports nothing. */
+    const TypeRef* reference = nullptr;
+    std::span<const Profile* const> targets;
+    std::span<const ProfileElement::TargetCore> target_cores;  // ProfileElement::target_cores, the same way
   };
   std::vector<ValueType> value_types;  // the types value[x] allows (all of them when it is not narrowed)
   bool value_required = false;         // value[x] min 1 where the core element has min 0
@@ -33,8 +40,8 @@ struct ExtensionPlan {
     std::string url;      // the nested extension's url (relative, such as "author", or absolute)
     uint32_t min = 0;     // the slice's cardinality
     uint32_t max = kUnbounded;
-    /** The slice's own plan (simple shape); null when the slice has checks no plan decides (a Reference value with
-     *  target profiles): the checker then runs the full check of `element` on that nested extension alone. */
+    /** The slice's own plan (simple shape); null when the slice has checks no plan decides (a type profile on its
+     *  value, an invariant): the checker then runs the full check of `element` on that nested extension alone. */
     std::shared_ptr<const ExtensionPlan> plan;
     const ProfileElement* element = nullptr;  // the slice
   };

@@ -127,31 +127,35 @@ void ProfileChecker::checkResource(const JsonValue& resource, std::string_view t
   location_.leave(saved);
 }
 
-void ProfileChecker::checkExtension(const Profile& definition, const JsonValue& extension, std::string_view context_path,
-                                    std::string_view datatype_path, std::string_view context_type, std::string_view parent_extension_url,
+void ProfileChecker::checkExtension(const Profile& definition, const JsonValue& extension, const ExtensionSite& site,
                                     const LocationRenderer& location, const JsonValue& resource) {
   const Profile* profile = &definition;
-  std::string_view url = text(extension.find("url"));
   const Location::Saved saved = location_.enter(location);
   const JsonValue* previous_resource = resource_;
   resource_ = &resource;
-  if (!profile->contexts.empty() &&
-      !contextAllows(*profile, context_path, datatype_path, context_type, parent_extension_url)) {
+  if (!profile->contexts.empty() && !contextAllows(*profile, site)) {
     std::string listed;
     for (const ExtensionContext& ctx : profile->contexts) {
       if (!listed.empty()) listed += ", ";
       listed += ctx.expression;
     }
     report(Severity::kError, kStructure,
-           "the extension '" + std::string(url) + "' is not allowed on " + std::string(context_path) +
-               " (its contexts: " + listed + ")");
+           "the extension '" + std::string(text(extension.find("url"))) + "' is not allowed on " +
+               std::string(site.resourcePath()) + " (its contexts: " + listed + ")");
   }
   // A definition of the simple shape is decided in one pass; when its plan does not hold, the full walk reports why.
   const ExtensionPlan* plan =
       profile->extension_plan != nullptr ? profile->extension_plan.get() : profile->complex_extension_plan.get();
-  if (plan == nullptr || depth_ >= max_nesting_ || !extensionPlanHolds(*plan, extension)) {
-    conformTo(*profile, extension, "Extension");
+  bool holds = false;
+  if (plan != nullptr && depth_ < max_nesting_) {
+    // At the depth the full walk's conformTo would check the definition's elements, so that target checks the plan
+    // makes meet the nesting bound where the full walk's would.
+    ++depth_;
+    deepest_ = std::max(deepest_, depth_);
+    holds = extensionPlanHolds(*plan, extension);
+    --depth_;
   }
+  if (!holds) conformTo(*profile, extension, "Extension");
   resource_ = previous_resource;
   location_.leave(saved);
 }
@@ -166,6 +170,7 @@ bool ProfileChecker::extensionPlanHolds(const ExtensionPlan& plan, const JsonVal
   const JsonValue* value = nullptr;
   const JsonValue* nested = nullptr;
   std::string_view value_code;
+  const ExtensionPlan::ValueType* value_type = nullptr;
   for (const JsonMember& m : extension.members()) {
     std::string_view key = m.key;
     if (key == "url") {
@@ -181,7 +186,10 @@ bool ProfileChecker::extensionPlanHolds(const ExtensionPlan& plan, const JsonVal
       if (value != nullptr) return false;
       std::string_view suffix = key.substr(5);
       for (const ExtensionPlan::ValueType& t : plan.value_types) {
-        if (t.json_suffix == suffix) value_code = t.code;
+        if (t.json_suffix == suffix) {
+          value_code = t.code;
+          value_type = &t;
+        }
       }
       if (value_code.empty()) return false;
       value = &m.value;
@@ -192,7 +200,25 @@ bool ProfileChecker::extensionPlanHolds(const ExtensionPlan& plan, const JsonVal
   if (plan.value_types.empty()) return true;
   if (value == nullptr) return !plan.value_required;
   if (value->isNull() || value->isArray()) return false;
+  if (value_type->reference != nullptr && value->isObject() && !targetsHold(*value_type, *value)) return false;
   return plan.value_binding == nullptr || bindingHolds(*plan.value_binding, plan.value_set, *value, value_code);
+}
+
+// checkTargetProfiles into a scratch outcome: true when it reported nothing at all (not even a warning), so that
+// skipping the full walk loses no issue. The same call the full walk makes (checkType on a Reference value).
+bool ProfileChecker::targetsHold(const ExtensionPlan::ValueType& type, const JsonValue& reference) {
+  OperationOutcome scratch;
+  OperationOutcome* saved = out_;
+  out_ = &scratch;
+  // As in reportsNothing: a nesting warning given into the scratch outcome must be given again by the full walk.
+  const bool nesting_reported = nesting_reported_;
+  checkTargetProfiles(*type.reference, type.targets, type.target_cores, reference);
+  out_ = saved;
+  if (!scratch.issues().empty()) {
+    nesting_reported_ = nesting_reported;
+    return false;
+  }
+  return true;
 }
 
 // checkSlices' decision for nested extensions sliced by url, without its reports: a nested extension of a slice with
@@ -266,33 +292,47 @@ bool ProfileChecker::bindingHolds(const Binding& binding, const ValueSetCodes* v
   return true;
 }
 
-// Decided without building strings: the message listing the contexts is made only when none allows the use.
-bool ProfileChecker::contextAllows(const Profile& profile, std::string_view context_path,
-                                   std::string_view datatype_path, std::string_view context_type,
-                                   std::string_view parent_extension_url) const {
+// Decided without building strings: the element's type and the enclosing extension decide most uses, so the site's
+// two paths are asked for only when no context allows the use by those; the message listing the contexts is made
+// only when none allows it. The answer is the same whichever order the contexts are tried in.
+bool ProfileChecker::contextAllows(const Profile& profile, const ExtensionSite& site) const {
   const ModelInfo& model = profiles_.model();
-  const bool at_resource = context_path.find('.') == std::string_view::npos;
-  for (const ExtensionContext& ctx : profile.contexts) {
-    if (ctx.type == "fhirpath") return true;  // FHIRPath contexts are not evaluated (docs/conformance.md)
-    // The expression with its first "[x]" left out, compared piecewise.
-    std::string_view expression = ctx.expression;
+  const std::string_view context_type = site.context_type;
+  // The expression with its first "[x]" left out, compared piecewise.
+  auto equals = [](const ExtensionContext& ctx, std::string_view candidate) {
+    const std::string_view expression = ctx.expression;
     const size_t x = ctx.choice_at;  // found once, when the set was built
-    auto equals = [&](std::string_view candidate) {
-      if (x == std::string_view::npos) return candidate == expression;
-      return candidate.size() + 3 == expression.size() && candidate.substr(0, x) == expression.substr(0, x) &&
-             candidate.substr(x) == expression.substr(x + 3);
-    };
-    if (ctx.type == "extension") {
-      if (equals(parent_extension_url)) return true;
+    if (x == std::string_view::npos) return candidate == expression;
+    return candidate.size() + 3 == expression.size() && candidate.substr(0, x) == expression.substr(0, x) &&
+           candidate.substr(x) == expression.substr(x + 3);
+  };
+  using Kind = ExtensionContext::Kind;
+  bool paths_needed = false;
+  for (const ExtensionContext& ctx : profile.contexts) {
+    if (ctx.kind == Kind::kFhirpath) return true;  // FHIRPath contexts are not evaluated (docs/conformance.md)
+    if (ctx.kind == Kind::kExtension) {
+      if (equals(ctx, site.parent_extension_url)) return true;
       continue;
     }
-    if (equals(context_path) || equals(context_type) || equals("Element") ||
-        (!datatype_path.empty() && equals(datatype_path)) || equals("Base")) {
-      return true;
+    paths_needed = true;
+    // An element path ("CarePlan.activity") is never a type name, "Element" or "Base": only the paths can match it.
+    if (ctx.is_element_path) continue;
+    if (equals(ctx, context_type) || equals(ctx, "Element") || equals(ctx, "Base")) return true;
+    if (ctx.choice_at == std::string_view::npos) {
+      if (model.isA(context_type, ctx.expression)) return true;
+      if (site.at_resource && (ctx.expression == "Resource" || ctx.expression == "DomainResource")) return true;
     }
-    if (x != std::string_view::npos) continue;  // an element path, never a type name
-    if (model.isA(context_type, expression)) return true;
-    if (at_resource && (expression == "Resource" || expression == "DomainResource")) return true;
+  }
+  if (!paths_needed) return false;
+  const std::string_view datatype_path = site.definitionPath();
+  if (!datatype_path.empty()) {
+    for (const ExtensionContext& ctx : profile.contexts) {
+      if (ctx.kind == Kind::kElement && equals(ctx, datatype_path)) return true;
+    }
+  }
+  const std::string_view context_path = site.resourcePath();
+  for (const ExtensionContext& ctx : profile.contexts) {
+    if (ctx.kind == Kind::kElement && equals(ctx, context_path)) return true;
   }
   return false;
 }
@@ -337,12 +377,82 @@ void ProfileChecker::checkChildren(const ProfileElement& element, const Item& it
   if (items_depth_ == items_buffers_.size()) items_buffers_.push_back(std::make_unique<std::vector<Item>>());
   std::vector<Item>& items = *items_buffers_[items_depth_];
   ++items_depth_;
-  for (const ProfileElement* child : element.relevant_children) {
+  const std::span<const ProfileElement* const> children = element.relevant_children;
+  if (!element.member_slots.empty()) {
+    // One pass over the members finds every non-choice relevant child's value and `_name` twin, the first of each
+    // name as gather's scan takes it; the children are then checked in definition order, as below.
+    const JsonValue* source = object != nullptr ? object : twin;
+    std::array<std::pair<const JsonValue*, const JsonValue*>, ProfileElement::kMaxMemberSlotChildren> found;
+    std::fill_n(found.begin(), children.size(), std::pair<const JsonValue*, const JsonValue*>(nullptr, nullptr));
+    const std::span<const ProfileElement::MemberSlot> slots = element.member_slots;
+    const size_t mask = slots.size() - 1;
+    for (const JsonMember& m : source->members()) {
+      std::string_view key = m.key;
+      const bool is_twin = !key.empty() && key[0] == '_';
+      if (is_twin) key.remove_prefix(1);
+      if (key.empty()) continue;
+      for (size_t h = ProfileElement::memberSlotHash(key) & mask;; h = (h + 1) & mask) {
+        const ProfileElement::MemberSlot& slot = slots[h];
+        if (slot.child == ProfileElement::MemberSlot::kNoChild) break;
+        if (slot.name == key) {
+          auto& [value, value_twin] = found[slot.child];
+          if (is_twin) {
+            if (value_twin == nullptr) value_twin = &m.value;
+          } else if (value == nullptr) {
+            value = &m.value;
+          }
+          break;
+        }
+      }
+    }
+    for (size_t k = 0; k < children.size(); ++k) {
+      const ProfileElement& child = *children[k];
+      items.clear();
+      if (child.def->is_choice) {
+        gather(child, object, twin, items);
+      } else {
+        addItems(found[k].first, found[k].second, child.def->name, element.child_codes[k], items);
+      }
+      checkItems(child, items);
+    }
+    --items_depth_;
+    return;
+  }
+  for (const ProfileElement* child : children) {
     items.clear();
     gather(*child, object, twin, items);
     checkItems(*child, items);
   }
   --items_depth_;
+}
+
+// The items of one element: an array's entries (with the twin array's, by position), or the one value; an entry
+// null in both arrays is left out.
+void ProfileChecker::addItems(const JsonValue* value, const JsonValue* twin, std::string_view name,
+                              std::string_view code, std::vector<Item>& items) {
+  const JsonValue* v = value != nullptr ? value : twin;
+  if (v == nullptr) return;
+  if (v->isArray()) {
+    auto values = value != nullptr && value->isArray() ? value->items() : std::span<const JsonValue>();
+    auto twins = twin != nullptr && twin->isArray() ? twin->items() : std::span<const JsonValue>();
+    size_t n = std::max(values.size(), twins.size());
+    for (size_t i = 0; i < n; ++i) {
+      Item item;
+      item.value = i < values.size() && !values[i].isNull() ? &values[i] : nullptr;
+      item.twin = i < twins.size() && !twins[i].isNull() ? &twins[i] : nullptr;
+      item.index = static_cast<int32_t>(i);
+      item.json_name = name;
+      item.type_code = code;
+      if (item.value != nullptr || item.twin != nullptr) items.push_back(item);
+    }
+  } else {
+    Item item;
+    item.value = value;
+    item.twin = twin;
+    item.json_name = name;
+    item.type_code = code;
+    items.push_back(item);
+  }
 }
 
 // The values of `child` in the object: the plain name (and its `_name` twin), or for a choice element every
@@ -357,29 +467,7 @@ void ProfileChecker::gather(const ProfileElement& child, const JsonValue* object
   }
   if (source == nullptr) return;
   auto add = [&](const JsonValue* value, const JsonValue* twin, std::string_view name, std::string_view code) {
-    const JsonValue* v = value != nullptr ? value : twin;
-    if (v == nullptr) return;
-    if (v->isArray()) {
-      auto values = value != nullptr && value->isArray() ? value->items() : std::span<const JsonValue>();
-      auto twins = twin != nullptr && twin->isArray() ? twin->items() : std::span<const JsonValue>();
-      size_t n = std::max(values.size(), twins.size());
-      for (size_t i = 0; i < n; ++i) {
-        Item item;
-        item.value = i < values.size() && !values[i].isNull() ? &values[i] : nullptr;
-        item.twin = i < twins.size() && !twins[i].isNull() ? &twins[i] : nullptr;
-        item.index = static_cast<int32_t>(i);
-        item.json_name = name;
-        item.type_code = code;
-        if (item.value != nullptr || item.twin != nullptr) items.push_back(item);
-      }
-    } else {
-      Item item;
-      item.value = value;
-      item.twin = twin;
-      item.json_name = name;
-      item.type_code = code;
-      items.push_back(item);
-    }
+    addItems(value, twin, name, code, items);
   };
   auto twinOf = [&](std::string_view name) -> const JsonValue* {
     for (const JsonMember& m : source->members()) {
@@ -522,8 +610,8 @@ bool ProfileChecker::checkType(const ProfileElement& element, const Item& item) 
   if (!matched->target_profiles.empty() && item.value != nullptr && item.value->isObject() &&
       (code == "Reference" || code == "canonical")) {
     if (code == "Reference") {
-      checkTargetProfiles(*matched, element.target_profiles[static_cast<size_t>(matched - def.types.data())],
-                          *item.value);
+      const size_t t = static_cast<size_t>(matched - def.types.data());
+      checkTargetProfiles(*matched, element.target_profiles[t], element.target_cores[t], *item.value);
     }
   }
   if (!matched->profiles.empty() && item.value != nullptr) {
@@ -552,6 +640,7 @@ void ProfileChecker::checkTypeProfiles(std::span<const Profile* const> profiles,
 }
 
 void ProfileChecker::checkTargetProfiles(const TypeRef& type, std::span<const Profile* const> resolved,
+                                         std::span<const ProfileElement::TargetCore> cores,
                                          const JsonValue& reference) {
   std::string_view ref = text(reference.find("reference"));
   const JsonValue* target = ref.empty() || resolver_ == nullptr || resource_ == nullptr
@@ -567,8 +656,10 @@ void ProfileChecker::checkTargetProfiles(const TypeRef& type, std::span<const Pr
   size_t candidate_count = 0;
   const Profile* first_candidate = nullptr;
   bool type_allowed = false;
+  // The target's type definition when it is a resource type, looked up once and only when a core URL needs it.
+  const TypeDef* target_def = nullptr;
+  bool target_looked_up = false;
   for (size_t i = 0; i < type.target_profiles.size(); ++i) {
-    const std::string& url = type.target_profiles[i];
     if (const Profile* p = resolved[i]; p != nullptr) {
       if (p->type == target_type) {
         type_allowed = true;
@@ -576,13 +667,23 @@ void ProfileChecker::checkTargetProfiles(const TypeRef& type, std::span<const Pr
       }
       continue;
     }
-    std::string_view name = lastSegment(url);
-    if (name == target_type || name == "Resource" || (model.isResourceType(target_type) && model.isA(target_type, name))) {
+    const ProfileElement::TargetCore& core = cores[i];
+    const std::string_view name = core.name;
+    bool core_allows = name == target_type || name == "Resource";
+    if (!core_allows) {
+      if (!target_looked_up) {
+        target_looked_up = true;
+        if (model.isResourceType(target_type)) target_def = model.type(target_type);
+      }
+      // ModelInfo::isA(target_type, name), its type found once above.
+      for (const TypeDef* t = target_def; t != nullptr && !core_allows; t = t->base_type) core_allows = t->name == name;
+    }
+    if (core_allows) {
       type_allowed = true;
       candidate_count = 0;
       break;  // the core type itself: any resource of the type will do
     }
-    if (profiles_.model().type(name) == nullptr) {
+    if (core.type == nullptr) {
       type_allowed = true;  // an unknown profile: its type cannot be judged
       candidate_count = 0;
       break;
@@ -696,6 +797,8 @@ void ProfileChecker::checkSlices(const ProfileElement& element, std::vector<Item
     assigned = assigned_heap;
   }
   std::fill(assigned.begin(), assigned.end(), -1);
+  // Bit i: item i was assigned by its url (below), which an only_its_extension_definition slice needs.
+  uint64_t by_url = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     if (element.slices_by_url) {
       // Extension slices by url: one lookup decides what trying every slice would (profile_set.cc, sliceUrl).
@@ -705,6 +808,7 @@ void ProfileChecker::checkSlices(const ProfileElement& element, std::vector<Item
       if (url->isString()) {
         if (auto it = element.slice_by_url.find(url->text()); it != element.slice_by_url.end()) {
           assigned[i] = static_cast<int>(it->second);
+          if (i < 64) by_url |= uint64_t{1} << i;
         }
         continue;
       }
@@ -756,7 +860,13 @@ void ProfileChecker::checkSlices(const ProfileElement& element, std::vector<Item
                  "' is out of order: the slicing of '" + def.name + "' is ordered" + profileName());
     }
     last_slice = std::max(last_slice, assigned[i]);
-    checkValue(*element.slices[static_cast<size_t>(assigned[i])], item);
+    const ProfileElement& slice = *element.slices[static_cast<size_t>(assigned[i])];
+    // An extension of the slice's own url, held to nothing but its definition: checkValue would report nothing.
+    if (slice.only_its_extension_definition && i < 64 && (by_url >> i & 1) != 0 && item.twin == nullptr &&
+        item.type_code == "Extension") {
+      continue;
+    }
+    checkValue(slice, item);
   }
 }
 

@@ -17,6 +17,7 @@
 
 #include "planbro/fhir-model/operation_outcome.h"
 #include "planbro/fhir-model/profile_set.h"
+#include "extension_plan.h"
 #include "slice_paths.h"
 
 namespace planbro::fhir::validation {
@@ -50,15 +51,29 @@ class ProfileChecker {
     return p != nullptr && p->isExtension() ? p : nullptr;
   }
 
-  /** Checks an extension against its definition `profile` (from knownExtension of its url): its context (`resource_path` is the element it sits on from its
-   * resource, such as "Patient.address", `datatype_path` the path of its definition, such as "HumanName.family"
-   * or "Questionnaire.item" (nested items), `context_type` that element's type, `parent_extension_url` the URL of the
-   * extension it is nested in, if any), then the definition's value type, cardinality and nested extensions.
-   */
-  void checkExtension(const Profile& profile, const JsonValue& extension, std::string_view resource_path, std::string_view datatype_path,
-                      std::string_view context_type,
-                      std::string_view parent_extension_url, const LocationRenderer& location,
-                      const JsonValue& resource);
+  /** Where an extension sits, for its definition's contexts. The two paths are asked for only when no context is
+   * decided by the element's type or the enclosing extension (most are), so the caller builds them on demand. */
+  class ExtensionSite {
+   public:
+    /** The element's type ("HumanName", "BackboneElement", the resource type on a resource). */
+    std::string_view context_type;
+    /** The URL of the extension it is nested in, if any. */
+    std::string_view parent_extension_url;
+    /** It sits on the resource itself (the resource path is the resource type). */
+    bool at_resource = false;
+    /** The element as a path of JSON names from its resource, such as "Patient.address"; valid until the next call. */
+    virtual std::string_view resourcePath() const = 0;
+    /** The path of the element's definition with "[x]" left out, such as "HumanName.family" or
+     * "Questionnaire.item" (nested items); valid until the next call. */
+    virtual std::string_view definitionPath() const = 0;
+
+    virtual ~ExtensionSite() = default;
+  };
+
+  /** Checks an extension against its definition `profile` (from knownExtension of its url): its context (`site`),
+   * then the definition's value type, cardinality and nested extensions. */
+  void checkExtension(const Profile& profile, const JsonValue& extension, const ExtensionSite& site,
+                      const LocationRenderer& location, const JsonValue& resource);
 
  private:
   struct Item {
@@ -69,11 +84,11 @@ class ProfileChecker {
     std::string_view json_name;
   };
 
-  bool contextAllows(const Profile& profile, std::string_view context_path, std::string_view datatype_path,
-                     std::string_view context_type, std::string_view parent_extension_url) const;
+  bool contextAllows(const Profile& profile, const ExtensionSite& site) const;
   void conformTo(const Profile& profile, const JsonValue& value, std::string_view type_code);
   bool extensionPlanHolds(const ExtensionPlan& plan, const JsonValue& extension);
   bool nestedSlicesHold(const ExtensionPlan& plan, const JsonValue* nested);
+  bool targetsHold(const ExtensionPlan::ValueType& type, const JsonValue& reference);
   /** checkValue of `element` on `item` into a scratch outcome: true when it reported nothing at all (not even a
    * warning), so that skipping the full walk loses no issue. */
   bool reportsNothing(const ProfileElement& element, const Item& item);
@@ -82,6 +97,8 @@ class ProfileChecker {
   void checkChildren(const ProfileElement& element, const Item& item);
   void gather(const ProfileElement& child, const JsonValue* object, const JsonValue* twin_object,
               std::vector<Item>& items) const;
+  static void addItems(const JsonValue* value, const JsonValue* twin, std::string_view name, std::string_view code,
+                       std::vector<Item>& items);
   void checkItems(const ProfileElement& element, std::vector<Item>& items);
   void checkValue(const ProfileElement& element, const Item& item);
   void checkSlices(const ProfileElement& element, std::vector<Item>& items);
@@ -93,8 +110,10 @@ class ProfileChecker {
   bool conformAndRemember(const Profile& profile, const JsonValue& value, std::string_view type_code, bool remember);
   bool checkType(const ProfileElement& element, const Item& item);
   void checkTypeProfiles(std::span<const Profile* const> profiles, const Item& item);
-  /** `resolved`: the ProfileElement's target_profiles entry for `type` (parallel to type.target_profiles). */
-  void checkTargetProfiles(const TypeRef& type, std::span<const Profile* const> resolved, const JsonValue& reference);
+  /** `resolved` and `cores`: the ProfileElement's target_profiles and target_cores entries for `type` (parallel to
+   *  type.target_profiles). */
+  void checkTargetProfiles(const TypeRef& type, std::span<const Profile* const> resolved,
+                           std::span<const ProfileElement::TargetCore> cores, const JsonValue& reference);
   void checkBinding(const Binding& binding, const ValueSetCodes* value_set, const Item& item);
   void checkInvariants(const ProfileElement& element, const Item& item);
 

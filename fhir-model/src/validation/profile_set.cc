@@ -149,6 +149,63 @@ void indexSlicesByUrl(ProfileElement& pe) {
   pe.slices_by_url = true;
 }
 
+// True when checkValue of `slice` on an extension whose url is `url` reports nothing whatever the extension holds:
+// the slice's one type is Extension with the extension definition of that url among its known profiles
+// (checkTypeProfiles returns there) and it checks nothing else (no fixed value, pattern, binding, invariant or
+// relevant child, no target profiles).
+bool onlyItsExtensionDefinition(const ProfileElement& slice, std::string_view url) {
+  const ElementDef& def = *slice.def;
+  if (slice.fixed || slice.pattern || slice.binding != nullptr || !slice.invariants.empty() ||
+      !slice.relevant_children.empty() || !slice.slices.empty()) {
+    return false;
+  }
+  if (def.types.size() != 1 || def.types.front().code != "Extension" || !def.types.front().target_profiles.empty() ||
+      slice.type_profiles.size() != 1) {
+    return false;
+  }
+  for (const Profile* p : slice.type_profiles.front()) {
+    if (p->isExtension() && p->url == url) return true;
+  }
+  return false;
+}
+
+// The type code of a non-choice child's items, as the checker's gather gives it: the element's one type (its content
+// reference's for a contentReference element), else the core element's one type, else BackboneElement.
+std::string_view childItemCode(const ProfileElement& child) {
+  const ElementDef& def = *child.def;
+  const ElementDef* typed = def.content_reference != nullptr ? def.content_reference : &def;
+  std::string_view code;
+  if (typed->types.size() == 1) code = typed->types.front().code;
+  if (code.empty() && child.core != nullptr && child.core->types.size() == 1) code = child.core->types.front().code;
+  if (code.empty()) code = "BackboneElement";
+  return code;
+}
+
+// ProfileElement::member_slots and child_codes, from relevant_children.
+void buildMemberSlots(ProfileElement& pe) {
+  const size_t k = pe.relevant_children.size();
+  if (k < 2 || k > ProfileElement::kMaxMemberSlotChildren) return;
+  size_t size = 4;
+  while (size < 2 * k) size <<= 1;
+  std::vector<ProfileElement::MemberSlot> slots(size);
+  std::vector<std::string_view> codes(k);
+  for (size_t i = 0; i < k; ++i) {
+    const ProfileElement& child = *pe.relevant_children[i];
+    if (child.def->is_choice) continue;  // gathered alone: its JSON names are one per type
+    const std::string_view name = child.def->name;
+    if (name.empty()) return;
+    codes[i] = childItemCode(child);
+    size_t h = ProfileElement::memberSlotHash(name) & (size - 1);
+    while (slots[h].child != ProfileElement::MemberSlot::kNoChild) {
+      if (slots[h].name == name) return;  // two children of one name: left to the per-child gather
+      h = (h + 1) & (size - 1);
+    }
+    slots[h] = {name, static_cast<uint32_t>(i)};
+  }
+  pe.member_slots = std::move(slots);
+  pe.child_codes = std::move(codes);
+}
+
 // Fills a Profile's precomputed elements from its snapshot (`profile.def`).
 void precompute(const ModelInfo& model, Profile& profile, std::vector<std::string>& warnings,
                 const std::function<const ValueSetCodes*(std::string_view)>& value_set,
@@ -182,8 +239,15 @@ void precompute(const ModelInfo& model, Profile& profile, std::vector<std::strin
       }
     }
     pe.target_profiles.resize(e.types.size());
+    pe.target_cores.resize(e.types.size());
     for (size_t t = 0; t < e.types.size(); ++t) {
-      for (const std::string& url : e.types[t].target_profiles) pe.target_profiles[t].push_back(find_profile(url));
+      for (const std::string& url : e.types[t].target_profiles) {
+        pe.target_profiles[t].push_back(find_profile(url));
+        const size_t slash = url.rfind('/');
+        const std::string_view name =
+            slash == std::string::npos ? std::string_view(url) : std::string_view(url).substr(slash + 1);
+        pe.target_cores[t].push_back({name, model.type(name)});
+      }
     }
     std::set<std::string_view> known;
     if (pe.core != nullptr) {
@@ -279,6 +343,14 @@ void precompute(const ModelInfo& model, Profile& profile, std::vector<std::strin
   for (ProfileElement& pe : profile.elements) {
     for (const ProfileElement* c : pe.children) {
       if (c->relevant) pe.relevant_children.push_back(c);
+    }
+  }
+  for (ProfileElement& pe : profile.elements) buildMemberSlots(pe);
+  for (ProfileElement& pe : profile.elements) {
+    if (!pe.slices_by_url) continue;
+    for (const auto& [url, index] : pe.slice_by_url) {
+      ProfileElement& slice = profile.elements[static_cast<size_t>(pe.slices[index] - profile.elements.data())];
+      slice.only_its_extension_definition = onlyItsExtensionDefinition(slice, url);
     }
   }
 }
@@ -597,7 +669,13 @@ Result<std::shared_ptr<const ProfileSet>> ProfileSetBuilder::build() {
   };
   for (auto& profile : impl->owned) {
     applyContextErrata(*profile);
-    for (ExtensionContext& context : profile->contexts) context.choice_at = context.expression.find("[x]");
+    for (ExtensionContext& context : profile->contexts) {
+      context.choice_at = context.expression.find("[x]");
+      context.is_element_path = context.expression.find('.') != std::string::npos;
+      context.kind = context.type == "fhirpath"    ? ExtensionContext::Kind::kFhirpath
+                     : context.type == "extension" ? ExtensionContext::Kind::kExtension
+                                                   : ExtensionContext::Kind::kElement;
+    }
     precompute(model_, *profile, warnings, lookup, find_profile);
     profile->extension_plan = validation::compileExtensionPlan(*profile);
     // Bottom-up (a nested slice follows the slice it is in, in snapshot order): a complex slice's plan needs the

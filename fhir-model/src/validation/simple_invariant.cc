@@ -28,6 +28,7 @@ struct Step {
 
 enum class Op {
   kAnd, kOr, kXor, kImplies, kNot, kExists, kEmpty, kHasValue, kEquals, kNotEquals, kContains, kMatches,
+  kEqualsAny,  // path = 'a' or path = 'b' or ...: one path, several string literals (Node::literals)
   kWhereExists, kWhereEmpty,  // path.where(predicate).exists() / .empty(); the predicate is `a`, evaluated per item
   kWhereCount                 // path.where(predicate).count() <cmp> N: count() is never empty, so neither is this
 };
@@ -48,14 +49,17 @@ struct SimpleInvariant::Node {
   std::unique_ptr<Node> b;
   std::vector<Step> path;
   std::string literal;
+  std::vector<std::string> literals;  // kEqualsAny
   bool literal_is_bool = false;
+  bool rhs_first = false;  // kImplies: the right side is cheaper; when it is true, the left is not evaluated
   RegexPtr regex;  // kMatches: compiled once here (linear-time RE2), never per evaluation
   bool mixed = false;  // kEquals / kNotEquals on a Step::mixed path
   bool choice_bool = false;  // kEquals / kNotEquals of a choice element with a boolean literal (value = true)
   Cmp cmp = Cmp::kEq;  // kWhereCount: the comparison with `count`
   uint64_t count = 0;
   /** kWhere*: the predicate is `url = '<this>'` or `url = '<this>' and ...` (extension.where(url = ...)), so an item
-   *  whose url is a plain string other than this is dropped without evaluating the predicate. */
+   *  whose url is a plain string other than this is dropped without evaluating the predicate, and for one whose url
+   *  is this string only the rest of the `and` is evaluated (keptByWhere). */
   std::optional<std::string> where_url;
 };
 
@@ -126,10 +130,22 @@ class Parser {
     if (eatKeyword("implies")) {
       auto r = parseOr();
       if (!ok_) return nullptr;
-      return binary(Op::kImplies, std::move(l), std::move(r));
+      auto n = binary(Op::kImplies, std::move(l), std::move(r));
+      n->rhs_first = cost(*n->b) < cost(*n->a);
+      return n;
     }
     return l;
   }
+  // A rough measure of a node's work, to order the sides of `implies`: a where() visits every item and runs its
+  // predicate on each, a path step is a scan of an object's members.
+  static size_t cost(const Node& n) {
+    const bool where = n.op == Op::kWhereExists || n.op == Op::kWhereEmpty || n.op == Op::kWhereCount;
+    size_t c = n.path.size();
+    if (n.a) c += where ? 8 * cost(*n.a) : cost(*n.a);
+    if (n.b) c += cost(*n.b);
+    return where ? 8 * (c + 1) : c;
+  }
+
   std::unique_ptr<Node> parseOr() {
     auto l = parseAnd();
     while (ok_) {
@@ -143,9 +159,43 @@ class Parser {
       }
       auto r = parseAnd();
       if (!ok_) return nullptr;
+      if (op == Op::kOr && mergeEquals(*l, *r)) continue;
       l = binary(op, std::move(l), std::move(r));
     }
     return ok_ ? std::move(l) : nullptr;
+  }
+
+  static bool samePath(const std::vector<Step>& a, const std::vector<Step>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i].names != b[i].names || a[i].mixed != b[i].mixed || a[i].choice != b[i].choice ||
+          a[i].primitive != b[i].primitive || a[i].repeats != b[i].repeats) {
+        return false;
+      }
+    }
+    return true;
+  }
+  // An equality with a string literal, the kind `or` can fold into one kEqualsAny.
+  static bool foldable(const Node& n) {
+    return (n.op == Op::kEquals && !n.choice_bool && !n.literal_is_bool) || n.op == Op::kEqualsAny;
+  }
+  // `l or r` where both compare the same single-valued path with string literals: the path yields the same value for
+  // both, so each side is empty exactly when the other is (no value, or one that is not a string) and false for a
+  // complex value below a mixed choice; otherwise `or` is true when the value equals any literal. `l` becomes that
+  // one kEqualsAny node, its path found once instead of once per literal.
+  static bool mergeEquals(Node& l, Node& r) {
+    if (!foldable(l) || !foldable(r) || l.mixed != r.mixed || !samePath(l.path, r.path)) return false;
+    if (l.op == Op::kEquals) {
+      l.op = Op::kEqualsAny;
+      l.literals.push_back(std::move(l.literal));
+      l.literal.clear();
+    }
+    if (r.op == Op::kEquals) {
+      l.literals.push_back(std::move(r.literal));
+    } else {
+      for (std::string& lit : r.literals) l.literals.push_back(std::move(lit));
+    }
+    return true;
   }
   std::unique_ptr<Node> parseAnd() {
     auto l = parseTerm();
@@ -519,12 +569,23 @@ bool anyAt(const JsonValue& object, const std::vector<Step>& path, size_t i, Fn&
   return false;
 }
 
-// True when the where() predicate of `n` is false for `item` by its url alone (Node::where_url): its first `url`
-// member is a string other than the literal, so `url = literal` is false and so is the `and` it heads.
-bool urlRules(const Node& n, const JsonValue& item) {
-  if (!n.where_url) return false;
-  const JsonValue* url = item.find("url");
-  return url != nullptr && url->isString() && url->text() != *n.where_url;
+Tri evalNode(const Node& n, const JsonValue& focus);
+
+// Whether the where() of `n` keeps `item` (its predicate true; false and empty drop it). With Node::where_url the
+// item's first `url` member, when a string, decides the leading `url = literal` as its evaluation would: another
+// string drops the item, the literal itself leaves only the rest of the `and` (true and x is x) or, for the
+// equality alone, keeps it.
+bool keptByWhere(const Node& n, const JsonValue& item) {
+  const Node& predicate = *n.a;
+  if (n.where_url) {
+    const JsonValue* url = item.find("url");
+    if (url != nullptr && url->isString()) {
+      if (url->text() != *n.where_url) return false;
+      if (predicate.op == Op::kAnd) return evalNode(*predicate.b, item) == true;
+      if (predicate.op == Op::kEquals) return true;
+    }
+  }
+  return evalNode(predicate, item) == true;
 }
 
 Tri evalNode(const Node& n, const JsonValue& focus) {
@@ -552,6 +613,15 @@ Tri evalNode(const Node& n, const JsonValue& focus) {
       return *a != *b;
     }
     case Op::kImplies: {
+      if (n.rhs_first) {
+        // Whatever the left side is, a true right side makes `implies` true; otherwise as below.
+        Tri b = evalNode(*n.b, focus);
+        if (b == true) return true;
+        Tri a = evalNode(*n.a, focus);
+        if (a == false) return true;
+        if (a == true) return b;
+        return std::nullopt;
+      }
       Tri a = evalNode(*n.a, focus);
       if (a == false) return true;
       Tri b = evalNode(*n.b, focus);
@@ -573,18 +643,14 @@ Tri evalNode(const Node& n, const JsonValue& focus) {
     case Op::kWhereExists:
     case Op::kWhereEmpty: {
       // where() keeps the items its criteria call true (false and empty drop them).
-      const Node& predicate = *n.a;
-      auto kept = [&n, &predicate](const JsonValue* v, const JsonValue*) {
-        return v != nullptr && v->isObject() && !urlRules(n, *v) && evalNode(predicate, *v) == true;
-      };
+      auto kept = [&n](const JsonValue* v, const JsonValue*) { return v != nullptr && v->isObject() && keptByWhere(n, *v); };
       bool found = anyAt(focus, n.path, 0, kept);
       return n.op == Op::kWhereExists ? found : !found;
     }
     case Op::kWhereCount: {
-      const Node& predicate = *n.a;
       uint64_t count = 0;
-      auto counted = [&n, &predicate, &count](const JsonValue* v, const JsonValue*) {
-        if (v != nullptr && v->isObject() && !urlRules(n, *v) && evalNode(predicate, *v) == true) ++count;
+      auto counted = [&n, &count](const JsonValue* v, const JsonValue*) {
+        if (v != nullptr && v->isObject() && keptByWhere(n, *v)) ++count;
         return false;  // every item is looked at
       };
       anyAt(focus, n.path, 0, counted);
@@ -621,6 +687,7 @@ Tri evalNode(const Node& n, const JsonValue& focus) {
         return n.op == Op::kEquals ? equal : !equal;
       }
       [[fallthrough]];
+    case Op::kEqualsAny:
     case Op::kContains:
     case Op::kMatches: {
       const JsonValue* found = nullptr;
@@ -639,6 +706,11 @@ Tri evalNode(const Node& n, const JsonValue& focus) {
       if (n.op == Op::kContains) {
         if (!found->isString()) return std::nullopt;
         return found->text().find(n.literal) != std::string_view::npos;
+      }
+      if (n.op == Op::kEqualsAny) {
+        if (!found->isString()) return std::nullopt;
+        const std::string_view text = found->text();
+        return std::find(n.literals.begin(), n.literals.end(), text) != n.literals.end();
       }
       bool equal;
       if (n.literal_is_bool) {

@@ -711,32 +711,53 @@ class Walker {
 
   // ---- profiles: known extensions ----
 
-  // The element an extension sits on, as a path of JSON names from its resource ("Patient.address") and as the path
-  // of its definition ("HumanName.family", "Questionnaire.item" for nested items), for the extension's context.
+  // Where a known extension sits, for its context. Its two paths are built only when the profile checker asks (most
+  // contexts are decided by the element's type), into buffers the walker keeps, so a known extension costs no heap
+  // allocation once they have grown to the longest path; checkExtension does not re-enter the walker.
+  class KnownExtensionSite final : public validation::ProfileChecker::ExtensionSite {
+   public:
+    explicit KnownExtensionSite(Walker& walker) : walker_(walker) {
+      const ElementScope& scope = walker.element_scope_;
+      context_type = scope.current_type;
+      parent_extension_url = scope.extension_url;
+      at_resource = scope.resource_start + 1 >= walker.path_.size();
+    }
+    // The path of JSON names from the resource ("Patient.address").
+    std::string_view resourcePath() const override {
+      const ElementScope& scope = walker_.element_scope_;
+      std::string& path = walker_.extension_resource_path_;
+      path.assign(scope.resource_type);
+      for (size_t i = scope.resource_start; i + 1 < walker_.path_.size(); ++i) {
+        path += '.';
+        path += walker_.path_[i].name;
+      }
+      return path;
+    }
+    // The definition path with "[x]" left out ("HumanName.family", "Questionnaire.item" for nested items).
+    std::string_view definitionPath() const override {
+      std::string_view path = walker_.element_scope_.element_path;
+      if (size_t x = path.find("[x]"); x != std::string_view::npos) {
+        std::string& out = walker_.extension_definition_path_;
+        out.assign(path.substr(0, x));
+        out.append(path.substr(x + 3));
+        return out;
+      }
+      return path;
+    }
+
+   private:
+    Walker& walker_;
+  };
+
   void checkKnownExtension(const JsonValue& extension) {
     const JsonValue* url = extension.find("url");
     if (url == nullptr || !url->isString()) return;
     const Profile* definition = profiles_->knownExtension(url->text());
     if (definition == nullptr) return;  // unknown extensions pass (vendor, national ones)
-    const ElementScope& scope = element_scope_;
-    // Both paths are built into buffers the walker keeps (checkExtension does not re-enter the walker), so a known
-    // extension costs no heap allocation once the buffers have grown to the longest path.
-    std::string& resource_path = extension_resource_path_;
-    resource_path.assign(scope.resource_type);
-    for (size_t i = scope.resource_start; i + 1 < path_.size(); ++i) {
-      resource_path += '.';
-      resource_path += path_[i].name;
-    }
-    std::string_view definition_path = scope.element_path;
-    if (size_t x = definition_path.find("[x]"); x != std::string_view::npos) {
-      extension_definition_path_.assign(definition_path.substr(0, x));
-      extension_definition_path_.append(definition_path.substr(x + 3));
-      definition_path = extension_definition_path_;
-    }
+    const KnownExtensionSite site(*this);
     // The location is rendered only if the extension has an issue.
     const validation::ProfileChecker::LocationRenderer here = [this] { return location(); };
-    profiles_->checkExtension(*definition, extension, resource_path, definition_path, scope.current_type, scope.extension_url, here,
-                              resource_ != nullptr ? *resource_ : extension);
+    profiles_->checkExtension(*definition, extension, site, here, resource_ != nullptr ? *resource_ : extension);
   }
 
   // ---- data-type rules ----

@@ -1,6 +1,7 @@
 // The invariant fast path's shortcuts must not change an answer: a where() whose predicate starts with
-// `url = 'x'` drops an item by its url alone (Node::where_url), and only exists() / empty() look up the `_name`
-// twin of a leaf. Each expression is evaluated on every shape below by the fast path and by the FHIRPath engine.
+// `url = 'x'` drops an item by its url alone (Node::where_url), only exists() / empty() look up the `_name`
+// twin of a leaf, equalities of one path or-ed together look the path up once (kEqualsAny), and `implies` evaluates
+// its cheaper side first (Node::rhs_first). Each expression is evaluated on every shape below by the fast path and by the FHIRPath engine.
 
 #include <gtest/gtest.h>
 
@@ -32,6 +33,16 @@ TEST(InvariantShortcutShapes, AgreeWithTheEngine) {
       "status.exists()",
       "status.empty()",
       "intent = 'plan' or status = 'draft'",
+      // Equalities of one path or-ed together are folded into one lookup with several literals (kEqualsAny).
+      "status = 'active' or status = 'draft' or status = 'revoked'",
+      "status = 'active' or intent = 'plan' or status = 'draft'",
+      "extension.where(url = 'u' and (value.code = 'x' or value.code = 'y' or value.code = 'z')).exists()",
+      "(status = 'active' or status = 'draft').not()",
+      // implies with the cheaper side evaluated first (Node::rhs_first), both orders.
+      "extension.where(url = 'u' and value.code = 'x').exists() implies (status = 'draft' or status = 'revoked')",
+      "extension.where(url = 'u').exists() implies status.exists()",
+      "status = 'active' implies extension.where(url = 'u').exists()",
+      "status.empty() implies extension.where(url = 'u' and value.code = 'y').empty()",
   };
   const std::vector<std::string> extensions = {
       "",
@@ -48,6 +59,9 @@ TEST(InvariantShortcutShapes, AgreeWithTheEngine) {
       R"("extension":[{"url":["u"],"valueCoding":{"code":"x"}}])",
       R"("extension":[{"url":1,"valueCoding":{"code":"x"}}])",
       R"("extension":[{"url":null,"valueCoding":{"code":"x"}}])",
+      R"("extension":[{"url":"u","valueTiming":{"code":{"text":"x"}}}])",
+      R"("extension":[{"url":"u","valueQuantity":{"code":"y"}}])",
+      R"("extension":[{"url":"u","valueCoding":{"system":"s"}}])",
   };
   const std::vector<std::string> statuses = {
       "",

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "profile_test_support.h"
 
@@ -280,6 +283,93 @@ TEST(KnownExtensions, SimpleDefinitionsAreDecidedByAPlanAndReportedByTheFullWalk
       "{" + rating + R"(,"extension":[{"url":"level","valueCode":"high"}]})"));
   EXPECT_TRUE(hasIssue(nested_type, Severity::kError, "Patient.extension[0].extension[0].valueCode", "not allowed"))
       << describe(nested_type);
+}
+
+}  // namespace
+}  // namespace planbro::fhir
+
+namespace planbro::fhir {
+namespace {
+
+using testing::describe;
+
+// A slice of extensions by url held to nothing but its extension definition is not walked by the profile (its
+// definition is checked by the base walk wherever the extension occurs: ProfileElement::only_its_extension_definition).
+// The outcome must be the one with every slice walked, on conforming and broken extensions alike.
+TEST(KnownExtensions, SlicesHeldOnlyToTheirDefinitionReportWhatWalkingThemReports) {
+  const std::string profile = R"({"resourceType":"StructureDefinition","url":"http://example.org/sd/p2",
+    "name":"P2","status":"active","kind":"resource","abstract":false,"type":"Patient",
+    "baseDefinition":"http://hl7.org/fhir/StructureDefinition/Patient","derivation":"constraint",
+    "differential":{"element":[
+      {"id":"Patient.extension","path":"Patient.extension",
+       "slicing":{"discriminator":[{"type":"value","path":"url"}],"rules":"open"}},
+      {"id":"Patient.extension:birthPlace","path":"Patient.extension","sliceName":"birthPlace","max":"1",
+       "type":[{"code":"Extension","profile":["http://hl7.org/fhir/StructureDefinition/patient-birthPlace"]}]},
+      {"id":"Patient.extension:birthPlace.value[x]","path":"Patient.extension.value[x]",
+       "patternAddress":{"country":"NO"}},
+      {"id":"Patient.extension:nationality","path":"Patient.extension","sliceName":"nationality","min":1,"max":"1",
+       "type":[{"code":"Extension","profile":["http://hl7.org/fhir/StructureDefinition/patient-nationality"]}]},
+      {"id":"Patient.extension:religion","path":"Patient.extension","sliceName":"religion","max":"1",
+       "type":[{"code":"Extension","profile":["http://hl7.org/fhir/StructureDefinition/patient-religion"]}]}]}})";
+  auto planned = testing::profileSetOf({profile});
+  auto walked = testing::profileSetOf({profile});
+  ASSERT_NE(planned, nullptr);
+  ASSERT_NE(walked, nullptr);
+  std::map<std::string, bool> flags;
+  for (const ProfileElement& e : planned->find("http://example.org/sd/p2")->elements) {
+    if (!e.def->slice_name.empty()) flags[e.def->slice_name] = e.only_its_extension_definition;
+  }
+  EXPECT_FALSE(flags["birthPlace"]);  // its value has a pattern of the profile's own
+  EXPECT_TRUE(flags["nationality"]);  // the cardinality is the slice count's, not the slice's walk
+  EXPECT_TRUE(flags["religion"]);
+  for (const ProfileElement& e : walked->find("http://example.org/sd/p2")->elements) {
+    const_cast<ProfileElement&>(e).only_its_extension_definition = false;
+  }
+  const std::string birth_no =
+      R"({"url":"http://hl7.org/fhir/StructureDefinition/patient-birthPlace","valueAddress":{"country":"NO"}})";
+  const std::string birth_se =
+      R"({"url":"http://hl7.org/fhir/StructureDefinition/patient-birthPlace","valueAddress":{"country":"SE"}})";
+  const std::string nationality = R"({"url":"http://hl7.org/fhir/StructureDefinition/patient-nationality",
+    "extension":[{"url":"code","valueCodeableConcept":{"text":"NO"}}]})";
+  const std::string religion = R"({"url":"http://hl7.org/fhir/StructureDefinition/patient-religion",
+    "valueCodeableConcept":{"text":"none"}})";
+  const std::vector<std::pair<const char*, std::string>> cases = {
+      {"every slice", birth_no + "," + nationality + "," + religion},
+      {"the required slice only", nationality},
+      {"the required slice missing", religion},
+      {"a slice twice", nationality + "," + religion + "," + religion},
+      {"a pattern not matched", birth_se + "," + nationality},
+      {"a value the definition does not allow",
+       nationality + R"(,{"url":"http://hl7.org/fhir/StructureDefinition/patient-religion","valueString":"x"})"},
+      {"nested extensions the definition does not allow",
+       nationality + R"(,{"url":"http://hl7.org/fhir/StructureDefinition/patient-religion",)"
+                     R"("extension":[{"url":"a","valueString":"b"}]})"},
+      {"a nationality without its code",
+       R"({"url":"http://hl7.org/fhir/StructureDefinition/patient-nationality",)"
+       R"("extension":[{"url":"period","valuePeriod":{"start":"2020"}}]})"},
+      {"an extension no slice names", nationality + R"(,{"url":"http://vendor.example/ext","valueString":"x"})"},
+  };
+  for (const auto& [what, extensions] : cases) {
+    const std::string text = R"({"resourceType":"Patient","meta":{"profile":["http://example.org/sd/p2"]},
+      "extension":[)" + extensions + "]}";
+    EXPECT_EQ(describe(testing::validateWith(planned, text)), describe(testing::validateWith(walked, text))) << what;
+  }
+  // The broken cases are reported at all (the comparison above is not between two empty outcomes).
+  const std::string broken = R"({"resourceType":"Patient","meta":{"profile":["http://example.org/sd/p2"]},
+      "extension":[)" + nationality + R"(,{"url":"http://hl7.org/fhir/StructureDefinition/patient-religion","valueString":"x"}]})";
+  EXPECT_GT(testing::errorCount(testing::validateWith(planned, broken)), 0u);
+}
+
+TEST(KnownExtensions, TheIpCarePlansExtensionSlicesAreHeldOnlyToTheirDefinitions) {
+  ProfileSetBuilder builder;
+  ASSERT_TRUE(builder.addDirectory(std::string(PLANBRO_TEST_DATA_DIR) + "/../../conformance/ip/package").isOk());
+  auto set = builder.build();
+  ASSERT_TRUE(set.isOk()) << set.status().message();
+  const Profile* careplan = (*set)->find("http://planbro.no/fhir/StructureDefinition/ip-careplan");
+  ASSERT_NE(careplan, nullptr);
+  size_t flagged = 0;
+  for (const ProfileElement& e : careplan->elements) flagged += e.only_its_extension_definition;
+  EXPECT_GE(flagged, 10u);
 }
 
 }  // namespace

@@ -51,6 +51,14 @@ struct ProfileElement {
   /** Per entry of def->types, parallel to its TypeRef::target_profiles: the profile each URL names in this set, or
    *  null when the set does not hold it (a core type, an unknown profile), resolved at load. */
   std::vector<std::vector<const Profile*>> target_profiles;
+  /** Per entry of def->types, parallel to its TypeRef::target_profiles: the URL's last segment (a core type's name
+   *  for a core URL, such as "Patient" or "Resource") and the model's type of that name, null when it has none (an
+   *  unknown profile), worked out at load so that a reference's target is judged without lookups by name. */
+  struct TargetCore {
+    std::string_view name;  // a view of the TypeRef's URL
+    const TypeDef* type = nullptr;
+  };
+  std::vector<std::vector<TargetCore>> target_cores;
   struct Invariant {
     const Constraint* constraint;
     fhirpath::ExpressionPtr expression;  // null when it did not compile (reported as a load warning)
@@ -100,11 +108,36 @@ struct ProfileElement {
   };
   std::unordered_map<std::string, uint32_t, UrlHash, std::equal_to<>> slice_by_url;
   bool slices_by_url = false;
+  /** For a slice of extensions by url whose only check is its type profile, the extension definition of that same
+   *  url: checkValue on an extension of that url reports nothing (checkTypeProfiles leaves a known extension to
+   *  checkExtension, which the base walk makes wherever the extension occurs), so checkSlices does not call it. */
+  bool only_its_extension_definition = false;
   /** Anything to check here or below (children, slices). The validator skips subtrees where this is false. */
   bool relevant = false;
   /** The relevant ones of `children`, in definition order, worked out at load: the walk touches only these (an
    *  irrelevant child's ProfileElement is not even read). */
   std::vector<const ProfileElement*> relevant_children;
+  /** The JSON names of the relevant children that are not choices, as a small open-addressing table (a power of two
+   *  in size, at least twice as many slots as names), worked out at load: the walk finds each such child's member and
+   *  its `_name` twin in one pass over an object's members, instead of one pass per child. Empty when there are
+   *  fewer than two relevant children or more than kMaxMemberSlotChildren (each child is then gathered alone). */
+  struct MemberSlot {
+    std::string_view name;
+    uint32_t child = kNoChild;  // index into relevant_children; kNoChild for an empty slot
+    static constexpr uint32_t kNoChild = UINT32_MAX;
+  };
+  std::vector<MemberSlot> member_slots;
+  static constexpr size_t kMaxMemberSlotChildren = 64;
+  /** Per relevant child (parallel to relevant_children), when member_slots is made: the type code its items get
+   *  (for a choice child, unused: its type comes from the JSON name). */
+  std::vector<std::string_view> child_codes;
+  /** The slot a JSON name starts probing at (before masking). */
+  static size_t memberSlotHash(std::string_view name) {
+    const size_t n = name.size();
+    if (n == 0) return 0;
+    const auto byte = [&](size_t i) { return static_cast<size_t>(static_cast<unsigned char>(name[i])); };
+    return n * 0x9E3779B1u ^ byte(0) * 0x85EBCA77u ^ byte(n - 1) * 0xC2B2AE3Du ^ byte(n / 2) * 0x27D4EB2Fu;
+  }
 };
 
 /** Where an extension may be used (StructureDefinition.context). */
@@ -113,6 +146,11 @@ struct ExtensionContext {
   std::string expression;  // "Patient", "Address", "Element", an extension URL, a FHIRPath expression
   /** Where "[x]" is in `expression` (std::string::npos when nowhere), worked out when the set is built. */
   size_t choice_at = std::string::npos;
+  /** `expression` has a '.': an element path, never a type name (worked out when the set is built). */
+  bool is_element_path = false;
+  /** `type` decoded when the set is built; any type but "fhirpath" and "extension" is read as "element". */
+  enum class Kind : uint8_t { kElement, kExtension, kFhirpath };
+  Kind kind = Kind::kElement;
 };
 
 /** One profile: its snapshot as a TypeDef (the same shape as the core model's) and the precomputed elements. */
