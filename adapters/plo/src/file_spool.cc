@@ -1,6 +1,7 @@
 #include "planbro/adapters/plo/file_spool.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -30,18 +30,56 @@ Status ensureDir(const std::string& dir, const char* key) {
 }
 
 // Reads at most `limit` + 1 bytes: enough for the codec to see that a file is too large without holding it.
+// The file is opened without following a symlink and without blocking, and read only when it is a regular file:
+// a FIFO or a link put in its place after the listing neither hangs the spool nor lets it read a file elsewhere.
+// A file that is not one is kNotFound (the caller sets it aside).
 Result<std::string> readBounded(const fs::path& path, size_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return unavailable("cannot read " + path.string());
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ELOOP) return notFound(path.string() + " is a symbolic link, not a message");
+    return unavailable("cannot read " + path.string() + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return notFound(path.string() + " is not a regular file");
+  }
   // Sized by the file (not by the limit: a 32 MiB buffer per file cost more than the message itself); a file that
   // grows while it is read still stops at limit + 1.
-  std::error_code ec;
-  const uintmax_t size = fs::file_size(path, ec);
-  const size_t expected = ec ? limit + 1 : static_cast<size_t>(std::min<uintmax_t>(size, limit) + 1);
+  const size_t expected = static_cast<size_t>(std::min<uintmax_t>(static_cast<uintmax_t>(st.st_size), limit) + 1);
   std::string bytes(expected, '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  bytes.resize(static_cast<size_t>(in.gcount()));
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string reason = std::strerror(errno);
+      ::close(fd);
+      return unavailable("cannot read " + path.string() + ": " + reason);
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  bytes.resize(got);
   return bytes;
+}
+
+// The AppRec's file name: the message's name + ".apprec.xml", unless that (with the temporary name's "." and
+// ".tmp") would pass NAME_MAX — then a prefix of the name and a hash of the whole name. The write of an over-long
+// name failed, left the message in `work`, and every later poll stopped at it: one file name jammed the spool.
+std::string appRecName(const std::string& name) {
+  constexpr std::string_view kSuffix = ".apprec.xml";
+  constexpr size_t kNameMax = 255;
+  constexpr size_t kTempDecoration = 5;  // "." + name + ".tmp" in writeDurably
+  if (name.size() + kSuffix.size() + kTempDecoration <= kNameMax) return name + std::string(kSuffix);
+  uint64_t hash = 14695981039346656037ULL;  // FNV-1a: the same name always gives the same AppRec name
+  for (unsigned char c : name) hash = (hash ^ c) * 1099511628211ULL;
+  size_t keep = 160;
+  while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;  // not inside a UTF-8 character
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return name.substr(0, keep) + "-" + hex + std::string(kSuffix);
 }
 
 size_t fileSize(const fs::path& path) {
@@ -97,8 +135,10 @@ std::vector<std::string> listFiles(const std::string& dir, size_t limit) {
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.empty() || name.front() == '.') continue;  // the agent's temporary files, our own work folder
+    // Regular files only, by the entry itself: a symlink would make the spool read (and answer with) a file
+    // anywhere the gateway may read; a FIFO would block the read.
     std::error_code type_ec;
-    if (!it->is_regular_file(type_ec)) continue;
+    if (!fs::is_regular_file(it->symlink_status(type_ec))) continue;
     names.push_back(name);
   }
   std::sort(names.begin(), names.end());
@@ -122,7 +162,14 @@ Result<bool> FileSpool::processClaimed(const std::string& name, SpoolStats& stat
   const fs::path claimed = fs::path(options_.work_dir) / name;
   // A file over the codec's limit is answered without being read whole.
   const size_t limit = processor_->maxMessageBytes();
-  ASSIGN_OR_RETURN(std::string bytes, readBounded(claimed, limit));
+  Result<std::string> read = readBounded(claimed, limit);
+  if (!read.isOk() && read.status().code() == StatusCode::kNotFound) {
+    finish = Finish::kToError;  // not a message: set aside, unanswered, so that it blocks nothing
+    ++stats.rejected;
+    return true;
+  }
+  if (!read.isOk()) return read.status();
+  std::string bytes = std::move(read).value();
   Result<InboundResult> processed =
       bytes.size() > limit ? Result<InboundResult>(processor_->oversized(fileSize(claimed))) : processor_->process(bytes);
   if (!processed.isOk()) return false;  // the gateway cannot write now: the caller gives the file back
@@ -132,7 +179,7 @@ Result<bool> FileSpool::processClaimed(const std::string& name, SpoolStats& stat
     ++stats.apprecs_received;
     return true;
   }
-  const std::string apprec_name = name + ".apprec.xml";
+  const std::string apprec_name = appRecName(name);
   if (result.message.status == AppRecStatus::kRejected) {
     RETURN_IF_ERROR(writeDurably(options_.error_dir, apprec_name, *result.apprec));
     RETURN_IF_ERROR(writeDurably(options_.out_dir, apprec_name, *result.apprec));

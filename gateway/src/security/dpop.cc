@@ -57,8 +57,18 @@ std::string normalizeHtu(std::string_view url) {
   size_t host_end = url.find('/', scheme_end + 3);
   std::string out(url.substr(0, host_end));
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (out.starts_with("https://") && out.ends_with(":443")) out.resize(out.size() - 4);
-  if (out.starts_with("http://") && out.ends_with(":80")) out.resize(out.size() - 3);
+  // The default port goes, but only from an authority with one port: "host:8080:80" is malformed and stays as
+  // written (stripping its ":80" made it equal to "host:8080").
+  auto dropDefaultPort = [&out](std::string_view scheme, std::string_view port) {
+    if (!out.starts_with(scheme) || !out.ends_with(port)) return;
+    std::string_view host = std::string_view(out).substr(scheme.size(), out.size() - scheme.size() - port.size());
+    const size_t bracket = host.rfind(']');
+    const size_t colon = host.rfind(':');
+    if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) return;
+    out.resize(out.size() - port.size());
+  };
+  dropDefaultPort("https://", ":443");
+  dropDefaultPort("http://", ":80");
   if (host_end != std::string_view::npos) out += url.substr(host_end);
   return out;
 }

@@ -105,9 +105,20 @@ Result<Principal> principalOf(const json_t* payload, const TokenValidatorOptions
   p.child_organization_number = std::string(detail::stringMember(payload, kOrgChild).value_or(""));
   p.security_level = securityLevel(payload);
   p.expires_at = detail::integerMember(payload, "exp").value_or(0);
-  if (const json_t* cnf = json_object_get(payload, "cnf"); json_is_object(cnf)) {
+  if (const json_t* cnf = json_object_get(payload, "cnf"); cnf != nullptr) {
+    // A confirmation the gateway cannot enforce is refused, not ignored: ignored, a sender-constrained token
+    // (`cnf` with a non-string `jkt`, only a `jwk`, not an object) was accepted as a plain bearer token.
+    const json_t* jkt = json_object_get(cnf, "jkt");
+    const json_t* x5t = json_object_get(cnf, "x5t#S256");
+    if (!json_is_object(cnf) || (jkt != nullptr && !json_is_string(jkt)) || (x5t != nullptr && !json_is_string(x5t)) ||
+        (jkt == nullptr && x5t == nullptr)) {
+      return unauthenticated("the token's cnf (confirmation) is not a jkt or x5t#S256 the gateway can check");
+    }
     p.cnf_jkt = std::string(detail::stringMember(cnf, "jkt").value_or(""));
     p.cnf_x5t_s256 = std::string(detail::stringMember(cnf, "x5t#S256").value_or(""));
+    if ((jkt != nullptr && p.cnf_jkt.empty()) || (x5t != nullptr && p.cnf_x5t_s256.empty())) {
+      return unauthenticated("the token's cnf (confirmation) is empty");
+    }
   }
   const char* key = nullptr;
   json_t* value = nullptr;
@@ -266,7 +277,8 @@ Result<std::shared_ptr<const Principal>> TokenValidator::validateShared(std::str
     const uint64_t key = tokenKey(token, cache_->seed);
     std::lock_guard lock(cache_->mutex);
     if (auto it = cache_->entries.find(key); it != cache_->entries.end() && constantTimeEqual(it->second.token, token)) {
-      if (now < it->second.expires_at + skew) return it->second.principal;
+      // Written as now - skew: an exp near INT64_MAX (the issuer signs what it likes) must not overflow.
+      if (now - skew < it->second.expires_at) return it->second.principal;
       cache_->bytes -= it->second.bytes;
       cache_->entries.erase(it);
       return unauthenticated("the token has expired");
@@ -312,7 +324,7 @@ Result<std::shared_ptr<const Principal>> TokenValidator::validateShared(std::str
   if (!audienceHolds(payload.get(), options_.audience)) return unauthenticated("the token is for another audience");
   std::optional<int64_t> exp = detail::integerMember(payload.get(), "exp");
   if (!exp) return unauthenticated("the token has no expiry");
-  if (now >= *exp + skew) return unauthenticated("the token has expired");
+  if (now - skew >= *exp) return unauthenticated("the token has expired");
   if (json_object_get(payload.get(), "nbf") != nullptr) {
     std::optional<int64_t> nbf = detail::integerMember(payload.get(), "nbf");
     if (!nbf || now + skew < *nbf) return unauthenticated("the token is not valid yet");
@@ -330,7 +342,7 @@ Result<std::shared_ptr<const Principal>> TokenValidator::validateShared(std::str
     if (cache_->entries.size() >= options_.cache_entries || cache_->bytes + bytes > options_.cache_bytes) {
       // Full: drop the expired ones, and everything if that frees too little (the cache only saves work).
       std::erase_if(cache_->entries, [&](const auto& e) {
-        const bool expired = now >= e.second.expires_at + skew;
+        const bool expired = now - skew >= e.second.expires_at;
         if (expired) cache_->bytes -= e.second.bytes;
         return expired;
       });

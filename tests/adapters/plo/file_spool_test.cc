@@ -4,6 +4,7 @@
 #include "planbro/adapters/plo/file_spool.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "planbro/gateway/search/search_executor.h"
 #include "inbound_fixture.h"
@@ -107,6 +108,40 @@ TEST_F(PloSpool, AnOversizedFileIsRejectedWithoutBeingReadWhole) {
   ASSERT_TRUE(stats.isOk());
   EXPECT_EQ(stats->rejected, 1u);
   EXPECT_NE(readFile(fs::path(options_.out_dir) / "big.xml.apprec.xml").find("V=\"T99\""), std::string::npos);
+}
+
+// Outside probe: a 242-byte name made an AppRec name past NAME_MAX, the write failed, and every later poll stopped
+// at the file in work; a symlink in `in` was followed to a file outside the spool.
+TEST_F(PloSpool, ALongNameIsAnsweredAndALinkOrFifoIsLeftAlone) {
+  auto spool = FileSpool::open(options_, *processor_);
+  ASSERT_TRUE(spool.isOk());
+  const std::string long_name = "a-" + std::string(236, 'n') + ".xml";
+  writeFile(fs::path(options_.in_dir) / long_name, "junk");
+  const fs::path outside = fs::path(dir_) / "outside.xml";
+  writeFile(outside, "junk outside the spool");
+  fs::create_symlink(outside, fs::path(options_.in_dir) / "b-link.xml");
+  ASSERT_EQ(::mkfifo((fs::path(options_.in_dir) / "c-fifo.xml").c_str(), 0600), 0);
+  auto stats = spool->pollOnce();
+  ASSERT_TRUE(stats.isOk()) << stats.status().message();
+  EXPECT_EQ(stats->rejected, 1u);
+  size_t answers = 0;
+  for (const auto& entry : fs::directory_iterator(options_.out_dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.ends_with(".apprec.xml")) {
+      ++answers;
+      EXPECT_LE(name.size() + 5, 255u);
+      EXPECT_TRUE(name.starts_with(long_name.substr(0, 150))) << name;
+    }
+  }
+  EXPECT_EQ(answers, 1u);
+  EXPECT_TRUE(fs::is_symlink(fs::path(options_.in_dir) / "b-link.xml"));
+  EXPECT_TRUE(fs::exists(fs::path(options_.in_dir) / "c-fifo.xml"));
+  EXPECT_TRUE(fs::exists(outside));
+  writeFile(fs::path(options_.in_dir) / "d.xml", "junk");  // the spool goes on
+  auto next = spool->pollOnce();
+  ASSERT_TRUE(next.isOk()) << next.status().message();
+  EXPECT_EQ(next->rejected, 1u);
+  EXPECT_TRUE(fs::exists(fs::path(options_.out_dir) / "d.xml.apprec.xml"));
 }
 
 TEST_F(PloSpool, AtMostMaxFilesPerPoll) {

@@ -45,6 +45,15 @@ TEST_F(DpopTest, RefusesAProofForAnotherMethodOrUrl) {
             std::string::npos);
 }
 
+// Outside probe: "host:PORT:80" lost its ":80" to the default-port rule and then equalled "host:PORT".
+TEST(NormalizeHtu, DropsTheDefaultPortOnlyFromAnAuthorityWithOnePort) {
+  EXPECT_EQ(normalizeHtu("HTTPS://Fhir.Test:443/CarePlan?x=1#f"), "https://fhir.test/CarePlan");
+  EXPECT_EQ(normalizeHtu("http://127.0.0.1:80/Patient"), "http://127.0.0.1/Patient");
+  EXPECT_EQ(normalizeHtu("http://[::1]:80/Patient"), "http://[::1]/Patient");
+  EXPECT_NE(normalizeHtu("http://127.0.0.1:8080:80/Patient"), normalizeHtu("http://127.0.0.1:8080/Patient"));
+  EXPECT_NE(normalizeHtu("https://fhir.test:8443:443/CarePlan"), normalizeHtu("https://fhir.test:8443/CarePlan"));
+}
+
 TEST_F(DpopTest, RefusesAProofTooOldOrFromTheFuture) {
   EXPECT_NE(refusal(dpopProof(key_, "GET", kHtu, "the-token", kNow - 60 - 31, "old")).message().find("too old"),
             std::string::npos);

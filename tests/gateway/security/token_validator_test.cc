@@ -137,6 +137,29 @@ TEST_F(TokenValidatorTest, RefusesNoneHmacConfusionUnknownKidTamperingAndUnconfi
   EXPECT_FALSE(validator()->validate(std::string(20000, 'a')).isOk());
 }
 
+// Outside probe: an exp at INT64_MAX overflowed `exp + skew` (UBSan stopped the server); a cnf the gateway
+// cannot read was ignored, so a token meant to be sender-constrained passed as a bearer token.
+TEST_F(TokenValidatorTest, AnExpAtTheInt64LimitAndAnUnreadableCnf) {
+  auto token = [&](const std::string& claims) { return signCompact(es_, tokenHeader(es_), claims); };
+  std::string base = practitionerClaims("user/*.rs");
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string c = base;
+    c.replace(c.find(from), from.size(), to);
+    return c;
+  };
+  const std::string exp = "\"exp\":" + std::to_string(kNow + 300);
+  auto far = validator()->validate(token(with(exp, "\"exp\":9223372036854775807")));
+  EXPECT_TRUE(far.isOk()) << far.status().message();
+  EXPECT_NE(failure(token(with(exp, "\"exp\":-9223372036854775808"))).message().find("expired"), std::string::npos);
+  for (const std::string cnf : {"\"cnf\":{\"jkt\":1}", "\"cnf\":\"x\"", "\"cnf\":{}", "\"cnf\":{\"jkt\":\"\"}",
+                                "\"cnf\":{\"jwk\":{\"kty\":\"EC\"}}", "\"cnf\":{\"x5t#S256\":[\"a\"]}", "\"cnf\":null"}) {
+    EXPECT_NE(failure(token(with(exp, exp + "," + cnf))).message().find("cnf"), std::string::npos) << cnf;
+  }
+  auto bound = validator()->validate(token(with(exp, exp + ",\"cnf\":{\"jkt\":\"abc\"}")));
+  ASSERT_TRUE(bound.isOk()) << bound.status().message();
+  EXPECT_EQ(bound->cnf_jkt, "abc");
+}
+
 TEST_F(TokenValidatorTest, RefusesAPersonBelowTheSecurityLevel) {
   std::string claims = practitionerClaims("user/*.rs");
   claims.replace(claims.find("security_level\":\"4\""), std::string("security_level\":\"4\"").size(), "security_level\":\"3\"");
