@@ -1,16 +1,20 @@
 // What the individual-plan rules cost: durable creates per second of IP CarePlans with every rule on, against plain
-// CarePlans, through the same RestHandler (profile validator of the IP package, the person-number and IP rule hooks,
-// as `planbro serve` builds them) on one real SQLite store (synchronous=FULL, group commit), same run, rounds
-// alternating so drift hits both alike. See docs/performance.md ("The individual-plan rules").
+// CarePlans, through the same RestHandler (profile validator of the IP package, the IP CarePlan's generated
+// narrative, the person-number and IP rule hooks, as `planbro serve` builds them) on one real SQLite store
+// (synchronous=FULL, group commit), same run, the order of the arms reversed every other round so drift hits all
+// alike. See docs/performance.md ("The individual-plan rules").
 //
-// An IP CarePlan here takes every rule a create can meet: profile validation, the one-active-plan key (GW-01, with
-// the Patient read that checks the person), the consent rule (GW-40: it is started, so its linked plan consent is
-// read locked in the transaction), the measure statuses, and the Provenance written with it (GW-50). Two plain arms,
-// neither an IP (no IP category, no ip-* extension): no profile, no rule, no Provenance:
+// An IP CarePlan here takes every rule a create can meet: profile validation, the generated narrative (GW-24), the
+// one-active-plan key (GW-01, with the check that subject reference and identifier are one person), the consent
+// rule (GW-40: it is started, so its linked plan consent is read locked in the transaction), the measure statuses,
+// and the Provenance written with it (GW-50). Two plain arms, neither an IP (no IP category, no ip-* extension): no
+// profile, no narrative, no rule, no Provenance:
 //   - "plain": a small CarePlan (title, period, two activities), the comparison of the first figures;
-//   - "plain, same content": the IP plan's content without what makes it an IP (another category, the same subject
-//     reference and identifier, supportingInfo, activity ids, codes, statuses, periods and texts), so the rules are
-//     measured on resources of comparable size and index rows.
+//   - "plain, same content": the IP plan's request body with every planbro.no URL under example.no (so as many
+//     bytes, extensions and codings, none of them the IP package's), so the rules are measured on resources of the
+//     same size and index rows.
+// It prints the medians of each arm's creates/s and, the steadier figure under a changing load, the median of the
+// rounds' own ratios.
 //
 //   ip_rules_driver [--rounds N] [--plans N] [--threads N] [--only plain|same|ip|profile]
 //     (defaults: 6 rounds of 400 plans, 8 threads, all four kinds; --only runs one kind, for an instruction count:
@@ -31,7 +35,9 @@
 #include "planbro/fhir-model/norwegian_ids.h"
 #include "planbro/fhir-model/profile_set.h"
 #include "planbro/fhir-model/validator.h"
+#include "planbro/gateway/ip/conformance_catalog.h"
 #include "planbro/gateway/ip/ip_rules.h"
+#include "planbro/gateway/ip/plan_narrative_stage.h"
 #include "planbro/gateway/rest/rest_handler.h"
 #include "planbro/gateway/store/resource_store.h"
 
@@ -107,18 +113,20 @@ std::string plainPlan(const std::string& patient_id) {
          R"({"detail":{"code":{"text":"Støttekontakt m2"},"status":"in-progress","scheduledPeriod":{"start":"2026-03"},"description":"To timer i uka"}}]})";
 }
 
-// The IP plan's content without what makes it an IP: a care-plan category of SNOMED CT instead of the IP category,
-// no lifecycle, link-kind, in-plan or measure-status extension; the subject identifier, supportingInfo, activity ids,
-// codes, statuses, periods and texts as in ipPlan().
+// The IP plan's content, byte for byte as long, without what makes it an IP: every planbro.no extension and code
+// system of ipPlan() under example.no instead (and `ip-` as `xx-`), so the category is not the IP category and no
+// extension is one of the IP package's; the subject reference and identifier, supportingInfo, activity ids, codes,
+// statuses, periods and texts as in ipPlan(). The same bytes to parse, validate, serialise, hash and store, the same
+// extensions to walk: what the IP arm pays beyond it is the IP profile, the IP rules and the generated narrative.
 std::string sameContentPlan(const std::string& patient_id, const std::string& fnr, const std::string& consent_id) {
-  auto one = [](const char* id, const char* r4) {
-    return std::string(R"({"id":")") + id + R"(","detail":{"code":{"text":"Støttekontakt )" + id + R"("},"status":")" +
-           r4 + R"(","scheduledPeriod":{"start":"2026-03"},"description":"To timer i uka"}})";
-  };
-  return R"({"resourceType":"CarePlan","status":"active","intent":"plan","category":[{"coding":[{"system":"http://snomed.info/sct","code":"734163000"}]}],)"
-         R"("subject":{"reference":"Patient/)" + patient_id + R"(","identifier":{"system":")" + kFnrOid + R"(","value":")" + fnr +
-         R"("}},"period":{"start":"2026-03-01"},"supportingInfo":[{"reference":"Consent/)" + consent_id + R"("}],)"
-         R"("activity":[)" + one("m1", "not-started") + "," + one("m2", "in-progress") + "]}";
+  std::string body = ipPlan(patient_id, fnr, consent_id);
+  for (auto [from, to] : {std::pair<std::string_view, std::string_view>{"http://planbro.no/", "http://example.no/"},
+                          std::pair<std::string_view, std::string_view>{"/ip-", "/xx-"}}) {
+    for (size_t at = body.find(from); at != std::string::npos; at = body.find(from, at + to.size())) {
+      body.replace(at, from.size(), to);
+    }
+  }
+  return body;
 }
 
 std::string consent(const std::string& patient_id, const std::string& fnr) {
@@ -188,6 +196,12 @@ int main(int argc, char** argv) {
   auto validator = fhir::Validator::create(std::move(set).value(), fhir::ValidatorOptions{});
   auto graph = ip::MeasureStatusGraph::fromPackageDir(package);
   if (!validator.isOk() || !graph.isOk()) return 1;
+  // The conformance catalog gives the narrative the displays of codes, as `planbro serve` loads it.
+  auto catalog = ip::ConformanceCatalog::loadDirectories({package});
+  if (!catalog.isOk()) {
+    std::fprintf(stderr, "catalog: %s\n", catalog.status().message().c_str());
+    return 1;
+  }
 
   std::string tmpl = (std::filesystem::temp_directory_path() / "planbro-ipbench-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) return 1;
@@ -204,11 +218,14 @@ int main(int argc, char** argv) {
     }
     rest::RestOptions options;
     options.writer.validator = ops::makeProfileValidator(std::move(validator).value());
+    // Every IP CarePlan's narrative is made from the plan on every write (GW-24), as `planbro serve` does.
+    options.writer.transform = ip::makePlanNarrativeTransform(std::move(catalog).value());
     for (auto& hook : ip::makeIpRuleHooks(ip::IpRulesOptions{}, std::move(graph).value())) {
       options.writer.hooks.push_back(std::move(hook));
     }
     rest::RestHandler handler(**opened, options);
-    // The same, without the IP rule hooks: what the IP profile's validation costs apart from the rules.
+    // The same, without the IP rule hooks: what the IP profile's validation (and the narrative) cost apart from the
+    // rules.
     rest::RestOptions no_rules_options = options;
     no_rules_options.writer.hooks.clear();
     rest::RestHandler no_rules(**opened, no_rules_options);
@@ -241,6 +258,9 @@ int main(int argc, char** argv) {
       consent_ids.push_back(idFromLocation(c));
     }
     std::vector<double> ip_rates, plain_rates, same_rates, profile_rates;
+    // IP with every rule ÷ each other arm, per round: the arms of one round ran back to back, so a ratio of one
+    // round is not moved by the load drifting between rounds, as the ratio of two medians is.
+    std::vector<double> per_round_plain, per_round_same, per_round_profile;
     for (int round = 0; round < rounds && rc == 0; ++round) {
       std::vector<std::string> ip_bodies, plain_bodies, same_bodies, profile_bodies;
       for (size_t k = 0; k < per_round; ++k) {
@@ -249,6 +269,11 @@ int main(int argc, char** argv) {
         plain_bodies.push_back(plainPlan(patient_ids[n + 1]));
         profile_bodies.push_back(ipPlan(patient_ids[n + 2], fnrs[n + 2], consent_ids[n + 2]));
         same_bodies.push_back(sameContentPlan(patient_ids[n + 3], fnrs[n + 3], consent_ids[n + 3]));
+      }
+      if (round == 0) {
+        auto bytes = [](const std::vector<std::string>& v) { return v.empty() ? size_t{0} : v.front().size(); };
+        std::printf("request bodies: plain %zu, plain same content %zu, IP %zu bytes\n", bytes(plain_bodies),
+                    bytes(same_bodies), bytes(ip_bodies));
       }
       double a = 0, b = 0, c = 0, d = 0;
       if (!only.empty()) {
@@ -282,6 +307,9 @@ int main(int argc, char** argv) {
       same_rates.push_back(d);
       ip_rates.push_back(b);
       profile_rates.push_back(c);
+      per_round_plain.push_back(b / a);
+      per_round_same.push_back(b / d);
+      per_round_profile.push_back(b / c);
       std::printf("round %d: plain %6.0f, plain same content %6.0f, IP plan without the rules %6.0f, IP plan with "
                   "every rule %6.0f creates/s (%.2fx plain, %.2fx plain same content, %.2fx without the rules)\n",
                   round, a, d, c, b, b / a, b / d, b / c);
@@ -293,6 +321,11 @@ int main(int argc, char** argv) {
                   "rules %.0f, IP with every rule %.0f creates/s: IP with every rule %.2fx plain, %.2fx plain same "
                   "content, %.2fx IP without the rules; plain same content %.2fx plain\n",
                   rounds, plans, threads, a, d, c, b, ratio(b, a), ratio(b, d), ratio(b, c), ratio(d, a));
+      std::printf("median of the %d rounds' own ratios: IP with every rule %.2fx plain, %.2fx plain same content, "
+                  "%.2fx IP without the rules (rounds against plain same content from %.2fx to %.2fx)\n",
+                  rounds, median(per_round_plain), median(per_round_same), median(per_round_profile),
+                  *std::min_element(per_round_same.begin(), per_round_same.end()),
+                  *std::max_element(per_round_same.begin(), per_round_same.end()));
     }
   }
   std::error_code ec;

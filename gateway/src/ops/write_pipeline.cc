@@ -59,24 +59,33 @@ bool splitLocalReference(std::string_view ref, std::string& type, std::string& i
   return true;
 }
 
-void collectReferences(const JsonValue& value, const std::string& path, std::vector<LocalReference>& out) {
-  if (value.isObject()) {
-    if (const JsonValue* ref = value.find("reference"); ref && ref->isString()) {
-      LocalReference r;
-      if (splitLocalReference(ref->text(), r.type, r.id)) {
-        r.location = path;
-        out.push_back(std::move(r));
-      }
+// Walks `value` with `path` the element it is at ("CarePlan.goal[1]"); `path` is one buffer grown and cut back on
+// the way down and up, so a node costs no string of its own and only a reference found copies it.
+void collectReferences(const JsonValue& value, std::string& path, std::vector<LocalReference>& out) {
+  if (!value.isObject()) return;
+  if (const JsonValue* ref = value.find("reference"); ref && ref->isString()) {
+    LocalReference r;
+    if (splitLocalReference(ref->text(), r.type, r.id)) {
+      r.location = path;
+      out.push_back(std::move(r));
     }
-    for (const fhir::JsonMember& m : value.members()) {
-      if (m.value.isArray()) {
-        size_t i = 0;
-        for (const JsonValue& item : m.value.items()) {
-          collectReferences(item, path + "." + std::string(m.key) + "[" + std::to_string(i++) + "]", out);
+  }
+  const size_t at = path.size();
+  for (const fhir::JsonMember& m : value.members()) {
+    if (m.value.isArray()) {
+      size_t i = 0;
+      for (const JsonValue& item : m.value.items()) {
+        if (item.isObject()) {
+          path.append(".").append(m.key).append("[").append(std::to_string(i)).append("]");
+          collectReferences(item, path, out);
+          path.resize(at);
         }
-      } else if (m.value.isObject()) {
-        collectReferences(m.value, path + "." + std::string(m.key), out);
+        ++i;
       }
+    } else if (m.value.isObject()) {
+      path.append(".").append(m.key);
+      collectReferences(m.value, path, out);
+      path.resize(at);
     }
   }
 }
@@ -106,7 +115,8 @@ std::shared_ptr<const ResourceValidator> makeProfileValidator(std::shared_ptr<co
 
 std::vector<LocalReference> localReferences(std::string_view type, const JsonValue& resource) {
   std::vector<LocalReference> out;
-  collectReferences(resource, std::string(type), out);
+  std::string path(type);
+  collectReferences(resource, path, out);
   return out;
 }
 
@@ -236,15 +246,21 @@ Status ResourceWriter::runHooks(store::WriteTransaction& tx, const PreparedWrite
   return Status::ok();
 }
 
-std::string ResourceWriter::canonicalJson(const JsonValue& resource) {
+namespace {
+
+// `resource` as it is stored: without meta.versionId and meta.lastUpdated (the store sets both), built in `doc`.
+JsonValue withoutVersionMeta(JsonDocument& doc, const JsonValue& resource) {
   const JsonValue* meta = resource.find("meta");
-  if (!meta || !meta->isObject() || (!meta->find("versionId") && !meta->find("lastUpdated"))) {
-    return fhir::writeResourceJson(resource);
-  }
-  JsonDocument doc;
+  if (!meta || !meta->isObject() || (!meta->find("versionId") && !meta->find("lastUpdated"))) return resource;
   JsonValue m = doc.withoutMember(doc.withoutMember(*meta, "versionId"), "lastUpdated");
-  JsonValue r = m.size() == 0 ? doc.withoutMember(resource, "meta") : doc.withMember(resource, "meta", m);
-  return fhir::writeResourceJson(r);
+  return m.size() == 0 ? doc.withoutMember(resource, "meta") : doc.withMember(resource, "meta", m);
+}
+
+}  // namespace
+
+std::string ResourceWriter::canonicalJson(const JsonValue& resource) {
+  JsonDocument doc;
+  return fhir::writeResourceJson(withoutVersionMeta(doc, resource));
 }
 
 void ResourceWriter::planHooks(PreparedWrite& write, const WriteOrigin& origin) const {
@@ -304,7 +320,8 @@ Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValu
   if (options_.rules) RETURN_IF_ERROR(options_.rules->check(intent, &final_resource));
 
   PreparedWrite out;
-  out.json = canonicalJson(final_resource);
+  const JsonValue stored = withoutVersionMeta(doc, final_resource);
+  out.json = fhir::writeResourceJson(stored);
   search::IndexOptions index_options;
   index_options.last_updated = store::Timestamp{};
   index_options.own_base_url = options_.own_base_url;
@@ -314,10 +331,12 @@ Result<PreparedWrite> ResourceWriter::prepare(WriteIntent intent, const JsonValu
   out.rows = std::move(rows).value();
   out.references = localReferences(intent.type, final_resource);
   if (hooked(intent.type)) {
-    // Parsed here, not in the writer turn, where every hook of the write needs it.
-    auto parsed = JsonDocument::parse(out.json);
-    if (!parsed.isOk()) return Status(StatusCode::kInternal, "the prepared " + intent.type + " cannot be parsed");
-    out.parsed = std::make_shared<const JsonDocument>(std::move(parsed).value());
+    // Made here, not in the writer turn, where every hook of the write needs it: a copy of the tree `json` was
+    // written from (jsonEqual to `json` parsed, writeResourceJson's contract), into a document of its own, since
+    // `stored` points into `doc` and into the caller's body. Copying the tree is cheaper than parsing the text.
+    auto own = std::make_shared<JsonDocument>();
+    own->setRoot(own->import(stored));
+    out.parsed = std::move(own);
   }
   out.intent = std::move(intent);
   if (origin) planHooks(out, *origin);

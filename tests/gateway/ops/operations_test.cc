@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "planbro/gateway/ops/identity_keys.h"
@@ -354,6 +355,54 @@ TEST(LocalReferences, FindsTypeIdReferencesWithTheirElementPaths) {
   EXPECT_EQ(refs[1].location, "CarePlan.goal[0]");
   EXPECT_EQ(refs[2].location, "CarePlan.goal[3]");
   EXPECT_EQ(refs[2].id, "g3");
+}
+
+TEST(LocalReferences, GivesEachNestedReferenceItsOwnPathAfterSiblingsWereWalked) {
+  // The walk grows and cuts back one path buffer: a reference after a deeper sibling must not carry its path.
+  auto doc = JsonDocument::parse(
+      R"({"resourceType":"CarePlan","activity":[{"detail":{"performer":[{"display":"x"},{"reference":"Practitioner/a"}]}},)"
+      R"({"outcomeReference":[{"reference":"Observation/o1"}],"detail":{"location":{"reference":"Location/l1"}}}],)"
+      R"("author":{"reference":"Organization/org"},"note":[{"text":"no reference"}]})");
+  ASSERT_TRUE(doc.isOk());
+  std::vector<LocalReference> refs = localReferences("CarePlan", doc->root());
+  ASSERT_EQ(refs.size(), 4u);
+  EXPECT_EQ(refs[0].location, "CarePlan.activity[0].detail.performer[1]");
+  EXPECT_EQ(refs[1].location, "CarePlan.activity[1].outcomeReference[0]");
+  EXPECT_EQ(refs[2].location, "CarePlan.activity[1].detail.location");
+  EXPECT_EQ(refs[3].location, "CarePlan.author");
+  EXPECT_EQ(refs[3].type + "/" + refs[3].id, "Organization/org");
+}
+
+// A hook that watches CarePlan, so prepare() makes the tree the hooks get.
+class WatchesCarePlan : public TransactionHook {
+ public:
+  bool watches(std::string_view type) const override { return type == "CarePlan"; }
+};
+
+TEST(ResourceWriter, GivesTheHooksTheTreeOfTheStoredBytesOwnedByThePreparedWrite) {
+  WriterOptions options;
+  options.hooks.push_back(std::make_shared<WatchesCarePlan>());
+  ResourceWriter writer(options);
+  WriteIntent intent;
+  intent.kind = WriteKind::kCreate;
+  intent.type = "CarePlan";
+  std::optional<PreparedWrite> prepared;
+  {
+    // The body's document ends before the hooks would read the tree: the tree must not point into it.
+    auto body = JsonDocument::parse(
+        R"({"subject":{"reference":"Patient/p"},"status":"active","resourceType":"CarePlan","intent":"plan",)"
+        R"("meta":{"versionId":"7","lastUpdated":"2026-01-01T00:00:00Z","tag":[{"code":"t"}]}})");
+    ASSERT_TRUE(body.isOk());
+    auto p = writer.prepare(intent, body->root());
+    ASSERT_TRUE(p.isOk()) << p.status().message();
+    prepared = std::move(p).value();
+  }
+  ASSERT_TRUE(prepared->parsed);
+  auto reparsed = JsonDocument::parse(prepared->json);
+  ASSERT_TRUE(reparsed.isOk());
+  EXPECT_TRUE(jsonEqual(prepared->parsed->root(), reparsed->root())) << prepared->json;
+  EXPECT_EQ(prepared->parsed->root().find("meta")->find("versionId"), nullptr);  // as stored: the store sets it
+  EXPECT_EQ(prepared->parsed->root().find("id")->text(), prepared->intent.id);
 }
 
 TEST(PatientIdentityHook, ClaimsEveryPersonNumberKindAndReleasesWhatAnUpdateDrops) {

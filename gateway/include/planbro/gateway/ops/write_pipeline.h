@@ -219,7 +219,7 @@ struct PreparedWrite {
   std::string json;                   // canonical bytes: definition order, id set, no meta.versionId/lastUpdated
   std::vector<store::IndexRow> rows;  // _lastUpdated rows are fixed to the version's timestamp by apply()
   std::vector<LocalReference> references;  // Type/id references (not contained, not absolute)
-  /** `json` parsed, before the writer turn, for the transaction hooks (null when no hook watches the type). */
+  /** The tree `json` is written from (equal to `json` parsed), for the hooks (null when no hook watches the type). */
   std::shared_ptr<const fhir::JsonDocument> parsed;
   /** The hooks' plans (TransactionHook::plan), made by prepare() when it was given the origin. */
   std::vector<std::pair<const TransactionHook*, std::shared_ptr<const HookPlan>>> hook_plans;
