@@ -1,110 +1,20 @@
 // The patient compartment of each resource type, for consent enforcement: which search parameters tie a resource to
-// the patient it is about. From the R4 Patient CompartmentDefinition (hl7.fhir.r4.core), keeping the parameters that
-// name the resource's own patient (patient, subject, beneficiary, individual) where a type has one, so that a
-// patient named only as a performer or participant of someone else's resource does not make it theirs; plus Task
-// (`patient`, Task.for), which R4 leaves out of the compartment and the IP workflow uses for patients.
+// the patient it is about (the table is the store's, store/patient_compartment.h: the R4 Patient
+// CompartmentDefinition's parameters that name the resource's own patient, so that a patient named only as a
+// performer or participant of someone else's resource does not make it theirs; plus Task's `patient`).
 #include <algorithm>
-#include <array>
-#include <unordered_map>
 
 #include "planbro/fhir-model/json.h"
 #include "planbro/gateway/search/index_predicates.h"
 #include "planbro/gateway/search/indexer.h"
 #include "planbro/gateway/security/consent_policy.h"
+#include "planbro/gateway/store/patient_compartment.h"
 
 namespace planbro::gateway::security {
-namespace {
 
-struct CompartmentRule {
-  std::string_view type;
-  std::array<std::string_view, 4> params;
-};
-
-// Sorted by type (for the reader; ruleFor() looks them up by hash).
-constexpr CompartmentRule kRules[] = {
-    {"Account", {"subject"}},
-    {"AdverseEvent", {"subject"}},
-    {"AllergyIntolerance", {"patient"}},
-    {"Appointment", {"actor"}},
-    {"AppointmentResponse", {"actor"}},
-    {"AuditEvent", {"patient"}},
-    {"Basic", {"patient"}},
-    {"BodyStructure", {"patient"}},
-    {"CarePlan", {"patient"}},
-    {"CareTeam", {"patient"}},
-    {"ChargeItem", {"subject"}},
-    {"Claim", {"patient"}},
-    {"ClaimResponse", {"patient"}},
-    {"ClinicalImpression", {"subject"}},
-    {"Communication", {"subject"}},
-    {"CommunicationRequest", {"subject"}},
-    {"Composition", {"subject"}},
-    {"Condition", {"patient"}},
-    {"Consent", {"patient"}},
-    {"Coverage", {"beneficiary"}},
-    {"CoverageEligibilityRequest", {"patient"}},
-    {"CoverageEligibilityResponse", {"patient"}},
-    {"DetectedIssue", {"patient"}},
-    {"DeviceRequest", {"subject"}},
-    {"DeviceUseStatement", {"subject"}},
-    {"DiagnosticReport", {"subject"}},
-    {"DocumentManifest", {"subject"}},
-    {"DocumentReference", {"subject"}},
-    {"Encounter", {"patient"}},
-    {"EnrollmentRequest", {"subject"}},
-    {"EpisodeOfCare", {"patient"}},
-    {"ExplanationOfBenefit", {"patient"}},
-    {"FamilyMemberHistory", {"patient"}},
-    {"Flag", {"patient"}},
-    {"Goal", {"patient"}},
-    {"Group", {"member"}},
-    {"ImagingStudy", {"patient"}},
-    {"Immunization", {"patient"}},
-    {"ImmunizationEvaluation", {"patient"}},
-    {"ImmunizationRecommendation", {"patient"}},
-    {"Invoice", {"subject", "patient"}},
-    {"List", {"subject"}},
-    {"MeasureReport", {"patient"}},
-    {"Media", {"subject"}},
-    {"MedicationAdministration", {"patient", "subject"}},
-    {"MedicationDispense", {"subject", "patient"}},
-    {"MedicationRequest", {"subject"}},
-    {"MedicationStatement", {"subject"}},
-    {"MolecularSequence", {"patient"}},
-    {"NutritionOrder", {"patient"}},
-    {"Observation", {"subject"}},
-    {"Person", {"patient"}},
-    {"Procedure", {"patient"}},
-    {"Provenance", {"patient"}},
-    {"QuestionnaireResponse", {"subject"}},
-    {"RelatedPerson", {"patient"}},
-    {"RequestGroup", {"subject"}},
-    {"ResearchSubject", {"individual"}},
-    {"RiskAssessment", {"subject"}},
-    {"Schedule", {"actor"}},
-    {"ServiceRequest", {"subject"}},
-    {"Specimen", {"subject"}},
-    {"SupplyDelivery", {"patient"}},
-    {"SupplyRequest", {"subject"}},
-    {"Task", {"patient"}},
-    {"VisionPrescription", {"patient"}},
-};
-
-// A hash lookup, not the binary search over kRules: every consent decision asks (per read, per search entry), and
-// eight string comparisons cost more than the rest of a decision's bookkeeping.
-const CompartmentRule* ruleFor(std::string_view type) {
-  static const std::unordered_map<std::string_view, const CompartmentRule*> kByType = [] {
-    std::unordered_map<std::string_view, const CompartmentRule*> m;
-    for (const CompartmentRule& r : kRules) m.emplace(r.type, &r);
-    return m;
-  }();
-  auto it = kByType.find(type);
-  return it != kByType.end() ? it->second : nullptr;
+bool inPatientCompartment(std::string_view type) {
+  return type == "Patient" || !store::patientCompartmentParams(type).empty();
 }
-
-}  // namespace
-
-bool inPatientCompartment(std::string_view type) { return type == "Patient" || ruleFor(type) != nullptr; }
 
 std::vector<std::string> patientCompartmentsOf(std::string_view type, std::string_view id, std::string_view json) {
   std::vector<std::string> out;
@@ -112,12 +22,11 @@ std::vector<std::string> patientCompartmentsOf(std::string_view type, std::strin
     out.emplace_back(id);
     return out;
   }
-  const CompartmentRule* rule = ruleFor(type);
-  if (rule == nullptr || json.empty()) return out;
+  const std::span<const std::string_view> params = store::patientCompartmentParams(type);
+  if (params.empty() || json.empty()) return out;
   auto doc = fhir::JsonDocument::parse(std::string(json));
   if (!doc.isOk() || !doc->root().isObject()) return out;
-  for (std::string_view param : rule->params) {
-    if (param.empty()) break;
+  for (std::string_view param : params) {
     auto rows = search::indexParameter(doc->root(), param);
     if (!rows.isOk()) continue;
     for (const store::IndexRow& r : *rows) {
@@ -134,10 +43,9 @@ std::vector<store::IndexPredicate> compartmentPredicates(std::string_view type, 
     for (const std::string& id : patients) group.push_back(search::tokenPredicate("_id", std::nullopt, id));
     return group;
   }
-  const CompartmentRule* rule = ruleFor(type);
-  if (rule == nullptr) return group;
-  for (std::string_view param : rule->params) {
-    if (param.empty()) break;
+  // Every compartment parameter for every patient: the shape the store recognises as a compartment group and
+  // answers from the head row's compartment column (store/patient_compartment.h, index_query_sql.h).
+  for (std::string_view param : store::patientCompartmentParams(type)) {
     for (const std::string& id : patients) group.push_back(search::referencePredicate(param, "Patient", id));
   }
   return group;

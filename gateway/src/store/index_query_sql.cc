@@ -8,7 +8,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <tuple>
+
+#include "planbro/gateway/store/patient_compartment.h"
 
 namespace planbro::gateway::store::internal {
 namespace {
@@ -381,7 +384,12 @@ class Builder {
   // One group as a condition on the resource row `r`: an OR of correlated EXISTS probes of that resource's rows
   // (and of conditions on the row itself for the parameters it answers).
   void groupCondition(const GroupPlan& g) {
-    out_.sql += " AND (";
+    out_.sql += " AND ";
+    groupExpr(g);
+  }
+
+  void groupExpr(const GroupPlan& g) {
+    out_.sql += "(";
     bool first = true;
     auto next = [&] {
       if (!first) out_.sql += " OR ";
@@ -412,6 +420,30 @@ class Builder {
     out_.sql += ")";
   }
 
+  // A patient-compartment group (compartmentPatients) as a condition on the head row `r`: its compartment column
+  // where that was computed for the current version and names one patient; else the group's own index probes
+  // (a resource of several patients, none, or written before schema 8 or by a writer that did not index it).
+  void compartmentExpr(const GroupPlan& g, const std::vector<std::string_view>& patients) {
+    out_.sql += "(CASE WHEN r.compartment_version = r.version AND r.patient_compartment IS NOT NULL THEN ";
+    if (patients.size() == 1) {
+      out_.sql += "r.patient_compartment = ?";
+      out_.params.emplace_back(patients[0]);
+    } else {
+      std::string json = "[";
+      for (size_t i = 0; i < patients.size(); ++i) {
+        if (i > 0) json += ',';
+        appendJsonString(json, patients[i]);
+      }
+      json += ']';
+      out_.sql += "r.patient_compartment IN (" + std::string(dialect_.json_values) + ")";
+      out_.owned.push_back(std::move(json));
+      out_.params.emplace_back(std::string_view(out_.owned.back()));
+    }
+    out_.sql += " ELSE ";
+    groupExpr(g);
+    out_.sql += " END)";
+  }
+
  private:
   const Dialect& dialect_;
   IndexQuerySql& out_;
@@ -424,18 +456,45 @@ bool answeredFromHead(std::string_view param, IndexValueKind kind) {
          (kind == IndexValueKind::kDate && param == "_lastUpdated");
 }
 
-Status buildIndexQuerySql(const Dialect& dialect, const IndexQuery& q, IndexQuerySql& out) {
+std::vector<std::string_view> compartmentPatients(std::string_view type, const std::vector<IndexPredicate>& group) {
+  const std::span<const std::string_view> params = patientCompartmentParams(type);
+  if (params.empty() || group.empty()) return {};
+  std::set<std::string_view> patients;
+  std::set<std::pair<std::string_view, std::string_view>> pairs;
+  for (const IndexPredicate& p : group) {
+    const bool reference = p.kind == IndexValueKind::kReference && !p.negate && p.presence_param.empty() &&
+                           p.text.empty() && p.ref_type && *p.ref_type == "Patient" && !p.ref_id.empty();
+    if (!reference || std::find(params.begin(), params.end(), p.param) == params.end()) return {};
+    patients.insert(p.ref_id);
+    pairs.emplace(p.param, p.ref_id);
+  }
+  if (pairs.size() != params.size() * patients.size()) return {};  // not every parameter of every patient
+  return {patients.begin(), patients.end()};
+}
+
+Status buildIndexQuerySql(const Dialect& dialect, const IndexQuery& q, IndexQuerySql& out, const IndexQueryPlan& plan) {
   std::vector<GroupPlan> plans;
+  std::vector<std::vector<std::string_view>> compartments;  // per group: its patients when a compartment group
   plans.reserve(q.all_of.size());
+  compartments.reserve(q.all_of.size());
   int driver = -1;
   int driver_rank = 0;
   bool by_id = false;
+  int other_driver = -1;  // the group that is not a compartment group and would drive if none of those were there
+  int other_rank = 0;
   for (const auto& group : q.all_of) {
     if (group.empty()) return invalidArgument("empty predicate group in index query");
     for (const IndexPredicate& p : group) RETURN_IF_ERROR(checkPredicate(p));
     plans.push_back(planGroup(group));
+    compartments.push_back(compartmentPatients(q.type, group));
+    const bool compartment = !compartments.back().empty();
     by_id = by_id || idGroup(plans.back());
     const int rank = lastUpdatedGroup(plans.back()) ? 2 * drivingRank(group[0]) : groupRank(plans.back());
+    if (rank >= 0 && !compartment && (other_driver < 0 || rank < other_rank)) {
+      other_driver = static_cast<int>(plans.size() - 1);
+      other_rank = rank;
+    }
+    if (compartment && plan.compartment_on_row) continue;  // step one: the compartment is the selected column
     if (rank >= 0 && (driver < 0 || rank < driver_rank)) {
       driver = static_cast<int>(plans.size() - 1);
       driver_rank = rank;
@@ -443,12 +502,34 @@ Status buildIndexQuerySql(const Dialect& dialect, const IndexQuery& q, IndexQuer
   }
   // An `_id` group is a condition on the head row's primary key in the walk below: no index driver beats it.
   if (by_id) driver = -1;
+  const bool on_row = plan.compartment_on_row;
+  if (on_row && driver < 0) return invalidArgument("the two-step compartment plan needs another group to drive");
+  out.compartment_drives_over_another =
+      !on_row && driver >= 0 && !compartments[static_cast<size_t>(driver)].empty() && other_driver >= 0;
+  if (out.compartment_drives_over_another) {
+    const IndexPredicate& p = q.all_of[static_cast<size_t>(other_driver)][0];
+    out.two_step_shape = q.type + '\0' + p.param + '\0' + std::to_string(kindCode(p.kind));
+  }
   Builder b(dialect, out);
+  // Step one selects whether each candidate is in every compartment group, as a second column.
+  auto selectHit = [&] {
+    out.sql += ", CASE WHEN ";
+    bool first = true;
+    for (size_t i = 0; i < plans.size(); ++i) {
+      if (compartments[i].empty()) continue;
+      if (!first) out.sql += " AND ";
+      first = false;
+      b.compartmentExpr(plans[i], compartments[i]);
+    }
+    out.sql += " THEN 1 ELSE 0 END";
+  };
   const bool by_versions = driver >= 0 && lastUpdatedGroup(plans[static_cast<size_t>(driver)]);
   if (by_versions) {
     // The current versions last updated in the range, from resource_version's (res_type, last_updated) index;
     // the head row says which version is current.
-    out.sql = "SELECT v.res_id FROM resource_version v CROSS JOIN resource r WHERE v.res_type = ? AND ";
+    out.sql = "SELECT v.res_id";
+    if (on_row) selectHit();
+    out.sql += " FROM resource_version v CROSS JOIN resource r WHERE v.res_type = ? AND ";
     out.params.emplace_back(std::string_view(q.type));
     b.headMatch(*plans[static_cast<size_t>(driver)].singles[0], "v");
     out.sql += " AND r.res_type = v.res_type AND r.res_id = v.res_id AND r.version = v.version AND r.deleted = 0";
@@ -458,7 +539,11 @@ Status buildIndexQuerySql(const Dialect& dialect, const IndexQuery& q, IndexQuer
     }
   } else if (driver >= 0) {
     const GroupPlan& g = plans[static_cast<size_t>(driver)];
-    out.sql = "SELECT DISTINCT d.res_id FROM search_index d CROSS JOIN resource r WHERE d.res_type = ?";
+    // Step one lists a resource once per matching row (the caller skips repeats: the rows come in id order), so
+    // that its LIMIT bounds the rows examined, which DISTINCT would not.
+    out.sql = on_row ? "SELECT d.res_id" : "SELECT DISTINCT d.res_id";
+    if (on_row) selectHit();
+    out.sql += " FROM search_index d CROSS JOIN resource r WHERE d.res_type = ?";
     out.params.emplace_back(std::string_view(q.type));
     if (g.lists.empty()) {
       b.valueMatch(*g.singles[0], "d");
@@ -479,10 +564,16 @@ Status buildIndexQuerySql(const Dialect& dialect, const IndexQuery& q, IndexQuer
     }
   }
   for (size_t i = 0; i < plans.size(); ++i) {
-    if (static_cast<int>(i) != driver) b.groupCondition(plans[i]);
+    if (static_cast<int>(i) == driver) continue;
+    if (compartments[i].empty()) {
+      b.groupCondition(plans[i]);
+    } else if (!on_row) {
+      out.sql += " AND ";
+      b.compartmentExpr(plans[i], compartments[i]);
+    }
   }
   out.sql += by_versions ? " ORDER BY v.res_id LIMIT ?" : driver >= 0 ? " ORDER BY d.res_id LIMIT ?" : " ORDER BY r.res_id LIMIT ?";
-  out.params.emplace_back(static_cast<int64_t>(q.count + 1));
+  out.params.emplace_back(static_cast<int64_t>(on_row ? plan.row_budget : q.count + 1));
   return Status::ok();
 }
 

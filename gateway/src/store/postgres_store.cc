@@ -11,6 +11,7 @@
 #include <string>
 
 #include "shared_schema.h"
+#include "compartment_fill.h"
 #include "sql_connection.h"
 #include "statement_cache.h"
 
@@ -131,10 +132,20 @@ SELECT DISTINCT res_type, res_id, split_part(param, ':', 1) || ':present', 1, ''
 FROM search_index;
 )sql";
 
+// Version 8: the patient compartment on the head row (docs/store.md). NULL and version 0 mean "not computed": a
+// narrowed search then probes the index rows as before, so the step is correct at once; fillPatientCompartments
+// then computes the column for existing resources in bounded batches. A constant default adds the column without
+// rewriting the table.
+constexpr std::string_view kSchemaV8PatientCompartment = R"sql(
+ALTER TABLE resource ADD COLUMN IF NOT EXISTS patient_compartment TEXT COLLATE "C";
+ALTER TABLE resource ADD COLUMN IF NOT EXISTS compartment_version BIGINT NOT NULL DEFAULT 0;
+)sql";
+
 constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder,
                                             kSchemaV4PresenceRows, internal::kSchemaV5DispatchState,
                                             internal::kSchemaV6ReplayClaims,
-                                            internal::kSchemaV7HeadAnswersIdAndLastUpdated};
+                                            internal::kSchemaV7HeadAnswersIdAndLastUpdated,
+                                            kSchemaV8PatientCompartment};
 
 // Network byte order by shifting, independent of the host's endianness.
 template <typename T>
@@ -353,7 +364,10 @@ Result<std::unique_ptr<ResourceStore>> openPostgresStore(const PostgresStoreOpti
     ASSIGN_OR_RETURN(auto conn, PgConnection::open(options));
     std::string lock(kMigrationLock);
     if (!options.schema.empty()) lock += "; CREATE SCHEMA IF NOT EXISTS " + options.schema;
-    RETURN_IF_ERROR(internal::migrateSchema(*conn, kPostgresDialect, lock, kMigrations));
+    int64_t found = 0;
+    RETURN_IF_ERROR(internal::migrateSchema(*conn, kPostgresDialect, lock, kMigrations, &found));
+    // The node that migrated fills the column; the other nodes already serve (NULL answers by the index rows).
+    if (found > 0 && found < 8) RETURN_IF_ERROR(internal::fillPatientCompartments(*conn, kPostgresDialect).status());
   }
   auto pool = std::make_unique<internal::ConnectionPool>(
       options.pool_size, options.acquire_timeout, [options] { return PgConnection::open(options); });

@@ -96,7 +96,7 @@ void ConnectionPool::giveBack(std::unique_ptr<SqlConnection> conn) {
 }
 
 Status migrateSchema(SqlConnection& conn, const Dialect& dialect, std::string_view lock_sql,
-                     std::span<const std::string_view> migrations) {
+                     std::span<const std::string_view> migrations, int64_t* found_version) {
   RETURN_IF_ERROR(conn.execScript(dialect.begin_write));
   auto body = [&]() -> Status {
     if (!lock_sql.empty()) RETURN_IF_ERROR(conn.execScript(lock_sql));
@@ -116,6 +116,7 @@ Status migrateSchema(SqlConnection& conn, const Dialect& dialect, std::string_vi
     ASSIGN_OR_RETURN(SqlResult rows, std::move(probe));
     const int64_t current = rows.rows.empty() ? 0 : rows.rows[0].integer(0);
     const auto newest = static_cast<int64_t>(migrations.size());
+    if (found_version != nullptr) *found_version = current;
     if (current > newest) {
       return failedPrecondition("database schema version " + std::to_string(current) +
                                 " is newer than this build understands (" + std::to_string(newest) + ")");

@@ -88,6 +88,8 @@ struct Dialect {
   // Ends a SELECT that locks the rows it returns and skips rows other transactions hold (dispatcher leases).
   // PostgreSQL: " FOR UPDATE SKIP LOCKED"; SQLite: "" (writers are serial).
   std::string_view for_update_skip_locked;
+  // Whether SqlConnection::setStepLimit bounds a statement's work (SQLite's progress handler; PostgreSQL: no).
+  bool bounds_engine_steps = false;
 };
 
 class ConnectionPool;
@@ -192,9 +194,10 @@ class GroupCommitWriter {
 inline constexpr std::string_view kMasterSecretName = "planbro:master";
 
 /** Creates the schema or migrates it to the newest version; `migrations[i]` brings version i to i+1. Then makes the
- *  master secret (kMasterSecretName) unless it exists. */
+ *  master secret (kMasterSecretName) unless it exists. `found_version`, when given, receives the version the
+ *  database had before (0: a new database). */
 Status migrateSchema(SqlConnection& conn, const Dialect& dialect, std::string_view lock_sql,
-                     std::span<const std::string_view> migrations);
+                     std::span<const std::string_view> migrations, int64_t* found_version = nullptr);
 
 /**
  * The shared ResourceStore over a pool. `writer`: the SQLite group-commit writer, or null to write on pooled

@@ -9,11 +9,13 @@
 #include <limits>
 #include <string>
 
+#include "planbro/gateway/store/patient_compartment.h"
 #include "planbro/gateway/store/resource_id.h"
 #include "index_query_sql.h"
 #include "sql_connection.h"
 #include "sql_dispatch_state.h"
 #include "sql_replay_ledger.h"
+#include "two_step_advisor.h"
 #include "version_cache.h"
 
 namespace planbro::gateway::store::internal {
@@ -88,10 +90,15 @@ std::string versionTag(int64_t v) { return "W/\"" + std::to_string(v) + "\""; }
 
 int64_t kindCode(IndexValueKind kind) { return static_cast<int64_t>(kind); }
 
-// insertIndexRows inserts up to this many rows per statement (kIndexColumns parameters each: far below both engines'
+// flushIndexRows inserts up to this many rows per statement (kIndexColumns parameters each: far below both engines'
 // limits).
 constexpr size_t kIndexRowsPerInsert = 32;
 constexpr size_t kIndexColumns = 12;
+// The two-step compartment plan's first statement may take this many SQLite virtual-machine steps per row of the
+// page (plus one): a candidate costs 15-25 (its index entry, its head row, the compartment test, the sorter), so
+// a page's worth of candidates, or a few pages' worth where the engine sorts every match first, and never a walk
+// of a criterion over every patient's resources. SQLite checks the bound every 1,000 steps.
+constexpr int64_t kTwoStepStepsPerPageRow = 100;
 // The commit inserts up to this many outbox rows per statement (7 parameters each).
 constexpr size_t kOutboxRowsPerInsert = 32;
 // A transaction holds the index rows it was given until this many are waiting (or until its commit, or a statement
@@ -380,11 +387,26 @@ class SqlWriteTransaction final : public WriteTransaction {
       if (r.param.empty()) return fail(invalidArgument("index row without a parameter code"));
       if (!answeredFromHead(r.param, r.kind)) held.rows.push_back(r);
     }
+    RETURN_IF_ERROR(recordCompartment(type, id, rows));
     if (held.rows.empty()) return Status::ok();
     pending_index_rows_ += held.rows.size();
     pending_index_.push_back(std::move(held));
     if (pending_index_rows_ >= kPendingIndexRowsBound) return flushIndexRows();
     return Status::ok();
+  }
+
+  // Keeps the resource's patient compartment on its head row (schema 8), for the version whose rows these are:
+  // the one patient its compartment parameters name, or NULL (none or several: a narrowed search then probes the
+  // index rows). Marked with the head's version, so a later version written without its index (or by an older
+  // gateway on the same database) is never answered from a stale compartment.
+  Status recordCompartment(std::string_view type, std::string_view id, const std::vector<IndexRow>& rows) {
+    if (patientCompartmentParams(type).empty()) return Status::ok();
+    const std::optional<std::string_view> patient = singleCompartmentPatient(type, rows);
+    const SqlParam value = patient ? SqlParam(*patient) : SqlParam(nullptr);
+    return run("UPDATE resource SET patient_compartment = ?, compartment_version = version WHERE res_type = ? AND "
+               "res_id = ?",
+               {value, type, id})
+        .status();
   }
 
   // Forgets the held rows of (type, id): the statement that follows deletes its rows.
@@ -687,17 +709,77 @@ class SqlStore final : public ResourceStore {
     }
     IndexQuerySql built;
     RETURN_IF_ERROR(buildIndexQuerySql(dialect_, q, built));
-    ASSIGN_OR_RETURN(SqlResult r, withConnection([&](SqlConnection& conn) {
-      conn.setStepLimit(q.max_engine_steps);
+    std::vector<std::string> ids;
+    int64_t steps = 0;
+    bool answered = false;
+    if (built.compartment_drives_over_another && dialect_.bounds_engine_steps &&
+        two_step_.shouldTry(built.two_step_shape)) {
+      ASSIGN_OR_RETURN(answered, twoStep(q, built.two_step_shape, ids, steps));
+    }
+    if (!answered) {
+      const int64_t left = q.max_engine_steps > 0 ? std::max<int64_t>(1, q.max_engine_steps - steps) : 0;
+      ASSIGN_OR_RETURN(SqlResult r, runIndexSql(built, left));
+      steps += r.engine_steps;
+      for (SqlRow& row : r.rows) ids.push_back(std::move(row.text(0)));
+    }
+    IndexPage page;
+    page.engine_steps = steps;
+    for (size_t i = 0; i < ids.size() && i < q.count; ++i) page.ids.push_back(std::move(ids[i]));
+    if (ids.size() > q.count) page.next_after_id = page.ids.back();
+    return page;
+  }
+
+  // The two-step plan (index_query_sql.h, IndexQueryPlan). Step one: the other group drives for at most a page
+  // of candidates (its LIMIT, where its index yields them in id order) and at most kTwoStepStepsPerPageRow engine
+  // steps per row of the page (where the engine must sort, a token without a system: it reads every match
+  // first), each candidate tested on its head row's compartment. Step two, only when step one did not fill the
+  // page: the compartment-driven statement after the last candidate step one saw. False (and `ids` untouched)
+  // when step one ran out of its step budget: the caller runs the compartment-driven statement for the page.
+  Result<bool> twoStep(const IndexQuery& q, const std::string& shape, std::vector<std::string>& ids, int64_t& steps) {
+    const size_t budget = q.count + 1;
+    IndexQuerySql first;
+    RETURN_IF_ERROR(buildIndexQuerySql(dialect_, q, first, IndexQueryPlan{true, budget}));
+    int64_t step_budget = kTwoStepStepsPerPageRow * static_cast<int64_t>(budget);
+    if (q.max_engine_steps > 0) step_budget = std::min(step_budget, q.max_engine_steps);
+    Result<SqlResult> tried = runIndexSql(first, step_budget);
+    if (!tried.isOk()) {
+      if (tried.status().code() != StatusCode::kInvalidArgument) return tried.status();
+      steps += step_budget;  // what the interrupted statement took, at least
+      two_step_.record(shape, false);
+      return false;
+    }
+    SqlResult& r = *tried;
+    steps += r.engine_steps;
+    const std::string last_seen = r.rows.empty() ? std::string() : r.rows.back().text(0);
+    for (SqlRow& row : r.rows) {
+      if (ids.size() > q.count) break;
+      if (row.integer(1) != 1) continue;
+      if (!ids.empty() && ids.back() == row.text(0)) continue;  // another matching row of the same resource
+      ids.push_back(std::move(row.text(0)));
+    }
+    const bool filled = ids.size() > q.count || r.rows.size() < budget;
+    two_step_.record(shape, filled);
+    if (filled) return true;
+    IndexQuery rest = q;
+    rest.after_id = last_seen;
+    rest.count = q.count - ids.size();  // its statement asks for one more: this page's count + 1 in all
+    IndexQuerySql finish;
+    RETURN_IF_ERROR(buildIndexQuerySql(dialect_, rest, finish));
+    // The step bound is the search's, not each statement's.
+    const int64_t left = q.max_engine_steps > 0 ? std::max<int64_t>(1, q.max_engine_steps - steps) : 0;
+    ASSIGN_OR_RETURN(SqlResult more, runIndexSql(finish, left));
+    steps += more.engine_steps;
+    for (SqlRow& row : more.rows) ids.push_back(std::move(row.text(0)));
+    return true;
+  }
+
+  Result<SqlResult> runIndexSql(const IndexQuerySql& built, int64_t max_engine_steps) {
+    return withConnection([&](SqlConnection& conn) {
+      conn.setStepLimit(max_engine_steps);
       auto result = conn.exec(built.sql, built.params);
       conn.setStepLimit(0);
       return result;
-    }));
-    IndexPage page;
-    page.engine_steps = r.engine_steps;
-    for (size_t i = 0; i < r.rows.size() && i < q.count; ++i) page.ids.push_back(std::move(r.rows[i].text(0)));
-    if (r.rows.size() > q.count) page.next_after_id = page.ids.back();
-    return page;
+    });
   }
 
   size_t cachedStatementBytes() override { return pool_->idleStatementBytes(); }
@@ -776,6 +858,7 @@ class SqlStore final : public ResourceStore {
   std::atomic<uint64_t> local_commits_{0};  // commits with changes through this store (localCommitCount)
   std::unique_ptr<DispatchState> dispatch_state_;  // uses pool_ and writer_, so declared after them
   std::unique_ptr<ReplayLedger> replay_ledger_;    // likewise
+  TwoStepAdvisor two_step_;
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "shared_schema.h"
+#include "compartment_fill.h"
 #include "sql_connection.h"
 #include "statement_cache.h"
 #include "version_cache.h"
@@ -30,7 +31,7 @@ using internal::SqlRow;
 
 constexpr internal::Dialect kSqliteDialect{
     "sqlite", "BEGIN IMMEDIATE", "", "", "", "INSERT OR FAIL", "SELECT value FROM json_each(?)",
-    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)", ""};
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)", "", true};
 
 // Besides the byte bound (SqliteStoreOptions::statement_cache_bytes), at most this many statements per connection.
 constexpr size_t kMaxCachedStatements = 512;
@@ -117,10 +118,19 @@ SELECT DISTINCT res_type, res_id, CASE WHEN instr(param, ':') > 0 THEN substr(pa
 FROM search_index;
 )sql";
 
+// Version 8: the patient compartment on the head row (docs/store.md). NULL and version 0 mean "not computed": a
+// narrowed search then probes the index rows as before, so the step is correct at once; fillPatientCompartments
+// then computes the column for existing resources in bounded batches.
+constexpr std::string_view kSchemaV8PatientCompartment = R"sql(
+ALTER TABLE resource ADD COLUMN patient_compartment TEXT;
+ALTER TABLE resource ADD COLUMN compartment_version INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr std::string_view kMigrations[] = {kSchemaV1, kSchemaV2, internal::kSchemaV3SearchIndexOrder,
                                             kSchemaV4PresenceRows, internal::kSchemaV5DispatchState,
                                             internal::kSchemaV6ReplayClaims,
-                                            internal::kSchemaV7HeadAnswersIdAndLastUpdated};
+                                            internal::kSchemaV7HeadAnswersIdAndLastUpdated,
+                                            kSchemaV8PatientCompartment};
 
 Status sqliteError(sqlite3* db, int rc, std::string_view what) {
   const std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -374,7 +384,9 @@ Result<std::unique_ptr<ResourceStore>> openSqliteStore(const SqliteStoreOptions&
   // Migrate on a connection of its own before the pool lends any out.
   {
     ASSIGN_OR_RETURN(auto conn, SqliteConnection::open(options));
-    RETURN_IF_ERROR(internal::migrateSchema(*conn, kSqliteDialect, "", kMigrations));
+    int64_t found = 0;
+    RETURN_IF_ERROR(internal::migrateSchema(*conn, kSqliteDialect, "", kMigrations, &found));
+    if (found > 0 && found < 8) RETURN_IF_ERROR(internal::fillPatientCompartments(*conn, kSqliteDialect).status());
   }
   ASSIGN_OR_RETURN(auto writer_conn, SqliteConnection::open(options));
   sqlite3* writer_db = static_cast<SqliteConnection*>(writer_conn.get())->handle();

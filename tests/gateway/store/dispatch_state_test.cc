@@ -271,6 +271,7 @@ TEST_P(DispatchStateTest, AVersion4DatabaseIsMigrated) {
   store_.reset();
   const std::string downgrade =
       "DROP TABLE dispatch_delivery; DROP TABLE dispatch_node; DROP TABLE dispatch_partition; "
+      "ALTER TABLE resource DROP COLUMN patient_compartment; ALTER TABLE resource DROP COLUMN compartment_version; "
       "UPDATE schema_version SET version = 4";
   if (GetParam() == Engine::kPostgres) {
     PGconn* conn = PQconnectdb(pg_url_.c_str());
