@@ -6,6 +6,7 @@
 // when that limit is above kMaxRecursiveJsonDepth, so hostile nesting never exhausts the C++ stack.
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -122,18 +123,35 @@ class LineCountingInsituStream {
 
 
   // Moves (and, once an escape has been decoded, copies) the run of string bytes up to the next '"', '\\' or
-  // control character; the reader then handles that byte.
+  // control character; the reader then handles that byte. 32 bytes per step (two SSE2 blocks, one branch): most
+  // names and values of a resource end inside their first 32 bytes, so the loop's exit is predicted; with 16 it
+  // varied at strings of 16 to 31 bytes (dates with a time, references, system URLs), the parse's most mispredicted
+  // branch in callgrind's branch model.
   void scanCopyUnescaped() {
     char* p = src_;
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i backslash = _mm_set1_epi8('\\');
     const __m128i below_space = _mm_set1_epi8(0x1F);
-    while (end_ - p >= 16) {
-      const __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    auto specials = [&](const char* at) {
+      const __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
       const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(s, quote), _mm_cmpeq_epi8(s, backslash)),
                                            _mm_cmpeq_epi8(_mm_min_epu8(s, below_space), s));
-      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+      return static_cast<unsigned>(_mm_movemask_epi8(special));
+    };
+    while (end_ - p >= 32) {
+      const uint32_t mask = specials(p) | specials(p + 16) << 16;
+      const size_t run = mask != 0 ? static_cast<size_t>(__builtin_ctz(mask)) : 32;
+      if (dst_ != nullptr && dst_ != p) std::memmove(dst_, p, run);
+      if (dst_ != nullptr) dst_ += run;
+      p += run;
+      if (mask != 0) {
+        src_ = p;
+        return;
+      }
+    }
+    while (end_ - p >= 16) {
+      const unsigned mask = specials(p);
       const size_t run = mask != 0 ? static_cast<size_t>(__builtin_ctz(mask)) : 16;
       if (dst_ != nullptr && dst_ != p) std::memmove(dst_, p, run);
       if (dst_ != nullptr) dst_ += run;
@@ -236,8 +254,8 @@ class TreeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeH
  public:
   TreeHandler(JsonDocument::Arena& arena, const JsonLimits& limits, const LineCountingInsituStream& stream)
       : arena_(arena), limits_(limits), stream_(stream) {
-    stack_.reserve(256);
     frames_.reserve(32);
+    frames_.push_back(kArrayFrame);  // the root
   }
 
   bool Null() { return add(JsonValue()); }
@@ -256,52 +274,62 @@ class TreeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeH
   bool Key(const char* str, rapidjson::SizeType length, bool /*copy*/) {
     if (length > limits_.max_string_bytes) return abort(AbortReason::kStringLength);
     if (hadEscape(str, length) && hasSurrogateBytes(str, length)) return abort(AbortReason::kLoneSurrogate);
-    stack_.push_back(JsonMember{std::string_view(str, length), JsonValue()});
+    stack_[size_++] = JsonMember{std::string_view(str, length), JsonValue()};
+    if (size_ == stack_.capacity()) [[unlikely]] stack_.grow();
     return true;
   }
   bool StartObject() { return open(true); }
   bool StartArray() { return open(false); }
 
   bool EndObject(rapidjson::SizeType count) {
-    const size_t first = stack_.size() - count;
+    const size_t first = size_ - count;
     if (hasDuplicateKey(first)) return abort(AbortReason::kDuplicateKey);
     const JsonMember* members = arena_.copyArray(stack_.data() + first, count);
-    stack_.resize(first);
-    frames_.pop_back();
+    close(first);
     return add(JsonTreeBuilder::container(JsonKind::kObject, members, count));
   }
   bool EndArray(rapidjson::SizeType count) {
-    const size_t first = stack_.size() - count;
+    const size_t first = size_ - count;
     JsonValue* items = nullptr;
     if (count > 0) {
       items = static_cast<JsonValue*>(arena_.allocate(sizeof(JsonValue) * count));
       for (size_t i = 0; i < count; ++i) new (&items[i]) JsonValue(stack_[first + i].value);
     }
-    stack_.resize(first);
-    frames_.pop_back();
+    close(first);
     return add(JsonTreeBuilder::container(JsonKind::kArray, items, count));
   }
 
-  JsonValue root() const { return root_; }
+  /** The parsed value; null before a value is complete. */
+  JsonValue root() const { return size_ > 0 && frames_.size() == 1 ? stack_[0].value : JsonValue(); }
   AbortReason abortReason() const { return abort_reason_; }
   std::string_view duplicateKey() const { return duplicate_key_; }
 
  private:
+  static constexpr uint8_t kObjectFrame = 0;
+  static constexpr uint8_t kArrayFrame = 1;
+
   bool open(bool is_object) {
-    if (frames_.size() >= limits_.max_depth) return abort(AbortReason::kDepth);
-    frames_.push_back(is_object);
+    if (frames_.size() - 1 >= limits_.max_depth) return abort(AbortReason::kDepth);  // the root's frame not counted
+    in_array_ = is_object ? kObjectFrame : kArrayFrame;
+    frames_.push_back(in_array_);
     return true;
   }
 
-  // Places a finished value: into the pending member of an object, as an array item, or as the root.
+  void close(size_t first) {
+    size_ = first;
+    frames_.pop_back();
+    in_array_ = frames_.back();
+  }
+
+  // Places a finished value: into the pending member of an object (the slot Key() filled, stack_[size_ - 1]), or as
+  // an array item or the root into the next free slot, which then counts (stack_[size_]). The slot and the count
+  // come from the 0/1 frame flag, with no branch on the kind of the enclosing container: that branch follows the
+  // document's own pattern of arrays and objects (callgrind's branch model missed it on about 80 of 530 values of the
+  // IP CarePlan example; docs/performance.md).
   bool add(JsonValue value) {
-    if (frames_.empty()) {
-      root_ = value;
-    } else if (frames_.back()) {
-      stack_.back().value = value;
-    } else {
-      stack_.push_back(JsonMember{std::string_view(), value});
-    }
+    stack_[size_ - 1 + in_array_].value = value;
+    size_ += in_array_;
+    if (size_ == stack_.capacity()) [[unlikely]] stack_.grow();
     return true;
   }
 
@@ -314,13 +342,14 @@ class TreeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeH
   }
 
   bool hasDuplicateKey(size_t first) {
-    const size_t count = stack_.size() - first;
+    const size_t count = size_ - first;
     if (count < 2) return false;
-    // Pairwise up to 32 members (a size and first-byte test rejects nearly every pair); sorting costs more below.
-    if (count <= 32) {
-      for (size_t i = first; i < stack_.size(); ++i) {
+    // Pairwise up to 8 members (a size and first-byte test rejects nearly every pair); a table of the names' words
+    // up to 64, where the pairs (n² / 2) cost more than hashing each name once; sorting above.
+    if (count <= kPairwiseMembers) {
+      for (size_t i = first; i < size_; ++i) {
         const std::string_view a = stack_[i].key;
-        for (size_t j = i + 1; j < stack_.size(); ++j) {
+        for (size_t j = i + 1; j < size_; ++j) {
           // Sizes and first bytes first: most pairs differ there, without a call to memcmp.
           const std::string_view b = stack_[j].key;
           if (a.size() == b.size() && (a.empty() || a[0] == b[0]) && a == b) {
@@ -331,14 +360,42 @@ class TreeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeH
       }
       return false;
     }
+    if (count <= kHashedMembers) return hasDuplicateKeyHashed(first);
     keys_.clear();
-    for (size_t i = first; i < stack_.size(); ++i) keys_.push_back(stack_[i].key);
+    for (size_t i = first; i < size_; ++i) keys_.push_back(stack_[i].key);
     std::sort(keys_.begin(), keys_.end());
     const auto it = std::adjacent_find(keys_.begin(), keys_.end());
     if (it == keys_.end()) return false;
     duplicate_key_ = *it;
     return true;
   }
+
+  // The members from `first` (at most kHashedMembers) into an open-addressing table of twice as many slots, by the
+  // hash of their length and end words; a name is compared in full only with the names in its probe sequence.
+  bool hasDuplicateKeyHashed(size_t first) {
+    constexpr size_t kSlots = 2 * kHashedMembers;
+    std::array<uint8_t, kSlots> slots{};  // 1 + the member's position from `first`; 0 is empty
+    for (size_t i = first; i < size_; ++i) {
+      const std::string_view key = stack_[i].key;
+      const NameWords words = nameWords(key);
+      const uint64_t h = (words.first ^ (words.last * 0x9E3779B97F4A7C15ull) ^ key.size()) * 0xFF51AFD7ED558CCDull;
+      for (size_t at = static_cast<size_t>(h >> 57);; at = (at + 1) % kSlots) {
+        if (slots[at] == 0) {
+          slots[at] = static_cast<uint8_t>(i - first + 1);
+          break;
+        }
+        const std::string_view other = stack_[first + slots[at] - 1].key;
+        if (other.size() == key.size() && other == key) {
+          duplicate_key_ = other;
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  static constexpr size_t kPairwiseMembers = 8;
+  static constexpr size_t kHashedMembers = 64;  // the table's 128 slots are indexed by the hash's top 7 bits
 
   bool abort(AbortReason reason) {
     abort_reason_ = reason;
@@ -348,10 +405,42 @@ class TreeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeH
   JsonDocument::Arena& arena_;
   const JsonLimits& limits_;
   const LineCountingInsituStream& stream_;
-  std::vector<JsonMember> stack_;  // pending members (objects) and items (arrays, with empty keys)
-  std::vector<bool> frames_;       // true for an open object, false for an open array
+  // Storage for the pending members: not value-initialised (a std::vector of 256 members zeroed 8 KiB per parse, a
+  // tenth of a small resource's parse). JsonMember is an implicit-lifetime type, and the storage comes from an
+  // allocation function, so members exist in it as they are written.
+  class PendingStorage {
+   public:
+    PendingStorage() : data_(allocate(kInitial)), capacity_(kInitial) {}
+    JsonMember& operator[](size_t i) { return data_.get()[i]; }
+    const JsonMember& operator[](size_t i) const { return data_.get()[i]; }
+    JsonMember* data() { return data_.get(); }
+    size_t capacity() const { return capacity_; }
+    // Doubles the storage, keeping every entry (the pending ones and the free one above them).
+    [[gnu::noinline]] void grow() {
+      Owned bigger = allocate(2 * capacity_);
+      std::memcpy(static_cast<void*>(bigger.get()), data_.get(), capacity_ * sizeof(JsonMember));
+      data_ = std::move(bigger);
+      capacity_ *= 2;
+    }
+
+   private:
+    static constexpr size_t kInitial = 256;
+    struct Release {
+      void operator()(JsonMember* p) const { ::operator delete(p); }
+    };
+    using Owned = std::unique_ptr<JsonMember, Release>;
+    static Owned allocate(size_t n) { return Owned(static_cast<JsonMember*>(::operator new(n * sizeof(JsonMember)))); }
+    Owned data_;
+    size_t capacity_;
+  };
+
+  // Pending members (objects) and items (arrays; their keys are not read), innermost last: the first size_ entries,
+  // and always at least one free entry above them.
+  PendingStorage stack_;
+  size_t size_ = 0;
+  std::vector<uint8_t> frames_;  // kObjectFrame or kArrayFrame per open container, above the root's kArrayFrame
+  uint8_t in_array_ = kArrayFrame;  // frames_.back()
   std::vector<std::string_view> keys_;
-  JsonValue root_;
   AbortReason abort_reason_ = AbortReason::kNone;
   std::string_view duplicate_key_;
 };

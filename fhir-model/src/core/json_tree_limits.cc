@@ -155,51 +155,63 @@ Status walk(const JsonValue& value, const JsonLimits& limits, uint64_t max_bytes
   return Status::ok();
 }
 
-// True when `value` (below `depth` open arrays and objects) is certainly within every limit: its strings, names
-// and numbers within theirs, its nesting within max_depth, and `bytes` plus an upper bound of its serialised size
-// (six bytes per string byte) within max_bytes. False means "perhaps not": the framed walks below decide, and
-// name the place. No frames, no paths, no string bytes read: the common case of a tree far inside its limits costs a
-// few instructions per value. Recursive, so only used where max_depth bounds the C++ stack (callers check); every
-// value adds at least one byte to `bytes` and the walk stops when max_bytes is crossed, so shared subtrees cannot
-// make it longer than min(tree size, max_bytes).
-bool certainlyWithin(const JsonValue& value, const JsonLimits& limits, uint64_t max_bytes, uint32_t depth,
-                     uint64_t& bytes) {
-  switch (value.kind()) {
-    case JsonKind::kNull:
-    case JsonKind::kTrue:
-      bytes += 4;
-      break;
-    case JsonKind::kFalse:
-      bytes += 5;
-      break;
-    case JsonKind::kNumber:
-      if (value.text().size() > limits.max_number_length) return false;
-      bytes += value.text().size();
-      break;
-    case JsonKind::kString:
-      if (value.text().size() > limits.max_string_bytes) return false;
-      bytes += 2 + 6 * uint64_t{value.text().size()};
-      break;
-    case JsonKind::kArray: {
-      if (depth + 1 > limits.max_depth) return false;
-      bytes += 2 + (value.size() > 0 ? value.size() - 1 : 0);
-      for (const JsonValue& item : value.items()) {
-        if (!certainlyWithin(item, limits, max_bytes, depth + 1, bytes)) return false;
-      }
-      break;
+// Adds a scalar's upper-bound size to `bytes`; false when its text is over its limit. Settled in its container's
+// loop, with no call and no switch: a jump table on the kind of every value was a mispredicted indirect jump per
+// value, a tenth of the base walk's mispredictions. Strings, the common leaf, are the first test.
+[[gnu::always_inline]] inline bool scalarCertainlyWithin(const JsonValue& value, const JsonLimits& limits,
+                                                         uint64_t& bytes) {
+  const JsonKind kind = value.kind();
+  if (kind == JsonKind::kString) {
+    const size_t size = value.text().size();
+    bytes += 2 + 6 * uint64_t{size};
+    return size <= limits.max_string_bytes;
+  }
+  if (kind == JsonKind::kNumber) {
+    const size_t size = value.text().size();
+    bytes += size;
+    return size <= limits.max_number_length;
+  }
+  bytes += kind == JsonKind::kFalse ? 5 : 4;  // null, true
+  return true;
+}
+
+bool isContainer(const JsonValue& value) { return value.isArray() || value.isObject(); }
+
+// True when the array or object `value` (below `depth` open arrays and objects) is certainly within every limit: its
+// strings, names and numbers within theirs, its nesting within max_depth, and `bytes` plus an upper bound of its
+// serialised size (six bytes per string byte) within max_bytes. False means "perhaps not": the framed walks below
+// decide, and name the place. No frames, no paths, no string bytes read: the common case of a tree far inside its
+// limits costs a few instructions per value. Recursive (one level per nested array or object), so only used where
+// max_depth bounds the C++ stack (callers check); every value adds at least one byte to `bytes` and the walk stops
+// when max_bytes is crossed, so shared subtrees cannot make it longer than min(tree size, max_bytes).
+bool containerCertainlyWithin(const JsonValue& value, const JsonLimits& limits, uint64_t max_bytes, uint32_t depth,
+                              uint64_t& bytes) {
+  if (depth + 1 > limits.max_depth) return false;
+  bytes += 2 + (value.size() > 0 ? value.size() - 1 : 0);  // the brackets and the commas
+  if (value.isArray()) {
+    for (const JsonValue& item : value.items()) {
+      const bool within = isContainer(item) ? containerCertainlyWithin(item, limits, max_bytes, depth + 1, bytes)
+                                            : scalarCertainlyWithin(item, limits, bytes);
+      if (!within) return false;
     }
-    case JsonKind::kObject: {
-      if (depth + 1 > limits.max_depth) return false;
-      bytes += 2 + (value.size() > 0 ? value.size() - 1 : 0);
-      for (const JsonMember& m : value.members()) {
-        if (m.key.size() > limits.max_string_bytes) return false;
-        bytes += 3 + 6 * uint64_t{m.key.size()};  // quotes, escapes at most, the colon
-        if (!certainlyWithin(m.value, limits, max_bytes, depth + 1, bytes)) return false;
-      }
-      break;
+  } else {
+    for (const JsonMember& m : value.members()) {
+      if (m.key.size() > limits.max_string_bytes) return false;
+      bytes += 3 + 6 * uint64_t{m.key.size()};  // quotes, escapes at most, the colon
+      const bool within = isContainer(m.value)
+                              ? containerCertainlyWithin(m.value, limits, max_bytes, depth + 1, bytes)
+                              : scalarCertainlyWithin(m.value, limits, bytes);
+      if (!within) return false;
     }
   }
   return bytes <= max_bytes;
+}
+
+bool certainlyWithin(const JsonValue& value, const JsonLimits& limits, uint64_t max_bytes) {
+  uint64_t bytes = 0;
+  const bool within = isContainer(value) ? containerCertainlyWithin(value, limits, max_bytes, 0, bytes)
+                                         : scalarCertainlyWithin(value, limits, bytes);
+  return within && bytes <= max_bytes;
 }
 
 }  // namespace
@@ -210,8 +222,7 @@ bool certainlyWithin(const JsonValue& value, const JsonLimits& limits, uint64_t 
 Status checkTreeLimits(const JsonValue& value, const JsonLimits& limits, uint64_t max_bytes,
                        std::string* violation_path) {
   if (limits.max_depth <= kMaxRecursiveJsonDepth) {
-    uint64_t bytes = 0;
-    if (certainlyWithin(value, limits, max_bytes, 0, bytes)) return Status::ok();
+    if (certainlyWithin(value, limits, max_bytes)) return Status::ok();
   }
   bool maybe_too_large = false;
   Status bounded = walk(value, limits, max_bytes, /*exact=*/false, maybe_too_large, violation_path);

@@ -26,24 +26,10 @@ ComplexRule complexRuleFor(std::string_view type_code);
 
 class ChildPlan;
 
-/** What one JSON member name of a children list stands for. */
+/** What one JSON member name of a children list stands for. The fields the walk reads for every member come first,
+ *  so that they share the record's first cache line (the walk's L1 data misses are mostly its plans and targets);
+ *  those read only for errors, at build or by the profile layer follow. */
 struct ChildTarget {
-  const ElementDef* element = nullptr;    // the child's definition
-  const ElementDef* effective = nullptr;  // its content reference resolved (the definition that types it)
-  /** The member value's type: a choice's variant, the element's one type, "BackboneElement" for inline children,
-   *  or empty. A view of the model's own strings (or of a literal). */
-  std::string_view type_code;
-  /** The segment of the location path: the element's name for a choice ("value"), else the JSON name. */
-  std::string_view choice_name;           // empty unless the element is a choice
-  const TypeDef* type = nullptr;          // the definition of type_code when its children come from it
-  std::span<const ElementDef* const> children;  // the children of a complex value: inline, else its type's
-  const Binding* required_binding = nullptr;    // a required binding to a value set, on the element or its type
-  /** Its value set's codes when the model has them complete and non-empty (a code outside them is an error);
-   *  null when the binding cannot be judged here. */
-  const ValueSetCodes* required_codes = nullptr;
-  std::string_view element_path;                // the effective definition's path, for extension contexts
-  const std::vector<Constraint>* element_constraints = nullptr;  // the effective definition's, null when none
-  const std::vector<Constraint>* type_constraints = nullptr;     // the root constraints of `type`, null when none
   uint32_t child = 0;                     // position in the children list, for cardinality
   bool is_array = false;                  // max > 1
   bool has_kind = false;                  // a primitive: `kind` says which
@@ -52,6 +38,17 @@ struct ChildTarget {
   bool is_resource = false;               // a nested resource (contained, Bundle.entry.resource)
   bool is_abstract = false;               // an abstract data type (an error to instantiate)
   bool is_contained = false;              // the element is named "contained"
+  /** The member value's type: a choice's variant, the element's one type, "BackboneElement" for inline children,
+   *  or empty. A view of the model's own strings (or of a literal). */
+  std::string_view type_code;
+  /** The segment of the location path: the element's name for a choice ("value"), else the JSON name. */
+  std::string_view choice_name;           // empty unless the element is a choice
+  const std::vector<Constraint>* element_constraints = nullptr;  // the effective definition's, null when none
+  const std::vector<Constraint>* type_constraints = nullptr;     // the root constraints of `type`, null when none
+  /** Its value set's codes when the model has them complete and non-empty (a code outside them is an error);
+   *  null when the binding cannot be judged here. */
+  const ValueSetCodes* required_codes = nullptr;
+  const ElementDef* effective = nullptr;  // the element's content reference resolved (the definition that types it)
 
   /** The plan of `children`, looked up once per target: a target lives in a plan of one thread and one model, so
    *  the pointer kept here is that thread's plan of the same list. */
@@ -59,6 +56,13 @@ struct ChildTarget {
 
  private:
   mutable const ChildPlan* child_plan_ = nullptr;
+
+ public:
+  const ElementDef* element = nullptr;    // the child's definition
+  const TypeDef* type = nullptr;          // the definition of type_code when its children come from it
+  std::span<const ElementDef* const> children;  // the children of a complex value: inline, else its type's
+  const Binding* required_binding = nullptr;    // a required binding to a value set, on the element or its type
+  std::string_view element_path;                // the effective definition's path, for extension contexts
 };
 
 /** One children list's plan. Built once per list and thread (ChildPlan::of), never changed afterwards. */

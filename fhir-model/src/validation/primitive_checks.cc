@@ -5,6 +5,7 @@
 #endif
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <utility>
 
 namespace planbro::fhir::validation {
@@ -98,26 +99,77 @@ bool isBoundedUnsigned(std::string_view s, uint64_t max) {
 
 constexpr uint64_t kInt32Max = 2147483647ULL;
 
+// firstByteAtOrBelow for fewer than 16 bytes, without a loop over them: a per-byte loop ended at a different byte of
+// every short string (codes, ids, dates), one mispredicted branch per value checked. Two overlapping words (of eight
+// or four bytes) cover the string; a byte at or below `limit` (at most 0x7F) sets the top bit of its byte lane in
+// (w - ones * (limit + 1)) & ~w, exactly for the lowest such lane (a borrow only reaches lanes above it), so the
+// lowest set bit gives the first hit. Loads stay inside the string.
+size_t firstByteAtOrBelowShort(const char* p, size_t n, uint8_t limit) {
+  if (limit >= 0x80) {
+    for (size_t i = 0; i < n; ++i) {
+      if (static_cast<unsigned char>(p[i]) <= limit) return i;
+    }
+    return n;
+  }
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHighs = 0x8080808080808080ull;
+  auto firstLane = [&](uint64_t w) -> size_t {
+    const uint64_t hits = (w - kOnes * (uint64_t{limit} + 1)) & ~w & kHighs;
+    return hits == 0 ? 8 : static_cast<size_t>(__builtin_ctzll(hits)) / 8;
+  };
+  if (n >= 8) {
+    uint64_t a;
+    uint64_t b;
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, p + n - 8, 8);
+    if (const size_t lane = firstLane(a); lane < 8) return lane;
+    const size_t lane = firstLane(b);
+    return lane < 8 ? n - 8 + lane : n;
+  }
+  if (n >= 4) {
+    uint32_t a;
+    uint32_t b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    const size_t lane = firstLane(uint64_t{a} | uint64_t{b} << 32);
+    if (lane < 4) return lane;
+    return lane < 8 ? n - 8 + lane : n;  // lane 4..7 is byte n - 4 .. n - 1
+  }
+  if (n == 0) return 0;
+  // Bytes 0, n / 2 and n - 1 (the whole string of one to three bytes, in order) and 0xFF lanes above them.
+  const uint64_t w = static_cast<uint64_t>(static_cast<unsigned char>(p[0])) |
+                     static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8 |
+                     static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16 | 0xFFFFFFFFFF000000ull;
+  const size_t lane = firstLane(w);
+  const size_t at[4] = {0, n / 2, n - 1, n};
+  return at[lane < 3 ? lane : 3];
+}
+
 // Position of the first byte at or below `limit` (unsigned), or s.size(). Whitespace and control characters are
 // all <= 0x20, and the strings of a resource almost never hold one, so the text checks below scan for that class
 // 16 bytes at a time and run their exact per-byte rules only from the first hit on.
-size_t firstByteAtOrBelow(std::string_view s, uint8_t limit) {
-  size_t i = 0;
+[[gnu::always_inline]] inline size_t firstByteAtOrBelow(std::string_view s, uint8_t limit) {
   const size_t n = s.size();
+  const char* p = s.data();
 #if defined(__SSE2__)
-  const __m128i bound = _mm_set1_epi8(static_cast<char>(limit));
-  while (i + 16 <= n) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+  if (n >= 16) {
+    const __m128i bound = _mm_set1_epi8(static_cast<char>(limit));
     // min(v, limit) == v exactly for the bytes <= limit.
-    const int hits = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, bound), v));
-    if (hits != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(hits)));
-    i += 16;
+    auto hitsAt = [&](size_t at) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at));
+      return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, bound), v)));
+    };
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      if (const unsigned hits = hitsAt(i); hits != 0) return i + static_cast<size_t>(__builtin_ctz(hits));
+    }
+    if (i == n) return n;
+    // The tail by one block ending at the last byte: the bytes it shares with the blocks before hold no hit.
+    const unsigned hits = hitsAt(n - 16);
+    return hits != 0 ? n - 16 + static_cast<size_t>(__builtin_ctz(hits)) : n;
   }
 #endif
-  for (; i < n; ++i) {
-    if (static_cast<unsigned char>(s[i]) <= limit) return i;
-  }
-  return n;
+  return firstByteAtOrBelowShort(p, n, limit);
 }
 
 }  // namespace
@@ -169,6 +221,29 @@ bool isValidId(std::string_view s) {
     return t;
   }();
   if (s.empty() || s.size() > 64) return false;
+#if defined(__SSE2__)
+  // Ids of 16 bytes or more (most: generated ids, UUIDs) 16 at a time, the last block overlapping the one before.
+  if (s.size() >= 16) {
+    const char* p = s.data();
+    const size_t n = s.size();
+    auto blockOk = [](const char* at) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+      // Signed compares: bytes of 0x80 and above are negative, below every bound, and fail every range.
+      const __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+      const __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
+                                           _mm_cmplt_epi8(lower, _mm_set1_epi8('z' + 1)));
+      const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                          _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+      const __m128i mark = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')), _mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+      return _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), mark)) == 0xFFFF;
+    };
+    bool ok = true;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) ok &= blockOk(p + i);
+    if (i < n) ok &= blockOk(p + n - 16);
+    return ok;
+  }
+#endif
   bool ok = true;
   for (char c : s) ok &= kIdChar[static_cast<unsigned char>(c)];
   return ok;

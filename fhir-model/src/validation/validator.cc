@@ -14,6 +14,10 @@
 #include <unordered_map>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "bundle_rules.h"
 #include "child_plan.h"
 #include "constraint_cache.h"
@@ -98,6 +102,13 @@ class AddressCache {
 using validation::ChildPlan;
 using validation::ChildTarget;
 using validation::ComplexRule;
+
+// A prefix test the compiler expands to a few word compares (the literal's length is known): std::string_view's
+// starts_with stayed an out-of-line call to compare() and memcmp on the walk.
+template <size_t N>
+[[gnu::always_inline]] inline bool startsWith(std::string_view s, const char (&prefix)[N]) {
+  return s.size() >= N - 1 && std::memcmp(s.data(), prefix, N - 1) == 0;
+}
 
 constexpr std::string_view kStructure = "structure";
 constexpr std::string_view kRequired = "required";
@@ -538,11 +549,16 @@ class Walker {
       } else if (twin->size() == 0) {
         report(Severity::kError, kStructure, "object cannot be empty: the property should be absent");
       } else {
-        const ElementScope outer_scope = element_scope_;
-        element_scope_.current_type = type_code;
-        element_scope_.element_path = target.element_path;
-        validateObject(*twin, ChildPlan::of(model_, element_children_), false);
-        element_scope_ = outer_scope;
+        // The element scope is read by the profile layer alone (checkKnownExtension): the base walk keeps none.
+        if (profiles_ == nullptr) {
+          validateObject(*twin, ChildPlan::of(model_, element_children_), false);
+        } else {
+          const ObjectScope outer_scope = element_scope_.object();
+          element_scope_.current_type = type_code;
+          element_scope_.element_path = target.element_path;
+          validateObject(*twin, ChildPlan::of(model_, element_children_), false);
+          element_scope_.restore(outer_scope);
+        }
       }
     }
     if (target.element_constraints != nullptr && constraints_ != nullptr) {
@@ -652,16 +668,22 @@ class Walker {
       report(Severity::kError, kStructure, "type '" + std::string(type_code) + "' is abstract");
       return;
     }
-    const ElementScope outer_scope = element_scope_;
-    if (profiles_ != nullptr && rule == ComplexRule::kExtension) checkKnownExtension(value);
-    element_scope_.current_type = type_code;
-    element_scope_.element_path = target.element_path;
-    if (rule == ComplexRule::kExtension) {
-      const JsonValue* url = value.find("url");
-      element_scope_.extension_url = url != nullptr && url->isString() ? url->text() : std::string_view();
+    // The element scope (and the extension's url in it) is read by the profile layer alone (checkKnownExtension):
+    // the base walk keeps none.
+    if (profiles_ == nullptr) {
+      validateObject(value, target.childPlan(model_), false);
+    } else {
+      const ObjectScope outer_scope = element_scope_.object();
+      if (rule == ComplexRule::kExtension) checkKnownExtension(value);
+      element_scope_.current_type = type_code;
+      element_scope_.element_path = target.element_path;
+      if (rule == ComplexRule::kExtension) {
+        const JsonValue* url = value.find("url");
+        element_scope_.extension_url = url != nullptr && url->isString() ? url->text() : std::string_view();
+      }
+      validateObject(value, target.childPlan(model_), false);
+      element_scope_.restore(outer_scope);
     }
-    validateObject(value, target.childPlan(model_), false);
-    element_scope_ = outer_scope;
 
     switch (rule) {
       case ComplexRule::kReference:
@@ -780,13 +802,13 @@ class Walker {
             visible_type = rt->text();
           }
         }
-      } else if (s.starts_with("urn:uuid:")) {
+      } else if (startsWith(s, "urn:uuid:")) {
         // A warning only: the reference validator accepts any urn:uuid: text as a reference key in Bundles.
         if (!validation::isValidUuid(s)) {
           reportAtChild(Severity::kWarning, kValue, "the reference '" + truncated(s) + "' is not a valid urn:uuid",
                         "reference");
         }
-      } else if (s.starts_with("urn:oid:")) {
+      } else if (startsWith(s, "urn:oid:")) {
         if (!validation::isValidOid(s)) {
           reportAtChild(Severity::kWarning, kValue, "the reference '" + truncated(s) + "' is not a valid urn:oid",
                         "reference");
@@ -828,13 +850,7 @@ class Walker {
 
   // "Patient/123", "Patient/123/_history/2", or an absolute URL ending that way: the type segment, else empty.
   static std::string_view referenceType(std::string_view s) {
-    // A plain loop: find_first_of("?#") costs a memchr per character, on every reference.
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '?' || s[i] == '#') {
-        s = s.substr(0, i);
-        break;
-      }
-    }
+    s = s.substr(0, firstQueryOrFragment(s));
     // "/_history/" holds the only '_' of most references that have one: one memchr first, not a search for the
     // ten-byte needle in every reference.
     if (s.find('_') != std::string_view::npos) {
@@ -852,6 +868,33 @@ class Walker {
       if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return {};
     }
     return type;
+  }
+
+  // The position of the first '?' or '#' in `s`, or its size. References are mostly 16 bytes or more ("Patient/" and
+  // an id): those by 16-byte blocks, the last overlapping the one before (a byte loop cost a quarter of the
+  // reference check; find_first_of("?#") a memchr per character).
+  static size_t firstQueryOrFragment(std::string_view s) {
+    const size_t n = s.size();
+#if defined(__SSE2__)
+    if (n >= 16) {
+      auto hitsAt = [&](size_t at) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + at));
+        return static_cast<unsigned>(_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')), _mm_cmpeq_epi8(v, _mm_set1_epi8('#')))));
+      };
+      size_t i = 0;
+      for (; i + 16 <= n; i += 16) {
+        if (const unsigned hits = hitsAt(i); hits != 0) return i + static_cast<size_t>(__builtin_ctz(hits));
+      }
+      if (i == n) return n;
+      const unsigned hits = hitsAt(n - 16);  // the bytes shared with the blocks before hold no hit
+      return hits != 0 ? n - 16 + static_cast<size_t>(__builtin_ctz(hits)) : n;
+    }
+#endif
+    for (size_t i = 0; i < n; ++i) {
+      if (s[i] == '?' || s[i] == '#') return i;
+    }
+    return n;
   }
 
   // What the target profiles of an element's Reference types allow, worked out once per element definition: the
@@ -901,7 +944,7 @@ class Walker {
     const ReferenceTargets& targets = slot.value;
     if (targets.allow_all) return true;
     for (std::string_view allowed : targets.types) {
-      if (allowed == type) return true;
+      if (allowed.size() == type.size() && std::memcmp(allowed.data(), type.data(), type.size()) == 0) return true;
     }
     return false;
   }
@@ -926,7 +969,7 @@ class Walker {
       reportAtChild(Severity::kError, kInvalid,
                     "Coding.system must be an absolute reference, not a local reference ('" + truncated(s) + "')",
                     "system");
-    } else if (s.starts_with("http://hl7.org/fhir/ValueSet/")) {
+    } else if (startsWith(s, "http://hl7.org/fhir/ValueSet/")) {
       reportAtChild(Severity::kError, kInvalid,
                     "the Coding references a value set, not a code system ('" + truncated(s) + "')", "system");
     }
@@ -967,11 +1010,13 @@ class Walker {
   void checkExtension(const JsonValue& extension) {
     bool has_value = false;
     bool has_children = false;
+    // By bytes and sizes: the std::string_view comparisons were out-of-line calls, three per member of every
+    // extension.
     for (const JsonMember& m : extension.members()) {
       std::string_view key = m.key;
-      if (key.starts_with("_")) key.remove_prefix(1);
-      if (key.size() > 5 && key.starts_with("value")) has_value = true;
-      if (key == "extension") has_children = true;
+      if (!key.empty() && key[0] == '_') key.remove_prefix(1);
+      if (key.size() > 5 && std::memcmp(key.data(), "value", 5) == 0) has_value = true;
+      if (key.size() == 9 && std::memcmp(key.data(), "extension", 9) == 0) has_children = true;
     }
     if (has_value && has_children) {
       report(Severity::kError, kInvariant, "ext-1: an extension must have either extensions or value[x], not both");
@@ -1132,6 +1177,11 @@ class Walker {
   const JsonValue* resource_ = nullptr;
   size_t dropped_issues_ = 0;
   validation::ProfileChecker* profiles_ = nullptr;
+  struct ObjectScope {
+    std::string_view current_type;
+    std::string_view extension_url;
+    std::string_view element_path;
+  };
   // Where the walk is, for extension contexts: the resource and the data type the current object belongs to.
   struct ElementScope {
     std::string_view resource_type;
@@ -1139,6 +1189,15 @@ class Walker {
     std::string_view current_type;   // type of the object being walked
     std::string_view extension_url;  // when that object is an extension: its url
     std::string_view element_path;   // definition path of that object's element ("HumanName.family")
+
+    // What a nested object changes (the resource's part stays): saved and restored around it, instead of the whole
+    // scope per complex value.
+    ObjectScope object() const { return {current_type, extension_url, element_path}; }
+    void restore(const ObjectScope& saved) {
+      current_type = saved.current_type;
+      extension_url = saved.extension_url;
+      element_path = saved.element_path;
+    }
   };
   ElementScope element_scope_;
   // checkKnownExtension's path buffers, reused from extension to extension.

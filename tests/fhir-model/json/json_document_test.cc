@@ -4,7 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "planbro/fhir-model/json.h"
 
@@ -153,6 +156,44 @@ TEST(JsonDocument, RejectsDuplicateKeys) {
     EXPECT_FALSE(JsonDocument::parse(distinct + ",\"k" + std::to_string(100 + n / 2) + "\":2}").isOk()) << n;
   }
   EXPECT_FALSE(JsonDocument::parse(R"({"":1,"a":2,"":3})").isOk());
+}
+
+// The duplicate test has three regimes by object size (pairwise, a hash table of names, sorting): every size across
+// both boundaries, with names that share their length and both end words (they differ only in the middle), empty
+// names and one-byte names, a duplicate at many pairs of positions, each judged against a set of the names.
+TEST(JsonDocument, DuplicateKeysAreFoundAtEveryObjectSizeAndPosition) {
+  auto nameOf = [](int i) {
+    switch (i % 4) {
+      case 0: return "abcdefgh" + std::to_string(i) + "stuvwxyz";  // same ends, differ in the middle
+      case 1: return std::string(1, static_cast<char>('a' + i % 26)) + std::to_string(i);
+      case 2: return "x" + std::to_string(i);
+      default: return "_" + std::to_string(i) + "extension";
+    }
+  };
+  for (int n = 2; n <= 70; ++n) {
+    std::vector<std::string> names;
+    for (int i = 0; i < n; ++i) names.push_back(nameOf(i));
+    if (n % 5 == 0) names[n / 3] = "";  // the empty name, once
+    auto render = [](const std::vector<std::string>& keys) {
+      std::string text = "{";
+      for (size_t i = 0; i < keys.size(); ++i) text += (i == 0 ? "\"" : ",\"") + keys[i] + "\":" + std::to_string(i);
+      return text + "}";
+    };
+    EXPECT_TRUE(JsonDocument::parse(render(names)).isOk()) << n;
+    for (int a = 0; a < n; a += 1 + n / 7) {
+      for (int b = a + 1; b < n; b += 1 + n / 5) {
+        std::vector<std::string> keys = names;
+        keys[b] = keys[a];
+        const bool duplicate = std::set<std::string>(keys.begin(), keys.end()).size() != keys.size();
+        auto result = JsonDocument::parse(render(keys));
+        ASSERT_EQ(result.isOk(), !duplicate) << n << " " << a << " " << b;
+        if (!keys[a].empty() && keys[a].size() <= 64 && keys[a][0] != '_') {
+          EXPECT_NE(result.status().message().find("'" + keys[a] + "'"), std::string::npos)
+              << result.status().message();
+        }
+      }
+    }
+  }
 }
 
 // The recursive reader runs up to kMaxRecursiveJsonDepth levels: at the deepest nesting the default limit allows,

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 #include "../../../fhir-model/src/validation/constraint_cache.h"
 #include "../../../fhir-model/src/validation/primitive_checks.h"
@@ -267,6 +268,43 @@ TEST(InvariantShortcuts, TheAbsenceShortcutKeepsTheConstraintWhereTheMemberIsPre
   EXPECT_EQ(compiled->absent_member, "onBehalfOf");
   EXPECT_FALSE(ctm1(R"({"member": {"reference": "#o"}})"));
   EXPECT_TRUE(ctm1(R"({"member": {"reference": "#o"}, "onBehalfOf": {"reference": "#o"}})"));
+}
+
+// The reference check cuts a reference at its first '?' or '#' (by 16-byte blocks for references of 16 bytes or
+// more, the last block overlapping): a '#' at every position of references of every length from 7 to 48 bytes,
+// the issue judged by the rule itself. Observation.subject does not allow Basic, so a reference that still reads
+// "Basic/<id>" after the cut is refused as a target; one cut before its id is not a reference at all.
+TEST(ReferenceFastPath, CutsAtTheFirstFragmentOrQueryAtEveryPosition) {
+  auto issuesOf = [](const std::string& reference) {
+    OperationOutcome out = validateJsonText(
+        R"({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": {"reference": ")" +
+        reference + R"("}})");
+    bool not_allowed = false;
+    bool not_a_reference = false;
+    for (const auto& issue : out.issues()) {
+      not_allowed |= issue.diagnostics.find("a reference to a Basic is not allowed") != std::string::npos;
+      not_a_reference |= issue.diagnostics.find("is not a valid reference") != std::string::npos;
+    }
+    return std::pair<bool, bool>{not_allowed, not_a_reference};
+  };
+  for (size_t id_length = 1; id_length <= 42; ++id_length) {
+    std::string id;
+    for (size_t i = 0; i < id_length; ++i) id += "a1-.Z9"[i % 6];
+    const std::string plain = "Basic/" + id;
+    EXPECT_EQ(issuesOf(plain), (std::pair<bool, bool>{true, false})) << plain;
+    for (size_t k = 0; k < plain.size(); ++k) {
+      for (char cut : {'#', '?'}) {
+        std::string reference = plain;
+        reference[k] = cut;
+        // The text before the cut is "Basic/" and at least one byte of id exactly when k > 6.
+        const bool typed = k > 6;
+        // Without a type, a reference with a '?' is a search URL (not judged), one starting with '#' a local reference
+        // (its own issue); with a '#' elsewhere it is no reference.
+        const std::pair<bool, bool> expected{typed, !typed && cut == '#' && k != 0};
+        EXPECT_EQ(issuesOf(reference), expected) << reference;
+      }
+    }
+  }
 }
 
 }  // namespace

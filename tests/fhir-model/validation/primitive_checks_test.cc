@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <string>
+#include <string_view>
+
 #include "../../../fhir-model/src/validation/primitive_checks.h"
 
 namespace planbro::fhir::validation {
@@ -120,6 +124,92 @@ TEST(PrimitiveChecks, Base64BlocksRejectEveryByteOutsideTheAlphabetAtEveryPositi
       std::string bad = valid;
       bad[at] = c;
       EXPECT_FALSE(isValidBase64(bad)) << "byte " << static_cast<int>(static_cast<unsigned char>(c)) << " at " << at;
+    }
+  }
+}
+
+// The text checks find the first whitespace or control byte by blocks and words (16, 8, 4 bytes and the last
+// block overlapping the ones before), not byte by byte: every length from 0 to 40, one byte of each class at every
+// position (also two, the later one above the first), judged against the per-byte rules.
+TEST(PrimitiveChecks, TextChecksFindEveryControlOrSpaceByteAtEveryPositionAndLength) {
+  auto space = [](unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  auto stringCharsByBytes = [](std::string_view s) {
+    for (char c : s) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 && c != '\t' && c != '\r' && c != '\n') return false;
+    }
+    return true;
+  };
+  auto codeByBytes = [&](std::string_view s) {
+    if (s.empty() || space(s.front()) || space(s.back())) return false;
+    for (size_t i = 1; i < s.size(); ++i) {
+      if (space(s[i]) && space(s[i - 1])) return false;
+    }
+    return true;
+  };
+  auto absoluteUriByBytes = [&](std::string_view s) {
+    const size_t colon = s.find(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    if (!std::isalpha(static_cast<unsigned char>(s[0]))) return false;
+    for (size_t i = 1; i < colon; ++i) {
+      const char c = s[i];
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.')) return false;
+    }
+    if (colon + 1 >= s.size()) return false;
+    for (char c : s) {
+      if (space(static_cast<unsigned char>(c))) return false;
+    }
+    return true;
+  };
+  const unsigned char probes[] = {0x00, 0x01, 0x09, 0x0A, 0x0B, 0x0D, 0x1F, 0x20, 0x21, 0x7F, 0x80, 0xC3, 0xFF};
+  size_t cases = 0;
+  for (size_t n = 0; n <= 40; ++n) {
+    const std::string plain = n == 0 ? std::string() : "h:" + std::string(n > 2 ? n - 2 : 0, 'a');
+    const std::string base = plain.substr(0, n);
+    ASSERT_EQ(base.size(), n);
+    auto judge = [&](const std::string& s) {
+      ++cases;
+      ASSERT_EQ(isValidStringChars(s), stringCharsByBytes(s)) << n << " " << testing::PrintToString(s);
+      ASSERT_EQ(isValidCode(s), codeByBytes(s)) << n << " " << testing::PrintToString(s);
+      ASSERT_EQ(isAbsoluteUri(s), absoluteUriByBytes(s)) << n << " " << testing::PrintToString(s);
+    };
+    judge(base);
+    for (size_t k = 0; k < n; ++k) {
+      for (unsigned char c : probes) {
+        std::string s = base;
+        s[k] = static_cast<char>(c);
+        judge(s);
+        for (size_t later = k + 1; later < n; later += 3) {
+          std::string two = s;
+          two[later] = ' ';
+          judge(two);
+        }
+      }
+    }
+  }
+  EXPECT_GT(cases, 10000u);
+}
+
+// isValidId checks ids of 16 bytes or more by blocks (the last one overlapping): every byte value at every position
+// of every length from 1 to 65, against the per-byte rule (A-Z, a-z, 0-9, '-', '.'; 1 to 64 bytes).
+TEST(PrimitiveChecks, IdsAreCheckedAtEveryByteOfEveryLength) {
+  auto idByBytes = [](std::string_view s) {
+    if (s.empty() || s.size() > 64) return false;
+    for (char c : s) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) return false;
+    }
+    return true;
+  };
+  for (size_t n = 1; n <= 65; ++n) {
+    std::string base;
+    for (size_t i = 0; i < n; ++i) base += "aZ09-.Qm"[i % 8];
+    ASSERT_EQ(isValidId(base), n <= 64) << n;
+    for (size_t k = 0; k < n; ++k) {
+      for (int c = 0; c < 256; ++c) {
+        std::string s = base;
+        s[k] = static_cast<char>(c);
+        ASSERT_EQ(isValidId(s), idByBytes(s)) << n << " " << k << " " << c;
+      }
     }
   }
 }
