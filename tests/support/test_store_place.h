@@ -3,6 +3,7 @@
 // schema on PLANBRO_TEST_PG_URL for PostgreSQL, and their removal afterwards.
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -50,6 +51,32 @@ inline void removeTestStorePlace(const std::filesystem::path& dir, const std::st
     PQclear(PQexec(conn, ("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + schema + " CASCADE").c_str()));
   }
   PQfinish(conn);
+}
+
+/** Runs `text` directly on a test store's database, as an older gateway version would have written it: the
+ *  PostgreSQL `schema` on `pg_url` when `pg_url` is not empty, else the SQLite file `sqlite_path`. Returns the first
+ *  cell of its result ("" for no row or NULL), or "error". */
+inline std::string rawTestStoreSql(const std::string& pg_url, const std::string& schema,
+                                   const std::filesystem::path& sqlite_path, const std::string& text) {
+  std::string out;
+  if (!pg_url.empty()) {
+    PGconn* conn = PQconnectdb(pg_url.c_str());
+    PGresult* r = PQexec(conn, ("SET search_path TO " + schema + "; " + text).c_str());
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
+    else if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) out = "error";
+    PQclear(r);
+    PQfinish(conn);
+    return out;
+  }
+  sqlite3* db = nullptr;
+  sqlite3_open(sqlite_path.string().c_str(), &db);
+  auto first_cell = [](void* o, int, char** v, char**) {
+    if (static_cast<std::string*>(o)->empty() && v[0]) *static_cast<std::string*>(o) = v[0];
+    return 0;
+  };
+  if (sqlite3_exec(db, text.c_str(), first_cell, &out, nullptr) != SQLITE_OK) out = "error";
+  sqlite3_close(db);
+  return out;
 }
 
 }  // namespace planbro::testing

@@ -123,25 +123,8 @@ class StoreTest : public ::testing::TestWithParam<Engine> {
   // Runs `text` on the database directly (as an older gateway version would have written it) and returns the
   // first cell of its result, or "error".
   std::string rawSql(const std::string& text) {
-    std::string out;
-    if (GetParam() == Engine::kPostgres) {
-      PGconn* conn = PQconnectdb(pg_url_.c_str());
-      PGresult* r = PQexec(conn, ("SET search_path TO " + schema_ + "; " + text).c_str());
-      if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
-      else if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) out = "error";
-      PQclear(r);
-      PQfinish(conn);
-      return out;
-    }
-    sqlite3* db = nullptr;
-    sqlite3_open((dir_ / "store.db").string().c_str(), &db);
-    auto cb = [](void* o, int, char** v, char**) {
-      if (static_cast<std::string*>(o)->empty() && v[0]) *static_cast<std::string*>(o) = v[0];
-      return 0;
-    };
-    if (sqlite3_exec(db, text.c_str(), cb, &out, nullptr) != SQLITE_OK) out = "error";
-    sqlite3_close(db);
-    return out;
+    return planbro::testing::rawTestStoreSql(GetParam() == Engine::kPostgres ? pg_url_ : std::string(), schema_,
+                                             dir_ / "store.db", text);
   }
 
   // A database set back to a version before 8 has the shape that version wrote: no compartment columns (the

@@ -674,25 +674,7 @@ def pipelining_after_errors():
 
 
 def main():
-    failures_before = 0
-    only = base.ONLY
-    for p in PROBES:
-        if only and p.__name__ != only:
-            continue
-        t0 = time.monotonic()
-        try:
-            p()
-        except Exception as e:  # a probe that cannot even talk to the server is a finding
-            fail(p.__name__, f"probe raised {type(e).__name__}: {e}")
-        base.alive(p.__name__)
-        n = len(base.FAILURES) - failures_before
-        failures_before = len(base.FAILURES)
-        print(f"{'ok  ' if n == 0 else 'FAIL'} {p.__name__} ({time.monotonic() - t0:.2f}s)", flush=True)
-    if base.FAILURES:
-        print(f"{len(base.FAILURES)} failure(s)")
-        return 1
-    print("all probes held")
-    return 0
+    return base.run(PROBES)
 
 
 if __name__ == "__main__":
