@@ -32,11 +32,14 @@ Status ensureDir(const std::string& dir, const char* key) {
 // Reads at most `limit` + 1 bytes: enough for the codec to see that a file is too large without holding it.
 // The file is opened without following a symlink and without blocking, and read only when it is a regular file:
 // a FIFO or a link put in its place after the listing neither hangs the spool nor lets it read a file elsewhere.
-// A file that is not one is kNotFound (the caller sets it aside).
+// A file that is not one, or that the gateway may not read, is kNotFound (the caller sets it aside).
 Result<std::string> readBounded(const fs::path& path, size_t limit) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ELOOP) return notFound(path.string() + " is a symbolic link, not a message");
+    // A file the gateway may not read stays unreadable at every poll: set aside (kNotFound), not retried, or the
+    // spool would stop at it for good (the poll handles `work` first and ends at its first failure).
+    if (errno == EACCES || errno == EPERM) return notFound(path.string() + " may not be read by the gateway");
     return unavailable("cannot read " + path.string() + ": " + std::strerror(errno));
   }
   struct stat st {};

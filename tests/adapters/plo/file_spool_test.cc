@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "planbro/gateway/search/search_executor.h"
 #include "inbound_fixture.h"
@@ -142,6 +143,25 @@ TEST_F(PloSpool, ALongNameIsAnsweredAndALinkOrFifoIsLeftAlone) {
   ASSERT_TRUE(next.isOk()) << next.status().message();
   EXPECT_EQ(next->rejected, 1u);
   EXPECT_TRUE(fs::exists(fs::path(options_.out_dir) / "d.xml.apprec.xml"));
+}
+
+TEST_F(PloSpool, AFileTheGatewayMayNotReadIsSetAsideAndTheSpoolGoesOn) {
+  // Root reads every file whatever its mode, so only a run as another user can make one unreadable.
+  if (::geteuid() == 0) GTEST_SKIP() << "running as root: a file's mode cannot deny root a read";
+  auto spool = FileSpool::open(options_, *processor_);
+  ASSERT_TRUE(spool.isOk());
+  const fs::path unreadable = fs::path(options_.in_dir) / "a-unreadable.xml";
+  writeFile(unreadable, "junk");
+  fs::permissions(unreadable, fs::perms::none);
+  auto stats = spool->pollOnce();
+  ASSERT_TRUE(stats.isOk()) << stats.status().message();
+  EXPECT_EQ(stats->rejected, 1u);
+  EXPECT_TRUE(fs::exists(fs::path(options_.error_dir) / "a-unreadable.xml"));
+  writeFile(fs::path(options_.in_dir) / "b.xml", "junk");  // the spool goes on
+  auto next = spool->pollOnce();
+  ASSERT_TRUE(next.isOk()) << next.status().message();
+  EXPECT_EQ(next->rejected, 1u);
+  EXPECT_TRUE(fs::exists(fs::path(options_.out_dir) / "b.xml.apprec.xml"));
 }
 
 TEST_F(PloSpool, AtMostMaxFilesPerPoll) {
